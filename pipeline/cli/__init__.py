@@ -1,0 +1,21 @@
+"""The ``ballot`` command: thin click wrappers over the pipeline (heavy imports inside commands)."""
+
+from __future__ import annotations
+
+import click
+
+from pipeline import __version__
+from pipeline.cli.demo import demo_command
+from pipeline.cli.printing import print_command
+from pipeline.cli.templates import template_group
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="ballot")
+def main() -> None:
+    """Count paper 双评双比 satisfaction ballots: print, scan, review, tally, report."""
+
+
+main.add_command(demo_command)
+main.add_command(print_command)
+main.add_command(template_group)

@@ -1,0 +1,71 @@
+"""``ballot template …``: check a template, export its layout or the format's JSON Schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from pipeline.cli.common import EXIT_FAILED, read_template
+
+template_path = click.argument("template_file", type=click.Path(dir_okay=False, path_type=Path))
+
+
+@click.group("template")
+def template_group() -> None:
+    """Check ballot templates and show where every box is."""
+
+
+@template_group.command("check")
+@template_path
+def check_command(template_file: Path) -> None:
+    """Validate TEMPLATE_FILE; print a summary and its content hash."""
+    from pipeline.layout import compute_layout
+    from pipeline.template import TemplateInvalid
+
+    template = read_template(template_file)
+    try:
+        layout = compute_layout(template)
+    except TemplateInvalid as error:
+        click.echo(f"模板有误 / invalid template: {template_file}", err=True)
+        click.echo(error.table(), err=True)
+        raise SystemExit(EXIT_FAILED) from None
+    rows = sum(len(section.rows) for section in template.sections)
+    click.echo(f"模板 {template.id}: {template.title}")
+    click.echo(f"  sections {len(template.sections)}, rows {rows}, checkboxes {len(layout.boxes)}")
+    if template.voter_category:
+        click.echo(f"  测评人类别: {' / '.join(template.voter_category.options)}")
+    for index, section in enumerate(template.sections):
+        click.echo(
+            f"  section {index}: {' / '.join(section.all_options)}"
+            + ("  + 意见建议" if section.comment else "")
+        )
+    click.echo(f"  hash {template.content_hash()} (QR: {template.short_hash()})")
+
+
+@template_group.command("layout")
+@template_path
+@click.option(
+    "--json", "as_json", is_flag=True, required=True, help="Print the layout as JSON (millimetres)."
+)
+def layout_command(template_file: Path, as_json: bool) -> None:
+    """Print where every checkbox, registration mark and the QR code sit (mm from the top-left corner)."""
+    from pipeline.layout import compute_layout
+    from pipeline.template import TemplateInvalid
+
+    template = read_template(template_file)
+    try:
+        layout = compute_layout(template)
+    except TemplateInvalid as error:
+        click.echo(error.table(), err=True)
+        raise SystemExit(EXIT_FAILED) from None
+    click.echo(json.dumps(layout.as_json(), ensure_ascii=False, indent=2))
+
+
+@template_group.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of the template format."""
+    from pipeline.template import json_schema
+
+    click.echo(json_schema(), nl=False)

@@ -1,0 +1,65 @@
+"""The QR payload printed on every ballot, and the random sheet serials in it.
+
+Format (version 1), upper-case so that QR alphanumeric mode keeps the code small::
+
+    B1:<TEMPLATE-ID>:<HASH8>:<SESSION>:<SERIAL>
+
+The serial is 10 Crockford base-32 characters (50 random bits from :mod:`secrets`): not sequential and not
+derivable from print order. Parsing never raises; it returns a reason string for anything malformed.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+FORMAT_TAG = "B1"
+SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
+SERIAL_LENGTH = 10
+
+_PAYLOAD = re.compile(
+    r"^B(?P<version>\d+):(?P<template>[A-Z0-9][A-Z0-9-]{0,31}):(?P<hash>[0-9A-F]{8}):"
+    r"(?P<session>[0-9A-Z][0-9A-Z-]{0,23}):(?P<serial>[" + SERIAL_ALPHABET + r"]{10})$"
+)
+
+
+@dataclass(frozen=True)
+class SheetId:
+    """What the QR code says about a sheet."""
+
+    template_id: str
+    short_hash: str
+    session: str
+    serial: str
+
+    def encode(self) -> str:
+        return ":".join(
+            (FORMAT_TAG, self.template_id.upper(), self.short_hash.upper(), self.session.upper(), self.serial)
+        )
+
+
+def parse_payload(text: str) -> SheetId | str:
+    """Decode a QR payload; a string result is the reason it is not one of our ballots."""
+    match = _PAYLOAD.match(text.strip())
+    if match is None:
+        if text.startswith("B") and ":" in text:
+            return "the QR code is damaged or from a newer program version"
+        return "the QR code is not from a ballot printed by this program"
+    if match.group("version") != FORMAT_TAG[1:]:
+        return f"the QR code has format version {match.group('version')}, this program reads version 1"
+    return SheetId(
+        template_id=match.group("template").lower(),
+        short_hash=match.group("hash").lower(),
+        session=match.group("session"),
+        serial=match.group("serial"),
+    )
+
+
+def new_serial() -> str:
+    return "".join(secrets.choice(SERIAL_ALPHABET) for _ in range(SERIAL_LENGTH))
+
+
+def format_serial(serial: str) -> str:
+    """Human-readable form printed under the QR code: 'K7QX-M2PD-5Z'."""
+    return f"{serial[:4]}-{serial[4:8]}-{serial[8:]}"
