@@ -167,9 +167,7 @@ class _Builder:
         self.shaded: list[Rect] = []
         self.rows: list[RowPlace] = []
 
-    def text(
-        self, text: str, rect: Rect, size: float, align: Literal["L", "C", "R"] = "C", bold: bool = False
-    ) -> None:
+    def text(self, text: str, rect: Rect, size: float, align: Literal["L", "C", "R"] = "C", bold: bool = False) -> None:
         self.texts.append(TextItem(text, rect, size, align, bold))
 
     def wrapped(self, text: str, x: float, y: float, width: float, size: float, bold: bool = False) -> float:
@@ -350,9 +348,7 @@ def _section(b: _Builder, template: Template, index: int, top: float) -> float:
             x += POST_WIDTH
         boxes = []
         for option in options:
-            boxes.append(
-                Checkbox(index, row_index, row.unit, option, _box_in(Rect(x, y, OPTION_WIDTH, ROW_HEIGHT)))
-            )
+            boxes.append(Checkbox(index, row_index, row.unit, option, _box_in(Rect(x, y, OPTION_WIDTH, ROW_HEIGHT))))
             x += OPTION_WIDTH
         comment = Rect(x, y, comment_w, ROW_HEIGHT) if section.comment else None
         band = Rect(CONTENT_LEFT, y, total, ROW_HEIGHT)

@@ -39,6 +39,15 @@ def find_font(style: str = "") -> Path:
 def render_ballots(template: Template, session: str, serials: list[str], output: Path) -> Layout:
     """Write one page per serial to ``output``; return the layout used."""
     layout = compute_layout(template)
+    data = render_pdf_bytes(template, session, serials)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_bytes(data)
+    return layout
+
+
+def render_pdf_bytes(template: Template, session: str, serials: list[str]) -> bytes:
+    """The PDF of one page per serial, in memory."""
+    layout = compute_layout(template)
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_auto_page_break(False)
     pdf.set_margins(0, 0, 0)
@@ -49,9 +58,7 @@ def render_ballots(template: Template, session: str, serials: list[str], output:
     for serial in serials:
         sheet = SheetId(template.id, template.short_hash(), session, serial)
         _draw_page(pdf, layout, template, session, sheet)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    pdf.output(str(output))
-    return layout
+    return bytes(pdf.output())
 
 
 def _draw_page(pdf: FPDF, layout: Layout, template: Template, session: str, sheet: SheetId) -> None:

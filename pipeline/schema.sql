@@ -44,9 +44,9 @@ CREATE TABLE serials (
 CREATE TABLE files (
     id         INTEGER PRIMARY KEY,
     session    TEXT NOT NULL REFERENCES sessions (name),
-    sha256     TEXT NOT NULL CHECK (length(sha256) = 64),
+    sha256     TEXT CHECK (sha256 IS NULL OR length(sha256) = 64),  -- NULL when the file cannot be read
     path       TEXT NOT NULL,                 -- as given on the command line
-    size_bytes INTEGER NOT NULL,
+    size_bytes INTEGER,
     page_count INTEGER,                       -- NULL until known
     status     TEXT NOT NULL CHECK (status IN ('reading', 'done', 'unreadable')),
     reason     TEXT NOT NULL DEFAULT '',
@@ -72,7 +72,7 @@ CREATE TABLE pages (
     reason          TEXT NOT NULL DEFAULT '',
     serial          TEXT,
     template_hash   TEXT REFERENCES templates (hash),
-    image_sha256    TEXT,                     -- of the decoded pixels, to tell a rescan from a photocopy
+    image_fingerprint TEXT,                   -- of the decoded pixels, to tell a rescan from a photocopy
     rotation        INTEGER CHECK (rotation IS NULL OR rotation IN (0, 90, 180, 270)),
     transform       TEXT,                     -- JSON 3x3 homography, page mm -> image pixels
     residual_mm     REAL,                     -- worst registration-mark misfit after the fit
@@ -96,7 +96,7 @@ CREATE TABLE box_scores (
     fill          REAL NOT NULL,              -- 0-1, share of new ink inside the box interior
     outside       REAL NOT NULL,              -- 0-1, share of new ink in the ring just around the box
     centre        REAL NOT NULL,              -- 0-1, share of ink in the central half of the interior
-    shift_px      REAL NOT NULL,              -- how far the printed border was found from where expected
+    shift_mm      REAL NOT NULL,              -- how far the printed border was found from where expected
     border_match  REAL NOT NULL,              -- 0-1, how well the printed border was found
     PRIMARY KEY (page_id, unit, option)
 ) STRICT;
@@ -133,3 +133,14 @@ CREATE TABLE page_images (
     data    BLOB NOT NULL,
     PRIMARY KEY (page_id, kind, unit)
 ) STRICT;
+
+CREATE INDEX row_readings_by_row ON row_readings (page_id, unit, classification_id);
+
+-- The machine's current reading of every row: from the newest classification that covered it.
+CREATE VIEW machine_readings AS
+SELECT r.page_id, r.unit, r.reading, r.choice, r.reason, r.classification_id
+FROM row_readings AS r
+WHERE r.classification_id = (
+    SELECT max(latest.classification_id) FROM row_readings AS latest
+    WHERE latest.page_id = r.page_id AND latest.unit = r.unit
+);

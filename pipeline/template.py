@@ -38,9 +38,7 @@ class _Strict(BaseModel):
 class Row(_Strict):
     """One row of a grid section: a unit (单位) or a cadre (干部)."""
 
-    unit: ShortText = Field(
-        description="Unit name (单位名称), or the person's name (姓名) in a cadre section."
-    )
+    unit: ShortText = Field(description="Unit name (单位名称), or the person's name (姓名) in a cadre section.")
     post: str | None = Field(
         default=None, max_length=24, description="职务 of a cadre; only in sections of kind 'cadre'."
     )
@@ -94,9 +92,7 @@ class VoterCategory(_Strict):
     """The optional 测评人类别 question, printed as one row of tick boxes."""
 
     label: ShortText = Field(default=CATEGORY_ROW, description="Printed before the choices.")
-    options: list[ShortText] = Field(
-        min_length=2, max_length=5, description="The categories, in print order."
-    )
+    options: list[ShortText] = Field(min_length=2, max_length=5, description="The categories, in print order.")
 
     @field_validator("options")
     @classmethod

@@ -30,9 +30,9 @@ def db_option(func: F) -> F:
 
 
 def session_option(func: F) -> F:
-    return click.option(
-        "--session", required=True, callback=_check_session, help="Evaluation round, e.g. 2026H1."
-    )(func)
+    return click.option("--session", required=True, callback=_check_session, help="Evaluation round, e.g. 2026H1.")(
+        func
+    )
 
 
 def _check_session(ctx: click.Context, param: click.Parameter, value: str) -> str:

@@ -13,9 +13,7 @@ from pipeline.cli.common import EXIT_FAILED, db_option, open_db, read_template, 
 @click.argument("template_file", type=click.Path(dir_okay=False, path_type=Path))
 @session_option
 @click.option("--copies", type=click.IntRange(1, 5000), required=True, help="Number of ballots (pages).")
-@click.option(
-    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PDF file."
-)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PDF file.")
 @db_option
 def print_command(template_file: Path, session: str, copies: int, output: Path, db_path: Path | None) -> None:
     """Print COPIES ballots of TEMPLATE_FILE for SESSION into one PDF, one page per ballot."""
@@ -36,7 +34,5 @@ def print_command(template_file: Path, session: str, copies: int, output: Path, 
     except FontMissing as error:
         click.echo(f"错误 / error: {error}", err=True)
         raise SystemExit(EXIT_FAILED) from None
-    click.echo(
-        f"已生成 {copies} 张测评票 → {output}  (session {session}, template {template.id}, db {store.path})"
-    )
+    click.echo(f"已生成 {copies} 张测评票 → {output}  (session {session}, template {template.id}, db {store.path})")
     click.echo("发放前请将测评票顺序打乱 (shuffle the stack before handing ballots out).")

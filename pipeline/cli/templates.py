@@ -38,17 +38,14 @@ def check_command(template_file: Path) -> None:
         click.echo(f"  测评人类别: {' / '.join(template.voter_category.options)}")
     for index, section in enumerate(template.sections):
         click.echo(
-            f"  section {index}: {' / '.join(section.all_options)}"
-            + ("  + 意见建议" if section.comment else "")
+            f"  section {index}: {' / '.join(section.all_options)}" + ("  + 意见建议" if section.comment else "")
         )
     click.echo(f"  hash {template.content_hash()} (QR: {template.short_hash()})")
 
 
 @template_group.command("layout")
 @template_path
-@click.option(
-    "--json", "as_json", is_flag=True, required=True, help="Print the layout as JSON (millimetres)."
-)
+@click.option("--json", "as_json", is_flag=True, required=True, help="Print the layout as JSON (millimetres).")
 def layout_command(template_file: Path, as_json: bool) -> None:
     """Print where every checkbox, registration mark and the QR code sit (mm from the top-left corner)."""
     from pipeline.layout import compute_layout

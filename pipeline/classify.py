@@ -1,0 +1,94 @@
+"""Classify: turn stored box scores into row readings, with thresholds from the reading settings.
+
+Each box is *marked*, *marginal* or *unmarked*; each row becomes one choice, ``blank`` (弃权), ``overvote``
+or ``pending`` with a reason a clerk reads. The rule is "when the evidence is not clear, ask": anything
+between the marginal and definite thresholds, ink beside an empty box, two marks one of which is scribbled
+solid (often a correction), or a box whose printed border was not found where the fit put it, sends the
+row to review. Pure functions: ``ballot rescore`` runs them again on stored scores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pipeline.score import BoxScore
+from pipeline.settings import ReadingSettings
+
+BoxClass = Literal["marked", "marginal", "unmarked"]
+Reading = Literal["choice", "blank", "overvote", "pending"]
+
+REASON_MARGINAL = "marginal"
+REASON_CORRECTION = "correction"
+REASON_OUTSIDE = "outside"
+REASON_ALIGNMENT = "alignment"
+
+#: How the review page and exports name each reason (Chinese first).
+REASON_TEXT = {
+    REASON_MARGINAL: "标记不清（淡、小或擦除痕迹）/ marginal mark",
+    REASON_CORRECTION: "多选，其中一格可能是涂改 / overvote that may be a correction",
+    REASON_OUTSIDE: "标记在方框外 / mark outside the box",
+    REASON_ALIGNMENT: "定位质量低 / low alignment quality",
+}
+
+
+@dataclass(frozen=True)
+class RowReading:
+    unit: str
+    reading: Reading
+    choice: str | None
+    reason: str  # one of the REASON_* codes, '' when the reading is certain
+
+    @property
+    def label(self) -> str:
+        """The export's "reading": the option, or blank / overvote / pending."""
+        return self.choice if self.reading == "choice" and self.choice else self.reading
+
+
+def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
+    if score.fill >= settings.marks.definite:
+        return "marked"
+    if score.fill >= settings.marks.marginal:
+        return "marginal"
+    return "unmarked"
+
+
+def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSettings) -> RowReading:
+    marks = settings.marks
+    limits = settings.alignment
+    classes = [classify_box(score, settings) for score in scores]
+    marked = [score for score, kind in zip(scores, classes, strict=True) if kind == "marked"]
+    marginal = [score for score, kind in zip(scores, classes, strict=True) if kind == "marginal"]
+    beside = [
+        score
+        for score, kind in zip(scores, classes, strict=True)
+        if kind == "unmarked" and score.outside >= marks.outside
+    ]
+
+    def pending(reason: str) -> RowReading:
+        return RowReading(unit, "pending", None, reason)
+
+    if any(
+        score.shift_mm > limits.max_box_shift_mm or score.border_match < limits.min_border_match for score in scores
+    ):
+        return pending(REASON_ALIGNMENT)
+    if len(marked) >= 2:
+        if any(score.fill >= marks.cancelled for score in marked):
+            return pending(REASON_CORRECTION)
+        return RowReading(unit, "overvote", None, "")
+    if marginal:
+        return pending(REASON_MARGINAL)
+    if beside:
+        return pending(REASON_OUTSIDE)
+    if len(marked) == 1:
+        return RowReading(unit, "choice", marked[0].option, "")
+    return RowReading(unit, "blank", None, "")
+
+
+def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list[RowReading]:
+    """Group a page's box scores by row (in sheet order) and classify each row."""
+    rows: dict[str, list[BoxScore]] = {}
+    for score in scores:
+        rows.setdefault(score.unit, []).append(score)
+    return [classify_row(unit, sorted(group, key=lambda s: s.position), settings) for unit, group in rows.items()]

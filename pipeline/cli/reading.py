@@ -1,0 +1,177 @@
+"""``ballot scan | rescore | export | status``: read scans into the store and get them out again."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+import click
+
+from pipeline.cli.common import EXIT_ATTENTION, db_option, fail, open_db, session_option
+
+if TYPE_CHECKING:
+    from pipeline.settings import ReadingSettings
+    from pipeline.store import PageExport
+
+settings_option = click.option(
+    "--settings",
+    "settings_file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Reading settings (default: templates/settings/reading.yaml).",
+)
+
+
+def _settings(settings_file: Path | None) -> ReadingSettings:
+    from pipeline.settings import load_settings
+    from pipeline.template import TemplateInvalid
+
+    try:
+        return load_settings(settings_file)
+    except TemplateInvalid as error:
+        fail(f"invalid settings {error.source}\n{error.table()}")
+
+
+@click.command("scan")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@session_option
+@db_option
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: all cores).")
+@click.option("--debug-dir", type=click.Path(file_okay=False, path_type=Path), help="Write an overlay per page.")
+@settings_option
+def scan_command(
+    paths: tuple[Path, ...],
+    session: str,
+    db_path: Path | None,
+    jobs: int | None,
+    debug_dir: Path | None,
+    settings_file: Path | None,
+) -> None:
+    """Read every page of PATHS (files or folders: PDF, TIFF, JPEG, PNG) into the store.
+
+    Exit status: 0 when every page was read or was a blank back page (rows flagged for review included);
+    2 when any file or page was rejected (unreadable, wrong session or template, unknown serial,
+    duplicate) — each is stored with its reason (see `ballot status`, `ballot export`).
+    """
+    from pipeline.scan import scan
+
+    store = open_db(db_path)
+    settings = _settings(settings_file)
+    with click.progressbar(length=1, label="读取 / reading", file=sys.stderr, show_pos=True) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = total
+            bar.update(1)
+
+        summary = scan(
+            list(paths),
+            store,
+            session,
+            settings,
+            jobs=jobs or os.cpu_count() or 1,
+            debug_dir=debug_dir,
+            on_page=progress,
+        )
+    click.echo(f"文件 / files: {summary.files}  页 / pages: {sum(summary.outcomes.values())}")
+    for outcome, count in sorted(summary.outcomes.items()):
+        click.echo(f"  {outcome:15s} {count}")
+    for path, why in summary.files_skipped:
+        click.echo(f"  跳过 / skipped {path}: {why}")
+    for path, why in summary.files_unreadable:
+        click.echo(f"  无法读取 / unreadable file {path}: {why}")
+    for path, page, outcome, reason in summary.rejected[:50]:
+        click.echo(f"  未计入 / not counted {path} p{page}: {outcome} — {reason}")
+    click.echo(f"待复核行 / rows awaiting review: {summary.rows_pending}")
+    if summary.needs_attention:
+        raise SystemExit(EXIT_ATTENTION)
+
+
+@click.command("rescore")
+@session_option
+@db_option
+@settings_option
+def rescore_command(session: str, db_path: Path | None, settings_file: Path | None) -> None:
+    """Re-classify the session's stored box scores with the current settings (no image is read again)."""
+    from pipeline.rescore import rescore
+
+    store = open_db(db_path)
+    changed, total = rescore(store, session, _settings(settings_file))
+    click.echo(
+        f"重新分类 / re-classified {total} rows; {changed} changed; 待复核 / pending: {store.pending_rows(session)}"
+    )
+
+
+@click.command("export")
+@session_option
+@db_option
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
+def export_command(session: str, db_path: Path | None, fmt: str, output: Path | None) -> None:
+    """Every page's outcome and every row's reading: JSON lines (one per page) or CSV (one per row)."""
+    store = open_db(db_path)
+    pages = store.export_pages(session)
+    handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        if fmt == "jsonl":
+            for page in pages:
+                rows = {
+                    unit: {"reading": row["reading"], "scores": row["scores"]} for unit, row in page["rows"].items()
+                }
+                handle.write(json.dumps({**page, "rows": rows}, ensure_ascii=False) + "\n")
+        else:
+            _write_csv(handle, pages)
+    finally:
+        if output:
+            handle.close()
+
+
+def _write_csv(handle: TextIO, pages: list[PageExport]) -> None:
+    options: list[str] = []
+    for page in pages:
+        for row in page["rows"].values():
+            options += [option for option in row["scores"] if option not in options]
+    writer = csv.writer(handle)
+    writer.writerow(["source", "page", "serial", "outcome", "unit", "reading", "reason", *options])
+    for page in pages:
+        rows = page["rows"]
+        if not rows:
+            writer.writerow(
+                [page["source"], page["page"], page["serial"] or "", page["outcome"], "", "", page["reason"]]
+            )
+        for unit, row in rows.items():
+            scores = [row["scores"].get(option, "") for option in options]
+            writer.writerow(
+                [
+                    page["source"],
+                    page["page"],
+                    page["serial"],
+                    page["outcome"],
+                    unit,
+                    row["reading"],
+                    row["reason"],
+                    *scores,
+                ]
+            )
+
+
+@click.command("status")
+@session_option
+@db_option
+def status_command(session: str, db_path: Path | None) -> None:
+    """Pages per outcome and how many rows await a clerk's review."""
+    store = open_db(db_path)
+    counts = store.outcome_counts(session)
+    if not counts:
+        click.echo(f"{session}: 尚未扫描 / nothing scanned yet")
+        return
+    click.echo(f"{session}:")
+    for outcome, count in sorted(counts.items()):
+        click.echo(f"  {outcome:15s} {count}")
+    click.echo(f"待复核行 / rows awaiting review: {store.pending_rows(session)}")
+
+
+commands = [scan_command, rescore_command, export_command, status_command]

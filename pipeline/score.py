@@ -1,0 +1,233 @@
+"""Score: measure every checkbox of an aligned page. Numbers only; the classifier decides.
+
+Each box is resampled through the page transform into a small patch at a fixed resolution
+(:data:`PATCH_PX_PER_MM`), so scores do not depend on the scan's dpi and the whole page is never warped.
+In that patch:
+
+- *darkness* is each pixel's distance from the local paper white, relative to how dark the printed box
+  border is in the same patch (so uneven light, pencil and grey scanners are judged fairly);
+- the printed border is searched for within ±:data:`SEARCH_MM` (shared per row, so a long tick across
+  one box cannot pull it), correcting small registration errors;
+- *new ink* is darkness above :data:`INK_LEVEL` on pixels where the blank template prints nothing (the
+  template is rendered once per template and dilated, so borders, grid lines and labels never count).
+
+Scores: ``fill`` (share of the box interior with new ink), ``outside`` (share of a 2 mm ring around the
+box: Chinese ticks often leave the box, circles sit around it), ``centre`` (share of the central half of
+the interior), ``shift_mm`` and ``border_match`` (how well the printed border was found).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.ingest import Gray, pdf_bytes_pages
+from pipeline.layout import BOX_LINE_WIDTH, Checkbox, Layout, Rect, RowPlace
+from pipeline.template import Template
+
+Floats = npt.NDArray[np.float32]
+
+PATCH_PX_PER_MM = 8.0  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
+SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
+RING_MM = 2.0  # width of the "just around the box" ring
+RING_GAP_MM = 0.4  # the ring starts this far outside the border (blur of the border itself)
+INTERIOR_INSET_MM = BOX_LINE_WIDTH / 2 + 0.45  # interior starts this far inside the border's centre line
+INK_LEVEL = 0.25  # a pixel is ink when a quarter of the way from paper white to the border's black
+TEMPLATE_DILATE_MM = 0.45  # printed ink is masked this much wider than drawn (blur, residual misfit)
+MIN_CONTRAST = 40.0  # grey levels between paper and border below which the border is "not visible"
+
+
+@dataclass(frozen=True)
+class BoxScore:
+    unit: str
+    option: str
+    position: int
+    fill: float
+    outside: float
+    centre: float
+    shift_mm: float
+    border_match: float
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Patch-space masks of one box, computed once per template."""
+
+    origin: tuple[float, float]  # mm of the patch's top-left pixel centre
+    size: int  # patch side in px
+    printed: Floats  # blank-template darkness in the patch (0–1)
+    printed_mask: npt.NDArray[np.bool_]  # dilated printed ink: never counted as new ink
+    interior: npt.NDArray[np.bool_]
+    centre: npt.NDArray[np.bool_]
+    ring: npt.NDArray[np.bool_]
+    outline: Floats  # the printed border alone, for the border search
+
+
+class TemplateModel:
+    """What the scorer needs to know of a template: per-box patch masks from its rendered blank page."""
+
+    def __init__(self, template: Template, layout: Layout) -> None:
+        self.template = template
+        self.layout = layout
+        blank = _render_blank(template)
+        self.geometry: dict[tuple[str, str], _Geometry] = {
+            (box.unit, box.option): _box_geometry(blank, box.rect) for box in layout.boxes
+        }
+
+
+def _render_blank(template: Template) -> Floats:
+    from pipeline.render import render_pdf_bytes
+
+    page = pdf_bytes_pages(render_pdf_bytes(template, "2026H1", ["0000000000"]), PATCH_PX_PER_MM * 25.4)[0]
+    return np.asarray((255.0 - page.astype(np.float32)) / 255.0, dtype=np.float32)
+
+
+def _patch_origin(rect: Rect) -> tuple[float, float]:
+    margin = RING_GAP_MM + RING_MM + SEARCH_MM
+    return (rect.x - margin, rect.y - margin)
+
+
+def _box_geometry(blank: Floats, rect: Rect) -> _Geometry:
+    margin = RING_GAP_MM + RING_MM + SEARCH_MM
+    size = round((rect.w + 2 * margin) * PATCH_PX_PER_MM)
+    ox, oy = _patch_origin(rect)
+    # Rendered page pixel i covers [i, i+1) / px_per_mm; its centre is at (i + 0.5) / px_per_mm.
+    left, top = round(ox * PATCH_PX_PER_MM), round(oy * PATCH_PX_PER_MM)
+    printed = np.ascontiguousarray(blank[top : top + size, left : left + size])
+    origin = ((left + 0.5) / PATCH_PX_PER_MM, (top + 0.5) / PATCH_PX_PER_MM)
+    coords = (np.arange(size, dtype=np.float32) + 0.5) / PATCH_PX_PER_MM
+    xs = coords[None, :] + (left / PATCH_PX_PER_MM)
+    ys = coords[:, None] + (top / PATCH_PX_PER_MM)
+
+    def inside(inset: float) -> npt.NDArray[np.bool_]:
+        return np.asarray(
+            (xs >= rect.x + inset)
+            & (xs <= rect.x + rect.w - inset)
+            & (ys >= rect.y + inset)
+            & (ys <= rect.y + rect.h - inset)
+        )
+
+    radius = max(1, round(TEMPLATE_DILATE_MM * PATCH_PX_PER_MM))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    printed_mask = cv2.dilate((printed > 0.2).astype(np.uint8), kernel).astype(bool)
+    interior = inside(INTERIOR_INSET_MM) & ~printed_mask
+    quarter = (rect.w - 2 * INTERIOR_INSET_MM) / 4
+    centre = inside(INTERIOR_INSET_MM + quarter) & ~printed_mask
+    ring = inside(-(RING_GAP_MM + RING_MM)) & ~inside(-RING_GAP_MM) & ~printed_mask
+    border_band = inside(-BOX_LINE_WIDTH) & ~inside(BOX_LINE_WIDTH)
+    outline = np.where(border_band, printed, 0.0).astype(np.float32)
+    return _Geometry(origin, size, printed, printed_mask, interior, centre, ring, outline)
+
+
+def _patch(image: Gray, matrix: npt.NDArray[np.float64], geometry: _Geometry) -> Floats:
+    """Resample the box's neighbourhood from the scan into patch space."""
+    scale = 1.0 / PATCH_PX_PER_MM
+    to_mm = np.array(
+        [[scale, 0.0, geometry.origin[0]], [0.0, scale, geometry.origin[1]], [0.0, 0.0, 1.0]],
+        dtype=np.float64,
+    )
+    patch_to_image = matrix @ to_mm
+    warped = cv2.warpPerspective(
+        image,
+        patch_to_image,
+        (geometry.size, geometry.size),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return np.asarray(warped, dtype=np.float32)
+
+
+def _darkness(patch: Floats, geometry: _Geometry, shift: tuple[int, int]) -> tuple[Floats, float]:
+    """Darkness 0–1 relative to this patch's paper and printed border; and the contrast found."""
+    paper = float(np.percentile(patch, 90))
+    border = _shifted(geometry.outline, shift) > 0.5
+    black = float(np.median(patch[border])) if np.any(border) else 0.0
+    contrast = max(paper - black, MIN_CONTRAST)
+    return np.clip((paper - patch) / contrast, 0.0, 1.0), paper - black
+
+
+ArrayT = TypeVar("ArrayT", bound=npt.NDArray[Any])
+
+
+def _shifted(array: ArrayT, shift: tuple[int, int]) -> ArrayT:
+    dx, dy = shift
+    rolled: ArrayT = np.roll(np.roll(array, dy, axis=0), dx, axis=1)
+    return rolled
+
+
+def _border_response(patch: Floats, geometry: _Geometry) -> Floats:
+    """Normalised correlation of the printed outline with the scan, for every shift within ±SEARCH_MM."""
+    search = round(SEARCH_MM * PATCH_PX_PER_MM)
+    paper = float(np.percentile(patch, 90))
+    dark = np.clip(paper - patch, 0, None).astype(np.float32)
+    template = geometry.outline[search:-search, search:-search]
+    return np.asarray(cv2.matchTemplate(dark, template, cv2.TM_CCOEFF_NORMED), dtype=np.float32)
+
+
+def score_row(image: Gray, matrix: npt.NDArray[np.float64], model: TemplateModel, row: RowPlace) -> list[BoxScore]:
+    """Scores of every box of ``row``; the border shift is the median of the row's best shifts."""
+    search = round(SEARCH_MM * PATCH_PX_PER_MM)
+    patches, responses = [], []
+    for box in row.boxes:
+        geometry = model.geometry[(box.unit, box.option)]
+        patch = _patch(image, matrix, geometry)
+        response = _border_response(patch, geometry)
+        patches.append((box, geometry, patch))
+        responses.append(response)
+    peaks = [np.unravel_index(int(np.argmax(r)), r.shape) for r in responses]
+    dy = int(np.median([p[0] for p in peaks])) - search
+    dx = int(np.median([p[1] for p in peaks])) - search
+    scores = []
+    for position, ((box, geometry, patch), response) in enumerate(zip(patches, responses, strict=True)):
+        scores.append(_score_box(box, position, geometry, patch, (dx, dy), float(response[dy + search, dx + search])))
+    return scores
+
+
+def _score_box(
+    box: Checkbox, position: int, geometry: _Geometry, patch: Floats, shift: tuple[int, int], match: float
+) -> BoxScore:
+    darkness, contrast = _darkness(patch, geometry, shift)
+    ink = darkness > INK_LEVEL
+    printed = _shifted(geometry.printed_mask, shift)
+
+    def share(mask: npt.NDArray[np.bool_]) -> float:
+        region = _shifted(mask, shift) & ~printed
+        total = int(np.count_nonzero(region))
+        return float(np.count_nonzero(ink & region)) / total if total else 0.0
+
+    visible = min(1.0, contrast / (2 * MIN_CONTRAST))
+    return BoxScore(
+        unit=box.unit,
+        option=box.option,
+        position=position,
+        fill=round(share(geometry.interior), 4),
+        outside=round(share(geometry.ring), 4),
+        centre=round(share(geometry.centre), 4),
+        shift_mm=round(float(np.hypot(*shift)) / PATCH_PX_PER_MM, 3),
+        border_match=round(max(0.0, match) * visible, 4),
+    )
+
+
+def score_page(image: Gray, matrix: npt.NDArray[np.float64], model: TemplateModel) -> list[BoxScore]:
+    return [score for row in model.layout.rows for score in score_row(image, matrix, model, row)]
+
+
+@lru_cache(maxsize=8)
+def _cached_model(template_json: str) -> TemplateModel:
+    import json
+
+    from pipeline.layout import compute_layout
+    from pipeline.template import parse_template
+
+    template = parse_template(json.loads(template_json))
+    return TemplateModel(template, compute_layout(template))
+
+
+def template_model(template: Template) -> TemplateModel:
+    """The scorer's model of ``template``, built once per process."""
+    return _cached_model(template.model_dump_json())

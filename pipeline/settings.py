@@ -1,0 +1,94 @@
+"""Reading settings: thresholds and limits used to read and classify scans.
+
+Kept apart from templates on purpose: a template is fixed once printed (its hash is in the QR code), while
+these values may be tuned at any time; ``ballot rescore`` re-classifies stored scores with new values
+without re-reading images. The shipped file ``templates/settings/reading.yaml`` explains each value and the
+evidence behind it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.template import TemplateError, TemplateInvalid
+
+DEFAULT_SETTINGS_FILE = Path(__file__).resolve().parent.parent / "templates" / "settings" / "reading.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MarkThresholds(_Strict):
+    """Box classes, from the box's fill score (share of the interior covered by new ink, 0–1)."""
+
+    definite: float = Field(default=0.10, gt=0, le=1, description="fill ≥ this: the box is marked.")
+    marginal: float = Field(
+        default=0.03, gt=0, le=1, description="fill ≥ this (and < definite): marginal, ask a clerk."
+    )
+    cancelled: float = Field(
+        default=0.55,
+        gt=0,
+        le=1,
+        description="fill ≥ this in one of two or more marked boxes: may be a scribbled-out correction.",
+    )
+    outside: float = Field(
+        default=0.06,
+        gt=0,
+        le=1,
+        description="ink share in the ring around an unmarked box that suggests a mark beside it.",
+    )
+
+
+class AlignmentLimits(_Strict):
+    """Reject a page rather than guess when the fit from registration marks is poor."""
+
+    max_residual_mm: float = Field(default=1.2, gt=0, description="worst misfit of the QR corners after the fit.")
+    min_px_per_mm: float = Field(default=3.5, gt=0, description="below ~90 dpi boxes are too small to judge.")
+    max_px_per_mm: float = Field(default=25.0, gt=0, description="above ~635 dpi: probably not a whole page.")
+    max_skew_deg: float = Field(default=3.0, gt=0, description="the page's axes may deviate this much from square.")
+    max_aspect_error: float = Field(default=0.04, gt=0, description="relative difference of x and y scale.")
+    max_box_shift_mm: float = Field(
+        default=0.8, gt=0, description="printed box border found further than this from the fit: row flagged."
+    )
+    min_border_match: float = Field(default=0.45, ge=0, le=1, description="printed border barely visible: row flagged.")
+
+
+class ReadingSettings(_Strict):
+    """Everything that decides how scores become readings."""
+
+    marks: MarkThresholds = Field(default_factory=lambda: MarkThresholds())
+    alignment: AlignmentLimits = Field(default_factory=lambda: AlignmentLimits())
+    blank_page_ink: float = Field(
+        default=0.002,
+        ge=0,
+        le=1,
+        description="a page with less dark ink than this share and no QR code is blank.",
+    )
+
+    def content_hash(self) -> str:
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def load_settings(path: Path | None = None) -> ReadingSettings:
+    """Load reading settings; the shipped file when ``path`` is None (built-in defaults if it is absent)."""
+    source = path or DEFAULT_SETTINGS_FILE
+    if path is None and not source.exists():
+        return ReadingSettings()
+    try:
+        data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise TemplateInvalid(str(source), [TemplateError("(file)", f"cannot read settings: {error}")]) from None
+    try:
+        return ReadingSettings.model_validate(data)
+    except ValidationError as error:
+        problems = [
+            TemplateError(".".join(str(p) for p in item["loc"]) or "(settings)", item["msg"]) for item in error.errors()
+        ]
+        raise TemplateInvalid(str(source), problems) from None
