@@ -144,3 +144,8 @@ WHERE r.classification_id = (
     SELECT max(latest.classification_id) FROM row_readings AS latest
     WHERE latest.page_id = r.page_id AND latest.unit = r.unit
 );
+
+-- What tally and report count: the machine's current reading, or a clerk's latest decision where there is
+-- one (the review stage redefines this view to add its decisions).
+CREATE VIEW effective_readings AS
+SELECT page_id, unit, reading, choice FROM machine_readings;

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import TypedDict
 
 from pipeline import __version__
+from pipeline.ballots import BallotResult, RowResult
 from pipeline.payload import new_serial
 from pipeline.settings import ReadingSettings
-from pipeline.template import Template, parse_template
+from pipeline.template import CATEGORY_ROW, Template, parse_template
 
 SCHEMA_VERSION = 1
 DEFAULT_DB = Path("output/ballots.db")
@@ -402,6 +403,32 @@ class Store:
                 }
             )
         return lines
+
+    def effective_ballots(self, session: str) -> list[BallotResult]:
+        """Every counted sheet of the session with each row's effective reading (see pipeline/ballots.py)."""
+        ballots: dict[int, tuple[str, str, list[RowResult]]] = {}
+        for page_id, serial, template_hash, unit, reading, choice in self.db.execute(
+            "SELECT p.id, p.serial, p.template_hash, e.unit, e.reading, e.choice "
+            "FROM pages p JOIN effective_readings e ON e.page_id = p.id "
+            "JOIN box_scores b ON b.page_id = p.id AND b.unit = e.unit AND b.position = 0 "
+            "WHERE p.session = ? AND p.outcome = 'read' ORDER BY p.id, b.rowid",
+            (session,),
+        ):
+            entry = ballots.setdefault(int(page_id), (str(serial), str(template_hash), []))
+            entry[2].append(RowResult(str(unit), reading, choice))
+        results = []
+        for page_id, (serial, template_hash, rows) in ballots.items():
+            category = next((row for row in rows if row.unit == CATEGORY_ROW), None)
+            results.append(
+                BallotResult(
+                    page_id=page_id,
+                    serial=serial,
+                    template_hash=template_hash,
+                    rows=tuple(row for row in rows if row.unit != CATEGORY_ROW),
+                    category=category.choice if category is not None and category.kind == "choice" else None,
+                )
+            )
+        return results
 
     def _serial_outcome(self, db: sqlite3.Connection, page: PageRecord) -> tuple[str, str]:
         if not db.execute(
