@@ -47,7 +47,7 @@ class RowReading:
 
 
 def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
-    if score.fill >= settings.marks.definite:
+    if score.fill >= settings.marks.definite and score.darkness >= settings.marks.firm:
         return "marked"
     if score.fill >= settings.marks.marginal:
         return "marginal"

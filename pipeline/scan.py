@@ -264,7 +264,7 @@ def page_record(task: PageTask, result: SheetResult | UnreadablePageImage, stamp
         skew_deg=round(alignment.skew_deg, 3),
         marks_found=alignment.marks_found,
         scores=[
-            (s.unit, s.option, s.position, s.fill, s.outside, s.centre, s.shift_mm, s.border_match)
+            (s.unit, s.option, s.position, s.fill, s.outside, s.centre, s.darkness, s.shift_mm, s.border_match)
             for s in result.scores
         ],
         readings=[(r.unit, r.reading, r.choice, r.reason) for r in result.readings],

@@ -13,7 +13,8 @@ In that patch:
 
 Scores: ``fill`` (share of the box interior with new ink), ``outside`` (share of a 2 mm ring around the
 box: Chinese ticks often leave the box, circles sit around it), ``centre`` (share of the central half of
-the interior), ``shift_mm`` and ``border_match`` (how well the printed border was found).
+the interior), ``darkness`` (median darkness of that ink: a firm pen or pencil stroke is dark, faint pencil
+and erased residue are not), ``shift_mm`` and ``border_match`` (how well the printed border was found).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ SEARCH_MM = 1.0  # the border may be found this far from where the transform put
 RING_MM = 2.0  # width of the "just around the box" ring
 RING_GAP_MM = 0.4  # the ring starts this far outside the border (blur of the border itself)
 INTERIOR_INSET_MM = BOX_LINE_WIDTH / 2 + 0.45  # interior starts this far inside the border's centre line
-INK_LEVEL = 0.25  # a pixel is ink when a quarter of the way from paper white to the border's black
+INK_LEVEL = 0.12  # a pixel is ink when 12 % of the way from paper white to the border's black (faint pencil)
 TEMPLATE_DILATE_MM = 0.45  # printed ink is masked this much wider than drawn (blur, residual misfit)
 MIN_CONTRAST = 40.0  # grey levels between paper and border below which the border is "not visible"
 
@@ -50,6 +51,7 @@ class BoxScore:
     fill: float
     outside: float
     centre: float
+    darkness: float
     shift_mm: float
     border_match: float
 
@@ -200,6 +202,8 @@ def _score_box(
         total = int(np.count_nonzero(region))
         return float(np.count_nonzero(ink & region)) / total if total else 0.0
 
+    inside = _shifted(geometry.interior, shift) & ~printed & ink
+    darkness_of_ink = float(np.median(darkness[inside])) if np.count_nonzero(inside) else 0.0
     visible = min(1.0, contrast / (2 * MIN_CONTRAST))
     return BoxScore(
         unit=box.unit,
@@ -208,6 +212,7 @@ def _score_box(
         fill=round(share(geometry.interior), 4),
         outside=round(share(geometry.ring), 4),
         centre=round(share(geometry.centre), 4),
+        darkness=round(darkness_of_ink, 4),
         shift_mm=round(float(np.hypot(*shift)) / PATCH_PX_PER_MM, 3),
         border_match=round(max(0.0, match) * visible, 4),
     )
@@ -231,3 +236,9 @@ def _cached_model(template_json: str) -> TemplateModel:
 def template_model(template: Template) -> TemplateModel:
     """The scorer's model of ``template``, built once per process."""
     return _cached_model(template.model_dump_json())
+
+
+def box_patch(image: Gray, matrix: npt.NDArray[np.float64], model: TemplateModel, box: Checkbox) -> Gray:
+    """The box's neighbourhood resampled at PATCH_PX_PER_MM, as the scorer sees it (for contact sheets)."""
+    patch = _patch(image, matrix, model.geometry[(box.unit, box.option)])
+    return np.asarray(np.clip(patch, 0, 255), dtype=np.uint8)

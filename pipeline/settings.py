@@ -31,6 +31,13 @@ class MarkThresholds(_Strict):
     marginal: float = Field(
         default=0.03, gt=0, le=1, description="fill ≥ this (and < definite): marginal, ask a clerk."
     )
+    firm: float = Field(
+        default=0.40,
+        gt=0,
+        le=1,
+        description="median darkness the ink of a marked box must reach; fainter ink (light pencil, erased "
+        "residue) makes the box marginal whatever its fill.",
+    )
     cancelled: float = Field(
         default=0.55,
         gt=0,

@@ -175,3 +175,29 @@ def status_command(session: str, db_path: Path | None) -> None:
 
 
 commands = [scan_command, rescore_command, export_command, status_command]
+
+
+@click.command("contact-sheet")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@db_option
+@settings_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PNG file.")
+def contact_sheet_command(
+    paths: tuple[Path, ...], db_path: Path | None, settings_file: Path | None, output: Path
+) -> None:
+    """Write every checkbox crop of PATHS sorted by fill score, with the thresholds drawn (for tuning)."""
+    import cv2
+
+    from pipeline.contact import collect_crops, draw_contact_sheet
+
+    store = open_db(db_path)
+    settings = _settings(settings_file)
+    crops = collect_crops(list(paths), store.template_catalog(), settings)
+    if not crops:
+        fail("no readable ballot page found in PATHS")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(output), draw_contact_sheet(crops, settings))
+    click.echo(f"{len(crops)} 个方框 / boxes → {output}")
+
+
+commands.append(contact_sheet_command)

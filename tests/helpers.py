@@ -1,0 +1,79 @@
+"""Helpers for reading tests: a printed batch in a store, clean page images, hand-drawn marks."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.ingest import pdf_bytes_pages
+from pipeline.layout import Checkbox, Layout, compute_layout
+from pipeline.render import render_ballots
+from pipeline.store import open_store
+from pipeline.template import Template
+
+Gray = npt.NDArray[np.uint8]
+DPI = 200.0
+PX = DPI / 25.4
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Ballots printed into a store that tests copy before writing to it."""
+
+    db: Path
+    pdf: Path
+    serials: list[str]
+    layout: Layout
+    template: Template
+
+    def fresh_db(self, folder: Path) -> Path:
+        target = folder / "ballots.db"
+        shutil.copy(self.db, target)
+        return target
+
+    def pages(self, dpi: float = DPI) -> list[Gray]:
+        return pdf_bytes_pages(self.pdf.read_bytes(), dpi)
+
+
+def print_batch(folder: Path, template: Template, copies: int, session: str = "2026H1") -> Batch:
+    store = open_store(folder / "printed.db")
+    serials = store.issue_serials(session, template, copies, "batch.pdf")
+    store.close()
+    pdf = folder / "batch.pdf"
+    render_ballots(template, session, serials, pdf)
+    return Batch(folder / "printed.db", pdf, serials, compute_layout(template), template)
+
+
+def box(layout: Layout, unit: str, option: str) -> Checkbox:
+    return next(b for b in layout.boxes if b.unit == unit and b.option == option)
+
+
+def tick(
+    image: Gray, target: Checkbox, *, grey: int = 25, width_mm: float = 0.5, px: float = PX, big: bool = True
+) -> None:
+    """A Chinese-style tick: starts inside the box, ends up and to the right, outside it when ``big``."""
+    x, y, s = target.rect.x * px, target.rect.y * px, target.rect.w * px
+    end = (x + s * 1.35, y - s * 0.45) if big else (x + s * 0.85, y + s * 0.2)
+    points = np.array([[x + s * 0.2, y + s * 0.5], [x + s * 0.42, y + s * 0.8], end], dtype=np.int32)
+    cv2.polylines(image, [points], False, grey, max(1, int(width_mm * px)), lineType=cv2.LINE_AA)
+
+
+def fill(image: Gray, target: Checkbox, *, grey: int = 30, px: float = PX) -> None:
+    x, y, s = target.rect.x * px, target.rect.y * px, target.rect.w * px
+    cv2.rectangle(image, (int(x + s * 0.1), int(y + s * 0.1)), (int(x + s * 0.9), int(y + s * 0.9)), grey, -1)
+
+
+def circle(image: Gray, target: Checkbox, *, px: float = PX) -> None:
+    cx, cy = (target.rect.x + target.rect.w / 2) * px, (target.rect.y + target.rect.h / 2) * px
+    axes = (int(target.rect.w * 0.85 * px), int(target.rect.h * 0.75 * px))
+    cv2.ellipse(image, (int(cx), int(cy)), axes, 0, 0, 360, 30, max(1, int(0.5 * px)), lineType=cv2.LINE_AA)
+
+
+def save_jpeg(image: Gray, path: Path, quality: int = 85) -> Path:
+    cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return path

@@ -1,0 +1,77 @@
+"""Classifier rules on hand-written scores: every row reading and review reason."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline.classify import (
+    REASON_ALIGNMENT,
+    REASON_CORRECTION,
+    REASON_MARGINAL,
+    REASON_OUTSIDE,
+    classify_box,
+    classify_row,
+)
+from pipeline.score import BoxScore
+from pipeline.settings import ReadingSettings
+
+SETTINGS = ReadingSettings()
+OPTIONS = ("满意", "基本满意", "不满意")
+
+
+def row(
+    *fills: float, outside: tuple[float, ...] = (0.0, 0.0, 0.0), shift: float = 0.0, match: float = 0.9
+) -> list[BoxScore]:
+    return [
+        BoxScore("文化馆", option, index, fill, outside[index], fill, 0.8 if fill else 0.0, shift, match)
+        for index, (option, fill) in enumerate(zip(OPTIONS, fills, strict=True))
+    ]
+
+
+def reading(*fills: float, **kwargs: object) -> tuple[str, str | None, str]:
+    result = classify_row("文化馆", row(*fills, **kwargs), SETTINGS)  # type: ignore[arg-type]
+    return result.reading, result.choice, result.reason
+
+
+def test_box_classes_follow_thresholds() -> None:
+    marks = SETTINGS.marks
+    assert classify_box(row(marks.definite, 0, 0)[0], SETTINGS) == "marked"
+    assert classify_box(row(marks.definite - 0.001, 0, 0)[0], SETTINGS) == "marginal"
+    assert classify_box(row(marks.marginal, 0, 0)[0], SETTINGS) == "marginal"
+    assert classify_box(row(marks.marginal - 0.001, 0, 0)[0], SETTINGS) == "unmarked"
+
+
+@pytest.mark.parametrize(
+    ("fills", "expected"),
+    [
+        ((0.25, 0.0, 0.0), ("choice", "满意", "")),
+        ((0.0, 0.0, 0.9), ("choice", "不满意", "")),
+        ((0.0, 0.0, 0.0), ("blank", None, "")),
+        ((0.25, 0.22, 0.0), ("overvote", None, "")),
+        ((0.25, 0.0, 0.8), ("pending", None, REASON_CORRECTION)),
+        ((0.05, 0.0, 0.0), ("pending", None, REASON_MARGINAL)),
+        ((0.25, 0.05, 0.0), ("pending", None, REASON_MARGINAL)),
+    ],
+)
+def test_row_readings(fills: tuple[float, float, float], expected: tuple[str, str | None, str]) -> None:
+    assert reading(*fills) == expected
+
+
+def test_ink_beside_an_empty_row_is_flagged() -> None:
+    assert reading(0.0, 0.0, 0.0, outside=(0.0, 0.2, 0.0)) == ("pending", None, REASON_OUTSIDE)
+
+
+def test_ink_around_the_marked_box_is_a_tick_leaving_it() -> None:
+    assert reading(0.25, 0.0, 0.0, outside=(0.2, 0.0, 0.0)) == ("choice", "满意", "")
+
+
+def test_poor_alignment_flags_even_a_clear_mark() -> None:
+    assert reading(0.25, 0.0, 0.0, shift=SETTINGS.alignment.max_box_shift_mm + 0.1)[2] == REASON_ALIGNMENT
+    assert reading(0.25, 0.0, 0.0, match=SETTINGS.alignment.min_border_match - 0.01)[2] == REASON_ALIGNMENT
+
+
+def test_faint_ink_is_never_a_definite_mark() -> None:
+    faint = BoxScore("文化馆", "满意", 0, 0.3, 0.0, 0.3, SETTINGS.marks.firm - 0.01, 0.0, 0.9)
+    others = row(0.0, 0.0, 0.0)[1:]
+    result = classify_row("文化馆", [faint, *others], SETTINGS)
+    assert (result.reading, result.reason) == ("pending", REASON_MARGINAL)

@@ -1,0 +1,132 @@
+"""Ingest: every supported format decodes to grayscale pages; every bad file gets a reason, not a crash."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline.ingest import (
+    ScanPage,
+    UnreadableFile,
+    UnreadablePageImage,
+    inspect_file,
+    iter_pages,
+    sniff,
+)
+
+WIDTH, HEIGHT = 300, 420
+
+
+def gradient() -> np.ndarray:
+    image = np.full((HEIGHT, WIDTH), 240, dtype=np.uint8)
+    image[100:200, 50:150] = 20
+    return image
+
+
+def pages_of(path: Path) -> list[ScanPage | UnreadablePageImage | UnreadableFile]:
+    return list(iter_pages(path))
+
+
+def test_sniff_by_content_not_name() -> None:
+    assert sniff(b"%PDF-1.7\n") == "pdf"
+    assert sniff(b"\xff\xd8\xff\xe0") == "jpeg"
+    assert sniff(b"II*\x00") == "tiff" and sniff(b"MM\x00*") == "tiff"
+    assert sniff(b"\x89PNG\r\n\x1a\n") == "png"
+    assert sniff(b"hello world") is None
+
+
+@pytest.mark.parametrize(("suffix", "mode"), [(".jpg", "L"), (".png", "L"), (".png", "RGB"), (".png", "P")])
+def test_single_images(tmp_path: Path, suffix: str, mode: str) -> None:
+    path = tmp_path / f"page{suffix}"
+    Image.fromarray(gradient()).convert(mode).save(path, dpi=(200, 200))
+    [page] = pages_of(path)
+    assert isinstance(page, ScanPage)
+    assert page.image.shape == (HEIGHT, WIDTH) and page.image.dtype == np.uint8
+    assert page.image[150, 100] < 60 and page.image[10, 10] > 200
+    assert page.dpi == pytest.approx(200, abs=1)
+
+
+def test_cmyk_and_16_bit(tmp_path: Path) -> None:
+    cmyk = tmp_path / "cmyk.jpg"
+    Image.fromarray(gradient()).convert("CMYK").save(cmyk)
+    wide = tmp_path / "wide.png"
+    Image.fromarray(gradient().astype(np.uint16) * 257).save(wide)
+    for path in (cmyk, wide):
+        [page] = pages_of(path)
+        assert isinstance(page, ScanPage), path
+        assert page.image[150, 100] < 60 and page.image[10, 10] > 200, path
+
+
+def test_multipage_g4_tiff(tmp_path: Path) -> None:
+    path = tmp_path / "fax.tif"
+    frames = [Image.fromarray(gradient()).convert("1"), Image.fromarray(255 - gradient()).convert("1")]
+    frames[0].save(path, save_all=True, append_images=frames[1:], compression="group4")
+    pages = pages_of(path)
+    assert [p.page_no for p in pages if isinstance(p, ScanPage)] == [1, 2]
+    first, second = pages
+    assert isinstance(first, ScanPage) and isinstance(second, ScanPage)
+    assert first.image[150, 100] == 0 and second.image[150, 100] == 255
+
+
+def test_scanned_pdf_gives_the_embedded_image(tmp_path: Path) -> None:
+    path = tmp_path / "scan.pdf"
+    images = [Image.fromarray(gradient()), Image.fromarray(255 - gradient())]
+    images[0].save(path, save_all=True, append_images=images[1:], resolution=100.0)
+    pages = pages_of(path)
+    assert len(pages) == 2
+    assert all(isinstance(p, ScanPage) and p.image.shape == (HEIGHT, WIDTH) for p in pages)
+    assert isinstance(pages[0], ScanPage) and pages[0].dpi == pytest.approx(100, abs=1)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty"),
+        (b"just some notes, not a picture", "neither a PDF nor an image"),
+        (b"%PDF-1.4\n1 0 obj <<>> endobj\n", "PDF is damaged"),
+        (b"GIF89a" + b"\x00" * 20, "damaged"),
+    ],
+)
+def test_bad_files_have_reasons(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = tmp_path / "bad.jpg"
+    path.write_bytes(content)
+    [result] = pages_of(path)
+    assert isinstance(result, UnreadableFile) and reason in result.reason
+
+
+def test_truncated_jpeg_is_a_page_problem(tmp_path: Path) -> None:
+    good = tmp_path / "good.jpg"
+    Image.fromarray(gradient()).save(good)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(good.read_bytes()[:-200])
+    [result] = pages_of(cut)
+    assert isinstance(result, UnreadablePageImage) and "truncated" in result.reason
+
+
+def test_decompression_bomb_refused_before_decoding(tmp_path: Path) -> None:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
+    path = tmp_path / "bomb.png"
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 10))
+        + chunk(b"IEND", b"")
+    )
+    result = inspect_file(path)
+    assert isinstance(result, UnreadableFile) and "pixels" in result.reason
+
+
+def test_animated_gif_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "anim.gif"
+    frames = [Image.fromarray(gradient()), Image.fromarray(255 - gradient())]
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    result = inspect_file(path)
+    assert isinstance(result, UnreadableFile) and "animated" in result.reason

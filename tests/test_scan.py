@@ -1,0 +1,240 @@
+"""Scanning a batch: every page ends in exactly one stored outcome with a reason, whatever is fed in."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from pipeline.scan import ScanSummary, prepare, scan
+from pipeline.settings import ReadingSettings
+from pipeline.store import open_store
+from pipeline.template import Template
+from tests.helpers import PX, Batch, box, circle, print_batch, save_jpeg, tick
+
+UNITS = [
+    "局机关",
+    "文化馆",
+    "图书馆",
+    "博物馆",
+    "文物管理所",
+    "体育中心",
+    "业余体育学校",
+    "文化市场综合执法大队",
+    "非物质文化遗产保护中心",
+    "文艺演出中心",
+]
+OPTIONS = ["满意", "基本满意", "不满意"]
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory, template: Template) -> Batch:
+    return print_batch(tmp_path_factory.mktemp("printed"), template, 8)
+
+
+def filled(batch: Batch, index: int, choices: dict[str, str]) -> np.ndarray:
+    image = batch.pages()[index]
+    for unit, option in choices.items():
+        tick(image, box(batch.layout, unit, option))
+    return image
+
+
+def choices_for(seed: int) -> dict[str, str]:
+    rng = np.random.default_rng(seed)
+    return {unit: OPTIONS[int(rng.integers(3))] for unit in UNITS}
+
+
+def export(db: Path) -> list[dict]:  # type: ignore[type-arg]
+    result = CliRunner().invoke(main, ["export", "--session", "2026H1", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.output.splitlines()]
+
+
+def test_mixed_folder_reports_each_page(tmp_path: Path, batch: Batch) -> None:
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    truth = {0: choices_for(0), 1: choices_for(1), 2: choices_for(2), 3: choices_for(3)}
+    save_jpeg(filled(batch, 0, truth[0]), folder / "01 第一张.jpg")
+    save_jpeg(cv2.rotate(filled(batch, 1, truth[1]), cv2.ROTATE_180), folder / "02-upside-down.jpg")
+    save_jpeg(cv2.rotate(filled(batch, 2, truth[2]), cv2.ROTATE_90_CLOCKWISE), folder / "03-turned.jpg")
+    page3 = filled(batch, 3, truth[3])
+    save_jpeg(page3, folder / "04.jpg")
+    save_jpeg(cv2.GaussianBlur(page3, (3, 3), 0), folder / "05-photocopy.jpg")
+    save_jpeg(np.full((2339, 1654), 248, np.uint8), folder / "06-back.jpg")
+    (folder / "07-corrupt.jpg").write_bytes((folder / "04.jpg").read_bytes()[:3000])
+    (folder / "08-notes.jpg").write_text("not a scan", encoding="utf-8")
+
+    result = CliRunner().invoke(main, ["scan", str(folder), "--session", "2026H1", "--db", str(db), "--jobs", "2"])
+    assert result.exit_code == 2, result.output
+    lines = {Path(line["source"]).name: line for line in export(db)}
+    assert {name: line["outcome"] for name, line in lines.items()} == {
+        "01 第一张.jpg": "read",
+        "02-upside-down.jpg": "read",
+        "03-turned.jpg": "read",
+        "04.jpg": "read",
+        "05-photocopy.jpg": "duplicate",
+        "06-back.jpg": "blank",
+        "07-corrupt.jpg": "unreadable",
+        "08-notes.jpg": "unreadable",
+    }
+    assert lines["08-notes.jpg"]["page"] == 0
+    assert "photocopy or a rescan" in lines["05-photocopy.jpg"]["reason"]
+    for name, index in [("01 第一张.jpg", 0), ("02-upside-down.jpg", 1), ("03-turned.jpg", 2), ("04.jpg", 3)]:
+        rows = lines[name]["rows"]
+        assert {unit: rows[unit]["reading"] for unit in UNITS} == truth[index], name
+        assert rows["测评人类别"]["reading"] == "blank"
+        assert set(rows["局机关"]["scores"]) == set(OPTIONS)
+
+    again = CliRunner().invoke(main, ["scan", str(folder), "--session", "2026H1", "--db", str(db)])
+    assert again.exit_code == 0 and "already scanned" in again.output
+    assert len(export(db)) == len(lines), "scanning the same files again must change nothing"
+
+
+def test_clean_batch_exits_zero_and_status_counts(tmp_path: Path, batch: Batch) -> None:
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    save_jpeg(filled(batch, 4, choices_for(4)), folder / "a.jpg")
+    faint = filled(batch, 5, {})
+    tick(faint, box(batch.layout, "文化馆", "满意"), grey=215, width_mm=0.3)
+    save_jpeg(faint, folder / "b.jpg")
+    save_jpeg(np.full((2339, 1654), 250, np.uint8), folder / "back.jpg")
+    result = CliRunner().invoke(main, ["scan", str(folder), "--session", "2026H1", "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    status = CliRunner().invoke(main, ["status", "--session", "2026H1", "--db", str(db)])
+    assert "read            2" in status.output and "blank           1" in status.output
+    assert "rows awaiting review: 1" in status.output
+    rows = {Path(line["source"]).name: line["rows"] for line in export(db)}
+    assert rows["b.jpg"]["文化馆"]["reading"] == "pending"
+    assert rows["b.jpg"]["局机关"]["reading"] == "blank"
+
+
+def test_other_session_and_foreign_serial(tmp_path: Path, batch: Batch, template: Template) -> None:
+    other = (
+        print_batch(tmp_path / "other", template, 1, session="2025H2") if (tmp_path / "other").mkdir() is None else None
+    )
+    assert other is not None
+    db = batch.fresh_db(tmp_path)
+    store = open_store(db)
+    store.issue_serials("2025H2", template, 1, "x.pdf")
+    store.close()
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    save_jpeg(other.pages()[0], folder / "other-session.jpg")
+    foreign = print_batch(tmp_path / "foreign" if (tmp_path / "foreign").mkdir() is None else tmp_path, template, 1)
+    save_jpeg(foreign.pages()[0], folder / "foreign.jpg")
+    result = CliRunner().invoke(main, ["scan", str(folder), "--session", "2026H1", "--db", str(db)])
+    assert result.exit_code == 2
+    lines = {Path(line["source"]).name: line for line in export(db)}
+    assert lines["other-session.jpg"]["outcome"] == "wrong_session"
+    assert "2025H2" in lines["other-session.jpg"]["reason"]
+    assert lines["foreign.jpg"]["outcome"] == "unknown_serial"
+
+
+def test_torn_corner_reads_from_three_marks_and_two_are_rejected(tmp_path: Path, batch: Batch) -> None:
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    truth = choices_for(6)
+    torn = filled(batch, 6, truth)
+    marks = batch.layout.registration
+    bl = marks[3]
+    torn[int((bl.y - 3) * PX) :, : int((bl.x + bl.w + 3) * PX)] = 255  # bottom-left corner torn away
+    save_jpeg(torn, folder / "torn.jpg")
+    two = filled(batch, 7, truth)
+    two[int((bl.y - 3) * PX) :, :] = 255  # the whole bottom edge cut off
+    save_jpeg(two, folder / "cut.jpg")
+    scan([folder], open_store(db), "2026H1", ReadingSettings())
+    lines = {Path(line["source"]).name: line for line in export(db)}
+    assert lines["torn.jpg"]["outcome"] == "read"
+    assert {unit: lines["torn.jpg"]["rows"][unit]["reading"] for unit in UNITS} == truth
+    assert lines["cut.jpg"]["outcome"] == "unreadable"
+    assert "registration marks found" in lines["cut.jpg"]["reason"]
+
+
+def test_mark_outside_the_box_is_flagged(tmp_path: Path, batch: Batch) -> None:
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    image = filled(batch, 0, {})
+    circle(image, box(batch.layout, "图书馆", "基本满意"))
+    save_jpeg(image, folder / "circle.jpg")
+    scan([folder], open_store(db), "2026H1", ReadingSettings())
+    [line] = export(db)
+    assert line["rows"]["图书馆"]["reading"] == "pending"
+
+
+def test_killed_run_resumes_without_loss_or_double_count(tmp_path: Path, batch: Batch) -> None:
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    pages = [filled(batch, index, choices_for(10 + index)) for index in range(3)]
+    multipage = folder / "batch.tif"
+    from PIL import Image
+
+    frames = [Image.fromarray(page) for page in pages]
+    frames[0].save(multipage, save_all=True, append_images=frames[1:], compression="tiff_lzw")
+    store = open_store(db)
+    # A run that stopped after registering the file and storing one page:
+    tasks = prepare([folder], store, "2026H1", ScanSummary())
+    assert [task.page_no for task in tasks] == [1, 2, 3]
+    from pipeline.scan import _init_worker, _read_task, page_record
+
+    settings = ReadingSettings()
+    settings_hash = store.register_settings(settings)
+    classification = store.classification_for("2026H1", settings_hash)
+    _init_worker("2026H1", store.template_catalog(), settings, None)
+    store.save_page(page_record(*_read_task(tasks[0]), ("2026H1", settings_hash, classification)))
+    summary = scan([folder], store, "2026H1", settings)
+    assert sum(summary.outcomes.values()) == 2, "only the two missing pages are read again"
+    lines = export(db)
+    assert [line["page"] for line in lines] == [1, 2, 3]
+    assert all(line["outcome"] == "read" for line in lines)
+    for line, index in zip(lines, range(3), strict=True):
+        assert {unit: line["rows"][unit]["reading"] for unit in UNITS} == choices_for(10 + index)
+
+
+def test_rescore_reclassifies_without_images(tmp_path: Path, batch: Batch) -> None:
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    save_jpeg(filled(batch, 1, choices_for(21)), folder / "a.jpg")
+    scan([folder], open_store(db), "2026H1", ReadingSettings())
+    (folder / "a.jpg").unlink()
+    strict = tmp_path / "strict.yaml"
+    strict.write_text("marks:\n  definite: 0.95\n  marginal: 0.9\n  outside: 0.99\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["rescore", "--session", "2026H1", "--db", str(db), "--settings", str(strict)])
+    assert result.exit_code == 0, result.output
+    [line] = export(db)
+    assert {line["rows"][unit]["reading"] for unit in UNITS} == {"blank"}
+    classifications = open_store(db).db.execute("SELECT count(*) FROM classifications").fetchone()[0]
+    assert classifications == 2, "the first machine reading is kept beside the new one"
+
+
+def test_debug_overlays_only_when_asked(tmp_path: Path, batch: Batch) -> None:
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    save_jpeg(filled(batch, 2, choices_for(2)), folder / "a.jpg")
+    scan([folder], open_store(db), "2026H1", ReadingSettings(), debug_dir=tmp_path / "debug")
+    overlays = list((tmp_path / "debug").iterdir())
+    assert len(overlays) == 1 and cv2.imread(str(overlays[0])) is not None
+    assert not list(tmp_path.glob("**/*overlay*"))
+
+
+def test_csv_export_one_row_per_ballot_row(tmp_path: Path, batch: Batch) -> None:
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    save_jpeg(filled(batch, 0, choices_for(0)), folder / "a.jpg")
+    scan([folder], open_store(db), "2026H1", ReadingSettings())
+    result = CliRunner().invoke(main, ["export", "--session", "2026H1", "--db", str(db), "--format", "csv"])
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("source,page,serial,outcome,unit,reading,reason")
+    assert len(lines) == 1 + 11
