@@ -96,6 +96,7 @@ CREATE TABLE box_scores (
     fill          REAL NOT NULL,              -- 0-1, share of new ink inside the box interior
     outside       REAL NOT NULL,              -- 0-1, share of new ink in the ring just around the box
     centre        REAL NOT NULL,              -- 0-1, share of ink in the central half of the interior
+    darkness      REAL NOT NULL,              -- 0-1, median darkness of the new ink inside (faint vs firm)
     shift_mm      REAL NOT NULL,              -- how far the printed border was found from where expected
     border_match  REAL NOT NULL,              -- 0-1, how well the printed border was found
     PRIMARY KEY (page_id, unit, option)

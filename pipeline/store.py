@@ -83,8 +83,8 @@ class PageRecord:
     px_per_mm: float | None = None
     skew_deg: float | None = None
     marks_found: int | None = None
-    # (unit, option, position, fill, outside, centre, shift_mm, border_match)
-    scores: list[tuple[str, str, int, float, float, float, float, float]] = field(default_factory=list)
+    # (unit, option, position, fill, outside, centre, darkness, shift_mm, border_match)
+    scores: list[tuple[str, str, int, float, float, float, float, float, float]] = field(default_factory=list)
     # (unit, reading, choice, reason)
     readings: list[tuple[str, str, str | None, str]] = field(default_factory=list)
     image: tuple[str, int, int, bytes] | None = None  # (mime, width, height, data)
@@ -288,8 +288,8 @@ class Store:
             page_id = int(cursor.lastrowid or 0)
             if outcome == "read":
                 db.executemany(
-                    "INSERT INTO box_scores (page_id, unit, option, position, fill, outside, centre, shift_mm, "
-                    "border_match) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO box_scores (page_id, unit, option, position, fill, outside, centre, darkness, "
+                    "shift_mm, border_match) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(page_id, *score) for score in page.scores],
                 )
                 db.executemany(
@@ -328,11 +328,12 @@ class Store:
             counts["unreadable_file"] = int(files)
         return counts
 
-    def stored_scores(self, session: str) -> dict[int, list[tuple[str, str, int, float, float, float, float, float]]]:
+    def stored_scores(self, session: str) -> dict[int, list[tuple[str, str, int, float, float, float, float, float, float]]]:
         """Box scores of every read page of the session, by page id, in sheet order."""
-        pages: dict[int, list[tuple[str, str, int, float, float, float, float, float]]] = {}
+        pages: dict[int, list[tuple[str, str, int, float, float, float, float, float, float]]] = {}
         for page_id, *score in self.db.execute(
-            "SELECT b.page_id, b.unit, b.option, b.position, b.fill, b.outside, b.centre, b.shift_mm, b.border_match "
+            "SELECT b.page_id, b.unit, b.option, b.position, b.fill, b.outside, b.centre, b.darkness, b.shift_mm, "
+            "b.border_match "
             "FROM box_scores b JOIN pages p ON p.id = b.page_id WHERE p.session = ? AND p.outcome = 'read' "
             "ORDER BY b.page_id, b.rowid",
             (session,),
