@@ -19,7 +19,6 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 import numpy.typing as npt
-import segno
 
 from pipeline.identify import QrCode
 from pipeline.ingest import Gray
@@ -53,9 +52,8 @@ class AlignmentFailure:
     reason: str
 
 
-def qr_symbol_corners_mm(layout: Layout, payload: str) -> Matrix:
+def qr_symbol_corners_mm(layout: Layout, modules: int) -> Matrix:
     """Where the QR symbol's corners (quiet zone excluded) were printed, in the order zxing reports them."""
-    modules = len(segno.make(payload, error="m", micro=False).matrix)
     qr: Rect = layout.qr
     module = qr.w / (modules + 8)
     x0, y0, size = qr.x + 4 * module, qr.y + 4 * module, modules * module
@@ -63,7 +61,7 @@ def qr_symbol_corners_mm(layout: Layout, payload: str) -> Matrix:
 
 
 def align_page(image: Gray, layout: Layout, qr: QrCode, limits: AlignmentLimits) -> Alignment | AlignmentFailure:
-    qr_mm = qr_symbol_corners_mm(layout, qr.text)
+    qr_mm = qr_symbol_corners_mm(layout, qr.modules)
     coarse = _affine(qr_mm, qr.corners)
     scale = _scale(coarse)
     if not limits.min_px_per_mm <= scale <= limits.max_px_per_mm:

@@ -28,6 +28,7 @@ class QrCode:
     sheet: SheetId | str
     text: str
     corners: npt.NDArray[np.float64]
+    modules: int  # symbol size in modules (17 + 4 × version)
 
 
 def find_qr(image: Gray) -> QrCode | None:
@@ -60,4 +61,13 @@ def _decode(region: Gray, top: int, left: int) -> QrCode | None:
         ],
         dtype=np.float64,
     ) + np.array([left, top], dtype=np.float64)
-    return QrCode(parse_payload(best.text), best.text, corners)
+    version = best.extra.get("Version") if isinstance(best.extra, dict) else None
+    modules = 17 + 4 * int(version) if version and str(version).isdigit() else _modules_of(best.text)
+    return QrCode(parse_payload(best.text), best.text, corners, modules)
+
+
+def _modules_of(text: str) -> int:
+    """Symbol size as our printer would have encoded ``text`` (when the decoder does not say)."""
+    import segno
+
+    return len(segno.make(text, error="m", micro=False).matrix)

@@ -68,6 +68,19 @@ class _Geometry:
     centre: npt.NDArray[np.bool_]
     ring: npt.NDArray[np.bool_]
     outline: Floats  # the printed border alone, for the border search
+    border_pixels: npt.NDArray[np.bool_]  # where the border's ink is solid: its grey level is "black"
+
+    @property
+    def interior_count(self) -> int:
+        return int(np.count_nonzero(self.interior))
+
+    @property
+    def ring_count(self) -> int:
+        return int(np.count_nonzero(self.ring))
+
+    @property
+    def centre_count(self) -> int:
+        return int(np.count_nonzero(self.centre))
 
 
 class TemplateModel:
@@ -123,7 +136,7 @@ def _box_geometry(blank: Floats, rect: Rect) -> _Geometry:
     ring = inside(-(RING_GAP_MM + RING_MM)) & ~inside(-RING_GAP_MM) & ~printed_mask
     border_band = inside(-BOX_LINE_WIDTH) & ~inside(BOX_LINE_WIDTH)
     outline = np.where(border_band, printed, 0.0).astype(np.float32)
-    return _Geometry(origin, size, printed, printed_mask, interior, centre, ring, outline)
+    return _Geometry(origin, size, printed, printed_mask, interior, centre, ring, outline, outline > 0.5)
 
 
 def _patch(image: Gray, matrix: npt.NDArray[np.float64], geometry: _Geometry) -> Floats:
@@ -144,10 +157,18 @@ def _patch(image: Gray, matrix: npt.NDArray[np.float64], geometry: _Geometry) ->
     return np.asarray(warped, dtype=np.float32)
 
 
-def _darkness(patch: Floats, geometry: _Geometry, shift: tuple[int, int]) -> tuple[Floats, float]:
-    """Darkness 0–1 relative to this patch's paper and printed border; and the contrast found."""
-    paper = float(np.percentile(patch, 90))
-    border = _shifted(geometry.outline, shift) > 0.5
+def _paper(patch: Floats) -> float:
+    """The 90th percentile grey level: the local paper white (most of a box's surroundings is paper)."""
+    histogram = np.bincount(patch.astype(np.uint8).ravel(), minlength=256)
+    return float(np.searchsorted(np.cumsum(histogram), 0.9 * patch.size))
+
+
+def _darkness(patch: Floats, geometry: _Geometry) -> tuple[Floats, float]:
+    """Darkness 0–1 relative to this patch's paper and printed border; and the contrast found.
+
+    ``patch`` is already moved back by the border shift, so the template's masks apply unchanged."""
+    paper = _paper(patch)
+    border = geometry.border_pixels
     black = float(np.median(patch[border])) if np.any(border) else 0.0
     contrast = max(paper - black, MIN_CONTRAST)
     return np.clip((paper - patch) / contrast, 0.0, 1.0), paper - black
@@ -165,8 +186,7 @@ def _shifted(array: ArrayT, shift: tuple[int, int]) -> ArrayT:
 def _border_response(patch: Floats, geometry: _Geometry) -> Floats:
     """Normalised correlation of the printed outline with the scan, for every shift within ±SEARCH_MM."""
     search = round(SEARCH_MM * PATCH_PX_PER_MM)
-    paper = float(np.percentile(patch, 90))
-    dark = np.clip(paper - patch, 0, None).astype(np.float32)
+    dark = np.clip(_paper(patch) - patch, 0, None).astype(np.float32)
     template = geometry.outline[search:-search, search:-search]
     return np.asarray(cv2.matchTemplate(dark, template, cv2.TM_CCOEFF_NORMED), dtype=np.float32)
 
@@ -193,25 +213,25 @@ def score_row(image: Gray, matrix: npt.NDArray[np.float64], model: TemplateModel
 def _score_box(
     box: Checkbox, position: int, geometry: _Geometry, patch: Floats, shift: tuple[int, int], match: float
 ) -> BoxScore:
-    darkness, contrast = _darkness(patch, geometry, shift)
+    # Move the scan back by the shift found (wrapped edge pixels lie outside every mask), so the
+    # template's masks, computed once, apply as they are.
+    aligned = _shifted(patch, (-shift[0], -shift[1]))
+    darkness, contrast = _darkness(aligned, geometry)
     ink = darkness > INK_LEVEL
-    printed = _shifted(geometry.printed_mask, shift)
 
-    def share(mask: npt.NDArray[np.bool_]) -> float:
-        region = _shifted(mask, shift) & ~printed
-        total = int(np.count_nonzero(region))
+    def share(region: npt.NDArray[np.bool_], total: int) -> float:
         return float(np.count_nonzero(ink & region)) / total if total else 0.0
 
-    inside = _shifted(geometry.interior, shift) & ~printed & ink
+    inside = geometry.interior & ink
     darkness_of_ink = float(np.median(darkness[inside])) if np.count_nonzero(inside) else 0.0
     visible = min(1.0, contrast / (2 * MIN_CONTRAST))
     return BoxScore(
         unit=box.unit,
         option=box.option,
         position=position,
-        fill=round(share(geometry.interior), 4),
-        outside=round(share(geometry.ring), 4),
-        centre=round(share(geometry.centre), 4),
+        fill=round(share(geometry.interior, geometry.interior_count), 4),
+        outside=round(share(geometry.ring, geometry.ring_count), 4),
+        centre=round(share(geometry.centre, geometry.centre_count), 4),
         darkness=round(darkness_of_ink, 4),
         shift_mm=round(float(np.hypot(*shift)) / PATCH_PX_PER_MM, 3),
         border_match=round(max(0.0, match) * visible, 4),
