@@ -8,6 +8,7 @@ from pipeline import __version__
 from pipeline.cli.demo import demo_command
 from pipeline.cli.printing import print_command
 from pipeline.cli.reading import commands as reading_commands
+from pipeline.cli.results import commands as results_commands
 from pipeline.cli.templates import template_group
 
 
@@ -20,5 +21,5 @@ def main() -> None:
 main.add_command(demo_command)
 main.add_command(print_command)
 main.add_command(template_group)
-for command in reading_commands:
+for command in [*reading_commands, *results_commands]:
     main.add_command(command)

@@ -1,0 +1,277 @@
+"""``ballot session set | tally | override … | report | rules …``: from effective ballots to the published result."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import click
+
+from pipeline.cli.common import EXIT_ATTENTION, db_option, fail, open_db, session_option
+
+if TYPE_CHECKING:
+    from pipeline.rules import Override, Rules
+    from pipeline.store import Store
+    from pipeline.tally import SessionTally, YearTally
+
+rules_option = click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Rules file (default: templates/rules/default.yaml; see also majority.yaml, bottom3.yaml).",
+)
+
+
+def _rules(rules_file: Path | None) -> Rules:
+    from pipeline.rules import RulesInvalid, load_rules
+
+    try:
+        return load_rules(rules_file)
+    except RulesInvalid as error:
+        fail(f"计票规则有误 / invalid rules: {error.source}\n{error.table()}")
+
+
+def _tally(store: Store, session: str, rules: Rules) -> SessionTally:
+    """The session's tally from its printed template, effective ballots, facts and overrides."""
+    from pipeline.tally import TallyError, tally_session
+
+    templates = store.printed_templates(session)
+    if not templates:
+        fail(f"测评轮次 {session} 没有印制过测评票 (no ballots were printed for {session})")
+    if len(templates) > 1:
+        fail(f"测评轮次 {session} 用了 {len(templates)} 个模板印制，暂不支持合并计票")
+    facts, overrides = store.session_facts(session), store.overrides([session])
+    try:
+        return tally_session(templates[0], store.effective_ballots(session), rules, facts, overrides)
+    except TallyError as error:
+        fail(str(error))
+
+
+def _period(value: str) -> str:
+    from pipeline.template import normalise_session
+
+    return normalise_session(value)
+
+
+def _session_argument(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from pipeline.template import validate_session
+
+    problem = validate_session(_period(value))
+    if problem:
+        raise click.BadParameter(problem)
+    return _period(value)
+
+
+# -- session facts ---------------------------------------------------------------------------------------
+
+
+@click.group("session")
+def session_group() -> None:
+    """Record facts about an evaluation round: ballots handed out (发出), members expected (应到) and present (实到)."""
+
+
+@session_group.command("set")
+@click.argument("session", callback=_session_argument)
+@click.option("--issued", type=click.IntRange(min=0), help="Ballots handed out (发出).")
+@click.option("--expected", type=click.IntRange(min=0), help="Voters expected (应到), for the quorum check.")
+@click.option("--attended", type=click.IntRange(min=0), help="Voters present (实到); the majority rule's basis.")
+@db_option
+def session_set_command(
+    session: str, issued: int | None, expected: int | None, attended: int | None, db_path: Path | None
+) -> None:
+    """Record how many ballots were issued for SESSION (e.g. 2026H1); values not given stay as they were."""
+    if issued is None and expected is None and attended is None:
+        fail("nothing to record: give --issued, --expected and/or --attended")
+    store = open_db(db_path)
+    if not store.session_exists(session):
+        fail(f"测评轮次 {session} 不存在（还没有印制测评票）")
+    facts = store.set_session_facts(session, issued=issued, expected=expected, attended=attended)
+    shown = [
+        (label, value) for label, value in (("发出", facts.issued), ("应到", facts.expected), ("实到", facts.attended))
+    ]
+    click.echo(f"{session}: " + "  ".join(f"{label} {'—' if value is None else value}" for label, value in shown))
+
+
+# -- tally -----------------------------------------------------------------------------------------------
+
+
+@click.command("tally")
+@session_option
+@rules_option
+@click.option("--by-category", is_flag=True, help="Also show each unit's counts per 测评人类别.")
+@db_option
+def tally_command(session: str, rules_file: Path | None, by_category: bool, db_path: Path | None) -> None:
+    """Print per-unit counts (满意 / 基本满意 / 不满意 / 不了解 / 弃权 / 无效), rates, grades and ranks.
+
+    Exit status 2 while rows are pending review or the round is void (no final report possible yet).
+    """
+    from pipeline.report import tally_table
+
+    result = _tally(open_db(db_path), session, _rules(rules_file))
+    click.echo(tally_table(result, by_category=by_category))
+    if result.final_blockers():
+        raise SystemExit(EXIT_ATTENTION)
+
+
+# -- overrides -------------------------------------------------------------------------------------------
+
+
+@click.group("override")
+def override_group() -> None:
+    """Record verified complaints (投诉查实) and one-vote vetoes (一票否决); they change grades, never counts."""
+
+
+@override_group.command("add")
+@click.option("--unit", required=True, help="The unit, exactly as printed on the ballot.")
+@click.option("--period", required=True, help="A session (2026H1) for a complaint, a year (2026) for a veto.")
+@click.option("--kind", type=click.Choice(["complaint", "veto"]), required=True, help="complaint or veto.")
+@click.option("--ref", required=True, help="Document number, e.g. 投诉〔2026〕13号.")
+@click.option("--authority", required=True, help="Who decided, e.g. 局纪委.")
+@click.option("--date", "decided_on", required=True, help="Date of the decision, YYYY-MM-DD.")
+@click.option("--area", help="Veto only: 社会治安综合治理 / 党风廉政建设 / 计划生育 / 安全生产 / 其他.")
+@click.option("--note", default="", help="What was found.")
+@db_option
+def override_add_command(
+    unit: str,
+    period: str,
+    kind: Literal["complaint", "veto"],
+    ref: str,
+    authority: str,
+    decided_on: str,
+    area: str | None,
+    note: str,
+    db_path: Path | None,
+) -> None:
+    """Record a complaint (that half-year's grade becomes 不满意) or a veto (the year-end grade becomes 不满意)."""
+    from pipeline.rules import OverrideRequest, override_problems, sessions_of_period
+
+    request = OverrideRequest(
+        unit.strip(), _period(period), kind, ref.strip(), authority.strip(), decided_on, note, area
+    )
+    store = open_db(db_path)
+    problems = override_problems(request, store.printed_units(sessions_of_period(request.period)))
+    if problems:
+        fail("不能登记 / refused:\n" + "\n".join(f"  {problem}" for problem in problems))
+    click.echo(f"已登记 #{store.add_override(request).id}: {_describe(store.overrides([request.period])[-1])}")
+
+
+@override_group.command("list")
+@click.option("--period", help="Only this session or year (a year also lists its two halves).")
+@db_option
+def override_list_command(period: str | None, db_path: Path | None) -> None:
+    """List every override record, revoked ones included (the audit trail)."""
+    from pipeline.rules import sessions_of_period
+
+    periods = None if period is None else [_period(period), *sessions_of_period(_period(period))]
+    records = open_db(db_path).overrides(periods)
+    for record in records:
+        click.echo(_describe(record))
+    if not records:
+        click.echo("（无投诉查实或一票否决记录）")
+
+
+@override_group.command("revoke")
+@click.argument("override_id", type=int)
+@click.option("--reason", required=True, help="Why it is revoked (kept in the audit trail).")
+@db_option
+def override_revoke_command(override_id: int, reason: str, db_path: Path | None) -> None:
+    """Revoke override OVERRIDE_ID; the record and its revocation both stay in the store."""
+    store = open_db(db_path)
+    if not reason.strip():
+        fail("--reason must say why")
+    if not store.revoke_override(override_id, reason.strip()):
+        found = store.override(override_id)
+        fail(f"#{override_id} 不存在" if found is None else f"#{override_id} 已于 {found.revoked_at} 撤销")
+    click.echo(f"已撤销 #{override_id}")
+
+
+def _describe(record: Override) -> str:
+    state = "有效" if record.active else f"已撤销 {record.revoked_at}（{record.revoke_reason}）"
+    note = f"  {record.request.note}" if record.request.note else ""
+    return f"#{record.id}  {record.request.period}  {record.request.unit}  {record.remark()}  [{state}]{note}"
+
+
+# -- report ----------------------------------------------------------------------------------------------
+
+
+@click.command("report")
+@click.option("--session", "session", help="A half-year round, e.g. 2026H1.")
+@click.option("--year", help="A year, e.g. 2026: combines 2026H1 and 2026H2.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
+@click.option("--format", "file_format", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
+@click.option(
+    "--draft", is_flag=True, help="Write even while rows are pending or the round is void, marked 草稿（待复核）."
+)
+@rules_option
+@db_option
+def report_command(
+    session: str | None,
+    year: str | None,
+    output: Path,
+    file_format: Literal["xlsx", "csv"],
+    draft: bool,
+    rules_file: Path | None,
+    db_path: Path | None,
+) -> None:
+    """Write the result workbook (测评结果, 票数明细, 复核记录, 投诉与否决, chart) or the CSV of 测评结果.
+
+    A final report is refused (exit status 2) while rows are pending review or the round is void.
+    """
+    from pipeline.report import ReportRefused, write_report
+    from pipeline.tally import combine_year
+
+    if (session is None) == (year is None):
+        fail("give exactly one of --session 2026H1 or --year 2026")
+    if year is not None and not (len(year) == 4 and year.isdigit()):
+        fail(f"--year takes a year such as 2026, not {year!r}")
+    store, rules = open_db(db_path), _rules(rules_file)
+    if year is not None:
+        halves = tuple(_tally(store, f"{year}H{half}", rules) for half in (1, 2))
+        result: SessionTally | YearTally = combine_year(year, halves[0], halves[1], rules, store.overrides([year]))
+    else:
+        result = _tally(store, _period(session or ""), rules)
+    try:
+        # TODO(issue 4): pass reviews=[ReviewRecord(...)] built from the review decisions once the store has them.
+        write_report(output, result, draft=draft, file_format=file_format)
+    except ReportRefused as error:
+        fail(
+            "不能出正式报告 / refused:\n" + "\n".join(f"  {r}" for r in error.reasons) + "\n（可用 --draft）",
+            EXIT_ATTENTION,
+        )
+    click.echo(f"{'草稿' if draft else '测评结果'} → {output}")
+
+
+# -- rules files -----------------------------------------------------------------------------------------
+
+
+@click.group("rules")
+def rules_group() -> None:
+    """Check a counting-rules file or print the JSON Schema of the format."""
+
+
+@rules_group.command("check")
+@click.argument("rules_file", type=click.Path(dir_okay=False, path_type=Path))
+def rules_check_command(rules_file: Path) -> None:
+    """Validate RULES_FILE and print its grading method as it will appear under the table."""
+    from pipeline.rules import describe
+
+    rules = _rules(rules_file)
+    click.echo(f"{rules.name}\n{describe(rules)}\n{describe(rules, year=True)}")
+
+
+@rules_group.command("schema")
+def rules_schema_command() -> None:
+    """Print the JSON Schema of the rules format (committed as templates/rules/rules.schema.json)."""
+    from pipeline.rules import json_schema
+
+    click.echo(json_schema(), nl=False)
+
+
+commands: list[click.Command] = [
+    session_group,
+    tally_command,
+    override_group,
+    report_command,
+    rules_group,
+]
