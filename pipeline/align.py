@@ -6,15 +6,17 @@
    (7×7 black, 5×5 white, 3×3 black) is recognised by its nested contours and its expected size, which
    nothing else on the sheet has (QR finder patterns are too small).
 3. Four marks give a homography (phone photos have perspective); three marks (a torn corner) an affine
-   transform. The QR corners, not used in that fit, then check it: if they land more than
-   ``max_residual_mm`` away, the page is rejected rather than read with a guessed geometry. Scale, aspect
-   and skew are checked against sane limits too.
+   transform plus the QR corners. The QR corners then check it (they must land within
+   ``max_qr_residual_mm``), and scale, aspect and skew are checked against sane limits. The fine check,
+   against every printed checkbox, is :mod:`pipeline.refine`'s.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -82,7 +84,11 @@ def align_page(image: Gray, layout: Layout, qr: QrCode, limits: AlignmentLimits)
     if len(found_px) == 4:
         matrix = np.asarray(cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32)), np.float64)
     else:
-        matrix = np.vstack([_affine(src, dst), [0.0, 0.0, 1.0]])
+        # Three marks fix only an affine map; the QR corners supply the perspective a photo may have.
+        fitted, _ = cv2.findHomography(np.vstack([src, qr_mm]), np.vstack([dst, qr.corners]), 0)
+        if fitted is None:
+            return AlignmentFailure("the registration marks found do not fit one page")
+        matrix = np.asarray(fitted, dtype=np.float64)
     return _checked(image, matrix, qr, qr_mm, len(found_px), layout, limits)
 
 
@@ -105,7 +111,7 @@ def _checked(
     determinant = float(np.linalg.det(jacobian))
     if determinant <= 0:
         return AlignmentFailure("the page appears mirrored (scanned through the paper?)")
-    if residual > limits.max_residual_mm:
+    if residual > limits.max_qr_residual_mm:
         return AlignmentFailure(
             f"registration marks and QR code disagree by {residual:.1f} mm (page creased, curled or a mark "
             "misdetected); rescan flat"
@@ -116,14 +122,12 @@ def _checked(
         return AlignmentFailure(f"the page is stretched ({abs(sx - sy) / scale:.0%} between width and height)")
     if not limits.min_px_per_mm <= scale <= limits.max_px_per_mm:
         return AlignmentFailure(f"the scan resolution looks like {scale * 25.4:.0f} dpi; scan at 150–600 dpi")
-    corners = cv2.perspectiveTransform(
-        np.array([[[0.0, 0.0]], [[layout.page_w, 0.0]], [[layout.page_w, layout.page_h]], [[0.0, layout.page_h]]]),
-        matrix,
-    ).reshape(-1, 2)
+    # The paper's own corners may be cut off by the scanner; every checkbox must be on the image.
+    boxes = np.array([corner for box in layout.boxes for corner in box.rect.corners], dtype=np.float64)
+    corners = cv2.perspectiveTransform(boxes.reshape(-1, 1, 2), matrix).reshape(-1, 2)
     height, width = image.shape
-    margin = 6.0 * scale  # the outermost printed element is 7 mm in from each edge
-    if np.any(corners < -margin) or np.any(corners[:, 0] > width + margin) or np.any(corners[:, 1] > height + margin):
-        return AlignmentFailure("part of the sheet is outside the scanned image (page cut off)")
+    if np.any(corners < 0) or np.any(corners[:, 0] >= width) or np.any(corners[:, 1] >= height):
+        return AlignmentFailure("part of the ballot is outside the scanned image (page cut off)")
     direction = math.degrees(math.atan2(jacobian[1, 0], jacobian[0, 0])) % 360
     rotation = round(direction / 90.0) % 4 * 90
     return Alignment(matrix, rotation, residual, scale, skew, marks)
@@ -190,8 +194,9 @@ def _find_mark(image: Gray, predicted: Matrix, scale: float) -> Matrix | None:
         if hull_area <= 0 or area / hull_area < 0.85:
             continue
         centre = _centroid(np.asarray(contour, dtype=np.int32))
-        child = hierarchy[0][index][2]
-        grandchild = hierarchy[0][child][2] if child >= 0 else -1
+        # Speckles in a fax or a dusty scan add tiny contours: take the largest hole and the largest core.
+        child = _largest_child(contours, hierarchy, index)
+        grandchild = _largest_child(contours, hierarchy, child) if child >= 0 else -1
         if child >= 0 and grandchild >= 0:
             ratio_hole = cv2.contourArea(contours[child]) / area
             ratio_core = cv2.contourArea(contours[grandchild]) / area
@@ -207,6 +212,18 @@ def _find_mark(image: Gray, predicted: Matrix, scale: float) -> Matrix | None:
     offset = np.array([x0, y0], dtype=np.float64)
     best = min(candidates, key=lambda point: float(np.linalg.norm(point + offset - predicted)))
     return np.asarray(best + offset, dtype=np.float64)
+
+
+def _largest_child(contours: Sequence[npt.NDArray[Any]], hierarchy: npt.NDArray[Any], parent: int) -> int:
+    """Index of the largest contour directly inside ``parent``, or -1."""
+    best, best_area = -1, 0.0
+    child = int(hierarchy[0][parent][2])
+    while child >= 0:
+        area = cv2.contourArea(contours[child])
+        if area > best_area:
+            best, best_area = child, area
+        child = int(hierarchy[0][child][0])
+    return best
 
 
 def _centroid(contour: npt.NDArray[np.int32]) -> Matrix:

@@ -23,6 +23,7 @@ REASON_MARGINAL = "marginal"
 REASON_CORRECTION = "correction"
 REASON_OUTSIDE = "outside"
 REASON_ALIGNMENT = "alignment"
+REASON_LINE = "line"
 
 #: How the review page and exports name each reason (Chinese first).
 REASON_TEXT = {
@@ -30,6 +31,7 @@ REASON_TEXT = {
     REASON_CORRECTION: "多选，其中一格可能是涂改 / overvote that may be a correction",
     REASON_OUTSIDE: "标记在方框外 / mark outside the box",
     REASON_ALIGNMENT: "定位质量低 / low alignment quality",
+    REASON_LINE: "有直线穿过方框（扫描条纹或折痕）/ a line runs through a box (scanner streak or fold)",
 }
 
 
@@ -73,6 +75,8 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
         score.shift_mm > limits.max_box_shift_mm or score.border_match < limits.min_border_match for score in scores
     ):
         return pending(REASON_ALIGNMENT)
+    if any(score.crossing >= marks.crossing for score in scores):
+        return pending(REASON_LINE)
     if len(marked) >= 2:
         if any(score.fill >= marks.cancelled for score in marked):
             return pending(REASON_CORRECTION)

@@ -18,6 +18,7 @@ from pipeline.debug import DebugWriter, draw_overlay
 from pipeline.identify import find_qr
 from pipeline.ingest import Gray, ScanPage, image_fingerprint
 from pipeline.payload import SheetId
+from pipeline.refine import refine_alignment
 from pipeline.score import BoxScore, score_page, template_model
 from pipeline.settings import ReadingSettings
 from pipeline.template import Template
@@ -110,6 +111,8 @@ def read_sheet(
         )
     model = template_model(template)
     alignment = align_page(image, model.layout, qr, settings.alignment)
+    if not isinstance(alignment, AlignmentFailure):
+        alignment = refine_alignment(image, alignment, model.borders, settings.alignment)
     if isinstance(alignment, AlignmentFailure):
         return SheetRejected("unreadable", alignment.reason, fingerprint, sheet, template_hash, _reduced(image))
     scores = score_page(image, alignment.matrix, model)

@@ -18,7 +18,7 @@ import sys
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 
 from pipeline.debug import DebugWriter
@@ -263,10 +263,7 @@ def page_record(task: PageTask, result: SheetResult | UnreadablePageImage, stamp
         px_per_mm=round(alignment.px_per_mm, 3),
         skew_deg=round(alignment.skew_deg, 3),
         marks_found=alignment.marks_found,
-        scores=[
-            (s.unit, s.option, s.position, s.fill, s.outside, s.centre, s.darkness, s.shift_mm, s.border_match)
-            for s in result.scores
-        ],
+        scores=[astuple(score) for score in result.scores],
         readings=[(r.unit, r.reading, r.choice, r.reason) for r in result.readings],
         image=image,
         **audit,  # type: ignore[arg-type]

@@ -97,6 +97,7 @@ CREATE TABLE box_scores (
     outside       REAL NOT NULL,              -- 0-1, share of new ink in the ring just around the box
     centre        REAL NOT NULL,              -- 0-1, share of ink in the central half of the interior
     darkness      REAL NOT NULL,              -- 0-1, median darkness of the new ink inside (faint vs firm)
+    crossing      REAL NOT NULL,              -- 0-1, how much a straight line runs right through the box
     shift_mm      REAL NOT NULL,              -- how far the printed border was found from where expected
     border_match  REAL NOT NULL,              -- 0-1, how well the printed border was found
     PRIMARY KEY (page_id, unit, option)
@@ -150,3 +151,100 @@ WHERE r.classification_id = (
 -- one (the review stage redefines this view to add its decisions).
 CREATE VIEW effective_readings AS
 SELECT page_id, unit, reading, choice FROM machine_readings;
+
+-- Overrides (投诉查实, 一票否决): decisions taken elsewhere, recorded with authority, date and document number.
+-- They change a grade, never a count. A revocation is a second record beside the first; neither is updated.
+CREATE TABLE overrides (
+    id         INTEGER PRIMARY KEY,
+    unit       TEXT NOT NULL,
+    period     TEXT NOT NULL,                -- a session (2026H1) for a complaint, a year (2026) for a veto
+    kind       TEXT NOT NULL CHECK (kind IN ('complaint', 'veto')),
+    area       TEXT,                         -- veto only: 社会治安综合治理 / 党风廉政建设 / 计划生育 / 安全生产 / 其他
+    ref        TEXT NOT NULL CHECK (length(ref) > 0),        -- document number, e.g. 投诉〔2026〕13号
+    authority  TEXT NOT NULL CHECK (length(authority) > 0),  -- who decided, e.g. 局纪委
+    decided_on TEXT NOT NULL CHECK (decided_on GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'),
+    note       TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    CHECK ((kind = 'veto') = (area IS NOT NULL)),
+    CHECK ((kind = 'veto') = (period GLOB '[0-9][0-9][0-9][0-9]'))
+) STRICT;
+CREATE INDEX overrides_by_period ON overrides (period, unit);
+
+CREATE TABLE override_revocations (
+    override_id INTEGER PRIMARY KEY REFERENCES overrides (id),
+    revoked_at  TEXT NOT NULL,
+    reason      TEXT NOT NULL CHECK (length(reason) > 0)
+) STRICT;
+
+-- -- review: decisions (pipeline/review) ----------------------------------------------------------------------
+-- A clerk's reading of one row, kept beside the machine's (row_readings) and never over it. Records are only
+-- ever added. Each names the row's newest record when the clerk looked (previous_id, NULL for none): that id is
+-- the row's version for optimistic locking, and the unique index below refuses a second record written from
+-- the same view of a row, so two clerks can never both decide a row blind. An undo (key Z) is a record of its
+-- own, with reading NULL, naming the decision it takes back (undoes_id).
+CREATE TABLE decisions (
+    id          INTEGER PRIMARY KEY,
+    page_id     INTEGER NOT NULL REFERENCES pages (id),
+    unit        TEXT NOT NULL,
+    reading     TEXT CHECK (reading IN ('choice', 'blank', 'void')),  -- blank: 弃权; void: 无效; NULL: an undo
+    choice      TEXT,                                 -- the option, when reading = 'choice'
+    undoes_id   INTEGER REFERENCES decisions (id),
+    previous_id INTEGER REFERENCES decisions (id),
+    reviewer    TEXT NOT NULL CHECK (length(reviewer) > 0),
+    decided_at  TEXT NOT NULL,
+    CHECK (CASE WHEN reading IS NULL THEN choice IS NULL ELSE (reading = 'choice') = (choice IS NOT NULL) END),
+    CHECK ((reading IS NULL) = (undoes_id IS NOT NULL))
+) STRICT;
+CREATE UNIQUE INDEX decisions_one_per_version ON decisions (page_id, unit, coalesce(previous_id, 0));
+CREATE INDEX decisions_by_undone ON decisions (undoes_id) WHERE undoes_id IS NOT NULL;
+
+-- A clerk's decision about a whole page: a page the machine did not count is 'not_ballot' (settled, not counted)
+-- or 'count' (read by eye, its rows entered by hand into decisions, then counted with template_hash); a read
+-- ballot is 'void' (作废: identifying marks; returned but not counted). Versioned and undone like decisions.
+CREATE TABLE page_decisions (
+    id            INTEGER PRIMARY KEY,
+    page_id       INTEGER NOT NULL REFERENCES pages (id),
+    decision      TEXT CHECK (decision IN ('not_ballot', 'count', 'void')),  -- NULL: an undo
+    template_hash TEXT REFERENCES templates (hash),
+    note          TEXT NOT NULL DEFAULT '',
+    undoes_id     INTEGER REFERENCES page_decisions (id),
+    previous_id   INTEGER REFERENCES page_decisions (id),
+    reviewer      TEXT NOT NULL CHECK (length(reviewer) > 0),
+    decided_at    TEXT NOT NULL,
+    CHECK ((coalesce(decision, '') = 'count') = (template_hash IS NOT NULL)),
+    CHECK ((decision IS NULL) = (undoes_id IS NOT NULL))
+) STRICT;
+CREATE UNIQUE INDEX page_decisions_one_per_version ON page_decisions (page_id, coalesce(previous_id, 0));
+
+-- Decisions in force: per row (per page), the newest decision that no undo took back.
+CREATE VIEW current_decisions AS
+SELECT d.id, d.page_id, d.unit, d.reading, d.choice, d.reviewer, d.decided_at
+FROM decisions AS d
+WHERE d.id = (
+    SELECT max(live.id) FROM decisions AS live
+    WHERE live.page_id = d.page_id AND live.unit = d.unit AND live.reading IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM decisions AS undo WHERE undo.undoes_id = live.id)
+);
+
+CREATE VIEW current_page_decisions AS
+SELECT d.id, d.page_id, d.decision, d.template_hash, d.note, d.reviewer, d.decided_at
+FROM page_decisions AS d
+WHERE d.id = (
+    SELECT max(live.id) FROM page_decisions AS live
+    WHERE live.page_id = d.page_id AND live.decision IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM page_decisions AS undo WHERE undo.undoes_id = live.id)
+);
+
+-- The effective reading: the clerk's decision in force, else the machine's; plus the hand-entered rows of pages
+-- the machine rejected and a clerk counted (those have no machine reading at all).
+DROP VIEW effective_readings;
+CREATE VIEW effective_readings AS
+SELECT m.page_id, m.unit,
+       CASE WHEN c.id IS NULL THEN m.reading ELSE c.reading END AS reading,
+       CASE WHEN c.id IS NULL THEN m.choice ELSE c.choice END AS choice
+FROM machine_readings AS m
+LEFT JOIN current_decisions AS c ON c.page_id = m.page_id AND c.unit = m.unit
+UNION ALL
+SELECT c.page_id, c.unit, c.reading, c.choice
+FROM current_decisions AS c
+JOIN current_page_decisions AS p ON p.page_id = c.page_id AND p.decision = 'count';

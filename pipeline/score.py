@@ -29,6 +29,7 @@ import numpy.typing as npt
 
 from pipeline.ingest import Gray, pdf_bytes_pages
 from pipeline.layout import BOX_LINE_WIDTH, Checkbox, Layout, Rect, RowPlace
+from pipeline.refine import BorderModel
 from pipeline.template import Template
 
 Floats = npt.NDArray[np.float32]
@@ -38,9 +39,14 @@ SEARCH_MM = 1.0  # the border may be found this far from where the transform put
 RING_MM = 2.0  # width of the "just around the box" ring
 RING_GAP_MM = 0.4  # the ring starts this far outside the border (blur of the border itself)
 INTERIOR_INSET_MM = BOX_LINE_WIDTH / 2 + 0.45  # interior starts this far inside the border's centre line
-INK_LEVEL = 0.12  # a pixel is ink when 12 % of the way from paper white to the border's black (faint pencil)
-TEMPLATE_DILATE_MM = 0.45  # printed ink is masked this much wider than drawn (blur, residual misfit)
+INK_LEVEL = 0.10  # floor of the ink level: 10 % of the way from paper white to the printed black
+TEMPLATE_DILATE_MM = 0.5  # printed ink is masked this much wider than drawn (blur, residual misfit)
 MIN_CONTRAST = 40.0  # grey levels between paper and border below which the border is "not visible"
+BACKGROUND_MM = 7.0  # paper white is looked for this far around each pixel: wider than a filled box
+NOISE_SIGMAS = 3.0  # ink must stand this many noise deviations above the plain paper of its patch
+MAD_TO_SIGMA = 1.4826
+MIN_BLOB_MM2 = 0.4  # a pen stroke 0.3 mm wide is this big after 1.3 mm; a dot mark is 0.8 mm² or more
+HYSTERESIS = 0.6  # an ink region extends over pixels this share as dark as the ink level
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,7 @@ class BoxScore:
     outside: float
     centre: float
     darkness: float
+    crossing: float
     shift_mm: float
     border_match: float
 
@@ -69,6 +76,10 @@ class _Geometry:
     ring: npt.NDArray[np.bool_]
     outline: Floats  # the printed border alone, for the border search
     border_pixels: npt.NDArray[np.bool_]  # where the border's ink is solid: its grey level is "black"
+    unprinted: npt.NDArray[np.bool_]  # interior and ring: where the blank template has no ink
+    box_px: tuple[int, int, int, int]  # the box's left, top, right, bottom edges in patch pixels
+    background_kernel: npt.NDArray[np.uint8]
+    background_blur: int
 
     @property
     def interior_count(self) -> int:
@@ -90,6 +101,7 @@ class TemplateModel:
         self.template = template
         self.layout = layout
         blank = _render_blank(template)
+        self.borders = BorderModel(layout, blank, PATCH_PX_PER_MM)
         self.geometry: dict[tuple[str, str], _Geometry] = {
             (box.unit, box.option): _box_geometry(blank, box.rect) for box in layout.boxes
         }
@@ -136,7 +148,27 @@ def _box_geometry(blank: Floats, rect: Rect) -> _Geometry:
     ring = inside(-(RING_GAP_MM + RING_MM)) & ~inside(-RING_GAP_MM) & ~printed_mask
     border_band = inside(-BOX_LINE_WIDTH) & ~inside(BOX_LINE_WIDTH)
     outline = np.where(border_band, printed, 0.0).astype(np.float32)
-    return _Geometry(origin, size, printed, printed_mask, interior, centre, ring, outline, outline > 0.5)
+    background = round(BACKGROUND_MM * PATCH_PX_PER_MM) | 1
+    return _Geometry(
+        origin,
+        size,
+        printed,
+        printed_mask,
+        interior,
+        centre,
+        ring,
+        outline,
+        outline > 0.5,
+        interior | ring,
+        (
+            round((rect.x - xs[0, 0]) * PATCH_PX_PER_MM),
+            round((rect.y - ys[0, 0]) * PATCH_PX_PER_MM),
+            round((rect.x + rect.w - xs[0, 0]) * PATCH_PX_PER_MM),
+            round((rect.y + rect.h - ys[0, 0]) * PATCH_PX_PER_MM),
+        ),
+        np.asarray(cv2.getStructuringElement(cv2.MORPH_RECT, (background, background)), dtype=np.uint8),
+        round(2.0 * PATCH_PX_PER_MM),
+    )
 
 
 def _patch(image: Gray, matrix: npt.NDArray[np.float64], geometry: _Geometry) -> Floats:
@@ -163,15 +195,25 @@ def _paper(patch: Floats) -> float:
     return float(np.searchsorted(np.cumsum(histogram), 0.9 * patch.size))
 
 
-def _darkness(patch: Floats, geometry: _Geometry) -> tuple[Floats, float]:
-    """Darkness 0–1 relative to this patch's paper and printed border; and the contrast found.
+def _darkness(patch: Floats, geometry: _Geometry) -> tuple[Floats, float, float]:
+    """Darkness 0–1 relative to the paper around each pixel and to the printed border's black; the contrast
+    found; and the ink level this patch's noise allows.
 
+    The paper level is the brightest grey within :data:`BACKGROUND_MM` of each pixel (a window wider than
+    a filled box), so a shadow or a light gradient across a phone photo is not mistaken for ink.
     ``patch`` is already moved back by the border shift, so the template's masks apply unchanged."""
-    paper = _paper(patch)
+    # Blur first: the brightest pixel of raw noise would put "paper" above the real paper white.
+    paper = cv2.dilate(cv2.GaussianBlur(patch, (5, 5), 1.0), geometry.background_kernel)
+    paper = cv2.blur(paper, (geometry.background_blur, geometry.background_blur))
     border = geometry.border_pixels
-    black = float(np.median(patch[border])) if np.any(border) else 0.0
-    contrast = max(paper - black, MIN_CONTRAST)
-    return np.clip((paper - patch) / contrast, 0.0, 1.0), paper - black
+    difference = paper - patch
+    contrast = float(np.median(difference[border])) if np.any(border) else 0.0
+    # A light blur averages sensor and JPEG noise away but keeps any pen stroke (≥ 0.3 mm = 2.4 px).
+    darkness = cv2.GaussianBlur(np.clip(difference / max(contrast, MIN_CONTRAST), 0.0, 1.0), (5, 5), 1.0)
+    plain = darkness[geometry.unprinted]
+    centre = float(np.median(plain))
+    spread = float(np.median(np.abs(plain - centre))) * MAD_TO_SIGMA
+    return darkness, contrast, max(INK_LEVEL, centre + NOISE_SIGMAS * spread)
 
 
 ArrayT = TypeVar("ArrayT", bound=npt.NDArray[Any])
@@ -216,8 +258,8 @@ def _score_box(
     # Move the scan back by the shift found (wrapped edge pixels lie outside every mask), so the
     # template's masks, computed once, apply as they are.
     aligned = _shifted(patch, (-shift[0], -shift[1]))
-    darkness, contrast = _darkness(aligned, geometry)
-    ink = darkness > INK_LEVEL
+    darkness, contrast, ink_level = _darkness(aligned, geometry)
+    ink = _ink(darkness, ink_level)
 
     def share(region: npt.NDArray[np.bool_], total: int) -> float:
         return float(np.count_nonzero(ink & region)) / total if total else 0.0
@@ -233,8 +275,47 @@ def _score_box(
         outside=round(share(geometry.ring, geometry.ring_count), 4),
         centre=round(share(geometry.centre, geometry.centre_count), 4),
         darkness=round(darkness_of_ink, 4),
+        crossing=round(_crossing(ink & ~geometry.printed_mask, geometry.box_px), 4),
         shift_mm=round(float(np.hypot(*shift)) / PATCH_PX_PER_MM, 3),
         border_match=round(max(0.0, match) * visible, 4),
+    )
+
+
+def _ink(darkness: Floats, level: float) -> npt.NDArray[np.bool_]:
+    """Ink pixels, by hysteresis: connected regions darker than HYSTERESIS × ``level`` whose mean darkness
+    reaches ``level`` and that cover at least MIN_BLOB_MM2. A faint pencil stroke stays one connected stroke instead of
+    breaking into fragments; dust, toner specks and noise are dropped."""
+    weak = (darkness > level * HYSTERESIS).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8)
+    if count <= 1:
+        return np.zeros(darkness.shape, dtype=bool)
+    area = stats[:, cv2.CC_STAT_AREA]
+    mean = np.bincount(labels.ravel(), weights=darkness.ravel(), minlength=count) / np.maximum(area, 1)
+    keep = (area >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2) & (mean > level)
+    keep[0] = False
+    return np.asarray(keep[labels], dtype=bool)
+
+
+def _crossing(ink: npt.NDArray[np.bool_], box: tuple[int, int, int, int]) -> float:
+    """How completely one straight vertical or horizontal line runs through the box and on beyond both
+    sides (0–1): a scanner streak, a fold or a ruled line, not a voter's mark. A tick or a cross is
+    diagonal and never scores high; a filled box has nothing beyond its sides."""
+    left, top, right, bottom = box
+    inset = round(INTERIOR_INSET_MM * PATCH_PX_PER_MM)
+    gap = round(RING_GAP_MM * PATCH_PX_PER_MM)
+    reach = round((RING_GAP_MM + RING_MM) * PATCH_PX_PER_MM)
+    # Allow the line a tilt of a few pixels over the box (the page transform corrects skew, not the streak).
+    wide = cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+
+    def through(grid: npt.NDArray[np.bool_], near: int, far: int, start: int, end: int) -> float:
+        inside = grid[near + inset : far - inset, start:end].mean(axis=0)
+        before = grid[near - reach : near - gap, start:end].mean(axis=0)
+        after = grid[far + gap : far + reach, start:end].mean(axis=0)
+        return float(np.max(np.minimum(inside, np.minimum(before, after)))) if inside.size else 0.0
+
+    return max(
+        through(wide, top, bottom, left + inset, right - inset),
+        through(wide.T, left, right, top + inset, bottom - inset),
     )
 
 

@@ -27,16 +27,22 @@ class _Strict(BaseModel):
 class MarkThresholds(_Strict):
     """Box classes, from the box's fill score (share of the interior covered by new ink, 0–1)."""
 
-    definite: float = Field(default=0.10, gt=0, le=1, description="fill ≥ this: the box is marked.")
+    definite: float = Field(default=0.08, gt=0, le=1, description="fill ≥ this: the box is marked.")
     marginal: float = Field(
-        default=0.03, gt=0, le=1, description="fill ≥ this (and < definite): marginal, ask a clerk."
+        default=0.01, gt=0, le=1, description="fill ≥ this (and < definite): marginal, ask a clerk."
     )
     firm: float = Field(
-        default=0.40,
+        default=0.20,
         gt=0,
         le=1,
         description="median darkness the ink of a marked box must reach; fainter ink (light pencil, erased "
         "residue) makes the box marginal whatever its fill.",
+    )
+    crossing: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="a straight line through a box and beyond (scanner streak, fold): the row goes to review.",
     )
     cancelled: float = Field(
         default=0.55,
@@ -53,13 +59,20 @@ class MarkThresholds(_Strict):
 
 
 class AlignmentLimits(_Strict):
-    """Reject a page rather than guess when the fit from registration marks is poor."""
+    """Reject a page rather than guess when the fit is poor."""
 
-    max_residual_mm: float = Field(default=1.2, gt=0, description="worst misfit of the QR corners after the fit.")
+    max_residual_mm: float = Field(
+        default=0.8, gt=0, description="90th percentile misfit of the printed box borders after the fine fit."
+    )
+    max_qr_residual_mm: float = Field(
+        default=3.0, gt=0, description="coarse check: QR corners against the fit from the registration marks."
+    )
     min_px_per_mm: float = Field(default=3.5, gt=0, description="below ~90 dpi boxes are too small to judge.")
     max_px_per_mm: float = Field(default=25.0, gt=0, description="above ~635 dpi: probably not a whole page.")
-    max_skew_deg: float = Field(default=3.0, gt=0, description="the page's axes may deviate this much from square.")
-    max_aspect_error: float = Field(default=0.04, gt=0, description="relative difference of x and y scale.")
+    max_skew_deg: float = Field(
+        default=10.0, gt=0, description="the page's axes may deviate this much from square (phone perspective)."
+    )
+    max_aspect_error: float = Field(default=0.15, gt=0, description="relative difference of x and y scale.")
     max_box_shift_mm: float = Field(
         default=0.8, gt=0, description="printed box border found further than this from the fit: row flagged."
     )

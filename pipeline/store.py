@@ -21,7 +21,23 @@ from typing import TypedDict
 from pipeline import __version__
 from pipeline.ballots import BallotResult, RowResult
 from pipeline.payload import new_serial
+from pipeline.review.model import (
+    BoxFill,
+    Decision,
+    DecisionConflict,
+    DecisionRefused,
+    FlaggedRow,
+    HandRow,
+    PageDecisionKind,
+    PageState,
+    PageSummary,
+    RowDecisionKind,
+    RowState,
+    StoredImage,
+)
+from pipeline.rules import Override, OverrideRequest
 from pipeline.settings import ReadingSettings
+from pipeline.tally import SessionFacts
 from pipeline.template import CATEGORY_ROW, Template, parse_template
 
 SCHEMA_VERSION = 1
@@ -44,6 +60,13 @@ class StoreError(Exception):
 class StoredTemplate:
     hash: str
     template: Template
+
+
+#: Box score columns, in the field order of :class:`pipeline.score.BoxScore` (a test checks they agree).
+SCORE_COLUMNS = (
+    "unit", "option", "position", "fill", "outside", "centre", "darkness", "crossing", "shift_mm", "border_match"
+)  # fmt: skip
+ScoreRow = tuple[str, str, int, float, float, float, float, float, float, float]
 
 
 class RowExport(TypedDict):
@@ -83,8 +106,7 @@ class PageRecord:
     px_per_mm: float | None = None
     skew_deg: float | None = None
     marks_found: int | None = None
-    # (unit, option, position, fill, outside, centre, darkness, shift_mm, border_match)
-    scores: list[tuple[str, str, int, float, float, float, float, float, float]] = field(default_factory=list)
+    scores: list[ScoreRow] = field(default_factory=list)  # values in SCORE_COLUMNS order
     # (unit, reading, choice, reason)
     readings: list[tuple[str, str, str | None, str]] = field(default_factory=list)
     image: tuple[str, int, int, bytes] | None = None  # (mime, width, height, data)
@@ -288,8 +310,8 @@ class Store:
             page_id = int(cursor.lastrowid or 0)
             if outcome == "read":
                 db.executemany(
-                    "INSERT INTO box_scores (page_id, unit, option, position, fill, outside, centre, darkness, "
-                    "shift_mm, border_match) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO box_scores (page_id, {', '.join(SCORE_COLUMNS)}) "
+                    f"VALUES (?{', ?' * len(SCORE_COLUMNS)})",
                     [(page_id, *score) for score in page.scores],
                 )
                 db.executemany(
@@ -306,9 +328,11 @@ class Store:
         return outcome, reason
 
     def pending_rows(self, session: str) -> int:
+        """Rows whose effective reading is still pending (a voided sheet's rows are never counted, so not)."""
         row = self.db.execute(
-            "SELECT count(*) FROM machine_readings m JOIN pages p ON p.id = m.page_id "
-            "WHERE p.session = ? AND p.outcome = 'read' AND m.reading = 'pending'",
+            "SELECT count(*) FROM effective_readings e JOIN pages p ON p.id = e.page_id "
+            "WHERE p.session = ? AND p.outcome = 'read' AND e.reading = 'pending' AND NOT EXISTS ("
+            "SELECT 1 FROM current_page_decisions v WHERE v.page_id = p.id AND v.decision = 'void')",
             (session,),
         ).fetchone()
         return int(row[0])
@@ -328,12 +352,12 @@ class Store:
             counts["unreadable_file"] = int(files)
         return counts
 
-    def stored_scores(self, session: str) -> dict[int, list[tuple[str, str, int, float, float, float, float, float, float]]]:
+    def stored_scores(self, session: str) -> dict[int, list[ScoreRow]]:
         """Box scores of every read page of the session, by page id, in sheet order."""
-        pages: dict[int, list[tuple[str, str, int, float, float, float, float, float, float]]] = {}
+        pages: dict[int, list[ScoreRow]] = {}
+        columns = ", ".join(f"b.{column}" for column in SCORE_COLUMNS)
         for page_id, *score in self.db.execute(
-            "SELECT b.page_id, b.unit, b.option, b.position, b.fill, b.outside, b.centre, b.darkness, b.shift_mm, "
-            "b.border_match "
+            f"SELECT b.page_id, {columns} "
             "FROM box_scores b JOIN pages p ON p.id = b.page_id WHERE p.session = ? AND p.outcome = 'read' "
             "ORDER BY b.page_id, b.rowid",
             (session,),
@@ -376,10 +400,13 @@ class Store:
         ):
             scores.setdefault((page_id, unit), {})[option] = fill
         readings: dict[int, dict[str, RowExport]] = {}
+        # Effective readings (a clerk's decision, else the machine's) with the machine's reason for flagging;
+        # rows of a rejected page a clerk counted by hand have no scores and no machine reason.
         for page_id, unit, reading, choice, reason in self.db.execute(
-            "SELECT m.page_id, m.unit, m.reading, m.choice, m.reason FROM machine_readings m "
-            "JOIN pages p ON p.id = m.page_id JOIN box_scores b ON b.page_id = m.page_id AND b.unit = m.unit "
-            "AND b.position = 0 WHERE p.session = ? ORDER BY m.page_id, b.rowid",
+            "SELECT e.page_id, e.unit, e.reading, e.choice, coalesce(m.reason, '') FROM effective_readings e "
+            "JOIN pages p ON p.id = e.page_id LEFT JOIN machine_readings m ON m.page_id = e.page_id "
+            "AND m.unit = e.unit LEFT JOIN box_scores b ON b.page_id = e.page_id AND b.unit = e.unit "
+            "AND b.position = 0 WHERE p.session = ? ORDER BY e.page_id, b.rowid",
             (session,),
         ):
             readings.setdefault(page_id, {})[unit] = {
@@ -387,9 +414,9 @@ class Store:
                 "reason": reason,
                 "scores": scores.get((page_id, unit), {}),
             }
-        for page_id, path, page_no, outcome, reason, serial in self.db.execute(
-            "SELECT p.id, f.path, p.page_no, p.outcome, p.reason, p.serial "
-            "FROM pages p JOIN files f ON f.id = p.file_id "
+        for page_id, path, page_no, outcome, reason, serial, decision, note in self.db.execute(
+            "SELECT p.id, f.path, p.page_no, p.outcome, p.reason, p.serial, d.decision, d.note "
+            "FROM pages p JOIN files f ON f.id = p.file_id LEFT JOIN current_page_decisions d ON d.page_id = p.id "
             "WHERE p.session = ? ORDER BY f.id, p.page_no",
             (session,),
         ):
@@ -398,9 +425,9 @@ class Store:
                     "source": path,
                     "page": page_no,
                     "outcome": outcome,
-                    "reason": reason,
+                    "reason": self._with_page_decision(reason, decision, note),
                     "serial": serial,
-                    "rows": readings.get(page_id, {}) if outcome == "read" else {},
+                    "rows": readings.get(page_id, {}),  # read pages, and rejected pages a clerk counted
                 }
             )
         return lines
@@ -408,15 +435,22 @@ class Store:
     def effective_ballots(self, session: str) -> list[BallotResult]:
         """Every counted sheet of the session with each row's effective reading (see pipeline/ballots.py)."""
         ballots: dict[int, tuple[str, str, list[RowResult]]] = {}
-        for page_id, serial, template_hash, unit, reading, choice in self.db.execute(
-            "SELECT p.id, p.serial, p.template_hash, e.unit, e.reading, e.choice "
-            "FROM pages p JOIN effective_readings e ON e.page_id = p.id "
-            "JOIN box_scores b ON b.page_id = p.id AND b.unit = e.unit AND b.position = 0 "
-            "WHERE p.session = ? AND p.outcome = 'read' ORDER BY p.id, b.rowid",
+        voided: set[int] = set()
+        # Read sheets, plus rejected pages a clerk counted by hand (rows all entered by the clerk, template the
+        # one the clerk read them by); a sheet a clerk voided (作废) comes out with void=True.
+        for page_id, serial, template_hash, unit, reading, choice, void in self.db.execute(
+            "SELECT p.id, coalesce(p.serial, 'page-' || p.id), coalesce(h.template_hash, p.template_hash), e.unit, "
+            "e.reading, e.choice, v.id IS NOT NULL FROM pages p JOIN effective_readings e ON e.page_id = p.id "
+            "LEFT JOIN box_scores b ON b.page_id = p.id AND b.unit = e.unit AND b.position = 0 "
+            "LEFT JOIN current_page_decisions h ON h.page_id = p.id AND h.decision = 'count' "
+            "LEFT JOIN current_page_decisions v ON v.page_id = p.id AND v.decision = 'void' "
+            "WHERE p.session = ? AND (p.outcome = 'read' OR h.id IS NOT NULL) ORDER BY p.id, b.rowid",
             (session,),
         ):
             entry = ballots.setdefault(int(page_id), (str(serial), str(template_hash), []))
             entry[2].append(RowResult(str(unit), reading, choice))
+            if void:
+                voided.add(int(page_id))
         results = []
         for page_id, (serial, template_hash, rows) in ballots.items():
             category = next((row for row in rows if row.unit == CATEGORY_ROW), None)
@@ -427,6 +461,7 @@ class Store:
                     template_hash=template_hash,
                     rows=tuple(row for row in rows if row.unit != CATEGORY_ROW),
                     category=category.choice if category is not None and category.kind == "choice" else None,
+                    void=page_id in voided,
                 )
             )
         return results
@@ -455,6 +490,413 @@ class Store:
             "duplicate",
             f"serial {page.serial} was already counted from {earlier[0]} page {earlier[1]} ({how}); not counted",
         )
+
+    # -- results: session facts and overrides ---------------------------------------------------------------
+
+    def set_session_facts(
+        self, session: str, *, issued: int | None = None, expected: int | None = None, attended: int | None = None
+    ) -> SessionFacts:
+        """Record 发出 / 应到 / 实到 for an existing session; a value left as None keeps what was recorded."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE sessions SET issued = coalesce(?, issued), expected = coalesce(?, expected), "
+                "attended = coalesce(?, attended) WHERE name = ?",
+                (issued, expected, attended, session),
+            )
+        return self.session_facts(session)
+
+    def session_facts(self, session: str) -> SessionFacts:
+        row = self.db.execute("SELECT issued, expected, attended FROM sessions WHERE name = ?", (session,)).fetchone()
+        return SessionFacts(session, *(row or (None, None, None)))
+
+    def printed_templates(self, session: str) -> list[Template]:
+        """The templates ballots of ``session`` were printed from, first printed first."""
+        rows = self.db.execute(
+            "SELECT t.template_id, t.definition FROM templates t JOIN print_batches b ON b.template_hash = t.hash "
+            "WHERE b.session = ? GROUP BY t.hash ORDER BY min(b.id)",
+            (session,),
+        )
+        return [parse_template(json.loads(definition), f"stored template {name}") for name, definition in rows]
+
+    def printed_units(self, sessions: Sequence[str]) -> set[str]:
+        """Every row name on a template printed for any of ``sessions`` (empty if none was printed)."""
+        return {
+            row.unit
+            for session in sessions
+            for template in self.printed_templates(session)
+            for section in template.sections
+            for row in section.rows
+        }
+
+    def add_override(self, request: OverrideRequest) -> Override:
+        """Store an override already checked with :func:`pipeline.rules.override_problems`."""
+        with self.transaction() as db:
+            override_id = db.execute(
+                "INSERT INTO overrides (unit, period, kind, area, ref, authority, decided_on, note, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (request.unit, request.period, request.kind, request.area, request.ref, request.authority,
+                 request.date, request.note, now()),
+            ).lastrowid  # fmt: skip
+        found = self.override(int(override_id or 0))
+        assert found is not None
+        return found
+
+    def overrides(self, periods: Sequence[str] | None = None) -> list[Override]:
+        """Override records (revoked ones included), oldest first; only those of ``periods`` if given."""
+        query = (
+            "SELECT o.id, o.unit, o.period, o.kind, o.ref, o.authority, o.decided_on, o.note, o.area, o.created_at, "
+            "r.revoked_at, r.reason FROM overrides o LEFT JOIN override_revocations r ON r.override_id = o.id"
+        )
+        if periods is None:
+            rows = self.db.execute(f"{query} ORDER BY o.id").fetchall()
+        else:
+            marks = ", ".join("?" for _ in periods)
+            rows = self.db.execute(f"{query} WHERE o.period IN ({marks}) ORDER BY o.id", tuple(periods)).fetchall()
+        return [
+            Override(
+                id=row[0],
+                request=OverrideRequest(*row[1:9]),  # columns in the dataclass's field order
+                created_at=row[9],
+                revoked_at=row[10],
+                revoke_reason=row[11],
+            )
+            for row in rows
+        ]
+
+    def override(self, override_id: int) -> Override | None:
+        return next((o for o in self.overrides() if o.id == override_id), None)
+
+    def revoke_override(self, override_id: int, reason: str) -> bool:
+        """Record a revocation; False if there is no such override or it was already revoked."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO override_revocations (override_id, revoked_at, reason) "
+                "SELECT id, ?, ? FROM overrides WHERE id = ? ON CONFLICT (override_id) DO NOTHING",
+                (now(), reason, override_id),
+            )
+        return cursor.rowcount == 1
+
+    # -- end of results block ---------------------------------------------------------------------------------
+
+    # -- review: decisions ---------------------------------------------------------------------------------------
+    # A clerk's decisions sit beside the machine's readings (review block of schema.sql) and are never updated
+    # or deleted. Each write is one BEGIN IMMEDIATE transaction that first compares the version the clerk saw
+    # with the current one: a stale page gets DecisionConflict with the current state instead of a blind write.
+
+    _ROW_COLUMNS = (
+        "m.page_id, m.unit, (SELECT coalesce(max(d.id), 0) FROM decisions d WHERE d.page_id = m.page_id "
+        "AND d.unit = m.unit), m.reading, m.choice, m.reason, c.reading, c.choice, c.reviewer, c.decided_at"
+    )
+    _ROW_TABLES = (
+        "machine_readings m JOIN pages p ON p.id = m.page_id "
+        "LEFT JOIN current_decisions c ON c.page_id = m.page_id AND c.unit = m.unit"
+    )
+    _PAGE_COLUMNS = (
+        "p.id, f.path, p.page_no, p.outcome, p.reason, p.serial, p.template_hash, "
+        "EXISTS (SELECT 1 FROM page_images i WHERE i.page_id = p.id AND i.kind = 'page'), "
+        "(SELECT coalesce(max(d.id), 0) FROM page_decisions d WHERE d.page_id = p.id), "
+        "c.decision, c.note, c.reviewer, c.decided_at"
+    )
+    _PAGE_TABLES = "pages p JOIN files f ON f.id = p.file_id LEFT JOIN current_page_decisions c ON c.page_id = p.id"
+    _NOT_VOIDED = "NOT EXISTS (SELECT 1 FROM current_page_decisions v WHERE v.page_id = p.id AND v.decision = 'void')"
+
+    def flagged_rows(self, session: str) -> list[FlaggedRow]:
+        """Rows the machine sent to review on the session's read sheets, in sheet order, with their box fills
+        and state. Rows of a voided sheet are left out: that sheet is not counted, so they need no decision."""
+        boxes: dict[tuple[int, str], list[BoxFill]] = {}
+        for page_id, unit, option, fill, outside in self.db.execute(
+            "SELECT b.page_id, b.unit, b.option, b.fill, b.outside FROM box_scores b JOIN pages p ON p.id = b.page_id "
+            "JOIN machine_readings m ON m.page_id = b.page_id AND m.unit = b.unit AND m.reading = 'pending' "
+            "WHERE p.session = ? AND p.outcome = 'read' ORDER BY b.page_id, b.position",
+            (session,),
+        ):
+            boxes.setdefault((int(page_id), str(unit)), []).append(BoxFill(option, fill, outside))
+        flagged = []
+        for row in self.db.execute(
+            f"SELECT {self._ROW_COLUMNS}, coalesce(p.serial, ''), p.template_hash, f.path, p.page_no "
+            f"FROM {self._ROW_TABLES} JOIN files f ON f.id = p.file_id "
+            "JOIN box_scores b ON b.page_id = m.page_id AND b.unit = m.unit AND b.position = 0 "
+            f"WHERE p.session = ? AND p.outcome = 'read' AND m.reading = 'pending' AND {self._NOT_VOIDED} "
+            "ORDER BY p.id, b.rowid",
+            (session,),
+        ):
+            state = self._row_state_from(*row[:10])
+            flagged.append(
+                FlaggedRow(state, row[10], row[11], row[12], row[13], tuple(boxes[(state.page_id, state.unit)]))
+            )
+        return flagged
+
+    def row_state(self, session: str, page_id: int, unit: str) -> RowState | None:
+        return self._row_state(self.db, session, page_id, unit)
+
+    def decide_row(
+        self,
+        session: str,
+        page_id: int,
+        unit: str,
+        kind: RowDecisionKind,
+        choice: str | None,
+        reviewer: str,
+        version: int,
+    ) -> RowState:
+        """Record a clerk's reading of a read sheet's row, provided the row is still at ``version``."""
+        with self.transaction() as db:
+            state = self._row_state(db, session, page_id, unit)
+            if state is None:
+                raise DecisionRefused(f"没有这一行 / no row {unit!r} on page {page_id} of {session}")
+            if state.version != version:
+                raise DecisionConflict(state)
+            options = {
+                str(option)
+                for (option,) in db.execute(
+                    "SELECT option FROM box_scores WHERE page_id = ? AND unit = ?", (page_id, unit)
+                )
+            }
+            if (kind == "choice") != (choice is not None) or (choice is not None and choice not in options):
+                raise DecisionRefused(f"{unit} 没有选项 / has no option {choice!r}")
+            db.execute(
+                "INSERT INTO decisions (page_id, unit, reading, choice, previous_id, reviewer, decided_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (page_id, unit, kind, choice, version or None, reviewer, now()),
+            )
+            after = self._row_state(db, session, page_id, unit)
+        assert after is not None
+        return after
+
+    def undo_row(self, session: str, page_id: int, unit: str, reviewer: str, version: int) -> RowState:
+        """Take back the row's decision in force (recorded as an undo, never deleted); the one before, or the
+        machine's reading, counts again."""
+        with self.transaction() as db:
+            state = self._row_state(db, session, page_id, unit)
+            if state is None:
+                raise DecisionRefused(f"没有这一行 / no row {unit!r} on page {page_id} of {session}")
+            if state.version != version:
+                raise DecisionConflict(state)
+            live = db.execute(
+                "SELECT id FROM current_decisions WHERE page_id = ? AND unit = ?", (page_id, unit)
+            ).fetchone()
+            if live is None:
+                raise DecisionRefused("没有可撤销的决定 / nothing to undo on this row")
+            db.execute(
+                "INSERT INTO decisions (page_id, unit, undoes_id, previous_id, reviewer, decided_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (page_id, unit, live[0], version, reviewer, now()),
+            )
+            after = self._row_state(db, session, page_id, unit)
+        assert after is not None
+        return after
+
+    def review_pages(self, session: str, *, rejected: bool, page_id: int | None = None) -> list[PageSummary]:
+        """Pages the machine did not count (``rejected``: every outcome but read and blank), or the read sheets
+        with how many rows each sent to review; in scan order, each with the page decision in force. Only page
+        ``page_id`` when given."""
+        where = "p.outcome NOT IN ('read', 'blank')" if rejected else "p.outcome = 'read'"
+        pages = []
+        for row in self.db.execute(
+            f"SELECT {self._PAGE_COLUMNS}, (SELECT count(*) FROM machine_readings m WHERE m.page_id = p.id "
+            f"AND m.reading = 'pending') FROM {self._PAGE_TABLES} WHERE p.session = ? AND {where} "
+            "AND (? IS NULL OR p.id = ?) ORDER BY f.id, p.page_no",
+            (session, page_id, page_id),
+        ).fetchall():
+            state = self._page_state_from(row[0], *row[8:13])
+            hand: list[tuple[str, str]] = []
+            if state.decision is not None and state.decision.kind == "count":
+                hand = [
+                    (str(unit), str(reading))
+                    for unit, reading in self.db.execute(
+                        "SELECT unit, coalesce(choice, reading) FROM current_decisions WHERE page_id = ? ORDER BY id",
+                        (state.page_id,),
+                    )
+                ]
+            page_id, source, page_no, outcome, reason, serial, template_hash, has_image = row[:8]
+            pages.append(
+                PageSummary(
+                    page_id=page_id,
+                    source=source,
+                    page_no=page_no,
+                    serial=serial,
+                    outcome=outcome,
+                    reason=reason,
+                    template_hash=template_hash,
+                    has_image=bool(has_image),
+                    state=state,
+                    flagged_rows=int(row[13]),
+                    hand_rows=tuple(hand),
+                )
+            )
+        return pages
+
+    def page_state(self, session: str, page_id: int) -> PageState | None:
+        found = self._page(self.db, session, page_id)
+        return found[3] if found else None
+
+    def decide_page(
+        self,
+        session: str,
+        page_id: int,
+        kind: PageDecisionKind,
+        reviewer: str,
+        version: int,
+        *,
+        note: str = "",
+        template_hash: str | None = None,
+        rows: Sequence[HandRow] = (),
+    ) -> PageState:
+        """Settle a whole page, provided it is still at ``version``: 'void' a read ballot (作废), or for a page
+        the machine did not count, 'not_ballot' or 'count' it with ``rows`` read by eye from ``template_hash``
+        (rows already checked against that template by the caller)."""
+        with self.transaction() as db:
+            found = self._page(db, session, page_id)
+            if found is None:
+                raise DecisionRefused(f"没有这一页 / no page {page_id} in {session}")
+            outcome, serial, page_template, state = found
+            if state.version != version:
+                raise DecisionConflict(state)
+            if kind == "void" and outcome != "read":
+                raise DecisionRefused("只有已读出的测评票可以作废 / only a read ballot can be voided")
+            if kind != "void" and outcome in ("read", "blank"):
+                raise DecisionRefused(f"此页已处理（{outcome}）/ this page was not rejected ({outcome})")
+            if kind == "count":
+                self._check_countable(db, session, page_id, outcome, serial, page_template, template_hash, rows)
+                for row in rows:
+                    head = db.execute(
+                        "SELECT max(id) FROM decisions WHERE page_id = ? AND unit = ?", (page_id, row.unit)
+                    ).fetchone()[0]
+                    db.execute(
+                        "INSERT INTO decisions (page_id, unit, reading, choice, previous_id, reviewer, decided_at) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (page_id, row.unit, row.kind, row.choice, head, reviewer, now()),
+                    )
+            db.execute(
+                "INSERT INTO page_decisions (page_id, decision, template_hash, note, previous_id, reviewer, "
+                "decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (page_id, kind, template_hash if kind == "count" else None, note, version or None, reviewer, now()),
+            )
+            after = self._page(db, session, page_id)
+        assert after is not None
+        return after[3]
+
+    def undo_page(self, session: str, page_id: int, reviewer: str, version: int) -> PageState:
+        """Take back the page decision in force (recorded as an undo); a counted page's hand rows stop counting."""
+        with self.transaction() as db:
+            found = self._page(db, session, page_id)
+            if found is None:
+                raise DecisionRefused(f"没有这一页 / no page {page_id} in {session}")
+            state = found[3]
+            if state.version != version:
+                raise DecisionConflict(state)
+            live = db.execute("SELECT id FROM current_page_decisions WHERE page_id = ?", (page_id,)).fetchone()
+            if live is None:
+                raise DecisionRefused("没有可撤销的决定 / nothing to undo on this page")
+            db.execute(
+                "INSERT INTO page_decisions (page_id, undoes_id, previous_id, reviewer, decided_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (page_id, live[0], version, reviewer, now()),
+            )
+            after = self._page(db, session, page_id)
+        assert after is not None
+        return after[3]
+
+    def page_image(self, page_id: int) -> StoredImage | None:
+        """The page image kept at scan time (upright at REVIEW_PX_PER_MM for a read page, else the reduced scan)."""
+        row = self.db.execute(
+            "SELECT p.session, p.outcome, p.template_hash, i.mime, i.width, i.height, i.data FROM page_images i "
+            "JOIN pages p ON p.id = i.page_id WHERE i.page_id = ? AND i.kind = 'page'",
+            (page_id,),
+        ).fetchone()
+        return StoredImage(*row) if row else None
+
+    def _row_state(self, db: sqlite3.Connection, session: str, page_id: int, unit: str) -> RowState | None:
+        row = db.execute(
+            f"SELECT {self._ROW_COLUMNS} FROM {self._ROW_TABLES} "
+            "WHERE p.session = ? AND p.outcome = 'read' AND m.page_id = ? AND m.unit = ?",
+            (session, page_id, unit),
+        ).fetchone()
+        return self._row_state_from(*row) if row else None
+
+    @staticmethod
+    def _row_state_from(
+        page_id: int,
+        unit: str,
+        version: int,
+        reading: str,
+        choice: str | None,
+        reason: str,
+        kind: str | None,
+        decided: str | None,
+        reviewer: str | None,
+        decided_at: str | None,
+    ) -> RowState:
+        decision = Decision(kind, decided, str(reviewer), str(decided_at)) if kind is not None else None
+        return RowState(page_id, unit, version, reading, choice, reason, decision)
+
+    def _page(
+        self, db: sqlite3.Connection, session: str, page_id: int
+    ) -> tuple[str, str | None, str | None, PageState] | None:
+        """(outcome, serial, template hash, state) of a page of ``session``."""
+        row = db.execute(
+            f"SELECT {self._PAGE_COLUMNS} FROM {self._PAGE_TABLES} WHERE p.id = ? AND p.session = ?",
+            (page_id, session),
+        ).fetchone()
+        if row is None:
+            return None
+        return row[3], row[5], row[6], self._page_state_from(row[0], *row[8:13])
+
+    @staticmethod
+    def _page_state_from(
+        page_id: int, version: int, kind: str | None, note: str | None, reviewer: str | None, decided_at: str | None
+    ) -> PageState:
+        decision = Decision(kind, None, str(reviewer), str(decided_at), note or "") if kind is not None else None
+        return PageState(page_id, version, decision)
+
+    @staticmethod
+    def _check_countable(
+        db: sqlite3.Connection,
+        session: str,
+        page_id: int,
+        outcome: str,
+        serial: str | None,
+        page_template: str | None,
+        template_hash: str | None,
+        rows: Sequence[HandRow],
+    ) -> None:
+        """Refuse to count by hand what must not be counted: a copy, a foreign sheet, a sheet counted already."""
+        if outcome != "unreadable":
+            raise DecisionRefused(
+                f"只有无法读取的页可以人工录入 / only an unreadable page can be counted by hand (this one: {outcome})"
+            )
+        if template_hash is None or (page_template is not None and page_template != template_hash):
+            raise DecisionRefused("此页的模板不明 / the template of this page is not known")
+        if not db.execute("SELECT 1 FROM templates WHERE hash = ?", (template_hash,)).fetchone():
+            raise DecisionRefused("此页的模板不明 / the template of this page is not known")
+        if not rows:
+            raise DecisionRefused("没有录入任何行 / no row entered")
+        if serial is None:
+            return
+        if not db.execute("SELECT 1 FROM serials WHERE session = ? AND serial = ?", (session, serial)).fetchone():
+            raise DecisionRefused(f"票号 {serial} 未在 {session} 发出 / serial {serial} was never issued")
+        counted = db.execute(
+            "SELECT p.id FROM pages p LEFT JOIN current_page_decisions c ON c.page_id = p.id AND c.decision = 'count' "
+            "WHERE p.session = ? AND p.serial = ? AND p.id <> ? AND (p.outcome = 'read' OR c.id IS NOT NULL)",
+            (session, serial, page_id),
+        ).fetchone()
+        if counted is not None:
+            raise DecisionRefused(f"票号 {serial} 已计入（第 {counted[0]} 页）/ serial {serial} is already counted")
+
+    @staticmethod
+    def _with_page_decision(reason: str, decision: str | None, note: str | None) -> str:
+        """The export's page reason, followed by the clerk's page decision in force, if any."""
+        if decision is None:
+            return reason
+        label = {
+            "void": "作废 / void",
+            "count": "人工录入 / counted by hand",
+            "not_ballot": "不是测评票 / not a ballot",
+        }
+        said = f"复核 / review: {label[decision]}" + (f" ({note})" if note else "")
+        return f"{reason}; {said}" if reason else said
+
+    # -- end of review block ------------------------------------------------------------------------------------
 
 
 def _shuffle(items: list[str]) -> None:

@@ -102,6 +102,54 @@ class VoterCategory(_Strict):
         return options
 
 
+class MmRect(_Strict):
+    """A rectangle on an existing form, in mm from the form's origin (its first table's outer top-left corner)."""
+
+    x: float = Field(description="Left edge, mm right of the origin.")
+    y: float = Field(description="Top edge, mm below the origin (negative: above the table).")
+    w: float = Field(gt=0, description="Width, mm.")
+    h: float = Field(gt=0, description="Height, mm.")
+
+
+class ExternalRow(_Strict):
+    """Where one row of an existing form sits: its band, its label cell and one answer place per option."""
+
+    band: MmRect = Field(description="The row between its ruling lines, across the whole table.")
+    label: MmRect = Field(description="The cell holding the row's label (单位名称).")
+    boxes: list[MmRect] = Field(
+        min_length=2,
+        max_length=6,
+        description="Where each option is marked, in the section's option order (then 不了解): the printed "
+        "square, or the whole cell between its ruling lines.",
+    )
+
+
+class ExternalSection(_Strict):
+    """One table of an existing form, matching the template section of the same index."""
+
+    table: MmRect = Field(description="The table's outer border (centres of its ruling lines).")
+    marker: Literal["square", "cell"] = Field(
+        description="'square': a printed □ in every answer cell; 'cell': the empty cell itself is ticked."
+    )
+    line_mm: float = Field(gt=0, le=3, description="Thickness of the table's ruling lines, mm.")
+    rows: list[ExternalRow] = Field(min_length=1, max_length=30, description="One per row of the section.")
+
+
+class ExternalForm(_Strict):
+    """Geometry of an existing paper form (no registration marks, no QR code), measured on a blank scan."""
+
+    page_w_mm: float = Field(gt=0, le=1000, description="Width of the blank's page, mm.")
+    page_h_mm: float = Field(gt=0, le=1000, description="Height of the blank's page, mm.")
+    origin_x_mm: float = Field(description="Where the origin sat on the blank page: mm from its left edge.")
+    origin_y_mm: float = Field(description="Where the origin sat on the blank page: mm from its top edge.")
+    title_box: MmRect | None = Field(
+        default=None, description="The printed title line, OCR'd to tell several external forms apart."
+    )
+    sections: list[ExternalSection] = Field(
+        min_length=1, max_length=4, description="One per template section, in the same order."
+    )
+
+
 class Template(_Strict):
     """A printable ballot: one A4 sheet, fixed forever once printed (its hash is in every QR code)."""
 
@@ -120,6 +168,29 @@ class Template(_Strict):
     source: Literal["native", "external"] = Field(
         default="native", description="'external' for forms built from a scan of an existing paper form."
     )
+    external: ExternalForm | None = Field(
+        default=None,
+        description="Where everything sits on an existing form ('ballot template from-scan'); source: external only.",
+    )
+
+    @model_validator(mode="after")
+    def _external_geometry_matches(self) -> Template:
+        if self.external is None:
+            return self
+        if self.source != "external":
+            raise ValueError("external: form geometry needs 'source: external'")
+        if len(self.external.sections) != len(self.sections):
+            raise ValueError(f"external.sections: {len(self.sections)} needed, one per section")
+        for index, (section, place) in enumerate(zip(self.sections, self.external.sections, strict=True)):
+            if len(place.rows) != len(section.rows):
+                raise ValueError(f"external.sections.{index}.rows: {len(section.rows)} needed, one per row")
+            for row_index, row in enumerate(place.rows):
+                if len(row.boxes) != len(section.all_options):
+                    raise ValueError(
+                        f"external.sections.{index}.rows.{row_index}.boxes: {len(section.all_options)} needed, "
+                        "one per option"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _unique_row_names(self) -> Template:
@@ -134,8 +205,10 @@ class Template(_Strict):
 
     def content_hash(self) -> str:
         """Hex sha256 of the normalised template plus the layout version: stable across YAML formatting."""
+        # Leaving out an absent 'external' keeps the hashes of templates printed before it existed.
+        fields = self.model_dump(mode="json", exclude={"external"} if self.external is None else None)
         canonical = json.dumps(
-            {"layout_version": LAYOUT_VERSION, "template": self.model_dump(mode="json")},
+            {"layout_version": LAYOUT_VERSION, "template": fields},
             ensure_ascii=False,
             sort_keys=True,
             separators=(",", ":"),

@@ -23,7 +23,7 @@ def row(
     *fills: float, outside: tuple[float, ...] = (0.0, 0.0, 0.0), shift: float = 0.0, match: float = 0.9
 ) -> list[BoxScore]:
     return [
-        BoxScore("文化馆", option, index, fill, outside[index], fill, 0.8 if fill else 0.0, shift, match)
+        BoxScore("文化馆", option, index, fill, outside[index], fill, 0.8 if fill else 0.0, 0.0, shift, match)
         for index, (option, fill) in enumerate(zip(OPTIONS, fills, strict=True))
     ]
 
@@ -71,7 +71,7 @@ def test_poor_alignment_flags_even_a_clear_mark() -> None:
 
 
 def test_faint_ink_is_never_a_definite_mark() -> None:
-    faint = BoxScore("文化馆", "满意", 0, 0.3, 0.0, 0.3, SETTINGS.marks.firm - 0.01, 0.0, 0.9)
+    faint = BoxScore("文化馆", "满意", 0, 0.3, 0.0, 0.3, SETTINGS.marks.firm - 0.01, 0.0, 0.0, 0.9)
     others = row(0.0, 0.0, 0.0)[1:]
     result = classify_row("文化馆", [faint, *others], SETTINGS)
     assert (result.reading, result.reason) == ("pending", REASON_MARGINAL)

@@ -46,9 +46,7 @@ def printed(tmp_path_factory: pytest.TempPathFactory, template: Template) -> tup
     return folder / "ballots.pdf", serials
 
 
-def dark_component_bbox(
-    image: np.ndarray, x0: int, y0: int, x1: int, y1: int
-) -> tuple[float, float, float, float]:
+def dark_component_bbox(image: np.ndarray, x0: int, y0: int, x1: int, y1: int) -> tuple[float, float, float, float]:
     """Bounding box (px, page coordinates) of the largest dark component inside the window."""
     window = image[y0:y1, x0:x1]
     dark = (window < 128).astype(np.uint8)
@@ -116,9 +114,7 @@ def test_every_page_qr_decodes(printed: tuple[Path, list[str]], template: Templa
         assert sheet == SheetId(template.id, template.short_hash(), "2026H1", serial)
 
 
-def test_pdf_text_is_extractable_and_font_embedded(
-    printed: tuple[Path, list[str]], template: Template
-) -> None:
+def test_pdf_text_is_extractable_and_font_embedded(printed: tuple[Path, list[str]], template: Template) -> None:
     pdf_path = printed[0]
     document = pdfium.PdfDocument(str(pdf_path))
     try:
@@ -205,6 +201,4 @@ def test_layout_is_deterministic(template: Template) -> None:
     for index, box in enumerate(boxes):
         for other in boxes[index + 1 :]:
             a, b = box.rect, other.rect
-            assert a.x + a.w <= b.x or b.x + b.w <= a.x or a.y + a.h <= b.y or b.y + b.h <= a.y, (
-                "boxes overlap"
-            )
+            assert a.x + a.w <= b.x or b.x + b.w <= a.x or a.y + a.h <= b.y or b.y + b.h <= a.y, "boxes overlap"

@@ -104,9 +104,7 @@ def test_too_many_rows_for_one_sheet_is_a_template_error() -> None:
 
 def test_cli_check_prints_table_not_traceback(tmp_path: Path, runner: CliRunner) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text(
-        "id: x\ntitle: t\nsections: [{rows: [{unit: a, colour: red}]}]\nextra: 1\n", encoding="utf-8"
-    )
+    bad.write_text("id: x\ntitle: t\nsections: [{rows: [{unit: a, colour: red}]}]\nextra: 1\n", encoding="utf-8")
     result = runner.invoke(main, ["template", "check", str(bad)])
     assert result.exit_code == 1
     assert "instruction → required field is missing" in result.output
@@ -139,9 +137,7 @@ def test_cli_check_good_template(runner: CliRunner) -> None:
 
 def test_committed_schema_matches_model() -> None:
     committed = (ROOT / "templates" / "template.schema.json").read_text(encoding="utf-8")
-    assert committed == json_schema(), (
-        "regenerate with: ballot template schema > templates/template.schema.json"
-    )
+    assert committed == json_schema(), "regenerate with: ballot template schema > templates/template.schema.json"
 
 
 def test_sessions() -> None:

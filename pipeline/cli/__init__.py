@@ -9,6 +9,8 @@ from pipeline.cli.demo import demo_command
 from pipeline.cli.printing import print_command
 from pipeline.cli.reading import commands as reading_commands
 from pipeline.cli.results import commands as results_commands
+from pipeline.cli.review import commands as review_commands
+from pipeline.cli.simulate import simulate_command
 from pipeline.cli.templates import template_group
 
 
@@ -21,5 +23,6 @@ def main() -> None:
 main.add_command(demo_command)
 main.add_command(print_command)
 main.add_command(template_group)
-for command in [*reading_commands, *results_commands]:
+main.add_command(simulate_command)
+for command in [*reading_commands, *review_commands, *results_commands]:
     main.add_command(command)

@@ -1,0 +1,94 @@
+"""``ballot review``: the clerk's review page for a session (or its terminal fallback with ``--cli``)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+
+from pipeline.cli.common import db_option, fail, open_db, session_option
+
+
+def _default_reviewer() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (containers, services)
+        return "clerk"
+
+
+@click.command("review")
+@session_option
+@db_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: the LAN).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0: any free port.")
+@click.option("--reviewer", default=None, help="Name recorded with each decision (default: your login name).")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Page language.")
+@click.option(
+    "--cli",
+    "in_terminal",
+    is_flag=True,
+    help="Review in this terminal instead: each row's crop is saved as a PNG whose path is printed.",
+)
+@click.option(
+    "--crops",
+    "crops_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("output/review-crops"),
+    show_default=True,
+    help="With --cli: folder for the row crops.",
+)
+def review_command(
+    session: str,
+    db_path: Path | None,
+    host: str,
+    port: int,
+    reviewer: str | None,
+    lang: str,
+    in_terminal: bool,
+    crops_dir: Path,
+) -> None:
+    """Settle flagged rows and rejected pages: serves the review page and prints its address with a token.
+
+    Opens no browser: open the printed http://…/?token=… address yourself (any machine that can reach
+    --host; the token is always required). Stop with Ctrl+C. Every decision is stored beside the machine's
+    reading with the reviewer's name and time; `ballot export` and `ballot status` show the result.
+    """
+    from pipeline.review.i18n import pick_lang
+
+    store = open_db(db_path)
+    if not store.session_exists(session):
+        fail(f"session {session} is not in {store.path}")
+    who = (reviewer or _default_reviewer()).strip()[:40] or "clerk"
+    chosen = pick_lang(lang)
+    if in_terminal:
+        from pipeline.review.terminal import run_terminal
+
+        result = run_terminal(store, session, who, crops_dir, chosen)
+        click.echo(f"已决定 / decided {result.decided}, 撤销 / undone {result.undone}; 待复核 / pending {result.left}")
+        return
+
+    from pipeline.review.app import create_app
+    from pipeline.review.server import new_token, review_url, start_server
+
+    token = new_token()
+    try:
+        server = start_server(create_app(store, session, token, who, lang=chosen), host, port)
+    except OSError as error:
+        fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
+    click.echo(review_url(server, token))
+    sys.stdout.flush()  # whoever started us (a script, a test) waits for this line
+    click.echo(f"复核人 / reviewer: {who}; Ctrl+C 停止 / to stop", err=True)
+    if host in ("0.0.0.0", "::"):
+        click.echo("其他电脑请把 127.0.0.1 换成本机的局域网地址 / elsewhere, use this machine's LAN address", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        store.close()
+
+
+commands = [review_command]

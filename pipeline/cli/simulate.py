@@ -1,0 +1,80 @@
+"""``ballot simulate``: fill printed ballots like voters and scan them like a device, with ground truth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import cast
+
+import click
+
+from pipeline.cli.common import fail, read_template
+
+
+@click.command("simulate")
+@click.argument("ballots_pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--template",
+    "template_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="The template the ballots were printed from.",
+)
+@click.option(
+    "-o", "--output", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True, help="Output folder."
+)
+@click.option(
+    "--profile",
+    type=click.Choice(["office", "fax", "phone", "bad"]),
+    default="office",
+    show_default=True,
+    help="Device: office scanner, fax, phone photo, or bad (folds, streaks, dirt, 150 dpi).",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same pixels and truth.")
+@click.option("--pages", type=click.IntRange(min=1), default=None, help="Sheets to simulate (default: all pages).")
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(["jpeg", "png", "tiff", "pdf"]),
+    default=None,
+    help="Output files (default: pdf for office, tiff for fax, jpeg for phone and bad).",
+)
+@click.option(
+    "--difficulty",
+    type=click.Choice(["clean", "mixed", "hard"]),
+    default="mixed",
+    show_default=True,
+    help="Voters: clean single marks only, a realistic mix, or many faint, erased, corrected and stray marks.",
+)
+def simulate_command(
+    ballots_pdf: Path,
+    template_file: Path,
+    out_dir: Path,
+    profile: str,
+    seed: int,
+    pages: int | None,
+    file_format: str | None,
+    difficulty: str,
+) -> None:
+    """Fill BALLOTS_PDF (printed by `ballot print`) as voters would and scan it as a real device would;
+    writes the images and truth.jsonl (what every row meant) to the output folder."""
+    from pipeline.layout import compute_layout
+    from pipeline.simulate import Difficulty, FileFormat, Profile, SimulationError, simulate_batch
+    from pipeline.template import TemplateInvalid
+
+    template = read_template(template_file)
+    try:
+        sheets = simulate_batch(
+            ballots_pdf,
+            compute_layout(template),
+            out_dir,
+            profile=cast(Profile, profile),
+            seed=seed,
+            pages=pages,
+            file_format=cast("FileFormat | None", file_format),
+            difficulty=cast(Difficulty, difficulty),
+        )
+    except TemplateInvalid as error:
+        fail(f"{error}\n{error.table()}")
+    except SimulationError as error:
+        fail(str(error))
+    click.echo(f"已模拟 {len(sheets)} 张 / simulated {len(sheets)} sheets → {out_dir} (truth.jsonl)")

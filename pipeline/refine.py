@@ -1,0 +1,136 @@
+"""Refine: correct the page transform with the printed checkbox borders themselves.
+
+Four corner marks fix a plane, but a phone photo of a sheet that is not quite flat (curled, bowed over a
+fold) shows the middle of the page up to a few millimetres away from where the corner marks put it. Each
+checkbox's printed border is a precise landmark: it is searched for within ±:data:`SEARCH_MM` of where the
+coarse transform predicts it (correlation with the box outline rendered from the template, at
+:data:`PX_PER_MM`), and a new homography is fitted to the marks and every border found, robustly (RANSAC),
+so that a filled box or a tick over a border cannot pull it. The fit's median misfit over the boxes is the
+page's alignment quality; when too few borders agree with one plane the page is rejected rather than read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from functools import cached_property
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.align import Alignment, AlignmentFailure
+from pipeline.ingest import Gray
+from pipeline.layout import Layout, Rect
+from pipeline.settings import AlignmentLimits
+
+PX_PER_MM = 4.0  # coarse enough to be cheap, fine enough for a 0.35 mm border (sub-pixel peak fit)
+SEARCH_MM = 3.0
+WINDOW_MM = 3.0  # the template: the box ± this, so the grid lines above and below it help too
+MIN_PEAK = 0.5  # normalised correlation of a border that was really found
+MIN_BORDERS = 8
+RANSAC_MM = 0.5
+
+
+@dataclass(frozen=True)
+class _Outline:
+    centre: tuple[float, float]  # mm
+    origin: tuple[float, float]  # mm of the sampled patch's top-left pixel centre
+    size: int  # patch side, px
+    template: npt.NDArray[np.float32]  # what is printed around the box (its border, nearby grid lines)
+
+
+class BorderModel:
+    """What is printed around every checkbox of a layout, cut from the rendered blank ballot."""
+
+    def __init__(self, layout: Layout, blank: npt.NDArray[np.float32], blank_px_per_mm: float) -> None:
+        """``blank``: the blank ballot's darkness (0–1) rendered at ``blank_px_per_mm``."""
+        self.layout = layout
+        factor = blank_px_per_mm / PX_PER_MM
+        height, width = blank.shape
+        self._blank = cv2.resize(blank, (round(width / factor), round(height / factor)), interpolation=cv2.INTER_AREA)
+
+    @cached_property
+    def outlines(self) -> list[_Outline]:
+        return [self._outline(box.rect) for box in self.layout.boxes]
+
+    def _outline(self, rect: Rect) -> _Outline:
+        # Rendered pixel i covers [i, i + 1) / PX_PER_MM mm, so its centre is at (i + 0.5) / PX_PER_MM.
+        left = round((rect.x - WINDOW_MM) * PX_PER_MM)
+        top = round((rect.y - WINDOW_MM) * PX_PER_MM)
+        side = round((rect.w + 2 * WINDOW_MM) * PX_PER_MM)
+        search = round(SEARCH_MM * PX_PER_MM)
+        template = np.ascontiguousarray(self._blank[top : top + side, left : left + side], dtype=np.float32)
+        origin = ((left - search + 0.5) / PX_PER_MM, (top - search + 0.5) / PX_PER_MM)
+        return _Outline(rect.center, origin, side + 2 * search, template)
+
+
+def refine_alignment(
+    image: Gray, alignment: Alignment, borders: BorderModel, limits: AlignmentLimits
+) -> Alignment | AlignmentFailure:
+    """A transform fitted to the registration marks and the checkbox borders found near them."""
+    page_points, image_points = [], []
+    for outline in borders.outlines:
+        found = _find_border(image, alignment.matrix, outline)
+        if found is not None:
+            page_points.append(outline.centre)
+            image_points.append(found)
+    if len(page_points) < MIN_BORDERS:
+        return AlignmentFailure(
+            f"only {len(page_points)} of {len(borders.outlines)} printed boxes found where the registration "
+            "marks put them (page folded, curled or badly blurred); rescan it flat"
+        )
+    marks_mm = np.array([mark.center for mark in borders.layout.registration], dtype=np.float64)
+    src = np.vstack([np.array(page_points), marks_mm])
+    dst = np.vstack([np.array(image_points), alignment.to_pixels(marks_mm)])
+    matrix, inliers = cv2.findHomography(
+        src.reshape(-1, 1, 2), dst.reshape(-1, 1, 2), cv2.RANSAC, RANSAC_MM * alignment.px_per_mm
+    )
+    if matrix is None:
+        return AlignmentFailure("the printed boxes do not line up on one plane (page folded?); rescan it flat")
+    box_inliers = inliers.ravel()[: len(page_points)].astype(bool)
+    if box_inliers.mean() < 0.6:
+        return AlignmentFailure(
+            f"only {int(box_inliers.sum())} of {len(page_points)} printed boxes line up (page folded or curled); "
+            "rescan it flat"
+        )
+    predicted = cv2.perspectiveTransform(np.array(page_points).reshape(-1, 1, 2), matrix).reshape(-1, 2)
+    misfit = np.linalg.norm(predicted - np.array(image_points), axis=1) / alignment.px_per_mm
+    residual = float(np.percentile(misfit, 90))
+    if residual > limits.max_residual_mm:
+        return AlignmentFailure(
+            f"the printed boxes are up to {residual:.1f} mm off any flat page (page curled or creased); rescan it flat"
+        )
+    return replace(alignment, matrix=np.asarray(matrix, dtype=np.float64), residual_mm=residual)
+
+
+def _find_border(image: Gray, matrix: npt.NDArray[np.float64], outline: _Outline) -> npt.NDArray[np.float64] | None:
+    """Image position (px) of the box centre whose border best matches, or None when no border is clear."""
+    scale = 1.0 / PX_PER_MM
+    to_mm = np.array([[scale, 0.0, outline.origin[0]], [0.0, scale, outline.origin[1]], [0.0, 0.0, 1.0]])
+    patch = cv2.warpPerspective(
+        image,
+        matrix @ to_mm,
+        (outline.size, outline.size),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    ).astype(np.float32)
+    dark = np.float32(np.percentile(patch, 90)) - patch
+    response = np.asarray(cv2.matchTemplate(dark, outline.template, cv2.TM_CCOEFF_NORMED), dtype=np.float32)
+    _, peak, _, (px, py) = cv2.minMaxLoc(response)
+    if peak < MIN_PEAK:
+        return None
+    dx, dy = _subpixel(response, px, py), _subpixel(response.T, py, px)
+    search = (response.shape[0] - 1) / 2
+    shift = np.array([(px + dx - search) / PX_PER_MM, (py + dy - search) / PX_PER_MM])
+    centre = np.array(outline.centre) + shift
+    return np.asarray(cv2.perspectiveTransform(centre.reshape(1, 1, 2), matrix).reshape(2), dtype=np.float64)
+
+
+def _subpixel(response: npt.NDArray[Any], x: int, y: int) -> float:
+    """Parabola vertex through the peak and its two horizontal neighbours (−0.5…0.5 px)."""
+    if x <= 0 or x >= response.shape[1] - 1:
+        return 0.0
+    left, centre, right = (float(v) for v in response[y, x - 1 : x + 2])
+    curvature = left - 2 * centre + right
+    return 0.0 if curvature >= 0 else max(-0.5, min(0.5, 0.5 * (left - right) / curvature))

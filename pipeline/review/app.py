@@ -1,0 +1,346 @@
+"""The review server: one Flask application per session, over the store, behind a random access token.
+
+Security, because the page may be served on an office LAN: every request needs the token (``?token=`` once,
+then an HttpOnly SameSite=Strict cookie); every POST also needs the ``X-Review-Token`` header the page's own
+script sends (a value derived from the token, which another site can neither read nor set without a CORS
+preflight we never answer) and, when the browser says where it comes from, the same origin. Images are
+looked up by page id in the store only, never by a path from the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+from flask import Flask, Response, abort, jsonify, redirect, render_template, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
+
+from pipeline.classify import REASON_TEXT
+from pipeline.review.i18n import LANGS, Lang, pick_lang, strings
+from pipeline.review.model import (
+    MAX_NOTE,
+    MAX_REVIEWER,
+    PAGE_DECISION_KINDS,
+    ROW_DECISION_KINDS,
+    DecisionConflict,
+    DecisionRefused,
+    PageState,
+    RowState,
+)
+from pipeline.review.views import (
+    Layouts,
+    count_template,
+    decode,
+    flagged_json,
+    hand_rows,
+    page_json,
+    png,
+    progress_json,
+    row_crop,
+    row_json,
+)
+from pipeline.store import Store
+
+TOKEN_PARAM = "token"
+CSRF_HEADER = "X-Review-Token"
+LANG_COOKIE = "ballot_review_lang"
+MAX_BODY_BYTES = 64 * 1024
+DECODED_PAGES_KEPT = 12  # decoded upright pages (≈2 MB each) kept for cutting row crops
+POLL_MS = 20_000  # how often the page refreshes its lists, to show another clerk's decisions
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self'; style-src 'self'; script-src 'self'; object-src 'none'; "
+        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+def csrf_value(token: str) -> str:
+    """What the page's script sends in X-Review-Token: derived, so the access token itself is not in the DOM."""
+    return hmac.new(token.encode(), b"ballot-review-post", hashlib.sha256).hexdigest()[:32]
+
+
+def cookie_name(token: str) -> str:
+    """Per token, because cookies ignore ports: two review servers on one machine must not clobber each other."""
+    return "ballot_review_" + hashlib.sha256(token.encode()).hexdigest()[:10]
+
+
+class InvalidRequest(Exception):  # noqa: N818 - maps to HTTP 400
+    """A request body that does not have the expected shape."""
+
+
+def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: Lang = "zh") -> Flask:
+    """The review application for ``session``; decisions are recorded as ``reviewer`` unless the page names one."""
+    here = Path(__file__).resolve().parent
+    app = Flask(__name__, template_folder=str(here / "pages"), static_folder=str(here / "static"))
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
+    # One connection, shared by the server's threads: the lock keeps each request's statements together.
+    lock = threading.Lock()
+    layouts = Layouts(store)
+    decoded: OrderedDict[int, np.ndarray] = OrderedDict()
+    csrf = csrf_value(token)
+    cookie = cookie_name(token)
+
+    def current_lang() -> Lang:
+        return pick_lang(request.args.get("lang"), request.cookies.get(LANG_COOKIE), lang)
+
+    def texts() -> dict[str, str]:
+        return strings(current_lang())
+
+    def refuse(key: str) -> Response:
+        message = texts()[key]
+        if request.path.startswith("/api/"):
+            response = jsonify({"error": "forbidden", "message": message})
+        else:
+            response = Response(f"<!doctype html><meta charset=utf-8><p>{message}</p>", mimetype="text/html")
+        response.status_code = 403
+        return response
+
+    def set_token_cookie(response: BaseResponse) -> None:
+        response.set_cookie(cookie, token, httponly=True, samesite="Strict", path="/")
+
+    @app.before_request
+    def require_token() -> BaseResponse | None:
+        query = request.args.get(TOKEN_PARAM)
+        by_query = query is not None and hmac.compare_digest(query.encode(), token.encode())
+        by_cookie = hmac.compare_digest(request.cookies.get(cookie, "").encode(), token.encode())
+        if not (by_query or by_cookie):
+            return refuse("no_token")
+        if request.method not in ("GET", "HEAD"):
+            sent = request.headers.get(CSRF_HEADER, "")
+            origin = request.headers.get("Origin")
+            site = request.headers.get("Sec-Fetch-Site")
+            if (
+                not hmac.compare_digest(sent.encode(), csrf.encode())
+                or (origin is not None and origin != request.host_url.rstrip("/"))
+                or site not in (None, "same-origin", "none")
+            ):
+                return refuse("forbidden_post")
+        if by_query and request.method == "GET" and request.path == "/":
+            # Move the token out of the address bar (history, screenshots) into the cookie.
+            chosen = request.args.get("lang")
+            response = redirect("/" + (f"?lang={chosen}" if chosen in LANGS else ""), 303)
+            set_token_cookie(response)
+            return response
+        return None
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        response.headers.update(SECURITY_HEADERS)
+        if request.path.startswith("/image/"):
+            response.headers["Cache-Control"] = "private, max-age=3600"  # a page id's image never changes
+        elif request.path.startswith("/static/"):
+            response.headers["Cache-Control"] = "no-cache"
+        else:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.errorhandler(InvalidRequest)
+    def invalid(error: InvalidRequest) -> tuple[Response, int]:
+        return jsonify({"error": "invalid", "message": str(error)}), 400
+
+    @app.errorhandler(DecisionRefused)
+    def refused(error: DecisionRefused) -> tuple[Response, int]:
+        return jsonify({"error": "refused", "message": str(error)}), 422
+
+    @app.errorhandler(DecisionConflict)
+    def conflict(error: DecisionConflict) -> tuple[Response, int]:
+        current = error.current
+        if isinstance(current, RowState):
+            return jsonify({"error": "conflict", "row": row_json(current, texts())}), 409
+        with lock:
+            body = {"error": "conflict", "page": page_dict(current)}
+        return jsonify(body), 409
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> BaseResponse:
+        if not request.path.startswith("/api/"):
+            return error.get_response()
+        response = jsonify({"error": error.name, "message": error.description or ""})
+        response.status_code = error.code or 500
+        return response
+
+    # -- the page ---------------------------------------------------------------------------------------------
+
+    @app.get("/")
+    def index() -> Response:
+        chosen = current_lang()
+        table = strings(chosen)
+        config = {
+            "csrf": csrf,
+            "session": session,
+            "reviewer": reviewer,
+            "lang": chosen,
+            "strings": table,
+            "reasons": [{"code": code, "text": table[f"reason_{code}"]} for code in REASON_TEXT],
+            "poll_ms": POLL_MS,
+        }
+        other = "en" if chosen == "zh" else "zh"
+        page = render_template("index.html", t=table, config=config, session=session, lang=chosen, other=other)
+        response = Response(page, mimetype="text/html")
+        if request.args.get("lang") in LANGS:
+            response.set_cookie(LANG_COOKIE, chosen, httponly=True, samesite="Strict", path="/")
+        return response
+
+    @app.get("/favicon.ico")
+    def favicon() -> Response:
+        return Response(status=204)  # browsers ask for one; an empty answer keeps the console clean
+
+    # -- rows -------------------------------------------------------------------------------------------------
+
+    @app.get("/api/queue")
+    def queue() -> Response:
+        """Every flagged row in sheet order (only those flagged for ``?reason=`` when given); progress is overall."""
+        table = texts()
+        reason = request.args.get("reason")
+        with lock:
+            rows = store.flagged_rows(session)
+            items = [flagged_json(row, layouts, table) for row in rows if reason in (None, "", row.state.reason)]
+        return jsonify({"rows": items, "progress": progress_json(rows)})
+
+    @app.post("/api/rows/decide")
+    def decide_row() -> Response:
+        body = json_body()
+        kind = body.get("kind")
+        choice = body.get("choice")
+        if kind not in ROW_DECISION_KINDS or not (choice is None or isinstance(choice, str)):
+            raise InvalidRequest("kind must be choice, blank or void; choice a string or null")
+        with lock:
+            state = store.decide_row(
+                session, int_field(body, "page_id"), str_field(body, "unit"), kind, choice, who(body),
+                int_field(body, "version"),
+            )  # fmt: skip
+            progress = progress_json(store.flagged_rows(session))
+        return jsonify({"row": row_json(state, texts()), "progress": progress})
+
+    @app.post("/api/rows/undo")
+    def undo_row() -> Response:
+        body = json_body()
+        with lock:
+            state = store.undo_row(
+                session, int_field(body, "page_id"), str_field(body, "unit"), who(body), int_field(body, "version")
+            )
+            progress = progress_json(store.flagged_rows(session))
+        return jsonify({"row": row_json(state, texts()), "progress": progress})
+
+    # -- pages ------------------------------------------------------------------------------------------------
+
+    def printed_hashes() -> list[str]:
+        return [template.content_hash() for template in store.printed_templates(session)]
+
+    def page_dict(state: PageState) -> dict[str, object]:
+        """The page as the lists show it (the caller holds the lock)."""
+        for rejected in (True, False):
+            found = store.review_pages(session, rejected=rejected, page_id=state.page_id)
+            if found:
+                return page_json(found[0], texts(), layouts if rejected else None, printed_hashes())
+        abort(404)
+
+    @app.get("/api/pages")
+    def pages() -> Response:
+        table = texts()
+        with lock:
+            printed = printed_hashes()
+            rejected = [page_json(page, table, layouts, printed) for page in store.review_pages(session, rejected=True)]
+            sheets = [page_json(page, table, None, printed) for page in store.review_pages(session, rejected=False)]
+        return jsonify({"rejected": rejected, "sheets": sheets})
+
+    @app.post("/api/pages/decide")
+    def decide_page() -> Response:
+        body = json_body()
+        page_id, version, kind = int_field(body, "page_id"), int_field(body, "version"), body.get("kind")
+        note = body.get("note", "")
+        if kind not in PAGE_DECISION_KINDS or not isinstance(note, str) or len(note) > MAX_NOTE:
+            raise InvalidRequest("kind must be not_ballot, count or void; note a short string")
+        with lock:
+            digest = None
+            rows = []
+            if kind == "count":
+                found = store.review_pages(session, rejected=True, page_id=page_id)
+                if not found:
+                    raise DecisionRefused(texts()["why_not_outcome"])
+                digest, why_not = count_template(found[0], printed_hashes())
+                if digest is None:
+                    raise DecisionRefused(texts()[why_not])
+                rows = hand_rows(body.get("rows"), layouts.get(digest))
+            state = store.decide_page(
+                session, page_id, kind, who(body), version, note=note.strip(), template_hash=digest, rows=rows
+            )
+            result = {"page": page_dict(state), "progress": progress_json(store.flagged_rows(session))}
+        return jsonify(result)
+
+    @app.post("/api/pages/undo")
+    def undo_page() -> Response:
+        body = json_body()
+        with lock:
+            state = store.undo_page(session, int_field(body, "page_id"), who(body), int_field(body, "version"))
+            result = {"page": page_dict(state), "progress": progress_json(store.flagged_rows(session))}
+        return jsonify(result)
+
+    # -- images: only by page id, only of this session ---------------------------------------------------------
+
+    @app.get("/image/page/<int:page_id>")
+    def page_image(page_id: int) -> Response:
+        with lock:
+            image = store.page_image(page_id)
+        if image is None or image.session != session:
+            abort(404)
+        return Response(image.data, mimetype=image.mime)
+
+    @app.get("/image/row/<int:page_id>/<int:row_index>")
+    def row_image(page_id: int, row_index: int) -> Response:
+        with lock:
+            image = store.page_image(page_id)
+            if image is None or image.session != session or image.outcome != "read" or image.template_hash is None:
+                abort(404)
+            rows = layouts.get(image.template_hash).rows
+            if not 0 <= row_index < len(rows):
+                abort(404)
+            pixels = decoded.pop(page_id, None)
+            decoded[page_id] = pixels if pixels is not None else decode(image)
+            while len(decoded) > DECODED_PAGES_KEPT:
+                decoded.popitem(last=False)
+            crop = row_crop(decoded[page_id], rows[row_index])
+        return Response(png(crop), mimetype="image/png")
+
+    def who(body: dict[str, object]) -> str:
+        """The reviewer the page names (two clerks may share one server), else the server's --reviewer."""
+        named = body.get("reviewer")
+        if isinstance(named, str) and 0 < len(named.strip()) <= MAX_REVIEWER:
+            return named.strip()
+        return reviewer
+
+    return app
+
+
+def json_body() -> dict[str, object]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidRequest("a JSON object is expected")
+    return body
+
+
+def int_field(body: dict[str, object], name: str) -> int:
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidRequest(f"{name} must be a non-negative integer")
+    return value
+
+
+def str_field(body: dict[str, object], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise InvalidRequest(f"{name} must be a non-empty string")
+    return value

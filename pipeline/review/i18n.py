@@ -1,0 +1,116 @@
+"""The review page's words, Chinese first (the clerk's language), English on request (``--lang en``, ``?lang=en``).
+
+One table for the server-rendered page and for the script (sent as a JSON data block); ``{name}`` holes are
+filled by the script. Reason texts come from :data:`pipeline.classify.REASON_TEXT` ("中文 / English").
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pipeline.classify import REASON_TEXT
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+
+STRINGS: dict[str, tuple[str, str]] = {
+    "title": ("测评票复核", "Ballot review"),
+    "tab_queue": ("待复核行", "Flagged rows"),
+    "tab_rejected": ("未计入的页", "Rejected pages"),
+    "tab_sheets": ("全部测评票", "All sheets"),
+    "progress": ("还剩 {remaining} / {total}", "{remaining} of {total} left"),
+    "reviewer": ("复核人", "Reviewer"),
+    "language": ("English", "中文"),
+    "filter": ("原因", "Reason"),
+    "filter_all": ("全部原因", "All reasons"),
+    "position": ("第 {n} / {count} 行", "row {n} of {count}"),
+    "reason": ("标记原因", "Flagged because"),
+    "machine": ("机器读数", "Machine reading"),
+    "decision": ("复核结果", "Decision"),
+    "no_decision": ("尚未复核", "not decided yet"),
+    "by": ("{reviewer}，{time}", "{reviewer}, {time}"),
+    "choice": ("选择", "choose"),
+    "blank": ("弃权", "Abstain"),
+    "void": ("无效", "Invalid"),
+    "overvote": ("多选（无效）", "Overvote (invalid)"),
+    "pending": ("待定", "Pending"),
+    "undo": ("撤销", "Undo"),
+    "sheet": ("整页", "Whole sheet"),
+    "prev": ("上一行", "Previous"),
+    "next": ("下一行", "Next"),
+    "fill": ("填涂 {percent}%", "fill {percent}%"),
+    "done": ("待复核行已全部处理完毕。", "Every flagged row is decided."),
+    "empty": ("没有需要复核的行。", "No row needs review."),
+    "conflict": (
+        "另一位复核员刚刚处理了此项，现为：{now}。请看清后再决定。",
+        "Someone else changed this meanwhile; it is now: {now}. Look again before deciding.",
+    ),
+    "nothing_to_undo": ("没有可撤销的决定。", "Nothing to undo."),
+    "saved": ("已记录：{unit} → {label}", "Recorded: {unit} → {label}"),
+    "undone": ("已撤销：{unit}，现为 {label}", "Undone: {unit}, now {label}"),
+    "keys_help": (
+        "键盘：1/2/3… 选项　0 弃权　X 无效　Z 撤销　S 整页　←/→ 上一行/下一行",
+        "Keys: 1/2/3… options · 0 abstain · X invalid · Z undo · S whole sheet · ←/→ previous/next",
+    ),
+    "sheet_title": ("整页", "Whole sheet"),
+    "void_ballot": ("整张作废（有记号）", "Void this ballot (identifying marks)"),
+    "void_note": ("作废理由，如：署名", "Why, e.g. signed"),
+    "voided": ("已作废", "Voided"),
+    "close": ("关闭", "Close"),
+    "not_ballot": ("不是测评票", "Not a ballot"),
+    "hand_count": ("人工录入…", "Count by hand…"),
+    "hand_title": ("人工录入：按所见逐行选择", "Count by hand: choose what each row shows"),
+    "hand_submit": ("计入", "Count it"),
+    "hand_incomplete": ("请为每一行选择一项（或弃权、无效）。", "Choose for every row (or abstain / invalid)."),
+    "rotate": ("旋转 180°", "Rotate 180°"),
+    "counted": ("已人工录入计入", "Counted by hand"),
+    "open": ("待处理", "To settle"),
+    "serial": ("票号", "Serial"),
+    "page_no": ("第 {n} 页", "page {n}"),
+    "no_rejected": ("没有未计入的页。", "No rejected pages."),
+    "rejected_left": ("待处理 {n} 页", "{n} to settle"),
+    "flagged": ("待复核行", "Flagged rows"),
+    "status": ("状态", "Status"),
+    "view": ("查看", "View"),
+    "counted_sheet": ("计入", "Counted"),
+    "error": ("出错了：{message}", "Error: {message}"),
+    "loading": ("正在载入…", "Loading…"),
+    "outcome_unreadable": ("无法读取", "Unreadable"),
+    "outcome_wrong_session": ("其他轮次的票", "Other session"),
+    "outcome_wrong_template": ("未知模板", "Unknown template"),
+    "outcome_unknown_serial": ("票号未发出", "Serial never issued"),
+    "outcome_duplicate": ("重复（复印或重扫）", "Duplicate (copy or rescan)"),
+    "why_not_outcome": ("只有无法读取的页可以人工录入", "Only an unreadable page can be counted by hand"),
+    "why_not_template": ("不知道此页用的模板", "The page's template is not known"),
+    "no_token": (
+        "需要访问令牌：请打开 ballot review 打印出的网址。",
+        "Access token required: open the address printed by ballot review.",
+    ),
+    "forbidden_post": ("请求被拒绝（跨站请求）。", "Request refused (cross-site)."),
+}
+
+
+def strings(lang: Lang) -> dict[str, str]:
+    index = LANGS.index(lang)
+    table = {key: pair[index] for key, pair in STRINGS.items()}
+    table.update({f"reason_{code}": reason_text(code, lang) for code in REASON_TEXT})
+    return table
+
+
+def reason_text(code: str, lang: Lang) -> str:
+    """One language's half of REASON_TEXT ("中文 / English"); an unknown code is shown as it is."""
+    text = REASON_TEXT.get(code)
+    if text is None:
+        return code
+    chinese, _, english = (part.strip() for part in text.partition("/"))
+    return chinese if lang == "zh" or not english else english
+
+
+def pick_lang(*candidates: str | None) -> Lang:
+    """The first candidate that names a supported language, else Chinese."""
+    for candidate in candidates:
+        if candidate == "zh":
+            return "zh"
+        if candidate == "en":
+            return "en"
+    return "zh"

@@ -1,0 +1,129 @@
+"""What the review stage reads from and writes to the store: typed records, no SQL, no Flask.
+
+A *row decision* is a clerk's reading of one ballot row ('choice' with the option, 'blank' = 弃权, 'void' = 无效);
+a *page decision* settles a whole page ('not_ballot' or 'count' for a page the machine rejected, 'void' = 作废
+for a read ballot with identifying marks). Every write names the version the clerk saw; a stale version raises
+:class:`DecisionConflict` carrying the current state, so the page can show it instead of deciding blind.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+RowDecisionKind = Literal["choice", "blank", "void"]
+PageDecisionKind = Literal["not_ballot", "count", "void"]
+ROW_DECISION_KINDS: tuple[RowDecisionKind, ...] = ("choice", "blank", "void")
+PAGE_DECISION_KINDS: tuple[PageDecisionKind, ...] = ("not_ballot", "count", "void")
+MAX_NOTE = 500
+MAX_REVIEWER = 40
+
+
+@dataclass(frozen=True)
+class Decision:
+    """A decision in force: who took it and when (``decided_at`` ISO 8601, UTC)."""
+
+    kind: str  # a RowDecisionKind or a PageDecisionKind
+    choice: str | None  # row decisions: the option when kind = 'choice'
+    reviewer: str
+    decided_at: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RowState:
+    """One row as the clerk must see it before changing it."""
+
+    page_id: int
+    unit: str
+    version: int  # id of the row's newest decision record, undos included; 0 when there is none
+    machine_reading: str  # choice / blank / overvote / pending ('' for a hand-counted page)
+    machine_choice: str | None
+    reason: str  # classify.REASON_* code, '' when the machine was sure
+    decision: Decision | None  # the clerk's decision in force, None: the machine's reading stands
+
+    @property
+    def effective(self) -> str:
+        """The reading that counts: the option, or blank / void / overvote / pending."""
+        if self.decision is not None:
+            return self.decision.choice or self.decision.kind
+        return self.machine_choice or self.machine_reading
+
+
+@dataclass(frozen=True)
+class BoxFill:
+    """One checkbox's measured ink, 0–1: ``fill`` inside the box, ``outside`` in the ring around it."""
+
+    option: str
+    fill: float
+    outside: float
+
+
+@dataclass(frozen=True)
+class FlaggedRow:
+    """A row the machine sent to review, with where it came from and what was measured."""
+
+    state: RowState
+    serial: str
+    template_hash: str
+    source: str
+    page_no: int
+    boxes: tuple[BoxFill, ...]  # in sheet order
+
+
+@dataclass(frozen=True)
+class PageState:
+    page_id: int
+    version: int  # id of the page's newest page-decision record, undos included; 0 when there is none
+    decision: Decision | None
+
+
+@dataclass(frozen=True)
+class PageSummary:
+    """A page for the rejected list (outcome other than read/blank) or the sheet list (outcome read)."""
+
+    page_id: int
+    source: str
+    page_no: int
+    outcome: str
+    reason: str
+    serial: str | None
+    template_hash: str | None
+    has_image: bool
+    state: PageState
+    flagged_rows: int = 0  # read pages: rows the machine sent to review
+    hand_rows: tuple[tuple[str, str], ...] = ()  # a counted page: (unit, effective reading) as entered
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """A page image and what is needed to crop it (``template_hash`` is None when the page was never aligned)."""
+
+    session: str
+    outcome: str
+    template_hash: str | None
+    mime: str
+    width: int
+    height: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class HandRow:
+    """One row entered by hand for a rejected page the clerk counts."""
+
+    unit: str
+    kind: RowDecisionKind
+    choice: str | None = None
+
+
+class DecisionConflict(Exception):  # noqa: N818 - an expected outcome shown to the clerk, not a bug
+    """The row or page changed since the clerk looked (another clerk, another tab); ``current`` is how it is now."""
+
+    def __init__(self, current: RowState | PageState) -> None:
+        super().__init__("changed meanwhile")
+        self.current = current
+
+
+class DecisionRefused(Exception):  # noqa: N818 - an expected outcome shown to the clerk, not a bug
+    """The decision cannot be taken (unknown row or option, page not countable, nothing to undo)."""

@@ -1,0 +1,473 @@
+"""The review server's logic, in-process with Flask's test client, on a really scanned batch (conftest)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from pipeline.cli import main
+from pipeline.cli.review import review_command
+from pipeline.review.app import CSRF_HEADER, cookie_name, create_app, csrf_value
+from pipeline.review.i18n import reason_text
+from pipeline.review.model import DecisionConflict, DecisionRefused, HandRow
+from pipeline.store import Store, open_store
+from tests.conftest import REVIEW_SESSION, ReviewBatch
+
+TOKEN = "test-token-0123456789abcdefghij"
+SESSION = REVIEW_SESSION
+
+
+@pytest.fixture
+def review_db(tmp_path: Path, review_batch: ReviewBatch) -> Path:
+    return review_batch.fresh_db(tmp_path)
+
+
+@pytest.fixture
+def review_store(review_db: Path) -> Iterator[Store]:
+    store = open_store(review_db)
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def app(review_store: Store) -> Flask:
+    return create_app(review_store, SESSION, TOKEN, "测试员")
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    client.set_cookie(cookie_name(TOKEN), TOKEN)
+    return client
+
+
+def post(client: FlaskClient, url: str, body: dict[str, Any], **headers: str) -> tuple[int, Any]:
+    response = client.post(url, json=body, headers={CSRF_HEADER: csrf_value(TOKEN), **headers})
+    return response.status_code, response.get_json()
+
+
+def queue(client: FlaskClient, reason: str = "") -> dict[str, Any]:
+    response = client.get(f"/api/queue?reason={reason}")
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def row_of(client: FlaskClient, source: str, unit: str) -> dict[str, Any]:
+    rows = queue(client)["rows"]
+    return next(row for row in rows if row["source"] == source and row["unit"] == unit)
+
+
+def faint_row(client: FlaskClient, index: int) -> dict[str, Any]:
+    """The ``index``-th row the machine flagged on 01-faint.jpg (which ones depends on the reading settings)."""
+    return [row for row in queue(client)["rows"] if row["source"] == "01-faint.jpg"][index]
+
+
+def page_of(client: FlaskClient, source: str) -> dict[str, Any]:
+    pages = client.get("/api/pages").get_json()
+    return next(page for page in pages["rejected"] + pages["sheets"] if page["source"] == source)
+
+
+def decide(client: FlaskClient, row: dict[str, Any], kind: str, choice: str | None = None) -> tuple[int, Any]:
+    body = {"page_id": row["page_id"], "unit": row["unit"], "kind": kind, "choice": choice, "version": row["version"]}
+    return post(client, "/api/rows/decide", body)
+
+
+def exported(db: Path) -> dict[str, dict[str, Any]]:
+    result = CliRunner().invoke(main, ["export", "--session", SESSION, "--db", str(db)])
+    assert result.exit_code == 0, result.output
+    return {Path(line["source"]).name: line for line in map(json.loads, result.output.splitlines())}
+
+
+# -- access ---------------------------------------------------------------------------------------------------
+
+
+def test_every_request_needs_the_token(app: Flask) -> None:
+    anonymous = app.test_client()
+    for path in ["/", "/api/queue", "/api/pages", "/image/page/1", "/static/review.js", "/?token=wrong"]:
+        response = anonymous.get(path)
+        assert response.status_code == 403, path
+        assert response.headers["X-Frame-Options"] == "DENY"
+    assert "令牌" in anonymous.get("/").get_data(as_text=True)
+    assert anonymous.post("/api/rows/decide", json={}).status_code == 403
+
+
+def test_the_token_in_the_address_becomes_a_strict_httponly_cookie(app: Flask) -> None:
+    browser = app.test_client()
+    response = browser.get(f"/?token={TOKEN}&lang=en")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/?lang=en"  # the token leaves the address bar
+    cookie = response.headers["Set-Cookie"]
+    assert f"{cookie_name(TOKEN)}={TOKEN}" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie
+    page = browser.get("/?lang=en")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Ballot review" in html and csrf_value(TOKEN) in html and TOKEN not in html
+
+
+def test_security_headers(client: FlaskClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "测评票复核" in page.get_data(as_text=True)
+    headers = page.headers
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert client.get("/api/queue").headers["Cache-Control"] == "no-store"
+    with client.get("/static/review.js") as script:  # a file response: close it
+        assert script.status_code == 200 and script.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_posts_need_the_csrf_header_and_the_same_origin(client: FlaskClient) -> None:
+    row = queue(client)["rows"][0]
+    body = {"page_id": row["page_id"], "unit": row["unit"], "kind": "blank", "choice": None, "version": 0}
+    assert client.post("/api/rows/decide", json=body).status_code == 403  # cookie alone is not enough
+    assert post(client, "/api/rows/decide", body, **{CSRF_HEADER: "guess"})[0] == 403
+    assert post(client, "/api/rows/decide", body, Origin="http://evil.example")[0] == 403
+    assert post(client, "/api/rows/decide", body, **{"Sec-Fetch-Site": "cross-site"})[0] == 403
+    assert queue(client)["progress"]["remaining"] == queue(client)["progress"]["total"]
+    status, answer = post(client, "/api/rows/decide", body, Origin="http://localhost")
+    assert status == 200, answer
+
+
+# -- the queue ------------------------------------------------------------------------------------------------
+
+
+def test_queue_holds_every_flagged_row_with_its_boxes(client: FlaskClient, review_store: Store) -> None:
+    data = queue(client)
+    rows = data["rows"]
+    assert len(rows) == review_store.pending_rows(SESSION) == data["progress"]["total"]
+    flagged = review_store.flagged_rows(SESSION)
+    assert [(row["page_id"], row["unit"]) for row in rows] == [(row.state.page_id, row.state.unit) for row in flagged]
+    for row, machine in zip(rows, flagged, strict=True):
+        assert row["machine"] == "待定" and row["pending"] and row["decision"] is None
+        assert row["reason"] == machine.state.reason and row["reason_text"] == reason_text(row["reason"], "zh")
+        assert [box["option"] for box in row["boxes"]] == row["options"] == [box.option for box in machine.boxes]
+        assert [box["fill"] for box in row["boxes"]] == [box.fill for box in machine.boxes]
+    faint = {row["unit"] for row in rows if row["source"] == "01-faint.jpg"}
+    assert len(faint) >= 4 and not faint & {"局机关", "文艺演出中心"}  # clear ticks are never asked about
+    assert not any(row["unit"] == "文化馆" and row["source"] == "02-mixed.jpg" for row in rows)  # a plain overvote
+
+
+def test_row_crop_is_native_and_boxes_sit_on_the_printed_boxes(client: FlaskClient) -> None:
+    for row in queue(client)["rows"][:6]:
+        crop = client.get(row["crop"]["url"])
+        assert crop.status_code == 200 and crop.mimetype == "image/png"
+        pixels = cv2.imdecode(np.frombuffer(crop.data, np.uint8), cv2.IMREAD_GRAYSCALE)
+        assert pixels.shape == (row["crop"]["height"], row["crop"]["width"])
+        assert pixels.shape[1] > 1000  # 6 px/mm over a 174 mm band: not thumbnailed
+        for box in row["boxes"]:
+            x, y, w, h = box["x"], box["y"], box["w"], box["h"]
+            edges = [pixels[y : y + 2, x : x + w], pixels[y + h - 2 : y + h, x : x + w]]
+            assert np.concatenate([edge.ravel() for edge in edges]).mean() < 170, box  # printed border under it
+            if box["fill"] < 0.005 and box["outside"] < 0.005:
+                assert pixels[y + 8 : y + h - 8, x + 8 : x + w - 8].mean() > 220  # an empty box is white inside
+
+
+def test_filter_by_reason(client: FlaskClient) -> None:
+    everything = queue(client)
+    for reason, counts in everything["progress"]["by_reason"].items():
+        rows = queue(client, reason)["rows"]
+        assert len(rows) == counts["total"] and {row["reason"] for row in rows} == {reason}
+    assert len(everything["progress"]["by_reason"]) >= 2
+
+
+def test_decide_and_undo_are_recorded_and_counted(client: FlaskClient, review_store: Store, review_db: Path) -> None:
+    before = review_store.pending_rows(SESSION)
+    row = faint_row(client, 0)
+    unit, option = row["unit"], row["options"][0]
+    status, answer = decide(client, row, "choice", option)
+    assert status == 200, answer
+    assert answer["row"]["effective"] == option and not answer["row"]["pending"]
+    assert answer["row"]["decision"]["reviewer"] == "测试员"
+    assert answer["progress"]["remaining"] == before - 1
+    assert review_store.pending_rows(SESSION) == before - 1
+    assert exported(review_db)["01-faint.jpg"]["rows"][unit]["reading"] == option
+
+    row = faint_row(client, 0)
+    status, answer = post(
+        client, "/api/rows/undo", {"page_id": row["page_id"], "unit": unit, "version": row["version"]}
+    )
+    assert status == 200, answer
+    assert answer["row"]["pending"] and answer["row"]["decision"] is None
+    assert exported(review_db)["01-faint.jpg"]["rows"][unit]["reading"] == "pending"
+    records = review_store.db.execute("SELECT reading, choice, undoes_id, previous_id FROM decisions ORDER BY id")
+    first, undo = records.fetchall()
+    assert first == ("choice", option, None, None)
+    assert undo[0] is None and undo[2] is not None and undo[3] == undo[2]  # the undo is a record of its own
+
+    row = faint_row(client, 0)
+    assert decide(client, row, "void")[0] == 200
+    assert exported(review_db)["01-faint.jpg"]["rows"][unit]["reading"] == "void"
+    ballot = next(b for b in review_store.effective_ballots(SESSION) if b.page_id == row["page_id"])
+    assert ballot.row(unit).kind == "void"
+
+
+def test_undo_goes_back_one_decision_at_a_time(review_store: Store) -> None:
+    row = review_store.flagged_rows(SESSION)[0].state
+    first = review_store.decide_row(SESSION, row.page_id, row.unit, "blank", None, "甲", row.version)
+    second = review_store.decide_row(SESSION, row.page_id, row.unit, "void", None, "乙", first.version)
+    back = review_store.undo_row(SESSION, row.page_id, row.unit, "乙", second.version)
+    assert back.decision is not None and back.decision.kind == "blank" and back.decision.reviewer == "甲"
+    machine = review_store.undo_row(SESSION, row.page_id, row.unit, "乙", back.version)
+    assert machine.decision is None and machine.effective == "pending"
+    with pytest.raises(DecisionRefused):
+        review_store.undo_row(SESSION, row.page_id, row.unit, "乙", machine.version)
+    assert review_store.db.execute("SELECT count(*) FROM decisions").fetchone()[0] == 4
+
+
+def test_two_clerks_never_decide_a_row_blind(app: Flask, client: FlaskClient) -> None:
+    other = app.test_client()
+    other.set_cookie(cookie_name(TOKEN), TOKEN)
+    seen_by_both = faint_row(client, 1)
+    unit, first, second = seen_by_both["unit"], *seen_by_both["options"][:2]
+    assert decide(client, seen_by_both, "choice", second)[0] == 200
+    status, answer = decide(other, seen_by_both, "choice", first)  # stale version
+    assert status == 409
+    assert answer["row"]["decision"]["choice"] == second  # the page shows what is there now
+    assert answer["row"]["version"] > seen_by_both["version"]
+    status, _ = post(other, "/api/rows/undo", {"page_id": seen_by_both["page_id"], "unit": unit, "version": 0})
+    assert status == 409
+    now = row_of(other, "01-faint.jpg", unit)
+    assert decide(other, now, "choice", first)[0] == 200  # having seen it, the second clerk may change it
+
+
+def test_the_database_refuses_a_second_record_from_the_same_version(review_store: Store) -> None:
+    row = review_store.flagged_rows(SESSION)[0].state
+    review_store.decide_row(SESSION, row.page_id, row.unit, "blank", None, "甲", 0)
+    with pytest.raises(DecisionConflict):
+        review_store.decide_row(SESSION, row.page_id, row.unit, "void", None, "乙", 0)
+    with pytest.raises(sqlite3.IntegrityError):  # even a writer that skips the check cannot
+        review_store.db.execute(
+            "INSERT INTO decisions (page_id, unit, reading, reviewer, decided_at) VALUES (?, ?, 'void', 'x', 'now')",
+            (row.page_id, row.unit),
+        )
+
+
+def test_bad_decisions_are_refused(client: FlaskClient) -> None:
+    row = faint_row(client, 2)
+    assert decide(client, row, "choice", "很满意")[0] == 422
+    assert decide(client, row, "maybe")[0] == 400
+    assert decide(client, row, "choice", None)[0] == 422
+    body = {"page_id": row["page_id"], "unit": "没有这个单位", "kind": "blank", "choice": None, "version": 0}
+    assert post(client, "/api/rows/decide", body)[0] == 422
+    body = {"page_id": "1; DROP TABLE pages", "unit": row["unit"], "kind": "blank", "version": 0}
+    assert post(client, "/api/rows/decide", body)[0] == 400
+    assert client.post("/api/rows/decide", data="{", headers={CSRF_HEADER: csrf_value(TOKEN)}).status_code == 400
+
+
+def test_another_session_is_out_of_reach(review_store: Store) -> None:
+    foreign = create_app(review_store, "2025H2", TOKEN, "测试员").test_client()
+    foreign.set_cookie(cookie_name(TOKEN), TOKEN)
+    assert foreign.get("/api/queue").get_json()["rows"] == []
+    row = review_store.flagged_rows(SESSION)[0].state
+    body = {"page_id": row.page_id, "unit": row.unit, "kind": "blank", "choice": None, "version": 0}
+    assert foreign.post("/api/rows/decide", json=body, headers={CSRF_HEADER: csrf_value(TOKEN)}).status_code == 422
+    assert foreign.get(f"/image/page/{row.page_id}").status_code == 404
+
+
+# -- images ---------------------------------------------------------------------------------------------------
+
+
+def test_images_only_by_page_id(client: FlaskClient) -> None:
+    row = faint_row(client, 0)
+    sheet = client.get(row["sheet"]["url"])
+    assert sheet.status_code == 200 and sheet.mimetype == "image/jpeg"
+    assert sheet.headers["X-Content-Type-Options"] == "nosniff"
+    rejected = page_of(client, "05-not-a-ballot.jpg")
+    assert client.get(str(rejected["image"])).status_code == 200
+    page_id = row["page_id"]
+    for path in [
+        "/image/page/999999",
+        "/image/page/../../etc/passwd",
+        "/image/page/%2e%2e%2fschema.sql",
+        "/image/page/-1",
+        f"/image/row/{page_id}/99",
+        f"/image/row/{rejected['page_id']}/0",  # a rejected page was never aligned: no row crops
+        "/static/../store.py",
+        "/static/%2e%2e/app.py",
+    ]:
+        assert client.get(path).status_code == 404, path
+
+
+# -- rejected pages, hand counts, voided ballots -----------------------------------------------------------------
+
+
+def test_rejected_pages_are_listed_with_what_can_be_done(client: FlaskClient) -> None:
+    rejected = {page["source"]: page for page in client.get("/api/pages").get_json()["rejected"]}
+    assert set(rejected) == {"04-corners-covered.jpg", "05-not-a-ballot.jpg", "06-copy-of-02.jpg"}
+    covered = rejected["04-corners-covered.jpg"]
+    assert covered["outcome"] == "unreadable" and covered["serial"] and covered["countable"]
+    assert [row["unit"] for row in covered["rows"]][:2] == ["测评人类别", "局机关"]
+    assert not rejected["06-copy-of-02.jpg"]["countable"]
+    assert rejected["06-copy-of-02.jpg"]["why_not"] == "只有无法读取的页可以人工录入"
+    assert all(page["decision"] is None and page["image"] for page in rejected.values())
+
+
+def test_not_a_ballot_is_recorded_and_can_be_undone(client: FlaskClient, review_db: Path) -> None:
+    page = page_of(client, "05-not-a-ballot.jpg")
+    status, answer = post(client, "/api/pages/decide", {"page_id": page["page_id"], "kind": "not_ballot", "version": 0})
+    assert status == 200, answer
+    assert answer["page"]["decision"]["kind"] == "not_ballot"
+    assert "不是测评票" in exported(review_db)["05-not-a-ballot.jpg"]["reason"]
+    stale = {"page_id": page["page_id"], "kind": "not_ballot", "version": 0}
+    assert post(client, "/api/pages/decide", stale)[0] == 409
+    status, answer = post(client, "/api/pages/undo", {"page_id": page["page_id"], "version": answer["page"]["version"]})
+    assert status == 200 and answer["page"]["decision"] is None
+
+
+def hand_entry(page: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for row in page["rows"]:
+        if row["unit"] == "测评人类别":
+            rows.append({"unit": row["unit"], "kind": "blank", "choice": None})
+        else:
+            rows.append({"unit": row["unit"], "kind": "choice", "choice": row["options"][0]})
+    return rows
+
+
+def test_a_page_counted_by_hand_joins_the_effective_ballots(
+    client: FlaskClient, review_store: Store, review_db: Path
+) -> None:
+    page = page_of(client, "04-corners-covered.jpg")
+    counted_before = len(review_store.effective_ballots(SESSION))
+    incomplete = {"page_id": page["page_id"], "kind": "count", "version": 0, "rows": hand_entry(page)[:-1]}
+    status, answer = post(client, "/api/pages/decide", incomplete)
+    assert status == 422 and "文艺演出中心" in answer["message"]
+    body = {"page_id": page["page_id"], "kind": "count", "version": 0, "rows": hand_entry(page)}
+    status, answer = post(client, "/api/pages/decide", body)
+    assert status == 200, answer
+    assert answer["page"]["decision"]["kind"] == "count"
+    ballots = review_store.effective_ballots(SESSION)
+    assert len(ballots) == counted_before + 1
+    ballot = next(b for b in ballots if b.page_id == page["page_id"])
+    assert ballot.serial == page["serial"] and not ballot.void and ballot.category is None
+    assert {row.unit: row.choice for row in ballot.rows}["局机关"] == "满意"
+    assert len(ballot.rows) == 10 and all(row.kind == "choice" for row in ballot.rows)
+    line = exported(review_db)["04-corners-covered.jpg"]
+    assert line["outcome"] == "unreadable" and line["rows"]["局机关"] == {"reading": "满意", "scores": {}}
+    assert "人工录入" in line["reason"]
+
+    status, answer = post(client, "/api/pages/undo", {"page_id": page["page_id"], "version": answer["page"]["version"]})
+    assert status == 200
+    assert len(review_store.effective_ballots(SESSION)) == counted_before
+    assert exported(review_db)["04-corners-covered.jpg"]["rows"] == {}
+
+
+def test_copies_and_counted_serials_cannot_be_counted_by_hand(client: FlaskClient, review_store: Store) -> None:
+    copy = page_of(client, "06-copy-of-02.jpg")
+    body = {
+        "page_id": copy["page_id"],
+        "kind": "count",
+        "version": 0,
+        "rows": hand_entry(page_of(client, "04-corners-covered.jpg")),
+    }
+    status, answer = post(client, "/api/pages/decide", body)
+    assert status == 422, answer
+    read = page_of(client, "02-mixed.jpg")
+    with pytest.raises(DecisionRefused):  # a read ballot is voided, never 'counted'
+        review_store.decide_page(SESSION, int(read["page_id"]), "count", "x", 0, template_hash="0" * 64)
+    covered = page_of(client, "04-corners-covered.jpg")
+    review_store.db.execute("UPDATE pages SET serial = ? WHERE id = ?", (read["serial"], covered["page_id"]))
+    with pytest.raises(DecisionRefused, match="已计入"):
+        digest = review_store.printed_templates(SESSION)[0].content_hash()
+        rows = [HandRow(str(row["unit"]), "blank") for row in covered["rows"]]
+        review_store.decide_page(SESSION, int(covered["page_id"]), "count", "x", 0, template_hash=digest, rows=rows)
+
+
+def test_a_voided_ballot_is_returned_but_not_counted(client: FlaskClient, review_store: Store) -> None:
+    signed = page_of(client, "07-signed.jpg")
+    body = {"page_id": signed["page_id"], "kind": "void", "version": 0, "note": "署名"}
+    status, answer = post(client, "/api/pages/decide", body)
+    assert status == 200, answer
+    assert answer["page"]["decision"] == {**answer["page"]["decision"], "kind": "void", "note": "署名"}
+    ballot = next(b for b in review_store.effective_ballots(SESSION) if b.page_id == signed["page_id"])
+    assert ballot.void
+    rejected = page_of(client, "05-not-a-ballot.jpg")
+    assert post(client, "/api/pages/decide", {"page_id": rejected["page_id"], "kind": "void", "version": 0})[0] == 422
+
+
+def test_voiding_a_sheet_takes_its_rows_out_of_the_queue(client: FlaskClient, review_store: Store) -> None:
+    before = queue(client)["progress"]["total"]
+    on_sheet = len([row for row in queue(client)["rows"] if row["source"] == "01-faint.jpg"])
+    faint = page_of(client, "01-faint.jpg")
+    status, answer = post(client, "/api/pages/decide", {"page_id": faint["page_id"], "kind": "void", "version": 0})
+    assert status == 200
+    assert answer["progress"]["total"] == before - on_sheet
+    assert review_store.pending_rows(SESSION) == before - on_sheet
+    assert "01-faint.jpg" not in {row["source"] for row in queue(client)["rows"]}
+    post(client, "/api/pages/undo", {"page_id": faint["page_id"], "version": answer["page"]["version"]})
+    assert queue(client)["progress"]["total"] == before
+
+
+# -- commands -------------------------------------------------------------------------------------------------
+
+
+def test_status_and_export_show_effective_readings(client: FlaskClient, review_db: Path) -> None:
+    pending = queue(client)["progress"]["total"]
+    decided = queue(client)["rows"][:3]
+    for row in decided:
+        assert decide(client, row, "blank")[0] == 200
+    status = CliRunner().invoke(main, ["status", "--session", SESSION, "--db", str(review_db)])
+    assert f"rows awaiting review: {pending - 3}" in status.output
+    lines = exported(review_db)
+    for row in decided:
+        line = lines[row["source"]]
+        assert set(line) == {"source", "page", "outcome", "reason", "serial", "rows"}
+        assert line["rows"][row["unit"]] == {
+            "reading": "blank",
+            "scores": {box["option"]: box["fill"] for box in row["boxes"]},
+        }
+    assert lines["01-faint.jpg"]["rows"]["局机关"]["reading"] == "满意"  # no decision: the machine's reading
+
+
+def test_terminal_fallback_saves_crops_and_reads_keys(review_db: Path, tmp_path: Path) -> None:
+    crops = tmp_path / "crops"
+    args = ["--session", SESSION, "--db", str(review_db), "--cli", "--crops", str(crops), "--reviewer", "李四"]
+    result = CliRunner().invoke(review_command, args, input="1x0zq")
+    assert result.exit_code == 0, result.output
+    assert "标记原因" in result.output and "decided 3, 撤销 / undone 1" in result.output
+    saved = sorted(crops.glob("*.png"))
+    assert saved and str(saved[0]) in result.output
+    assert cv2.imread(str(saved[0])).shape[2] == 3  # outlines drawn in colour
+    store = open_store(review_db)
+    decided = store.db.execute("SELECT reviewer, reading FROM current_decisions ORDER BY id").fetchall()
+    store.close()
+    assert decided == [("李四", "choice"), ("李四", "void")]
+
+
+def test_review_command_prints_the_address_as_soon_as_it_listens(review_db: Path) -> None:
+    code = "from pipeline.cli.review import review_command; review_command()"
+    command = [sys.executable, "-c", code, "--session", SESSION, "--db", str(review_db), "--port", "0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True) as server:
+        try:
+            assert server.stdout is not None
+            url = server.stdout.readline().strip()
+            assert url.startswith("http://127.0.0.1:") and "/?token=" in url
+            base = url.split("/?token=")[0]
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(base + "/api/queue", timeout=10)
+            assert refused.value.code == 403
+            refused.value.close()
+            browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+            with browser.open(url, timeout=10) as page:  # 303 to "/", the token now in a cookie
+                assert page.status == 200 and page.url == base + "/"
+            with browser.open(base + "/api/queue", timeout=10) as answer:
+                assert json.load(answer)["progress"]["total"] > 0
+        finally:
+            server.terminate()

@@ -1,0 +1,250 @@
+"""What a clerk does on the review page, in a real headless Chromium (Debian's, driven by Playwright).
+
+The real server runs in a thread on a free port over a copy of the scanned batch (conftest). Screenshots go to
+the test's tmp folder and to /tmp/review-shots/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from pipeline.cli import main
+from pipeline.review.app import create_app
+from pipeline.review.server import new_token, review_url, start_server
+from pipeline.store import Store, open_store
+from tests.conftest import REVIEW_SESSION, ReviewBatch
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+SHOTS = Path("/tmp/review-shots")
+SESSION = REVIEW_SESSION
+
+
+@dataclass(frozen=True)
+class Served:
+    url: str  # with the token
+    base: str
+    db: Path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (./run.sh test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path, review_batch: ReviewBatch) -> Iterator[Served]:
+    db = review_batch.fresh_db(tmp_path)
+    store = open_store(db)
+    token = new_token()
+    server = start_server(create_app(store, SESSION, token, "王五"), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = review_url(server, token)
+    try:
+        yield Served(url, url.split("/?token=")[0], db)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        store.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    tab = context.new_page()
+    problems: list[str] = []
+    tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    tab.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    yield tab
+    context.close()
+    provoked = ("status of 403 ", "status of 409 ")  # refusals and conflicts the tests cause on purpose
+    assert not [problem for problem in problems if not any(status in problem for status in provoked)], problems
+
+
+def shot(page: Any, folder: Path, name: str) -> None:
+    page.screenshot(path=str(folder / name))
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(folder / name, SHOTS / name)
+
+
+def checking(db: Path) -> Store:
+    """A second connection for assertions (the server's own is busy in its thread)."""
+    return open_store(db)
+
+
+def test_clerk_decides_rows_with_keys_and_clicks_and_undoes_one(served: Served, page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(served.url)
+    assert page.url == served.base + "/"  # the token moved into a cookie
+    card = page.locator("#row-card")
+    expect(card).to_be_visible()
+    store = checking(served.db)
+    total = store.pending_rows(SESSION)
+    rows = store.flagged_rows(SESSION)[:4]  # the queue's first four, in sheet order
+    expect(page.locator("#progress")).to_have_text(f"还剩 {total} / {total}")
+    expect(page.locator("#unit")).to_have_text(rows[0].state.unit)
+    expect(page.locator(".tile")).to_have_count(len(rows[0].boxes))
+    shot(page, tmp_path, "01-queue.png")
+
+    def decided_and_moved_on(index: int) -> None:
+        expect(card).to_have_attribute("data-key", f"{rows[index + 1].state.page_id}/{rows[index + 1].state.unit}")
+
+    page.keyboard.press("1")  # first option, by key
+    decided_and_moved_on(0)
+    page.locator(".tile").nth(1).click()  # second option, by mouse
+    decided_and_moved_on(1)
+    page.keyboard.press("0")  # 弃权
+    decided_and_moved_on(2)
+    page.locator("#btn-void").click()  # 无效
+    expect(card).not_to_have_attribute("data-key", f"{rows[3].state.page_id}/{rows[3].state.unit}")
+    expect(page.locator("#progress")).to_have_text(f"还剩 {total - 4} / {total}")
+
+    page.keyboard.press("z")  # takes back the 无效 and shows that row again
+    expect(card).to_have_attribute("data-key", f"{rows[3].state.page_id}/{rows[3].state.unit}")
+    expect(page.locator("#decision")).to_have_text("尚未复核")
+    expect(page.locator("#progress")).to_have_text(f"还剩 {total - 3} / {total}")
+
+    for _ in range(3):
+        page.keyboard.press("ArrowLeft")
+    expect(page.locator("#unit")).to_have_text(rows[0].state.unit)
+    chosen = page.locator(".tile.chosen")
+    expect(chosen).to_have_count(1)
+    expect(chosen).to_have_attribute("data-option", rows[0].boxes[0].option)
+    expect(page.locator("#decision")).to_contain_text(f"{rows[0].boxes[0].option}（王五")
+    shot(page, tmp_path, "02-decided.png")
+
+    page.keyboard.press("s")
+    expect(page.locator("#sheet-dialog")).to_be_visible()
+    expect(page.locator("#sheet-highlight")).to_be_visible()
+    shot(page, tmp_path, "03-sheet.png")
+    page.keyboard.press("Escape")
+    expect(page.locator("#sheet-dialog")).to_be_hidden()
+
+    expected = [rows[0].boxes[0].option, rows[1].boxes[1].option, "blank", "pending"]
+    states = [store.row_state(SESSION, row.state.page_id, row.state.unit) for row in rows]
+    assert [state.effective for state in states if state] == expected
+    assert all(state.decision.reviewer == "王五" for state in states[:3] if state and state.decision)
+    undo = store.db.execute("SELECT count(*) FROM decisions WHERE undoes_id IS NOT NULL").fetchone()[0]
+    assert undo == 1  # the undo is a record of its own
+    store.close()
+    result = CliRunner().invoke(main, ["export", "--session", SESSION, "--db", str(served.db)])
+    lines = {Path(line["source"]).name: line for line in map(json.loads, result.output.splitlines())}
+    exported = [lines[Path(row.source).name]["rows"][row.state.unit]["reading"] for row in rows]
+    assert exported == expected
+
+
+def test_a_row_decided_meanwhile_by_another_clerk_is_shown_not_overwritten(served: Served, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(served.url)
+    expect(page.locator("#row-card")).to_be_visible()
+    store = checking(served.db)
+    first = store.flagged_rows(SESSION)[0]
+    other_choice = first.boxes[-1].option
+    store.decide_row(SESSION, first.state.page_id, first.state.unit, "choice", other_choice, "赵六", 0)
+    page.keyboard.press("1")  # the page still shows version 0
+    expect(page.locator("#message")).to_contain_text("另一位复核员")
+    expect(page.locator("#row-card")).to_have_attribute("data-key", f"{first.state.page_id}/{first.state.unit}")
+    expect(page.locator("#decision")).to_contain_text(f"{other_choice}（赵六")
+    state = store.row_state(SESSION, first.state.page_id, first.state.unit)
+    store.close()
+    assert state is not None and state.decision is not None and state.decision.choice == other_choice
+
+
+def test_rejected_pages_not_a_ballot_and_counted_by_hand(served: Served, page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(served.url)
+    page.click("button[data-tab=rejected]")
+    cards = page.locator(".page-card")
+    expect(cards).to_have_count(3)
+    expect(page.locator("#rejected-count")).to_have_text("(3)")
+    shot(page, tmp_path, "04-rejected.png")
+
+    notes = page.locator(".page-card", has_text="05-not-a-ballot.jpg")
+    notes.locator(".not-ballot").click()
+    expect(notes.locator(".state")).to_contain_text("不是测评票")
+
+    covered = page.locator(".page-card", has_text="04-corners-covered.jpg")
+    covered.locator(".hand-count").click()
+    dialog = page.locator("#hand-dialog")
+    expect(dialog).to_be_visible()
+    rows = page.locator("#hand-rows tr")
+    expect(rows).to_have_count(11)
+    page.click("#hand-submit")
+    expect(page.locator("#hand-message")).to_have_text("请为每一行选择一项（或弃权、无效）。")
+    for index in range(11):
+        rows.nth(index).locator("input").nth(0 if index else 4).check()  # category: 弃权 (after 4 options)
+    shot(page, tmp_path, "05-hand-entry.png")
+    page.click("#hand-submit")
+    expect(dialog).to_be_hidden()
+    expect(covered.locator(".state")).to_contain_text("已人工录入计入")
+    expect(page.locator("#rejected-count")).to_have_text("(1)")
+
+    store = checking(served.db)
+    rejected = {Path(page.source).name: page for page in store.review_pages(SESSION, rejected=True)}
+    counted = [b for b in store.effective_ballots(SESSION) if b.page_id == rejected["04-corners-covered.jpg"].page_id]
+    store.close()
+    assert len(counted) == 1 and counted[0].serial == rejected["04-corners-covered.jpg"].serial
+    assert {row.unit: row.choice for row in counted[0].rows}["局机关"] == "满意" and counted[0].category is None
+    assert rejected["05-not-a-ballot.jpg"].state.decision is not None
+
+
+def test_a_signed_ballot_is_voided_from_the_sheet_list(served: Served, page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(served.url)
+    page.click("button[data-tab=sheets]")
+    page.locator("#sheet-rows tr", has_text="07-signed.jpg").locator("button").click()
+    expect(page.locator("#sheet-dialog")).to_be_visible()
+    page.fill("#void-note", "署名")
+    page.click("#void-button")
+    expect(page.locator("#void-state")).to_have_text("已作废：署名")
+    shot(page, tmp_path, "06-void.png")
+    store = checking(served.db)
+    voided = [ballot for ballot in store.effective_ballots(SESSION) if ballot.void]
+    store.close()
+    assert len(voided) == 1
+
+
+def test_the_page_in_english_and_without_token(served: Served, page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    refused = page.goto(served.base + "/")
+    assert refused is not None and refused.status == 403
+    assert "令牌" in page.content()
+    page.goto(served.url + "&lang=en")
+    expect(page.locator("h1")).to_contain_text("Ballot review")
+    expect(page.locator("#reason")).to_have_text("marginal mark")
+    expect(page.locator("#progress")).to_contain_text(" left")
+    shot(page, tmp_path, "07-english.png")
