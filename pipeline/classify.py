@@ -24,6 +24,7 @@ REASON_CORRECTION = "correction"
 REASON_OUTSIDE = "outside"
 REASON_ALIGNMENT = "alignment"
 REASON_LINE = "line"
+REASON_UNEQUAL = "unequal"
 
 #: How the review page and exports name each reason (Chinese first).
 REASON_TEXT = {
@@ -32,6 +33,7 @@ REASON_TEXT = {
     REASON_OUTSIDE: "标记在方框外 / mark outside the box",
     REASON_ALIGNMENT: "定位质量低 / low alignment quality",
     REASON_LINE: "有直线穿过方框（扫描条纹或折痕）/ a line runs through a box (scanner streak or fold)",
+    REASON_UNEQUAL: "多选，但标记大小悬殊（可能是污点）/ two marks of very different size (a speck?)",
 }
 
 
@@ -71,8 +73,11 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
     def pending(reason: str) -> RowReading:
         return RowReading(unit, "pending", None, reason)
 
+    # A box filled in solid hides its own border, so its border match says nothing about alignment.
     if any(
-        score.shift_mm > limits.max_box_shift_mm or score.border_match < limits.min_border_match for score in scores
+        score.shift_mm > limits.max_box_shift_mm
+        or (score.border_match < limits.min_border_match and score.fill < marks.cancelled)
+        for score in scores
     ):
         return pending(REASON_ALIGNMENT)
     if any(score.crossing >= marks.crossing for score in scores):
@@ -80,6 +85,9 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
     if len(marked) >= 2:
         if any(score.fill >= marks.cancelled for score in marked):
             return pending(REASON_CORRECTION)
+        fills = sorted(score.fill for score in marked)
+        if fills[0] < marks.overvote_balance * fills[-1]:
+            return pending(REASON_UNEQUAL)
         return RowReading(unit, "overvote", None, "")
     if marginal:
         return pending(REASON_MARGINAL)

@@ -47,6 +47,7 @@ NOISE_SIGMAS = 3.0  # ink must stand this many noise deviations above the plain 
 MAD_TO_SIGMA = 1.4826
 MIN_BLOB_MM2 = 0.4  # a pen stroke 0.3 mm wide is this big after 1.3 mm; a dot mark is 0.8 mm² or more
 HYSTERESIS = 0.6  # an ink region extends over pixels this share as dark as the ink level
+MIN_STROKE_MM = 1.5  # an ink region this long counts even when only a little of it reaches the ink level
 
 
 @dataclass(frozen=True)
@@ -199,11 +200,12 @@ def _darkness(patch: Floats, geometry: _Geometry) -> tuple[Floats, float, float]
     """Darkness 0–1 relative to the paper around each pixel and to the printed border's black; the contrast
     found; and the ink level this patch's noise allows.
 
-    The paper level is the brightest grey within :data:`BACKGROUND_MM` of each pixel (a window wider than
-    a filled box), so a shadow or a light gradient across a phone photo is not mistaken for ink.
+    The paper level is a grey closing over :data:`BACKGROUND_MM` (a window wider than a filled box), so a
+    shadow, its edge or a light gradient across a phone photo is not mistaken for ink.
     ``patch`` is already moved back by the border shift, so the template's masks apply unchanged."""
-    # Blur first: the brightest pixel of raw noise would put "paper" above the real paper white.
-    paper = cv2.dilate(cv2.GaussianBlur(patch, (5, 5), 1.0), geometry.background_kernel)
+    # Blur first: the brightest pixel of raw noise would put "paper" above the real paper white. A closing
+    # (not a plain maximum) removes every mark narrower than the window yet keeps the edge of a shadow.
+    paper = cv2.morphologyEx(cv2.GaussianBlur(patch, (5, 5), 1.0), cv2.MORPH_CLOSE, geometry.background_kernel)
     paper = cv2.blur(paper, (geometry.background_blur, geometry.background_blur))
     border = geometry.border_pixels
     difference = paper - patch
@@ -259,7 +261,7 @@ def _score_box(
     # template's masks, computed once, apply as they are.
     aligned = _shifted(patch, (-shift[0], -shift[1]))
     darkness, contrast, ink_level = _darkness(aligned, geometry)
-    ink = _ink(darkness, ink_level)
+    ink = _ink(darkness, ink_level, geometry.printed_mask)
 
     def share(region: npt.NDArray[np.bool_], total: int) -> float:
         return float(np.count_nonzero(ink & region)) / total if total else 0.0
@@ -281,17 +283,22 @@ def _score_box(
     )
 
 
-def _ink(darkness: Floats, level: float) -> npt.NDArray[np.bool_]:
-    """Ink pixels, by hysteresis: connected regions darker than HYSTERESIS × ``level`` whose mean darkness
-    reaches ``level`` and that cover at least MIN_BLOB_MM2. A faint pencil stroke stays one connected stroke instead of
-    breaking into fragments; dust, toner specks and noise are dropped."""
-    weak = (darkness > level * HYSTERESIS).astype(np.uint8)
+def _ink(darkness: Floats, level: float, printed: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Ink pixels, by hysteresis: connected regions darker than HYSTERESIS × ``level`` that reach ``level``
+    somewhere and cover at least MIN_BLOB_MM2. A faint pencil stroke stays one connected stroke instead of
+    breaking into fragments; dust, toner specks and noise are dropped. Printed ink is cut out first, so a
+    region cannot creep along the blurred edge of a printed line."""
+    weak = ((darkness > level * HYSTERESIS) & ~printed).astype(np.uint8)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8)
     if count <= 1:
         return np.zeros(darkness.shape, dtype=bool)
     area = stats[:, cv2.CC_STAT_AREA]
-    mean = np.bincount(labels.ravel(), weights=darkness.ravel(), minlength=count) / np.maximum(area, 1)
-    keep = (area >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2) & (mean > level)
+    strong = np.bincount(labels.ravel(), weights=(darkness > level).ravel(), minlength=count)
+    extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    # A speck is small and round even where its blurred halo is not; a stroke is long even where faint.
+    stroke = extent >= MIN_STROKE_MM * PATCH_PX_PER_MM
+    blob = strong >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2
+    keep = (area >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2) & (strong > 0) & (stroke | blob)
     keep[0] = False
     return np.asarray(keep[labels], dtype=bool)
 

@@ -32,7 +32,7 @@ class MarkThresholds(_Strict):
         default=0.01, gt=0, le=1, description="fill ≥ this (and < definite): marginal, ask a clerk."
     )
     firm: float = Field(
-        default=0.20,
+        default=0.16,
         gt=0,
         le=1,
         description="median darkness the ink of a marked box must reach; fainter ink (light pencil, erased "
@@ -49,6 +49,13 @@ class MarkThresholds(_Strict):
         gt=0,
         le=1,
         description="fill ≥ this in one of two or more marked boxes: may be a scribbled-out correction.",
+    )
+    overvote_balance: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="two marked boxes count as an overvote only if the smaller fill is at least this share of "
+        "the larger; otherwise (a speck beside a tick) a clerk decides.",
     )
     outside: float = Field(
         default=0.06,

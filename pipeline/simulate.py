@@ -93,6 +93,7 @@ TICK_SIZE_SHARES: dict[str, tuple[float, ...]] = {
     "mixed": (0.20, 0.55, 0.25),
     "hard": (0.25, 0.35, 0.40),
 }
+OPINION_WEIGHTS = (0.72, 0.20, 0.06, 0.02)  # share of rows rated with the 1st, 2nd, 3rd, 4th option
 HABIT_SHARE = 0.85  # a voter keeps their usual kind and size of mark on this share of rows
 COMMENT_SHARE = {"clean": 0.0, "mixed": 0.10, "hard": 0.25}
 CATEGORY_BLANK_SHARE = 0.08
@@ -531,7 +532,11 @@ def _plan_row(
 ) -> tuple[str, list[_Planned], bool]:
     """(intent, marks to draw, ambiguous) for one row, following :data:`SCENARIO_SHARES`."""
     scenario = pick(rng, SCENARIOS, SCENARIO_SHARES[difficulty])
-    first, second = (options[int(index)] for index in rng.choice(len(options), size=2, replace=False))
+    # Most voters rate most units 满意: the options are weighted by their place on the sheet.
+    weights = np.array(OPINION_WEIGHTS[: len(options)] + (0.02,) * max(0, len(options) - len(OPINION_WEIGHTS)))
+    first_index = int(rng.choice(len(options), p=weights / weights.sum()))
+    others = [index for index in range(len(options)) if index != first_index]
+    first, second = options[first_index], options[int(rng.choice(others))]
     usual = voter.usual_kind(rng, difficulty)
     match scenario:
         case "clean":

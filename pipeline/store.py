@@ -432,6 +432,37 @@ class Store:
             )
         return lines
 
+    def review_log(self, session: str) -> list[tuple[str, str, str, str, str, str]]:
+        """Every row decision of the session, undos included, oldest first:
+        (serial, unit, machine reading, decision, reviewer, decided at). Readings are in Chinese."""
+        words = {"blank": "弃权", "void": "无效", "overvote": "多选", "pending": "存疑"}
+        log = []
+        for (
+            serial,
+            page_id,
+            unit,
+            machine,
+            machine_choice,
+            reason,
+            reading,
+            choice,
+            undoes,
+            reviewer,
+            at,
+        ) in self.db.execute(
+            "SELECT p.serial, p.id, d.unit, m.reading, m.choice, m.reason, d.reading, d.choice, d.undoes_id, "
+            "d.reviewer, d.decided_at FROM decisions d JOIN pages p ON p.id = d.page_id "
+            "LEFT JOIN machine_readings m ON m.page_id = d.page_id AND m.unit = d.unit "
+            "WHERE p.session = ? ORDER BY d.id",
+            (session,),
+        ):
+            was = machine_choice if machine == "choice" else words.get(str(machine), "人工录入")
+            if reason:
+                was = f"{was}（{reason}）"
+            decision = f"撤销第 {undoes} 号决定" if undoes else (choice if reading == "choice" else words[str(reading)])
+            log.append((str(serial or f"page-{page_id}"), str(unit), was, decision, str(reviewer), str(at)))
+        return log
+
     def effective_ballots(self, session: str) -> list[BallotResult]:
         """Every counted sheet of the session with each row's effective reading (see pipeline/ballots.py)."""
         ballots: dict[int, tuple[str, str, list[RowResult]]] = {}

@@ -75,3 +75,29 @@ def test_faint_ink_is_never_a_definite_mark() -> None:
     others = row(0.0, 0.0, 0.0)[1:]
     result = classify_row("文化馆", [faint, *others], SETTINGS)
     assert (result.reading, result.reason) == ("pending", REASON_MARGINAL)
+
+
+def test_shipped_settings_file_is_valid_and_matches_the_defaults() -> None:
+    from pipeline.settings import DEFAULT_SETTINGS_FILE, load_settings
+
+    assert DEFAULT_SETTINGS_FILE.exists()
+    assert load_settings() == ReadingSettings()
+
+
+def test_bad_settings_file_names_the_field(tmp_path: object) -> None:
+    from pathlib import Path
+
+    from pipeline.settings import load_settings
+    from pipeline.template import TemplateInvalid
+
+    path = Path(str(tmp_path)) / "bad.yaml"
+    path.write_text("marks:\n  definite: 2\n  colour: red\n", encoding="utf-8")
+    with pytest.raises(TemplateInvalid) as caught:
+        load_settings(path)
+    text = caught.value.table()
+    assert "marks.definite" in text and "marks.colour" in text
+
+
+def test_a_speck_beside_a_tick_is_not_an_overvote() -> None:
+    assert reading(0.3, 0.0, 0.1) == ("pending", None, "unequal")
+    assert reading(0.3, 0.0, 0.2) == ("overvote", None, "")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import click
 
 DEMO_SESSION = "2026H1"
+TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "templates" / "shuangping.yaml"
 
 
 @click.command("demo")
@@ -20,19 +23,52 @@ DEMO_SESSION = "2026H1"
     help="Folder for the demo's PDF, scans, database and report (emptied first).",
 )
 @click.option("--copies", type=click.IntRange(1, 500), default=40, show_default=True, help="Ballots to print.")
-def demo_command(out_dir: Path, copies: int) -> None:
-    """Print sample ballots for the shipped template (and, as later stages land, fill, scan and report)."""
+@click.option("--seed", type=int, default=2026, show_default=True, help="Seed of the simulated voters and scanner.")
+def demo_command(out_dir: Path, copies: int, seed: int) -> None:
+    """Print sample ballots, simulate a filled and scanned batch, read it, and write the draft result workbook."""
+    from pipeline.layout import compute_layout
     from pipeline.render import render_ballots
+    from pipeline.report import tally_table, write_report
+    from pipeline.rules import load_rules
+    from pipeline.scan import scan
+    from pipeline.settings import load_settings
+    from pipeline.simulate import simulate_batch
     from pipeline.store import open_store
+    from pipeline.tally import tally_session
     from pipeline.template import load_template
 
-    template_file = Path(__file__).resolve().parents[2] / "templates" / "shuangping.yaml"
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    template = load_template(template_file)
-    store = open_store(out_dir / "ballots.db")
+    template = load_template(TEMPLATE_FILE)
+    db = out_dir / "ballots.db"
+    store = open_store(db)
     pdf = out_dir / f"{DEMO_SESSION}-测评票.pdf"
     serials = store.issue_serials(DEMO_SESSION, template, copies, str(pdf))
     render_ballots(template, DEMO_SESSION, serials, pdf)
     click.echo(f"1. 打印 / print: {copies} 张测评票 → {pdf}")
+
+    scans = out_dir / "scans"
+    simulate_batch(pdf, compute_layout(template), scans, profile="office", seed=seed, file_format="jpeg")
+    shutil.copy(scans / sorted(p.name for p in scans.glob("*.jpg"))[0], scans / "zz-同一张又扫了一次.jpg")
+    click.echo(f"2. 模拟填写并扫描 / simulated filled and scanned: {scans} (office scanner, JPEG, one rescanned sheet)")
+
+    summary = scan([scans], store, DEMO_SESSION, load_settings(), jobs=os.cpu_count() or 1)
+    click.echo(f"3. 读取 / scan: {dict(sorted(summary.outcomes.items()))}; skipped: {len(summary.files_skipped)}")
+    click.echo(f"   待复核行 / rows awaiting review: {summary.rows_pending}")
+
+    store.set_session_facts(DEMO_SESSION, issued=copies, expected=None, attended=None)
+    rules = load_rules()
+    tally = tally_session(template, store.effective_ballots(DEMO_SESSION), rules, store.session_facts(DEMO_SESSION))
+    click.echo("4. 统计 / tally:")
+    click.echo(tally_table(tally))
+    report = out_dir / f"{DEMO_SESSION}-测评结果-草稿.xlsx"
+    write_report(report, tally, draft=True)
+    click.echo(f"5. 报表（草稿，待复核）/ draft report: {report}")
+    click.echo("")
+    click.echo("复核存疑标记 / review the flagged marks in the browser, then write the final report:")
+    command = sys.argv[0] if sys.argv[0].endswith("ballot") else "ballot"
+    click.echo(f"   {command} review --session {DEMO_SESSION} --db {db}")
+    click.echo(
+        f"   {command} report --session {DEMO_SESSION} --db {db} -o {out_dir / (DEMO_SESSION + '-测评结果.xlsx')}"
+    )

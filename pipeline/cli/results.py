@@ -10,6 +10,7 @@ import click
 from pipeline.cli.common import EXIT_ATTENTION, db_option, fail, open_db, session_option
 
 if TYPE_CHECKING:
+    from pipeline.report import ReviewRecord
     from pipeline.rules import Override, Rules
     from pipeline.store import Store
     from pipeline.tally import SessionTally, YearTally
@@ -232,14 +233,25 @@ def report_command(
     else:
         result = _tally(store, _period(session or ""), rules)
     try:
-        # TODO(issue 4): pass reviews=[ReviewRecord(...)] built from the review decisions once the store has them.
-        write_report(output, result, draft=draft, file_format=file_format)
+        sessions = [f"{year}H1", f"{year}H2"] if year is not None else [_period(session or "")]
+        reviews = [_review_record(*entry) for name in sessions for entry in store.review_log(name)]
+        write_report(output, result, reviews=reviews, draft=draft, file_format=file_format)
     except ReportRefused as error:
         fail(
             "不能出正式报告 / refused:\n" + "\n".join(f"  {r}" for r in error.reasons) + "\n（可用 --draft）",
             EXIT_ATTENTION,
         )
     click.echo(f"{'草稿' if draft else '测评结果'} → {output}")
+
+
+def _review_record(serial: str, unit: str, machine: str, decision: str, reviewer: str, at: str) -> ReviewRecord:
+    """The machine's reason code in Chinese, as the 复核记录 sheet shows it."""
+    from pipeline.classify import REASON_TEXT
+    from pipeline.report import ReviewRecord
+
+    for code, text in REASON_TEXT.items():
+        machine = machine.replace(f"（{code}）", f"（{text.split(' / ')[0]}）")
+    return ReviewRecord(serial, unit, machine, decision, reviewer, at)
 
 
 # -- rules files -----------------------------------------------------------------------------------------
