@@ -47,7 +47,8 @@ NOISE_SIGMAS = 3.0  # ink must stand this many noise deviations above the plain 
 MAD_TO_SIGMA = 1.4826
 MIN_BLOB_MM2 = 0.4  # a pen stroke 0.3 mm wide is this big after 1.3 mm; a dot mark is 0.8 mm² or more
 HYSTERESIS = 0.6  # an ink region extends over pixels this share as dark as the ink level
-MIN_STROKE_MM = 1.5  # an ink region this long counts even when only a little of it reaches the ink level
+MIN_STROKE_MM = 1.5  # an ink region this long counts even when only part of it reaches the ink level …
+MIN_STRONG_SHARE = 0.3  # … provided this share does (a wide faint cloud of JPEG noise does not)
 
 
 @dataclass(frozen=True)
@@ -296,7 +297,10 @@ def _ink(darkness: Floats, level: float, printed: npt.NDArray[np.bool_]) -> npt.
     strong = np.bincount(labels.ravel(), weights=(darkness > level).ravel(), minlength=count)
     extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     # A speck is small and round even where its blurred halo is not; a stroke is long even where faint.
-    stroke = extent >= MIN_STROKE_MM * PATCH_PX_PER_MM
+    # Clouds of faint "ink" only arise where the ink level was raised by noise; on a clean scan a long
+    # faint region is a faint pencil stroke.
+    share = MIN_STRONG_SHARE if level > INK_LEVEL else 0.0
+    stroke = (extent >= MIN_STROKE_MM * PATCH_PX_PER_MM) & (strong >= share * area)
     blob = strong >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2
     keep = (area >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2) & (strong > 0) & (stroke | blob)
     keep[0] = False
