@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -107,7 +108,9 @@ def inspect_file(path: Path) -> FileInfo | UnreadableFile:
     if kind == "pdf":
         return _inspect_pdf(path)
     try:
-        with Image.open(path) as image:
+        with warnings.catch_warnings(), Image.open(path) as image:
+            # A damaged TIFF makes Pillow warn before it fails; the failure below is what the clerk sees.
+            warnings.simplefilter("ignore")
             width, height = image.size
             if width * height > MAX_PIXELS:
                 return UnreadableFile(source, f"image claims {width}×{height} pixels, more than any scanned page")
@@ -128,9 +131,14 @@ def _inspect_pdf(path: Path) -> FileInfo | UnreadableFile:
     try:
         document = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as error:
+        # pdfium's error code can be left over from an earlier document (a zero-page PDF loads as an
+        # error with no code of its own), so look at the file itself before blaming a password.
         message = str(error)
-        if "password" in message.lower():
+        data = path.read_bytes()
+        if b"/Encrypt" in data:
             return UnreadableFile(source, "the PDF is password-protected; save an unprotected copy and scan that")
+        if re.search(rb"/Count\s*0\b", data) and not re.search(rb"/Count\s*[1-9]", data):
+            return UnreadableFile(source, "the PDF has no pages")
         return UnreadableFile(source, f"the PDF is damaged or truncated ({message})")
     try:
         count = len(document)

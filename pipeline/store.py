@@ -220,6 +220,10 @@ class Store:
     def add_file(self, session: str, sha256: str | None, path: str, size: int | None) -> int:
         self.ensure_session(session)
         with self.transaction() as db:
+            # Another scan of the same session may have registered this content since we looked: share its row.
+            taken = db.execute("SELECT id FROM files WHERE session = ? AND sha256 = ?", (session, sha256)).fetchone()
+            if sha256 is not None and taken is not None:
+                return int(taken[0])
             cursor = db.execute(
                 "INSERT INTO files (session, sha256, path, size_bytes, status, added_at) "
                 "VALUES (?, ?, ?, ?, 'reading', ?)",
@@ -280,6 +284,11 @@ class Store:
         can never both count one serial. Returns the stored (outcome, reason).
         """
         with self.transaction() as db:
+            stored = db.execute(
+                "SELECT outcome, reason FROM pages WHERE file_id = ? AND page_no = ?", (page.file_id, page.page_no)
+            ).fetchone()
+            if stored is not None:  # another scan of the same file stored this page first: keep that one
+                return str(stored[0]), str(stored[1])
             outcome, reason = page.outcome, page.reason
             if outcome == "read" and page.serial is not None:
                 outcome, reason = self._serial_outcome(db, page)
