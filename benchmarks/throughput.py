@@ -70,8 +70,9 @@ started = time.perf_counter()
 summary = scan([folder / "scans"], store, sys.argv[3], load_settings(), jobs=jobs)
 elapsed = time.perf_counter() - started
 assert summary.outcomes["read"] == sum(summary.outcomes.values()), summary.outcomes
-usage = resource.getrusage
-print(elapsed, usage(resource.RUSAGE_SELF).ru_maxrss, usage(resource.RUSAGE_CHILDREN).ru_maxrss)
+# ru_maxrss of this process would still count the parent's pages from before exec(); VmHWM does not.
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM"))
+print(elapsed, peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 

@@ -45,6 +45,7 @@ MIN_CONTRAST = 40.0  # grey levels between paper and border below which the bord
 BACKGROUND_MM = 7.0  # paper white is looked for this far around each pixel: wider than a filled box
 NOISE_SIGMAS = 3.0  # ink must stand this many noise deviations above the plain paper of its patch
 MAD_TO_SIGMA = 1.4826
+NOISE_SAMPLE_STEP = 3  # every third plain pixel is plenty to estimate the noise
 MIN_BLOB_MM2 = 0.4  # a pen stroke 0.3 mm wide is this big after 1.3 mm; a dot mark is 0.8 mm² or more
 HYSTERESIS = 0.6  # an ink region extends over pixels this share as dark as the ink level
 MIN_STROKE_MM = 1.5  # an ink region this long counts even when only part of it reaches the ink level …
@@ -210,12 +211,12 @@ def _darkness(patch: Floats, geometry: _Geometry) -> tuple[Floats, float, float]
     paper = cv2.blur(paper, (geometry.background_blur, geometry.background_blur))
     border = geometry.border_pixels
     difference = paper - patch
-    contrast = float(np.median(difference[border])) if np.any(border) else 0.0
+    contrast = _median(difference[border]) if np.any(border) else 0.0
     # A light blur averages sensor and JPEG noise away but keeps any pen stroke (≥ 0.3 mm = 2.4 px).
     darkness = cv2.GaussianBlur(np.clip(difference / max(contrast, MIN_CONTRAST), 0.0, 1.0), (5, 5), 1.0)
-    plain = darkness[geometry.unprinted]
-    centre = float(np.median(plain))
-    spread = float(np.median(np.abs(plain - centre))) * MAD_TO_SIGMA
+    plain = darkness[geometry.unprinted][::NOISE_SAMPLE_STEP]
+    centre = _median(plain)
+    spread = _median(np.abs(plain - centre)) * MAD_TO_SIGMA
     return darkness, contrast, max(INK_LEVEL, centre + NOISE_SIGMAS * spread)
 
 
@@ -268,7 +269,7 @@ def _score_box(
         return float(np.count_nonzero(ink & region)) / total if total else 0.0
 
     inside = geometry.interior & ink
-    darkness_of_ink = float(np.median(darkness[inside])) if np.count_nonzero(inside) else 0.0
+    darkness_of_ink = _median(darkness[inside]) if np.count_nonzero(inside) else 0.0
     visible = min(1.0, contrast / (2 * MIN_CONTRAST))
     return BoxScore(
         unit=box.unit,
@@ -282,6 +283,12 @@ def _score_box(
         shift_mm=round(float(np.hypot(*shift)) / PATCH_PX_PER_MM, 3),
         border_match=round(max(0.0, match) * visible, 4),
     )
+
+
+def _median(values: Floats) -> float:
+    """Median by partition: np.median's generality costs more than the arithmetic on a few hundred values."""
+    middle = values.size // 2
+    return float(np.partition(values, middle)[middle])
 
 
 def _ink(darkness: Floats, level: float, printed: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
