@@ -49,6 +49,7 @@ NOISE_SAMPLE_STEP = 3  # every third plain pixel is plenty to estimate the noise
 MIN_BLOB_MM2 = 0.4  # a pen stroke 0.3 mm wide is this big after 1.3 mm; a dot mark is 0.8 mm² or more
 HYSTERESIS = 0.6  # an ink region extends over pixels this share as dark as the ink level
 MIN_STROKE_MM = 1.5  # an ink region this long counts even when only part of it reaches the ink level …
+LINK_KERNEL = np.ones((5, 5), np.uint8)  # fragments within ~0.5 mm of each other form one region
 MIN_STRONG_SHARE = 0.3  # … provided this share does (a wide faint cloud of JPEG noise does not)
 
 
@@ -297,11 +298,13 @@ def _ink(darkness: Floats, level: float, printed: npt.NDArray[np.bool_]) -> npt.
     breaking into fragments; dust, toner specks and noise are dropped. Printed ink is cut out first, so a
     region cannot creep along the blurred edge of a printed line."""
     weak = ((darkness > level * HYSTERESIS) & ~printed).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(weak, connectivity=8)
+    # Fragments a little apart belong together: a stroke that a 1-bit scan broke into dots is one stroke.
+    linked = cv2.dilate(weak, LINK_KERNEL) & ~printed
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(linked.astype(np.uint8), connectivity=8)
     if count <= 1:
         return np.zeros(darkness.shape, dtype=bool)
-    area = stats[:, cv2.CC_STAT_AREA]
-    strong = np.bincount(labels.ravel(), weights=(darkness > level).ravel(), minlength=count)
+    area = np.bincount(labels.ravel(), weights=weak.ravel(), minlength=count)
+    strong = np.bincount(labels.ravel(), weights=((darkness > level) & (weak > 0)).ravel(), minlength=count)
     extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     # A speck is small and round even where its blurred halo is not; a stroke is long even where faint.
     # Clouds of faint "ink" only arise where the ink level was raised by noise; on a clean scan a long
@@ -311,7 +314,7 @@ def _ink(darkness: Floats, level: float, printed: npt.NDArray[np.bool_]) -> npt.
     blob = strong >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2
     keep = (area >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2) & (strong > 0) & (stroke | blob)
     keep[0] = False
-    return np.asarray(keep[labels], dtype=bool)
+    return np.asarray(keep[labels] & (weak > 0), dtype=bool)
 
 
 def _crossing(ink: npt.NDArray[np.bool_], box: tuple[int, int, int, int]) -> float:
