@@ -299,7 +299,7 @@ def _ink(darkness: Floats, level: float, printed: npt.NDArray[np.bool_]) -> npt.
     region cannot creep along the blurred edge of a printed line."""
     weak = ((darkness > level * HYSTERESIS) & ~printed).astype(np.uint8)
     # Fragments a little apart belong together: a stroke that a 1-bit scan broke into dots is one stroke.
-    linked = cv2.dilate(weak, LINK_KERNEL) & ~printed
+    linked = np.asarray(cv2.dilate(weak, LINK_KERNEL), dtype=bool) & ~printed
     count, labels, stats, _ = cv2.connectedComponentsWithStats(linked.astype(np.uint8), connectivity=8)
     if count <= 1:
         return np.zeros(darkness.shape, dtype=bool)
