@@ -132,6 +132,15 @@ class ExternalSection(_Strict):
         description="'square': a printed □ in every answer cell; 'cell': the empty cell itself is ticked."
     )
     line_mm: float = Field(gt=0, le=3, description="Thickness of the table's ruling lines, mm.")
+    box_line_mm: float = Field(
+        default=0.2, gt=0, le=2, description="Stroke of the printed squares, mm (marker 'square' only)."
+    )
+    columns: list[float] = Field(
+        min_length=2, description="x of every vertical ruling line, mm from the origin, left to right."
+    )
+    rules: list[float] = Field(
+        min_length=2, description="y of every horizontal ruling line, mm from the origin, top to bottom."
+    )
     rows: list[ExternalRow] = Field(min_length=1, max_length=30, description="One per row of the section.")
 
 

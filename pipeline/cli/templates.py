@@ -60,6 +60,15 @@ def layout_command(template_file: Path, as_json: bool) -> None:
     click.echo(json.dumps(layout.as_json(), ensure_ascii=False, indent=2))
 
 
+def _register_from_scan() -> None:
+    from pipeline.cli.formscan import from_scan_command
+
+    template_group.add_command(from_scan_command)
+
+
+_register_from_scan()
+
+
 @template_group.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of the template format."""

@@ -1,0 +1,354 @@
+"""OCR benchmark, and the generator of "existing office forms" it (and tests/test_formscan.py) runs on.
+
+The forms are what a bureau makes in Word or a browser, not what our renderer draws: an HTML table (Noto
+Sans or Serif CJK, 1 px rules or a 2 px outer border, □ characters or empty answer cells, 3 or 4 option
+columns, a merged 测评等次 heading or not, 5–20 rows) printed to PDF by Debian's headless Chromium, then
+rasterized and optionally degraded like a scan (slight rotation, blur, JPEG).
+
+    .venv/bin/python -m benchmarks.ocr [--forms 12] [--seed 3]
+
+prints, per form style, the row labels and option headings recovered exactly / flagged unsure / wrong, and
+the OCR step's cost (ms per label, labels/s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.ingest import pdf_bytes_pages
+
+Gray = npt.NDArray[np.uint8]
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+FONTS = ("Noto Sans CJK SC", "Noto Serif CJK SC", "WenQuanYi Micro Hei", "AR PL UMing CN")
+UNITS = (
+    "局机关",
+    "办公室",
+    "文化馆",
+    "图书馆",
+    "博物馆",
+    "体育中心",
+    "文物管理所",
+    "非物质文化遗产保护中心",
+    "文化市场综合执法大队",
+    "广播电视站",
+    "政策法规股",
+    "财务审计股",
+    "行政审批股",
+    "体育运动学校",
+    "青少年活动中心",
+    "县融媒体中心",
+    "艺术团",
+    "美术馆",
+    "档案馆",
+    "旅游服务中心",
+    "老干部活动中心",
+    "公共资源交易中心",
+    "12345热线办",
+    "乡镇文化站（综合）",
+)
+OPTION_SETS = (
+    ("满意", "基本满意", "不满意"),
+    ("满意", "基本满意", "不满意", "不了解"),
+    ("非常满意", "满意", "一般", "不满意"),
+    ("满意", "比较满意", "一般", "不满意"),
+)
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """One office form: what is printed, and how."""
+
+    name: str
+    title: str
+    units: tuple[str, ...]
+    options: tuple[str, ...]
+    font: str = FONTS[0]
+    size_pt: float = 12.0
+    boxes: bool = True  # a □ in every answer cell, else the cell itself is ticked
+    outer_px: int = 1  # outer border width (CSS px); rules inside are 1 px
+    merged_heading: bool = False  # a 测评等次 cell spanning the option headings
+    number_column: bool = True
+    remark_column: bool = False  # a 备注 column after the options
+    blank_rows: int = 0  # empty rows at the end, as offices leave for write-ins
+    row_mm: float = 9.0
+    landscape: bool = False
+    second_units: tuple[str, ...] = ()  # a second table (二、二级单位) below the first
+
+
+@dataclass(frozen=True)
+class Scan:
+    """How the blank is "scanned" after printing."""
+
+    name: str = "clean 200 dpi"
+    dpi: float = 200.0
+    angle_deg: float = 0.0
+    blur_sigma: float = 0.0
+    jpeg_quality: int | None = None
+    noise: float = 0.0
+
+
+@dataclass
+class Tally:
+    exact: int = 0
+    flagged: int = 0
+    wrong: int = 0
+    wrong_examples: list[str] = field(default_factory=list)
+
+    def add(self, truth: str, read: str, unsure: bool) -> None:
+        if unsure:
+            self.flagged += 1
+        elif read == truth:
+            self.exact += 1
+        else:
+            self.wrong += 1
+            self.wrong_examples.append(f"{truth}→{read}")
+
+
+def form_html(spec: FormSpec) -> str:
+    """The form as an office would lay it out in HTML (what Word's "save as web page" looks like, roughly)."""
+    esc = html.escape
+    tables = f"<table>{table_html(spec, spec.units)}</table>"
+    if spec.second_units:
+        tables = (
+            f"<h2>一、机关科室</h2>{tables}<h2>二、二级单位</h2><table>{table_html(spec, spec.second_units)}</table>"
+        )
+    outer = f"{spec.outer_px}px solid #000"
+    return f"""<!doctype html><html><head><meta charset="utf-8"><style>
+@page {{ size: A4 {"landscape" if spec.landscape else "portrait"}; margin: 18mm 16mm; }}
+body {{ font-family: "{spec.font}"; font-size: {spec.size_pt}pt; color: #000; }}
+h1 {{ text-align: center; font-size: {spec.size_pt + 6}pt; margin: 0 0 4mm; }}
+p.note {{ font-size: {spec.size_pt - 1}pt; margin: 0 0 3mm; }}
+table {{ border-collapse: collapse; width: 100%; border: {outer}; }}
+th, td {{ border: 1px solid #000; height: {spec.row_mm}mm; text-align: center; padding: 0 1.5mm; }}
+th {{ font-weight: bold; }}
+td.label {{ text-align: left; padding-left: 3mm; }}
+td.box {{ font-size: {spec.size_pt + 2}pt; }}
+th.num {{ width: 12mm; }} th.opt {{ width: {22 if len(spec.options) == 3 else 19}mm; }} th.remark {{ width: 22mm; }}
+h2 {{ font-size: {spec.size_pt + 1}pt; margin: 4mm 0 2mm; }}
+p.foot {{ font-size: {spec.size_pt - 2}pt; margin-top: 4mm; }}
+</style></head><body>
+<h1>{esc(spec.title)}</h1>
+<p class="note">请在相应等次栏内打"√"，每个单位只能选一项。</p>
+{tables}
+<p class="foot">填表说明：本表不记名，请于会后交工作人员。</p>
+</body></html>"""
+
+
+def table_html(spec: FormSpec, units: tuple[str, ...]) -> str:
+    """Heading and body rows of one table."""
+    esc = html.escape
+    options = spec.options
+    heading_cells = []
+    rows_span = ' rowspan="2"' if spec.merged_heading else ""
+    if spec.number_column:
+        heading_cells.append(f'<th class="num"{rows_span}>序号</th>')
+    heading_cells.append(f'<th class="name"{rows_span}>单位名称</th>')
+    if spec.merged_heading:
+        heading_cells.append(f'<th colspan="{len(options)}">测评等次</th>')
+    else:
+        heading_cells += [f'<th class="opt">{esc(option)}</th>' for option in options]
+    if spec.remark_column:
+        heading_cells.append(f'<th class="remark"{rows_span}>备注</th>')
+    heading = "<tr>" + "".join(heading_cells) + "</tr>"
+    if spec.merged_heading:
+        heading += "<tr>" + "".join(f'<th class="opt">{esc(option)}</th>' for option in options) + "</tr>"
+    body = []
+    mark = "□" if spec.boxes else ""
+    for index, unit in enumerate([*units, *[""] * spec.blank_rows], start=1):
+        cells = []
+        if spec.number_column:
+            cells.append(f"<td>{index if unit else ''}</td>")
+        cells.append(f'<td class="label">{esc(unit)}</td>')
+        cells += [f'<td class="box">{mark}</td>' for _ in options]
+        if spec.remark_column:
+            cells.append("<td></td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return heading + "".join(body)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def print_pdf(browser: Any, spec: FormSpec) -> bytes:
+    page = browser.new_page()
+    try:
+        page.set_content(form_html(spec), wait_until="load")
+        pdf: bytes = page.pdf(prefer_css_page_size=True, print_background=True)
+        return pdf
+    finally:
+        page.close()
+
+
+def scanned(pdf: bytes, scan: Scan, seed: int = 0) -> Gray:
+    """The printed blank as a scanner would deliver it."""
+    page = pdf_bytes_pages(pdf, scan.dpi)[0]
+    if scan.angle_deg:
+        height, width = page.shape
+        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), scan.angle_deg, 1.0)
+        page = np.asarray(
+            cv2.warpAffine(page, matrix, (width, height), flags=cv2.INTER_LINEAR, borderValue=255), dtype=np.uint8
+        )
+    if scan.blur_sigma:
+        page = np.asarray(cv2.GaussianBlur(page, (0, 0), scan.blur_sigma), dtype=np.uint8)
+    if scan.noise:
+        rng = np.random.default_rng(seed)
+        noisy = page.astype(np.float32) + rng.normal(0.0, scan.noise, page.shape).astype(np.float32)
+        page = np.asarray(np.clip(noisy, 0, 255), dtype=np.uint8)
+    if scan.jpeg_quality is not None:
+        ok, encoded = cv2.imencode(".jpg", page, [cv2.IMWRITE_JPEG_QUALITY, scan.jpeg_quality])
+        assert ok
+        page = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE), dtype=np.uint8)
+    return page
+
+
+def available_fonts() -> tuple[str, ...]:
+    """The FONTS fontconfig knows (WenQuanYi only where installed)."""
+    import subprocess
+
+    listed = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, check=False).stdout
+    return tuple(font for font in FONTS if font in listed)
+
+
+SCANS = (
+    Scan("clean 200 dpi", dpi=200.0),
+    Scan("300 dpi, turned, JPEG 85", dpi=300.0, angle_deg=1.2, jpeg_quality=85),
+    Scan(
+        "200 dpi, turned, blur, noise, JPEG 70", dpi=200.0, angle_deg=-0.7, blur_sigma=1.0, jpeg_quality=70, noise=3.0
+    ),
+    Scan("150 dpi, turned, blur, JPEG 70", dpi=150.0, angle_deg=0.4, blur_sigma=0.8, jpeg_quality=70, noise=2.0),
+)
+
+
+def random_specs(count: int, seed: int) -> list[tuple[FormSpec, Scan]]:
+    """A spread of styles: every installed font, both rule styles, boxes and empty cells, 3 and 4 options,
+    5–20 rows, and four scan conditions from a clean 200 dpi page to a blurred 150 dpi JPEG."""
+    rng = np.random.default_rng(seed)
+    fonts = available_fonts()
+    specs = []
+    for index in range(count):
+        rows = int(rng.integers(5, 21))
+        units = tuple(str(unit) for unit in rng.choice(UNITS, size=min(rows, len(UNITS)), replace=False))
+        spec = FormSpec(
+            name=f"form{index:02d}",
+            title=f"2026年度{'“双评双比”' if index % 2 else ''}满意度测评表",
+            units=units,
+            options=OPTION_SETS[int(rng.integers(len(OPTION_SETS)))],
+            font=fonts[index % len(fonts)],
+            size_pt=float(rng.choice([9.0, 10.5, 12.0, 14.0])),
+            boxes=bool(rng.random() < 0.6),
+            outer_px=int(rng.choice([1, 2])),
+            merged_heading=bool(rng.random() < 0.3),
+            number_column=bool(rng.random() < 0.8),
+            remark_column=bool(rng.random() < 0.3),
+            blank_rows=int(rng.choice([0, 0, 2])),
+            row_mm=float(rng.choice([8.0, 9.0, 11.0])) if rows <= 16 else 8.0,
+        )
+        base = SCANS[int(rng.integers(len(SCANS)))]
+        angle = float(np.sign(base.angle_deg) * rng.uniform(0.2, 1.5)) if base.angle_deg else 0.0
+        specs.append((spec, Scan(base.name, base.dpi, angle, base.blur_sigma, base.jpeg_quality, base.noise)))
+    return specs
+
+
+def condition_of(scan: Scan) -> str:
+    return scan.name
+
+
+def style_of(spec: FormSpec) -> str:
+    font = spec.font.replace(" CJK SC", "").replace("WenQuanYi Micro Hei", "WQY").replace("AR PL UMing CN", "UMing")
+    return f"{font}, {'□ boxes' if spec.boxes else 'empty cells'}, {len(spec.options)} options"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from pipeline.formscan import FormNotFound, scan_blank
+    from pipeline.ingest import ScanPage
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--forms", type=int, default=40)
+    parser.add_argument("--seed", type=int, default=2)
+    args = parser.parse_args(argv)
+    labels: dict[str, Tally] = {}
+    headings: dict[str, Tally] = {}
+    ocr_seconds, ocr_calls, ocr_labels = 0.0, 0, 0
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory() as folder, chromium() as browser:
+        for spec, scan in random_specs(args.forms, args.seed):
+            image = scanned(print_pdf(browser, spec), scan)
+            page = ScanPage(str(Path(folder) / f"{spec.name}.png"), 1, image, scan.dpi)
+            result = scan_blank(page)
+            if isinstance(result, FormNotFound):
+                problems.append(f"{spec.name}: no form found: {result.reason}")
+                continue
+            ocr_seconds += result.ocr_seconds
+            ocr_calls += result.ocr_calls
+            ocr_labels += result.ocr_labels
+            section = result.sections[0]
+            problems += structure_errors(spec, section.marker, len(section.rows), len(section.options))
+            for key in (style_of(spec), condition_of(scan)):
+                for truth, row in zip(spec.units, section.rows, strict=False):
+                    labels.setdefault(key, Tally()).add(truth, row.label.text, not row.label.sure)
+                for truth, column in zip(spec.options, section.options, strict=False):
+                    headings.setdefault(key, Tally()).add(truth, column.word, not column.heading.sure)
+    print(f"{'form style / scan':<34} {'labels exact/flagged/wrong':>27} {'options exact/flagged/wrong':>28}")
+    for key in [*sorted(k for k in labels if "dpi" not in k), *sorted(k for k in labels if "dpi" in k)]:
+        lab, opt = labels[key], headings[key]
+        print(f"{key:<34} {lab.exact:>18}/{lab.flagged}/{lab.wrong:<6} {opt.exact:>19}/{opt.flagged}/{opt.wrong}")
+        for example in lab.wrong_examples + opt.wrong_examples:
+            print(f"    WRONG {example}")
+    for problem in problems:
+        print(f"    STRUCTURE {problem}")
+    if ocr_labels:
+        print(
+            f"OCR: {ocr_labels} labels, {ocr_calls} Tesseract calls: {1000 * ocr_seconds / ocr_labels:.1f} ms per "
+            f"label, {ocr_labels / ocr_seconds:.0f} labels/s ({1000 * ocr_seconds / ocr_calls:.1f} ms per call)"
+        )
+
+
+def structure_errors(spec: FormSpec, marker: str, rows: int, options: int) -> list[str]:
+    """What the form scan got wrong about the table itself (never expected)."""
+    errors = []
+    if rows != len(spec.units):
+        errors.append(f"{spec.name}: {rows} rows found, {len(spec.units)} printed")
+    if options != len(spec.options):
+        errors.append(f"{spec.name}: {options} option columns found, {len(spec.options)} printed")
+    if (marker == "square") != spec.boxes:
+        errors.append(f"{spec.name}: answer places taken as {marker}")
+    return errors
+
+
+if __name__ == "__main__":
+    started = time.perf_counter()
+    main()
+    print(f"total {time.perf_counter() - started:.1f} s (printing with Chromium included)")

@@ -1,0 +1,99 @@
+"""``ballot template from-scan``: propose a template from a blank scan of an existing paper form."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from pipeline.cli.common import EXIT_ATTENTION, fail
+
+if TYPE_CHECKING:
+    from pipeline.ingest import ScanPage
+
+
+@click.command("from-scan")
+@click.argument("blank", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Template to write."
+)
+@click.option("--lang", default="chi_sim", show_default=True, help="Tesseract languages, e.g. chi_sim+eng.")
+@click.option("--id", "template_id", default=None, help="Template id (default: from the output file's name).")
+@click.option("--page", "page_no", type=click.IntRange(1), default=1, show_default=True, help="Page of BLANK to use.")
+@click.option(
+    "--preview",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Preview image to write (default: OUTPUT with .preview.png).",
+)
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+def from_scan_command(
+    blank: Path, output: Path, lang: str, template_id: str | None, page_no: int, preview: Path | None, force: bool
+) -> None:
+    """Propose a template from BLANK, a scan (PDF, JPEG, PNG, TIFF) of an unfilled existing form.
+
+    Finds the form's ruled table, reads its option headings and row labels with Tesseract, and writes the
+    template (source: external) plus a preview image with everything it found outlined. Labels it is not
+    sure of are listed here and marked 待核对 in the YAML: check them against the paper form. Scan the
+    blank at 300 dpi. Exit status: 0 when everything was read with confidence, 2 when something must be
+    checked, 1 when no usable form was found.
+    """
+    from pipeline.formscan import FormNotFound, preview_png, proposal_template, scan_blank, template_yaml
+    from pipeline.ocr import OcrUnavailableError
+    from pipeline.template import TemplateInvalid
+
+    if output.exists() and not force:
+        fail(f"{output} exists; use --force to overwrite it")
+    template_id = template_id or _slug(output.stem)
+    try:
+        proposal = scan_blank(_page(blank, page_no), lang=lang)
+    except OcrUnavailableError as error:
+        fail(str(error))
+    if isinstance(proposal, FormNotFound):
+        fail(f"no form found in {blank}: {proposal.reason}")
+    try:
+        template, doubts = proposal_template(proposal, template_id)
+    except TemplateInvalid as error:
+        fail(f"the form cannot be a template:\n{error.table()}")
+    output.write_text(template_yaml(template, doubts, str(blank)), encoding="utf-8")
+    preview = preview or output.with_suffix(".preview.png")
+    preview.write_bytes(preview_png(proposal, doubts))
+    rows = sum(len(section.rows) for section in template.sections)
+    click.echo(f"模板 {template.id}: {template.title} → {output}")
+    assert template.external is not None
+    for index, (section, place) in enumerate(zip(template.sections, template.external.sections, strict=True)):
+        marker = "□ printed boxes" if place.marker == "square" else "empty cells"
+        click.echo(f"  section {index}: {len(section.rows)} rows, {' / '.join(section.all_options)} ({marker})")
+    click.echo(f"  {rows} rows; deskewed {proposal.skew_deg:+.2f}°; preview {preview}")
+    for note in [*proposal.notes, *(note for section in proposal.sections for note in section.notes)]:
+        click.echo(f"  note: {note}")
+    if doubts:
+        click.echo(f"待核对 / please check ({len(doubts)}), marked in the YAML:")
+        for doubt in doubts:
+            click.echo(f"  {doubt}")
+        raise SystemExit(EXIT_ATTENTION)
+
+
+def _page(path: Path, page_no: int) -> ScanPage:
+    from pipeline.ingest import UnreadableFile, UnreadablePageImage, inspect_file, read_page
+
+    info = inspect_file(path)
+    if isinstance(info, UnreadableFile):
+        fail(f"{path}: {info.reason}")
+    if page_no > info.page_count:
+        fail(f"{path} has {info.page_count} page(s), no page {page_no}")
+    page = read_page(path, info, page_no)
+    if isinstance(page, UnreadablePageImage):
+        fail(f"{path}: {page.reason}")
+    return page
+
+
+def _slug(stem: str) -> str:
+    """A template id from a file name: lowercase letters, digits and '-' (Chinese names give 'external-form')."""
+    slug = re.sub(r"[^a-z0-9]+", "-", stem.lower()).strip("-")[:32]
+    return slug or "external-form"
+
+
+commands = [from_scan_command]
