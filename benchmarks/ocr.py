@@ -5,10 +5,12 @@ Sans or Serif CJK, 1 px rules or a 2 px outer border, □ characters or empty an
 columns, a merged 测评等次 heading or not, 5–20 rows) printed to PDF by Debian's headless Chromium, then
 rasterized and optionally degraded like a scan (slight rotation, blur, JPEG).
 
-    .venv/bin/python -m benchmarks.ocr [--forms 12] [--seed 3]
+    .venv/bin/python -m benchmarks.ocr [--forms 40] [--copies 12] [--profiles clean,office,fax,phone,bad]
 
-prints, per form style, the row labels and option headings recovered exactly / flagged unsure / wrong, and
-the OCR step's cost (ms per label, labels/s).
+prints, per form style and scan condition, the row labels and option headings recovered exactly / flagged
+unsure / wrong, and the OCR step's cost (ms per label, labels/s); then reads filled copies of three forms
+(□ boxes, empty cells with a merged heading, hairline □ in a Ming font) through each device profile of
+pipeline.degrade and counts rows read right / sent to review / misread, and pages rejected.
 """
 
 from __future__ import annotations
@@ -292,19 +294,30 @@ def style_of(spec: FormSpec) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--forms", type=int, default=40, help="blank forms for the from-scan part (0: skip)")
+    parser.add_argument("--seed", type=int, default=2)
+    parser.add_argument("--copies", type=int, default=12, help="filled copies per device profile (0: skip)")
+    parser.add_argument("--profiles", default="clean,office,fax,phone,bad")
+    args = parser.parse_args(argv)
+    with chromium() as browser:
+        if args.forms:
+            label_accuracy(browser, args.forms, args.seed)
+        if args.copies:
+            read_accuracy(browser, args.profiles.split(","), args.copies, args.seed)
+
+
+def label_accuracy(browser: Any, forms: int, seed: int) -> None:
+    """from-scan on generated blanks: labels and option headings exact / flagged / wrong, and OCR cost."""
     from pipeline.formscan import FormNotFound, scan_blank
     from pipeline.ingest import ScanPage
 
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--forms", type=int, default=40)
-    parser.add_argument("--seed", type=int, default=2)
-    args = parser.parse_args(argv)
     labels: dict[str, Tally] = {}
     headings: dict[str, Tally] = {}
     ocr_seconds, ocr_calls, ocr_labels = 0.0, 0, 0
     problems: list[str] = []
-    with tempfile.TemporaryDirectory() as folder, chromium() as browser:
-        for spec, scan in random_specs(args.forms, args.seed):
+    with tempfile.TemporaryDirectory() as folder:
+        for spec, scan in random_specs(forms, seed):
             image = scanned(print_pdf(browser, spec), scan)
             page = ScanPage(str(Path(folder) / f"{spec.name}.png"), 1, image, scan.dpi)
             result = scan_blank(page)
@@ -333,6 +346,103 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(
             f"OCR: {ocr_labels} labels, {ocr_calls} Tesseract calls: {1000 * ocr_seconds / ocr_labels:.1f} ms per "
             f"label, {ocr_labels / ocr_seconds:.0f} labels/s ({1000 * ocr_seconds / ocr_calls:.1f} ms per call)"
+        )
+
+
+READ_DPI = 300.0
+READ_FORMS = (
+    FormSpec("squares", "2026年度满意度测评表", UNITS[:10], OPTION_SETS[0], FONTS[0], 12.0),
+    FormSpec(
+        "cells",
+        "二级单位满意度测评表",
+        UNITS[10:22],
+        OPTION_SETS[1],
+        FONTS[1],
+        12.0,
+        boxes=False,
+        merged_heading=True,
+        remark_column=True,
+    ),
+    FormSpec("hairline", "机关科室满意度测评表", UNITS[4:20], OPTION_SETS[2], FONTS[3], 10.5, outer_px=2, row_mm=8.0),
+)
+
+
+def fill_copy(
+    page: Gray, template: Any, rng: np.random.Generator, *, pencil: bool = True
+) -> tuple[Gray, dict[str, str | None]]:
+    """The blank filled in by one voter with the simulator's marks: per row a tick, cross, filled box or
+    circle in one answer place, or nothing. Returns the page and each row's intended option."""
+    from pipeline.layout import compute_layout
+    from pipeline.simulate import draw_mark, random_pen
+
+    px = READ_DPI / 25.4
+    filled = page.copy()
+    intent: dict[str, str | None] = {}
+    for row in compute_layout(template).rows:
+        choice = int(rng.integers(0, len(row.boxes) + 1))
+        intent[row.unit] = row.boxes[choice].option if choice < len(row.boxes) else None
+        if choice == len(row.boxes):
+            continue
+        box = row.boxes[choice].rect
+        if template.external.sections[row.section].marker == "cell":  # marked as if on our 6 mm box, centred
+            rect = ((box.center[0] - 3) * px, (box.center[1] - 3) * px, 6 * px, 6 * px)
+        else:
+            rect = (box.x * px, box.y * px, box.w * px, box.h * px)
+        kind = str(rng.choice(["tick", "tick", "tick", "tick", "cross", "fill", "circle"]))
+        draw_mark(filled, rect, kind, rng, px, pen=random_pen(rng, pencil_allowed=pencil))  # type: ignore[arg-type]
+    return filled, intent
+
+
+def read_accuracy(browser: Any, profiles: list[str], copies: int, seed: int) -> None:
+    """Filled copies of READ_FORMS, degraded per device profile, read with all three templates configured.
+
+    A row is *misread* when the reading is definite (an option or blank) and not what the voter meant;
+    *review* when it is pending. Fax copies use no pencil: a fax's threshold wipes light pencil out
+    entirely (nothing is left to read; the simulator's truth calls such marks illegible)."""
+    from pipeline.degrade import degrade
+    from pipeline.external import read_external_sheet
+    from pipeline.formscan import FormNotFound, proposal_template, scan_blank
+    from pipeline.ingest import ScanPage
+    from pipeline.settings import load_settings
+    from pipeline.sheet import SheetRead
+
+    blanks, templates = [], []
+    for spec in READ_FORMS:
+        page = pdf_bytes_pages(print_pdf(browser, spec), READ_DPI)[0]
+        proposal = scan_blank(ScanPage(spec.name, 1, page, READ_DPI))
+        assert not isinstance(proposal, FormNotFound), proposal
+        blanks.append(page)
+        templates.append(proposal_template(proposal, spec.name)[0])
+    settings = load_settings()
+    header = ("profile", "pages", "rejected", "rows read right", "review", "misread", "s/page")
+    print(f"{header[0]:<8} {header[1]:>5} {header[2]:>8} {header[3]:>15} {header[4]:>6} {header[5]:>7} {header[6]:>7}")
+    for profile in profiles:
+        rng = np.random.default_rng([seed, len(profile)])
+        counts = {"rejected": 0, "right": 0, "review": 0, "misread": 0}
+        started = time.perf_counter()
+        for index in range(copies):
+            form = index % len(READ_FORMS)
+            filled, intent = fill_copy(blanks[form], templates[form], rng, pencil=profile != "fax")
+            image = filled if profile == "clean" else degrade(filled, profile, rng, source_dpi=READ_DPI)[0]  # type: ignore[arg-type]
+            result = read_external_sheet(ScanPage("copy", 1, image, None), "BENCH", templates, settings)
+            if not isinstance(result, SheetRead):
+                counts["rejected"] += 1
+                continue
+            wrong_form = result.sheet.template_id != READ_FORMS[form].name
+            for reading in result.readings:
+                if reading.reading == "pending":
+                    counts["review"] += 1
+                elif (
+                    not wrong_form and reading.reading in ("choice", "blank") and reading.choice == intent[reading.unit]
+                ):
+                    counts["right"] += 1
+                else:
+                    counts["misread"] += 1
+                    print(f"    MISREAD {profile} {READ_FORMS[form].name} {reading} meant {intent.get(reading.unit)}")
+        seconds = (time.perf_counter() - started) / copies
+        print(
+            f"{profile:<8} {copies:>5} {counts['rejected']:>8} {counts['right']:>15} {counts['review']:>6} "
+            f"{counts['misread']:>7} {seconds:>7.1f}"
         )
 
 

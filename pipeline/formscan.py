@@ -30,7 +30,9 @@ import numpy as np
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.external import (
+from pipeline.ingest import Gray, ScanPage
+from pipeline.ocr import LabelReader, OcrText, ink_mask, similarity
+from pipeline.ruling import (
     Cell,
     CellKind,
     PxRect,
@@ -41,8 +43,6 @@ from pipeline.external import (
     interior,
     square_stroke,
 )
-from pipeline.ingest import Gray, ScanPage
-from pipeline.ocr import LabelReader, OcrText, ink_mask, similarity
 from pipeline.template import DONT_KNOW, Template, parse_template
 
 MM_PER_INCH = 25.4
@@ -59,18 +59,9 @@ PREVIEW_TEXT_MM = 3.5
 PREVIEW_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"  # index 2: Simplified Chinese
 SURE, DOUBT, TABLE, BOX = "#1a9641", "#d7191c", "#2b83ba", "#7b3294"
 
-OPTION_WORDS = (
-    "满意",
-    "基本满意",
-    "不满意",
-    "不了解",
-    "比较满意",
-    "一般",
-    "非常满意",
-    "较满意",
-    "不太满意",
-    "非常不满意",
-)
+# The grades offices print, as one word each (the template's options and 不了解).
+COMMON_GRADES = ("满意", "基本满意", "不满意", "不了解", "比较满意", "一般", "非常满意")
+OPTION_WORDS = (*COMMON_GRADES, "较满意", "不太满意", "非常不满意")
 LABEL_HEADINGS = ("单位名称", "被测评单位", "单位", "名称", "测评对象", "部门", "科室", "姓名")
 OTHER_HEADINGS = ("序号", "备注", "意见建议", "意见", "建议", "测评等次", "评价等次", "等次", "类别", "职务")
 

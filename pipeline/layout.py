@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pipeline.template import CATEGORY_ROW, Template, TemplateError, TemplateInvalid
+from pipeline.template import CATEGORY_ROW, MmRect, Template, TemplateError, TemplateInvalid
 
 PT_MM = 25.4 / 72
 
@@ -212,8 +212,11 @@ def _box_in(cell: Rect) -> Rect:
 def compute_layout(template: Template) -> Layout:
     """Place every element of ``template`` on an A4 portrait page.
 
-    Raises :class:`TemplateInvalid` when the template cannot fit on one sheet.
+    Raises :class:`TemplateInvalid` when the template cannot fit on one sheet. An existing office form
+    (``source: external``) is laid out where ``template from-scan`` found everything on its blank.
     """
+    if template.external is not None:
+        return _external_layout(template)
     b = _Builder()
     header_right = CONTENT_RIGHT - QR_SIZE - 4.0
     header_width = header_right - CONTENT_LEFT
@@ -355,3 +358,40 @@ def _section(b: _Builder, template: Template, index: int, top: float) -> float:
         b.rows.append(RowPlace(index, row_index, row.unit, options, band, tuple(boxes), comment))
         y += ROW_HEIGHT
     return y
+
+
+def _external_layout(template: Template) -> Layout:
+    """Our :class:`Layout` of an external form, in mm of the blank's page (no marks, no QR code)."""
+    external = template.external
+    assert external is not None
+    ox, oy = external.origin_x_mm, external.origin_y_mm
+
+    def rect(place: MmRect) -> Rect:
+        return Rect(ox + place.x, oy + place.y, place.w, place.h)
+
+    rows, lines = [], []
+    for index, (section, place) in enumerate(zip(template.sections, external.sections, strict=True)):
+        top, bottom = oy + place.rules[0], oy + place.rules[-1]
+        left, right = ox + place.columns[0], ox + place.columns[-1]
+        lines += [Line(ox + x, top, ox + x, bottom, place.line_mm) for x in place.columns]
+        lines += [Line(left, oy + y, right, oy + y, place.line_mm) for y in place.rules]
+        for row_index, (row, geometry) in enumerate(zip(section.rows, place.rows, strict=True)):
+            boxes = tuple(
+                Checkbox(index, row_index, row.unit, option, rect(box))
+                for option, box in zip(section.all_options, geometry.boxes, strict=True)
+            )
+            rows.append(RowPlace(index, row_index, row.unit, section.all_options, rect(geometry.band), boxes))
+    nowhere = Rect(0.0, 0.0, 0.0, 0.0)
+    return Layout(
+        template.id,
+        template.content_hash(),
+        external.page_w_mm,
+        external.page_h_mm,
+        (),
+        nowhere,
+        nowhere,
+        tuple(rows),
+        (),
+        tuple(lines),
+        (),
+    )

@@ -30,8 +30,9 @@ from pipeline.ingest import (
     inspect_file,
     read_page,
 )
-from pipeline.read import SheetRejected, SheetResult, read_sheet
+from pipeline.read import read_sheet
 from pipeline.settings import ReadingSettings
+from pipeline.sheet import SheetRejected, SheetResult
 from pipeline.store import PageRecord, Store
 from pipeline.template import Template
 

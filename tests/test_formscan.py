@@ -21,10 +21,10 @@ from PIL import Image
 
 from benchmarks.ocr import CHROMIUM, FormSpec, Scan, available_fonts, chromium, print_pdf, scanned
 from pipeline.cli.formscan import commands
-from pipeline.external import deskew, find_tables
 from pipeline.formscan import FormNotFound, FormProposal, proposal_template, scan_blank, template_yaml
 from pipeline.ingest import ScanPage
 from pipeline.ocr import similarity, text_ems
+from pipeline.ruling import deskew, find_tables
 from pipeline.template import TemplateInvalid, parse_template
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")

@@ -1,7 +1,7 @@
 """What the review page shows: store records turned into JSON-ready dicts, crop geometry, hand-entry checks.
 
 Geometry comes from the layout alone: a read page's stored image is the sheet resampled upright at
-:data:`pipeline.read.REVIEW_PX_PER_MM`, so a row crop is the row's band in mm times that scale, and each
+:data:`pipeline.sheet.REVIEW_PX_PER_MM`, so a row crop is the row's band in mm times that scale, and each
 checkbox outline is its layout rectangle in the same pixels. No SQL here (that is :mod:`pipeline.store`).
 """
 
@@ -15,7 +15,6 @@ import cv2
 import numpy as np
 
 from pipeline.layout import Layout, Rect, RowPlace, compute_layout
-from pipeline.read import REVIEW_PX_PER_MM
 from pipeline.review.model import (
     ROW_DECISION_KINDS,
     DecisionRefused,
@@ -26,6 +25,7 @@ from pipeline.review.model import (
     RowState,
     StoredImage,
 )
+from pipeline.sheet import REVIEW_PX_PER_MM
 from pipeline.store import Store
 
 #: Crop margins around a row band, in mm: a tick often overshoots its box upwards, past the row's ruling; more
