@@ -319,18 +319,18 @@ def period_problem(kind: OverrideKind, period: str) -> str | None:
     return None
 
 
-def override_problems(request: OverrideRequest, printed_units: set[str]) -> list[str]:
-    """Everything wrong with ``request``; ``printed_units`` are the rows of the period's printed templates."""
+def override_problems(request: OverrideRequest, session_units: set[str]) -> list[str]:
+    """Everything wrong with ``request``; ``session_units`` are the rows of the period's printed templates."""
     problems = []
     period = period_problem(request.kind, request.period)
     if period:
         problems.append(period)
-    elif not printed_units:
+    elif not session_units:
         sessions = "、".join(sessions_of_period(request.period))
         problems.append(f"{request.period} 没有印制过测评票（测评轮次 {sessions}），无法登记")
-    elif request.unit not in printed_units:
+    elif request.unit not in session_units:
         problems.append(
-            f"单位 {request.unit!r} 不在 {request.period} 印制的测评票上（可选：{'、'.join(sorted(printed_units))}）"
+            f"单位 {request.unit!r} 不在 {request.period} 印制的测评票上（可选：{'、'.join(sorted(session_units))}）"
         )
     if request.kind == "veto" and request.area not in VETO_AREAS:
         problems.append(f"一票否决须注明领域 area：{'、'.join(VETO_AREAS)}")

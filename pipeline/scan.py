@@ -150,10 +150,11 @@ _worker: dict[str, object] = {}
 def _init_worker(
     session: str,
     catalog: dict[tuple[str, str], tuple[str, Template]],
+    forms: list[Template],
     settings: ReadingSettings,
     debug: Path | None,
 ) -> None:
-    _worker.update(session=session, catalog=catalog, settings=settings, debug=DebugWriter(debug))
+    _worker.update(session=session, catalog=catalog, forms=forms, settings=settings, debug=DebugWriter(debug))
 
 
 def _read_task(task: PageTask) -> tuple[PageTask, SheetResult | UnreadablePageImage]:
@@ -167,6 +168,7 @@ def _read_task(task: PageTask) -> tuple[PageTask, SheetResult | UnreadablePageIm
             _worker["catalog"],  # type: ignore[arg-type]
             _worker["settings"],  # type: ignore[arg-type]
             _worker["debug"],  # type: ignore[arg-type]
+            _worker["forms"],  # type: ignore[arg-type]
         )
     except Exception as error:  # noqa: BLE001 - a bug on one page must not stop the batch; it is stored
         traceback.print_exc(file=sys.stderr)
@@ -191,14 +193,17 @@ def scan(
     debug_dir: Path | None = None,
     on_page: Callable[[int, int], None] | None = None,
 ) -> ScanSummary:
-    """Read every page under ``paths`` into the store; ``on_page(done, total)`` reports progress."""
+    """Read every page under ``paths`` into the store; ``on_page(done, total)`` reports progress.
+
+    A page without our QR code is tried against the existing office forms registered for the session
+    (:meth:`Store.use_form`)."""
     summary = ScanSummary()
     store.ensure_session(session)
     settings_hash = store.register_settings(settings)
     classification = store.classification_for(session, settings_hash)
     tasks = prepare(paths, store, session, summary)
     catalog = store.template_catalog()
-    init_args = (session, catalog, settings, debug_dir)
+    init_args = (session, catalog, store.session_forms(session), settings, debug_dir)
     stamp = (session, settings_hash, classification)
     if jobs > 1 and len(tasks) > 1:
         context = multiprocessing.get_context("fork")
@@ -254,8 +259,8 @@ def page_record(task: PageTask, result: SheetResult | UnreadablePageImage, stamp
     return PageRecord(
         **where,  # type: ignore[arg-type]
         outcome="read",
-        reason="",
-        serial=result.sheet.serial,
+        reason=result.identified_by,
+        serial=result.sheet.serial or None,
         template_hash=result.template_hash,
         fingerprint=result.fingerprint,
         rotation=alignment.rotation,

@@ -31,6 +31,15 @@ CREATE TABLE print_batches (
     program_version TEXT NOT NULL
 ) STRICT;
 
+-- Existing office forms (templates with source: external) whose filled copies are read in a session.
+-- They are not printed here and carry no serial; a session's templates are its print batches' and these.
+CREATE TABLE session_forms (
+    session       TEXT NOT NULL REFERENCES sessions (name),
+    template_hash TEXT NOT NULL REFERENCES templates (hash),
+    added_at      TEXT NOT NULL,
+    PRIMARY KEY (session, template_hash)
+) STRICT, WITHOUT ROWID;
+
 -- Issued serials. WITHOUT ROWID and keyed by the serial itself, so the table keeps no trace of the order
 -- in which sheets were printed (ballots are anonymous).
 CREATE TABLE serials (
@@ -86,6 +95,9 @@ CREATE TABLE pages (
 ) STRICT;
 -- A serial is counted at most once per session.
 CREATE UNIQUE INDEX pages_one_read_per_serial ON pages (session, serial) WHERE outcome = 'read';
+-- A form without a serial (an existing office form) is counted once per image.
+CREATE UNIQUE INDEX pages_one_read_per_image ON pages (session, image_fingerprint)
+    WHERE outcome = 'read' AND serial IS NULL;
 
 -- What the scorer measured for every checkbox of a read page. Numbers only; no decision.
 CREATE TABLE box_scores (

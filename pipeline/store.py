@@ -40,7 +40,18 @@ from pipeline.settings import ReadingSettings
 from pipeline.tally import SessionFacts
 from pipeline.template import CATEGORY_ROW, Template, parse_template
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: What takes a store of the previous version to the next (schema.sql creates the newest directly).
+MIGRATIONS = {
+    2: """CREATE TABLE session_forms (
+        session       TEXT NOT NULL REFERENCES sessions (name),
+        template_hash TEXT NOT NULL REFERENCES templates (hash),
+        added_at      TEXT NOT NULL,
+        PRIMARY KEY (session, template_hash)
+    ) STRICT, WITHOUT ROWID;
+    CREATE UNIQUE INDEX pages_one_read_per_image ON pages (session, image_fingerprint)
+        WHERE outcome = 'read' AND serial IS NULL;""",
+}
 DEFAULT_DB = Path("output/ballots.db")
 
 
@@ -54,6 +65,10 @@ def now() -> str:
 
 class StoreError(Exception):
     """The store cannot be used (newer schema, read-only, disk full); the message says what to do."""
+
+
+class FormConflictError(Exception):
+    """An external form's id is already used in the session with other content."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +160,41 @@ class Store:
                 (digest, template.id, template.short_hash(), definition, source_path, now()),
             )
         return digest
+
+    def use_form(self, session: str, template: Template, source_path: str) -> str:
+        """Register an existing office form (``source: external``) as read in ``session``; returns its hash.
+
+        Raises :class:`FormConflictError` if the session already reads a different form of the same id: pages
+        read against the old one would otherwise be counted against a changed form."""
+        digest = template.content_hash()
+        self.ensure_session(session)
+        self.add_template(template, source_path)
+        with self.transaction() as db:
+            other = db.execute(
+                "SELECT t.hash FROM session_forms f JOIN templates t ON t.hash = f.template_hash "
+                "WHERE f.session = ? AND t.template_id = ? AND t.hash <> ?",
+                (session, template.id, digest),
+            ).fetchone()
+            if other is not None:
+                raise FormConflictError(
+                    f"表格 {template.id} 在 {session} 中已按另一版本读取 / form {template.id} was already read in "
+                    f"{session} as a different version ({other[0][:8]}, now {digest[:8]}); give the changed form "
+                    "a new id"
+                )
+            db.execute(
+                "INSERT INTO session_forms (session, template_hash, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (session, digest, now()),
+            )
+        return digest
+
+    def session_forms(self, session: str) -> list[Template]:
+        """The existing office forms read in ``session``, first registered first."""
+        rows = self.db.execute(
+            "SELECT t.template_id, t.definition FROM session_forms f JOIN templates t ON t.hash = f.template_hash "
+            "WHERE f.session = ? ORDER BY f.added_at, t.template_id",
+            (session,),
+        )
+        return [parse_template(json.loads(definition), f"stored template {name}") for name, definition in rows]
 
     def find_template(self, template_id: str, short_hash: str) -> StoredTemplate | None:
         row = self.db.execute(
@@ -292,6 +342,8 @@ class Store:
             outcome, reason = page.outcome, page.reason
             if outcome == "read" and page.serial is not None:
                 outcome, reason = self._serial_outcome(db, page)
+            elif outcome == "read":
+                outcome, reason = self._image_outcome(db, page)
             cursor = db.execute(
                 "INSERT INTO pages (file_id, session, page_no, outcome, reason, serial, template_hash, "
                 "image_fingerprint, rotation, transform, residual_mm, scale_px_per_mm, skew_deg, marks_found, "
@@ -506,6 +558,21 @@ class Store:
             )
         return results
 
+    @staticmethod
+    def _image_outcome(db: sqlite3.Connection, page: PageRecord) -> tuple[str, str]:
+        """A sheet without a serial (an existing office form) is a duplicate only as the very same image."""
+        earlier = db.execute(
+            "SELECT f.path, p.page_no FROM pages p JOIN files f ON f.id = p.file_id "
+            "WHERE p.session = ? AND p.image_fingerprint = ? AND p.outcome = 'read'",
+            (page.session, page.fingerprint),
+        ).fetchone()
+        if earlier is None:
+            return page.outcome, page.reason
+        return (
+            "duplicate",
+            f"the same image was already counted from {earlier[0]} page {earlier[1]}; not counted",
+        )
+
     def _serial_outcome(self, db: sqlite3.Connection, page: PageRecord) -> tuple[str, str]:
         if not db.execute(
             "SELECT 1 FROM serials WHERE session = ? AND serial = ?", (page.session, page.serial)
@@ -549,21 +616,23 @@ class Store:
         row = self.db.execute("SELECT issued, expected, attended FROM sessions WHERE name = ?", (session,)).fetchone()
         return SessionFacts(session, *(row or (None, None, None)))
 
-    def printed_templates(self, session: str) -> list[Template]:
-        """The templates ballots of ``session`` were printed from, first printed first."""
+    def session_templates(self, session: str) -> list[Template]:
+        """The templates of ``session``: those its ballots were printed from (first printed first), then the
+        existing office forms read in it."""
         rows = self.db.execute(
             "SELECT t.template_id, t.definition FROM templates t JOIN print_batches b ON b.template_hash = t.hash "
             "WHERE b.session = ? GROUP BY t.hash ORDER BY min(b.id)",
             (session,),
         )
-        return [parse_template(json.loads(definition), f"stored template {name}") for name, definition in rows]
+        printed = [parse_template(json.loads(definition), f"stored template {name}") for name, definition in rows]
+        return printed + self.session_forms(session)
 
-    def printed_units(self, sessions: Sequence[str]) -> set[str]:
-        """Every row name on a template printed for any of ``sessions`` (empty if none was printed)."""
+    def session_units(self, sessions: Sequence[str]) -> set[str]:
+        """Every row name on a template of any of ``sessions`` (empty if none was printed or read)."""
         return {
             row.unit
             for session in sessions
-            for template in self.printed_templates(session)
+            for template in self.session_templates(session)
             for section in template.sections
             for row in section.rows
         }
@@ -959,7 +1028,10 @@ def open_store(path: Path | None = None) -> Store:
         if version == 0:
             connection.execute("PRAGMA journal_mode = WAL")
             schema = resources.files("pipeline").joinpath("schema.sql").read_text(encoding="utf-8")
-            connection.executescript(f"BEGIN IMMEDIATE;\n{schema}\nPRAGMA user_version = {SCHEMA_VERSION};\nCOMMIT;")
+            _upgrade(connection, f"{schema}\nPRAGMA user_version = {SCHEMA_VERSION};\n")
+        elif version < SCHEMA_VERSION:
+            steps = range(version + 1, SCHEMA_VERSION + 1)
+            _upgrade(connection, "".join(f"{MIGRATIONS[step]}\nPRAGMA user_version = {step};\n" for step in steps))
         elif version > SCHEMA_VERSION:
             connection.close()
             raise StoreError(f"{path} was written by a newer version of this program (schema {version}); upgrade it")
@@ -969,3 +1041,15 @@ def open_store(path: Path | None = None) -> Store:
     except OSError as error:
         raise StoreError(f"cannot create the database folder for {path}: {error}") from None
     return Store(connection, path)
+
+
+def _upgrade(connection: sqlite3.Connection, script: str) -> None:
+    """Run a schema script in one transaction. When two processes open a new or old store at once, the
+    second finds the work done: its script fails on the existing tables and the version is already current."""
+    try:
+        connection.executescript(f"BEGIN IMMEDIATE;\n{script}COMMIT;")
+    except sqlite3.OperationalError:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            raise

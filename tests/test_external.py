@@ -8,20 +8,30 @@ that cannot be aligned, is rejected with a reason.
 
 from __future__ import annotations
 
+import json
+from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
+import cv2
 import numpy as np
+import openpyxl
 import pytest
+import yaml
+from click.testing import CliRunner
 
 from benchmarks.ocr import CHROMIUM, UNITS, FormSpec, chromium, fill_copy, print_pdf
+from pipeline.cli import main
 from pipeline.degrade import degrade
 from pipeline.external import read_external_sheet
 from pipeline.formscan import FormNotFound, proposal_template, scan_blank
 from pipeline.ingest import Gray, ScanPage, pdf_bytes_pages
 from pipeline.layout import compute_layout
+from pipeline.review.app import cookie_name, create_app
 from pipeline.settings import load_settings
 from pipeline.sheet import SheetRead, SheetRejected
-from pipeline.template import Template
+from pipeline.store import open_store
+from pipeline.template import Template, load_template
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 
@@ -157,3 +167,112 @@ def test_the_layout_of_a_form_places_boxes_on_the_blank_page(forms: dict[str, tu
     cell = first.boxes[0].rect
     assert 16 < cell.x < 120 and (cell.y, cell.h) == (first.band.y, first.band.h)  # empty cells: the whole cell
     assert layout.registration == () and layout.as_json()["boxes"]
+
+
+def test_a_batch_of_filled_forms_is_scanned_reviewed_and_reported(
+    forms: dict[str, tuple[Gray, Template]], tmp_path: Path
+) -> None:
+    """The clerk's whole job on an existing form, through the command line: from-scan the blank, scan a
+    folder of filled copies (with a back page, a page of a form not configured and one image saved twice),
+    settle the flagged rows, report. The review crops and the spreadsheet work as for our own ballots."""
+    page, _ = forms["squares"]
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), page)
+    form = tmp_path / "squares.yaml"
+    made = CliRunner().invoke(main, ["template", "from-scan", str(blank), "-o", str(form)])
+    assert made.exit_code == 0, made.output
+    template = load_template(form)
+
+    scans, rng = tmp_path / "scans", np.random.default_rng(11)
+    scans.mkdir()
+    intents: dict[str, dict[str, str | None]] = {}
+    for index in range(6):
+        filled, intent = fill(page, template, rng)
+        scanned, _ = degrade(filled, "office", rng, source_dpi=DPI)
+        name = f"copy-{index}.png"
+        cv2.imwrite(str(scans / name), scanned)
+        intents[str(scans / name)] = intent
+    (scans / "again").mkdir()
+    cv2.imwrite(str(scans / "again" / "copy-0-rescued.png"), cv2.imread(str(scans / "copy-0.png")))  # same pixels
+    cv2.imwrite(str(scans / "zz-back.png"), np.full((3508, 2480), 247, np.uint8))
+    cv2.imwrite(str(scans / "zz-other-form.png"), forms["cells"][0])
+
+    db = tmp_path / "forms.db"
+    scanned = CliRunner().invoke(
+        main, ["scan", str(scans), "--session", SESSION, "--db", str(db), "--jobs", "1", "--template", str(form)]
+    )
+    assert scanned.exit_code == 2, scanned.output  # a duplicate and a foreign page need a clerk's look
+    exported = CliRunner().invoke(main, ["export", "--session", SESSION, "--db", str(db), "--format", "jsonl"])
+    pages = {Path(line["source"]).name: line for line in map(json.loads, exported.output.splitlines())}
+    assert {name: line["outcome"] for name, line in pages.items()} == {
+        **{f"copy-{index}.png": "read" for index in range(6)},
+        "copy-0-rescued.png": "duplicate",
+        "zz-back.png": "blank",
+        "zz-other-form.png": "unreadable",
+    }
+    assert "form squares: its table matches rule for rule" in pages["copy-1.png"]["reason"]
+    assert "same image was already counted from" in pages["copy-0-rescued.png"]["reason"]
+    assert "no configured form found" in pages["zz-other-form.png"]["reason"]
+    assert pages["copy-1.png"]["serial"] is None
+
+    store = open_store(db)
+    assert [found.id for found in store.session_forms(SESSION)] == ["squares"]
+    client = create_app(store, SESSION, "t" * 32, "测试员").test_client()
+    client.set_cookie(cookie_name("t" * 32), "t" * 32)
+    queued = client.get("/api/queue").get_json()["rows"]
+    assert len(queued) == store.pending_rows(SESSION)
+    for row in queued[:3]:
+        crop = client.get(row["crop"]["url"])
+        assert crop.status_code == 200 and crop.mimetype == "image/png"
+    for flagged in store.flagged_rows(SESSION):
+        meant = intents[flagged.source][flagged.state.unit]
+        kind, choice = ("choice", meant) if meant else ("blank", None)
+        store.decide_row(
+            SESSION, flagged.state.page_id, flagged.state.unit, kind, choice, "测试员", flagged.state.version
+        )  # type: ignore[arg-type]
+    for name, line in pages.items():  # what the machine read on its own is what the voter meant
+        for unit, row in line.get("rows", {}).items():
+            if row["reading"] not in ("pending",) and line["outcome"] == "read":
+                meant = intents[str(scans / name)][unit]
+                assert row["reading"] == (meant or "blank"), (name, unit, row)
+    store.close()
+
+    report = tmp_path / "result.xlsx"
+    result = CliRunner().invoke(main, ["report", "--session", SESSION, "--db", str(db), "-o", str(report)])
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(report)["测评结果"]
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    header = next(row for row in rows if "单位名称" in row)
+    column = {name: header.index(name) for name in ("单位名称", *SQUARES.options)}
+    expected = {unit: Counter(intent[unit] for intent in intents.values()) for unit in SQUARES.units}
+    seen = set()
+    for row in rows:
+        unit = row[column["单位名称"]]
+        if unit in expected:
+            seen.add(unit)
+            assert [row[column[option]] for option in SQUARES.options] == [
+                expected[unit][option] for option in SQUARES.options
+            ], unit
+    assert seen == set(SQUARES.units)
+
+
+def test_scan_refuses_our_own_template_as_a_form_and_a_changed_form_of_the_same_id(
+    forms: dict[str, tuple[Gray, Template]], tmp_path: Path
+) -> None:
+    db, scans = tmp_path / "f.db", tmp_path / "scans"
+    scans.mkdir()
+    ours = CliRunner().invoke(
+        main, ["scan", str(scans), "--session", SESSION, "--db", str(db), "--template", "templates/shuangping.yaml"]
+    )
+    assert ours.exit_code == 1 and "QR" in ours.output
+    _, template = forms["squares"]
+    first, changed = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    first.write_text(yaml.safe_dump(template.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    edited = template.model_copy(update={"title": template.title + "（修订）"})
+    changed.write_text(yaml.safe_dump(edited.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
+    args = ["scan", str(scans), "--session", SESSION, "--db", str(db), "--template"]
+    assert CliRunner().invoke(main, [*args, str(first)]).exit_code == 0
+    refused = CliRunner().invoke(main, [*args, str(changed)])
+    assert refused.exit_code == 1 and "different version" in refused.output
+    printed = CliRunner().invoke(main, ["print", str(first), "--session", SESSION, "--copies", "1", "-o", "x.pdf"])
+    assert printed.exit_code == 1 and "existing office form" in printed.output

@@ -385,7 +385,7 @@ def test_copies_and_counted_serials_cannot_be_counted_by_hand(client: FlaskClien
     covered = page_of(client, "04-corners-covered.jpg")
     review_store.db.execute("UPDATE pages SET serial = ? WHERE id = ?", (read["serial"], covered["page_id"]))
     with pytest.raises(DecisionRefused, match="已计入"):
-        digest = review_store.printed_templates(SESSION)[0].content_hash()
+        digest = review_store.session_templates(SESSION)[0].content_hash()
         rows = [HandRow(str(row["unit"]), "blank") for row in covered["rows"]]
         review_store.decide_page(SESSION, int(covered["page_id"]), "count", "x", 0, template_hash=digest, rows=rows)
 

@@ -189,7 +189,7 @@ def test_killed_run_resumes_without_loss_or_double_count(tmp_path: Path, batch: 
     settings = ReadingSettings()
     settings_hash = store.register_settings(settings)
     classification = store.classification_for("2026H1", settings_hash)
-    _init_worker("2026H1", store.template_catalog(), settings, None)
+    _init_worker("2026H1", store.template_catalog(), [], settings, None)
     store.save_page(page_record(*_read_task(tasks[0]), ("2026H1", settings_hash, classification)))
     summary = scan([folder], store, "2026H1", settings)
     assert sum(summary.outcomes.values()) == 2, "only the two missing pages are read again"

@@ -409,8 +409,8 @@ def test_store_overrides_added_listed_and_revoked(printed: Store) -> None:
     stored = printed.override(first.id)
     assert stored is not None and not stored.active and stored.revoke_reason == "复查不实"
     assert stored.request == first.request  # the record itself is unchanged
-    assert printed.printed_units(["2026H1"]) >= {"局机关", "图书馆", "体育中心"}
-    assert printed.printed_units(["2027H1"]) == set()
+    assert printed.session_units(["2026H1"]) >= {"局机关", "图书馆", "体育中心"}
+    assert printed.session_units(["2027H1"]) == set()
 
 
 def test_cli_session_set(runner: CliRunner, printed: Store, db_path: Path) -> None:

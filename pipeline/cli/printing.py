@@ -22,6 +22,14 @@ def print_command(template_file: Path, session: str, copies: int, output: Path, 
     from pipeline.template import TemplateInvalid
 
     template = read_template(template_file)
+    if template.source == "external":
+        click.echo(
+            f"错误 / error: {template_file} 描述的是现有表格，不能印制；填好的表格用 ballot scan --template 读取 / "
+            "describes an existing office form: it is not printed here; read filled copies with "
+            "`ballot scan --template`",
+            err=True,
+        )
+        raise SystemExit(EXIT_FAILED)
     try:
         compute_layout(template)
     except TemplateInvalid as error:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from pipeline.cli.common import EXIT_ATTENTION, db_option, fail, open_db, session_option
+from pipeline.cli.common import EXIT_ATTENTION, db_option, fail, open_db, read_template, session_option
 
 if TYPE_CHECKING:
     from pipeline.settings import ReadingSettings
@@ -42,6 +42,14 @@ def _settings(settings_file: Path | None) -> ReadingSettings:
 @db_option
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: all cores).")
 @click.option("--debug-dir", type=click.Path(file_okay=False, path_type=Path), help="Write an overlay per page.")
+@click.option(
+    "--template",
+    "form_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An existing office form (made by `ballot template from-scan`) whose filled copies are among PATHS; "
+    "repeatable. Remembered for the session.",
+)
 @settings_option
 def scan_command(
     paths: tuple[Path, ...],
@@ -49,18 +57,35 @@ def scan_command(
     db_path: Path | None,
     jobs: int | None,
     debug_dir: Path | None,
+    form_files: tuple[Path, ...],
     settings_file: Path | None,
 ) -> None:
     """Read every page of PATHS (files or folders: PDF, TIFF, JPEG, PNG) into the store.
+
+    Our own ballots are recognised by their QR code. Copies of an existing office form have none: name the
+    form with --template (once per session; later scans of the session remember it). Such copies carry no
+    serial, so a sheet is known to be counted twice only when the very same image (or file) comes again.
 
     Exit status: 0 when every page was read or was a blank back page (rows flagged for review included);
     2 when any file or page was rejected (unreadable, wrong session or template, unknown serial,
     duplicate) — each is stored with its reason (see `ballot status`, `ballot export`).
     """
     from pipeline.scan import scan
+    from pipeline.store import FormConflictError
 
     store = open_db(db_path)
     settings = _settings(settings_file)
+    for form_file in form_files:
+        form = read_template(form_file)
+        if form.source != "external":
+            fail(
+                f"{form_file} 是本系统印制的测评票模板，靠二维码识别，无需 --template / {form_file} is one of our own "
+                "ballot templates: its sheets are recognised by their QR code; --template is for existing office forms"
+            )
+        try:
+            store.use_form(session, form, str(form_file))
+        except FormConflictError as error:
+            fail(str(error))
     with click.progressbar(length=1, label="读取 / reading", file=sys.stderr, show_pos=True) as bar:
 
         def progress(done: int, total: int) -> None:

@@ -37,9 +37,9 @@ def _tally(store: Store, session: str, rules: Rules) -> SessionTally:
     """The session's tally from its printed template, effective ballots, facts and overrides."""
     from pipeline.tally import TallyError, tally_session
 
-    templates = store.printed_templates(session)
+    templates = store.session_templates(session)
     if not templates:
-        fail(f"测评轮次 {session} 没有印制过测评票 (no ballots were printed for {session})")
+        fail(f"测评轮次 {session} 没有印制过测评票，也没有读取过表格 (no ballots printed or forms read for {session})")
     if len(templates) > 1:
         fail(f"测评轮次 {session} 用了 {len(templates)} 个模板印制，暂不支持合并计票")
     facts, overrides = store.session_facts(session), store.overrides([session])
@@ -151,7 +151,7 @@ def override_add_command(
         unit.strip(), _period(period), kind, ref.strip(), authority.strip(), decided_on, note, area
     )
     store = open_db(db_path)
-    problems = override_problems(request, store.printed_units(sessions_of_period(request.period)))
+    problems = override_problems(request, store.session_units(sessions_of_period(request.period)))
     if problems:
         fail("不能登记 / refused:\n" + "\n".join(f"  {problem}" for problem in problems))
     click.echo(f"已登记 #{store.add_override(request).id}: {_describe(store.overrides([request.period])[-1])}")

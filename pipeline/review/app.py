@@ -238,7 +238,7 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
     # -- pages ------------------------------------------------------------------------------------------------
 
     def printed_hashes() -> list[str]:
-        return [template.content_hash() for template in store.printed_templates(session)]
+        return [template.content_hash() for template in store.session_templates(session)]
 
     def page_dict(state: PageState) -> dict[str, object]:
         """The page as the lists show it (the caller holds the lock)."""

@@ -68,7 +68,8 @@ def run_terminal(store: Store, session: str, reviewer: str, out_dir: Path, lang:
         options = [box.option for box in row.boxes]
         path = out_dir / f"row-{row.state.page_id}-{layouts.row(row.template_hash, row.state.unit)[0]:02d}.png"
         cv2.imwrite(str(path), outlined_crop(store, layouts, row))
-        where = f"{texts['serial']} {row.serial} · {row.source} p{row.page_no}"
+        where = f"{texts['serial']} {row.serial} · " if row.serial else ""
+        where += f"{row.source} p{row.page_no}"
         click.echo(f"\n[{index + 1}/{len(queue)}] {row.state.unit} · {where}")
         click.echo(f"  {texts['reason']}: {texts.get('reason_' + state.reason, state.reason)}")
         click.echo(f"  {texts['machine']}: {reading_label(state.machine_reading, state.machine_choice, texts)}")

@@ -122,7 +122,8 @@
     card.dataset.key = row.key;
     $("unit").textContent = row.unit;
     $("position").textContent = fmt("position", { n: rows.indexOf(row) + 1, count: rows.length });
-    $("where").textContent = `${T.serial} ${row.serial} · ${row.source} · ${fmt("page_no", { n: row.page_no })}`;
+    const serial = row.serial ? `${T.serial} ${row.serial} · ` : "";
+    $("where").textContent = `${serial}${row.source} · ${fmt("page_no", { n: row.page_no })}`;
     $("reason").textContent = row.reason_text;
     $("machine").textContent = row.machine;
     const decision = $("decision");
@@ -296,7 +297,8 @@
     const page = sheetById(state.sheetPage);
     $("sheet-void").hidden = !page;
     if (!page) return;
-    $("sheet-title").textContent = `${T.sheet_title} · ${T.serial} ${page.serial} · ${page.source}`;
+    const serial = page.serial ? ` · ${T.serial} ${page.serial}` : "";
+    $("sheet-title").textContent = `${T.sheet_title}${serial} · ${page.source}`;
     const voided = page.decision?.kind === "void";
     $("void-state").textContent = voided ? `${T.voided}${page.decision.note ? `：${page.decision.note}` : ""}` : "";
     $("void-note").hidden = voided;
