@@ -4,7 +4,8 @@ Each box is *marked*, *marginal* or *unmarked*; each row becomes one choice, ``b
 or ``pending`` with a reason a clerk reads. The rule is "when the evidence is not clear, ask": anything
 between the marginal and definite thresholds, ink beside an empty box, two marks one of which is scribbled
 solid (often a correction), or a box whose printed border was not found where the fit put it, sends the
-row to review. Pure functions: ``ballot rescore`` runs them again on stored scores.
+row to review. A ring drawn round a box with its middle left empty is read as marking that box, but only
+when it is the row's one mark. Pure functions: ``ballot rescore`` runs them again on stored scores.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Literal
 from pipeline.score import BoxScore
 from pipeline.settings import ReadingSettings
 
-BoxClass = Literal["marked", "marginal", "unmarked"]
+BoxClass = Literal["marked", "circled", "marginal", "unmarked"]
 Reading = Literal["choice", "blank", "overvote", "pending"]
 
 REASON_MARGINAL = "marginal"
@@ -25,6 +26,7 @@ REASON_OUTSIDE = "outside"
 REASON_ALIGNMENT = "alignment"
 REASON_LINE = "line"
 REASON_UNEQUAL = "unequal"
+REASON_CIRCLE = "circle"
 
 #: How the review page and exports name each reason (Chinese first).
 REASON_TEXT = {
@@ -34,6 +36,7 @@ REASON_TEXT = {
     REASON_ALIGNMENT: "定位质量低 / low alignment quality",
     REASON_LINE: "有直线穿过方框（扫描条纹或折痕）/ a line runs through a box (scanner streak or fold)",
     REASON_UNEQUAL: "多选，但标记大小悬殊（可能是污点）/ two marks of very different size (a speck?)",
+    REASON_CIRCLE: "画圈的方框之外另有标记 / a box is circled and the row has another mark",
 }
 
 
@@ -53,9 +56,18 @@ class RowReading:
 def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
     if score.fill >= settings.marks.definite and score.darkness >= settings.marks.firm:
         return "marked"
+    if is_circled(score, settings):
+        return "circled"
     if score.fill >= settings.marks.marginal:
         return "marginal"
     return "unmarked"
+
+
+def is_circled(score: BoxScore, settings: ReadingSettings) -> bool:
+    """A ring drawn round the box: ink all around it, little inside it and none in the middle (a tick or a
+    cross crosses the middle; a ring of grey inside the box is a soft scan's halo, not a pen)."""
+    marks = settings.marks
+    return score.encircled >= marks.encircled and score.fill < marks.definite and score.centre < marks.marginal
 
 
 def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSettings) -> RowReading:
@@ -64,6 +76,7 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
     classes = [classify_box(score, settings) for score in scores]
     marked = [score for score, kind in zip(scores, classes, strict=True) if kind == "marked"]
     marginal = [score for score, kind in zip(scores, classes, strict=True) if kind == "marginal"]
+    circled = [score for score, kind in zip(scores, classes, strict=True) if kind == "circled"]
     beside = [
         score
         for score, kind in zip(scores, classes, strict=True)
@@ -82,6 +95,10 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
         return pending(REASON_ALIGNMENT)
     if any(score.crossing >= marks.crossing for score in scores):
         return pending(REASON_LINE)
+    if circled:
+        if len(circled) > 1 or marked or marginal or beside:
+            return pending(REASON_CIRCLE)
+        return RowReading(unit, "choice", circled[0].option, "")
     if len(marked) >= 2:
         if any(score.fill >= marks.cancelled for score in marked):
             return pending(REASON_CORRECTION)

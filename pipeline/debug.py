@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from pipeline.settings import ReadingSettings
 
 Colour = npt.NDArray[np.uint8]
-COLOURS = {"marked": (0, 160, 0), "marginal": (0, 140, 255), "unmarked": (160, 160, 160)}
+COLOURS = {"marked": (0, 160, 0), "circled": (160, 120, 0), "marginal": (0, 140, 255), "unmarked": (160, 160, 160)}
 MARK_COLOUR = (255, 0, 255)
 
 

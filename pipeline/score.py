@@ -6,15 +6,22 @@ In that patch:
 
 - *darkness* is each pixel's distance from the local paper white, relative to how dark the printed box
   border is in the same patch (so uneven light, pencil and grey scanners are judged fairly);
-- the printed border is searched for within ±:data:`SEARCH_MM` (shared per row, so a long tick across
-  one box cannot pull it), correcting small registration errors;
-- *new ink* is darkness above :data:`INK_LEVEL` on pixels where the blank template prints nothing (the
-  template is rendered once per template and dilated, so borders, grid lines and labels never count).
+- the printed border is searched for within ±:data:`SEARCH_MM` for the row, then within ±:data:`LOCAL_MM`
+  of the row's shift for each box (so a long tick across one box cannot pull it far), correcting small
+  registration errors and the bend of a curled photo;
+- the printed lines' own grey is taken away as the scan shows it: how soft the scan is (:data:`BLUR_MM`)
+  is measured around the printed lines of the row and their blurred template subtracted, so the halo of
+  a line on a soft photo is not ink;
+- *new ink* is darkness above :data:`INK_LEVEL` (or the patch's noise) on pixels where the blank template
+  prints nothing (rendered once per template and dilated, so borders, grid lines and labels never count).
 
 Scores: ``fill`` (share of the box interior with new ink), ``outside`` (share of a 2 mm ring around the
 box: Chinese ticks often leave the box, circles sit around it), ``centre`` (share of the central half of
 the interior), ``darkness`` (median darkness of that ink: a firm pen or pencil stroke is dark, faint pencil
-and erased residue are not), ``shift_mm`` and ``border_match`` (how well the printed border was found).
+and erased residue are not), ``shift_mm`` and ``border_match`` (how well the printed border was found),
+and ``encircled`` (the share of directions around the box's centre in which ink lies between
+:data:`CIRCLE_INNER_MM` and the ring's outer edge: a ring drawn around the box covers nearly all of them,
+a tick or a stray stroke a few).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ Floats = npt.NDArray[np.float32]
 
 PATCH_PX_PER_MM = 8.0  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
+LOCAL_MM = 0.5  # each box's border may lie this far from its row's (a curled photo bends rows)
 RING_MM = 2.0  # width of the "just around the box" ring
 RING_GAP_MM = 0.4  # the ring starts this far outside the border (blur of the border itself)
 INTERIOR_INSET_MM = BOX_LINE_WIDTH / 2 + 0.45  # interior starts this far inside the border's centre line
@@ -43,14 +51,22 @@ INK_LEVEL = 0.10  # floor of the ink level: 10 % of the way from paper white to 
 TEMPLATE_DILATE_MM = 0.5  # printed ink is masked this much wider than drawn (blur, residual misfit)
 MIN_CONTRAST = 40.0  # grey levels between paper and border below which the border is "not visible"
 BACKGROUND_MM = 7.0  # paper white is looked for this far around each pixel: wider than a filled box
+BILEVEL_GREY_SHARE = 0.01  # a page with fewer grey pixels than this share is a fax or a 1-bit scan
+BLUR_MM = (0.0, 0.15, 0.3, 0.45, 0.6, 0.8)  # how soft the scan may be: σ of the printed lines' blur
+HALO_BAND_MM = 1.2  # the blur is measured on the scan this far around the printed lines
+PAPER_PX_PER_MM = 4.0  # the paper level is smooth: it is estimated on a coarser, wider patch
 NOISE_SIGMAS = 3.0  # ink must stand this many noise deviations above the plain paper of its patch
 MAD_TO_SIGMA = 1.4826
 NOISE_SAMPLE_STEP = 3  # every third plain pixel is plenty to estimate the noise
 MIN_BLOB_MM2 = 0.4  # a pen stroke 0.3 mm wide is this big after 1.3 mm; a dot mark is 0.8 mm² or more
 HYSTERESIS = 0.6  # an ink region extends over pixels this share as dark as the ink level
 MIN_STROKE_MM = 1.5  # an ink region this long counts even when only part of it reaches the ink level …
-LINK_KERNEL = np.ones((5, 5), np.uint8)  # fragments within ~0.5 mm of each other form one region
+LINK_KERNEL = np.ones((5, 5), np.uint8)  # on a bilevel scan, fragments within ~0.5 mm form one region
 MIN_STRONG_SHARE = 0.3  # … provided this share does (a wide faint cloud of JPEG noise does not)
+SECTORS = 12  # directions around the box's centre in which ink is looked for, for ``encircled``
+CIRCLE_INNER_MM = 2.0  # ink nearer the centre than this is a mark in the box, not a ring around it
+MIN_SECTOR_PX = 3  # ink pixels that make a direction count (a few pixels of a thin stroke)
+ARC_MM = 3.0  # only ink regions this long count for ``encircled``: a circle's arcs between border crossings
 
 
 @dataclass(frozen=True)
@@ -65,6 +81,7 @@ class BoxScore:
     crossing: float
     shift_mm: float
     border_match: float
+    encircled: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -82,8 +99,13 @@ class _Geometry:
     border_pixels: npt.NDArray[np.bool_]  # where the border's ink is solid: its grey level is "black"
     unprinted: npt.NDArray[np.bool_]  # interior and ring: where the blank template has no ink
     box_px: tuple[int, int, int, int]  # the box's left, top, right, bottom edges in patch pixels
+    paper_origin: tuple[float, float]  # mm of the paper patch's top-left pixel centre
+    paper_size: int  # paper patch side in px at PAPER_PX_PER_MM
     background_kernel: npt.NDArray[np.uint8]
     background_blur: int
+    halos: Floats  # per BLUR_MM: the printed ink as a scan that soft shows it, in darkness units
+    halo_band: npt.NDArray[np.bool_]  # around the printed lines: where the scan's softness is measured
+    sectors: npt.NDArray[np.int8]  # direction (0 … SECTORS − 1) of each annulus pixel around the centre; −1 elsewhere
 
     @property
     def interior_count(self) -> int:
@@ -151,8 +173,18 @@ def _box_geometry(blank: Floats, rect: Rect) -> _Geometry:
     centre = inside(INTERIOR_INSET_MM + quarter) & ~printed_mask
     ring = inside(-(RING_GAP_MM + RING_MM)) & ~inside(-RING_GAP_MM) & ~printed_mask
     border_band = inside(-BOX_LINE_WIDTH) & ~inside(BOX_LINE_WIDTH)
+    dx, dy = xs - (rect.x + rect.w / 2), ys - (rect.y + rect.h / 2)
+    direction = np.floor((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * SECTORS).astype(np.int8) % SECTORS
+    annulus = (np.hypot(dx, dy) >= CIRCLE_INNER_MM) & (interior | ring)
+    sectors = np.where(annulus, direction, -1).astype(np.int8)
     outline = np.where(border_band, printed, 0.0).astype(np.float32)
-    background = round(BACKGROUND_MM * PATCH_PX_PER_MM) | 1
+    # The paper patch reaches half a background window beyond the patch, so that the closing's window is
+    # never cut short by the patch's edge (where it would take a shadow's gradient for ink).
+    reach = BACKGROUND_MM / 2 + 1.0 / PAPER_PX_PER_MM
+    paper_origin = (origin[0] - reach, origin[1] - reach)
+    paper_size = round((size / PATCH_PX_PER_MM + 2 * reach) * PAPER_PX_PER_MM)
+    background = round(BACKGROUND_MM * PAPER_PX_PER_MM) | 1
+    halos, halo_band = _halos(printed, outline > 0.5, inside(-(RING_GAP_MM + RING_MM)))
     return _Geometry(
         origin,
         size,
@@ -170,27 +202,68 @@ def _box_geometry(blank: Floats, rect: Rect) -> _Geometry:
             round((rect.x + rect.w - xs[0, 0]) * PATCH_PX_PER_MM),
             round((rect.y + rect.h - ys[0, 0]) * PATCH_PX_PER_MM),
         ),
+        paper_origin,
+        paper_size,
         np.asarray(cv2.getStructuringElement(cv2.MORPH_RECT, (background, background)), dtype=np.uint8),
-        round(2.0 * PATCH_PX_PER_MM),
+        round(2.0 * PAPER_PX_PER_MM),
+        halos,
+        halo_band,
+        sectors,
     )
+
+
+def _halos(
+    printed: Floats, border: npt.NDArray[np.bool_], scored: npt.NDArray[np.bool_]
+) -> tuple[Floats, npt.NDArray[np.bool_]]:
+    """The printed ink blurred by each of BLUR_MM and scaled as :func:`_darkness` scales the scan (the
+    border's solid pixels at 1), and the band around the printed lines where the scan is compared with
+    them. A soft scan or photo spreads a printed line's grey well beyond the line: subtracting its expected
+    halo keeps it from counting as ink beside every box."""
+    halos = []
+    for sigma in BLUR_MM:
+        soft = cv2.GaussianBlur(printed, (0, 0), sigma * PATCH_PX_PER_MM) if sigma else printed
+        level = float(np.median(soft[border])) if border.any() else 1.0
+        halos.append(soft / max(level, 1e-3))
+    radius = round(HALO_BAND_MM * PATCH_PX_PER_MM)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    band = cv2.dilate((printed > 0.2).astype(np.uint8), kernel).astype(bool) & scored
+    return np.asarray(np.stack(halos), dtype=np.float32), band
 
 
 def _patch(image: Gray, matrix: npt.NDArray[np.float64], geometry: _Geometry) -> Floats:
     """Resample the box's neighbourhood from the scan into patch space."""
-    scale = 1.0 / PATCH_PX_PER_MM
-    to_mm = np.array(
-        [[scale, 0.0, geometry.origin[0]], [0.0, scale, geometry.origin[1]], [0.0, 0.0, 1.0]],
-        dtype=np.float64,
-    )
-    patch_to_image = matrix @ to_mm
-    warped = cv2.warpPerspective(
-        image,
-        patch_to_image,
-        (geometry.size, geometry.size),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
+    return _sample(image, matrix, geometry.origin, geometry.size, PATCH_PX_PER_MM)
+
+
+def _sample(
+    image: Gray, matrix: npt.NDArray[np.float64], origin: tuple[float, float], size: int, px_per_mm: float
+) -> Floats:
+    """A ``size``² grid at ``px_per_mm`` whose top-left pixel centre is ``origin`` (mm), sampled from the scan."""
+    scale = 1.0 / px_per_mm
+    to_mm = np.array([[scale, 0.0, origin[0]], [0.0, scale, origin[1]], [0.0, 0.0, 1.0]], dtype=np.float64)
+    flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    warped = cv2.warpPerspective(image, matrix @ to_mm, (size, size), flags=flags, borderMode=cv2.BORDER_REPLICATE)
     return np.asarray(warped, dtype=np.float32)
+
+
+def _paper_level(image: Gray, matrix: npt.NDArray[np.float64], geometry: _Geometry) -> Floats:
+    """The local paper white at every patch pixel: a grey closing over :data:`BACKGROUND_MM` (a window wider
+    than a filled box, so a filled box is not taken for paper, while a shadow's edge or a light gradient
+    across a phone photo is followed), computed on a coarser patch that reaches half a window beyond the
+    box's patch so that no window is cut short by the patch's edge."""
+    coarse = _sample(image, matrix, geometry.paper_origin, geometry.paper_size, PAPER_PX_PER_MM)
+    # Blur first: the brightest pixel of raw noise would put "paper" above the real paper white. A closing
+    # (not a plain maximum) removes every mark narrower than the window yet keeps the edge of a shadow.
+    paper = cv2.morphologyEx(cv2.GaussianBlur(coarse, (5, 5), 1.0), cv2.MORPH_CLOSE, geometry.background_kernel)
+    paper = cv2.blur(paper, (geometry.background_blur, geometry.background_blur))
+    step = PAPER_PX_PER_MM / PATCH_PX_PER_MM
+    offset_x = (geometry.origin[0] - geometry.paper_origin[0]) * PAPER_PX_PER_MM
+    offset_y = (geometry.origin[1] - geometry.paper_origin[1]) * PAPER_PX_PER_MM
+    to_coarse = np.array([[step, 0.0, offset_x], [0.0, step, offset_y]], dtype=np.float64)
+    fine = cv2.warpAffine(
+        paper, to_coarse, (geometry.size, geometry.size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    )
+    return np.asarray(fine, dtype=np.float32)
 
 
 def _paper(patch: Floats) -> float:
@@ -199,26 +272,32 @@ def _paper(patch: Floats) -> float:
     return float(np.searchsorted(np.cumsum(histogram), 0.9 * patch.size))
 
 
-def _darkness(patch: Floats, geometry: _Geometry) -> tuple[Floats, float, float]:
-    """Darkness 0–1 relative to the paper around each pixel and to the printed border's black; the contrast
-    found; and the ink level this patch's noise allows.
+def _darkness(patch: Floats, paper: Floats, geometry: _Geometry) -> tuple[Floats, float]:
+    """Darkness 0–1 relative to the paper around each pixel (:func:`_paper_level`) and to the printed
+    border's black, and the contrast found.
 
-    The paper level is a grey closing over :data:`BACKGROUND_MM` (a window wider than a filled box), so a
-    shadow, its edge or a light gradient across a phone photo is not mistaken for ink.
-    ``patch`` is already moved back by the border shift, so the template's masks apply unchanged."""
-    # Blur first: the brightest pixel of raw noise would put "paper" above the real paper white. A closing
-    # (not a plain maximum) removes every mark narrower than the window yet keeps the edge of a shadow.
-    paper = cv2.morphologyEx(cv2.GaussianBlur(patch, (5, 5), 1.0), cv2.MORPH_CLOSE, geometry.background_kernel)
-    paper = cv2.blur(paper, (geometry.background_blur, geometry.background_blur))
+    ``patch`` and ``paper`` are already moved back by the border shift, so the template's masks apply."""
     border = geometry.border_pixels
     difference = paper - patch
     contrast = _median(difference[border]) if np.any(border) else 0.0
     # A light blur averages sensor and JPEG noise away but keeps any pen stroke (≥ 0.3 mm = 2.4 px).
     darkness = cv2.GaussianBlur(np.clip(difference / max(contrast, MIN_CONTRAST), 0.0, 1.0), (5, 5), 1.0)
+    return np.asarray(darkness, dtype=np.float32), contrast
+
+
+def _ink_level(darkness: Floats, geometry: _Geometry) -> float:
+    """The ink level this patch's noise allows: INK_LEVEL, or higher where the plain paper is noisy."""
     plain = darkness[geometry.unprinted][::NOISE_SAMPLE_STEP]
     centre = _median(plain)
     spread = _median(np.abs(plain - centre)) * MAD_TO_SIGMA
-    return darkness, contrast, max(INK_LEVEL, centre + NOISE_SIGMAS * spread)
+    return max(INK_LEVEL, centre + NOISE_SIGMAS * spread)
+
+
+def _softness(darkness: Floats, geometry: _Geometry) -> int:
+    """Which of BLUR_MM the scan's printed lines look like (index): the least misfit around them."""
+    seen = darkness[geometry.halo_band]
+    misfit = [float(np.abs(seen - halo[geometry.halo_band]).sum()) for halo in geometry.halos]
+    return int(np.argmin(misfit))
 
 
 ArrayT = TypeVar("ArrayT", bound=npt.NDArray[Any])
@@ -238,33 +317,61 @@ def _border_response(patch: Floats, geometry: _Geometry) -> Floats:
     return np.asarray(cv2.matchTemplate(dark, template, cv2.TM_CCOEFF_NORMED), dtype=np.float32)
 
 
-def score_row(image: Gray, matrix: npt.NDArray[np.float64], model: TemplateModel, row: RowPlace) -> list[BoxScore]:
-    """Scores of every box of ``row``; the border shift is the median of the row's best shifts."""
+def score_row(
+    image: Gray, matrix: npt.NDArray[np.float64], model: TemplateModel, row: RowPlace, *, dotted: bool = False
+) -> list[BoxScore]:
+    """Scores of every box of ``row``; each border is looked for near the row's median shift. ``dotted``:
+    the scan is bilevel (see :func:`is_bilevel`)."""
     search = round(SEARCH_MM * PATCH_PX_PER_MM)
     patches, responses = [], []
     for box in row.boxes:
         geometry = model.geometry[(box.unit, box.option)]
         patch = _patch(image, matrix, geometry)
         response = _border_response(patch, geometry)
-        patches.append((box, geometry, patch))
+        patches.append((box, geometry, patch, _paper_level(image, matrix, geometry)))
         responses.append(response)
     peaks = [np.unravel_index(int(np.argmax(r)), r.shape) for r in responses]
-    dy = int(np.median([p[0] for p in peaks])) - search
-    dx = int(np.median([p[1] for p in peaks])) - search
+    row_y = int(np.median([p[0] for p in peaks]))
+    row_x = int(np.median([p[1] for p in peaks]))
+    # Each box then finds its own border near the row's shift: a curled photo moves boxes of one row
+    # apart by a fraction of a millimetre, yet no mark can pull a box further than LOCAL_MM from its row.
+    local = round(LOCAL_MM * PATCH_PX_PER_MM)
+    shifts, matches = [], []
+    for response in responses:
+        top, left = max(0, row_y - local), max(0, row_x - local)
+        window = response[top : row_y + local + 1, left : row_x + local + 1]
+        y, x = np.unravel_index(int(np.argmax(window)), window.shape)
+        shifts.append((int(left + x) - search, int(top + y) - search))
+        matches.append(float(window[y, x]))
+    measured = []
+    for (box, geometry, patch, paper), (dx, dy) in zip(patches, shifts, strict=True):
+        # Move the scan back by the shift found (wrapped edge pixels lie outside every mask), so the
+        # template's masks, computed once, apply as they are.
+        patch, paper = (_shifted(array, (-dx, -dy)) for array in (patch, paper))
+        measured.append((box, geometry, *_darkness(patch, paper, geometry)))
+    # One softness per row, like the shift: a mark across one box's border cannot pull it.
+    soft = int(np.median([_softness(darkness, geometry) for _, geometry, darkness, _ in measured]))
     scores = []
-    for position, ((box, geometry, patch), response) in enumerate(zip(patches, responses, strict=True)):
-        scores.append(_score_box(box, position, geometry, patch, (dx, dy), float(response[dy + search, dx + search])))
+    for position, ((box, geometry, darkness, contrast), shift, match) in enumerate(
+        zip(measured, shifts, matches, strict=True)
+    ):
+        new = np.clip(darkness - geometry.halos[soft], 0.0, 1.0)
+        scores.append(_score_box(box, position, geometry, (new, contrast), shift, match, dotted))
     return scores
 
 
 def _score_box(
-    box: Checkbox, position: int, geometry: _Geometry, patch: Floats, shift: tuple[int, int], match: float
+    box: Checkbox,
+    position: int,
+    geometry: _Geometry,
+    measured: tuple[Floats, float],
+    shift: tuple[int, int],
+    match: float,
+    dotted: bool,
 ) -> BoxScore:
-    # Move the scan back by the shift found (wrapped edge pixels lie outside every mask), so the
-    # template's masks, computed once, apply as they are.
-    aligned = _shifted(patch, (-shift[0], -shift[1]))
-    darkness, contrast, ink_level = _darkness(aligned, geometry)
-    ink = _ink(darkness, ink_level, geometry.printed_mask)
+    darkness, contrast = measured
+    regions, extents = _ink(darkness, _ink_level(darkness, geometry), geometry.printed_mask, dotted=dotted)
+    ink = regions > 0
 
     def share(region: npt.NDArray[np.bool_], total: int) -> float:
         return float(np.count_nonzero(ink & region)) / total if total else 0.0
@@ -283,7 +390,18 @@ def _score_box(
         crossing=round(_crossing(ink & ~geometry.printed_mask, geometry.box_px), 4),
         shift_mm=round(float(np.hypot(*shift)) / PATCH_PX_PER_MM, 3),
         border_match=round(max(0.0, match) * visible, 4),
+        encircled=round(_encircled(regions, extents, geometry.sectors), 4),
     )
+
+
+def _encircled(regions: npt.NDArray[np.int32], extents: npt.NDArray[np.int32], sectors: npt.NDArray[np.int8]) -> float:
+    """Share of the directions around the box's centre in which long strokes lie in the annulus. A ring
+    drawn round the box is a long stroke (the printed border may cut it into a few arcs); grain, specks and
+    dots around a box are short, whatever directions they happen to lie in."""
+    long = extents >= ARC_MM * PATCH_PX_PER_MM
+    long[0] = False
+    hits = np.bincount(sectors[long[regions] & (sectors >= 0)], minlength=SECTORS)
+    return float(np.count_nonzero(hits >= MIN_SECTOR_PX)) / SECTORS
 
 
 def _median(values: Floats) -> float:
@@ -292,17 +410,20 @@ def _median(values: Floats) -> float:
     return float(np.partition(values, middle)[middle])
 
 
-def _ink(darkness: Floats, level: float, printed: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+def _ink(
+    darkness: Floats, level: float, printed: npt.NDArray[np.bool_], *, dotted: bool
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
     """Ink pixels, by hysteresis: connected regions darker than HYSTERESIS × ``level`` that reach ``level``
     somewhere and cover at least MIN_BLOB_MM2. A faint pencil stroke stays one connected stroke instead of
     breaking into fragments; dust, toner specks and noise are dropped. Printed ink is cut out first, so a
     region cannot creep along the blurred edge of a printed line."""
     weak = ((darkness > level * HYSTERESIS) & ~printed).astype(np.uint8)
-    # Fragments a little apart belong together: a stroke that a 1-bit scan broke into dots is one stroke.
-    linked = np.asarray(cv2.dilate(weak, LINK_KERNEL), dtype=bool) & ~printed
+    # On a bilevel (fax, 1-bit) scan, fragments a little apart belong together: a stroke the binarisation
+    # broke into dots is one stroke. On a grey scan or photo the same linking would join grain into clouds.
+    linked = np.asarray(cv2.dilate(weak, LINK_KERNEL), dtype=bool) & ~printed if dotted else weak > 0
     count, labels, stats, _ = cv2.connectedComponentsWithStats(linked.astype(np.uint8), connectivity=8)
     if count <= 1:
-        return np.zeros(darkness.shape, dtype=bool)
+        return np.zeros(darkness.shape, dtype=np.int32), np.zeros(1, dtype=np.int32)
     area = np.bincount(labels.ravel(), weights=weak.ravel(), minlength=count)
     strong = np.bincount(labels.ravel(), weights=((darkness > level) & (weak > 0)).ravel(), minlength=count)
     extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
@@ -314,7 +435,7 @@ def _ink(darkness: Floats, level: float, printed: npt.NDArray[np.bool_]) -> npt.
     blob = strong >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2
     keep = (area >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2) & (strong > 0) & (stroke | blob)
     keep[0] = False
-    return np.asarray(keep[labels] & (weak > 0), dtype=bool)
+    return np.asarray(np.where(keep[labels] & (weak > 0), labels, 0), dtype=np.int32), extent.astype(np.int32)
 
 
 def _crossing(ink: npt.NDArray[np.bool_], box: tuple[int, int, int, int]) -> float:
@@ -341,7 +462,14 @@ def _crossing(ink: npt.NDArray[np.bool_], box: tuple[int, int, int, int]) -> flo
 
 
 def score_page(image: Gray, matrix: npt.NDArray[np.float64], model: TemplateModel) -> list[BoxScore]:
-    return [score for row in model.layout.rows for score in score_row(image, matrix, model, row)]
+    dotted = is_bilevel(image)
+    return [score for row in model.layout.rows for score in score_row(image, matrix, model, row, dotted=dotted)]
+
+
+def is_bilevel(image: Gray) -> bool:
+    """A fax or 1-bit scan: (nearly) every pixel pure black or pure white."""
+    sample = image[::7, ::7]
+    return bool(np.count_nonzero((sample > 8) & (sample < 247)) < BILEVEL_GREY_SHARE * sample.size)
 
 
 @lru_cache(maxsize=8)

@@ -63,6 +63,14 @@ class MarkThresholds(_Strict):
         le=1,
         description="ink share in the ring around an unmarked box that suggests a mark beside it.",
     )
+    encircled: float = Field(
+        default=0.75,
+        gt=0,
+        le=1,
+        description="a box with long strokes around it in at least this share of directions, little ink inside "
+        "(fill < definite) and none in the middle, was circled: it counts as marked when it is its row's "
+        "only ink.",
+    )
 
 
 class AlignmentLimits(_Strict):

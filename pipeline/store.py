@@ -40,7 +40,7 @@ from pipeline.settings import ReadingSettings
 from pipeline.tally import SessionFacts
 from pipeline.template import CATEGORY_ROW, Template, parse_template
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: What takes a store of the previous version to the next (schema.sql creates the newest directly).
 MIGRATIONS = {
     2: """CREATE TABLE session_forms (
@@ -51,6 +51,7 @@ MIGRATIONS = {
     ) STRICT, WITHOUT ROWID;
     CREATE UNIQUE INDEX pages_one_read_per_image ON pages (session, image_fingerprint)
         WHERE outcome = 'read' AND serial IS NULL;""",
+    3: "ALTER TABLE box_scores ADD COLUMN encircled REAL NOT NULL DEFAULT 0;",
 }
 DEFAULT_DB = Path("output/ballots.db")
 
@@ -79,9 +80,10 @@ class StoredTemplate:
 
 #: Box score columns, in the field order of :class:`pipeline.score.BoxScore` (a test checks they agree).
 SCORE_COLUMNS = (
-    "unit", "option", "position", "fill", "outside", "centre", "darkness", "crossing", "shift_mm", "border_match"
+    "unit", "option", "position", "fill", "outside", "centre", "darkness", "crossing", "shift_mm", "border_match",
+    "encircled",
 )  # fmt: skip
-ScoreRow = tuple[str, str, int, float, float, float, float, float, float, float]
+ScoreRow = tuple[str, str, int, float, float, float, float, float, float, float, float]
 
 
 class RowExport(TypedDict):

@@ -6,6 +6,7 @@ import pytest
 
 from pipeline.classify import (
     REASON_ALIGNMENT,
+    REASON_CIRCLE,
     REASON_CORRECTION,
     REASON_MARGINAL,
     REASON_OUTSIDE,
@@ -101,3 +102,38 @@ def test_bad_settings_file_names_the_field(tmp_path: object) -> None:
 def test_a_speck_beside_a_tick_is_not_an_overvote() -> None:
     assert reading(0.3, 0.0, 0.1) == ("pending", None, "unequal")
     assert reading(0.3, 0.0, 0.2) == ("overvote", None, "")
+
+
+def circled(option: int, *, centre: float = 0.0, fill: float = 0.04, outside: float = 0.15) -> BoxScore:
+    """A ring round box ``option``: ink in most directions around it, the middle empty."""
+    return BoxScore("文化馆", OPTIONS[option], option, fill, outside, centre, 0.7, 0.0, 0.0, 0.9, encircled=0.83)
+
+
+def test_a_circled_box_is_the_rows_choice_when_it_is_the_only_mark() -> None:
+    scores = row(0.0, 0.0, 0.0)
+    scores[1] = circled(1)
+    assert classify_box(scores[1], SETTINGS) == "circled"
+    result = classify_row("文化馆", scores, SETTINGS)
+    assert (result.reading, result.choice, result.reason) == ("choice", "基本满意", "")
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        pytest.param((0.3, 0.0), id="a tick in another box"),
+        pytest.param((0.03, 0.0), id="a faint mark in another box"),
+        pytest.param((0.0, 0.2), id="ink beside another box"),
+    ],
+)
+def test_a_circled_box_with_other_ink_in_the_row_goes_to_a_clerk(other: tuple[float, float]) -> None:
+    fill, outside = other
+    scores = row(fill, 0.0, 0.0, outside=(outside, 0.0, 0.0))
+    scores[2] = circled(2)
+    result = classify_row("文化馆", scores, SETTINGS)
+    assert (result.reading, result.reason) == ("pending", REASON_CIRCLE)
+
+
+def test_ink_in_the_middle_is_no_circle() -> None:
+    """A cross or a tick covers many directions too, but crosses the box's middle: not a ring."""
+    assert classify_box(circled(0, centre=0.05, fill=0.05), SETTINGS) == "marginal"
+    assert classify_box(circled(0, centre=0.3, fill=0.3), SETTINGS) == "marked"

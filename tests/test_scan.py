@@ -158,16 +158,51 @@ def test_torn_corner_reads_from_three_marks_and_two_are_rejected(tmp_path: Path,
     assert "registration marks found" in lines["cut.jpg"]["reason"]
 
 
-def test_mark_outside_the_box_is_flagged(tmp_path: Path, batch: Batch) -> None:
+def test_a_circled_box_is_read_and_a_mark_beside_a_box_is_flagged(tmp_path: Path, batch: Batch) -> None:
+    """A ring drawn round a box is a vote for it when it is the row's only mark; a ring and another mark,
+    or a stroke beside a box, go to a clerk."""
     db = batch.fresh_db(tmp_path)
     folder = tmp_path / "scans"
     folder.mkdir()
     image = filled(batch, 0, {})
     circle(image, box(batch.layout, "图书馆", "基本满意"))
+    circle(image, box(batch.layout, "博物馆", "满意"))
+    tick(image, box(batch.layout, "博物馆", "不满意"))
+    beside = box(batch.layout, "文化馆", "不满意").rect
+    x, top, bottom = (beside.x + beside.w + 1.2) * PX, (beside.y + 0.5) * PX, (beside.y + beside.h - 0.5) * PX
+    cv2.line(image, (int(x), int(top)), (int(x + 0.8 * PX), int(bottom)), 30, int(0.5 * PX), lineType=cv2.LINE_AA)
     save_jpeg(image, folder / "circle.jpg")
     scan([folder], open_store(db), "2026H1", ReadingSettings())
     [line] = export(db)
-    assert line["rows"]["图书馆"]["reading"] == "pending"
+    readings = {unit: row["reading"] for unit, row in line["rows"].items()}
+    assert readings["图书馆"] == "基本满意" and readings["局机关"] == "blank"
+    flagged = {row.state.unit: row.state.reason for row in open_store(db).flagged_rows("2026H1")}
+    assert flagged == {"博物馆": "circle", "文化馆": "outside"}
+
+
+@pytest.mark.parametrize("sigma_mm", [0.25, 0.6])
+def test_a_soft_scan_shows_no_ink_beside_the_printed_lines(tmp_path: Path, batch: Batch, sigma_mm: float) -> None:
+    """A defocused photo spreads every printed line's grey a millimetre wide; the scorer subtracts the
+    printed lines as blurred as the scan shows them, so empty boxes stay empty and ticks are read. Far
+    softer (σ 0.6 mm: the QR code no longer decodes, so only the table is blurred), rows may go to a
+    clerk but none is read wrong."""
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    truth = dict(list(choices_for(9).items())[:5])
+    image = filled(batch, 0, truth)
+    table = int((batch.layout.rows[0].band.y - 15) * PX)
+    image[table:] = cv2.GaussianBlur(image, (0, 0), sigma_mm * PX)[table:]
+    save_jpeg(image, folder / "soft.jpg")
+    scan([folder], open_store(db), "2026H1", ReadingSettings())
+    [line] = export(db)
+    readings = {unit: row["reading"] for unit, row in line["rows"].items() if unit in UNITS}
+    if sigma_mm < 0.3:
+        assert readings == {unit: truth.get(unit, "blank") for unit in UNITS}
+        empty = [score for unit in UNITS if unit not in truth for score in line["rows"][unit]["scores"].values()]
+        assert max(empty) == 0
+    else:
+        assert all(readings[unit] in ("pending", truth.get(unit, "blank")) for unit in UNITS), readings
 
 
 def test_killed_run_resumes_without_loss_or_double_count(tmp_path: Path, batch: Batch) -> None:
