@@ -4,6 +4,10 @@ The QR code says which template, session and sheet serial a page is, and its fou
 whatever orientation the page was fed, give the first, coarse page → image transform. The corners of the
 page are searched first (a 22 mm code decodes in about a millisecond there); the whole page only if that
 fails.
+
+A region that holds the codes of two different ballots is two sheets fed together (or lying on the glass one
+over the other): the code found says so in ``QrCode.overlap`` and the page must not be read, whichever sheet's
+marks the aligner would find. Only the region already decoded is looked at, so this costs nothing extra.
 """
 
 from __future__ import annotations
@@ -15,9 +19,10 @@ import numpy.typing as npt
 import zxingcpp
 
 from pipeline.ingest import Gray
-from pipeline.payload import SheetId, parse_payload
+from pipeline.payload import SheetId, format_serial, parse_payload
 
 CORNER_SHARE = 0.36  # each corner window spans this share of the page's width and height
+TWO_BALLOTS = "两张票叠在一起扫描 / two ballots on one image (sheets fed together?): rescan them one at a time"
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class QrCode:
     text: str
     corners: npt.NDArray[np.float64]
     modules: int  # symbol size in modules (17 + 4 × version)
+    overlap: str | None = None  # why the page must not be read: another ballot's code was decoded beside this one
 
 
 def find_qr(image: Gray) -> QrCode | None:
@@ -48,9 +54,11 @@ def _decode(region: Gray, top: int, left: int) -> QrCode | None:
     ours = [result for result in results if result.valid]
     if not ours:
         return None
-    # Prefer one of our payloads if a sheet somehow carries two codes.
+    # Prefer one of our payloads if a sheet somehow carries two codes (a sticker, a foreign form's code).
     ours.sort(key=lambda result: isinstance(parse_payload(result.text), str))
     best = ours[0]
+    ballots = {result.text: sheet for result in ours if isinstance(sheet := parse_payload(result.text), SheetId)}
+    overlap = _two_ballots(list(ballots.values())) if len(ballots) > 1 else None
     position = best.position
     corners = np.array(
         [
@@ -63,7 +71,13 @@ def _decode(region: Gray, top: int, left: int) -> QrCode | None:
     ) + np.array([left, top], dtype=np.float64)
     version = best.extra.get("Version") if isinstance(best.extra, dict) else None
     modules = 17 + 4 * int(version) if version and str(version).isdigit() else _modules_of(best.text)
-    return QrCode(parse_payload(best.text), best.text, corners, modules)
+    return QrCode(parse_payload(best.text), best.text, corners, modules, overlap)
+
+
+def _two_ballots(sheets: list[SheetId]) -> str:
+    """The clerk's reason for a page carrying several ballots' codes; the serials help find the sheets."""
+    serials = ", ".join(format_serial(sheet.serial) for sheet in sorted(sheets, key=lambda sheet: sheet.serial))
+    return f"{TWO_BALLOTS} (serials {serials})"
 
 
 def _modules_of(text: str) -> int:

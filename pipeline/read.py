@@ -49,6 +49,8 @@ def read_sheet(
             fingerprint,
             image=reduced_image(image),
         )
+    if qr.overlap is not None:  # two ballots: neither sheet's marks can be trusted to be its own
+        return SheetRejected("unreadable", qr.overlap, fingerprint, image=reduced_image(image))
     if isinstance(qr.sheet, str):
         return SheetRejected("wrong_template", qr.sheet, fingerprint, image=reduced_image(image))
     sheet = qr.sheet

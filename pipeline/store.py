@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import TypedDict
+from typing import Concatenate, ParamSpec, TypedDict, TypeVar
 
 from pipeline import __version__
 from pipeline.ballots import BallotResult, RowResult
@@ -129,6 +129,22 @@ class PageRecord:
     image: tuple[str, int, int, bytes] | None = None  # (mime, width, height, data)
 
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _one_snapshot(method: Callable[Concatenate[Store, P], R]) -> Callable[Concatenate[Store, P], R]:
+    """Run a method's several SELECTs in one read transaction, so that they all see the store as it was at
+    one moment even while a scan in another process commits pages."""
+
+    def wrapper(store: Store, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        with store.snapshot():
+            return method(store, *args, **kwargs)
+
+    wrapper.__name__, wrapper.__doc__ = method.__name__, method.__doc__
+    return wrapper
+
+
 class Store:
     """A connection to the store with typed operations. Use :func:`open_store`."""
 
@@ -149,6 +165,18 @@ class Store:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN (deferred, so a writer is never blocked) … COMMIT: reads inside see one state of the store."""
+        if self.db.in_transaction:
+            yield self.db
+            return
+        self.db.execute("BEGIN")
+        try:
+            yield self.db
+        finally:
+            self.db.execute("COMMIT")
 
     # -- templates and sessions ------------------------------------------------------------------------
 
@@ -438,6 +466,7 @@ class Store:
                 [(classification_id, page_id, *row) for page_id, rows in readings.items() for row in rows],
             )
 
+    @_one_snapshot
     def export_pages(self, session: str) -> list[PageExport]:
         """One dict per page (and one per unreadable file, page 0), in scan order: the export shape."""
         lines: list[PageExport] = []
@@ -495,6 +524,7 @@ class Store:
             )
         return lines
 
+    @_one_snapshot
     def review_log(self, session: str) -> list[tuple[str, str, str, str, str, str]]:
         """Every row decision of the session, undos included, oldest first:
         (serial, unit, machine reading, decision, reviewer, decided at). Readings are in Chinese."""
@@ -526,6 +556,7 @@ class Store:
             log.append((str(serial or f"page-{page_id}"), str(unit), was, decision, str(reviewer), str(at)))
         return log
 
+    @_one_snapshot
     def effective_ballots(self, session: str) -> list[BallotResult]:
         """Every counted sheet of the session with each row's effective reading (see pipeline/ballots.py)."""
         ballots: dict[int, tuple[str, str, list[RowResult]]] = {}
@@ -583,9 +614,11 @@ class Store:
                 "unknown_serial",
                 f"serial {page.serial} was never issued for {page.session} (a foreign ballot?)",
             )
+        # A sheet a clerk counted by hand (its scan was unreadable) is counted as surely as one read.
         earlier = db.execute(
             "SELECT f.path, p.page_no, p.image_fingerprint FROM pages p JOIN files f ON f.id = p.file_id "
-            "WHERE p.session = ? AND p.serial = ? AND p.outcome = 'read'",
+            "LEFT JOIN current_page_decisions c ON c.page_id = p.id AND c.decision = 'count' "
+            "WHERE p.session = ? AND p.serial = ? AND (p.outcome = 'read' OR c.id IS NOT NULL)",
             (page.session, page.serial),
         ).fetchone()
         if earlier is None:
@@ -711,6 +744,7 @@ class Store:
     _PAGE_TABLES = "pages p JOIN files f ON f.id = p.file_id LEFT JOIN current_page_decisions c ON c.page_id = p.id"
     _NOT_VOIDED = "NOT EXISTS (SELECT 1 FROM current_page_decisions v WHERE v.page_id = p.id AND v.decision = 'void')"
 
+    @_one_snapshot
     def flagged_rows(self, session: str) -> list[FlaggedRow]:
         """Rows the machine sent to review on the session's read sheets, in sheet order, with their box fills
         and state. Rows of a voided sheet are left out: that sheet is not counted, so they need no decision."""
@@ -797,6 +831,7 @@ class Store:
         assert after is not None
         return after
 
+    @_one_snapshot
     def review_pages(self, session: str, *, rejected: bool, page_id: int | None = None) -> list[PageSummary]:
         """Pages the machine did not count (``rejected``: every outcome but read and blank), or the read sheets
         with how many rows each sent to review; in scan order, each with the page decision in force. Only page

@@ -77,3 +77,52 @@ def circle(image: Gray, target: Checkbox, *, px: float = PX) -> None:
 def save_jpeg(image: Gray, path: Path, quality: int = 85) -> Path:
     cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return path
+
+
+# -- two sheets on one image (tests/test_faults.py) ------------------------------------------------------------
+
+
+def filled_sheet(image: Gray, layout: Layout, seed: int, px: float = PX) -> dict[str, str]:
+    """Fill ``image`` in place as a careful voter would (clean marks); returns each row's intent."""
+    from pipeline.simulate import fill_sheet
+
+    rows = fill_sheet(image, layout, px, np.random.default_rng(seed), difficulty="clean")
+    return {row.unit: row.intent for row in rows}
+
+
+def shifted(image: Gray, dx_mm: float, dy_mm: float, px: float = PX) -> Gray:
+    """``image`` moved right by ``dx_mm`` and down by ``dy_mm`` on white paper of the same size; what moves
+    past the edge is lost, as it is past the scanner's glass."""
+    height, width = image.shape
+    dx, dy = round(dx_mm * px), round(dy_mm * px)
+    moved = np.full_like(image, 255)
+    moved[max(0, dy) : height + min(0, dy), max(0, dx) : width + min(0, dx)] = image[
+        max(0, -dy) : height - max(0, dy), max(0, -dx) : width - max(0, dx)
+    ]
+    return moved
+
+
+def laid_over(below: Gray, above: Gray, dy_mm: float, px: float = PX) -> Gray:
+    """Sheet ``above`` lying on sheet ``below``, ``dy_mm`` lower (negative: higher), hiding what it covers."""
+    moved = shifted(above, 0.0, dy_mm, px)
+    edge = round(dy_mm * px)
+    combined = below.copy()
+    if edge >= 0:
+        combined[edge:] = moved[edge:]
+    else:
+        combined[: below.shape[0] + edge] = moved[: below.shape[0] + edge]
+    return combined
+
+
+def see_through(first: Gray, second: Gray, dx_mm: float, dy_mm: float, px: float = PX) -> Gray:
+    """Both sheets' ink on one image (thin paper fed together, or a backlit glass): the darker of the two."""
+    return np.minimum(first, shifted(second, dx_mm, dy_mm, px))
+
+
+def qr_image(text: str, module_px: int = 8) -> Gray:
+    """A QR code as our printer encodes it, black on white, with its 4-module quiet zone."""
+    import segno
+
+    modules = np.array(segno.make(text, error="m", micro=False).matrix, dtype=bool)
+    pixels = np.where(np.pad(modules, 4), 0, 255).astype(np.uint8)
+    return np.kron(pixels, np.ones((module_px, module_px), dtype=np.uint8))
