@@ -112,6 +112,10 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
         return pending(REASON_OUTSIDE)
     if len(marked) == 1:
         return RowReading(unit, "choice", marked[0].option, "")
+    # 弃权 is a definite reading too: it means no ink at all, so even a little ink beside a box (a small
+    # tick that missed a small printed □) sends the row to a clerk.
+    if any(score.outside >= marks.marginal for score in scores):
+        return pending(REASON_OUTSIDE)
     return RowReading(unit, "blank", None, "")
 
 

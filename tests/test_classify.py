@@ -62,6 +62,14 @@ def test_ink_beside_an_empty_row_is_flagged() -> None:
     assert reading(0.0, 0.0, 0.0, outside=(0.0, 0.2, 0.0)) == ("pending", None, REASON_OUTSIDE)
 
 
+def test_blank_means_no_ink_at_all() -> None:
+    """A small tick that missed a small printed □ leaves little ink beside it: never read as 弃权."""
+    little = SETTINGS.marks.marginal
+    assert reading(0.0, 0.0, 0.0, outside=(0.0, little, 0.0)) == ("pending", None, REASON_OUTSIDE)
+    assert reading(0.0, 0.0, 0.0, outside=(0.0, little - 0.001, 0.0)) == ("blank", None, "")
+    assert reading(0.3, 0.0, 0.0, outside=(0.0, little, 0.0)) == ("choice", "满意", "")  # beside a vote: a slip
+
+
 def test_ink_around_the_marked_box_is_a_tick_leaving_it() -> None:
     assert reading(0.25, 0.0, 0.0, outside=(0.2, 0.0, 0.0)) == ("choice", "满意", "")
 
