@@ -16,12 +16,22 @@ from pipeline.align import AlignmentFailure, align_page
 from pipeline.classify import classify_page
 from pipeline.debug import DebugWriter, draw_overlay
 from pipeline.external import read_external_sheet
+from pipeline.foreign import foreign_rules
 from pipeline.identify import find_qr
 from pipeline.ingest import ScanPage, image_fingerprint
 from pipeline.refine import refine_alignment
 from pipeline.score import score_page, template_model
 from pipeline.settings import ReadingSettings
-from pipeline.sheet import SheetRead, SheetRejected, SheetResult, aligned_page, is_blank, reduced_image
+from pipeline.sheet import (
+    REVIEW_PX_PER_MM,
+    SheetRead,
+    SheetRejected,
+    SheetResult,
+    is_blank,
+    reduced_image,
+    review_image,
+    upright_page,
+)
 from pipeline.template import Template
 
 
@@ -79,11 +89,14 @@ def read_sheet(
         alignment = refine_alignment(image, alignment, model.borders, settings.alignment)
     if isinstance(alignment, AlignmentFailure):
         return SheetRejected("unreadable", alignment.reason, fingerprint, sheet, template_hash, reduced_image(image))
+    upright = upright_page(image, alignment, model.layout.page_w, model.layout.page_h)
+    other_sheet = foreign_rules(upright, REVIEW_PX_PER_MM, model.expected_rules)
+    if other_sheet is not None:
+        return SheetRejected("unreadable", other_sheet, fingerprint, None, template_hash, reduced_image(image))
     scores = score_page(image, alignment.matrix, model)
     readings = classify_page(scores, settings)
     debug.write(f"{_stem(page)}", lambda: draw_overlay(image, alignment, model.layout, scores, settings))
-    review = aligned_page(image, alignment, model.layout.page_w, model.layout.page_h)
-    return SheetRead(sheet, template_hash, alignment, scores, readings, fingerprint, review)
+    return SheetRead(sheet, template_hash, alignment, scores, readings, fingerprint, review_image(upright))
 
 
 def _stem(page: ScanPage) -> str:

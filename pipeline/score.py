@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from pipeline.foreign import expected_rules
 from pipeline.ingest import Gray, pdf_bytes_pages
 from pipeline.layout import BOX_LINE_WIDTH, Checkbox, Layout, Rect, RowPlace
 from pipeline.refine import BorderModel
@@ -128,6 +129,7 @@ class TemplateModel:
         self.layout = layout
         blank = _render_blank(template)
         self.borders = BorderModel(layout, blank, PATCH_PX_PER_MM)
+        self.expected_rules = expected_rules(np.asarray(255 - blank * 255, dtype=np.uint8), PATCH_PX_PER_MM)
         self.geometry: dict[tuple[str, str], _Geometry] = {
             (box.unit, box.option): _box_geometry(blank, box.rect) for box in layout.boxes
         }

@@ -70,13 +70,23 @@ def is_blank(image: Gray, max_ink: float) -> bool:
 
 def aligned_page(image: Gray, alignment: Alignment, page_w: float, page_h: float) -> PageImage:
     """The sheet resampled upright at REVIEW_PX_PER_MM: crops for review are plain rectangles in mm."""
+    return review_image(upright_page(image, alignment, page_w, page_h))
+
+
+def upright_page(image: Gray, alignment: Alignment, page_w: float, page_h: float) -> Gray:
+    """The sheet resampled upright at REVIEW_PX_PER_MM (pixel centres at (i + ½) / REVIEW_PX_PER_MM mm)."""
     scale = 1.0 / REVIEW_PX_PER_MM
     to_mm = np.array([[scale, 0, 0.5 * scale], [0, scale, 0.5 * scale], [0, 0, 1]], dtype=np.float64)
     size = (round(page_w * REVIEW_PX_PER_MM), round(page_h * REVIEW_PX_PER_MM))
     upright = cv2.warpPerspective(
         image, alignment.matrix @ to_mm, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=255
     )
-    return _jpeg(np.asarray(upright, dtype=np.uint8))
+    return np.asarray(upright, dtype=np.uint8)
+
+
+def review_image(upright: Gray) -> PageImage:
+    """An upright sheet (:func:`upright_page`) as it is kept for review."""
+    return _jpeg(upright)
 
 
 def reduced_image(image: Gray) -> PageImage:

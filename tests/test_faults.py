@@ -591,12 +591,6 @@ def test_see_through_overlap_with_both_codes_is_unreadable_two_ballots(
         assert f"{serial[:4]}-{serial[4:8]}-{serial[8:]}" in result.reason
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG, fix needed outside identify.py (align/refine, see the issue): when the second sheet's QR code is "
-    "past the edge of the image, nothing says two sheets; the page is read as the first sheet and the second "
-    "sheet's printed boxes and ticks are counted as its marks (overvotes on 15 of 20 random pairs at 25 mm)",
-)
 @pytest.mark.parametrize(
     ("dx_mm", "dy_mm"), [(25, 0), (0, -30)], ids=["second-code-past-right-edge", "second-code-past-top-edge"]
 )
@@ -606,6 +600,7 @@ def test_see_through_overlap_with_one_code_is_not_read(two_sheets: TwoSheets, dx
 
     result = two_sheets.read(see_through(two_sheets.first, two_sheets.second, dx_mm, dy_mm))
     assert isinstance(result, SheetRejected) and result.outcome == "unreadable", result
+    assert "two sheets on one image" in result.reason and result.sheet is None
 
 
 @pytest.mark.parametrize(

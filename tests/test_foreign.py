@@ -1,0 +1,66 @@
+"""Foreign print: another sheet's table on an aligned page is found; streaks, folds and the scan's edge are not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.foreign import LINES_PX_PER_MM, foreign_rules, rules
+from pipeline.ingest import Gray
+from pipeline.score import PATCH_PX_PER_MM, TemplateModel, template_model
+from pipeline.template import load_template
+from tests.helpers import print_batch, see_through
+
+PX_PER_MM = PATCH_PX_PER_MM  # the printed page is compared at the scorer's resolution here
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Gray, Gray, TemplateModel]:
+    template = load_template(Path("templates/shuangping.yaml"))
+    batch = print_batch(tmp_path_factory.mktemp("foreign"), template, 2)
+    first, second = batch.pages(PX_PER_MM * 25.4)
+    return first, second, template_model(template)
+
+
+def line(image: Gray, x_mm: float, *, top_mm: float = 0.0, bottom_mm: float = 297.0, grey: int = 90) -> None:
+    """A vertical line across the upright page (a scanner streak, a fold, a rule)."""
+    x = round(x_mm * PX_PER_MM)
+    cv2.line(image, (x, round(top_mm * PX_PER_MM)), (x, round(bottom_mm * PX_PER_MM)), grey, 2)
+
+
+def test_the_template_has_its_own_rules(printed: tuple[Gray, Gray, TemplateModel]) -> None:
+    first, _, model = printed
+    found = rules(first, PX_PER_MM)
+    assert found.shape == model.expected_rules.shape == (2, round(297 * LINES_PX_PER_MM), round(210 * LINES_PX_PER_MM))
+    assert found[0].any() and found[1].any()  # the table's rows and columns
+    assert foreign_rules(first, PX_PER_MM, model.expected_rules) is None
+
+
+@pytest.mark.parametrize(("dx_mm", "dy_mm"), [(25, 0), (0, -30), (12, 40), (-40, 20)])
+def test_another_sheets_table_is_found(printed: tuple[Gray, Gray, TemplateModel], dx_mm: float, dy_mm: float) -> None:
+    first, second, model = printed
+    reason = foreign_rules(see_through(first, second, dx_mm, dy_mm, PX_PER_MM), PX_PER_MM, model.expected_rules)
+    assert reason is not None and "two sheets on one image" in reason
+
+
+def test_streaks_folds_and_the_scans_edge_are_no_table(printed: tuple[Gray, Gray, TemplateModel]) -> None:
+    page = printed[0].copy()
+    for x_mm in (70.0, 118.0, 160.0):  # three scanner streaks, the length of the page
+        line(page, x_mm)
+    line(page, 203.0, top_mm=20, bottom_mm=280, grey=40)  # a skewed scan's edge, near the border
+    fold = round(148.5 * PX_PER_MM)
+    cv2.line(page, (0, fold), (page.shape[1], fold), 120, 2)  # folded in half
+    assert foreign_rules(page, PX_PER_MM, printed[2].expected_rules) is None
+
+
+def test_a_voters_single_stroke_is_no_table(printed: tuple[Gray, Gray, TemplateModel]) -> None:
+    page = printed[0].copy()
+    line(page, 100.0, top_mm=60, bottom_mm=100, grey=30)  # one ruler-straight line through the table
+    assert foreign_rules(page, PX_PER_MM, printed[2].expected_rules) is None
+    for x_mm in (40.0, 60.0):  # three such lines in the table are a table
+        line(page, x_mm, top_mm=60, bottom_mm=100, grey=30)
+    assert foreign_rules(page, PX_PER_MM, printed[2].expected_rules) is not None
+    assert np.all(printed[2].expected_rules.sum(axis=(1, 2)) > 0)
