@@ -27,6 +27,7 @@ from benchmarks.common import SESSION, TEMPLATE
 from pipeline.ingest import pdf_bytes_pages
 from pipeline.layout import compute_layout
 from pipeline.render import render_pdf_bytes
+from pipeline.scan import kept_blank
 from pipeline.simulate import fill_sheet
 from pipeline.store import open_store
 from pipeline.template import load_template
@@ -38,6 +39,7 @@ def make_scans(folder: Path, pages: int, dpi: int, as_pdf: bool) -> Path:
     template = load_template(TEMPLATE)
     store = open_store(folder / "ballots.db")
     serials = store.issue_serials(SESSION, template, pages, "bench.pdf")
+    kept_blank(store, template)  # as `ballot print` does
     store.close()
     layout = compute_layout(template)
     rng = np.random.default_rng(dpi)

@@ -31,6 +31,7 @@ from pipeline.ingest import (
     read_page,
 )
 from pipeline.read import read_sheet
+from pipeline.score import PATCH_PX_PER_MM, provide_blank, render_blank_png
 from pipeline.settings import ReadingSettings
 from pipeline.sheet import SheetRejected, SheetResult
 from pipeline.store import PageRecord, Store
@@ -203,6 +204,8 @@ def scan(
     classification = store.classification_for(session, settings_hash)
     tasks = prepare(paths, store, session, summary)
     catalog = store.template_catalog()
+    if tasks:
+        _provide_blanks(store, session)
     init_args = (session, catalog, store.session_forms(session), settings, debug_dir)
     stamp = (session, settings_hash, classification)
     if jobs > 1 and len(tasks) > 1:
@@ -215,6 +218,24 @@ def scan(
         _store_results(map(_read_task, tasks), store, stamp, summary, on_page, len(tasks))
     summary.rows_pending = store.pending_rows(session)
     return summary
+
+
+def _provide_blanks(store: Store, session: str) -> None:
+    """Hand the scorer the session's blank templates from the store's cache, so that no worker spends a
+    second rendering one."""
+    for template in store.session_templates(session):
+        if template.external is None:
+            provide_blank(template, kept_blank(store, template))
+
+
+def kept_blank(store: Store, template: Template) -> bytes:
+    """The scorer's blank rendering of a printed template (PNG), rendered and kept in the store once."""
+    digest = template.content_hash()
+    png = store.template_blank(digest, PATCH_PX_PER_MM)
+    if png is None:
+        png = render_blank_png(template)
+        store.keep_template_blank(digest, PATCH_PX_PER_MM, png)
+    return png
 
 
 def _store_results(

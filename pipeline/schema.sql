@@ -13,6 +13,15 @@ CREATE TABLE templates (
 ) STRICT;
 CREATE INDEX templates_by_short ON templates (template_id, short_hash);
 
+-- The blank template as the scorer sees it (rendered at 8 px/mm, PNG), kept so that a scan need not
+-- render it again (about a second). A cache: deleting a row only costs that second once.
+CREATE TABLE template_blanks (
+    template_hash TEXT NOT NULL REFERENCES templates (hash),
+    px_per_mm     REAL NOT NULL,
+    png           BLOB NOT NULL,
+    PRIMARY KEY (template_hash, px_per_mm)
+) STRICT, WITHOUT ROWID;
+
 CREATE TABLE sessions (
     name       TEXT PRIMARY KEY,
     created_at TEXT NOT NULL,

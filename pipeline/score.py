@@ -136,10 +136,38 @@ class TemplateModel:
 
 
 def _render_blank(template: Template) -> Floats:
+    known = _BLANKS.get(template.content_hash())
+    if known is not None:
+        return known
+    return blank_from_png(render_blank_png(template))
+
+
+#: Blank renderings handed over by :func:`provide_blank` (a scan passes them from its store's cache; forked
+#: workers inherit them), by template hash.
+_BLANKS: dict[str, Floats] = {}
+
+
+def render_blank_png(template: Template) -> bytes:
+    """The blank template rendered at PATCH_PX_PER_MM, as a PNG (about a second: fpdf2 loads the CJK font)."""
     from pipeline.render import render_pdf_bytes
 
     page = pdf_bytes_pages(render_pdf_bytes(template, "2026H1", ["0000000000"]), PATCH_PX_PER_MM * 25.4)[0]
+    ok, encoded = cv2.imencode(".png", page)
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return encoded.tobytes()
+
+
+def blank_from_png(png: bytes) -> Floats:
+    page = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if page is None:
+        raise ValueError("the stored blank template is not a PNG image")
     return np.asarray((255.0 - page.astype(np.float32)) / 255.0, dtype=np.float32)
+
+
+def provide_blank(template: Template, png: bytes) -> None:
+    """Use ``png`` (from :func:`render_blank_png`, kept in the store) instead of rendering ``template``."""
+    _BLANKS[template.content_hash()] = blank_from_png(png)
 
 
 def _patch_origin(rect: Rect) -> tuple[float, float]:

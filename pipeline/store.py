@@ -40,7 +40,7 @@ from pipeline.settings import ReadingSettings
 from pipeline.tally import SessionFacts
 from pipeline.template import CATEGORY_ROW, Template, parse_template
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 #: What takes a store of the previous version to the next (schema.sql creates the newest directly).
 MIGRATIONS = {
     2: """CREATE TABLE session_forms (
@@ -52,6 +52,12 @@ MIGRATIONS = {
     CREATE UNIQUE INDEX pages_one_read_per_image ON pages (session, image_fingerprint)
         WHERE outcome = 'read' AND serial IS NULL;""",
     3: "ALTER TABLE box_scores ADD COLUMN encircled REAL NOT NULL DEFAULT 0;",
+    4: """CREATE TABLE template_blanks (
+        template_hash TEXT NOT NULL REFERENCES templates (hash),
+        px_per_mm     REAL NOT NULL,
+        png           BLOB NOT NULL,
+        PRIMARY KEY (template_hash, px_per_mm)
+    ) STRICT, WITHOUT ROWID;""",
 }
 DEFAULT_DB = Path("output/ballots.db")
 
@@ -190,6 +196,20 @@ class Store:
                 (digest, template.id, template.short_hash(), definition, source_path, now()),
             )
         return digest
+
+    def template_blank(self, digest: str, px_per_mm: float) -> bytes | None:
+        """The cached blank rendering (PNG) of a stored template, if one was kept."""
+        row = self.db.execute(
+            "SELECT png FROM template_blanks WHERE template_hash = ? AND px_per_mm = ?", (digest, px_per_mm)
+        ).fetchone()
+        return bytes(row[0]) if row else None
+
+    def keep_template_blank(self, digest: str, px_per_mm: float, png: bytes) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO template_blanks (template_hash, px_per_mm, png) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (digest, px_per_mm, png),
+            )
 
     def use_form(self, session: str, template: Template, source_path: str) -> str:
         """Register an existing office form (``source: external``) as read in ``session``; returns its hash.

@@ -273,3 +273,25 @@ def test_csv_export_one_row_per_ballot_row(tmp_path: Path, batch: Batch) -> None
     lines = result.output.strip().splitlines()
     assert lines[0].startswith("source,page,serial,outcome,unit,reading,reason")
     assert len(lines) == 1 + 11
+
+
+def test_the_blank_template_is_rendered_once_per_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`ballot print` keeps the scorer's rendering of the blank in the store; scans use it from there."""
+    import pipeline.scan
+
+    db = tmp_path / "print.db"
+    printed = CliRunner().invoke(
+        main, ["print", "templates/shuangping.yaml", "--session", "2026H1", "--copies", "1", "--db", str(db),
+               "-o", str(tmp_path / "b.pdf")]
+    )  # fmt: skip
+    assert printed.exit_code == 0, printed.output
+    store = open_store(db)
+    [template] = store.session_templates("2026H1")
+    kept = store.template_blank(template.content_hash(), pipeline.scan.PATCH_PX_PER_MM)
+    assert kept is not None and kept.startswith(b"\x89PNG")
+
+    def no_rendering(_: Template) -> bytes:
+        raise AssertionError("rendered again")
+
+    monkeypatch.setattr(pipeline.scan, "render_blank_png", no_rendering)
+    assert pipeline.scan.kept_blank(store, template) == kept

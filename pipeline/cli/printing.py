@@ -19,6 +19,7 @@ def print_command(template_file: Path, session: str, copies: int, output: Path, 
     """Print COPIES ballots of TEMPLATE_FILE for SESSION into one PDF, one page per ballot."""
     from pipeline.layout import compute_layout
     from pipeline.render import FontMissing, render_ballots
+    from pipeline.scan import kept_blank
     from pipeline.template import TemplateInvalid
 
     template = read_template(template_file)
@@ -39,6 +40,7 @@ def print_command(template_file: Path, session: str, copies: int, output: Path, 
     serials = store.issue_serials(session, template, copies, str(output))
     try:
         render_ballots(template, session, serials, output)
+        kept_blank(store, template)  # the scorer's copy of the blank, so that scanning need not render it
     except FontMissing as error:
         click.echo(f"错误 / error: {error}", err=True)
         raise SystemExit(EXIT_FAILED) from None
