@@ -49,7 +49,7 @@ def _page_crops(
     page: ScanPage, templates: dict[tuple[str, str], tuple[str, Template]], settings: ReadingSettings
 ) -> list[Crop]:
     qr = find_qr(page.image)
-    if qr is None or isinstance(qr.sheet, str):
+    if qr is None or isinstance(qr.sheet, str) or qr.overlap is not None:  # not one ballot of ours
         return []
     known = templates.get((qr.sheet.template_id, qr.sheet.short_hash))
     if known is None:
