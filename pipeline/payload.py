@@ -63,3 +63,12 @@ def new_serial() -> str:
 def format_serial(serial: str) -> str:
     """Human-readable form printed under the QR code: 'K7QX-M2PD-5Z'."""
     return f"{serial[:4]}-{serial[4:8]}-{serial[8:]}"
+
+
+def normalise_serial(text: str) -> str | None:
+    """A serial as a clerk types it from the sheet ('k7qx-m2pd-5z', with O for 0 or I/L for 1, as Crockford
+    allows), or None when it cannot be one."""
+    serial = text.strip().upper().replace("-", "").replace(" ", "").translate(str.maketrans("OIL", "011"))
+    if len(serial) != SERIAL_LENGTH or any(char not in SERIAL_ALPHABET for char in serial):
+        return None
+    return serial

@@ -233,6 +233,8 @@ CREATE TABLE page_decisions (
     previous_id   INTEGER REFERENCES page_decisions (id),
     reviewer      TEXT NOT NULL CHECK (length(reviewer) > 0),
     decided_at    TEXT NOT NULL,
+    -- for a counted page the machine could not identify: the serial the clerk read under its QR code
+    serial        TEXT CHECK (serial IS NULL OR length(serial) = 10),
     CHECK ((coalesce(decision, '') = 'count') = (template_hash IS NOT NULL)),
     CHECK ((decision IS NULL) = (undoes_id IS NOT NULL))
 ) STRICT;
@@ -249,7 +251,7 @@ WHERE d.id = (
 );
 
 CREATE VIEW current_page_decisions AS
-SELECT d.id, d.page_id, d.decision, d.template_hash, d.note, d.reviewer, d.decided_at
+SELECT d.id, d.page_id, d.decision, d.template_hash, d.note, d.reviewer, d.decided_at, d.serial
 FROM page_decisions AS d
 WHERE d.id = (
     SELECT max(live.id) FROM page_decisions AS live

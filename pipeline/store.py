@@ -20,7 +20,7 @@ from typing import Concatenate, ParamSpec, TypedDict, TypeVar
 
 from pipeline import __version__
 from pipeline.ballots import BallotResult, RowResult
-from pipeline.payload import new_serial
+from pipeline.payload import new_serial, normalise_serial
 from pipeline.review.model import (
     BoxFill,
     Decision,
@@ -40,7 +40,7 @@ from pipeline.settings import ReadingSettings
 from pipeline.tally import SessionFacts
 from pipeline.template import CATEGORY_ROW, Template, parse_template
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 #: What takes a store of the previous version to the next (schema.sql creates the newest directly).
 MIGRATIONS = {
     2: """CREATE TABLE session_forms (
@@ -58,7 +58,25 @@ MIGRATIONS = {
         png           BLOB NOT NULL,
         PRIMARY KEY (template_hash, px_per_mm)
     ) STRICT, WITHOUT ROWID;""",
+    5: """ALTER TABLE page_decisions ADD COLUMN serial TEXT CHECK (serial IS NULL OR length(serial) = 10);
+    DROP VIEW current_page_decisions;
+    CREATE VIEW current_page_decisions AS
+    SELECT d.id, d.page_id, d.decision, d.template_hash, d.note, d.reviewer, d.decided_at, d.serial
+    FROM page_decisions AS d
+    WHERE d.id = (
+        SELECT max(live.id) FROM page_decisions AS live
+        WHERE live.page_id = d.page_id AND live.decision IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM page_decisions AS undo WHERE undo.undoes_id = live.id)
+    );""",
 }
+#: Pages of a session that count a given serial: read by the machine, or counted by a clerk under the serial
+#: the page carried or the clerk read off the sheet. Parameters: session, serial.
+COUNTED_SERIAL = (
+    "SELECT p.id, f.path, p.page_no, p.image_fingerprint FROM pages p JOIN files f ON f.id = p.file_id "
+    "LEFT JOIN current_page_decisions c ON c.page_id = p.id AND c.decision = 'count' "
+    "WHERE p.session = ?1 "
+    "AND ((p.outcome = 'read' AND p.serial = ?2) OR (c.id IS NOT NULL AND coalesce(p.serial, c.serial) = ?2))"
+)
 DEFAULT_DB = Path("output/ballots.db")
 
 
@@ -584,7 +602,8 @@ class Store:
         # Read sheets, plus rejected pages a clerk counted by hand (rows all entered by the clerk, template the
         # one the clerk read them by); a sheet a clerk voided (作废) comes out with void=True.
         for page_id, serial, template_hash, unit, reading, choice, void in self.db.execute(
-            "SELECT p.id, coalesce(p.serial, 'page-' || p.id), coalesce(h.template_hash, p.template_hash), e.unit, "
+            "SELECT p.id, coalesce(p.serial, h.serial, 'page-' || p.id), coalesce(h.template_hash, p.template_hash), "
+            "e.unit, "
             "e.reading, e.choice, v.id IS NOT NULL FROM pages p JOIN effective_readings e ON e.page_id = p.id "
             "LEFT JOIN box_scores b ON b.page_id = p.id AND b.unit = e.unit AND b.position = 0 "
             "LEFT JOIN current_page_decisions h ON h.page_id = p.id AND h.decision = 'count' "
@@ -635,22 +654,17 @@ class Store:
                 f"serial {page.serial} was never issued for {page.session} (a foreign ballot?)",
             )
         # A sheet a clerk counted by hand (its scan was unreadable) is counted as surely as one read.
-        earlier = db.execute(
-            "SELECT f.path, p.page_no, p.image_fingerprint FROM pages p JOIN files f ON f.id = p.file_id "
-            "LEFT JOIN current_page_decisions c ON c.page_id = p.id AND c.decision = 'count' "
-            "WHERE p.session = ? AND p.serial = ? AND (p.outcome = 'read' OR c.id IS NOT NULL)",
-            (page.session, page.serial),
-        ).fetchone()
+        earlier = db.execute(COUNTED_SERIAL, (page.session, page.serial)).fetchone()
         if earlier is None:
             return page.outcome, page.reason
         how = (
             "the same image scanned again"
-            if earlier[2] == page.fingerprint
+            if earlier[3] == page.fingerprint
             else "a different image: a photocopy or a rescan"
         )
         return (
             "duplicate",
-            f"serial {page.serial} was already counted from {earlier[0]} page {earlier[1]} ({how}); not counted",
+            f"serial {page.serial} was already counted from {earlier[1]} page {earlier[2]} ({how}); not counted",
         )
 
     # -- results: session facts and overrides ---------------------------------------------------------------
@@ -907,15 +921,24 @@ class Store:
         note: str = "",
         template_hash: str | None = None,
         rows: Sequence[HandRow] = (),
+        serial: str | None = None,
     ) -> PageState:
         """Settle a whole page, provided it is still at ``version``: 'void' a read ballot (作废), or for a page
         the machine did not count, 'not_ballot' or 'count' it with ``rows`` read by eye from ``template_hash``
-        (rows already checked against that template by the caller)."""
+        (rows already checked against that template by the caller). Counting a page whose serial the machine
+        could not read, the clerk gives the ``serial`` printed under its QR code, if legible: the sheet is then
+        refused if it was counted already, and a later scan of it is a duplicate."""
+        entered = normalise_serial(serial) if serial else None
+        if serial and entered is None:
+            raise DecisionRefused(f"票号 {serial!r} 格式不对（10 位，如 K7QX-M2PD-5Z）/ not a serial: {serial!r}")
         with self.transaction() as db:
             found = self._page(db, session, page_id)
             if found is None:
                 raise DecisionRefused(f"没有这一页 / no page {page_id} in {session}")
-            outcome, serial, page_template, state = found
+            outcome, page_serial, page_template, state = found
+            if entered is not None and (kind != "count" or (page_serial is not None and page_serial != entered)):
+                raise DecisionRefused(f"此页票号为 {page_serial} / this page's serial is {page_serial}")
+            serial = page_serial or entered
             if state.version != version:
                 raise DecisionConflict(state)
             if kind == "void" and outcome != "read":
@@ -935,8 +958,17 @@ class Store:
                     )
             db.execute(
                 "INSERT INTO page_decisions (page_id, decision, template_hash, note, previous_id, reviewer, "
-                "decided_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (page_id, kind, template_hash if kind == "count" else None, note, version or None, reviewer, now()),
+                "decided_at, serial) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    page_id,
+                    kind,
+                    template_hash if kind == "count" else None,
+                    note,
+                    version or None,
+                    reviewer,
+                    now(),
+                    entered if page_serial is None else None,
+                ),
             )
             after = self._page(db, session, page_id)
         assert after is not None
@@ -1041,11 +1073,7 @@ class Store:
             return
         if not db.execute("SELECT 1 FROM serials WHERE session = ? AND serial = ?", (session, serial)).fetchone():
             raise DecisionRefused(f"票号 {serial} 未在 {session} 发出 / serial {serial} was never issued")
-        counted = db.execute(
-            "SELECT p.id FROM pages p LEFT JOIN current_page_decisions c ON c.page_id = p.id AND c.decision = 'count' "
-            "WHERE p.session = ? AND p.serial = ? AND p.id <> ? AND (p.outcome = 'read' OR c.id IS NOT NULL)",
-            (session, serial, page_id),
-        ).fetchone()
+        counted = next((row for row in db.execute(COUNTED_SERIAL, (session, serial)) if row[0] != page_id), None)
         if counted is not None:
             raise DecisionRefused(f"票号 {serial} 已计入（第 {counted[0]} 页）/ serial {serial} is already counted")
 

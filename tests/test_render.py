@@ -202,3 +202,13 @@ def test_layout_is_deterministic(template: Template) -> None:
         for other in boxes[index + 1 :]:
             a, b = box.rect, other.rect
             assert a.x + a.w <= b.x or b.x + b.w <= a.x or a.y + a.h <= b.y or b.y + b.h <= a.y, "boxes overlap"
+
+
+def test_a_serial_typed_by_a_clerk_is_normalised() -> None:
+    from pipeline.payload import format_serial, new_serial, normalise_serial
+
+    serial = new_serial()
+    assert normalise_serial(format_serial(serial).lower()) == serial
+    assert normalise_serial(" K7QX M2PD 5Z ") == "K7QXM2PD5Z"
+    assert normalise_serial("O1IL-0000-00") == "0111000000"  # Crockford: O is 0, I and L are 1
+    assert normalise_serial("K7QX-M2PD") is None and normalise_serial("K7QX-M2PD-5U") is None  # short; no U

@@ -24,7 +24,8 @@ from pipeline.cli.review import review_command
 from pipeline.review.app import CSRF_HEADER, cookie_name, create_app, csrf_value
 from pipeline.review.i18n import reason_text
 from pipeline.review.model import DecisionConflict, DecisionRefused, HandRow
-from pipeline.store import Store, open_store
+from pipeline.settings import ReadingSettings
+from pipeline.store import PageRecord, Store, open_store
 from tests.conftest import REVIEW_SESSION, ReviewBatch
 
 TOKEN = "test-token-0123456789abcdefghij"
@@ -388,6 +389,36 @@ def test_copies_and_counted_serials_cannot_be_counted_by_hand(client: FlaskClien
         digest = review_store.session_templates(SESSION)[0].content_hash()
         rows = [HandRow(str(row["unit"]), "blank") for row in covered["rows"]]
         review_store.decide_page(SESSION, int(covered["page_id"]), "count", "x", 0, template_hash=digest, rows=rows)
+
+
+def test_a_serial_read_off_the_sheet_keeps_a_hand_counted_page_from_being_counted_twice(
+    client: FlaskClient, review_store: Store
+) -> None:
+    """A page whose QR code the machine could not read carries no serial; the clerk types the one printed
+    under the code. The same sheet then cannot be counted again, by hand or by a later scan."""
+    covered = page_of(client, "04-corners-covered.jpg")
+    review_store.db.execute("UPDATE pages SET serial = NULL WHERE id = ?", (covered["page_id"],))
+    counted = {str(row[0]) for row in review_store.db.execute("SELECT serial FROM pages WHERE serial IS NOT NULL")}
+    serial = next(s for s in review_store.issued_serials(SESSION) if s not in counted)
+    typed = f"{serial[:4].lower()}-{serial[4:8]} {serial[8:]}"  # as a clerk types it
+    body = {"page_id": covered["page_id"], "kind": "count", "version": 0, "rows": hand_entry(covered)}
+    status, answer = post(client, "/api/pages/decide", {**body, "serial": "K7QX-M2PD"})
+    assert status == 422 and "格式不对" in answer["message"]
+    status, answer = post(client, "/api/pages/decide", {**body, "serial": typed})
+    assert status == 200, answer
+    ballot = next(b for b in review_store.effective_ballots(SESSION) if b.page_id == covered["page_id"])
+    assert ballot.serial == serial
+
+    other = page_of(client, "05-not-a-ballot.jpg")
+    again = {"page_id": other["page_id"], "kind": "count", "version": 0, "rows": hand_entry(covered), "serial": serial}
+    status, answer = post(client, "/api/pages/decide", again)
+    assert status == 422 and "已计入" in answer["message"]
+
+    file_id = review_store.add_file(SESSION, "f" * 64, "rescanned.jpg", 1)
+    settings = review_store.register_settings(ReadingSettings())
+    stamp = (settings, review_store.classification_for(SESSION, settings))
+    rescanned = PageRecord(file_id, SESSION, 1, "read", "", *stamp, serial=serial, fingerprint="x")
+    assert review_store.save_page(rescanned)[0] == "duplicate"
 
 
 def test_a_voided_ballot_is_returned_but_not_counted(client: FlaskClient, review_store: Store) -> None:

@@ -25,6 +25,7 @@ from pipeline.review.i18n import LANGS, Lang, pick_lang, strings
 from pipeline.review.model import (
     MAX_NOTE,
     MAX_REVIEWER,
+    MAX_SERIAL_TEXT,
     PAGE_DECISION_KINDS,
     ROW_DECISION_KINDS,
     DecisionConflict,
@@ -261,9 +262,11 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
     def decide_page() -> Response:
         body = json_body()
         page_id, version, kind = int_field(body, "page_id"), int_field(body, "version"), body.get("kind")
-        note = body.get("note", "")
+        note, serial = body.get("note", ""), body.get("serial") or None
         if kind not in PAGE_DECISION_KINDS or not isinstance(note, str) or len(note) > MAX_NOTE:
             raise InvalidRequest("kind must be not_ballot, count or void; note a short string")
+        if serial is not None and (not isinstance(serial, str) or len(serial) > MAX_SERIAL_TEXT):
+            raise InvalidRequest("serial must be a short string")
         with lock:
             digest = None
             rows = []
@@ -276,7 +279,15 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
                     raise DecisionRefused(texts()[why_not])
                 rows = hand_rows(body.get("rows"), layouts.get(digest))
             state = store.decide_page(
-                session, page_id, kind, who(body), version, note=note.strip(), template_hash=digest, rows=rows
+                session,
+                page_id,
+                kind,
+                who(body),
+                version,
+                note=note.strip(),
+                template_hash=digest,
+                rows=rows,
+                serial=serial,
             )
             result = {"page": page_dict(state), "progress": progress_json(store.flagged_rows(session))}
         return jsonify(result)

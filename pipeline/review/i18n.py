@@ -61,6 +61,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "hand_count": ("人工录入…", "Count by hand…"),
     "hand_title": ("人工录入：按所见逐行选择", "Count by hand: choose what each row shows"),
     "hand_submit": ("计入", "Count it"),
+    "hand_serial": (
+        "票号（二维码下方的编号，看得清就填，以防同一张票被计两次）：",
+        "Serial (printed under the QR code; give it if legible, so the sheet cannot be counted twice): ",
+    ),
     "hand_incomplete": ("请为每一行选择一项（或弃权、无效）。", "Choose for every row (or abstain / invalid)."),
     "rotate": ("旋转 180°", "Rotate 180°"),
     "counted": ("已人工录入计入", "Counted by hand"),

@@ -16,6 +16,7 @@ PageDecisionKind = Literal["not_ballot", "count", "void"]
 ROW_DECISION_KINDS: tuple[RowDecisionKind, ...] = ("choice", "blank", "void")
 PAGE_DECISION_KINDS: tuple[PageDecisionKind, ...] = ("not_ballot", "count", "void")
 MAX_NOTE = 500
+MAX_SERIAL_TEXT = 40  # a serial as typed: 10 characters, with dashes and spaces
 MAX_REVIEWER = 40
 
 

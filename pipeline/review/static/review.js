@@ -454,6 +454,8 @@
       return tr;
     });
     $("hand-rows").replaceChildren(...rows);
+    $("hand-serial").value = "";
+    $("hand-serial-line").hidden = Boolean(page.serial);
     say("", "ok", "hand-message");
     $("hand-dialog").showModal();
   }
@@ -468,7 +470,8 @@
       return;
     }
     const rows = checked.map((input) => JSON.parse(input.value));
-    const done = await pageDecision(page, "/api/pages/decide", { kind: "count", rows }, "hand-message");
+    const serial = page.serial ? null : $("hand-serial").value.trim() || null;
+    const done = await pageDecision(page, "/api/pages/decide", { kind: "count", rows, serial }, "hand-message");
     renderRejected();
     if (done) $("hand-dialog").close();
   }
