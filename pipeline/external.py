@@ -2,9 +2,10 @@
 
 Such a form has no registration marks and no QR code; its table is what we measure it by.
 
-1. *Fit* (:func:`fit_form`): the page is tried as fed in all four directions, deskewed, and for phone
-   photos rectified on the table's outer border; the table found (:mod:`pipeline.ruling`) must match the
-   blank's rule for rule; then every rule crossing is located and a homography fitted to them robustly
+1. *Fit* (:func:`fit_forms`): the page is tried as fed in all four directions, deskewed (each view made
+   once for all configured forms; the first view any form is found in is the page's orientation), and for
+   phone photos rectified on the table's outer border; the table found (:mod:`pipeline.ruling`) must match
+   the blank's rule for rule; then every rule crossing is located and a homography fitted to them robustly
    (RANSAC). Too few crossings, too few agreeing, or a misfit beyond the reading settings' limit rejects
    the page.
 2. *Identification* (:func:`read_external_sheet`): when several forms' tables fit, the title is re-sampled
@@ -80,14 +81,9 @@ def read_external_sheet(
     fingerprint = image_fingerprint(image)
     if is_blank(image, settings.blank_page_ink):
         return SheetRejected("blank", "blank page (e.g. the back of a duplex scan)", fingerprint)
-    fits: list[FormFit] = []
-    failures: list[str] = []
-    for template in templates:
-        fit = fit_form(image, template, page.dpi, settings.alignment)
-        if isinstance(fit, FormFit):
-            fits.append(fit)
-        else:
-            failures.append(fit)
+    found = fit_forms(image, templates, page.dpi, settings.alignment)
+    fits = [fit for fit in found if isinstance(fit, FormFit)]
+    failures = [fit for fit in found if isinstance(fit, str)]
     if not fits:
         why = "; ".join(str(failure) for failure in failures)
         return SheetRejected(
@@ -120,52 +116,107 @@ def read_external_sheet(
     return SheetRead(sheet, template.content_hash(), alignment, scores, readings, fingerprint, review, identified)
 
 
-def fit_form(image: Gray, template: Template, dpi: float | None, limits: AlignmentLimits) -> FormFit | str:
-    """The page-mm → image-px transform of ``template``'s form on ``image``, or why the form is not there.
+def fit_forms(
+    image: Gray, templates: Sequence[Template], dpi: float | None, limits: AlignmentLimits
+) -> list[FormFit | str]:
+    """For each of ``templates``: where its form lies on ``image`` (:class:`FormFit`), or why it is not there.
 
-    Tried on the page as fed in all four directions (deskewed), then, for phone photos whose rules are
-    not straight across the image, on the page rectified by the table's outer border."""
+    The page is looked at as fed in all four directions (deskewed), each view computed once and tried
+    against every form; as soon as forms are found in one view, that is the page's orientation and the
+    other forms are not there. Only when no form is found upright is each form looked for on the page
+    rectified by its own table's outer border (a phone photo whose rules are not straight across it)."""
+    results: list[FormFit | str | None] = [None] * len(templates)
+    views: dict[tuple[int, float], _View] = {}
+    for turns in (0, 2, 1, 3):
+        for index, template in enumerate(templates):
+            if results[index] is not None:
+                continue
+            external = template.external
+            assert external is not None
+            key = (turns, _px_per_mm(image, external, dpi))
+            if key not in views:
+                views[key] = _upright_view(image, turns, key[1])
+            results[index] = _fit_in_view(views[key], template, limits)
+        if any(isinstance(result, FormFit) for result in results):
+            break
+    else:
+        for index, template in enumerate(templates):
+            for view in _rectified_views(image, template) if results[index] is None else ():
+                results[index] = _fit_in_view(view, template, limits)
+                if results[index] is not None:
+                    break
+    missing = "its table was not found (another form, or the table is cut off)"
+    return [
+        result if result is not None else f"{template.id}: {missing}"
+        for result, template in zip(results, templates, strict=True)
+    ]
+
+
+@dataclass(frozen=True)
+class _View:
+    """The page resampled for looking for a table: the image, view px → image px, view px per mm, and the
+    ruling lines and tables found in it."""
+
+    image: Gray
+    to_image: Matrix
+    px_per_mm: float
+    masks: tuple[Mask, Mask, Mask]
+    tables: list[Table]
+
+
+def _make_view(image: Gray, to_image: Matrix, px_per_mm: float) -> _View:
+    masks = rule_masks(image, px_per_mm)
+    return _View(image, to_image, px_per_mm, masks, find_tables(image, px_per_mm, masks))
+
+
+def _px_per_mm(image: Gray, external: ExternalForm, dpi: float | None) -> float:
+    return dpi / 25.4 if dpi else max(image.shape) / max(external.page_w_mm, external.page_h_mm)
+
+
+def _upright_view(image: Gray, turns: int, px_per_mm: float) -> _View:
+    turned = np.ascontiguousarray(np.rot90(image, turns))
+    upright, angle = deskew(turned)
+    return _make_view(upright, _unturn(turns, image.shape) @ np.linalg.inv(_rotation(upright.shape, angle)), px_per_mm)
+
+
+def _fit_in_view(view: _View, template: Template, limits: AlignmentLimits) -> FormFit | str | None:
+    """The form's fit on ``view``; why it fails when its table is there but does not fit; None when its table
+    is not in this view."""
     external = template.external
     assert external is not None
-    for view, to_image, px_per_mm in _views(image, external, dpi):
-        masks = rule_masks(view, px_per_mm)
-        coarse = [_match_table(find_tables(view, px_per_mm, masks), place) for place in external.sections]
-        if any(match is None for match in coarse):
-            continue
-        found_mm, found_px = [], []
-        for place, match in zip(external.sections, coarse, strict=True):
-            assert match is not None
-            sx, bx, sy, by = match
-            for x_mm, y_mm in ((x, y) for x in place.columns for y in place.rules):
-                crossing = _crossing(masks[1], masks[2], (sx * x_mm + bx, sy * y_mm + by), sx)
-                if crossing is not None:
-                    found_mm.append((external.origin_x_mm + x_mm, external.origin_y_mm + y_mm))
-                    found_px.append(crossing)
-        expected = sum(len(place.columns) * len(place.rules) for place in external.sections)
-        if len(found_mm) < max(8, MIN_CROSSINGS * expected):
-            return f"{template.id}: only {len(found_mm)} of {expected} rule crossings found (lines faint or cut off?)"
-        src = np.array(found_mm, dtype=np.float64).reshape(-1, 1, 2)
-        dst = cv2.perspectiveTransform(np.array(found_px, dtype=np.float64).reshape(-1, 1, 2), to_image)
-        view_px_per_mm = float(np.mean([match[0] for match in coarse if match is not None]))
-        scale = _scale_at(to_image, found_px[0], view_px_per_mm)
-        matrix, inliers = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_MM * scale)
-        if matrix is None or inliers.mean() < MIN_INLIERS:
-            return f"{template.id}: the table's lines do not lie on one flat page (folded or curled?); rescan it flat"
-        misfit = np.linalg.norm(cv2.perspectiveTransform(src, matrix) - dst, axis=2).ravel()
-        residual = float(np.percentile(misfit[inliers.ravel().astype(bool)], 90)) / scale
-        if residual > limits.max_residual_mm:
-            return f"{template.id}: the table's lines are up to {residual:.1f} mm off a flat page; rescan it flat"
-        return FormFit(template, np.asarray(matrix, dtype=np.float64), residual, int(inliers.sum()))
-    return f"{template.id}: its table was not found (another form, or the table is cut off)"
+    coarse = [_match_table(view.tables, place) for place in external.sections]
+    if any(match is None for match in coarse):
+        return None
+    found_mm, found_px = [], []
+    for place, match in zip(external.sections, coarse, strict=True):
+        assert match is not None
+        sx, bx, sy, by = match
+        for x_mm, y_mm in ((x, y) for x in place.columns for y in place.rules):
+            crossing = _crossing(view.masks[1], view.masks[2], (sx * x_mm + bx, sy * y_mm + by), sx)
+            if crossing is not None:
+                found_mm.append((external.origin_x_mm + x_mm, external.origin_y_mm + y_mm))
+                found_px.append(crossing)
+    expected = sum(len(place.columns) * len(place.rules) for place in external.sections)
+    if len(found_mm) < max(8, MIN_CROSSINGS * expected):
+        return f"{template.id}: only {len(found_mm)} of {expected} rule crossings found (lines faint or cut off?)"
+    src = np.array(found_mm, dtype=np.float64).reshape(-1, 1, 2)
+    dst = cv2.perspectiveTransform(np.array(found_px, dtype=np.float64).reshape(-1, 1, 2), view.to_image)
+    view_px_per_mm = float(np.mean([match[0] for match in coarse if match is not None]))
+    scale = _scale_at(view.to_image, found_px[0], view_px_per_mm)
+    matrix, inliers = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_MM * scale)
+    if matrix is None or inliers.mean() < MIN_INLIERS:
+        return f"{template.id}: the table's lines do not lie on one flat page (folded or curled?); rescan it flat"
+    misfit = np.linalg.norm(cv2.perspectiveTransform(src, matrix) - dst, axis=2).ravel()
+    residual = float(np.percentile(misfit[inliers.ravel().astype(bool)], 90)) / scale
+    if residual > limits.max_residual_mm:
+        return f"{template.id}: the table's lines are up to {residual:.1f} mm off a flat page; rescan it flat"
+    return FormFit(template, np.asarray(matrix, dtype=np.float64), residual, int(inliers.sum()))
 
 
-def _views(image: Gray, external: ExternalForm, dpi: float | None) -> Iterator[tuple[Gray, Matrix, float]]:
-    """Upright views of the page to look for the table in: (view, view px → image px, view px per mm)."""
-    for turns in (0, 2, 1, 3):
-        turned = np.ascontiguousarray(np.rot90(image, turns))
-        px_per_mm = dpi / 25.4 if dpi else max(turned.shape) / max(external.page_w_mm, external.page_h_mm)
-        upright, angle = deskew(turned)
-        yield upright, _unturn(turns, image.shape) @ np.linalg.inv(_rotation(upright.shape, angle)), px_per_mm
+def _rectified_views(image: Gray, template: Template) -> Iterator[_View]:
+    """The page rectified by each candidate outer border, as where ``template``'s table would lie."""
+    external = template.external
+    assert external is not None
     size = (round(external.page_w_mm * RECTIFY_PX_PER_MM), round(external.page_h_mm * RECTIFY_PX_PER_MM))
     guess = max(image.shape) / max(external.page_w_mm, external.page_h_mm)
     for quad in _quads(image, guess):
@@ -180,7 +231,9 @@ def _views(image: Gray, external: ExternalForm, dpi: float | None) -> Iterator[t
                 to_image = cv2.getPerspectiveTransform(corners, np.roll(quad, shift, axis=0).astype(np.float32))
                 flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
                 view = cv2.warpPerspective(image, to_image, size, flags=flags, borderValue=255)
-                yield np.asarray(view, dtype=np.uint8), np.asarray(to_image, dtype=np.float64), RECTIFY_PX_PER_MM
+                yield _make_view(
+                    np.asarray(view, dtype=np.uint8), np.asarray(to_image, dtype=np.float64), RECTIFY_PX_PER_MM
+                )
 
 
 def _quads(image: Gray, px_per_mm: float) -> list[Matrix]:
