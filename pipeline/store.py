@@ -456,13 +456,15 @@ class Store:
                 )
         return outcome, reason
 
-    def pending_rows(self, session: str) -> int:
-        """Rows whose effective reading is still pending (a voided sheet's rows are never counted, so not)."""
+    def pending_rows(self, session: str, *, category: bool | None = None) -> int:
+        """Rows whose effective reading is still pending (a voided sheet's rows are never counted, so not);
+        ``category``: only the 测评人类别 rows (True) or only the units' rows (False)."""
+        only = {None: "", True: " AND e.unit = ?", False: " AND e.unit <> ?"}[category]
         row = self.db.execute(
             "SELECT count(*) FROM effective_readings e JOIN pages p ON p.id = e.page_id "
             "WHERE p.session = ? AND p.outcome = 'read' AND e.reading = 'pending' AND NOT EXISTS ("
-            "SELECT 1 FROM current_page_decisions v WHERE v.page_id = p.id AND v.decision = 'void')",
-            (session,),
+            f"SELECT 1 FROM current_page_decisions v WHERE v.page_id = p.id AND v.decision = 'void'){only}",
+            (session,) if category is None else (session, CATEGORY_ROW),
         ).fetchone()
         return int(row[0])
 

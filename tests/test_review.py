@@ -456,6 +456,11 @@ def test_status_and_export_show_effective_readings(client: FlaskClient, review_d
         assert decide(client, row, "blank")[0] == 200
     status = CliRunner().invoke(main, ["status", "--session", SESSION, "--db", str(review_db)])
     assert f"rows awaiting review: {pending - 3}" in status.output
+    store = open_store(review_db)
+    units, category = store.pending_rows(SESSION, category=False), store.pending_rows(SESSION, category=True)
+    assert units + category == pending - 3 == store.pending_rows(SESSION)
+    assert (f"{category} of them 测评人类别" in status.output) == (category > 0)
+    store.close()
     lines = exported(review_db)
     for row in decided:
         line = lines[row["source"]]

@@ -196,7 +196,9 @@ def status_command(session: str, db_path: Path | None) -> None:
     click.echo(f"{session}:")
     for outcome, count in sorted(counts.items()):
         click.echo(f"  {outcome:15s} {count}")
-    click.echo(f"待复核行 / rows awaiting review: {store.pending_rows(session)}")
+    pending, category = store.pending_rows(session), store.pending_rows(session, category=True)
+    of_which = f" (其中测评人类别 {category} 行 / {category} of them 测评人类别)" if category else ""
+    click.echo(f"待复核行 / rows awaiting review: {pending}{of_which}")
 
 
 commands = [scan_command, rescore_command, export_command, status_command]
