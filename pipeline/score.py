@@ -408,7 +408,8 @@ def _score_box(
 
     inside = geometry.interior & ink
     darkness_of_ink = _median(darkness[inside]) if np.count_nonzero(inside) else 0.0
-    visible = min(1.0, contrast / (2 * MIN_CONTRAST))
+    # A border fainter than MIN_CONTRAST is not trusted to have been found; a dim but well-found one is.
+    visible = min(1.0, contrast / MIN_CONTRAST)
     return BoxScore(
         unit=box.unit,
         option=box.option,
