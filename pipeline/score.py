@@ -106,6 +106,7 @@ class _Geometry:
     background_blur: int
     halos: Floats  # per BLUR_MM: the printed ink as a scan that soft shows it, in darkness units
     halo_band: npt.NDArray[np.bool_]  # around the printed lines: where the scan's softness is measured
+    halos_in_band: Floats  # halos[:, halo_band], laid out for one comparison with the scan
     sectors: npt.NDArray[np.int8]  # direction (0 … SECTORS − 1) of each annulus pixel around the centre; −1 elsewhere
 
     @property
@@ -238,6 +239,7 @@ def _box_geometry(blank: Floats, rect: Rect) -> _Geometry:
         round(2.0 * PAPER_PX_PER_MM),
         halos,
         halo_band,
+        np.ascontiguousarray(halos[:, halo_band]),
         sectors,
     )
 
@@ -326,8 +328,7 @@ def _ink_level(darkness: Floats, geometry: _Geometry) -> float:
 def _softness(darkness: Floats, geometry: _Geometry) -> int:
     """Which of BLUR_MM the scan's printed lines look like (index): the least misfit around them."""
     seen = darkness[geometry.halo_band]
-    misfit = [float(np.abs(seen - halo[geometry.halo_band]).sum()) for halo in geometry.halos]
-    return int(np.argmin(misfit))
+    return int(np.argmin(np.abs(geometry.halos_in_band - seen).sum(axis=1)))
 
 
 ArrayT = TypeVar("ArrayT", bound=npt.NDArray[Any])
@@ -335,7 +336,7 @@ ArrayT = TypeVar("ArrayT", bound=npt.NDArray[Any])
 
 def _shifted(array: ArrayT, shift: tuple[int, int]) -> ArrayT:
     dx, dy = shift
-    rolled: ArrayT = np.roll(np.roll(array, dy, axis=0), dx, axis=1)
+    rolled: ArrayT = np.roll(array, (dy, dx), axis=(0, 1))
     return rolled
 
 
