@@ -65,8 +65,8 @@ def foreign_rules(upright: Gray, px_per_mm: float, expected: Mask) -> str | None
     a scanner streak or a fold runs the length of the page (a slant may break it into pieces side by side,
     which are gathered into one line first), and the edge of a skewed scan lies near the page's border."""
     found = rules(upright, px_per_mm)
-    if found.shape != expected.shape:
-        return None
+    if found.shape != expected.shape:  # both are the template's page at LINES_PX_PER_MM
+        raise ValueError(f"page {found.shape[1:]} and template {expected.shape[1:]} differ in size")
     edge = round(EDGE_MM * LINES_PX_PER_MM)
     places = []
     for direction, (seen, own) in enumerate(zip(found, expected, strict=True)):
