@@ -38,6 +38,13 @@ class MarkThresholds(_Strict):
         description="median darkness the ink of a marked box must reach; fainter ink (light pencil, erased "
         "residue) makes the box marginal whatever its fill.",
     )
+    trace: float = Field(
+        default=0.1,
+        gt=0,
+        le=1,
+        description="beside one clear mark, a marginal box whose ink is fainter than this (and covers under 5 % "
+        "of it) is grain, not a second mark.",
+    )
     crossing: float = Field(
         default=0.5,
         gt=0,

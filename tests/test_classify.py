@@ -145,3 +145,16 @@ def test_ink_in_the_middle_is_no_circle() -> None:
     """A cross or a tick covers many directions too, but crosses the box's middle: not a ring."""
     assert classify_box(circled(0, centre=0.05, fill=0.05), SETTINGS) == "marginal"
     assert classify_box(circled(0, centre=0.3, fill=0.3), SETTINGS) == "marked"
+
+
+def test_a_faint_trace_beside_a_clear_mark_is_grain() -> None:
+    """Grain on a photo leaves a faint trace in an empty box; beside one clear mark it is no second mark.
+    A trace that is not faint, or beside a weak mark, still goes to a clerk."""
+    scores = row(0.35, 0.03, 0.0)
+    grain = BoxScore("文化馆", "基本满意", 1, 0.03, 0.0, 0.03, SETTINGS.marks.trace - 0.02, 0.0, 0.0, 0.9)
+    result = classify_row("文化馆", [scores[0], grain, scores[2]], SETTINGS)
+    assert (result.reading, result.choice) == ("choice", "满意")
+    pencil = BoxScore("文化馆", "基本满意", 1, 0.03, 0.0, 0.03, 0.2, 0.0, 0.0, 0.9)
+    assert classify_row("文化馆", [scores[0], pencil, scores[2]], SETTINGS).reason == REASON_MARGINAL
+    weak = row(SETTINGS.marks.definite + 0.01, 0.0, 0.0)
+    assert classify_row("文化馆", [weak[0], grain, weak[2]], SETTINGS).reason == REASON_MARGINAL
