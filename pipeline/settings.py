@@ -32,7 +32,7 @@ class MarkThresholds(_Strict):
         default=0.01, gt=0, le=1, description="fill ≥ this (and < definite): marginal, ask a clerk."
     )
     firm: float = Field(
-        default=0.16,
+        default=0.17,
         gt=0,
         le=1,
         description="median darkness the ink of a marked box must reach; fainter ink (light pencil, erased "
