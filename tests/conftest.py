@@ -57,16 +57,10 @@ class ReviewBatch:
         self.scans = scans
 
     def fresh_db(self, folder: Path) -> Path:
-        """A private copy to write to, made with SQLite's backup (the scan's pages may still be in the WAL)."""
-        import sqlite3
+        """A private copy to write to (the scan's pages may still be in the WAL)."""
+        from tests.helpers import backup_db
 
-        target = folder / "review.db"
-        source, copy = sqlite3.connect(self.db), sqlite3.connect(target)
-        with copy:
-            source.backup(copy)
-        source.close()
-        copy.close()
-        return target
+        return backup_db(self.db, folder / "review.db")
 
 
 @pytest.fixture(scope="session")

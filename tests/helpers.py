@@ -126,3 +126,15 @@ def qr_image(text: str, module_px: int = 8) -> Gray:
     modules = np.array(segno.make(text, error="m", micro=False).matrix, dtype=bool)
     pixels = np.where(np.pad(modules, 4), 0, 255).astype(np.uint8)
     return np.kron(pixels, np.ones((module_px, module_px), dtype=np.uint8))
+
+
+def backup_db(source: Path, target: Path) -> Path:
+    """A private copy of a store made with SQLite's backup (a scan's pages may still sit in its WAL)."""
+    import sqlite3
+
+    reading, writing = sqlite3.connect(source), sqlite3.connect(target)
+    with writing:
+        reading.backup(writing)
+    reading.close()
+    writing.close()
+    return target

@@ -25,21 +25,11 @@ from PIL import Image
 
 from pipeline.cli import main
 from tests.conftest import TEMPLATE_FILE
-from tests.helpers import DPI, save_jpeg
+from tests.helpers import DPI, backup_db, save_jpeg
 
 SESSION = "2026H1"
 BALLOT = Path(sys.executable).parent / "ballot"
 COPIES = 30
-
-
-def copy_db(source: Path, target: Path) -> Path:
-    """A private copy made with SQLite's backup (pages may still sit in the WAL)."""
-    src, dst = sqlite3.connect(source), sqlite3.connect(target)
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    return target
 
 
 def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -78,7 +68,7 @@ class Printed:
         self.pdf = folder / "ballots.pdf"
 
     def fresh_db(self, folder: Path) -> Path:
-        return copy_db(self.db, folder / "ballots.db")
+        return backup_db(self.db, folder / "ballots.db")
 
     def single_pages(self, folder: Path, indices: range) -> Path:
         """Each page of the printed PDF as its own PDF file in ``folder`` (vector, as printed)."""

@@ -33,6 +33,7 @@ from pipeline.review.app import CSRF_HEADER, csrf_value
 from pipeline.simulate import simulate_batch
 from pipeline.store import open_store
 from pipeline.template import Template
+from tests.helpers import backup_db
 
 SESSION = "2026H1"
 BALLOT = Path(sys.executable).parent / "ballot"
@@ -50,17 +51,7 @@ class Scanned:
     layout: Layout
 
     def fresh_db(self, folder: Path, name: str = "ballots.db") -> Path:
-        return backup(self.db, folder / name)
-
-
-def backup(source: Path, target: Path) -> Path:
-    """A private copy made with SQLite's backup (pages may still sit in the WAL)."""
-    reading, writing = sqlite3.connect(source), sqlite3.connect(target)
-    with writing:
-        reading.backup(writing)
-    reading.close()
-    writing.close()
-    return target
+        return backup_db(self.db, folder / name)
 
 
 @pytest.fixture(scope="module")
@@ -365,7 +356,7 @@ def scanning_beside(db: Path, files: list[Path], when: Callable[[int], bool]) ->
 def test_flagged_rows_see_one_state_while_a_scan_commits(tmp_path: Path, half_scanned: HalfScanned) -> None:
     from pipeline.store import Store
 
-    db = backup(half_scanned.db, tmp_path / "ballots.db")
+    db = backup_db(half_scanned.db, tmp_path / "ballots.db")
     store = open_store(db)
     try:
         before = {row.source for row in store.flagged_rows(SESSION)}
@@ -381,7 +372,7 @@ def test_flagged_rows_see_one_state_while_a_scan_commits(tmp_path: Path, half_sc
 def test_export_during_a_scan_lists_every_read_page_with_its_rows(tmp_path: Path, half_scanned: HalfScanned) -> None:
     from pipeline.store import Store
 
-    db = backup(half_scanned.db, tmp_path / "ballots.db")
+    db = backup_db(half_scanned.db, tmp_path / "ballots.db")
     store = open_store(db)
     try:
         write = scanning_beside(db, half_scanned.batch, lambda select: select > 1)
