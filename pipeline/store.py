@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -41,7 +42,8 @@ from pipeline.tally import SessionFacts
 from pipeline.template import CATEGORY_ROW, Template, parse_template
 
 SCHEMA_VERSION = 5
-#: What takes a store of the previous version to the next (schema.sql creates the newest directly).
+#: What takes a store's tables from the previous version to the next (schema.sql creates the newest
+#: directly). Views hold no data: a migration drops them all and creates them again from schema.sql.
 MIGRATIONS = {
     2: """CREATE TABLE session_forms (
         session       TEXT NOT NULL REFERENCES sessions (name),
@@ -58,16 +60,7 @@ MIGRATIONS = {
         png           BLOB NOT NULL,
         PRIMARY KEY (template_hash, px_per_mm)
     ) STRICT, WITHOUT ROWID;""",
-    5: """ALTER TABLE page_decisions ADD COLUMN serial TEXT CHECK (serial IS NULL OR length(serial) = 10);
-    DROP VIEW current_page_decisions;
-    CREATE VIEW current_page_decisions AS
-    SELECT d.id, d.page_id, d.decision, d.template_hash, d.note, d.reviewer, d.decided_at, d.serial
-    FROM page_decisions AS d
-    WHERE d.id = (
-        SELECT max(live.id) FROM page_decisions AS live
-        WHERE live.page_id = d.page_id AND live.decision IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM page_decisions AS undo WHERE undo.undoes_id = live.id)
-    );""",
+    5: "ALTER TABLE page_decisions ADD COLUMN serial TEXT CHECK (serial IS NULL OR length(serial) = 10);",
 }
 #: Pages of a session that count a given serial: read by the machine, or counted by a clerk under the serial
 #: the page carried or the clerk read off the sheet. Parameters: session, serial.
@@ -1118,7 +1111,11 @@ def open_store(path: Path | None = None) -> Store:
             _upgrade(connection, f"{schema}\nPRAGMA user_version = {SCHEMA_VERSION};\n")
         elif version < SCHEMA_VERSION:
             steps = range(version + 1, SCHEMA_VERSION + 1)
-            _upgrade(connection, "".join(f"{MIGRATIONS[step]}\nPRAGMA user_version = {step};\n" for step in steps))
+            views = _view_statements(resources.files("pipeline").joinpath("schema.sql").read_text(encoding="utf-8"))
+            names = sorted({re.search(r"VIEW\s+(\w+)", statement)[1] for statement in views})  # type: ignore[index]
+            script = "".join(f"DROP VIEW IF EXISTS {name};\n" for name in names)
+            script += "".join(f"{MIGRATIONS[step]}\nPRAGMA user_version = {step};\n" for step in steps)
+            _upgrade(connection, script + "\n".join(views) + "\n")
         elif version > SCHEMA_VERSION:
             connection.close()
             raise StoreError(f"{path} was written by a newer version of this program (schema {version}); upgrade it")
@@ -1128,6 +1125,20 @@ def open_store(path: Path | None = None) -> Store:
     except OSError as error:
         raise StoreError(f"cannot create the database folder for {path}: {error}") from None
     return Store(connection, path)
+
+
+def _view_statements(schema: str) -> list[str]:
+    """The CREATE VIEW and DROP VIEW statements of ``schema``, in order."""
+    statements, pending = [], ""
+    for line in schema.splitlines(keepends=True):
+        if not pending and (line.startswith("--") or not line.strip()):
+            continue
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.lstrip().startswith(("CREATE VIEW", "DROP VIEW")):
+                statements.append(pending.strip())
+            pending = ""
+    return statements
 
 
 def _upgrade(connection: sqlite3.Connection, script: str) -> None:
