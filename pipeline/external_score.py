@@ -56,6 +56,8 @@ def score_external(image: Gray, matrix: Matrix, template: Template, layout: Layo
     external = template.external
     assert external is not None
     scores: list[BoxScore] = []
+    # Strictly two grey levels (not score.is_bilevel, which allows 1 % grey): a clean render of a form is
+    # nearly all white and black too, and its pencil greys must not be thresholded away.
     binary = np.unique(image[::7, ::7]).size <= 2  # a fax or a 1-bit scan: black dots on white, nothing grey
     for row in layout.rows:
         place = external.sections[row.section]
