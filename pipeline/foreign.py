@@ -72,6 +72,9 @@ def foreign_rules(upright: Gray, px_per_mm: float, expected: Mask) -> str | None
     for direction, (seen, own) in enumerate(zip(found, expected, strict=True)):
         foreign = seen & ~own
         foreign[:edge], foreign[-edge:], foreign[:, :edge], foreign[:, -edge:] = False, False, False, False
+        if not foreign.any():  # the usual page: nothing but its own print
+            places.append(0)
+            continue
         _, _, stats, centroids = cv2.connectedComponentsWithStats(foreign.astype(np.uint8), connectivity=8)
         start = stats[1:, cv2.CC_STAT_LEFT if direction == 0 else cv2.CC_STAT_TOP] / LINES_PX_PER_MM
         length = stats[1:, cv2.CC_STAT_WIDTH if direction == 0 else cv2.CC_STAT_HEIGHT] / LINES_PX_PER_MM

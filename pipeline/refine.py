@@ -126,8 +126,9 @@ def _find_border(image: Gray, matrix: npt.NDArray[np.float64], outline: _Outline
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
     ).astype(np.float32)
-    dark = np.float32(np.percentile(patch, 90)) - patch
-    response = np.asarray(cv2.matchTemplate(dark, outline.template, cv2.TM_CCOEFF_NORMED), dtype=np.float32)
+    # The template is printed darkness; the normalised coefficient with the scan's darkness is minus the one
+    # with its grey levels, whatever the paper's level.
+    response = -np.asarray(cv2.matchTemplate(patch, outline.template, cv2.TM_CCOEFF_NORMED), dtype=np.float32)
     _, peak, _, (px, py) = cv2.minMaxLoc(response)
     if peak < MIN_PEAK:
         return None
