@@ -65,9 +65,15 @@ def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
 
 def is_circled(score: BoxScore, settings: ReadingSettings) -> bool:
     """A ring drawn round the box: ink all around it, little inside it and none in the middle (a tick or a
-    cross crosses the middle; a ring of grey inside the box is a soft scan's halo, not a pen)."""
+    cross crosses the middle; a ring of grey inside the box is a soft scan's halo, not a pen), around a
+    border that was found where it is (a misplaced border leaves the printed line itself as a "ring")."""
     marks = settings.marks
-    return score.encircled >= marks.encircled and score.fill < marks.definite and score.centre < marks.marginal
+    return (
+        score.encircled >= marks.encircled
+        and score.fill < marks.definite
+        and score.centre < marks.marginal
+        and score.border_match >= marks.circle_border_match
+    )
 
 
 def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSettings) -> RowReading:

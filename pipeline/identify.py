@@ -22,6 +22,7 @@ from pipeline.ingest import Gray
 from pipeline.payload import SheetId, format_serial, parse_payload
 
 CORNER_SHARE = 0.36  # each corner window spans this share of the page's width and height
+BINARIZERS = (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.FixedThreshold)
 TWO_BALLOTS = "两张票叠在一起扫描 / two ballots on one image (sheets fed together?): rescan them one at a time"
 
 
@@ -42,15 +43,18 @@ def find_qr(image: Gray) -> QrCode | None:
     h, w = int(height * CORNER_SHARE), int(width * CORNER_SHARE)
     # Upright pages have the code top right; upside-down feeds bottom left; then the 90° turns.
     windows = [(0, width - w), (height - h, 0), (0, 0), (height - h, width - w)]
-    for top, left in windows:
-        found = _decode(image[top : top + h, left : left + w], top, left)
-        if found is not None:
-            return found
-    return _decode(image, 0, 0)
+    # zxing's local binarizer now and then takes a registration mark beside the code for one of its finder
+    # patterns and gives up; a plain global threshold then reads the code (measured on a sharp office scan).
+    for binarizer in BINARIZERS:
+        for top, left in windows:
+            found = _decode(image[top : top + h, left : left + w], top, left, binarizer)
+            if found is not None:
+                return found
+    return _decode(image, 0, 0, BINARIZERS[0])
 
 
-def _decode(region: Gray, top: int, left: int) -> QrCode | None:
-    results = zxingcpp.read_barcodes(region, formats=zxingcpp.BarcodeFormat.QRCode)  # type: ignore[arg-type]
+def _decode(region: Gray, top: int, left: int, binarizer: zxingcpp.Binarizer) -> QrCode | None:
+    results = zxingcpp.read_barcodes(region, formats=zxingcpp.BarcodeFormat.QRCode, binarizer=binarizer)  # type: ignore[arg-type]
     ours = [result for result in results if result.valid]
     if not ours:
         return None

@@ -19,9 +19,9 @@ Scores: ``fill`` (share of the box interior with new ink), ``outside`` (share of
 box: Chinese ticks often leave the box, circles sit around it), ``centre`` (share of the central half of
 the interior), ``darkness`` (median darkness of that ink: a firm pen or pencil stroke is dark, faint pencil
 and erased residue are not), ``shift_mm`` and ``border_match`` (how well the printed border was found),
-and ``encircled`` (the share of directions around the box's centre in which ink lies between
-:data:`CIRCLE_INNER_MM` and the ring's outer edge: a ring drawn around the box covers nearly all of them,
-a tick or a stray stroke a few).
+and ``encircled`` (the share of directions around the box's centre in which firm long strokes lie between
+:data:`CIRCLE_INNER_MM` and the ring's outer edge, the printed lines' own pixels aside: a ring drawn around
+the box covers nearly all of them, a tick or a stray stroke a few).
 """
 
 from __future__ import annotations
@@ -70,6 +70,10 @@ SECTORS = 12  # directions around the box's centre in which ink is looked for, f
 CIRCLE_INNER_MM = 2.0  # ink nearer the centre than this is a mark in the box, not a ring around it
 MIN_SECTOR_PX = 3  # ink pixels that make a direction count (a few pixels of a thin stroke)
 ARC_MM = 3.0  # only ink regions this long count for ``encircled``: a circle's arcs between border crossings
+NEAR_LINE_MM = 0.125  # ``encircled`` sees ink from one patch pixel beside a printed line (a ring drawn tight) …
+LINE_EDGE_EXTRA = 0.3  # … where it is this much darker than elsewhere (a line's edge misfit or halo is faint)
+ARC_DARKNESS = 0.2  # a ring is drawn with a pen: fainter long strokes (erased residue, shadows) are no arcs
+HIDDEN_SECTORS = 2  # directions a ring running along the printed line itself may hide in, between seen ones
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,7 @@ class _Geometry:
     halo_band: npt.NDArray[np.bool_]  # around the printed lines: where the scan's softness is measured
     halos_in_band: Floats  # halos[:, halo_band], laid out for one comparison with the scan
     sectors: npt.NDArray[np.int8]  # direction (0 … SECTORS − 1) of each annulus pixel around the centre; −1 elsewhere
+    near_line: npt.NDArray[np.bool_]  # the printed ink and NEAR_LINE_MM around it: hidden from ``encircled``
 
     @property
     def interior_count(self) -> int:
@@ -209,7 +214,10 @@ def _box_geometry(blank: Floats, rect: Rect) -> _Geometry:
     border_band = inside(-BOX_LINE_WIDTH) & ~inside(BOX_LINE_WIDTH)
     dx, dy = xs - (rect.x + rect.w / 2), ys - (rect.y + rect.h / 2)
     direction = np.floor((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * SECTORS).astype(np.int8) % SECTORS
-    annulus = (np.hypot(dx, dy) >= CIRCLE_INNER_MM) & (interior | ring)
+    line_radius = max(1, round(NEAR_LINE_MM * PATCH_PX_PER_MM))
+    line_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * line_radius + 1, 2 * line_radius + 1))
+    near_line = cv2.dilate((printed > 0.2).astype(np.uint8), line_kernel).astype(bool)
+    annulus = (np.hypot(dx, dy) >= CIRCLE_INNER_MM) & inside(-(RING_GAP_MM + RING_MM)) & ~near_line
     sectors = np.where(annulus, direction, -1).astype(np.int8)
     outline = np.where(border_band, printed, 0.0).astype(np.float32)
     rows, columns = np.nonzero(border_band)
@@ -249,6 +257,7 @@ def _box_geometry(blank: Floats, rect: Rect) -> _Geometry:
         halo_band,
         np.ascontiguousarray(halos[:, halo_band]),
         sectors,
+        near_line,
     )
 
 
@@ -412,7 +421,8 @@ def _score_box(
     dotted: bool,
 ) -> BoxScore:
     darkness, contrast = measured
-    regions, extents = _ink(darkness, _ink_level(darkness, geometry), geometry.printed_mask, dotted=dotted)
+    level = _ink_level(darkness, geometry)
+    regions, _ = _ink(darkness, level, geometry.printed_mask, dotted=dotted)
     ink = regions > 0
     # A border fainter than MIN_CONTRAST is not trusted to have been found; a dim but well-found one is.
     visible = min(1.0, contrast / MIN_CONTRAST)
@@ -443,18 +453,52 @@ def _score_box(
         centre=round(share(geometry.centre, geometry.centre_count), 4),
         darkness=round(darkness_of_ink, 4),
         crossing=round(_crossing(ink & ~geometry.printed_mask, geometry.box_px), 4),
-        encircled=round(_encircled(regions, extents, geometry.sectors), 4),
+        encircled=round(_encircled(darkness, level, geometry, dotted=dotted), 4),
     )
 
 
-def _encircled(regions: npt.NDArray[np.int32], extents: npt.NDArray[np.int32], sectors: npt.NDArray[np.int8]) -> float:
-    """Share of the directions around the box's centre in which long strokes lie in the annulus. A ring
-    drawn round the box is a long stroke (the printed border may cut it into a few arcs); grain, specks and
-    dots around a box are short, whatever directions they happen to lie in."""
+def _encircled(darkness: Floats, level: float, geometry: _Geometry, *, dotted: bool) -> float:
+    """Share of the directions around the box's centre in which firm long strokes lie in the annulus. A ring
+    drawn round the box is a long pen stroke (the printed border may cut it into a few arcs); grain, specks,
+    dots and erased residue around a box are short or faint, whatever directions they happen to lie in.
+
+    Ink right beside the printed lines counts (a ring is often drawn tight along one side), but only where
+    it stands out LINE_EDGE_EXTRA more than elsewhere. A ring that runs along the printed line itself is
+    hidden there: once half the directions are seen, gaps of up to HIDDEN_SECTORS between seen ones count."""
+    seen = np.where(geometry.printed_mask, darkness - LINE_EDGE_EXTRA, darkness)
+    regions, extents = _ink(np.asarray(seen, dtype=np.float32), level, geometry.near_line, dotted=dotted)
     long = extents >= ARC_MM * PATCH_PX_PER_MM
     long[0] = False
+    if long.any():
+        area = np.bincount(regions.ravel(), minlength=extents.size)
+        total = np.bincount(regions.ravel(), weights=darkness.ravel(), minlength=extents.size)
+        long &= total >= ARC_DARKNESS * np.maximum(area, 1)
+    sectors = geometry.sectors
     hits = np.bincount(sectors[long[regions] & (sectors >= 0)], minlength=SECTORS)
-    return float(np.count_nonzero(hits >= MIN_SECTOR_PX)) / SECTORS
+    covered = hits >= MIN_SECTOR_PX
+    if np.count_nonzero(covered) >= SECTORS // 2:
+        covered = _bridged(covered, HIDDEN_SECTORS)
+    return float(np.count_nonzero(covered)) / SECTORS
+
+
+def _bridged(covered: npt.NDArray[np.bool_], longest: int) -> npt.NDArray[np.bool_]:
+    """``covered`` (around a circle) with every run of at most ``longest`` uncovered entries between covered
+    ones filled in."""
+    if covered.all() or not covered.any():
+        return covered
+    start = int(np.argmax(covered))
+    rolled = np.roll(covered, -start)  # begins with a covered entry, so every run of gaps ends at one
+    filled = rolled.copy()
+    run = 0
+    for index in range(1, rolled.size + 1):
+        if index < rolled.size and not rolled[index]:
+            run += 1
+            continue
+        if run <= longest:
+            filled[index - run : index] = True
+        run = 0
+    result: npt.NDArray[np.bool_] = np.roll(filled, start)
+    return result
 
 
 def _median(values: Floats) -> float:

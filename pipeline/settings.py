@@ -78,6 +78,13 @@ class MarkThresholds(_Strict):
         "(fill < definite) and none in the middle, was circled: it counts as marked when it is its row's "
         "only ink.",
     )
+    circle_border_match: float = Field(
+        default=0.55,
+        gt=0,
+        le=1,
+        description="a circled box counts only if its printed border was found this well: a border found in the "
+        "wrong place leaves its own line beside the box, which looks like a ring.",
+    )
 
 
 class AlignmentLimits(_Strict):

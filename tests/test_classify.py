@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from pipeline.classify import (
@@ -139,6 +141,15 @@ def test_a_circled_box_with_other_ink_in_the_row_goes_to_a_clerk(other: tuple[fl
     scores[2] = circled(2)
     result = classify_row("文化馆", scores, SETTINGS)
     assert (result.reading, result.reason) == ("pending", REASON_CIRCLE)
+
+
+def test_a_ring_round_a_misplaced_border_is_no_circle() -> None:
+    """A border found in the wrong place leaves its own printed line beside the box, all round it: that
+    "ring" is no vote, the row goes to a clerk."""
+    scores = row(0.0, 0.0, 0.0)
+    scores[0] = replace(circled(0), border_match=SETTINGS.marks.circle_border_match - 0.05)
+    assert classify_box(scores[0], SETTINGS) == "marginal"
+    assert classify_row("文化馆", scores, SETTINGS).reading == "pending"
 
 
 def test_ink_in_the_middle_is_no_circle() -> None:

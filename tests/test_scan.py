@@ -242,8 +242,10 @@ def test_rescore_reclassifies_without_images(tmp_path: Path, batch: Batch) -> No
     save_jpeg(filled(batch, 1, choices_for(21)), folder / "a.jpg")
     scan([folder], open_store(db), "2026H1", ReadingSettings())
     (folder / "a.jpg").unlink()
-    strict = tmp_path / "strict.yaml"
-    strict.write_text("marks:\n  definite: 0.95\n  marginal: 0.9\n  outside: 0.99\n", encoding="utf-8")
+    strict = tmp_path / "strict.yaml"  # nothing counts as marked, nothing as circled
+    strict.write_text(
+        "marks:\n  definite: 0.95\n  marginal: 0.9\n  outside: 0.99\n  circle_border_match: 1.0\n", encoding="utf-8"
+    )
     result = CliRunner().invoke(main, ["rescore", "--session", "2026H1", "--db", str(db), "--settings", str(strict)])
     assert result.exit_code == 0, result.output
     [line] = export(db)
