@@ -54,7 +54,10 @@ class RowReading:
 
 
 def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
-    if score.fill >= settings.marks.definite and score.darkness >= settings.marks.firm:
+    # A vote is one mark: specks scattered over a dirty scan may add up to a tick's fill, but no single
+    # one of them is a mark, so such a box is only marginal.
+    largest_mark = score.fill - score.scattered
+    if largest_mark >= settings.marks.definite and score.darkness >= settings.marks.firm:
         return "marked"
     if is_circled(score, settings):
         return "circled"

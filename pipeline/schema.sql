@@ -122,6 +122,7 @@ CREATE TABLE box_scores (
     shift_mm      REAL NOT NULL,              -- how far the printed border was found from where expected
     border_match  REAL NOT NULL,              -- 0-1, how well the printed border was found
     encircled     REAL NOT NULL DEFAULT 0,    -- 0-1, share of directions around the box with ink (a ring drawn round it)
+    scattered     REAL NOT NULL DEFAULT 0,    -- 0-1, share of the interior inked apart from its largest mark (specks)
     PRIMARY KEY (page_id, unit, option)
 ) STRICT;
 

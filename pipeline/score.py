@@ -19,9 +19,11 @@ Scores: ``fill`` (share of the box interior with new ink), ``outside`` (share of
 box: Chinese ticks often leave the box, circles sit around it), ``centre`` (share of the central half of
 the interior), ``darkness`` (median darkness of that ink: a firm pen or pencil stroke is dark, faint pencil
 and erased residue are not), ``shift_mm`` and ``border_match`` (how well the printed border was found),
-and ``encircled`` (the share of directions around the box's centre in which firm long strokes lie between
+``encircled`` (the share of directions around the box's centre in which firm long strokes lie between
 :data:`CIRCLE_INNER_MM` and the ring's outer edge, the printed lines' own pixels aside: a ring drawn around
-the box covers nearly all of them, a tick or a stray stroke a few).
+the box covers nearly all of them, a tick or a stray stroke a few), and ``scattered`` (the share of the
+interior covered by ink apart from its largest connected mark: dust specks on a dirty scan are many small
+pieces, while a voter's tick, cross, fill or dot is one, so ``fill − scattered`` is the largest mark).
 """
 
 from __future__ import annotations
@@ -89,6 +91,7 @@ class BoxScore:
     shift_mm: float
     border_match: float
     encircled: float = 0.0
+    scattered: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -445,10 +448,14 @@ def _score_box(
         return float(np.count_nonzero(ink & region)) / total if total else 0.0
 
     inside = geometry.interior & ink
-    darkness_of_ink = _median(darkness[inside]) if np.count_nonzero(inside) else 0.0
+    inked = int(np.count_nonzero(inside))
+    darkness_of_ink = _median(darkness[inside]) if inked else 0.0
+    # Ink regions keep their labels: the largest one inside the box is the voter's mark, the rest scattered.
+    largest = int(np.bincount(regions[inside]).max()) if inked else 0
     return replace(
         empty,
         fill=round(share(geometry.interior, geometry.interior_count), 4),
+        scattered=round((inked - largest) / geometry.interior_count, 4),
         outside=round(share(geometry.ring, geometry.ring_count), 4),
         centre=round(share(geometry.centre, geometry.centre_count), 4),
         darkness=round(darkness_of_ink, 4),

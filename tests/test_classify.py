@@ -88,6 +88,17 @@ def test_faint_ink_is_never_a_definite_mark() -> None:
     assert (result.reading, result.reason) == ("pending", REASON_MARGINAL)
 
 
+def test_ink_in_scattered_pieces_is_no_definite_mark() -> None:
+    """Specks adding up to a tick's fill are asked about; a mark with a speck beside it is still a mark."""
+    definite = SETTINGS.marks.definite
+    specks = BoxScore("文化馆", "满意", 0, definite + 0.01, 0.0, 0.02, 0.5, 0.0, 0.0, 0.9, scattered=0.05)
+    tick_and_speck = BoxScore("文化馆", "满意", 0, 0.25, 0.0, 0.2, 0.5, 0.0, 0.0, 0.9, scattered=0.05)
+    others = row(0.0, 0.0, 0.0)[1:]
+    result = classify_row("文化馆", [specks, *others], SETTINGS)
+    assert (result.reading, result.reason) == ("pending", REASON_MARGINAL)
+    assert classify_row("文化馆", [tick_and_speck, *others], SETTINGS).choice == "满意"
+
+
 def test_shipped_settings_file_is_valid_and_matches_the_defaults() -> None:
     from pipeline.settings import DEFAULT_SETTINGS_FILE, load_settings
 

@@ -180,6 +180,33 @@ def test_a_circled_box_is_read_and_a_mark_beside_a_box_is_flagged(tmp_path: Path
     assert flagged == {"博物馆": "circle", "文化馆": "outside"}
 
 
+def test_specks_in_a_box_are_asked_about_and_one_dot_is_a_vote(tmp_path: Path, batch: Batch) -> None:
+    """Dust on a dirty scan may put several dark specks in one box, together as much ink as a small tick;
+    none of them is a mark, so the row goes to a clerk. One dot of the same ink is a voter's mark."""
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    image = filled(batch, 0, {"局机关": "满意"})
+
+    def speck(target: str, option: str, at: tuple[float, float], radius_mm: float) -> None:
+        rect = box(batch.layout, target, option).rect
+        centre = (round((rect.x + at[0] * rect.w) * PX), round((rect.y + at[1] * rect.h) * PX))
+        cv2.circle(image, centre, round(radius_mm * PX), 25, -1, cv2.LINE_AA)
+
+    for at in ((0.3, 0.3), (0.7, 0.35), (0.35, 0.7), (0.68, 0.7)):
+        speck("文化馆", "基本满意", at, 0.35)
+        speck("局机关", "不满意", at, 0.12)  # beside a tick: too small to count at all
+    speck("图书馆", "不满意", (0.5, 0.5), 0.8)
+    save_jpeg(image, folder / "specks.jpg")
+    scan([folder], open_store(db), "2026H1", ReadingSettings())
+    [line] = export(db)
+    assert line["rows"]["文化馆"]["scores"]["基本满意"] >= ReadingSettings().marks.definite  # as much ink as a tick
+    readings = {unit: row["reading"] for unit, row in line["rows"].items()}
+    assert readings["图书馆"] == "不满意" and readings["局机关"] == "满意"
+    flagged = {row.state.unit: row.state.reason for row in open_store(db).flagged_rows("2026H1")}
+    assert flagged == {"文化馆": "marginal"}
+
+
 @pytest.mark.parametrize("sigma_mm", [0.25, 0.6])
 def test_a_soft_scan_shows_no_ink_beside_the_printed_lines(tmp_path: Path, batch: Batch, sigma_mm: float) -> None:
     """A defocused photo spreads every printed line's grey a millimetre wide; the scorer subtracts the
