@@ -13,7 +13,9 @@ In that patch:
   is measured around the printed lines of the row and their blurred template subtracted, so the halo of
   a line on a soft photo is not ink;
 - *new ink* is darkness above :data:`INK_LEVEL` (or the patch's noise) on pixels where the blank template
-  prints nothing (rendered once per template and dilated, so borders, grid lines and labels never count).
+  prints nothing (rendered once per template and dilated, so borders, grid lines and labels never count);
+  where a quiet scan shows nothing at that level, a long stroke down to :data:`FAINT_LEVEL` still counts
+  (light pencil), so that a mark a clerk can see is never scored as an empty box.
 
 Scores: ``fill`` (share of the box interior with new ink), ``outside`` (share of a 2 mm ring around the
 box: Chinese ticks often leave the box, circles sit around it), ``centre`` (share of the central half of
@@ -53,6 +55,9 @@ RING_MM = 2.0  # width of the "just around the box" ring
 RING_GAP_MM = 0.4  # the ring starts this far outside the border (blur of the border itself)
 INTERIOR_INSET_MM = BOX_LINE_WIDTH / 2 + 0.45  # interior starts this far inside the border's centre line
 INK_LEVEL = 0.10  # floor of the ink level: 10 % of the way from paper white to the printed black
+FAINT_LEVEL = 0.07  # on a quiet scan, a stroke this faint still counts where it is long …
+FAINT_STROKE_MM = 3.0  # … at least this long (grain and JPEG noise are short) …
+QUIET_SHARE = 0.5  # … where the paper's noise stays under this share of FAINT_LEVEL (office scans: ~0.02)
 TEMPLATE_DILATE_MM = 0.5  # printed ink is masked this much wider than drawn (blur, residual misfit)
 MIN_CONTRAST = 40.0  # grey levels between paper and border below which the border is "not visible"
 BACKGROUND_MM = 7.0  # paper white is looked for this far around each pixel: wider than a filled box
@@ -331,12 +336,13 @@ def _darkness(patch: Floats, paper: Floats, geometry: _Geometry) -> tuple[Floats
     return np.asarray(darkness, dtype=np.float32), contrast
 
 
-def _ink_level(darkness: Floats, geometry: _Geometry) -> float:
-    """The ink level this patch's noise allows: INK_LEVEL, or higher where the plain paper is noisy."""
+def _noise_level(darkness: Floats, geometry: _Geometry) -> float:
+    """How dark the plain paper of this patch gets by noise alone: NOISE_SIGMAS deviations above its middle.
+    The ink level is INK_LEVEL or this, whichever is higher."""
     plain = darkness[geometry.unprinted][::NOISE_SAMPLE_STEP]
     centre = _median(plain)
     spread = _median(np.abs(plain - centre)) * MAD_TO_SIGMA
-    return max(INK_LEVEL, centre + NOISE_SIGMAS * spread)
+    return centre + NOISE_SIGMAS * spread
 
 
 def _softness(darkness: Floats, geometry: _Geometry) -> int:
@@ -424,9 +430,16 @@ def _score_box(
     dotted: bool,
 ) -> BoxScore:
     darkness, contrast = measured
-    level = _ink_level(darkness, geometry)
+    noise = _noise_level(darkness, geometry)
+    level = max(INK_LEVEL, noise)
     regions, _ = _ink(darkness, level, geometry.printed_mask, dotted=dotted)
     ink = regions > 0
+    if not ink.any() and not dotted and noise <= FAINT_LEVEL * QUIET_SHARE:
+        # Nothing at the ink level on a quiet scan: a long stroke a little fainter (light pencil the scan
+        # turned into a pale line) is still a mark a clerk would see, and stands well clear of the noise.
+        regions, extents = _ink(darkness, FAINT_LEVEL, geometry.printed_mask, dotted=False)
+        regions = np.where((extents >= FAINT_STROKE_MM * PATCH_PX_PER_MM)[regions], regions, 0)
+        ink = regions > 0
     # A border fainter than MIN_CONTRAST is not trusted to have been found; a dim but well-found one is.
     visible = min(1.0, contrast / MIN_CONTRAST)
     empty = BoxScore(

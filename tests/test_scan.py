@@ -207,6 +207,23 @@ def test_specks_in_a_box_are_asked_about_and_one_dot_is_a_vote(tmp_path: Path, b
     assert flagged == {"文化馆": "marginal"}
 
 
+def test_a_pale_pencil_tick_on_a_clean_scan_is_asked_about(tmp_path: Path, batch: Batch) -> None:
+    """A light pencil tick the scanner rendered as a pale line (8 % of the way from paper to black, under
+    the ink level) is no 弃权: a clerk can see it, so the row goes to review; empty rows stay blank."""
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    image = filled(batch, 0, {})
+    tick(image, box(batch.layout, "图书馆", "满意"), grey=235, width_mm=0.3, big=False)
+    save_jpeg(image, folder / "pale.jpg")
+    scan([folder], open_store(db), "2026H1", ReadingSettings())
+    [line] = export(db)
+    assert line["rows"]["图书馆"]["scores"]["满意"] > 0
+    flagged = {row.state.unit: row.state.reason for row in open_store(db).flagged_rows("2026H1")}
+    assert flagged == {"图书馆": "marginal"}
+    assert all(line["rows"][unit]["reading"] == "blank" for unit in UNITS if unit != "图书馆")
+
+
 @pytest.mark.parametrize("sigma_mm", [0.25, 0.6])
 def test_a_soft_scan_shows_no_ink_beside_the_printed_lines(tmp_path: Path, batch: Batch, sigma_mm: float) -> None:
     """A defocused photo spreads every printed line's grey a millimetre wide; the scorer subtracts the
