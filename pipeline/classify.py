@@ -102,7 +102,7 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
     # A box filled in solid hides its own border, so its border match says nothing about alignment.
     if any(
         score.shift_mm > limits.max_box_shift_mm
-        or (score.border_match < limits.min_border_match and score.fill < marks.cancelled)
+        or (score.border_match < limits.min_border_match and score.fill < limits.border_hidden_fill)
         for score in scores
     ):
         return pending(REASON_ALIGNMENT)

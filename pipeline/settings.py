@@ -52,7 +52,7 @@ class MarkThresholds(_Strict):
         description="a straight line through a box and beyond (scanner streak, fold): the row goes to review.",
     )
     cancelled: float = Field(
-        default=0.55,
+        default=0.82,
         gt=0,
         le=1,
         description="fill ≥ this in one of two or more marked boxes: may be a scribbled-out correction.",
@@ -106,6 +106,12 @@ class AlignmentLimits(_Strict):
         default=0.8, gt=0, description="printed box border found further than this from the fit: row flagged."
     )
     min_border_match: float = Field(default=0.45, ge=0, le=1, description="printed border barely visible: row flagged.")
+    border_hidden_fill: float = Field(
+        default=0.55,
+        gt=0,
+        le=1,
+        description="a box at least this full (a heavy cross, a fill) hides its own border: its match is not checked.",
+    )
 
 
 class ReadingSettings(_Strict):

@@ -12,6 +12,7 @@ from pipeline.classify import (
     REASON_CORRECTION,
     REASON_MARGINAL,
     REASON_OUTSIDE,
+    REASON_UNEQUAL,
     classify_box,
     classify_row,
 )
@@ -51,7 +52,9 @@ def test_box_classes_follow_thresholds() -> None:
         ((0.0, 0.0, 0.9), ("choice", "不满意", "")),
         ((0.0, 0.0, 0.0), ("blank", None, "")),
         ((0.25, 0.22, 0.0), ("overvote", None, "")),
-        ((0.25, 0.0, 0.8), ("pending", None, REASON_CORRECTION)),
+        ((0.25, 0.0, 0.95), ("pending", None, REASON_CORRECTION)),
+        ((0.25, 0.0, 0.8), ("pending", None, REASON_UNEQUAL)),  # a scribble measured light: still asked
+        ((0.7, 0.75, 0.0), ("overvote", None, "")),  # two crosses thickened by a soft photo
         ((0.05, 0.0, 0.0), ("pending", None, REASON_MARGINAL)),
         ((0.25, 0.05, 0.0), ("pending", None, REASON_MARGINAL)),
     ],
@@ -79,6 +82,17 @@ def test_ink_around_the_marked_box_is_a_tick_leaving_it() -> None:
 def test_poor_alignment_flags_even_a_clear_mark() -> None:
     assert reading(0.25, 0.0, 0.0, shift=SETTINGS.alignment.max_box_shift_mm + 0.1)[2] == REASON_ALIGNMENT
     assert reading(0.25, 0.0, 0.0, match=SETTINGS.alignment.min_border_match - 0.01)[2] == REASON_ALIGNMENT
+
+
+def test_a_heavy_mark_hides_its_own_border_but_not_the_others() -> None:
+    hidden = SETTINGS.alignment.border_hidden_fill
+    heavy, *others = row(hidden, 0.0, 0.0)
+    covered = replace(heavy, border_match=0.1)
+    assert classify_row("文化馆", [covered, *others], SETTINGS).choice == "满意"
+    lighter = replace(covered, fill=hidden - 0.01, centre=hidden - 0.01)
+    assert classify_row("文化馆", [lighter, *others], SETTINGS).reason == REASON_ALIGNMENT
+    misplaced = replace(others[0], border_match=0.1)
+    assert classify_row("文化馆", [covered, misplaced, others[1]], SETTINGS).reason == REASON_ALIGNMENT
 
 
 def test_faint_ink_is_never_a_definite_mark() -> None:
