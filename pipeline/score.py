@@ -23,7 +23,8 @@ the interior), ``darkness`` (median darkness of that ink: a firm pen or pencil s
 and erased residue are not), ``shift_mm`` and ``border_match`` (how well the printed border was found),
 ``encircled`` (the share of directions around the box's centre in which firm long strokes lie between
 :data:`CIRCLE_INNER_MM` and the ring's outer edge, the printed lines' own pixels aside: a ring drawn around
-the box covers nearly all of them, a tick or a stray stroke a few), and ``scattered`` (the share of the
+the box covers nearly all of them, a tick or a stray stroke a few; measured only where the central half
+of the box has no ink, as a ring leaves it empty), and ``scattered`` (the share of the
 interior covered by ink apart from its largest connected mark: dust specks on a dirty scan are many small
 pieces, while a voter's tick, cross, fill or dot is one, so ``fill − scattered`` is the largest mark).
 """
@@ -81,6 +82,7 @@ NEAR_LINE_MM = 0.125  # ``encircled`` sees ink from one patch pixel beside a pri
 LINE_EDGE_EXTRA = 0.3  # … where it is this much darker than elsewhere (a line's edge misfit or halo is faint)
 ARC_DARKNESS = 0.2  # a ring is drawn with a pen: fainter long strokes (erased residue, shadows) are no arcs
 HIDDEN_SECTORS = 2  # directions a ring running along the printed line itself may hide in, between seen ones
+LINE_BRIDGE_KERNEL = np.ones((7, 7), np.uint8)  # ink either side of a printed line (~5 px with its margin) joins
 
 
 @dataclass(frozen=True)
@@ -465,15 +467,17 @@ def _score_box(
     darkness_of_ink = _median(darkness[inside]) if inked else 0.0
     # Ink regions keep their labels: the largest one inside the box is the voter's mark, the rest scattered.
     largest = int(np.bincount(regions[inside]).max()) if inked else 0
+    centre = share(geometry.centre, geometry.centre_count)
     return replace(
         empty,
         fill=round(share(geometry.interior, geometry.interior_count), 4),
         scattered=round((inked - largest) / geometry.interior_count, 4),
         outside=round(share(geometry.ring, geometry.ring_count), 4),
-        centre=round(share(geometry.centre, geometry.centre_count), 4),
+        centre=round(centre, 4),
         darkness=round(darkness_of_ink, 4),
         crossing=round(_crossing(ink & ~geometry.printed_mask, geometry.box_px), 4),
-        encircled=round(_encircled(darkness, level, geometry, dotted=dotted), 4),
+        # A ring leaves the box's middle empty: with ink there (a tick, a cross, a fill) it is not measured.
+        encircled=round(_encircled(darkness, level, geometry, dotted=dotted), 4) if not centre else 0.0,
     )
 
 
@@ -486,15 +490,22 @@ def _encircled(darkness: Floats, level: float, geometry: _Geometry, *, dotted: b
     it stands out LINE_EDGE_EXTRA more than elsewhere. A ring that runs along the printed line itself is
     hidden there: once half the directions are seen, gaps of up to HIDDEN_SECTORS between seen ones count."""
     seen = np.where(geometry.printed_mask, darkness - LINE_EDGE_EXTRA, darkness)
-    regions, extents = _ink(np.asarray(seen, dtype=np.float32), level, geometry.near_line, dotted=dotted)
-    long = extents >= ARC_MM * PATCH_PX_PER_MM
+    regions, _ = _ink(np.asarray(seen, dtype=np.float32), level, geometry.near_line, dotted=dotted)
+    ink = regions > 0
+    if not ink.any():
+        return 0.0
+    # A ring crosses the printed border (often several times, when drawn tight): the line cuts it into arcs
+    # that are one stroke, so ink is joined across the line before its strokes are measured.
+    across = cv2.dilate(ink.astype(np.uint8), LINE_BRIDGE_KERNEL).astype(bool) & geometry.near_line
+    count, strokes, stats, _ = cv2.connectedComponentsWithStats((ink | across).astype(np.uint8), connectivity=8)
+    long = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= ARC_MM * PATCH_PX_PER_MM
     long[0] = False
     if long.any():
-        area = np.bincount(regions.ravel(), minlength=extents.size)
-        total = np.bincount(regions.ravel(), weights=darkness.ravel(), minlength=extents.size)
+        area = np.bincount(strokes[ink], minlength=count)
+        total = np.bincount(strokes[ink], weights=darkness[ink], minlength=count)
         long &= total >= ARC_DARKNESS * np.maximum(area, 1)
     sectors = geometry.sectors
-    hits = np.bincount(sectors[long[regions] & (sectors >= 0)], minlength=SECTORS)
+    hits = np.bincount(sectors[long[strokes] & ink & (sectors >= 0)], minlength=SECTORS)
     covered = hits >= MIN_SECTOR_PX
     if np.count_nonzero(covered) >= SECTORS // 2:
         covered = _bridged(covered, HIDDEN_SECTORS)

@@ -59,9 +59,10 @@ def test_no_silent_misreads_on_hard_ballots(tmp_path: Path, profile: str, ballot
     if profile == "office":
         assert kinds == MARK_KINDS, f"every mark kind must be exercised, missing {MARK_KINDS - kinds}"
         # A ring round a box, its row's only mark, is read without a clerk, also when it runs tight along
-        # the printed border and hides in it for part of its way (that was 6 rings in 10 before).
+        # the printed border and hides in it for part of its way, or crosses it again and again (6 rings
+        # in 10 were read at first, 16 of 20 with the border-side ink, 19 of 20 with arcs joined across it).
         assert counts["circled"] >= 8, counts
-        assert counts["circled_read"] >= 0.8 * counts["circled"], counts
+        assert counts["circled_read"] >= 0.9 * counts["circled"], counts
 
 
 def test_clean_office_ballots_read_without_help(tmp_path: Path) -> None:
