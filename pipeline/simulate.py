@@ -15,8 +15,8 @@ Truth semantics, per row (:class:`RowTruth`):
   to review; reading them as anything but ``intent`` is a misread. Other rows must be read as ``intent``.
 - ``legible`` is False when the device itself wiped out the marks carrying the intent (a pencil or thin
   ballpoint tick under a fax's binarisation threshold): measured on 1-bit pages by mapping the marks' stroke
-  cores through ``page_mm_to_image``; under half left any black. Nothing is left to read, so blank or
-  review are both acceptable there.
+  cores (those clear of printed ink, whose black would say nothing) through ``page_mm_to_image``; under
+  half left any black. Nothing is left to read, so blank or review are both acceptable there.
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ MARK_REACH_MM = 13.0  # no mark reaches further than this from its box's centre
 CENTRE_JITTER_MM = 1.5
 CORE_COVERAGE = 0.5  # a stroke's core: where it covers at least half the paper
 BLANK_PAPER = 200  # grey above which the paper under a stroke counts as unprinted
+CLEAR_OF_PRINT_MM = 0.4  # legibility is judged on cores this far from printed ink (a fax thickens lines)
 TICK_LENGTH_MM: dict[str, tuple[float, float]] = {"small": (2.6, 3.6), "normal": (4.2, 6.2), "large": (8.0, 10.0)}
 # A large tick's long arm may climb this far (angle, °) so that it ends below the box of the row above.
 LARGE_TICK_MAX_RISE_DEG = 56.0
@@ -334,7 +335,9 @@ class _Canvas:
     def lay(self, image: Gray, pen: Pen, rng: np.random.Generator, *, erased: bool) -> Pixels:
         """Multiply the ink onto the page: ``out = page × (1 − coverage × (1 − ink/255))``.
 
-        Returns the stroke cores (row, column) that fell on blank paper: where a reader sees this mark."""
+        Returns the stroke cores (row, column) that fell on blank paper at least CLEAR_OF_PRINT_MM from any
+        printed ink: where a reader sees this mark (beside a printed line, a 1-bit scan's black says nothing
+        about whether the mark survived)."""
         coverage = self.mask.astype(np.float32) / 255
         height, width = coverage.shape
         pressure = _smooth_field(rng, (height, width), cell=max(4, int(2.5 * self.scale)))
@@ -349,7 +352,9 @@ class _Canvas:
             smudge = np.asarray(cv2.GaussianBlur(self.mask / np.float32(255), (0, 0), 2.0 * self.scale), np.float32)
             coverage = np.maximum(coverage, smudge * rng.uniform(0.3, 0.8))
         window = image[self.y0 : self.y0 + height, self.x0 : self.x0 + width]
-        core = np.argwhere((coverage >= CORE_COVERAGE) & (window >= BLANK_PAPER))
+        radius = max(1, round(CLEAR_OF_PRINT_MM * self.scale))
+        clear = cv2.erode(window, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1,) * 2)) >= BLANK_PAPER
+        core = np.argwhere((coverage >= CORE_COVERAGE) & clear)
         inked = window.astype(np.float32) * (1 - coverage * (1 - pen.ink / 255))
         window[...] = np.clip(inked + 0.5, 0, 255).astype(np.uint8)
         return np.asarray(core + np.array([self.y0, self.x0]), np.intp)

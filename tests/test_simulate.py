@@ -21,10 +21,13 @@ from pipeline.payload import SERIAL_ALPHABET
 from pipeline.render import render_pdf_bytes
 from pipeline.simulate import (
     BLANK,
+    CLEAR_OF_PRINT_MM,
     OVERVOTE,
     RENDER_DPI,
     MarkKind,
+    Pen,
     RowTruth,
+    _Canvas,
     _with_legibility,
     draw_mark,
     fill_sheet,
@@ -313,6 +316,21 @@ def test_rows_a_fax_wiped_out_are_marked_illegible(layout: Layout) -> None:
     identity = {"page_mm_to_image": [[1.0, 0, -0.5], [0, 1.0, -0.5], [0, 0, 1]]}
     checked = _with_legibility(rows, pixels, scan, identity, 1.0)  # type: ignore[arg-type]
     assert [row.legible for row in checked] == [True, False]
+
+
+def test_legibility_is_judged_clear_of_printed_lines() -> None:
+    """Where a stroke runs beside a printed line, a 1-bit scan's black belongs to the line: such cores are
+    not used to decide whether the mark survived."""
+    scale = RENDER_DPI / 25.4
+    page = np.full((240, 240), 255, np.uint8)
+    page[118:122, :] = 0  # a printed line across the page
+    canvas = _Canvas(page.shape, (120.0, 120.0), scale)
+    canvas.stroke(np.array([[-8.0, 0.2], [8.0, 0.2]]), 0.5)  # along the line, just below its centre
+    canvas.stroke(np.array([[0.0, -8.0], [0.0, 8.0]]), 0.5)  # across it
+    cores = canvas.lay(page, Pen(60, 0.5), np.random.default_rng(0), erased=False)
+    distance = np.minimum(np.abs(cores[:, 0] - 118), np.abs(cores[:, 0] - 121))
+    assert len(cores) > 0 and distance.min() >= round(CLEAR_OF_PRINT_MM * scale)
+    assert {int(x) for x in cores[:, 1]} <= set(range(110, 131))  # only the crossing stroke, away from the line
 
 
 def test_device_settings_hold_for_a_batch() -> None:
