@@ -85,11 +85,12 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
     classes = [classify_box(score, settings) for score in scores]
     marked = [score for score, kind in zip(scores, classes, strict=True) if kind == "marked"]
     marginal = [score for score, kind in zip(scores, classes, strict=True) if kind == "marginal"]
-    if len(marked) == 1 and marked[0].fill >= 2 * marks.definite:
-        # Beside one clear mark, a trace too faint and small for any pen or pencil (grain on a photo) is no
-        # second mark.
-        marginal = [score for score in marginal if not (score.darkness < marks.trace and score.fill < 0.05)]
     circled = [score for score, kind in zip(scores, classes, strict=True) if kind == "circled"]
+    clear_mark = len(marked) == 1 and marked[0].fill >= 2 * marks.definite and not circled
+    if clear_mark or (len(circled) == 1 and not marked):
+        # Beside one clear mark (a firm tick, or a ring round a box), a trace too faint and small for any pen
+        # or pencil (grain on a photo) is no second mark.
+        marginal = [score for score in marginal if not (score.darkness < marks.trace and score.fill < 0.05)]
     beside = [
         score
         for score, kind in zip(scores, classes, strict=True)

@@ -194,3 +194,15 @@ def test_a_faint_trace_beside_a_clear_mark_is_grain() -> None:
     assert classify_row("文化馆", [scores[0], pencil, scores[2]], SETTINGS).reason == REASON_MARGINAL
     weak = row(SETTINGS.marks.definite + 0.01, 0.0, 0.0)
     assert classify_row("文化馆", [weak[0], grain, weak[2]], SETTINGS).reason == REASON_MARGINAL
+
+
+def test_a_faint_trace_beside_a_ring_is_grain() -> None:
+    """A ring round a box is one clear mark too: grain in another box does not send the row to a clerk,
+    a pencil trace there does."""
+    scores = row(0.0, 0.0, 0.0)
+    scores[2] = circled(2)
+    grain = BoxScore("文化馆", "满意", 0, 0.03, 0.0, 0.03, SETTINGS.marks.trace - 0.02, 0.0, 0.0, 0.9)
+    result = classify_row("文化馆", [grain, scores[1], scores[2]], SETTINGS)
+    assert (result.reading, result.choice) == ("choice", "不满意")
+    pencil = replace(grain, darkness=0.2)
+    assert classify_row("文化馆", [pencil, scores[1], scores[2]], SETTINGS).reason == REASON_CIRCLE
