@@ -80,7 +80,7 @@ MIN_SECTOR_PX = 3  # ink pixels that make a direction count (a few pixels of a t
 ARC_MM = 3.0  # only ink regions this long count for ``encircled``: a circle's arcs between border crossings
 NEAR_LINE_MM = 0.125  # ``encircled`` sees ink from one patch pixel beside a printed line (a ring drawn tight) …
 LINE_EDGE_EXTRA = 0.3  # … where it is this much darker than elsewhere (a line's edge misfit or halo is faint)
-ARC_DARKNESS = 0.2  # a ring is drawn with a pen: fainter long strokes (erased residue, shadows) are no arcs
+ARC_DARKNESS = 0.15  # a ring is drawn with a pen or pencil (arcs 0.18–0.21): fainter long strokes are no arcs
 HIDDEN_SECTORS = 2  # directions a ring running along the printed line itself may hide in, between seen ones
 LINE_BRIDGE_KERNEL = np.ones((7, 7), np.uint8)  # ink either side of a printed line (~5 px with its margin) joins
 
