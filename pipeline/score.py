@@ -73,7 +73,8 @@ MIN_BLOB_MM2 = 0.4  # a pen stroke 0.3 mm wide is this big after 1.3 mm; a dot m
 HYSTERESIS = 0.6  # an ink region extends over pixels this share as dark as the ink level
 MIN_STROKE_MM = 1.5  # an ink region this long counts even when only part of it reaches the ink level …
 LINK_KERNEL = np.ones((5, 5), np.uint8)  # on a bilevel scan, fragments within ~0.5 mm form one region
-MIN_STRONG_SHARE = 0.3  # … provided this share does (a wide faint cloud of JPEG noise does not)
+MIN_STRONG_SHARE = 0.3  # … provided this share does where noise raised the ink level (JPEG noise clouds) …
+GRAIN_STRONG_SHARE = 0.15  # … or this share on paper neither noisy nor quiet (a photo's blotchy grain)
 SECTORS = 12  # directions around the box's centre in which ink is looked for, for ``encircled``
 CIRCLE_INNER_MM = 2.0  # ink nearer the centre than this is a mark in the box, not a ring around it
 MIN_SECTOR_PX = 3  # ink pixels that make a direction count (a few pixels of a thin stroke)
@@ -434,12 +435,14 @@ def _score_box(
     darkness, contrast = measured
     noise = _noise_level(darkness, geometry)
     level = max(INK_LEVEL, noise)
-    regions, _ = _ink(darkness, level, geometry.printed_mask, dotted=dotted)
+    quiet = noise <= FAINT_LEVEL * QUIET_SHARE
+    strong_share = MIN_STRONG_SHARE if noise > INK_LEVEL else 0.0 if quiet else GRAIN_STRONG_SHARE
+    regions, _ = _ink(darkness, level, geometry.printed_mask, strong_share, dotted=dotted)
     ink = regions > 0
-    if not ink.any() and not dotted and noise <= FAINT_LEVEL * QUIET_SHARE:
+    if not ink.any() and not dotted and quiet:
         # Nothing at the ink level on a quiet scan: a long stroke a little fainter (light pencil the scan
         # turned into a pale line) is still a mark a clerk would see, and stands well clear of the noise.
-        regions, extents = _ink(darkness, FAINT_LEVEL, geometry.printed_mask, dotted=False)
+        regions, extents = _ink(darkness, FAINT_LEVEL, geometry.printed_mask, 0.0, dotted=False)
         regions = np.where((extents >= FAINT_STROKE_MM * PATCH_PX_PER_MM)[regions], regions, 0)
         ink = regions > 0
     # A border fainter than MIN_CONTRAST is not trusted to have been found; a dim but well-found one is.
@@ -477,11 +480,11 @@ def _score_box(
         darkness=round(darkness_of_ink, 4),
         crossing=round(_crossing(ink & ~geometry.printed_mask, geometry.box_px), 4),
         # A ring leaves the box's middle empty: with ink there (a tick, a cross, a fill) it is not measured.
-        encircled=round(_encircled(darkness, level, geometry, dotted=dotted), 4) if not centre else 0.0,
+        encircled=round(_encircled(darkness, level, geometry, strong_share, dotted=dotted), 4) if not centre else 0.0,
     )
 
 
-def _encircled(darkness: Floats, level: float, geometry: _Geometry, *, dotted: bool) -> float:
+def _encircled(darkness: Floats, level: float, geometry: _Geometry, strong_share: float, *, dotted: bool) -> float:
     """Share of the directions around the box's centre in which firm long strokes lie in the annulus. A ring
     drawn round the box is a long pen stroke (the printed border may cut it into a few arcs); grain, specks,
     dots and erased residue around a box are short or faint, whatever directions they happen to lie in.
@@ -490,7 +493,7 @@ def _encircled(darkness: Floats, level: float, geometry: _Geometry, *, dotted: b
     it stands out LINE_EDGE_EXTRA more than elsewhere. A ring that runs along the printed line itself is
     hidden there: once half the directions are seen, gaps of up to HIDDEN_SECTORS between seen ones count."""
     seen = np.where(geometry.printed_mask, darkness - LINE_EDGE_EXTRA, darkness)
-    regions, _ = _ink(np.asarray(seen, dtype=np.float32), level, geometry.near_line, dotted=dotted)
+    regions, _ = _ink(np.asarray(seen, dtype=np.float32), level, geometry.near_line, strong_share, dotted=dotted)
     ink = regions > 0
     if not ink.any():
         return 0.0
@@ -540,12 +543,14 @@ def _median(values: Floats) -> float:
 
 
 def _ink(
-    darkness: Floats, level: float, printed: npt.NDArray[np.bool_], *, dotted: bool
+    darkness: Floats, level: float, printed: npt.NDArray[np.bool_], strong_share: float, *, dotted: bool
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32]]:
     """Ink pixels, by hysteresis: connected regions darker than HYSTERESIS × ``level`` that reach ``level``
     somewhere and cover at least MIN_BLOB_MM2. A faint pencil stroke stays one connected stroke instead of
     breaking into fragments; dust, toner specks and noise are dropped. Printed ink is cut out first, so a
-    region cannot creep along the blurred edge of a printed line."""
+    region cannot creep along the blurred edge of a printed line. A long region counts as a stroke where
+    ``strong_share`` of it reaches ``level``: clouds of faint "ink" arise from noise and a photo's grain,
+    while on a quiet scan a long faint region is a faint pencil stroke (share 0)."""
     weak = ((darkness > level * HYSTERESIS) & ~printed).astype(np.uint8)
     # On a bilevel (fax, 1-bit) scan, fragments a little apart belong together: a stroke the binarisation
     # broke into dots is one stroke. On a grey scan or photo the same linking would join grain into clouds.
@@ -560,10 +565,7 @@ def _ink(
     strong = np.bincount(labels[(darkness > level) & (weak > 0)], minlength=count)
     extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     # A speck is small and round even where its blurred halo is not; a stroke is long even where faint.
-    # Clouds of faint "ink" only arise where the ink level was raised by noise; on a clean scan a long
-    # faint region is a faint pencil stroke.
-    share = MIN_STRONG_SHARE if level > INK_LEVEL else 0.0
-    stroke = (extent >= MIN_STROKE_MM * PATCH_PX_PER_MM) & (strong >= share * area)
+    stroke = (extent >= MIN_STROKE_MM * PATCH_PX_PER_MM) & (strong >= strong_share * area)
     blob = strong >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2
     keep = (area >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2) & (strong > 0) & (stroke | blob)
     keep[0] = False

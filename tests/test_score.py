@@ -1,0 +1,45 @@
+"""The scorer's ink finder on tiny synthetic darkness patches: which faint regions count as ink, by regime."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from pipeline.score import GRAIN_STRONG_SHARE, INK_LEVEL, MIN_STRONG_SHARE, PATCH_PX_PER_MM, _ink
+
+SIZE = 120
+NOTHING_PRINTED = np.zeros((SIZE, SIZE), dtype=bool)
+
+
+def inked(darkness: np.ndarray, strong_share: float) -> int:
+    regions, _ = _ink(darkness.astype(np.float32), INK_LEVEL, NOTHING_PRINTED, strong_share, dotted=False)
+    return int(np.count_nonzero(regions))
+
+
+def cloud() -> np.ndarray:
+    """A photo's blotchy grain: a 2.5 mm patch just under the ink level, a few pixels of it above."""
+    darkness = np.zeros((SIZE, SIZE))
+    length = round(2.5 * PATCH_PX_PER_MM)
+    darkness[40 : 40 + length // 2, 30 : 30 + length] = 0.075
+    darkness[45, 35:40] = INK_LEVEL + 0.02
+    return darkness
+
+
+def pencil() -> np.ndarray:
+    """A light pencil stroke 3 mm long: most of its core reaches the ink level, its edges do not."""
+    darkness = np.zeros((SIZE, SIZE))
+    length = round(3 * PATCH_PX_PER_MM)
+    darkness[60:63, 30 : 30 + length] = 0.075
+    darkness[61, 30 : 30 + length] = INK_LEVEL + 0.03
+    return darkness
+
+
+def test_a_faint_cloud_is_a_stroke_only_on_a_quiet_scan() -> None:
+    assert inked(cloud(), 0.0) > 0  # quiet office scan: a long faint region is a faint pencil stroke
+    assert inked(cloud(), GRAIN_STRONG_SHARE) == 0  # a photo's grain
+    assert inked(cloud(), MIN_STRONG_SHARE) == 0
+
+
+def test_a_light_pencil_stroke_counts_in_every_regime() -> None:
+    assert inked(pencil(), 0.0) > 0
+    assert inked(pencil(), GRAIN_STRONG_SHARE) > 0
+    assert inked(pencil(), MIN_STRONG_SHARE) > 0
