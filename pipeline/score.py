@@ -83,6 +83,7 @@ NEAR_LINE_MM = 0.125  # ``encircled`` sees ink from one patch pixel beside a pri
 LINE_EDGE_EXTRA = 0.3  # … where it is this much darker than elsewhere (a line's edge misfit or halo is faint)
 ARC_DARKNESS = 0.15  # a ring is drawn with a pen or pencil (arcs 0.18–0.21): fainter long strokes are no arcs
 HIDDEN_SECTORS = 2  # directions a ring running along the printed line itself may hide in, between seen ones
+BORDER_BRIDGE_KERNEL = np.ones((13, 13), np.uint8)  # ink either side of the masked border (~1.4 mm) joins
 LINE_BRIDGE_KERNEL = np.ones((7, 7), np.uint8)  # ink either side of a printed line (~5 px with its margin) joins
 
 
@@ -468,8 +469,7 @@ def _score_box(
     inside = geometry.interior & ink
     inked = int(np.count_nonzero(inside))
     darkness_of_ink = _median(darkness[inside]) if inked else 0.0
-    # Ink regions keep their labels: the largest one inside the box is the voter's mark, the rest scattered.
-    largest = int(np.bincount(regions[inside]).max()) if inked else 0
+    largest = _largest_mark(regions, inside, geometry.printed_mask)
     centre = share(geometry.centre, geometry.centre_count)
     return replace(
         empty,
@@ -482,6 +482,21 @@ def _score_box(
         # A ring leaves the box's middle empty: with ink there (a tick, a cross, a fill) it is not measured.
         encircled=round(_encircled(darkness, level, geometry, strong_share, dotted=dotted), 4) if not centre else 0.0,
     )
+
+
+def _largest_mark(regions: npt.NDArray[np.int32], inside: npt.NDArray[np.bool_], printed: npt.NDArray[np.bool_]) -> int:
+    """Pixels of the largest single mark inside the box: ink regions keep their labels, except that pieces
+    the printed border cuts apart (a tick whose point touches it) are one mark, joined across the border."""
+    labels = regions[inside]
+    if not labels.size:
+        return 0
+    counts = np.bincount(labels)
+    if np.count_nonzero(counts) == 1:  # one piece: most marks
+        return int(counts.max())
+    ink = regions > 0
+    across = cv2.dilate(ink.astype(np.uint8), BORDER_BRIDGE_KERNEL).astype(bool) & printed
+    _, marks = cv2.connectedComponents((ink | across).astype(np.uint8), connectivity=8)
+    return int(np.bincount(marks[inside]).max())
 
 
 def _encircled(darkness: Floats, level: float, geometry: _Geometry, strong_share: float, *, dotted: bool) -> float:

@@ -207,6 +207,25 @@ def test_specks_in_a_box_are_asked_about_and_one_dot_is_a_vote(tmp_path: Path, b
     assert flagged == {"文化馆": "marginal"}
 
 
+def test_a_small_tick_cut_in_two_by_the_border_is_one_mark(tmp_path: Path, batch: Batch) -> None:
+    """A small tick whose point dips below the box's bottom border leaves two arms inside the box, apart:
+    together they are the voter's one mark, not scattered specks."""
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    image = filled(batch, 0, {})
+    for unit, (point, size) in {"图书馆": (0.35, 0.22), "博物馆": (0.5, 0.2)}.items():
+        rect = box(batch.layout, unit, "满意").rect
+        x, y, w, h = rect.x * PX, rect.y * PX, rect.w * PX, rect.h * PX
+        arms = [(point - 0.6 * size, 1 - size), (point, 1.08), (point + 1.2 * size, 1 - 1.6 * size)]
+        points = np.array([[x + u * w, y + v * h] for u, v in arms], np.int32)
+        cv2.polylines(image, [points], False, 60, int(0.35 * PX), cv2.LINE_AA)
+    save_jpeg(image, folder / "small.jpg")
+    scan([folder], open_store(db), "2026H1", ReadingSettings())
+    [line] = export(db)
+    assert [line["rows"][unit]["reading"] for unit in ("图书馆", "博物馆")] == ["满意", "满意"]
+
+
 def test_a_pale_pencil_tick_on_a_clean_scan_is_asked_about(tmp_path: Path, batch: Batch) -> None:
     """A light pencil tick the scanner rendered as a pale line (8 % of the way from paper to black, under
     the ink level) is no 弃权: a clerk can see it, so the row goes to review; empty rows stay blank."""
