@@ -39,6 +39,11 @@ REASON = (
 def rules(upright: Gray, px_per_mm: float) -> Mask:
     """Long straight ink on an upright page (at ``px_per_mm``), reduced to LINES_PX_PER_MM: horizontal
     rules in ``[0]``, vertical ones in ``[1]``."""
+    return np.stack([lines > 0 for lines in _rule_pixels(upright, px_per_mm)])
+
+
+def _rule_pixels(upright: Gray, px_per_mm: float) -> tuple[Gray, Gray]:
+    """:func:`rules` as 0/1 images (horizontal, vertical), before they are made masks."""
     factor = LINES_PX_PER_MM / px_per_mm
     size = (round(upright.shape[1] * factor), round(upright.shape[0] * factor))
     small = cv2.resize(upright, size, interpolation=cv2.INTER_AREA)
@@ -47,7 +52,7 @@ def rules(upright: Gray, px_per_mm: float) -> Mask:
     length = round(MIN_RULE_MM * LINES_PX_PER_MM)
     across = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
     down = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
-    return np.stack([across > 0, down > 0])
+    return np.asarray(across, dtype=np.uint8), np.asarray(down, dtype=np.uint8)
 
 
 def expected_rules(blank: Gray, px_per_mm: float) -> Mask:
@@ -64,17 +69,19 @@ def foreign_rules(upright: Gray, px_per_mm: float, expected: Mask) -> str | None
     Another sheet's table shows as several parallel rules at distinct places, each no longer than a table;
     a scanner streak or a fold runs the length of the page (a slant may break it into pieces side by side,
     which are gathered into one line first), and the edge of a skewed scan lies near the page's border."""
-    found = rules(upright, px_per_mm)
-    if found.shape != expected.shape:  # both are the template's page at LINES_PX_PER_MM
-        raise ValueError(f"page {found.shape[1:]} and template {expected.shape[1:]} differ in size")
+    found = _rule_pixels(upright, px_per_mm)
+    if found[0].shape != expected.shape[1:]:  # both are the template's page at LINES_PX_PER_MM
+        raise ValueError(f"page {found[0].shape} and template {expected.shape[1:]} differ in size")
     edge = round(EDGE_MM * LINES_PX_PER_MM)
+    inside = np.s_[edge:-edge, edge:-edge]
     places = []
     for direction, (seen, own) in enumerate(zip(found, expected, strict=True)):
-        foreign = seen & ~own
-        foreign[:edge], foreign[-edge:], foreign[:, :edge], foreign[:, -edge:] = False, False, False, False
-        if not foreign.any():  # the usual page: nothing but its own print
+        # seen > own: ink (1) where the template has none (False), compared once and only inside the edges.
+        if not np.any(seen[inside] > own[inside]):  # the usual page: nothing but its own print
             places.append(0)
             continue
+        foreign = seen > own
+        foreign[:edge], foreign[-edge:], foreign[:, :edge], foreign[:, -edge:] = False, False, False, False
         _, _, stats, centroids = cv2.connectedComponentsWithStats(foreign.astype(np.uint8), connectivity=8)
         start = stats[1:, cv2.CC_STAT_LEFT if direction == 0 else cv2.CC_STAT_TOP] / LINES_PX_PER_MM
         length = stats[1:, cv2.CC_STAT_WIDTH if direction == 0 else cv2.CC_STAT_HEIGHT] / LINES_PX_PER_MM
