@@ -495,7 +495,7 @@ def _largest_mark(regions: npt.NDArray[np.int32], inside: npt.NDArray[np.bool_],
         return int(counts.max())
     ink = regions > 0
     across = cv2.dilate(ink.astype(np.uint8), BORDER_BRIDGE_KERNEL).astype(bool) & printed
-    _, marks = cv2.connectedComponents((ink | across).astype(np.uint8), connectivity=8)
+    _, marks = cv2.connectedComponentsWithAlgorithm((ink | across).astype(np.uint8), 8, cv2.CV_32S, cv2.CCL_BBDT)
     return int(np.bincount(marks[inside]).max())
 
 
@@ -515,7 +515,9 @@ def _encircled(darkness: Floats, level: float, geometry: _Geometry, strong_share
     # A ring crosses the printed border (often several times, when drawn tight): the line cuts it into arcs
     # that are one stroke, so ink is joined across the line before its strokes are measured.
     across = cv2.dilate(ink.astype(np.uint8), LINE_BRIDGE_KERNEL).astype(bool) & geometry.near_line
-    count, strokes, stats, _ = cv2.connectedComponentsWithStats((ink | across).astype(np.uint8), connectivity=8)
+    count, strokes, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(
+        (ink | across).astype(np.uint8), 8, cv2.CV_32S, cv2.CCL_BBDT
+    )
     long = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= ARC_MM * PATCH_PX_PER_MM
     long[0] = False
     if long.any():
