@@ -24,9 +24,10 @@ and erased residue are not), ``shift_mm`` and ``border_match`` (how well the pri
 ``encircled`` (the share of directions around the box's centre in which firm long strokes lie between
 :data:`CIRCLE_INNER_MM` and the ring's outer edge, the printed lines' own pixels aside: a ring drawn around
 the box covers nearly all of them, a tick or a stray stroke a few; measured only where the central half
-of the box has no ink, as a ring leaves it empty), and ``scattered`` (the share of the
-interior covered by ink apart from its largest connected mark: dust specks on a dirty scan are many small
-pieces, while a voter's tick, cross, fill or dot is one, so ``fill − scattered`` is the largest mark).
+of the box has no ink, as a ring leaves it empty), and ``scattered`` (the share of the interior covered
+by ink apart from its largest mark: dust specks on a dirty scan are many small pieces, while a voter's
+tick, cross, fill or dot is one — pieces the printed border cuts apart are joined across it —, so
+``fill − scattered`` is the largest mark).
 """
 
 from __future__ import annotations
