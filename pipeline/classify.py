@@ -28,6 +28,9 @@ REASON_LINE = "line"
 REASON_UNEQUAL = "unequal"
 REASON_CIRCLE = "circle"
 
+#: A trace (see ``marks.trace``) covers under this share of its box; more ink than that is asked about.
+TRACE_FILL = 0.05
+
 #: How the review page and exports name each reason (Chinese first).
 REASON_TEXT = {
     REASON_MARGINAL: "标记不清（淡、小或擦除痕迹）/ marginal mark",
@@ -90,7 +93,7 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
     if clear_mark or (len(circled) == 1 and not marked):
         # Beside one clear mark (a firm tick, or a ring round a box), a trace too faint and small for any pen
         # or pencil (grain on a photo) is no second mark.
-        marginal = [score for score in marginal if not (score.darkness < marks.trace and score.fill < 0.05)]
+        marginal = [score for score in marginal if not (score.darkness < marks.trace and score.fill < TRACE_FILL)]
     beside = [
         score
         for score, kind in zip(scores, classes, strict=True)

@@ -320,7 +320,8 @@ def period_problem(kind: OverrideKind, period: str) -> str | None:
 
 
 def override_problems(request: OverrideRequest, session_units: set[str]) -> list[str]:
-    """Everything wrong with ``request``; ``session_units`` are the rows of the period's printed templates."""
+    """Everything wrong with ``request``; ``session_units`` are the rows of the period's templates (printed
+    ballots and existing forms read)."""
     problems = []
     period = period_problem(request.kind, request.period)
     if period:

@@ -257,7 +257,7 @@ class Store:
             "WHERE f.session = ? ORDER BY f.added_at, t.template_id",
             (session,),
         )
-        return [parse_template(json.loads(definition), f"stored template {name}") for name, definition in rows]
+        return [_stored_template(name, definition) for name, definition in rows]
 
     def find_template(self, template_id: str, short_hash: str) -> StoredTemplate | None:
         row = self.db.execute(
@@ -266,11 +266,11 @@ class Store:
         ).fetchone()
         if row is None:
             return None
-        return StoredTemplate(row[0], parse_template(json.loads(row[1]), f"stored template {template_id}"))
+        return StoredTemplate(row[0], _stored_template(template_id, row[1]))
 
     def template_by_hash(self, digest: str) -> Template:
         row = self.db.execute("SELECT template_id, definition FROM templates WHERE hash = ?", (digest,)).fetchone()
-        return parse_template(json.loads(row[1]), f"stored template {row[0]}")
+        return _stored_template(row[0], row[1])
 
     def ensure_session(self, session: str) -> None:
         with self.transaction() as db:
@@ -362,7 +362,7 @@ class Store:
         for digest, template_id, short, definition in self.db.execute(
             "SELECT hash, template_id, short_hash, definition FROM templates"
         ):
-            catalog[(template_id, short)] = (digest, parse_template(json.loads(definition), template_id))
+            catalog[(template_id, short)] = (digest, _stored_template(template_id, definition))
         return catalog
 
     def register_settings(self, settings: ReadingSettings) -> str:
@@ -690,8 +690,7 @@ class Store:
             "WHERE b.session = ? GROUP BY t.hash ORDER BY min(b.id)",
             (session,),
         )
-        printed = [parse_template(json.loads(definition), f"stored template {name}") for name, definition in rows]
-        return printed + self.session_forms(session)
+        return [_stored_template(name, definition) for name, definition in rows] + self.session_forms(session)
 
     def session_units(self, sessions: Sequence[str]) -> set[str]:
         """Every row name on a template of any of ``sessions`` (empty if none was printed or read)."""
@@ -1127,6 +1126,11 @@ def open_store(path: Path | None = None) -> Store:
     except OSError as error:
         raise StoreError(f"cannot create the database folder for {path}: {error}") from None
     return Store(connection, path)
+
+
+def _stored_template(template_id: str, definition: str) -> Template:
+    """A template as the store keeps it (canonical JSON of the validated template)."""
+    return parse_template(json.loads(definition), f"stored template {template_id}")
 
 
 def _view_statements(schema: str) -> list[str]:

@@ -238,7 +238,7 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
 
     # -- pages ------------------------------------------------------------------------------------------------
 
-    def printed_hashes() -> list[str]:
+    def session_hashes() -> list[str]:
         return [template.content_hash() for template in store.session_templates(session)]
 
     def page_dict(state: PageState) -> dict[str, object]:
@@ -246,16 +246,16 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
         for rejected in (True, False):
             found = store.review_pages(session, rejected=rejected, page_id=state.page_id)
             if found:
-                return page_json(found[0], texts(), layouts if rejected else None, printed_hashes())
+                return page_json(found[0], texts(), layouts if rejected else None, session_hashes())
         abort(404)
 
     @app.get("/api/pages")
     def pages() -> Response:
         table = texts()
         with lock:
-            printed = printed_hashes()
-            rejected = [page_json(page, table, layouts, printed) for page in store.review_pages(session, rejected=True)]
-            sheets = [page_json(page, table, None, printed) for page in store.review_pages(session, rejected=False)]
+            hashes = session_hashes()
+            rejected = [page_json(page, table, layouts, hashes) for page in store.review_pages(session, rejected=True)]
+            sheets = [page_json(page, table, None, hashes) for page in store.review_pages(session, rejected=False)]
         return jsonify({"rejected": rejected, "sheets": sheets})
 
     @app.post("/api/pages/decide")
@@ -274,7 +274,7 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
                 found = store.review_pages(session, rejected=True, page_id=page_id)
                 if not found:
                     raise DecisionRefused(texts()["why_not_outcome"])
-                digest, why_not = count_template(found[0], printed_hashes())
+                digest, why_not = count_template(found[0], session_hashes())
                 if digest is None:
                     raise DecisionRefused(texts()[why_not])
                 rows = hand_rows(body.get("rows"), layouts.get(digest))
