@@ -151,13 +151,13 @@ class TemplateModel:
         self.layout = layout
         blank = _render_blank(template)
         self.borders = BorderModel(layout, blank, PATCH_PX_PER_MM)
-        self.expected_rules = expected_rules(np.asarray(255 - blank * 255, dtype=np.uint8), PATCH_PX_PER_MM)
+        self.expected_rules = expected_rules(blank, PATCH_PX_PER_MM)
         self.geometry: dict[tuple[str, str], _Geometry] = {
             (box.unit, box.option): _box_geometry(blank, box.rect) for box in layout.boxes
         }
 
 
-def _render_blank(template: Template) -> Floats:
+def _render_blank(template: Template) -> Gray:
     known = _BLANKS.get(template.content_hash())
     if known is not None:
         return known
@@ -166,7 +166,7 @@ def _render_blank(template: Template) -> Floats:
 
 #: Blank renderings handed over by :func:`provide_blank` (a scan passes them from its store's cache; forked
 #: workers inherit them), by template hash.
-_BLANKS: dict[str, Floats] = {}
+_BLANKS: dict[str, Gray] = {}
 
 
 def render_blank_png(template: Template) -> bytes:
@@ -180,11 +180,12 @@ def render_blank_png(template: Template) -> bytes:
     return encoded.tobytes()
 
 
-def blank_from_png(png: bytes) -> Floats:
+def blank_from_png(png: bytes) -> Gray:
+    """The blank page's grey levels. Kept as bytes: only the patches around the boxes become darkness."""
     page = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
     if page is None:
         raise ValueError("the stored blank template is not a PNG image")
-    return np.asarray((255.0 - page.astype(np.float32)) / 255.0, dtype=np.float32)
+    return np.asarray(page, dtype=np.uint8)
 
 
 def provide_blank(template: Template, png: bytes) -> None:
@@ -197,13 +198,13 @@ def _patch_origin(rect: Rect) -> tuple[float, float]:
     return (rect.x - margin, rect.y - margin)
 
 
-def _box_geometry(blank: Floats, rect: Rect) -> _Geometry:
+def _box_geometry(blank: Gray, rect: Rect) -> _Geometry:
     margin = RING_GAP_MM + RING_MM + SEARCH_MM
     size = round((rect.w + 2 * margin) * PATCH_PX_PER_MM)
     ox, oy = _patch_origin(rect)
     # Rendered page pixel i covers [i, i+1) / px_per_mm; its centre is at (i + 0.5) / px_per_mm.
     left, top = round(ox * PATCH_PX_PER_MM), round(oy * PATCH_PX_PER_MM)
-    printed = np.ascontiguousarray(blank[top : top + size, left : left + size])
+    printed = (255.0 - blank[top : top + size, left : left + size].astype(np.float32)) / 255.0
     origin = ((left + 0.5) / PATCH_PX_PER_MM, (top + 0.5) / PATCH_PX_PER_MM)
     coords = (np.arange(size, dtype=np.float32) + 0.5) / PATCH_PX_PER_MM
     xs = coords[None, :] + (left / PATCH_PX_PER_MM)
@@ -284,7 +285,7 @@ def _halos(
     halos = []
     for sigma in BLUR_MM:
         soft = cv2.GaussianBlur(printed, (0, 0), sigma * PATCH_PX_PER_MM) if sigma else printed
-        level = float(np.median(soft[border])) if border.any() else 1.0
+        level = _middle(np.asarray(soft[border], dtype=np.float32)) if border.any() else 1.0
         halos.append(soft / max(level, 1e-3))
     radius = round(HALO_BAND_MM * PATCH_PX_PER_MM)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
@@ -572,6 +573,13 @@ def _median(values: Floats) -> float:
     thousand values, and np.partition degrades badly on the many equal zeros of a clean patch (measured
     ~6× slower than sorting)."""
     return float(np.sort(values, axis=None)[values.size // 2])
+
+
+def _middle(values: Floats) -> float:
+    """np.median's value (the mean of the two middle values when their count is even) without np.median,
+    whose first call imports numpy.ma: 15 ms in every worker process."""
+    ordered = np.sort(values, axis=None)
+    return float((ordered[(ordered.size - 1) // 2] + ordered[ordered.size // 2]) / np.float32(2))
 
 
 def _ink(
