@@ -446,7 +446,9 @@ def _score_box(
         # Nothing at the ink level on a quiet scan: a long stroke a little fainter (light pencil the scan
         # turned into a pale line) is still a mark a clerk would see, and stands well clear of the noise.
         regions, extents = _ink(darkness, FAINT_LEVEL, geometry.printed_mask, 0.0, dotted=False)
-        regions = np.where((extents >= FAINT_STROKE_MM * PATCH_PX_PER_MM)[regions], regions, 0)
+        long = extents >= FAINT_STROKE_MM * PATCH_PX_PER_MM
+        long[0] = False  # label 0 is the paper
+        regions = np.where(long[regions], regions, 0) if long.any() else np.zeros_like(regions)
         ink = regions > 0
     # A border fainter than MIN_CONTRAST is not trusted to have been found; a dim but well-found one is.
     visible = min(1.0, contrast / MIN_CONTRAST)
@@ -609,6 +611,8 @@ def _ink(
     blob = strong >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2
     keep = (area >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2) & (strong > 0) & (stroke | blob)
     keep[0] = False
+    if not keep.any():  # noise and specks only
+        return np.zeros(darkness.shape, dtype=np.int32), extent.astype(np.int32)
     return np.asarray(np.where(keep[labels] & (weak > 0), labels, 0), dtype=np.int32), extent.astype(np.int32)
 
 
@@ -623,10 +627,13 @@ def _crossing(ink: npt.NDArray[np.bool_], box: tuple[int, int, int, int]) -> flo
     # Allow the line a tilt of a few pixels over the box (the page transform corrects skew, not the streak).
     wide = cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
 
+    def covered(band: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:  # share of each column with ink
+        return np.asarray(np.count_nonzero(band, axis=0) / band.shape[0], dtype=np.float64)
+
     def through(grid: npt.NDArray[np.bool_], near: int, far: int, start: int, end: int) -> float:
-        inside = grid[near + inset : far - inset, start:end].mean(axis=0)
-        before = grid[near - reach : near - gap, start:end].mean(axis=0)
-        after = grid[far + gap : far + reach, start:end].mean(axis=0)
+        inside = covered(grid[near + inset : far - inset, start:end])
+        before = covered(grid[near - reach : near - gap, start:end])
+        after = covered(grid[far + gap : far + reach, start:end])
         return float(np.max(np.minimum(inside, np.minimum(before, after)))) if inside.size else 0.0
 
     return max(
