@@ -18,6 +18,7 @@ import sys
 import traceback
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from pipeline.ingest import (
     read_page,
 )
 from pipeline.read import read_sheet
-from pipeline.score import PATCH_PX_PER_MM, provide_blank, render_blank_png
+from pipeline.score import PATCH_PX_PER_MM, provide_blank, render_blank_png, template_model
 from pipeline.settings import ReadingSettings
 from pipeline.sheet import SheetRejected, SheetResult
 from pipeline.store import SCORE_COLUMNS, PageRecord, Store
@@ -204,10 +205,14 @@ def scan(
     store.ensure_session(session)
     settings_hash = store.register_settings(settings)
     classification = store.classification_for(session, settings_hash)
-    tasks = prepare(paths, store, session, summary)
+    printed = _provide_blanks(store, session)
+    # The scorer's model of each ballot is built while the files are hashed (both mostly outside the GIL),
+    # once, before the workers fork and inherit it, instead of once in every worker after the fork.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        models = background.submit(lambda: [template_model(template) for template in printed])
+        tasks = prepare(paths, store, session, summary)
+        models.result()
     catalog = store.template_catalog()
-    if tasks:
-        _provide_blanks(store, session)
     init_args = (session, catalog, store.session_forms(session), settings, debug_dir)
     stamp = (session, settings_hash, classification)
     if jobs > 1 and len(tasks) > 1:
@@ -229,12 +234,13 @@ def scan(
     return summary
 
 
-def _provide_blanks(store: Store, session: str) -> None:
-    """Hand the scorer the session's blank templates from the store's cache, so that no worker spends a
-    second rendering one."""
-    for template in store.session_templates(session):
-        if template.external is None:
-            provide_blank(template, kept_blank(store, template))
+def _provide_blanks(store: Store, session: str) -> list[Template]:
+    """Hand the scorer the blank renderings of the session's printed ballots from the store's cache, so
+    that no process spends a second rendering one; returns those ballots' templates."""
+    printed = [template for template in store.session_templates(session) if template.external is None]
+    for template in printed:
+        provide_blank(template, kept_blank(store, template))
+    return printed
 
 
 def kept_blank(store: Store, template: Template) -> bytes:
