@@ -14,8 +14,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
@@ -43,6 +43,9 @@ class Alignment:
     px_per_mm: float
     skew_deg: float
     marks_found: int
+    # (unit, option) → (dx, dy) mm: where a curled sheet puts a row's printed borders beyond the reach of
+    # ``matrix`` (see :func:`pipeline.refine.refine_alignment`), its boxes are this far from where it says.
+    box_offsets_mm: Mapping[tuple[str, str], tuple[float, float]] = field(default_factory=dict)
 
     def to_pixels(self, points_mm: npt.ArrayLike) -> Matrix:
         points = np.asarray(points_mm, dtype=np.float64).reshape(-1, 1, 2)

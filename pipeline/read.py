@@ -20,7 +20,7 @@ from pipeline.foreign import foreign_rules
 from pipeline.identify import find_qr
 from pipeline.ingest import ScanPage, image_fingerprint
 from pipeline.refine import refine_alignment
-from pipeline.score import score_page, template_model
+from pipeline.score import score_page, template_model, with_box_offsets
 from pipeline.settings import ReadingSettings
 from pipeline.sheet import (
     REVIEW_PX_PER_MM,
@@ -93,7 +93,7 @@ def read_sheet(
     other_sheet = foreign_rules(upright, REVIEW_PX_PER_MM, model.expected_rules)
     if other_sheet is not None:
         return SheetRejected("unreadable", other_sheet, fingerprint, None, template_hash, reduced_image(image))
-    scores = score_page(image, alignment.matrix, model)
+    scores = score_page(image, alignment.matrix, with_box_offsets(model, alignment.box_offsets_mm))
     readings = classify_page(scores, settings)
     debug.write(f"{_stem(page)}", lambda: draw_overlay(image, alignment, model.layout, scores, settings))
     return SheetRead(sheet, template_hash, alignment, scores, readings, fingerprint, review_image(upright))

@@ -32,7 +32,9 @@ tick, cross, fill or dot is one — pieces the printed border cuts apart are joi
 
 from __future__ import annotations
 
+import copy
 import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, TypeVar
@@ -667,6 +669,24 @@ def _cached_model(template_json: str) -> TemplateModel:
 def template_model(template: Template) -> TemplateModel:
     """The scorer's model of ``template``, built once per process."""
     return _cached_model(template.model_dump_json())
+
+
+def with_box_offsets(model: TemplateModel, offsets: Mapping[tuple[str, str], tuple[float, float]]) -> TemplateModel:
+    """``model`` for one page whose boxes in ``offsets`` ((unit, option) → (dx, dy) mm) lie that far from where
+    the page transform puts them (a curled photo, see :mod:`pipeline.refine`): their patches are sampled
+    there, so their borders are looked for, and their ``shift_mm`` measured, around where they are."""
+    if not offsets:
+        return model
+    moved = copy.copy(model)
+    moved.geometry = dict(model.geometry)
+    for key, (dx, dy) in offsets.items():
+        geometry = model.geometry[key]
+        moved.geometry[key] = replace(
+            geometry,
+            origin=(geometry.origin[0] + dx, geometry.origin[1] + dy),
+            paper_origin=(geometry.paper_origin[0] + dx, geometry.paper_origin[1] + dy),
+        )
+    return moved
 
 
 def box_patch(image: Gray, matrix: npt.NDArray[np.float64], model: TemplateModel, box: Checkbox) -> Gray:
