@@ -287,7 +287,7 @@ def _halos(
     halos = []
     for sigma in BLUR_MM:
         soft = cv2.GaussianBlur(printed, (0, 0), sigma * PATCH_PX_PER_MM) if sigma else printed
-        level = _middle(np.asarray(soft[border], dtype=np.float32)) if border.any() else 1.0
+        level = _np_median(np.asarray(soft[border], dtype=np.float32)) if border.any() else 1.0
         halos.append(soft / max(level, 1e-3))
     radius = round(HALO_BAND_MM * PATCH_PX_PER_MM)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
@@ -579,7 +579,7 @@ def _median(values: Floats) -> float:
     return float(np.sort(values, axis=None)[values.size // 2])
 
 
-def _middle(values: Floats) -> float:
+def _np_median(values: Floats) -> float:
     """np.median's value (the mean of the two middle values when their count is even) without np.median,
     whose first call imports numpy.ma: 15 ms in every worker process."""
     ordered = np.sort(values, axis=None)
