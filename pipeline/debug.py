@@ -63,7 +63,9 @@ def draw_overlay(
     font_scale = alignment.px_per_mm / 14
     for box in layout.boxes:
         score = by_key[(box.unit, box.option)]
-        corners = alignment.to_pixels(box.rect.corners).astype(np.int32)
+        # A row a curl moved off the page fit is scored where refine found its borders (box_offsets_mm).
+        dx, dy = alignment.box_offsets_mm.get((box.unit, box.option), (0.0, 0.0))
+        corners = alignment.to_pixels([(x + dx, y + dy) for x, y in box.rect.corners]).astype(np.int32)
         colour = COLOURS[classify_box(score, settings)]
         cv2.polylines(canvas, [corners], True, colour, thickness)
         label = f"{score.fill:.2f}/{score.outside:.2f}"

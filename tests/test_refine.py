@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.debug import DebugWriter
+from pipeline.debug import COLOURS, DebugWriter, draw_overlay
 from pipeline.ingest import ScanPage
 from pipeline.read import read_sheet
 from pipeline.settings import load_settings
@@ -62,3 +62,26 @@ def test_a_row_end_off_the_page_fit_is_read_where_its_borders_are(batch: Batch) 
 def test_a_flat_page_is_scored_on_the_page_fit_alone(batch: Batch) -> None:
     result = read(batch, batch.pages()[0])
     assert result.alignment.box_offsets_mm == {}
+
+
+def test_the_debug_overlay_outlines_a_moved_box_where_it_was_scored(batch: Batch) -> None:
+    page = batch.pages()[0].copy()
+    first = box(batch.layout, ROW, "服务对象代表")
+    tick(page, first)
+    result = read(batch, lifted(page, first.rect.center, 1.5))
+    assert next(row for row in result.readings if row.unit == ROW).choice == first.option
+    canvas = draw_overlay(
+        lifted(page, first.rect.center, 1.5), result.alignment, batch.layout, list(result.scores), load_settings()
+    )
+    green = np.all(canvas == np.array(COLOURS["marked"], dtype=np.uint8), axis=2)
+
+    def green_share_along_top(dy_mm: float) -> float:
+        left, right = result.alignment.to_pixels(
+            [(first.rect.x + 1, first.rect.y + dy_mm), (first.rect.x + 5, first.rect.y + dy_mm)]
+        )
+        y = round(left[1])
+        return float(green[y - 1 : y + 2, round(left[0]) : round(right[0])].any(axis=0).mean())
+
+    dy = result.alignment.box_offsets_mm[(ROW, first.option)][1]
+    assert green_share_along_top(dy) > 0.9  # the outline is drawn where the border was found …
+    assert green_share_along_top(0.0) < 0.1  # … not where the page fit alone puts it
