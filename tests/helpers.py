@@ -102,6 +102,17 @@ def shifted(image: Gray, dx_mm: float, dy_mm: float, px: float = PX) -> Gray:
     return moved
 
 
+def lifted(image: Gray, centre_mm: tuple[float, float], dy_mm: float, px: float = PX) -> Gray:
+    """``image`` with the paper around ``centre_mm`` moved down by ``dy_mm``, fading out over 15–30 mm from it
+    (a sheet curling up at one end of a row), the rest of the page where it was."""
+    height, width = image.shape
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    distance = np.maximum(np.abs(xs / px - centre_mm[0]), np.abs(ys / px - centre_mm[1]))
+    weight = np.clip((30.0 - distance) / 15.0, 0.0, 1.0)
+    moved = cv2.remap(image, xs, ys - weight * dy_mm * px, cv2.INTER_LINEAR, borderValue=255)
+    return np.asarray(moved, dtype=np.uint8)
+
+
 def laid_over(below: Gray, above: Gray, dy_mm: float, px: float = PX) -> Gray:
     """Sheet ``above`` lying on sheet ``below``, ``dy_mm`` lower (negative: higher), hiding what it covers."""
     moved = shifted(above, 0.0, dy_mm, px)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -13,7 +12,7 @@ from pipeline.settings import load_settings
 from pipeline.sheet import SheetRead
 from pipeline.store import open_store
 from pipeline.template import Template
-from tests.helpers import DPI, PX, Batch, Gray, box, print_batch, tick
+from tests.helpers import DPI, Batch, Gray, box, lifted, print_batch, tick
 
 SESSION = "2026H1"
 ROW = "测评人类别"
@@ -31,17 +30,6 @@ def read(batch: Batch, image: Gray) -> SheetRead:
     result = read_sheet(ScanPage("page.png", 1, image, DPI), SESSION, catalog, load_settings(), DebugWriter(None))
     assert isinstance(result, SheetRead), result
     return result
-
-
-def lifted(image: Gray, centre_mm: tuple[float, float], dy_mm: float) -> Gray:
-    """``image`` with the paper around ``centre_mm`` moved down by ``dy_mm``, fading out over 15–30 mm from it
-    (a sheet curling up at one end of a row), the rest of the page where it was."""
-    height, width = image.shape
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    distance = np.maximum(np.abs(xs / PX - centre_mm[0]), np.abs(ys / PX - centre_mm[1]))
-    weight = np.clip((30.0 - distance) / 15.0, 0.0, 1.0)
-    moved = cv2.remap(image, xs, ys - weight * dy_mm * PX, cv2.INTER_LINEAR, borderValue=255)
-    return np.asarray(moved, dtype=np.uint8)
 
 
 def test_a_row_end_off_the_page_fit_is_read_where_its_borders_are(batch: Batch) -> None:
