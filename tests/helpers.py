@@ -10,9 +10,13 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.ingest import pdf_bytes_pages
+from pipeline.debug import DebugWriter
+from pipeline.ingest import ScanPage, pdf_bytes_pages
 from pipeline.layout import Checkbox, Layout, compute_layout
+from pipeline.read import read_sheet
 from pipeline.render import render_ballots
+from pipeline.settings import load_settings
+from pipeline.sheet import SheetRead
 from pipeline.store import open_store
 from pipeline.template import Template
 
@@ -47,6 +51,16 @@ def print_batch(folder: Path, template: Template, copies: int, session: str = "2
     pdf = folder / "batch.pdf"
     render_ballots(template, session, serials, pdf)
     return Batch(folder / "printed.db", pdf, serials, compute_layout(template), template)
+
+
+def read_image(batch: Batch, image: Gray, session: str = "2026H1") -> SheetRead:
+    """``image`` read as one scanned page of ``batch`` (its store's templates; nothing is stored)."""
+    store = open_store(batch.db)
+    catalog = store.template_catalog()
+    store.close()
+    result = read_sheet(ScanPage("page.png", 1, image, DPI), session, catalog, load_settings(), DebugWriter(None))
+    assert isinstance(result, SheetRead), result
+    return result
 
 
 def box(layout: Layout, unit: str, option: str) -> Checkbox:

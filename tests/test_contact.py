@@ -12,16 +12,11 @@ from click.testing import CliRunner
 
 from pipeline.cli import main
 from pipeline.contact import THRESHOLD_COLOURS, TILE, collect_crops, draw_contact_sheet
-from pipeline.debug import DebugWriter
-from pipeline.ingest import ScanPage
-from pipeline.read import read_sheet
 from pipeline.settings import load_settings
-from pipeline.sheet import SheetRead
 from pipeline.store import open_store
 from pipeline.template import Template
-from tests.helpers import DPI, Batch, box, fill, lifted, print_batch, tick
+from tests.helpers import Batch, box, fill, lifted, print_batch, read_image, tick
 
-SESSION = "2026H1"
 ROW = "测评人类别"
 
 
@@ -37,14 +32,11 @@ def test_crops_carry_the_scores_a_scan_reads_also_where_a_curl_moved_a_row(batch
     fill(page, box(batch.layout, "文化馆", "不满意"))
     page = lifted(page, first.rect.center, 1.5)  # 测评人类别's first box 1.5 mm off the page fit
     cv2.imwrite(str(tmp_path / "page.png"), page)
+    read = read_image(batch, page)
     store = open_store(batch.db)
-    catalog = store.template_catalog()
-    store.close()
     settings = load_settings()
-    read = read_sheet(ScanPage("page.png", 1, page, DPI), SESSION, catalog, settings, DebugWriter(None))
-    assert isinstance(read, SheetRead)
-
-    crops = collect_crops([tmp_path], catalog, settings)
+    crops = collect_crops([tmp_path], store.template_catalog(), settings)
+    store.close()
 
     assert sorted(crop.fill for crop in crops) == sorted(score.fill for score in read.scores)
     assert sorted(crop.outside for crop in crops) == sorted(score.outside for score in read.scores)

@@ -5,16 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.debug import COLOURS, DebugWriter, draw_overlay
-from pipeline.ingest import ScanPage
-from pipeline.read import read_sheet
+from pipeline.debug import COLOURS, draw_overlay
 from pipeline.settings import load_settings
-from pipeline.sheet import SheetRead
-from pipeline.store import open_store
 from pipeline.template import Template
-from tests.helpers import DPI, Batch, Gray, box, lifted, print_batch, tick
+from tests.helpers import Batch, box, lifted, print_batch, read_image, tick
 
-SESSION = "2026H1"
 ROW = "测评人类别"
 
 
@@ -23,22 +18,13 @@ def batch(tmp_path_factory: pytest.TempPathFactory, template: Template) -> Batch
     return print_batch(tmp_path_factory.mktemp("refine"), template, 1)
 
 
-def read(batch: Batch, image: Gray) -> SheetRead:
-    store = open_store(batch.db)
-    catalog = store.template_catalog()
-    store.close()
-    result = read_sheet(ScanPage("page.png", 1, image, DPI), SESSION, catalog, load_settings(), DebugWriter(None))
-    assert isinstance(result, SheetRead), result
-    return result
-
-
 def test_a_row_end_off_the_page_fit_is_read_where_its_borders_are(batch: Batch) -> None:
     # Measured on curled phone photos: the end boxes of 测评人类别 lie up to 1.9 mm from the page fit, beyond
     # the scorer's search, and the row went to a clerk for "alignment" although its one tick was clear.
     page = batch.pages()[0].copy()
     tick(page, box(batch.layout, ROW, "企业代表"))
     first = box(batch.layout, ROW, "服务对象代表")
-    result = read(batch, lifted(page, first.rect.center, 1.5))
+    result = read_image(batch, lifted(page, first.rect.center, 1.5))
     reading = next(row for row in result.readings if row.unit == ROW)
     assert (reading.reading, reading.choice, reading.reason) == ("choice", "企业代表", "")
     scores = {score.option: score for score in result.scores if score.unit == ROW}
@@ -48,7 +34,7 @@ def test_a_row_end_off_the_page_fit_is_read_where_its_borders_are(batch: Batch) 
 
 
 def test_a_flat_page_is_scored_on_the_page_fit_alone(batch: Batch) -> None:
-    result = read(batch, batch.pages()[0])
+    result = read_image(batch, batch.pages()[0])
     assert result.alignment.box_offsets_mm == {}
 
 
@@ -56,7 +42,7 @@ def test_the_debug_overlay_outlines_a_moved_box_where_it_was_scored(batch: Batch
     page = batch.pages()[0].copy()
     first = box(batch.layout, ROW, "服务对象代表")
     tick(page, first)
-    result = read(batch, lifted(page, first.rect.center, 1.5))
+    result = read_image(batch, lifted(page, first.rect.center, 1.5))
     assert next(row for row in result.readings if row.unit == ROW).choice == first.option
     canvas = draw_overlay(
         lifted(page, first.rect.center, 1.5), result.alignment, batch.layout, list(result.scores), load_settings()
