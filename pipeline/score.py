@@ -86,6 +86,8 @@ NEAR_LINE_MM = 0.125  # ``encircled`` sees ink from one patch pixel beside a pri
 LINE_EDGE_EXTRA = 0.3  # … where it is this much darker than elsewhere (a line's edge misfit or halo is faint)
 ARC_DARKNESS = 0.15  # a ring is drawn with a pen or pencil (arcs 0.18–0.21): fainter long strokes are no arcs
 HIDDEN_SECTORS = 2  # directions a ring running along the printed line itself may hide in, between seen ones
+UNEVEN_ARC_MM = 1.5  # on a quiet scan, once firm arcs lie in half the directions, shorter arcs of ink down
+UNEVEN_ARC_DARKNESS = 0.1  # to FAINT_LEVEL and this dark on average complete it (light pencil, uneven pressure)
 BORDER_BRIDGE_KERNEL = np.ones((13, 13), np.uint8)  # ink either side of the masked border (~1.4 mm) joins
 LINE_BRIDGE_KERNEL = np.ones((7, 7), np.uint8)  # ink either side of a printed line (~5 px with its margin) joins
 
@@ -477,6 +479,8 @@ def _score_box(
     darkness_of_ink = _median(darkness[inside]) if inked else 0.0
     largest = _largest_mark(regions, inside, geometry.printed_mask)
     centre = share(geometry.centre, geometry.centre_count)
+    # A ring leaves the box's middle empty: with ink there (a tick, a cross, a fill) it is not measured.
+    encircled = 0.0 if centre else _encircled(darkness, level, geometry, strong_share, dotted=dotted, quiet=quiet)
     return replace(
         empty,
         fill=round(inked / geometry.interior_count, 4),
@@ -485,8 +489,7 @@ def _score_box(
         centre=round(centre, 4),
         darkness=round(darkness_of_ink, 4),
         crossing=round(_crossing(ink & ~geometry.printed_mask, geometry.box_px), 4),
-        # A ring leaves the box's middle empty: with ink there (a tick, a cross, a fill) it is not measured.
-        encircled=round(_encircled(darkness, level, geometry, strong_share, dotted=dotted), 4) if not centre else 0.0,
+        encircled=round(encircled, 4),
     )
 
 
@@ -503,34 +506,57 @@ def _largest_mark(regions: npt.NDArray[np.int32], inside: npt.NDArray[np.bool_],
     return int(np.bincount(marks[inside]).max())
 
 
-def _encircled(darkness: Floats, level: float, geometry: _Geometry, strong_share: float, *, dotted: bool) -> float:
+def _encircled(
+    darkness: Floats, level: float, geometry: _Geometry, strong_share: float, *, dotted: bool, quiet: bool
+) -> float:
     """Share of the directions around the box's centre in which firm long strokes lie in the annulus. A ring
     drawn round the box is a long pen stroke (the printed border may cut it into a few arcs); grain, specks,
     dots and erased residue around a box are short or faint, whatever directions they happen to lie in.
 
     Ink right beside the printed lines counts (a ring is often drawn tight along one side), but only where
     it stands out LINE_EDGE_EXTRA more than elsewhere. A ring that runs along the printed line itself is
-    hidden there: once half the directions are seen, gaps of up to HIDDEN_SECTORS between seen ones count."""
-    seen = np.where(geometry.printed_mask, darkness - LINE_EDGE_EXTRA, darkness)
-    regions, _ = _ink(np.asarray(seen, dtype=np.float32), level, geometry.near_line, strong_share, dotted=dotted)
+    hidden there: once half the directions are seen, gaps of up to HIDDEN_SECTORS between seen ones count.
+    A light pencil ring drawn with uneven pressure breaks into firm arcs and faint, shorter ones: on a quiet
+    grey scan (``quiet``: no grain that faint), once the firm arcs lie in half the directions, arcs of ink
+    down to FAINT_LEVEL, at least UNEVEN_ARC_MM long and UNEVEN_ARC_DARKNESS dark on average, count too."""
+    seen = np.asarray(np.where(geometry.printed_mask, darkness - LINE_EDGE_EXTRA, darkness), dtype=np.float32)
+    covered = _arc_directions(seen, darkness, level, strong_share, geometry, ARC_MM, ARC_DARKNESS, dotted=dotted)
+    if np.count_nonzero(covered) >= SECTORS // 2:
+        if quiet and not dotted:
+            covered |= _arc_directions(
+                seen, darkness, FAINT_LEVEL, 0.0, geometry, UNEVEN_ARC_MM, UNEVEN_ARC_DARKNESS, dotted=False
+            )
+        covered = _bridged(covered, HIDDEN_SECTORS)
+    return float(np.count_nonzero(covered)) / SECTORS
+
+
+def _arc_directions(
+    seen: Floats,
+    darkness: Floats,
+    level: float,
+    strong_share: float,
+    geometry: _Geometry,
+    length_mm: float,
+    mean_darkness: float,
+    *,
+    dotted: bool,
+) -> npt.NDArray[np.bool_]:
+    """The directions around the box's centre (of SECTORS) in which strokes of ink at ``level``, at least
+    ``length_mm`` long and ``mean_darkness`` dark on average, have MIN_SECTOR_PX pixels."""
+    regions, _ = _ink(seen, level, geometry.near_line, strong_share, dotted=dotted)
     ink = regions > 0
     if not ink.any():
-        return 0.0
+        return np.zeros(SECTORS, dtype=bool)
     # A ring crosses the printed border (often several times, when drawn tight): the line cuts it into arcs
     # that are one stroke, so ink is joined across the line before its strokes are measured.
     count, strokes, stats = _joined_across(ink, geometry.near_line, LINE_BRIDGE_KERNEL)
-    long = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= ARC_MM * PATCH_PX_PER_MM
-    long[0] = False
-    if long.any():
-        area = np.bincount(strokes[ink], minlength=count)
-        total = np.bincount(strokes[ink], weights=darkness[ink], minlength=count)
-        long &= total >= ARC_DARKNESS * np.maximum(area, 1)
-    sectors = geometry.sectors
-    hits = np.bincount(sectors[long[strokes] & ink & (sectors >= 0)], minlength=SECTORS)
-    covered = hits >= MIN_SECTOR_PX
-    if np.count_nonzero(covered) >= SECTORS // 2:
-        covered = _bridged(covered, HIDDEN_SECTORS)
-    return float(np.count_nonzero(covered)) / SECTORS
+    chosen = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= length_mm * PATCH_PX_PER_MM
+    chosen[0] = False
+    if chosen.any():
+        area = np.maximum(np.bincount(strokes[ink], minlength=count), 1)
+        chosen &= np.bincount(strokes[ink], weights=darkness[ink], minlength=count) >= mean_darkness * area
+    hits = np.bincount(geometry.sectors[chosen[strokes] & ink & (geometry.sectors >= 0)], minlength=SECTORS)
+    return np.asarray(hits >= MIN_SECTOR_PX)
 
 
 def _joined_across(

@@ -15,7 +15,7 @@ from pipeline.scan import ScanSummary, prepare, scan
 from pipeline.settings import ReadingSettings
 from pipeline.store import open_store
 from pipeline.template import Template
-from tests.helpers import PX, Batch, box, circle, print_batch, save_jpeg, tick
+from tests.helpers import PX, Batch, box, circle, print_batch, read_image, save_jpeg, tick
 
 UNITS = [
     "局机关",
@@ -360,3 +360,23 @@ def test_the_blank_template_is_rendered_once_per_store(tmp_path: Path, monkeypat
 
     monkeypatch.setattr(pipeline.scan, "render_blank_png", no_rendering)
     assert pipeline.scan.kept_blank(store, template) == kept
+
+
+def test_a_light_pencil_ring_pressed_unevenly_is_read_on_a_clean_scan(batch: Batch) -> None:
+    """Light pencil drawn round a box with uneven pressure breaks into a firm arc and fainter pieces, plainly
+    a ring. On a clean scan the faint pieces complete it; the firm half ring alone is still asked about."""
+    image = filled(batch, 0, {})
+
+    def arc(unit: str, option: str, start: int, end: int, grey: int) -> None:
+        rect = box(batch.layout, unit, option).rect
+        centre = (round((rect.x + rect.w / 2) * PX), round((rect.y + rect.h / 2) * PX))
+        axes = (round(rect.w * 0.85 * PX), round(rect.h * 0.75 * PX))
+        cv2.ellipse(image, centre, axes, 0, start, end, grey, round(0.35 * PX), cv2.LINE_AA)
+
+    arc("图书馆", "基本满意", 0, 190, 170)  # firm (darkness ~0.3) …
+    arc("图书馆", "基本满意", 202, 271, 222)  # … then two faint pieces (~0.13), apart from it and each other
+    arc("图书馆", "基本满意", 283, 348, 222)
+    arc("博物馆", "满意", 0, 190, 170)  # the same firm arc, nothing else
+    readings = {row.unit: row for row in read_image(batch, image).readings}
+    assert (readings["图书馆"].reading, readings["图书馆"].choice) == ("choice", "基本满意")
+    assert (readings["博物馆"].reading, readings["博物馆"].reason) == ("pending", "outside")
