@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from pipeline.debug import COLOURS, draw_overlay
 from pipeline.settings import load_settings
 from pipeline.template import Template
-from tests.helpers import Batch, box, lifted, print_batch, read_image, tick
+from tests.helpers import PX, Batch, box, lifted, print_batch, read_image, tick
 
 ROW = "测评人类别"
 
@@ -59,3 +60,21 @@ def test_the_debug_overlay_outlines_a_moved_box_where_it_was_scored(batch: Batch
     dy = result.alignment.box_offsets_mm[(ROW, first.option)][1]
     assert green_share_along_top(dy) > 0.9  # the outline is drawn where the border was found …
     assert green_share_along_top(0.0) < 0.1  # … not where the page fit alone puts it
+
+
+def test_strokes_beside_a_box_do_not_move_it(batch: Batch) -> None:
+    """A stroke along a box, a little off its border (an underline, a bracket), must not be taken for the
+    border: the row stays on the page fit and reads the voter's tick or goes to a clerk."""
+    first, ticked = box(batch.layout, ROW, "服务对象代表"), box(batch.layout, ROW, "企业代表")
+    x, y, side = (value * PX for value in (first.rect.x, first.rect.y, first.rect.w))
+    for offset_mm in (0.6, 1.3):
+        d = offset_mm * PX
+        page = batch.pages()[0].copy()
+        tick(page, ticked)
+        right, bottom = round(x + side + d), round(y + side + d)
+        cv2.line(page, (right, round(y + d)), (right, bottom), 30, round(0.5 * PX))  # an "L" 0.6 / 1.3 mm off
+        cv2.line(page, (round(x + d), bottom), (right, bottom), 30, round(0.5 * PX))
+        result = read_image(batch, page)
+        reading = next(row for row in result.readings if row.unit == ROW)
+        assert result.alignment.box_offsets_mm == {}
+        assert reading.reading == "pending" or (reading.reading, reading.choice) == ("choice", ticked.option)
