@@ -10,12 +10,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.align import Alignment, align_page
+from pipeline.align import Alignment
 from pipeline.identify import find_qr
 from pipeline.ingest import Gray, ScanPage, iter_pages
-from pipeline.refine import refine_alignment
+from pipeline.refine import fit_page
 from pipeline.scan import collect_files
-from pipeline.score import box_patch, score_page, template_model, with_box_offsets
+from pipeline.score import box_patch, score_page, template_model
 from pipeline.settings import ReadingSettings
 from pipeline.template import Template
 
@@ -56,18 +56,15 @@ def _page_crops(
     if known is None:
         return []
     model = template_model(known[1])
-    # Aligned as a scan reads it (pipeline.read), so the crops and scores are those the classifier sees.
-    alignment = align_page(page.image, model.layout, qr, settings.alignment)
-    if isinstance(alignment, Alignment):
-        alignment = refine_alignment(page.image, alignment, model.borders, settings.alignment)
+    # Fitted as a scan reads it (pipeline.read), so the crops and scores are those the classifier sees.
+    alignment = fit_page(page.image, qr, model.borders, settings.alignment)
     if not isinstance(alignment, Alignment):
         return []
-    placed = with_box_offsets(model, alignment.box_offsets_mm)
-    scores = {(s.unit, s.option): s for s in score_page(page.image, alignment.matrix, placed)}
+    scores = {(s.unit, s.option): s for s in score_page(page.image, alignment, model)}
     crops = []
     for box in model.layout.boxes:
         score = scores[(box.unit, box.option)]
-        patch = box_patch(page.image, alignment.matrix, placed, box)
+        patch = box_patch(page.image, alignment, model, box)
         crops.append(Crop(score.fill, score.outside, patch, f"{page.source}#{page.page_no}"))
     return crops
 

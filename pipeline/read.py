@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.align import AlignmentFailure, align_page
+from pipeline.align import AlignmentFailure
 from pipeline.classify import classify_page
 from pipeline.debug import DebugWriter, draw_overlay
 from pipeline.external import read_external_sheet
 from pipeline.foreign import foreign_rules
 from pipeline.identify import find_qr
 from pipeline.ingest import ScanPage, image_fingerprint
-from pipeline.refine import refine_alignment
-from pipeline.score import score_page, template_model, with_box_offsets
+from pipeline.refine import fit_page
+from pipeline.score import score_page, template_model
 from pipeline.settings import ReadingSettings
 from pipeline.sheet import (
     REVIEW_PX_PER_MM,
@@ -84,16 +84,14 @@ def read_sheet(
             reduced_image(image),
         )
     model = template_model(template)
-    alignment = align_page(image, model.layout, qr, settings.alignment)
-    if not isinstance(alignment, AlignmentFailure):
-        alignment = refine_alignment(image, alignment, model.borders, settings.alignment)
+    alignment = fit_page(image, qr, model.borders, settings.alignment)
     if isinstance(alignment, AlignmentFailure):
         return SheetRejected("unreadable", alignment.reason, fingerprint, sheet, template_hash, reduced_image(image))
     upright = upright_page(image, alignment, model.layout.page_w, model.layout.page_h)
     other_sheet = foreign_rules(upright, REVIEW_PX_PER_MM, model.expected_rules)
     if other_sheet is not None:
         return SheetRejected("unreadable", other_sheet, fingerprint, None, template_hash, reduced_image(image))
-    scores = score_page(image, alignment.matrix, with_box_offsets(model, alignment.box_offsets_mm))
+    scores = score_page(image, alignment, model)
     readings = classify_page(scores, settings)
     debug.write(f"{_stem(page)}", lambda: draw_overlay(image, alignment, model.layout, scores, settings))
     return SheetRead(sheet, template_hash, alignment, scores, readings, fingerprint, review_image(upright))

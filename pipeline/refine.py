@@ -26,7 +26,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.align import Alignment, AlignmentFailure
+from pipeline.align import Alignment, AlignmentFailure, align_page
+from pipeline.identify import QrCode
 from pipeline.ingest import Gray
 from pipeline.layout import Checkbox, Layout
 from pipeline.settings import AlignmentLimits
@@ -92,6 +93,15 @@ class BorderModel:
         template = np.ascontiguousarray(self._blank[top : top + side, left : left + side], dtype=np.float32)
         origin = ((left - search + 0.5) / PX_PER_MM, (top - search + 0.5) / PX_PER_MM)
         return _Outline((box.unit, box.option), rect.center, origin, side + 2 * search, template)
+
+
+def fit_page(image: Gray, qr: QrCode, borders: BorderModel, limits: AlignmentLimits) -> Alignment | AlignmentFailure:
+    """The fit a sheet is read with: the registration marks' (:func:`pipeline.align.align_page`), refined on
+    the printed borders."""
+    alignment = align_page(image, borders.layout, qr, limits)
+    if isinstance(alignment, AlignmentFailure):
+        return alignment
+    return refine_alignment(image, alignment, borders, limits)
 
 
 def refine_alignment(

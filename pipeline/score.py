@@ -43,6 +43,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from pipeline.align import Alignment
 from pipeline.foreign import expected_rules
 from pipeline.ingest import Gray, pdf_bytes_pages
 from pipeline.layout import BOX_LINE_WIDTH, Checkbox, Layout, Rect, RowPlace
@@ -670,9 +671,14 @@ def _crossing(ink: npt.NDArray[np.bool_], box: tuple[int, int, int, int]) -> flo
     )
 
 
-def score_page(image: Gray, matrix: npt.NDArray[np.float64], model: TemplateModel) -> list[BoxScore]:
+def score_page(image: Gray, alignment: Alignment, model: TemplateModel) -> list[BoxScore]:
+    """Scores of every box of the page, each looked for where ``alignment`` puts it (its row's own offset
+    from the page fit included: :attr:`Alignment.box_offsets_mm`)."""
     dotted = is_bilevel(image)
-    return [score for row in model.layout.rows for score in score_row(image, matrix, model, row, dotted=dotted)]
+    placed = _placed(model, alignment.box_offsets_mm)
+    return [
+        score for row in model.layout.rows for score in score_row(image, alignment.matrix, placed, row, dotted=dotted)
+    ]
 
 
 def is_bilevel(image: Gray) -> bool:
@@ -697,25 +703,30 @@ def template_model(template: Template) -> TemplateModel:
     return _cached_model(template.model_dump_json())
 
 
-def with_box_offsets(model: TemplateModel, offsets: Mapping[tuple[str, str], tuple[float, float]]) -> TemplateModel:
+def _placed(model: TemplateModel, offsets: Mapping[tuple[str, str], tuple[float, float]]) -> TemplateModel:
     """``model`` for one page whose boxes in ``offsets`` ((unit, option) → (dx, dy) mm) lie that far from where
     the page transform puts them (a curled photo, see :mod:`pipeline.refine`): their patches are sampled
     there, so their borders are looked for, and their ``shift_mm`` measured, around where they are."""
     if not offsets:
         return model
-    moved = copy.copy(model)
-    moved.geometry = dict(model.geometry)
-    for key, (dx, dy) in offsets.items():
-        geometry = model.geometry[key]
-        moved.geometry[key] = replace(
-            geometry,
-            origin=(geometry.origin[0] + dx, geometry.origin[1] + dy),
-            paper_origin=(geometry.paper_origin[0] + dx, geometry.paper_origin[1] + dy),
-        )
-    return moved
+    placed = copy.copy(model)
+    placed.geometry = {key: _moved(geometry, offsets.get(key)) for key, geometry in model.geometry.items()}
+    return placed
 
 
-def box_patch(image: Gray, matrix: npt.NDArray[np.float64], model: TemplateModel, box: Checkbox) -> Gray:
+def _moved(geometry: _Geometry, offset: tuple[float, float] | None) -> _Geometry:
+    if offset is None:
+        return geometry
+    dx, dy = offset
+    return replace(
+        geometry,
+        origin=(geometry.origin[0] + dx, geometry.origin[1] + dy),
+        paper_origin=(geometry.paper_origin[0] + dx, geometry.paper_origin[1] + dy),
+    )
+
+
+def box_patch(image: Gray, alignment: Alignment, model: TemplateModel, box: Checkbox) -> Gray:
     """The box's neighbourhood resampled at PATCH_PX_PER_MM, as the scorer sees it (for contact sheets)."""
-    patch = _patch(image, matrix, model.geometry[(box.unit, box.option)])
+    key = (box.unit, box.option)
+    patch = _patch(image, alignment.matrix, _moved(model.geometry[key], alignment.box_offsets_mm.get(key)))
     return np.asarray(np.clip(patch, 0, 255), dtype=np.uint8)
