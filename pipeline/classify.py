@@ -2,14 +2,15 @@
 
 Each box is *marked*, *marginal* or *unmarked*; each row becomes one choice, ``blank`` (弃权), ``overvote``
 or ``pending`` with a reason a clerk reads. The rule is "when the evidence is not clear, ask": anything
-between the marginal and definite thresholds, ink beside an empty box, two marks one of which is scribbled
-solid (often a correction), or a box whose printed border was not found where the fit put it, sends the
-row to review. A ring drawn round a box with its middle left empty is read as marking that box, but only
+between the marginal and definite thresholds, ink beside an empty box or along its border, two marks one of
+which is scribbled solid (often a correction), or a box whose printed border was not found where the fit put
+it, sends the row to review. A ring drawn round a box with its middle left empty is read as marking that box, but only
 when it is the row's one mark. Pure functions: ``ballot rescore`` runs them again on stored scores.
 """
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -27,6 +28,7 @@ REASON_ALIGNMENT = "alignment"
 REASON_LINE = "line"
 REASON_UNEQUAL = "unequal"
 REASON_CIRCLE = "circle"
+REASON_EDGE = "edge"
 
 #: A trace (see ``marks.trace``) covers under this share of its box; more ink than that is asked about.
 TRACE_FILL = 0.05
@@ -40,6 +42,7 @@ REASON_TEXT = {
     REASON_LINE: "有直线穿过方框（扫描条纹或折痕）/ a line runs through a box (scanner streak or fold)",
     REASON_UNEQUAL: "多选，但标记大小悬殊（可能是污点）/ two marks of very different size (a speck?)",
     REASON_CIRCLE: "画圈的方框之外另有标记 / a box is circled and the row has another mark",
+    REASON_EDGE: "方框边线上有笔迹（紧贴方框画的圈？）/ ink along a box's border (a ring drawn tight round it?)",
 }
 
 
@@ -58,9 +61,11 @@ class RowReading:
 
 def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
     # A vote is one mark: specks scattered over a dirty scan may add up to a tick's fill, but no single
-    # one of them is a mark, so such a box is only marginal.
+    # one of them is a mark, so such a box is only marginal. Nor is ink whose median darkness stays under
+    # the level the box's noise set (it is mostly the noise's own tail, joined to it): only marginal.
     largest_mark = score.fill - score.scattered
-    if largest_mark >= settings.marks.definite and score.darkness >= settings.marks.firm:
+    firm = max(settings.marks.firm, score.ink_level)
+    if largest_mark >= settings.marks.definite and score.darkness >= firm:
         return "marked"
     if is_circled(score, settings):
         return "circled"
@@ -82,7 +87,9 @@ def is_circled(score: BoxScore, settings: ReadingSettings) -> bool:
     )
 
 
-def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSettings) -> RowReading:
+def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSettings, residue: float = 0.0) -> RowReading:
+    """One row's reading. ``residue``: how much ink the page shows along the borders of its boxes as a rule
+    (see :func:`classify_page`)."""
     marks = settings.marks
     limits = settings.alignment
     classes = [classify_box(score, settings) for score in scores]
@@ -99,6 +106,15 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
         for score, kind in zip(scores, classes, strict=True)
         if kind == "unmarked" and score.outside >= marks.outside
     ]
+    # A ring drawn tight round a box runs along its printed border and leaves little ink anywhere else. A soft
+    # photo leaves some of the printed line's own grey there too, unevenly: a box is compared with the row's
+    # cleanest one, by a margin that grows with what the page leaves along its borders as a rule.
+    cleanest = min(score.edge for score in scores)
+    along = [
+        score
+        for score, kind in zip(scores, classes, strict=True)
+        if kind == "unmarked" and score.edge - cleanest >= marks.edge + residue
+    ]
 
     def pending(reason: str) -> RowReading:
         return RowReading(unit, "pending", None, reason)
@@ -113,7 +129,7 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
     if any(score.crossing >= marks.crossing for score in scores):
         return pending(REASON_LINE)
     if circled:
-        if len(circled) > 1 or marked or marginal or beside:
+        if len(circled) > 1 or marked or marginal or beside or along:
             return pending(REASON_CIRCLE)
         return RowReading(unit, "choice", circled[0].option, "")
     if len(marked) >= 2:
@@ -127,6 +143,8 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
         return pending(REASON_MARGINAL)
     if beside:
         return pending(REASON_OUTSIDE)
+    if along:
+        return pending(REASON_EDGE)
     if len(marked) == 1:
         return RowReading(unit, "choice", marked[0].option, "")
     # 弃权 is a definite reading too: it means no ink at all, so even a little ink beside a box (a small
@@ -141,4 +159,8 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
     rows: dict[str, list[BoxScore]] = {}
     for score in scores:
         rows.setdefault(score.unit, []).append(score)
-    return [classify_row(unit, sorted(group, key=lambda s: s.position), settings) for unit, group in rows.items()]
+    # Most boxes of a ballot are empty: the median is what the page leaves along an empty box's border.
+    residue = statistics.median(score.edge for score in scores) if scores else 0.0
+    return [
+        classify_row(unit, sorted(group, key=lambda s: s.position), settings, residue) for unit, group in rows.items()
+    ]

@@ -123,6 +123,8 @@ CREATE TABLE box_scores (
     border_match  REAL NOT NULL,              -- 0-1, how well the printed border was found
     encircled     REAL NOT NULL DEFAULT 0,    -- 0-1, share of directions around the box with ink (a ring drawn round it)
     scattered     REAL NOT NULL DEFAULT 0,    -- 0-1, share of the interior inked apart from its largest mark (specks)
+    edge          REAL NOT NULL DEFAULT 0,    -- 0-1, share of a band along the printed border with ink (a tight ring)
+    ink_level     REAL NOT NULL DEFAULT 0,    -- 0-1, darkness new ink had to reach in this box (noise-adaptive)
     PRIMARY KEY (page_id, unit, option)
 ) STRICT;
 

@@ -27,7 +27,12 @@ the box covers nearly all of them, a tick or a stray stroke a few; measured only
 of the box has no ink, as a ring leaves it empty), and ``scattered`` (the share of the interior covered
 by ink apart from its largest mark: dust specks on a dirty scan are many small pieces, while a voter's
 tick, cross, fill or dot is one — pieces the printed border cuts apart are joined across it —, so
-``fill − scattered`` is the largest mark).
+``fill − scattered`` is the largest mark), and ``edge`` (the share of a band :data:`EDGE_MM` wide along the
+box's printed border, the line itself aside, with new ink: a ring drawn so tight that it runs along the
+border leaves little ink anywhere else; the classifier compares it with the row's other boxes, since a
+soft photo leaves some residue of the line there too), and ``ink_level`` (the darkness new ink must reach in
+this patch: :data:`INK_LEVEL`, or :data:`NOISE_SIGMAS` deviations of its plain paper above their middle on a
+noisy scan; ink whose median darkness stays under it is mostly the noise's own tail).
 """
 
 from __future__ import annotations
@@ -91,6 +96,7 @@ UNEVEN_ARC_MM = 1.5  # on a quiet scan, once firm arcs lie in half the direction
 UNEVEN_ARC_DARKNESS = 0.1  # to FAINT_LEVEL and this dark on average complete it (light pencil, uneven pressure)
 BORDER_BRIDGE_KERNEL = np.ones((13, 13), np.uint8)  # ink either side of the masked border (~1.4 mm) joins
 LINE_BRIDGE_KERNEL = np.ones((7, 7), np.uint8)  # ink either side of a printed line (~5 px with its margin) joins
+EDGE_MM = 0.6  # ``edge`` looks this far either side of the border's solid core (beyond NEAR_LINE_MM of the line)
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,8 @@ class BoxScore:
     border_match: float
     encircled: float = 0.0
     scattered: float = 0.0
+    edge: float = 0.0
+    ink_level: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -134,6 +142,7 @@ class _Geometry:
     halos_in_band: Floats  # halos[:, halo_band], laid out for one comparison with the scan
     sectors: npt.NDArray[np.int8]  # direction (0 … SECTORS − 1) of each annulus pixel around the centre; −1 elsewhere
     near_line: npt.NDArray[np.bool_]  # the printed ink and NEAR_LINE_MM around it: hidden from ``encircled``
+    edge_band: npt.NDArray[np.intp]  # flat indices of EDGE_MM along the box's border, ``near_line`` aside
 
     @property
     def interior_count(self) -> int:
@@ -146,6 +155,11 @@ class _Geometry:
     @property
     def centre_count(self) -> int:
         return int(np.count_nonzero(self.centre))
+
+    def edge_share(self, darkness: Floats, level: float) -> float:
+        """Share of :attr:`edge_band` darker than ``level``."""
+        band = np.take(darkness, self.edge_band)
+        return float(np.count_nonzero(band > level)) / band.size if band.size else 0.0
 
 
 class TemplateModel:
@@ -239,6 +253,9 @@ def _box_geometry(blank: Gray, rect: Rect) -> _Geometry:
     annulus = (np.hypot(dx, dy) >= CIRCLE_INNER_MM) & inside(-(RING_GAP_MM + RING_MM)) & ~near_line
     sectors = np.where(annulus, direction, -1).astype(np.int8)
     outline = np.where(border_band, printed, 0.0).astype(np.float32)
+    edge_radius = round(EDGE_MM * PATCH_PX_PER_MM)
+    edge_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge_radius + 1, 2 * edge_radius + 1))
+    edge_band = np.flatnonzero(cv2.dilate((outline > 0.5).astype(np.uint8), edge_kernel).astype(bool) & ~near_line)
     rows, columns = np.nonzero(border_band)
     pad, search = round(OUTLINE_PAD_MM * PATCH_PX_PER_MM), round(SEARCH_MM * PATCH_PX_PER_MM)
     top, bottom = int(rows.min()) - pad, int(rows.max()) + pad + 1
@@ -277,6 +294,7 @@ def _box_geometry(blank: Gray, rect: Rect) -> _Geometry:
         np.ascontiguousarray(halos[:, halo_band]),
         sectors,
         near_line,
+        edge_band,
     )
 
 
@@ -468,6 +486,8 @@ def _score_box(
         crossing=0.0,
         shift_mm=round(float(np.hypot(*shift)) / PATCH_PX_PER_MM, 3),
         border_match=round(max(0.0, match) * visible, 4),
+        edge=round(geometry.edge_share(darkness, level), 4),
+        ink_level=round(level, 4),
     )
     if not ink.any():  # most boxes of a ballot: nothing more to measure
         return empty

@@ -70,6 +70,13 @@ class MarkThresholds(_Strict):
         le=1,
         description="ink share in the ring around an unmarked box that suggests a mark beside it.",
     )
+    edge: float = Field(
+        default=0.08,
+        gt=0,
+        le=1,
+        description="an unmarked box with this much more ink along its printed border (score ``edge``) than the "
+        "row's cleanest box has something drawn on the border itself (a ring drawn tight round it): ask.",
+    )
     encircled: float = Field(
         default=0.75,
         gt=0,

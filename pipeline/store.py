@@ -41,7 +41,7 @@ from pipeline.settings import ReadingSettings
 from pipeline.tally import SessionFacts
 from pipeline.template import CATEGORY_ROW, Template, parse_template
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 #: What takes a store's tables from the previous version to the next (schema.sql creates the newest
 #: directly). Views hold no data: a migration drops them all and creates them again from schema.sql.
 MIGRATIONS = {
@@ -63,6 +63,9 @@ MIGRATIONS = {
     5: "ALTER TABLE page_decisions ADD COLUMN serial TEXT CHECK (serial IS NULL OR length(serial) = 10);",
     # Scores stored before were read as one mark per box: 0 keeps their readings as they were.
     6: "ALTER TABLE box_scores ADD COLUMN scattered REAL NOT NULL DEFAULT 0;",
+    # Likewise: 0 is "no ink along the border" and "no ink level to reach", as those scores were classified.
+    7: """ALTER TABLE box_scores ADD COLUMN edge REAL NOT NULL DEFAULT 0;
+    ALTER TABLE box_scores ADD COLUMN ink_level REAL NOT NULL DEFAULT 0;""",
 }
 #: Pages of a session that count a given serial: read by the machine, or counted by a clerk under the serial
 #: the page carried or the clerk read off the sheet. Parameters: session, serial.
@@ -100,9 +103,9 @@ class StoredTemplate:
 #: Box score columns, in the field order of :class:`pipeline.score.BoxScore` (a test checks they agree).
 SCORE_COLUMNS = (
     "unit", "option", "position", "fill", "outside", "centre", "darkness", "crossing", "shift_mm", "border_match",
-    "encircled", "scattered",
+    "encircled", "scattered", "edge", "ink_level",
 )  # fmt: skip
-ScoreRow = tuple[str, str, int, float, float, float, float, float, float, float, float, float]
+ScoreRow = tuple[str, str, int, float, float, float, float, float, float, float, float, float, float, float]
 
 
 class RowExport(TypedDict):

@@ -10,10 +10,12 @@ from pipeline.classify import (
     REASON_ALIGNMENT,
     REASON_CIRCLE,
     REASON_CORRECTION,
+    REASON_EDGE,
     REASON_MARGINAL,
     REASON_OUTSIDE,
     REASON_UNEQUAL,
     classify_box,
+    classify_page,
     classify_row,
 )
 from pipeline.score import BoxScore
@@ -65,6 +67,36 @@ def test_row_readings(fills: tuple[float, float, float], expected: tuple[str, st
 
 def test_ink_beside_an_empty_row_is_flagged() -> None:
     assert reading(0.0, 0.0, 0.0, outside=(0.0, 0.2, 0.0)) == ("pending", None, REASON_OUTSIDE)
+
+
+def test_ink_no_darker_than_the_noise_of_its_box_is_no_vote() -> None:
+    """On a dark, noisy scan the ink level rises with the paper's noise; a "mark" whose median darkness stays
+    under it (noise joined to a trace of erased pencil: fill 0.091, darkness 0.195, level 0.236 measured) is
+    asked about, while the same ink on quieter paper counts."""
+    marks = SETTINGS.marks
+    noisy = replace(row(0.1, 0, 0)[0], darkness=marks.firm + 0.03, ink_level=marks.firm + 0.06)
+    assert classify_box(noisy, SETTINGS) == "marginal"
+    assert classify_box(replace(noisy, ink_level=marks.firm - 0.05), SETTINGS) == "marked"
+
+
+def test_ink_along_a_border_is_judged_against_the_row_and_the_page() -> None:
+    """A ring drawn tight along a box's border shows only as ``edge``: more of it than the row's cleanest box
+    sends the row to a clerk, blank or not, unless every box of the page shows as much (a soft photo)."""
+    margin = SETTINGS.marks.edge
+
+    def edged(*edges: float, fills: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> list[BoxScore]:
+        return [replace(score, edge=edge) for score, edge in zip(row(*fills), edges, strict=True)]
+
+    assert classify_row("文化馆", edged(0.01, margin + 0.01, 0.0), SETTINGS).reason == REASON_EDGE
+    assert classify_row("文化馆", edged(0.3, margin + 0.01, 0.0, fills=(0.3, 0, 0)), SETTINGS).reason == REASON_EDGE
+    assert classify_row("文化馆", edged(0.01, margin - 0.01, 0.0), SETTINGS).reading == "blank"
+
+    def page(*edges: float) -> list[BoxScore]:  # five rows with these edges, then one with a ring
+        others = [replace(score, unit=f"{score.unit}{n}") for n in range(5) for score in edged(*edges)]
+        return others + edged(0.15, 0.15 + margin + 0.01, 0.15)
+
+    assert {r.reading for r in classify_page(page(0.15, 0.16, 0.17), SETTINGS)} == {"blank"}
+    assert classify_page(page(0.0, 0.0, 0.0), SETTINGS)[-1].reason == REASON_EDGE
 
 
 def test_blank_means_no_ink_at_all() -> None:

@@ -19,12 +19,14 @@ def test_a_store_of_the_previous_version_is_migrated_when_opened(tmp_path: Path)
     open_store(tmp_path / "fresh.db").close()
     old = tmp_path / "old.db"
     open_store(old).close()
-    # Take it back to version 4: no serial on page decisions, the view without it, no scattered ink score.
+    # Take it back to version 4: no serial on page decisions, the view without it, no scattered or edge score.
     connection = sqlite3.connect(old)
     connection.executescript(
         "DROP VIEW effective_readings; DROP VIEW current_page_decisions;"
         "ALTER TABLE page_decisions DROP COLUMN serial;"
         "ALTER TABLE box_scores DROP COLUMN scattered;"
+        "ALTER TABLE box_scores DROP COLUMN edge;"
+        "ALTER TABLE box_scores DROP COLUMN ink_level;"
         "CREATE VIEW current_page_decisions AS SELECT d.id, d.page_id FROM page_decisions AS d;"
         "PRAGMA user_version = 4;"
     )
@@ -33,7 +35,7 @@ def test_a_store_of_the_previous_version_is_migrated_when_opened(tmp_path: Path)
     store = open_store(old)
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert "serial" in [row[1] for row in store.db.execute("PRAGMA table_info(page_decisions)")]
-    assert "scattered" in [row[1] for row in store.db.execute("PRAGMA table_info(box_scores)")]
+    assert {"scattered", "edge", "ink_level"} <= {row[1] for row in store.db.execute("PRAGMA table_info(box_scores)")}
     assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     store.close()
     assert views(old) == views(tmp_path / "fresh.db")  # every view as schema.sql makes it, effective_readings too
