@@ -4,8 +4,8 @@ Each box is *marked*, *marginal* or *unmarked*; each row becomes one choice, ``b
 or ``pending`` with a reason a clerk reads. The rule is "when the evidence is not clear, ask": anything
 between the marginal and definite thresholds, ink beside an empty box or along its border, two marks one of
 which is scribbled solid (often a correction), or a box whose printed border was not found where the fit put
-it, sends the row to review. A ring drawn round a box with its middle left empty is read as marking that box, but only
-when it is the row's one mark. Pure functions: ``ballot rescore`` runs them again on stored scores.
+it, sends the row to review. A ring drawn round a box with its middle left empty is read as marking that
+box, but only when it is the row's one mark. Pure functions: ``ballot rescore`` runs them again on stored scores.
 """
 
 from __future__ import annotations

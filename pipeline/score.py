@@ -27,7 +27,7 @@ the box covers nearly all of them, a tick or a stray stroke a few; measured only
 of the box has no ink, as a ring leaves it empty), and ``scattered`` (the share of the interior covered
 by ink apart from its largest mark: dust specks on a dirty scan are many small pieces, while a voter's
 tick, cross, fill or dot is one — pieces the printed border cuts apart are joined across it —, so
-``fill − scattered`` is the largest mark), and ``edge`` (the share of a band :data:`EDGE_MM` wide along the
+``fill − scattered`` is the largest mark), ``edge`` (the share of a band :data:`EDGE_MM` wide along the
 box's printed border, the line itself aside, with new ink: a ring drawn so tight that it runs along the
 border leaves little ink anywhere else; the classifier compares it with the row's other boxes, since a
 soft photo leaves some residue of the line there too), and ``ink_level`` (the darkness new ink must reach in
