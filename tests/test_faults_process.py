@@ -10,6 +10,7 @@ reproduced deterministically, in process.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import signal
 import sqlite3
@@ -206,7 +207,9 @@ def review_server(tmp_path: Path, scanned: Scanned) -> Iterator[tuple[Path, subp
     first = scan(scanned.flagged, db, "--jobs", "1")
     assert first.returncode == 0, first.stdout + first.stderr
     command = [str(BALLOT), "review", "--session", SESSION, "--db", str(db), "--port", "0", "--reviewer", "测试员"]
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # faulthandler: a command that does not stop is made to show where each of its threads is (see stopped()).
+    environment = {**os.environ, "PYTHONFAULTHANDLER": "1"}
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
     try:
         assert server.stdout is not None
         url = server.stdout.readline().strip()
@@ -214,8 +217,19 @@ def review_server(tmp_path: Path, scanned: Scanned) -> Iterator[tuple[Path, subp
         yield db, server, url
     finally:
         if server.poll() is None:
-            server.send_signal(signal.SIGINT)  # Ctrl+C: the command closes the server and the store
-        server.wait(timeout=30)
+            stopped(server)
+
+
+def stopped(server: subprocess.Popen[str]) -> str:
+    """Ctrl+C the review command (it closes the server and the store) and return what it wrote to stderr. One
+    that has not stopped after 30 s is aborted, so that its threads' stacks are in the failure."""
+    server.send_signal(signal.SIGINT)
+    try:
+        return server.communicate(timeout=30)[1]
+    except subprocess.TimeoutExpired:
+        server.send_signal(signal.SIGABRT)
+        errors = server.communicate(timeout=30)[1]
+        raise AssertionError(f"ballot review did not stop within 30 s of Ctrl+C:\n{errors}") from None
 
 
 def test_scan_while_a_clerk_decides_on_the_review_page_loses_nothing(
@@ -237,8 +251,7 @@ def test_scan_while_a_clerk_decides_on_the_review_page_loses_nothing(
     batch = scan(scanned.batch, db, "--jobs", "1")
     done.set()
     thread.join(timeout=120)
-    server.send_signal(signal.SIGINT)
-    _, server_errors = server.communicate(timeout=30)
+    server_errors = stopped(server)
     assert not thread.is_alive() and record.error is None, f"{record.error}\n{server_errors}"
     assert "locked" not in batch.stdout + batch.stderr and "Traceback" not in batch.stderr, batch.stderr
     assert batch.returncode == 0, batch.stdout + batch.stderr

@@ -10,6 +10,8 @@ import click
 
 from pipeline.cli.common import db_option, fail, open_db, session_option
 
+SHUTDOWN_WAIT_S = 5.0  # after Ctrl+C, how long a request still being answered may keep the store open
+
 
 def _default_reviewer() -> str:
     try:
@@ -69,12 +71,13 @@ def review_command(
         click.echo(f"已决定 / decided {result.decided}, 撤销 / undone {result.undone}; 待复核 / pending {result.left}")
         return
 
-    from pipeline.review.app import create_app
+    from pipeline.review.app import STORE_LOCK, create_app
     from pipeline.review.server import new_token, review_url, start_server
 
     token = new_token()
+    app = create_app(store, session, token, who, lang=chosen)
     try:
-        server = start_server(create_app(store, session, token, who, lang=chosen), host, port)
+        server = start_server(app, host, port)
     except OSError as error:
         fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
     click.echo(review_url(server, token))
@@ -88,7 +91,10 @@ def review_command(
         pass
     finally:
         server.server_close()
-        store.close()
+        # A request still being answered uses the store: close it only between requests. One that does not
+        # finish in time is left to the process's exit (every decision is committed as it is made).
+        if app.extensions[STORE_LOCK].acquire(timeout=SHUTDOWN_WAIT_S):
+            store.close()
 
 
 commands = [review_command]

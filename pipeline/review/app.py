@@ -53,6 +53,7 @@ LANG_COOKIE = "ballot_review_lang"
 MAX_BODY_BYTES = 64 * 1024
 DECODED_PAGES_KEPT = 12  # decoded upright pages (≈2 MB each) kept for cutting row crops
 POLL_MS = 20_000  # how often the page refreshes its lists, to show another clerk's decisions
+STORE_LOCK = "ballot_store_lock"  # app.extensions: the lock a request holds while it uses the store
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -89,6 +90,7 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider has it
     # One connection, shared by the server's threads: the lock keeps each request's statements together.
     lock = threading.Lock()
+    app.extensions[STORE_LOCK] = lock
     layouts = Layouts(store)
     decoded: OrderedDict[int, np.ndarray] = OrderedDict()
     csrf = csrf_value(token)
