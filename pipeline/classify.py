@@ -126,7 +126,9 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
         for score in scores
     ):
         return pending(REASON_ALIGNMENT)
-    if any(score.crossing >= marks.crossing for score in scores):
+    # A box scribbled out solid, the strokes running past its sides, crosses it like a line: its fill says
+    # what it is (a correction beside another mark, else the row's one mark), a streak's or a fold's does not.
+    if any(score.crossing >= marks.crossing and score.fill < marks.cancelled for score in scores):
         return pending(REASON_LINE)
     if circled:
         if len(circled) > 1 or marked or marginal or beside or along:

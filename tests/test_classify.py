@@ -11,6 +11,7 @@ from pipeline.classify import (
     REASON_CIRCLE,
     REASON_CORRECTION,
     REASON_EDGE,
+    REASON_LINE,
     REASON_MARGINAL,
     REASON_OUTSIDE,
     REASON_UNEQUAL,
@@ -97,6 +98,17 @@ def test_ink_along_a_border_is_judged_against_the_row_and_the_page() -> None:
 
     assert {r.reading for r in classify_page(page(0.15, 0.16, 0.17), SETTINGS)} == {"blank"}
     assert classify_page(page(0.0, 0.0, 0.0), SETTINGS)[-1].reason == REASON_EDGE
+
+
+def test_a_line_through_a_box_is_a_streak_unless_the_box_is_scribbled_out() -> None:
+    """A scanner streak or a fold runs straight through a box and beyond: the row goes to a clerk as such. A
+    box scribbled out solid, the strokes running past its sides, crosses it just as straight; beside a tick
+    the clerk is told it may be a correction, and alone it is the row's mark."""
+    streak, scribbled = replace(row(0.15, 0, 0)[0], crossing=0.7), replace(row(0.95, 0, 0)[0], crossing=0.7)
+    tick = row(0, 0, 0.3)[1:]
+    assert classify_row("文化馆", [streak, *tick], SETTINGS).reason == REASON_LINE
+    assert classify_row("文化馆", [scribbled, *tick], SETTINGS).reason == REASON_CORRECTION
+    assert classify_row("文化馆", [scribbled, *row(0, 0, 0)[1:]], SETTINGS).choice == "满意"
 
 
 def test_blank_means_no_ink_at_all() -> None:
