@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import getpass
+import signal
 import sys
+import threading
 from pathlib import Path
 
 import click
@@ -11,6 +13,7 @@ import click
 from pipeline.cli.common import db_option, fail, open_db, session_option
 
 SHUTDOWN_WAIT_S = 5.0  # after Ctrl+C, how long a request still being answered may keep the store open
+SIGNAL_POLL_S = 1.0  # how often the waiting main thread checks that the server thread is still serving
 
 
 def _default_reviewer() -> str:
@@ -85,11 +88,20 @@ def review_command(
     click.echo(f"复核人 / reviewer: {who}; Ctrl+C 停止 / to stop", err=True)
     if host in ("0.0.0.0", "::"):
         click.echo("其他电脑请把 127.0.0.1 换成本机的局域网地址 / elsewhere, use this machine's LAN address", err=True)
+    # Ctrl+C is not left to KeyboardInterrupt: Python raises it only when the main thread runs with the signal
+    # still flagged, and a request thread may clear that flag, so the command once went on serving after
+    # Ctrl+C (its main thread still waiting in select). The signals are blocked in every thread instead, and
+    # the main thread waits for them itself while another one serves.
+    stop = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop)
+    serving = threading.Thread(target=server.serve_forever, name="review-server")
+    serving.start()
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        while serving.is_alive() and signal.sigtimedwait(stop, SIGNAL_POLL_S) is None:
+            pass
     finally:
+        server.shutdown()
+        serving.join()
         server.server_close()
         # A request still being answered uses the store: close it only between requests. One that does not
         # finish in time is left to the process's exit (every decision is committed as it is made).
