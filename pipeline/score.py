@@ -96,6 +96,8 @@ UNEVEN_ARC_MM = 1.5  # on a quiet scan, once firm arcs lie in half the direction
 UNEVEN_ARC_DARKNESS = 0.1  # to FAINT_LEVEL and this dark on average complete it (light pencil, uneven pressure)
 BORDER_BRIDGE_KERNEL = np.ones((13, 13), np.uint8)  # ink either side of the masked border (~1.4 mm) joins
 LINE_BRIDGE_KERNEL = np.ones((7, 7), np.uint8)  # ink either side of a printed line (~5 px with its margin) joins
+LINE_CLOSE_KERNEL = np.ones((7, 1), np.uint8)  # a fax streak's dots up to 0.75 mm apart down a column join …
+LINE_RUN_KERNEL = np.ones((6, 1), np.uint8)  # … and a line runs on for 0.75 mm (the gap to the row's grid line ~1.1)
 EDGE_MM = 0.6  # ``edge`` looks this far either side of the border's solid core (beyond NEAR_LINE_MM of the line)
 
 
@@ -509,7 +511,7 @@ def _score_box(
         outside=round(share(geometry.ring, geometry.ring_count), 4),
         centre=round(centre, 4),
         darkness=round(darkness_of_ink, 4),
-        crossing=round(_crossing(ink & ~geometry.printed_mask, geometry.box_px), 4),
+        crossing=round(_crossing(_line_ink(darkness, level, ink, geometry.printed_mask, dotted), geometry.box_px), 4),
         encircled=round(encircled, 4),
     )
 
@@ -663,6 +665,28 @@ def _ink(
     if not keep.any():  # noise and specks only
         return np.zeros(darkness.shape, dtype=np.int32), extent.astype(np.int32)
     return np.asarray(np.where(keep[labels] & (weak > 0), labels, 0), dtype=np.int32), extent.astype(np.int32)
+
+
+def _line_ink(
+    darkness: Floats, level: float, ink: npt.NDArray[np.bool_], printed: npt.NDArray[np.bool_], dotted: bool
+) -> npt.NDArray[np.bool_]:
+    """Where :func:`_crossing` looks for a line: the box's ink, and on a bilevel scan also the dots that lie
+    in a column or a row. A streak on a fax is a column of dots: between the box and the grid lines of its
+    row too little of it is left to be kept as ink, while inside the box the dots link into a stroke; judged
+    from the kept ink alone it was a mark in the box (a vote), not a line through it."""
+    own = ink & ~printed
+    if not dotted:
+        return own
+    dots = ((darkness > level * HYSTERESIS) & ~printed).astype(np.uint8)
+    if not dots.any():
+        return own
+    # Only dots in a column (or a row) make a line: closed along it (LINE_CLOSE_KERNEL), then kept where they
+    # run on (LINE_RUN_KERNEL). The fax's pepper noise and the ragged edge of a tick do not.
+    runs = [
+        cv2.morphologyEx(cv2.morphologyEx(dots, cv2.MORPH_CLOSE, close), cv2.MORPH_OPEN, run)
+        for close, run in ((LINE_CLOSE_KERNEL, LINE_RUN_KERNEL), (LINE_CLOSE_KERNEL.T, LINE_RUN_KERNEL.T))
+    ]
+    return np.asarray(own | ((np.maximum(runs[0], runs[1]) > 0) & ~printed), dtype=bool)
 
 
 def _crossing(ink: npt.NDArray[np.bool_], box: tuple[int, int, int, int]) -> float:
