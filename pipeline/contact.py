@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from pipeline.align import Alignment
-from pipeline.identify import find_qr
+from pipeline.identify import find_qr, find_small_qr
 from pipeline.ingest import Gray, ScanPage, iter_pages
 from pipeline.refine import fit_page
 from pipeline.scan import collect_files
@@ -49,7 +49,7 @@ def collect_crops(
 def _page_crops(
     page: ScanPage, templates: dict[tuple[str, str], tuple[str, Template]], settings: ReadingSettings
 ) -> list[Crop]:
-    qr = find_qr(page.image)
+    qr = find_qr(page.image) or find_small_qr(page.image)
     if qr is None or isinstance(qr.sheet, str) or qr.overlap is not None:  # not one ballot of ours
         return []
     known = templates.get((qr.sheet.template_id, qr.sheet.short_hash))

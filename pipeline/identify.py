@@ -3,7 +3,8 @@
 The QR code says which template, session and sheet serial a page is, and its four corners, found in
 whatever orientation the page was fed, give the first, coarse page → image transform. The corners of the
 page are searched first (a 22 mm code decodes in about a millisecond there); the whole page only if that
-fails.
+fails. A phone photo taken from afar leaves a small, soft code (~3.5 px a module at ~150 dpi) that zxing
+reads only enlarged: :func:`find_small_qr` tries that, for pages that are not blank.
 
 A region that holds the codes of two different ballots is two sheets fed together (or lying on the glass one
 over the other): the code found says so in ``QrCode.overlap`` and the page must not be read, whichever sheet's
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import zxingcpp
@@ -23,6 +25,9 @@ from pipeline.payload import SheetId, format_serial, parse_payload
 
 CORNER_SHARE = 0.36  # each corner window spans this share of the page's width and height
 BINARIZERS = (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.FixedThreshold)
+# (factor, unsharp mask weight): measured on 200 phone photos (mixed, seed 404), 12 codes not found at all
+# were read in 9 corners enlarged twice, 10 enlarged three times and sharpened; 2 more with a global histogram.
+ENLARGED = ((2.0, 0.0), (3.0, 1.0))
 TWO_BALLOTS = "两张票叠在一起扫描 / two ballots on one image (sheets fed together?): rescan them one at a time"
 
 
@@ -53,7 +58,33 @@ def find_qr(image: Gray) -> QrCode | None:
     return _decode(image, 0, 0, BINARIZERS[0])
 
 
-def _decode(region: Gray, top: int, left: int, binarizer: zxingcpp.Binarizer) -> QrCode | None:
+def find_small_qr(image: Gray) -> QrCode | None:
+    """:func:`find_qr`'s last resort for a code too small and soft to read as it is: each corner enlarged
+    (then also sharpened), and with a global threshold. A few tenths of a second: only for a page that
+    showed no code and is not blank."""
+    height, width = image.shape
+    h, w = int(height * CORNER_SHARE), int(width * CORNER_SHARE)
+    windows = [(0, width - w), (height - h, 0), (0, 0), (height - h, width - w)]
+    for top, left in windows:
+        found = _decode(image[top : top + h, left : left + w], top, left, zxingcpp.Binarizer.GlobalHistogram)
+        if found is not None:
+            return found
+    for factor, sharpen in ENLARGED:
+        for top, left in windows:
+            region = cv2.resize(
+                image[top : top + h, left : left + w], None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC
+            )
+            if sharpen:
+                soft = cv2.GaussianBlur(region, (0, 0), factor)
+                region = cv2.addWeighted(region, 1.0 + sharpen, soft, -sharpen, 0)
+            found = _decode(np.asarray(region, dtype=np.uint8), top, left, BINARIZERS[0], factor)
+            if found is not None:
+                return found
+    return None
+
+
+def _decode(region: Gray, top: int, left: int, binarizer: zxingcpp.Binarizer, scale: float = 1.0) -> QrCode | None:
+    """The code in ``region`` (cut from the page at ``top``, ``left`` and enlarged ``scale`` times)."""
     results = zxingcpp.read_barcodes(region, formats=zxingcpp.BarcodeFormat.QRCode, binarizer=binarizer)  # type: ignore[arg-type]
     ours = [result for result in results if result.valid]
     if not ours:
@@ -72,7 +103,7 @@ def _decode(region: Gray, top: int, left: int, binarizer: zxingcpp.Binarizer) ->
             [position.bottom_left.x, position.bottom_left.y],
         ],
         dtype=np.float64,
-    ) + np.array([left, top], dtype=np.float64)
+    ) / scale + np.array([left, top], dtype=np.float64)
     version = best.extra.get("Version") if isinstance(best.extra, dict) else None
     modules = 17 + 4 * int(version) if version and str(version).isdigit() else _modules_of(best.text)
     return QrCode(parse_payload(best.text), best.text, corners, modules, overlap)

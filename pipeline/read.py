@@ -17,7 +17,7 @@ from pipeline.classify import classify_page
 from pipeline.debug import DebugWriter, draw_overlay
 from pipeline.external import read_external_sheet
 from pipeline.foreign import foreign_rules
-from pipeline.identify import find_qr
+from pipeline.identify import find_qr, find_small_qr
 from pipeline.ingest import ScanPage, image_fingerprint
 from pipeline.refine import fit_page
 from pipeline.score import score_page, template_model
@@ -48,6 +48,8 @@ def read_sheet(
     image = page.image
     fingerprint = image_fingerprint(image)
     qr = find_qr(image)
+    if qr is None and not is_blank(image, settings.blank_page_ink):
+        qr = find_small_qr(image)
     if qr is None:
         if forms:
             return read_external_sheet(page, session, forms, settings, debug)
