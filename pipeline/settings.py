@@ -98,7 +98,7 @@ class AlignmentLimits(_Strict):
     """Reject a page rather than guess when the fit is poor."""
 
     max_residual_mm: float = Field(
-        default=0.8, gt=0, description="90th percentile misfit of the printed box borders after the fine fit."
+        default=1.6, gt=0, description="90th percentile misfit of the printed box borders after the fine fit."
     )
     max_qr_residual_mm: float = Field(
         default=3.0, gt=0, description="coarse check: QR corners against the fit from the registration marks."
