@@ -62,14 +62,17 @@ class RowReading:
 def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
     # A vote is one mark: specks scattered over a dirty scan may add up to a tick's fill, but no single
     # one of them is a mark, so such a box is only marginal. Nor is ink whose median darkness stays under
-    # the level the box's noise set (it is mostly the noise's own tail, joined to it): only marginal.
+    # the level the box's noise set (it is mostly the noise's own tail, joined to it): only marginal. On
+    # paper that noisy a mark must also be larger in proportion: two dust specks blurred into one are not.
+    marks = settings.marks
     largest_mark = score.fill - score.scattered
-    firm = max(settings.marks.firm, score.ink_level)
-    if largest_mark >= settings.marks.definite and score.darkness >= firm:
+    firm = max(marks.firm, score.ink_level)
+    definite = marks.definite * max(1.0, score.ink_level / marks.noisy_paper)
+    if largest_mark >= definite and score.darkness >= firm:
         return "marked"
     if is_circled(score, settings):
         return "circled"
-    if score.fill >= settings.marks.marginal:
+    if score.fill >= marks.marginal:
         return "marginal"
     return "unmarked"
 

@@ -28,6 +28,14 @@ class MarkThresholds(_Strict):
     """Box classes, from the box's fill score (share of the interior covered by new ink, 0–1)."""
 
     definite: float = Field(default=0.08, gt=0, le=1, description="fill ≥ this: the box is marked.")
+    noisy_paper: float = Field(
+        default=0.15,
+        gt=0,
+        le=1,
+        description="where the paper's noise sets a box's ink level (score ``ink_level``) above this, a mark "
+        "must cover definite × ink_level / noisy_paper of the box to count: on such paper a small mark may be "
+        "noise or dust.",
+    )
     marginal: float = Field(
         default=0.01, gt=0, le=1, description="fill ≥ this (and < definite): marginal, ask a clerk."
     )

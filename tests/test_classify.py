@@ -80,6 +80,16 @@ def test_ink_no_darker_than_the_noise_of_its_box_is_no_vote() -> None:
     assert classify_box(replace(noisy, ink_level=marks.firm - 0.05), SETTINGS) == "marked"
 
 
+def test_on_noisy_paper_a_mark_must_be_larger_in_proportion() -> None:
+    """Two dust specks side by side on a dusty, grainy scan blurred into one dark "mark" of fill 0.092 where
+    ink had to reach 0.214: on paper that noisy, definite rises in proportion to the ink level."""
+    marks = SETTINGS.marks
+    specks = replace(row(0.092, 0, 0)[0], darkness=0.31, ink_level=0.214)
+    assert classify_box(specks, SETTINGS) == "marginal"
+    assert classify_box(replace(specks, ink_level=marks.noisy_paper), SETTINGS) == "marked"
+    assert classify_box(replace(specks, fill=0.15), SETTINGS) == "marked"  # a dot that size is a mark
+
+
 def test_ink_along_a_border_is_judged_against_the_row_and_the_page() -> None:
     """A ring drawn tight along a box's border shows only as ``edge``: more of it than the row's cleanest box
     sends the row to a clerk, blank or not, unless every box of the page shows as much (a soft photo)."""
