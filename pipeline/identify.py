@@ -44,15 +44,11 @@ class QrCode:
 
 
 def find_qr(image: Gray) -> QrCode | None:
-    height, width = image.shape
-    h, w = int(height * CORNER_SHARE), int(width * CORNER_SHARE)
-    # Upright pages have the code top right; upside-down feeds bottom left; then the 90° turns.
-    windows = [(0, width - w), (height - h, 0), (0, 0), (height - h, width - w)]
     # zxing's local binarizer now and then takes a registration mark beside the code for one of its finder
     # patterns and gives up; a plain global threshold then reads the code (measured on a sharp office scan).
     for binarizer in BINARIZERS:
-        for top, left in windows:
-            found = _decode(image[top : top + h, left : left + w], top, left, binarizer)
+        for top, left, corner in _corners(image):
+            found = _decode(corner, top, left, binarizer)
             if found is not None:
                 return found
     return _decode(image, 0, 0, BINARIZERS[0])
@@ -62,18 +58,13 @@ def find_small_qr(image: Gray) -> QrCode | None:
     """:func:`find_qr`'s last resort for a code too small and soft to read as it is: each corner enlarged
     (then also sharpened), and with a global threshold. A few tenths of a second: only for a page that
     showed no code and is not blank."""
-    height, width = image.shape
-    h, w = int(height * CORNER_SHARE), int(width * CORNER_SHARE)
-    windows = [(0, width - w), (height - h, 0), (0, 0), (height - h, width - w)]
-    for top, left in windows:
-        found = _decode(image[top : top + h, left : left + w], top, left, zxingcpp.Binarizer.GlobalHistogram)
+    for top, left, corner in _corners(image):
+        found = _decode(corner, top, left, zxingcpp.Binarizer.GlobalHistogram)
         if found is not None:
             return found
     for factor, sharpen in ENLARGED:
-        for top, left in windows:
-            region = cv2.resize(
-                image[top : top + h, left : left + w], None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC
-            )
+        for top, left, corner in _corners(image):
+            region = cv2.resize(corner, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
             if sharpen:
                 soft = cv2.GaussianBlur(region, (0, 0), factor)
                 region = cv2.addWeighted(region, 1.0 + sharpen, soft, -sharpen, 0)
@@ -81,6 +72,17 @@ def find_small_qr(image: Gray) -> QrCode | None:
             if found is not None:
                 return found
     return None
+
+
+def _corners(image: Gray) -> list[tuple[int, int, Gray]]:
+    """The page's corner windows (top, left, pixels) in the order a code is likeliest in: upright pages have
+    it top right, upside-down feeds bottom left, then the 90° turns."""
+    height, width = image.shape
+    h, w = int(height * CORNER_SHARE), int(width * CORNER_SHARE)
+    return [
+        (top, left, image[top : top + h, left : left + w])
+        for top, left in ((0, width - w), (height - h, 0), (0, 0), (height - h, width - w))
+    ]
 
 
 def _decode(region: Gray, top: int, left: int, binarizer: zxingcpp.Binarizer, scale: float = 1.0) -> QrCode | None:

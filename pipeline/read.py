@@ -48,12 +48,13 @@ def read_sheet(
     image = page.image
     fingerprint = image_fingerprint(image)
     qr = find_qr(image)
-    if qr is None and not is_blank(image, settings.blank_page_ink):
+    blank = qr is None and is_blank(image, settings.blank_page_ink)
+    if qr is None and not blank:
         qr = find_small_qr(image)
     if qr is None:
         if forms:
             return read_external_sheet(page, session, forms, settings, debug)
-        if is_blank(image, settings.blank_page_ink):
+        if blank:
             return SheetRejected("blank", "blank page (e.g. the back of a duplex scan)", fingerprint)
         return SheetRejected(
             "unreadable",
