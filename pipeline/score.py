@@ -96,6 +96,7 @@ UNEVEN_ARC_MM = 1.5  # on a quiet scan, once firm arcs lie in half the direction
 UNEVEN_ARC_DARKNESS = 0.1  # to FAINT_LEVEL and this dark on average complete it (light pencil, uneven pressure)
 BORDER_BRIDGE_KERNEL = np.ones((13, 13), np.uint8)  # ink either side of the masked border (~1.4 mm) joins
 LINE_BRIDGE_KERNEL = np.ones((7, 7), np.uint8)  # ink either side of a printed line (~5 px with its margin) joins
+THROUGH_SHARE = 0.9  # on a bilevel scan, a line through this share of the interior is a streak (see _crossing)
 LINE_CLOSE_KERNEL = np.ones((7, 1), np.uint8)  # a fax streak's dots up to 0.75 mm apart down a column join …
 LINE_RUN_KERNEL = np.ones((6, 1), np.uint8)  # … and a line runs on for 0.75 mm (the gap to the row's grid line ~1.1)
 EDGE_MM = 0.6  # ``edge`` looks this far either side of the border's solid core (beyond NEAR_LINE_MM of the line)
@@ -511,7 +512,9 @@ def _score_box(
         outside=round(share(geometry.ring, geometry.ring_count), 4),
         centre=round(centre, 4),
         darkness=round(darkness_of_ink, 4),
-        crossing=round(_crossing(_line_ink(darkness, level, ink, geometry.printed_mask, dotted), geometry.box_px), 4),
+        crossing=round(
+            _crossing(_line_ink(darkness, level, ink, geometry.printed_mask, dotted), geometry.box_px, dotted=dotted), 4
+        ),
         encircled=round(encircled, 4),
     )
 
@@ -689,10 +692,13 @@ def _line_ink(
     return np.asarray(own | ((np.maximum(runs[0], runs[1]) > 0) & ~printed), dtype=bool)
 
 
-def _crossing(ink: npt.NDArray[np.bool_], box: tuple[int, int, int, int]) -> float:
+def _crossing(ink: npt.NDArray[np.bool_], box: tuple[int, int, int, int], *, dotted: bool = False) -> float:
     """How completely one straight vertical or horizontal line runs through the box and on beyond both
     sides (0–1): a scanner streak, a fold or a ruled line, not a voter's mark. A tick or a cross is
-    diagonal and never scores high; a filled box has nothing beyond its sides."""
+    diagonal and never scores high; a filled box has nothing beyond its sides. On a bilevel scan (``dotted``)
+    a streak is a column of dots with gaps, and little of it fits between the box and its row's grid lines:
+    there a line through the whole interior (THROUGH_SHARE of it) counts if any of it shows on both sides,
+    as far as the patch reaches."""
     left, top, right, bottom = box
     inset = round(INTERIOR_INSET_MM * PATCH_PX_PER_MM)
     gap = round(RING_GAP_MM * PATCH_PX_PER_MM)
@@ -705,9 +711,15 @@ def _crossing(ink: npt.NDArray[np.bool_], box: tuple[int, int, int, int]) -> flo
 
     def through(grid: npt.NDArray[np.bool_], near: int, far: int, start: int, end: int) -> float:
         inside = covered(grid[near + inset : far - inset, start:end])
-        before = covered(grid[near - reach : near - gap, start:end])
-        after = covered(grid[far + gap : far + reach, start:end])
-        return float(np.max(np.minimum(inside, np.minimum(before, after)))) if inside.size else 0.0
+        if not inside.size:
+            return 0.0
+        beyond = np.minimum(
+            covered(grid[near - reach : near - gap, start:end]), covered(grid[far + gap : far + reach, start:end])
+        )
+        if dotted:  # any of it in the column on both sides, up to the patch's edge (past the grid lines)
+            seen = np.any(grid[: near - gap, start:end], axis=0) & np.any(grid[far + gap :, start:end], axis=0)
+            beyond = np.where((inside >= THROUGH_SHARE) & seen, 1.0, beyond)
+        return float(np.max(np.minimum(inside, beyond)))
 
     return max(
         through(wide, top, bottom, left + inset, right - inset),
