@@ -43,11 +43,10 @@ def test_the_debug_overlay_outlines_a_moved_box_where_it_was_scored(batch: Batch
     page = batch.pages()[0].copy()
     first = box(batch.layout, ROW, "服务对象代表")
     tick(page, first)
-    result = read_image(batch, lifted(page, first.rect.center, 1.5))
+    curled = lifted(page, first.rect.center, 1.5)
+    result = read_image(batch, curled)
     assert next(row for row in result.readings if row.unit == ROW).choice == first.option
-    canvas = draw_overlay(
-        lifted(page, first.rect.center, 1.5), result.alignment, batch.layout, list(result.scores), load_settings()
-    )
+    canvas = draw_overlay(curled, result.alignment, batch.layout, list(result.scores), load_settings())
     green = np.all(canvas == np.array(COLOURS["marked"], dtype=np.uint8), axis=2)
 
     def green_share_along_top(dy_mm: float) -> float:
