@@ -90,12 +90,41 @@ def is_circled(score: BoxScore, settings: ReadingSettings) -> bool:
     )
 
 
+def is_tight_ring(score: BoxScore, others: Sequence[BoxScore], residue: float, settings: ReadingSettings) -> bool:
+    """A ring drawn so tight that it runs along the printed border: it hides in the line's own pixels from
+    ``encircled``, but leaves a pen line along the border all round the box. A soft photo or a fax leaves the
+    line's own grey or thickening there too, all round every box: so only where the page (``residue``) and
+    the row's other boxes show next to nothing along their borders (under half of ``marks.edge``) and this
+    box shows far more (twice ``marks.edge`` above them), around a border found where it is."""
+    marks = settings.marks
+    elsewhere = max([residue, *(other.edge for other in others)])
+    return (
+        score.edge_around >= marks.tight_ring
+        and score.fill < marks.definite
+        and score.centre < marks.marginal
+        and score.border_match >= marks.circle_border_match
+        and elsewhere < marks.edge / 2
+        and score.edge - elsewhere >= 2 * marks.edge
+    )
+
+
+def row_classes(scores: Sequence[BoxScore], settings: ReadingSettings, residue: float = 0.0) -> list[BoxClass]:
+    """The class of each box of one row: :func:`classify_box`, and a tight ring (:func:`is_tight_ring`),
+    which only the row and the page can tell, is circled."""
+    classes = [classify_box(score, settings) for score in scores]
+    for at, (score, kind) in enumerate(zip(scores, classes, strict=True)):
+        others = [*scores[:at], *scores[at + 1 :]]
+        if kind in ("marginal", "unmarked") and is_tight_ring(score, others, residue, settings):
+            classes[at] = "circled"
+    return classes
+
+
 def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSettings, residue: float = 0.0) -> RowReading:
     """One row's reading. ``residue``: how much ink the page shows along the borders of its boxes as a rule
     (see :func:`classify_page`)."""
     marks = settings.marks
     limits = settings.alignment
-    classes = [classify_box(score, settings) for score in scores]
+    classes = row_classes(scores, settings, residue)
     marked = [score for score, kind in zip(scores, classes, strict=True) if kind == "marked"]
     marginal = [score for score, kind in zip(scores, classes, strict=True) if kind == "marginal"]
     circled = [score for score, kind in zip(scores, classes, strict=True) if kind == "circled"]
@@ -161,11 +190,29 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
 
 def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list[RowReading]:
     """Group a page's box scores by row (in sheet order) and classify each row."""
+    residue = page_residue(scores)
+    return [classify_row(unit, group, settings, residue) for unit, group in _rows(scores).items()]
+
+
+def page_box_classes(scores: Sequence[BoxScore], settings: ReadingSettings) -> dict[tuple[str, str], BoxClass]:
+    """Every box's class, by (unit, option), as :func:`classify_page` sees them (for overlays)."""
+    residue = page_residue(scores)
+    return {
+        (score.unit, score.option): kind
+        for group in _rows(scores).values()
+        for score, kind in zip(group, row_classes(group, settings, residue), strict=True)
+    }
+
+
+def page_residue(scores: Sequence[BoxScore]) -> float:
+    """What the page leaves along an empty box's border as a rule: most boxes of a ballot are empty, so the
+    median ``edge`` (a soft photo's grey halo of the printed lines, a fax's thickened lines)."""
+    return statistics.median(score.edge for score in scores) if scores else 0.0
+
+
+def _rows(scores: Sequence[BoxScore]) -> dict[str, list[BoxScore]]:
+    """The page's boxes by row, rows in sheet order, each row's boxes in printed order."""
     rows: dict[str, list[BoxScore]] = {}
     for score in scores:
         rows.setdefault(score.unit, []).append(score)
-    # Most boxes of a ballot are empty: the median is what the page leaves along an empty box's border.
-    residue = statistics.median(score.edge for score in scores) if scores else 0.0
-    return [
-        classify_row(unit, sorted(group, key=lambda s: s.position), settings, residue) for unit, group in rows.items()
-    ]
+    return {unit: sorted(group, key=lambda s: s.position) for unit, group in rows.items()}

@@ -50,7 +50,7 @@ def draw_overlay(
 ) -> Colour:
     """The scan with the fitted page outline, every mark centre, and each box outlined in its class colour
     with its fill score."""
-    from pipeline.classify import classify_box
+    from pipeline.classify import page_box_classes
 
     canvas = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
     thickness = max(1, int(alignment.px_per_mm * 0.3))
@@ -60,13 +60,14 @@ def draw_overlay(
         centre = alignment.to_pixels([mark.center])[0]
         cv2.circle(canvas, (int(centre[0]), int(centre[1])), int(alignment.px_per_mm * 5), MARK_COLOUR, thickness)
     by_key = {(score.unit, score.option): score for score in scores}
+    classes = page_box_classes(scores, settings)
     font_scale = alignment.px_per_mm / 14
     for box in layout.boxes:
         score = by_key[(box.unit, box.option)]
         # A row a curl moved off the page fit is scored where refine found its borders (box_offsets_mm).
         dx, dy = alignment.box_offsets_mm.get((box.unit, box.option), (0.0, 0.0))
         corners = alignment.to_pixels([(x + dx, y + dy) for x, y in box.rect.corners]).astype(np.int32)
-        colour = COLOURS[classify_box(score, settings)]
+        colour = COLOURS[classes[(box.unit, box.option)]]
         cv2.polylines(canvas, [corners], True, colour, thickness)
         label = f"{score.fill:.2f}/{score.outside:.2f}"
         origin = (int(corners[3][0]), int(corners[3][1] + alignment.px_per_mm * 3))

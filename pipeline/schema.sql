@@ -125,6 +125,7 @@ CREATE TABLE box_scores (
     scattered     REAL NOT NULL DEFAULT 0,    -- 0-1, share of the interior inked apart from its largest mark (specks)
     edge          REAL NOT NULL DEFAULT 0,    -- 0-1, share of a band along the printed border with ink (a tight ring)
     ink_level     REAL NOT NULL DEFAULT 0,    -- 0-1, darkness new ink had to reach in this box (noise-adaptive)
+    edge_around   REAL NOT NULL DEFAULT 0,    -- 0-1, share of directions around the box with a pen line along its border
     PRIMARY KEY (page_id, unit, option)
 ) STRICT;
 

@@ -30,9 +30,12 @@ tick, cross, fill or dot is one — pieces the printed border cuts apart are joi
 ``fill − scattered`` is the largest mark), ``edge`` (the share of a band :data:`EDGE_MM` wide along the
 box's printed border, the line itself aside, with new ink: a ring drawn so tight that it runs along the
 border leaves little ink anywhere else; the classifier compares it with the row's other boxes, since a
-soft photo leaves some residue of the line there too), and ``ink_level`` (the darkness new ink must reach in
-this patch: :data:`INK_LEVEL`, or :data:`NOISE_SIGMAS` deviations of its plain paper above their middle on a
-noisy scan; ink whose median darkness stays under it is mostly the noise's own tail).
+soft photo leaves some residue of the line there too), ``edge_around`` (the share of directions around the
+box's centre in which that band holds a few pixels as dark as a pen or pencil line, :data:`ARC_DARKNESS`: a
+tight ring runs all the way round, a tick's stroke or a stray line crosses the band in a few directions),
+and ``ink_level`` (the darkness new ink must reach in this patch: :data:`INK_LEVEL`, or
+:data:`NOISE_SIGMAS` deviations of its plain paper above their middle on a noisy scan; ink whose median
+darkness stays under it is mostly the noise's own tail).
 """
 
 from __future__ import annotations
@@ -118,6 +121,7 @@ class BoxScore:
     scattered: float = 0.0
     edge: float = 0.0
     ink_level: float = 0.0
+    edge_around: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -146,6 +150,7 @@ class _Geometry:
     sectors: npt.NDArray[np.int8]  # direction (0 … SECTORS − 1) of each annulus pixel around the centre; −1 elsewhere
     near_line: npt.NDArray[np.bool_]  # the printed ink and NEAR_LINE_MM around it: hidden from ``encircled``
     edge_band: npt.NDArray[np.intp]  # flat indices of EDGE_MM along the box's border, ``near_line`` aside
+    edge_sectors: npt.NDArray[np.intp]  # direction (0 … SECTORS − 1) of each :attr:`edge_band` pixel
 
     @property
     def interior_count(self) -> int:
@@ -159,10 +164,18 @@ class _Geometry:
     def centre_count(self) -> int:
         return int(np.count_nonzero(self.centre))
 
-    def edge_share(self, darkness: Floats, level: float) -> float:
-        """Share of :attr:`edge_band` darker than ``level``."""
+    def edge_scores(self, darkness: Floats, level: float) -> tuple[float, float]:
+        """Share of :attr:`edge_band` darker than ``level`` (``edge``), and share of the SECTORS directions
+        around the box in which at least MIN_SECTOR_PX of it is as dark as a pen or pencil line (``edge_around``,
+        darker than ``level`` and ARC_DARKNESS)."""
+        if not self.edge_band.size:
+            return 0.0, 0.0
         band = np.take(darkness, self.edge_band)
-        return float(np.count_nonzero(band > level)) / band.size if band.size else 0.0
+        edge = float(np.count_nonzero(band > level)) / band.size
+        if not edge:
+            return 0.0, 0.0
+        drawn = np.bincount(self.edge_sectors[band > max(level, ARC_DARKNESS)], minlength=SECTORS)
+        return edge, float(np.count_nonzero(drawn >= MIN_SECTOR_PX)) / SECTORS
 
 
 class TemplateModel:
@@ -259,6 +272,7 @@ def _box_geometry(blank: Gray, rect: Rect) -> _Geometry:
     edge_radius = round(EDGE_MM * PATCH_PX_PER_MM)
     edge_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge_radius + 1, 2 * edge_radius + 1))
     edge_band = np.flatnonzero(cv2.dilate((outline > 0.5).astype(np.uint8), edge_kernel).astype(bool) & ~near_line)
+    edge_sectors = np.take(direction, edge_band).astype(np.intp)
     rows, columns = np.nonzero(border_band)
     pad, search = round(OUTLINE_PAD_MM * PATCH_PX_PER_MM), round(SEARCH_MM * PATCH_PX_PER_MM)
     top, bottom = int(rows.min()) - pad, int(rows.max()) + pad + 1
@@ -298,6 +312,7 @@ def _box_geometry(blank: Gray, rect: Rect) -> _Geometry:
         sectors,
         near_line,
         edge_band,
+        edge_sectors,
     )
 
 
@@ -478,6 +493,7 @@ def _score_box(
         ink = regions > 0
     # A border fainter than MIN_CONTRAST is not trusted to have been found; a dim but well-found one is.
     visible = min(1.0, contrast / MIN_CONTRAST)
+    edge, edge_around = geometry.edge_scores(darkness, level)
     empty = BoxScore(
         unit=box.unit,
         option=box.option,
@@ -489,8 +505,9 @@ def _score_box(
         crossing=0.0,
         shift_mm=round(float(np.hypot(*shift)) / PATCH_PX_PER_MM, 3),
         border_match=round(max(0.0, match) * visible, 4),
-        edge=round(geometry.edge_share(darkness, level), 4),
+        edge=round(edge, 4),
         ink_level=round(level, 4),
+        edge_around=round(edge_around, 4),
     )
     if not ink.any():  # most boxes of a ballot: nothing more to measure
         return empty

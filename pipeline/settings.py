@@ -93,6 +93,14 @@ class MarkThresholds(_Strict):
         "(fill < definite) and none in the middle, was circled: it counts as marked when it is its row's "
         "only ink.",
     )
+    tight_ring: float = Field(
+        default=0.75,
+        gt=0,
+        le=1,
+        description="a box with a pen or pencil line along its printed border in at least this share of directions "
+        "(score ``edge_around``), nothing in its middle, on a page and in a row whose other boxes show nothing "
+        "along their borders, was circled by a ring drawn tight round it.",
+    )
     circle_border_match: float = Field(
         default=0.55,
         gt=0,

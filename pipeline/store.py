@@ -41,7 +41,7 @@ from pipeline.settings import ReadingSettings
 from pipeline.tally import SessionFacts
 from pipeline.template import CATEGORY_ROW, Template, parse_template
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 #: What takes a store's tables from the previous version to the next (schema.sql creates the newest
 #: directly). Views hold no data: a migration drops them all and creates them again from schema.sql.
 MIGRATIONS = {
@@ -66,6 +66,8 @@ MIGRATIONS = {
     # Likewise: 0 is "no ink along the border" and "no ink level to reach", as those scores were classified.
     7: """ALTER TABLE box_scores ADD COLUMN edge REAL NOT NULL DEFAULT 0;
     ALTER TABLE box_scores ADD COLUMN ink_level REAL NOT NULL DEFAULT 0;""",
+    # 0 is "no ring along the border", as those scores were classified.
+    8: "ALTER TABLE box_scores ADD COLUMN edge_around REAL NOT NULL DEFAULT 0;",
 }
 #: Pages of a session that count a given serial: read by the machine, or counted by a clerk under the serial
 #: the page carried or the clerk read off the sheet. Parameters: session, serial.
@@ -103,9 +105,9 @@ class StoredTemplate:
 #: Box score columns, in the field order of :class:`pipeline.score.BoxScore` (a test checks they agree).
 SCORE_COLUMNS = (
     "unit", "option", "position", "fill", "outside", "centre", "darkness", "crossing", "shift_mm", "border_match",
-    "encircled", "scattered", "edge", "ink_level",
+    "encircled", "scattered", "edge", "ink_level", "edge_around",
 )  # fmt: skip
-ScoreRow = tuple[str, str, int, float, float, float, float, float, float, float, float, float, float, float]
+ScoreRow = tuple[str, str, int, float, float, float, float, float, float, float, float, float, float, float, float]
 
 
 class RowExport(TypedDict):

@@ -110,6 +110,32 @@ def test_ink_along_a_border_is_judged_against_the_row_and_the_page() -> None:
     assert classify_page(page(0.0, 0.0, 0.0), SETTINGS)[-1].reason == REASON_EDGE
 
 
+def test_a_ring_all_along_one_border_is_read_only_where_the_row_and_the_page_are_clean() -> None:
+    """A ring drawn tight round a box shows as a pen line along its border in every direction
+    (``edge_around``). On a clean page, with the row's other boxes clean along their borders, that box is
+    the row's mark; a soft photo or a fax shows the printed line's own grey or thickening round every box,
+    so there, and wherever the box stands out too little, the row goes to a clerk as before."""
+    marks = SETTINGS.marks
+    ring = replace(row(0, 0, 0)[1], edge=2 * marks.edge + 0.05, edge_around=1.0)
+
+    def with_ring(ring: BoxScore, other_edge: float = 0.0, residue: float = 0.0) -> tuple[str, str | None, str]:
+        first, _, last = (replace(score, edge=other_edge) for score in row(0, 0, 0))
+        result = classify_row("文化馆", [first, ring, last], SETTINGS, residue)
+        return result.reading, result.choice, result.reason
+
+    assert with_ring(ring) == ("choice", "基本满意", "")
+    assert with_ring(replace(ring, fill=marks.marginal + 0.01)) == ("choice", "基本满意", "")  # it crosses the corners
+    assert with_ring(replace(ring, edge_around=marks.tight_ring - 0.01)) == ("pending", None, REASON_EDGE)
+    assert with_ring(replace(ring, centre=0.2, fill=0.05)) == ("pending", None, REASON_MARGINAL)  # ink in the middle
+    assert with_ring(replace(ring, border_match=marks.circle_border_match - 0.01)) == ("pending", None, REASON_EDGE)
+    too_little = replace(ring, edge=2 * marks.edge - 0.01)  # the box does not stand out enough
+    assert with_ring(too_little) == ("pending", None, REASON_EDGE)
+    assert with_ring(ring, other_edge=marks.edge / 2) == ("pending", None, REASON_EDGE)  # the row is not clean
+    assert with_ring(ring, residue=marks.edge / 2)[0] == "pending"  # nor the page: a soft photo
+    beside_a_tick = classify_row("文化馆", [row(0.3, 0, 0)[0], ring, row(0, 0, 0)[2]], SETTINGS)
+    assert (beside_a_tick.reading, beside_a_tick.reason) == ("pending", REASON_CIRCLE)
+
+
 def test_a_line_through_a_box_is_a_streak_unless_the_box_is_scribbled_out() -> None:
     """A scanner streak or a fold runs straight through a box and beyond: the row goes to a clerk as such. A
     box scribbled out solid, the strokes running past its sides, crosses it just as straight; beside a tick

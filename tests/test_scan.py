@@ -382,24 +382,41 @@ def test_a_light_pencil_ring_pressed_unevenly_is_read_on_a_clean_scan(batch: Bat
     assert (readings["博物馆"].reading, readings["博物馆"].reason) == ("pending", "outside")
 
 
+def tight_ring(image: np.ndarray, batch: Batch, unit: str, option: str, grey: int = 175, arc: int = 360) -> None:
+    """A ring drawn so tight round a box that it runs along the printed border, crossing it at the corners:
+    pencil grey 175 unless ``grey`` says otherwise; ``arc`` degrees of it."""
+    rect = box(batch.layout, unit, option).rect
+    centre = (round((rect.x + rect.w / 2) * PX), round((rect.y + rect.h / 2) * PX))
+    axes = (round((rect.w / 2 + 0.45) * PX), round((rect.h / 2 + 0.2) * PX))
+    cv2.ellipse(image, centre, axes, 0, 0, arc, grey, round(0.3 * PX), cv2.LINE_AA)
+
+
 def test_a_light_ring_drawn_tight_along_the_border_is_never_a_blank_row(batch: Batch) -> None:
-    """A pencil ring drawn so tight that it runs along the printed border, crossing it at the corners, has
-    hardly any ink beside the line or inside the box; a clerk still sees it plainly. The row must not read
-    弃权, nor may a tick in another box of the row be counted past it."""
+    """A pencil ring drawn tight along the printed border has hardly any ink beside the line or inside the
+    box; a clerk still sees it plainly. The row must not read 弃权, nor may a tick in another box of the row
+    be counted past it."""
     image = filled(batch, 0, {"博物馆": "不满意"})
-
-    def tight_ring(unit: str, option: str) -> None:
-        rect = box(batch.layout, unit, option).rect
-        centre = (round((rect.x + rect.w / 2) * PX), round((rect.y + rect.h / 2) * PX))
-        axes = (round((rect.w / 2 + 0.45) * PX), round((rect.h / 2 + 0.2) * PX))
-        cv2.ellipse(image, centre, axes, 0, 0, 360, 175, round(0.3 * PX), cv2.LINE_AA)
-
-    tight_ring("图书馆", "满意")
-    tight_ring("博物馆", "满意")
+    tight_ring(image, batch, "图书馆", "满意")
+    tight_ring(image, batch, "博物馆", "满意")
     readings = {row.unit: row for row in read_image(batch, image).readings}
     assert readings["图书馆"].reading in ("pending", "choice") and readings["图书馆"].choice in (None, "满意")
     assert readings["博物馆"].reading == "pending"
     assert all(readings[unit].reading == "blank" for unit in UNITS if unit not in ("图书馆", "博物馆"))
+
+
+def test_a_ring_drawn_tight_round_a_box_alone_in_its_row_is_that_box(batch: Batch) -> None:
+    """On a clean scan, a ring all round one box's border, in pencil or in pen, with nothing else in the row,
+    is that box's mark (rings like these were 0.6 % of one office batch's rows, all sent to a clerk). Half a
+    ring is not a ring: that row still goes to a clerk."""
+    image = filled(batch, 0, {})
+    tight_ring(image, batch, "图书馆", "基本满意")
+    tight_ring(image, batch, "博物馆", "满意", grey=60)
+    tight_ring(image, batch, "文化馆", "不满意", arc=180)
+    readings = {row.unit: row for row in read_image(batch, image).readings}
+    assert (readings["图书馆"].reading, readings["图书馆"].choice) == ("choice", "基本满意")
+    assert (readings["博物馆"].reading, readings["博物馆"].choice) == ("choice", "满意")
+    assert readings["文化馆"].reading == "pending"
+    assert all(readings[unit].reading == "blank" for unit in UNITS if unit not in ("图书馆", "博物馆", "文化馆"))
 
 
 @pytest.mark.parametrize("seed", [3, 5])  # 5: no dot between the box and the grid line below it

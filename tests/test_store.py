@@ -19,7 +19,8 @@ def test_a_store_of_the_previous_version_is_migrated_when_opened(tmp_path: Path)
     open_store(tmp_path / "fresh.db").close()
     old = tmp_path / "old.db"
     open_store(old).close()
-    # Take it back to version 4: no serial on page decisions, the view without it, no scattered or edge score.
+    # Take it back to version 4: no serial on page decisions, the view without it, no scattered, edge, ink_level
+    # or edge_around score.
     connection = sqlite3.connect(old)
     connection.executescript(
         "DROP VIEW effective_readings; DROP VIEW current_page_decisions;"
@@ -27,6 +28,7 @@ def test_a_store_of_the_previous_version_is_migrated_when_opened(tmp_path: Path)
         "ALTER TABLE box_scores DROP COLUMN scattered;"
         "ALTER TABLE box_scores DROP COLUMN edge;"
         "ALTER TABLE box_scores DROP COLUMN ink_level;"
+        "ALTER TABLE box_scores DROP COLUMN edge_around;"
         "CREATE VIEW current_page_decisions AS SELECT d.id, d.page_id FROM page_decisions AS d;"
         "PRAGMA user_version = 4;"
     )
@@ -35,7 +37,8 @@ def test_a_store_of_the_previous_version_is_migrated_when_opened(tmp_path: Path)
     store = open_store(old)
     assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert "serial" in [row[1] for row in store.db.execute("PRAGMA table_info(page_decisions)")]
-    assert {"scattered", "edge", "ink_level"} <= {row[1] for row in store.db.execute("PRAGMA table_info(box_scores)")}
+    columns = {row[1] for row in store.db.execute("PRAGMA table_info(box_scores)")}
+    assert {"scattered", "edge", "ink_level", "edge_around"} <= columns
     assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     store.close()
     assert views(old) == views(tmp_path / "fresh.db")  # every view as schema.sql makes it, effective_readings too
