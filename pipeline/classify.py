@@ -3,9 +3,11 @@
 Each box is *marked*, *marginal* or *unmarked*; each row becomes one choice, ``blank`` (弃权), ``overvote``
 or ``pending`` with a reason a clerk reads. The rule is "when the evidence is not clear, ask": anything
 between the marginal and definite thresholds, ink beside an empty box or along its border, two marks one of
-which is scribbled solid (often a correction), or a box whose printed border was not found where the fit put
-it, sends the row to review. A ring drawn round a box with its middle left empty is read as marking that
-box, but only when it is the row's one mark. Pure functions: ``ballot rescore`` runs them again on stored scores.
+which is scribbled solid (often a correction), a box whose printed border was not found where the fit put
+it, or an empty row on paper so grainy that light pencil would not show, sends the row to review. A ring
+drawn round a box with its middle left empty (or drawn so tight that it runs along the border, on a clean
+page) is read as marking that box, but only when it is the row's one mark. Pure functions: ``ballot
+rescore`` runs them again on stored scores.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ REASON_LINE = "line"
 REASON_UNEQUAL = "unequal"
 REASON_CIRCLE = "circle"
 REASON_EDGE = "edge"
+REASON_NOISY = "noisy"
 
 #: A trace (see ``marks.trace``) covers under this share of its box; more ink than that is asked about.
 TRACE_FILL = 0.05
@@ -43,6 +46,7 @@ REASON_TEXT = {
     REASON_UNEQUAL: "多选，但标记大小悬殊（可能是污点）/ two marks of very different size (a speck?)",
     REASON_CIRCLE: "画圈的方框之外另有标记 / a box is circled and the row has another mark",
     REASON_EDGE: "方框边线上有笔迹（紧贴方框画的圈？）/ ink along a box's border (a ring drawn tight round it?)",
+    REASON_NOISY: "图像噪点多，淡铅笔痕迹可能看不出，请核对原票 / too noisy to show light pencil: check the paper",
 }
 
 
@@ -185,6 +189,10 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
     # tick that missed a small printed □) sends the row to a clerk.
     if any(score.outside >= marks.marginal for score in scores):
         return pending(REASON_OUTSIDE)
+    # It also means a light pencil mark would have shown. Where the paper's noise raised a box's ink level to
+    # `firm` (a dark or grainy photo), HB pencil, as dark as `firm` and no darker, is lost in it.
+    if any(score.ink_level >= marks.firm for score in scores):
+        return pending(REASON_NOISY)
     return RowReading(unit, "blank", None, "")
 
 

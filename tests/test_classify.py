@@ -13,6 +13,7 @@ from pipeline.classify import (
     REASON_EDGE,
     REASON_LINE,
     REASON_MARGINAL,
+    REASON_NOISY,
     REASON_OUTSIDE,
     REASON_UNEQUAL,
     classify_box,
@@ -153,6 +154,22 @@ def test_blank_means_no_ink_at_all() -> None:
     assert reading(0.0, 0.0, 0.0, outside=(0.0, little, 0.0)) == ("pending", None, REASON_OUTSIDE)
     assert reading(0.0, 0.0, 0.0, outside=(0.0, little - 0.001, 0.0)) == ("blank", None, "")
     assert reading(0.3, 0.0, 0.0, outside=(0.0, little, 0.0)) == ("choice", "满意", "")  # beside a vote: a slip
+
+
+def test_blank_means_light_pencil_would_have_shown() -> None:
+    """弃权 also claims that a light pencil mark would have shown. Where a box's noise raised its ink level to
+    `firm` (a dark, grainy photo), HB pencil is lost in it: the empty row goes to a clerk. A firm mark on such
+    paper is still read."""
+    firm = SETTINGS.marks.firm
+
+    def at_level(level: float, *fills: float) -> tuple[str, str | None, str]:
+        scores = [replace(score, ink_level=level) for score in row(*fills)]
+        result = classify_row("文化馆", scores, SETTINGS)
+        return result.reading, result.choice, result.reason
+
+    assert at_level(firm - 0.01, 0.0, 0.0, 0.0) == ("blank", None, "")
+    assert at_level(firm, 0.0, 0.0, 0.0) == ("pending", None, REASON_NOISY)
+    assert at_level(firm + 0.1, 0.3, 0.0, 0.0) == ("choice", "满意", "")
 
 
 def test_ink_around_the_marked_box_is_a_tick_leaving_it() -> None:

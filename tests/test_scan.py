@@ -419,6 +419,20 @@ def test_a_ring_drawn_tight_round_a_box_alone_in_its_row_is_that_box(batch: Batc
     assert all(readings[unit].reading == "blank" for unit in UNITS if unit not in ("图书馆", "博物馆", "文化馆"))
 
 
+def test_an_empty_row_on_a_grainy_photo_is_not_called_blank(batch: Batch) -> None:
+    """A dim photo with coarse grain: ink must be darker than light pencil before it stands out from the
+    grain, so an empty row may hide a light pencil mark. Firm ticks are read; the empty rows go to a clerk,
+    who can check the paper ballot. The same sheet photographed without the grain reads them 弃权."""
+    image = filled(batch, 0, dict.fromkeys(UNITS[:6], "满意"))
+    dim = 60 + image.astype(np.float32) * 0.55  # paper ~200, ink ~75
+    grain = cv2.GaussianBlur(np.random.default_rng(1).normal(0, 1, image.shape).astype(np.float32), (0, 0), 2.0)
+    grainy = np.clip(dim + grain / grain.std() * 8, 0, 255).astype(np.uint8)
+    for page, empty in ((grainy, ("pending", "noisy")), (np.clip(dim, 0, 255).astype(np.uint8), ("blank", ""))):
+        readings = {row.unit: row for row in read_image(batch, page).readings}
+        assert all((readings[unit].reading, readings[unit].choice) == ("choice", "满意") for unit in UNITS[:6])
+        assert all((readings[unit].reading, readings[unit].reason) == empty for unit in UNITS[6:])
+
+
 @pytest.mark.parametrize("seed", [3, 5])  # 5: no dot between the box and the grid line below it
 def test_a_dotted_streak_through_a_box_on_a_fax_is_a_line_not_a_vote(batch: Batch, seed: int) -> None:
     """A speck on a fax machine's scanner bar leaves a column of dots on the 1-bit page. Inside a box they
