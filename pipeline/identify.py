@@ -28,6 +28,12 @@ BINARIZERS = (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.FixedThreshold
 # (factor, unsharp mask weight): measured on 200 phone photos (mixed, seed 404), 12 codes not found at all
 # were read in 9 corners enlarged twice, 10 enlarged three times and sharpened; 2 more with a global histogram.
 ENLARGED = ((2.0, 0.0), (3.0, 1.0))
+# A dirty scan or a fax's pepper noise and dither break the code's finder patterns into specks. Measured on
+# the 48 pages of three bad batches of 200 (mixed 101 and 505, hard 303) whose code was not found, 20 were
+# read with a corner cleaned in one of these ways (a 3 px median; at twice the size a 5 px median or a blur;
+# specks closed, then opened away).
+DESPECKLE = ("median", "median, enlarged", "blur, enlarged", "opening")
+SPECK = np.ones((2, 2), np.uint8)
 TWO_BALLOTS = "两张票叠在一起扫描 / two ballots on one image (sheets fed together?): rescan them one at a time"
 
 
@@ -55,9 +61,9 @@ def find_qr(image: Gray) -> QrCode | None:
 
 
 def find_small_qr(image: Gray) -> QrCode | None:
-    """:func:`find_qr`'s last resort for a code too small and soft to read as it is: each corner enlarged
-    (then also sharpened), and with a global threshold. A few tenths of a second: only for a page that
-    showed no code and is not blank."""
+    """:func:`find_qr`'s last resort for a code too small and soft, or too noisy, to read as it is: each
+    corner enlarged (then also sharpened), with a global threshold, and cleaned of specks. A few tenths of
+    a second: only for a page that showed no code and is not blank."""
     for top, left, corner in _corners(image):
         found = _decode(corner, top, left, zxingcpp.Binarizer.GlobalHistogram)
         if found is not None:
@@ -71,7 +77,32 @@ def find_small_qr(image: Gray) -> QrCode | None:
             found = _decode(np.asarray(region, dtype=np.uint8), top, left, BINARIZERS[0], factor)
             if found is not None:
                 return found
+    for how in DESPECKLE:
+        for top, left, corner in _corners(image):
+            region, factor = _despeckled(corner, how)
+            found = _decode(region, top, left, BINARIZERS[0], factor)
+            if found is not None:
+                return found
     return None
+
+
+def _despeckled(corner: Gray, how: str) -> tuple[Gray, float]:
+    """``corner`` cleaned of specks as DESPECKLE says, and the factor it was enlarged by."""
+    match how:
+        case "median":
+            return np.asarray(cv2.medianBlur(corner, 3), dtype=np.uint8), 1.0
+        case "median, enlarged":
+            return np.asarray(cv2.medianBlur(_twice(corner), 5), dtype=np.uint8), 2.0
+        case "blur, enlarged":
+            return np.asarray(cv2.GaussianBlur(_twice(corner), (0, 0), 2.0), dtype=np.uint8), 2.0
+        case "opening":
+            closed = cv2.morphologyEx(corner, cv2.MORPH_CLOSE, SPECK)
+            return np.asarray(cv2.morphologyEx(closed, cv2.MORPH_OPEN, SPECK), dtype=np.uint8), 1.0
+    raise ValueError(how)
+
+
+def _twice(corner: Gray) -> Gray:
+    return np.asarray(cv2.resize(corner, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
 
 
 def _corners(image: Gray) -> list[tuple[int, int, Gray]]:
