@@ -33,7 +33,7 @@ SEARCH_RADIUS_MM = 28.0  # phone photos can put a far corner this far from where
 MIN_MARK_AREA, MAX_MARK_AREA = 0.40, 2.2  # allowed area of a mark relative to the expected 7 × 7 mm
 # A fax's pepper noise or dither can break a mark's rings so that their nesting is lost: a mark not found is
 # looked for again in its window median-filtered this wide. On 18 bad scans (three batches of 200) refused
-# for marks not found, 8 then showed all four and 2 more three (a 3 px filter: 5 and 1).
+# for marks not found, 8 then showed all four and 2 more three (with a 3 px filter only 5 and 1).
 DESPECKLE_PX = 5
 
 
