@@ -198,13 +198,13 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
 
 def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list[RowReading]:
     """Group a page's box scores by row (in sheet order) and classify each row."""
-    residue = page_residue(scores)
+    residue = _page_residue(scores)
     return [classify_row(unit, group, settings, residue) for unit, group in _rows(scores).items()]
 
 
 def page_box_classes(scores: Sequence[BoxScore], settings: ReadingSettings) -> dict[tuple[str, str], BoxClass]:
     """Every box's class, by (unit, option), as :func:`classify_page` sees them (for overlays)."""
-    residue = page_residue(scores)
+    residue = _page_residue(scores)
     return {
         (score.unit, score.option): kind
         for group in _rows(scores).values()
@@ -212,7 +212,7 @@ def page_box_classes(scores: Sequence[BoxScore], settings: ReadingSettings) -> d
     }
 
 
-def page_residue(scores: Sequence[BoxScore]) -> float:
+def _page_residue(scores: Sequence[BoxScore]) -> float:
     """What the page leaves along an empty box's border as a rule: most boxes of a ballot are empty, so the
     median ``edge`` (a soft photo's grey halo of the printed lines, a fax's thickened lines)."""
     return statistics.median(score.edge for score in scores) if scores else 0.0

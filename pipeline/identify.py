@@ -25,14 +25,15 @@ from pipeline.payload import SheetId, format_serial, parse_payload
 
 CORNER_SHARE = 0.36  # each corner window spans this share of the page's width and height
 BINARIZERS = (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.FixedThreshold)
-# (factor, unsharp mask weight): measured on 200 phone photos (mixed, seed 404), 12 codes not found at all
-# were read in 9 corners enlarged twice, 10 enlarged three times and sharpened; 2 more with a global histogram.
-ENLARGED = ((2.0, 0.0), (3.0, 1.0))
-# A dirty scan or a fax's pepper noise and dither break the code's finder patterns into specks. Measured on
-# the 48 pages of three bad batches of 200 (mixed 101 and 505, hard 303) whose code was not found, 19 were
-# read with a corner cleaned in one of these ways (a 3 px median; at twice the size a 5 px median or a blur;
-# specks closed, then opened away).
-DESPECKLE = ("median", "median, enlarged", "blur, enlarged", "opening")
+# The last resort's ways of preparing each corner for zxing, tried in turn (LocalAverage binarizer):
+# - "enlarged", "enlarged, sharpened" (2×; 3× with an unsharp mask of weight 1): a small, soft code. Measured on
+#   200 phone photos (mixed, seed 404), 12 codes not found at all were read in 9 corners enlarged twice, 10
+#   enlarged three times and sharpened (2 more with a global histogram, tried first).
+# - the rest clean away specks: a dirty scan or a fax's pepper noise and dither break the code's finder
+#   patterns into them. Measured on the 48 pages of three bad batches of 200 (mixed 101 and 505, hard 303)
+#   whose code was not found, 19 were read this way (a 3 px median; at twice the size a 5 px median or a
+#   blur; specks closed, then opened away).
+PREPARED = ("enlarged", "enlarged, sharpened", "median", "median, enlarged", "blur, enlarged", "opening")
 SPECK = np.ones((2, 2), np.uint8)
 TWO_BALLOTS = "两张票叠在一起扫描 / two ballots on one image (sheets fed together?): rescan them one at a time"
 
@@ -62,33 +63,30 @@ def find_qr(image: Gray) -> QrCode | None:
 
 def find_small_qr(image: Gray) -> QrCode | None:
     """:func:`find_qr`'s last resort for a code too small and soft, or too noisy, to read as it is: each
-    corner enlarged (then also sharpened), with a global threshold, and cleaned of specks. A few tenths of
-    a second: only for a page that showed no code and is not blank."""
+    corner with a global threshold, then prepared in each of the PREPARED ways. A few tenths of a second:
+    only for a page that showed no code and is not blank."""
     for top, left, corner in _corners(image):
         found = _decode(corner, top, left, zxingcpp.Binarizer.GlobalHistogram)
         if found is not None:
             return found
-    for factor, sharpen in ENLARGED:
+    for how in PREPARED:
         for top, left, corner in _corners(image):
-            region = cv2.resize(corner, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
-            if sharpen:
-                soft = cv2.GaussianBlur(region, (0, 0), factor)
-                region = cv2.addWeighted(region, 1.0 + sharpen, soft, -sharpen, 0)
-            found = _decode(np.asarray(region, dtype=np.uint8), top, left, BINARIZERS[0], factor)
-            if found is not None:
-                return found
-    for how in DESPECKLE:
-        for top, left, corner in _corners(image):
-            region, factor = _despeckled(corner, how)
+            region, factor = _prepared(corner, how)
             found = _decode(region, top, left, BINARIZERS[0], factor)
             if found is not None:
                 return found
     return None
 
 
-def _despeckled(corner: Gray, how: str) -> tuple[Gray, float]:
-    """``corner`` cleaned of specks as DESPECKLE says, and the factor it was enlarged by."""
+def _prepared(corner: Gray, how: str) -> tuple[Gray, float]:
+    """``corner`` prepared for zxing as PREPARED says, and the factor it was enlarged by."""
     match how:
+        case "enlarged":
+            return _twice(corner), 2.0
+        case "enlarged, sharpened":
+            region = cv2.resize(corner, None, fx=3.0, fy=3.0, interpolation=cv2.INTER_CUBIC)
+            soft = cv2.GaussianBlur(region, (0, 0), 3.0)
+            return np.asarray(cv2.addWeighted(region, 2.0, soft, -1.0, 0), dtype=np.uint8), 3.0
         case "median":
             return np.asarray(cv2.medianBlur(corner, 3), dtype=np.uint8), 1.0
         case "median, enlarged":

@@ -452,6 +452,15 @@ def test_a_dotted_streak_through_a_box_on_a_fax_is_a_line_not_a_vote(batch: Batc
     assert (readings["局机关"].reading, readings["局机关"].choice) == ("choice", "满意")
 
 
+def line_noise(page: np.ndarray, share: float) -> np.ndarray:
+    """``page`` as a fax with heavy line noise: black and white only, ``share`` of its pixels flipped (half
+    to black, half to white)."""
+    flip = np.random.default_rng(3).random(page.shape)
+    noisy = np.where(page < 128, 0, 255).astype(np.uint8)
+    noisy[flip < share / 2], noisy[(flip >= share / 2) & (flip < share)] = 0, 255
+    return noisy
+
+
 def test_a_code_broken_into_specks_on_a_noisy_fax_is_read_despeckled(
     batch: Batch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -462,13 +471,11 @@ def test_a_code_broken_into_specks_on_a_noisy_fax_is_read_despeckled(
 
     page = batch.pages(150)[0]
     tick(page, box(batch.layout, "局机关", "满意"), px=150 / 25.4)
-    flip = np.random.default_rng(3).random(page.shape)
-    noisy = np.where(page < 128, 0, 255).astype(np.uint8)
-    noisy[flip < 0.06], noisy[(flip >= 0.06) & (flip < 0.12)] = 0, 255
+    noisy = line_noise(page, 0.12)
     assert identify.find_qr(noisy) is None
     read = read_image(batch, noisy)
     assert read.sheet.serial == batch.serials[0]
-    monkeypatch.setattr(identify, "DESPECKLE", ())
+    monkeypatch.setattr(identify, "PREPARED", ("enlarged", "enlarged, sharpened"))
     assert identify.find_small_qr(noisy) is None  # without the despeckling no pass finds it
 
 
@@ -480,9 +487,7 @@ def test_registration_marks_broken_up_by_fax_noise_are_found_cleaned(batch: Batc
 
     page = batch.pages(150)[0]
     tick(page, box(batch.layout, "局机关", "满意"), px=150 / 25.4)
-    flip = np.random.default_rng(3).random(page.shape)
-    noisy = np.where(page < 128, 0, 255).astype(np.uint8)
-    noisy[flip < 0.125], noisy[(flip >= 0.125) & (flip < 0.25)] = 0, 255
+    noisy = line_noise(page, 0.25)
     read = read_image(batch, noisy)
     assert read.sheet.serial == batch.serials[0] and read.alignment.marks_found == 4
     # So noisy a page leaves most rows to a clerk (its dots line up into "lines", its grain hides pencil);
