@@ -6,8 +6,9 @@ between the marginal and definite thresholds, ink beside an empty box or along i
 which is scribbled solid (often a correction), a box whose printed border was not found where the fit put
 it, or an empty row on paper so grainy that light pencil would not show, sends the row to review. A ring
 drawn round a box with its middle left empty (or drawn so tight that it runs along the border, on a clean
-page) is read as marking that box, but only when it is the row's one mark. Pure functions: ``ballot
-rescore`` runs them again on stored scores.
+page) is read as marking that box, but only when it is the row's one mark; so is a dot too small for
+``definite``, alone in its row on a page without a speck anywhere. Pure functions: ``ballot rescore`` runs
+them again on stored scores.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.score import BoxScore
+from pipeline.score import INK_LEVEL, BoxScore
 from pipeline.settings import ReadingSettings
 
 BoxClass = Literal["marked", "circled", "marginal", "unmarked"]
@@ -112,23 +113,52 @@ def is_tight_ring(score: BoxScore, others: Sequence[BoxScore], residue: float, s
     )
 
 
-def row_classes(scores: Sequence[BoxScore], settings: ReadingSettings, residue: float = 0.0) -> list[BoxClass]:
-    """The class of each box of one row: :func:`classify_box`, and a tight ring (:func:`is_tight_ring`),
-    which only the row and the page can tell, is circled."""
+def is_small_dot(score: BoxScore, others: Sequence[BoxScore], settings: ReadingSettings) -> bool:
+    """A dot smaller than ``definite``: one dark mark of at least ``marks.dot`` reaching the box's middle,
+    nothing beside it, on quiet paper, in a row whose other boxes hold no ink at all. Only on a clean page
+    (:func:`is_clean_page`): dust on a dirty scan makes dots of this size too, but scatters them."""
+    marks = settings.marks
+    return (
+        score.fill >= marks.dot
+        and score.scattered == 0
+        and score.darkness >= marks.firm
+        and score.centre > 0
+        and score.outside == 0
+        and score.ink_level <= INK_LEVEL
+        and all(other.fill == 0 and other.outside == 0 for other in others)
+    )
+
+
+def is_clean_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> bool:
+    """No stray ink anywhere on the page: no box holds a trace smaller than a dot, and no empty box has
+    ink beside it (the specks of a dirty scan, grain, a stray stroke)."""
+    return not any(0 < score.fill < settings.marks.dot or (score.fill == 0 and score.outside > 0) for score in scores)
+
+
+def row_classes(
+    scores: Sequence[BoxScore], settings: ReadingSettings, residue: float = 0.0, *, clean: bool = False
+) -> list[BoxClass]:
+    """The class of each box of one row: :func:`classify_box`; a tight ring (:func:`is_tight_ring`), which
+    only the row and the page can tell, is circled; on a clean page (``clean``, :func:`is_clean_page`), a
+    small dot alone in its row (:func:`is_small_dot`) is marked."""
     classes = [classify_box(score, settings) for score in scores]
     for at, (score, kind) in enumerate(zip(scores, classes, strict=True)):
         others = [*scores[:at], *scores[at + 1 :]]
         if kind in ("marginal", "unmarked") and is_tight_ring(score, others, residue, settings):
             classes[at] = "circled"
+        elif kind == "marginal" and clean and is_small_dot(score, others, settings):
+            classes[at] = "marked"
     return classes
 
 
-def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSettings, residue: float = 0.0) -> RowReading:
-    """One row's reading. ``residue``: how much ink the page shows along the borders of its boxes as a rule
-    (see :func:`classify_page`)."""
+def classify_row(
+    unit: str, scores: Sequence[BoxScore], settings: ReadingSettings, residue: float = 0.0, *, clean: bool = False
+) -> RowReading:
+    """One row's reading. ``residue``: how much ink the page shows along the borders of its boxes as a rule;
+    ``clean``: the page shows no stray ink (see :func:`classify_page`)."""
     marks = settings.marks
     limits = settings.alignment
-    classes = row_classes(scores, settings, residue)
+    classes = row_classes(scores, settings, residue, clean=clean)
     marked = [score for score, kind in zip(scores, classes, strict=True) if kind == "marked"]
     marginal = [score for score, kind in zip(scores, classes, strict=True) if kind == "marginal"]
     circled = [score for score, kind in zip(scores, classes, strict=True) if kind == "circled"]
@@ -198,17 +228,17 @@ def classify_row(unit: str, scores: Sequence[BoxScore], settings: ReadingSetting
 
 def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list[RowReading]:
     """Group a page's box scores by row (in sheet order) and classify each row."""
-    residue = _page_residue(scores)
-    return [classify_row(unit, group, settings, residue) for unit, group in _rows(scores).items()]
+    residue, clean = _page_residue(scores), is_clean_page(scores, settings)
+    return [classify_row(unit, group, settings, residue, clean=clean) for unit, group in _rows(scores).items()]
 
 
 def page_box_classes(scores: Sequence[BoxScore], settings: ReadingSettings) -> dict[tuple[str, str], BoxClass]:
     """Every box's class, by (unit, option), as :func:`classify_page` sees them (for overlays)."""
-    residue = _page_residue(scores)
+    residue, clean = _page_residue(scores), is_clean_page(scores, settings)
     return {
         (score.unit, score.option): kind
         for group in _rows(scores).values()
-        for score, kind in zip(group, row_classes(group, settings, residue), strict=True)
+        for score, kind in zip(group, row_classes(group, settings, residue, clean=clean), strict=True)
     }
 
 

@@ -46,6 +46,15 @@ class MarkThresholds(_Strict):
         description="median darkness the ink of a marked box must reach; fainter ink (light pencil, erased "
         "residue) makes the box marginal whatever its fill.",
     )
+    dot: float = Field(
+        default=0.06,
+        gt=0,
+        le=1,
+        description="a single dark mark covering at least this (under definite) that reaches the box's middle, "
+        "with nothing beside it or elsewhere in its row, is a dot and counts as marked, but only on quiet paper "
+        "and on a page with no stray ink anywhere (no trace smaller than this in any box, no ink beside an "
+        "empty box).",
+    )
     trace: float = Field(
         default=0.1,
         gt=0,

@@ -20,7 +20,7 @@ from pipeline.classify import (
     classify_page,
     classify_row,
 )
-from pipeline.score import BoxScore
+from pipeline.score import INK_LEVEL, BoxScore
 from pipeline.settings import ReadingSettings
 
 SETTINGS = ReadingSettings()
@@ -303,3 +303,33 @@ def test_a_faint_trace_beside_a_ring_is_grain() -> None:
     assert (result.reading, result.choice) == ("choice", "不满意")
     pencil = replace(grain, darkness=0.2)
     assert classify_row("文化馆", [pencil, scores[1], scores[2]], SETTINGS).reason == REASON_CIRCLE
+
+
+def test_a_small_dot_is_a_mark_only_alone_dark_centred_on_a_clean_page() -> None:
+    """A dot under ``definite`` counts when it is one dark piece in the box's middle with nothing beside it,
+    on quiet paper, alone in its row, on a page with no stray ink; each missing condition sends it to a clerk."""
+    marks = SETTINGS.marks
+    dot = replace(row(marks.dot, 0, 0)[0], ink_level=INK_LEVEL)
+    tick = BoxScore("图书馆", "满意", 0, 0.3, 0.1, 0.3, 0.8, 0.0, 0.0, 0.9, ink_level=INK_LEVEL)
+    empty = [replace(score, unit="图书馆", ink_level=INK_LEVEL) for score in row(0, 0, 0)[1:]]
+
+    def read(
+        first: BoxScore, *, rest: tuple[float, float] = (0.0, 0.0), page: list[BoxScore] | None = None
+    ) -> tuple[str, str]:
+        others = [replace(score, ink_level=INK_LEVEL) for score in row(0, *rest)[1:]]
+        result = classify_page([first, *others, *(page or [tick, *empty])], SETTINGS)[0]
+        return result.reading, result.reason
+
+    assert read(dot) == ("choice", "")
+    assert read(replace(dot, fill=marks.dot - 0.005, centre=marks.dot - 0.005)) == ("pending", REASON_MARGINAL)
+    assert read(replace(dot, darkness=marks.firm - 0.01)) == ("pending", REASON_MARGINAL)  # pencil or residue
+    assert read(replace(dot, centre=0.0)) == ("pending", REASON_MARGINAL)  # off in a corner
+    assert read(replace(dot, outside=0.01)) == ("pending", REASON_MARGINAL)  # ink beside it
+    assert read(replace(dot, scattered=0.01)) == ("pending", REASON_MARGINAL)  # two specks
+    assert read(replace(dot, ink_level=INK_LEVEL + 0.02)) == ("pending", REASON_MARGINAL)  # noisy paper
+    assert read(dot, rest=(0.02, 0.0)) == ("pending", REASON_MARGINAL)  # a trace in the row
+    speck = replace(empty[0], fill=marks.dot / 2, centre=marks.dot / 2, darkness=0.8)
+    assert read(dot, page=[tick, speck, empty[1]]) == ("pending", REASON_MARGINAL)
+    beside = replace(empty[0], outside=0.01)
+    assert read(dot, page=[tick, beside, empty[1]]) == ("pending", REASON_MARGINAL)
+    assert classify_row("文化馆", [dot, *row(0, 0, 0)[1:]], SETTINGS).reading == "pending"  # no page known

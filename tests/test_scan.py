@@ -419,6 +419,28 @@ def test_a_ring_drawn_tight_round_a_box_alone_in_its_row_is_that_box(batch: Batc
     assert all(readings[unit].reading == "blank" for unit in UNITS if unit not in ("图书馆", "博物馆", "文化馆"))
 
 
+def test_a_small_dot_alone_in_its_row_is_read_on_a_clean_page_only(batch: Batch) -> None:
+    """A dot 0.8 mm across covers less of the box than ``definite``: alone in its row, dark and in the box's
+    middle, on a page without a speck anywhere, it is the voter's mark. One speck beside an empty box
+    elsewhere on the page (dust: it comes in numbers) and the same dot goes to a clerk."""
+    image = filled(batch, 0, {})
+    target = box(batch.layout, "图书馆", "基本满意").rect
+    centre = (round((target.x + target.w / 2) * PX), round((target.y + target.h / 2) * PX))
+    cv2.circle(image, centre, round(0.38 * PX), 25, -1, cv2.LINE_AA)
+    read = read_image(batch, image)
+    [dot] = [score for score in read.scores if (score.unit, score.option) == ("图书馆", "基本满意")]
+    marks = ReadingSettings().marks
+    assert marks.dot <= dot.fill < marks.definite
+    readings = {row.unit: row for row in read.readings}
+    assert (readings["图书馆"].reading, readings["图书馆"].choice) == ("choice", "基本满意")
+    assert all(readings[unit].reading == "blank" for unit in UNITS if unit != "图书馆")
+    empty = box(batch.layout, "文物管理所", "不满意").rect
+    beside = (round((empty.x + empty.w + 1.2) * PX), round((empty.y + empty.h / 2) * PX))
+    cv2.circle(image, beside, round(0.3 * PX), 25, -1, cv2.LINE_AA)
+    readings = {row.unit: row for row in read_image(batch, image).readings}
+    assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", "marginal")
+
+
 def test_an_empty_row_on_a_grainy_photo_is_not_called_blank(batch: Batch) -> None:
     """A dim photo with coarse grain: ink must be darker than light pencil before it stands out from the
     grain, so an empty row may hide a light pencil mark. Firm ticks are read; the empty rows go to a clerk,
