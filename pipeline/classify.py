@@ -7,8 +7,8 @@ which is scribbled solid (often a correction), a box whose printed border was no
 it, or an empty row on paper so grainy that light pencil would not show, sends the row to review. A ring
 drawn round a box with its middle left empty (or drawn so tight that it runs along the border, on a clean
 page) is read as marking that box, but only when it is the row's one mark; so is a dot too small for
-``definite``, alone in its row on a page without a speck anywhere. Pure functions: ``ballot rescore`` runs
-them again on stored scores.
+``definite`` or a mark fainter than ``firm`` (a light hand's pencil), alone in its row on a page without a
+speck anywhere. Pure functions: ``ballot rescore`` runs them again on stored scores.
 """
 
 from __future__ import annotations
@@ -114,16 +114,32 @@ def is_tight_ring(score: BoxScore, others: Sequence[BoxScore], residue: float, s
 
 
 def is_small_dot(score: BoxScore, others: Sequence[BoxScore], settings: ReadingSettings) -> bool:
-    """A dot smaller than ``definite``: one dark mark of at least ``marks.dot`` reaching the box's middle,
-    nothing beside it, on quiet paper, in a row whose other boxes hold no ink at all. Only on a clean page
-    (:func:`is_clean_page`): dust on a dirty scan makes dots of this size too, but scatters them."""
+    """A dot smaller than ``definite``: a dark mark of at least ``marks.dot`` reaching the box's middle, nothing
+    beside it, alone (:func:`is_alone`). Only on a clean page (:func:`is_clean_page`): dust on a dirty scan
+    makes dots of this size too, but scatters them."""
     marks = settings.marks
     return (
         score.fill >= marks.dot
-        and score.scattered == 0
         and score.darkness >= marks.firm
         and score.centre > 0
         and score.outside == 0
+        and is_alone(score, others)
+    )
+
+
+def is_light_mark(score: BoxScore, others: Sequence[BoxScore], settings: ReadingSettings) -> bool:
+    """A mark of a light hand: as large as ``definite`` but fainter than ``firm``, down to ``marks.light``,
+    alone (:func:`is_alone`). Only on a clean page (:func:`is_clean_page`): on a degraded scan erased residue
+    and scribbles reach that darkness too."""
+    marks = settings.marks
+    return score.fill >= marks.definite and score.darkness >= marks.light and is_alone(score, others)
+
+
+def is_alone(score: BoxScore, others: Sequence[BoxScore]) -> bool:
+    """One piece of ink on quiet paper (the ink level at its floor), in a row whose other boxes hold no ink,
+    in them or beside them."""
+    return (
+        score.scattered == 0
         and score.ink_level <= INK_LEVEL
         and all(other.fill == 0 and other.outside == 0 for other in others)
     )
@@ -140,13 +156,17 @@ def row_classes(
 ) -> list[BoxClass]:
     """The class of each box of one row: :func:`classify_box`; a tight ring (:func:`is_tight_ring`), which
     only the row and the page can tell, is circled; on a clean page (``clean``, :func:`is_clean_page`), a
-    small dot alone in its row (:func:`is_small_dot`) is marked."""
+    small dot (:func:`is_small_dot`) or a light mark (:func:`is_light_mark`) alone in its row is marked."""
     classes = [classify_box(score, settings) for score in scores]
     for at, (score, kind) in enumerate(zip(scores, classes, strict=True)):
         others = [*scores[:at], *scores[at + 1 :]]
         if kind in ("marginal", "unmarked") and is_tight_ring(score, others, residue, settings):
             classes[at] = "circled"
-        elif kind == "marginal" and clean and is_small_dot(score, others, settings):
+        elif (
+            kind == "marginal"
+            and clean
+            and (is_small_dot(score, others, settings) or is_light_mark(score, others, settings))
+        ):
             classes[at] = "marked"
     return classes
 

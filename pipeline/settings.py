@@ -55,6 +55,14 @@ class MarkThresholds(_Strict):
         "and on a page with no stray ink anywhere (no trace smaller than this in any box, no ink beside an "
         "empty box).",
     )
+    light: float = Field(
+        default=0.15,
+        gt=0,
+        le=1,
+        description="a mark as large as definite whose ink is fainter than firm but at least this dark counts as "
+        "marked when it is one piece alone in its row on quiet paper, on a page with no stray ink anywhere "
+        "(see dot).",
+    )
     trace: float = Field(
         default=0.1,
         gt=0,

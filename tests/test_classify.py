@@ -333,3 +333,26 @@ def test_a_small_dot_is_a_mark_only_alone_dark_centred_on_a_clean_page() -> None
     beside = replace(empty[0], outside=0.01)
     assert read(dot, page=[tick, beside, empty[1]]) == ("pending", REASON_MARGINAL)
     assert classify_row("文化馆", [dot, *row(0, 0, 0)[1:]], SETTINGS).reading == "pending"  # no page known
+
+
+def test_a_light_mark_is_a_mark_only_large_alone_on_a_clean_page() -> None:
+    """A mark fainter than ``firm`` counts down to ``light`` when it is as large as ``definite``, one piece on
+    quiet paper, alone in its row, on a page with no stray ink; fainter, smaller or not alone, it is asked."""
+    marks = SETTINGS.marks
+    light = replace(row(0.2, 0, 0)[0], darkness=marks.light, outside=0.05, ink_level=INK_LEVEL)
+    tick = BoxScore("图书馆", "满意", 0, 0.3, 0.1, 0.3, 0.8, 0.0, 0.0, 0.9, ink_level=INK_LEVEL)
+    empty = [replace(score, unit="图书馆", ink_level=INK_LEVEL) for score in row(0, 0, 0)[1:]]
+
+    def read(first: BoxScore, *, rest: tuple[float, float] = (0.0, 0.0), clean: bool = True) -> tuple[str, str]:
+        speck = [] if clean else [replace(empty[0], unit="博物馆", fill=0.02, centre=0.02, darkness=0.8)]
+        others = [replace(score, ink_level=INK_LEVEL) for score in row(0, *rest)[1:]]
+        result = classify_page([first, *others, tick, *empty, *speck], SETTINGS)[0]
+        return result.reading, result.reason
+
+    assert read(light) == ("choice", "")
+    assert read(replace(light, darkness=marks.light - 0.01)) == ("pending", REASON_MARGINAL)  # erased residue?
+    assert read(replace(light, fill=marks.definite - 0.01, centre=0.0)) == ("pending", REASON_MARGINAL)
+    assert read(replace(light, scattered=0.05)) == ("pending", REASON_MARGINAL)
+    assert read(replace(light, ink_level=INK_LEVEL + 0.02)) == ("pending", REASON_MARGINAL)
+    assert read(light, rest=(0.3, 0.0)) == ("pending", REASON_MARGINAL)  # beside a firm tick: asked
+    assert read(light, clean=False) == ("pending", REASON_MARGINAL)

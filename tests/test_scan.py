@@ -441,6 +441,31 @@ def test_a_small_dot_alone_in_its_row_is_read_on_a_clean_page_only(batch: Batch)
     assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", "marginal")
 
 
+def test_a_light_tick_alone_in_its_row_is_read_on_a_clean_page_only(batch: Batch) -> None:
+    """A light hand's pencil tick, fainter than ``firm`` (a poorly erased mark can be that faint on a
+    degraded scan): alone in its row on a page without a speck anywhere it is the voter's mark; fainter
+    still, or beside another tick in its row, or with a speck elsewhere on the page, it goes to a clerk."""
+    image = filled(batch, 0, {})
+    tick(image, box(batch.layout, "图书馆", "基本满意"), grey=210, width_mm=0.4, big=False)
+    tick(image, box(batch.layout, "博物馆", "满意"), grey=225, width_mm=0.4, big=False)
+    tick(image, box(batch.layout, "体育中心", "满意"), grey=210, width_mm=0.4, big=False)
+    tick(image, box(batch.layout, "体育中心", "不满意"), big=False)
+    read = read_image(batch, image)
+    marks = ReadingSettings().marks
+    darkness = {(score.unit, score.option): score.darkness for score in read.scores}
+    assert marks.light <= darkness["图书馆", "基本满意"] < marks.firm
+    assert darkness["博物馆", "满意"] < marks.light
+    readings = {row.unit: row for row in read.readings}
+    assert (readings["图书馆"].reading, readings["图书馆"].choice) == ("choice", "基本满意")
+    assert (readings["博物馆"].reading, readings["博物馆"].reason) == ("pending", "marginal")
+    assert (readings["体育中心"].reading, readings["体育中心"].reason) == ("pending", "marginal")
+    empty = box(batch.layout, "文物管理所", "不满意").rect
+    beside = (round((empty.x + empty.w + 1.2) * PX), round((empty.y + empty.h / 2) * PX))
+    cv2.circle(image, beside, round(0.3 * PX), 25, -1, cv2.LINE_AA)
+    readings = {row.unit: row for row in read_image(batch, image).readings}
+    assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", "marginal")
+
+
 def test_an_empty_row_on_a_grainy_photo_is_not_called_blank(batch: Batch) -> None:
     """A dim photo with coarse grain: ink must be darker than light pencil before it stands out from the
     grain, so an empty row may hide a light pencil mark. Firm ticks are read; the empty rows go to a clerk,
