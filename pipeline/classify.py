@@ -145,10 +145,23 @@ def is_alone(score: BoxScore, others: Sequence[BoxScore]) -> bool:
     )
 
 
-def is_clean_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> bool:
-    """No stray ink anywhere on the page: no box holds a trace smaller than a dot, and no empty box has
+def filled_alike(marked: Sequence[BoxScore], settings: ReadingSettings) -> bool:
+    """Boxes all filled solid the same way: each at least ``cancelled`` full, nothing beyond it (no ink
+    around it, no stroke running on past its sides), their ink equally dark within ``marks.alike``. Nothing
+    shows which of them would be a correction, so a clerk could only call the row 无效, as an overvote is:
+    a correction scribbled over one box shows as ink beyond it or darker ink, or beside a different mark."""
+    marks = settings.marks
+    darkness = [score.darkness for score in marked]
+    return min(darkness) >= marks.alike * max(darkness) and all(
+        score.fill >= marks.cancelled and score.outside < marks.marginal and score.crossing < marks.crossing
+        for score in marked
+    )
+
+
+def is_clean_page(scores: Sequence[BoxScore]) -> bool:
+    """No stray ink anywhere on the page: no box holds a trace (under TRACE_FILL of it), and no empty box has
     ink beside it (the specks of a dirty scan, grain, a stray stroke)."""
-    return not any(0 < score.fill < settings.marks.dot or (score.fill == 0 and score.outside > 0) for score in scores)
+    return not any(0 < score.fill < TRACE_FILL or (score.fill == 0 and score.outside > 0) for score in scores)
 
 
 def row_classes(
@@ -221,7 +234,7 @@ def classify_row(
             return pending(REASON_CIRCLE)
         return RowReading(unit, "choice", circled[0].option, "")
     if len(marked) >= 2:
-        if any(score.fill >= marks.cancelled for score in marked):
+        if any(score.fill >= marks.cancelled for score in marked) and not filled_alike(marked, settings):
             return pending(REASON_CORRECTION)
         fills = sorted(score.fill for score in marked)
         if fills[0] < marks.overvote_balance * fills[-1]:
@@ -248,13 +261,13 @@ def classify_row(
 
 def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list[RowReading]:
     """Group a page's box scores by row (in sheet order) and classify each row."""
-    residue, clean = _page_residue(scores), is_clean_page(scores, settings)
+    residue, clean = _page_residue(scores), is_clean_page(scores)
     return [classify_row(unit, group, settings, residue, clean=clean) for unit, group in _rows(scores).items()]
 
 
 def page_box_classes(scores: Sequence[BoxScore], settings: ReadingSettings) -> dict[tuple[str, str], BoxClass]:
     """Every box's class, by (unit, option), as :func:`classify_page` sees them (for overlays)."""
-    residue, clean = _page_residue(scores), is_clean_page(scores, settings)
+    residue, clean = _page_residue(scores), is_clean_page(scores)
     return {
         (score.unit, score.option): kind
         for group in _rows(scores).values()

@@ -52,8 +52,8 @@ class MarkThresholds(_Strict):
         le=1,
         description="a single dark mark covering at least this (under definite) that reaches the box's middle, "
         "with nothing beside it or elsewhere in its row, is a dot and counts as marked, but only on quiet paper "
-        "and on a page with no stray ink anywhere (no trace smaller than this in any box, no ink beside an "
-        "empty box).",
+        "and on a page with no stray ink anywhere (no trace under 5 % of any box, no ink beside an empty "
+        "box).",
     )
     light: float = Field(
         default=0.15,
@@ -81,6 +81,14 @@ class MarkThresholds(_Strict):
         gt=0,
         le=1,
         description="fill ≥ this in one of two or more marked boxes: may be a scribbled-out correction.",
+    )
+    alike: float = Field(
+        default=0.85,
+        gt=0,
+        le=1,
+        description="two or more boxes filled solid (fill ≥ cancelled) with nothing beyond them and their ink "
+        "this alike in darkness (the fainter at least this share of the darker) are an overvote: nothing shows "
+        "which would be a correction.",
     )
     overvote_balance: float = Field(
         default=0.5,

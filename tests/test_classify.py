@@ -137,6 +137,24 @@ def test_a_ring_all_along_one_border_is_read_only_where_the_row_and_the_page_are
     assert (beside_a_tick.reading, beside_a_tick.reason) == ("pending", REASON_CIRCLE)
 
 
+def test_two_boxes_filled_solid_alike_are_an_overvote_else_maybe_a_correction() -> None:
+    """Two boxes filled solid the same way: nothing shows which would be a correction, so a clerk could only
+    call the row 无效, as an overvote is. A correction shows: ink beyond a box (strokes past its sides, ink
+    around it), one box's ink much darker (scribbled over again), or a different mark beside it."""
+    marks = SETTINGS.marks
+    first, second, empty = row(0.95, marks.cancelled, 0)
+    assert classify_row("文化馆", [first, second, empty], SETTINGS).reading == "overvote"
+    changed = {
+        "darker": replace(first, darkness=second.darkness / (marks.alike - 0.05)),
+        "ink around it": replace(first, outside=marks.marginal),
+        "strokes past its sides": replace(first, crossing=marks.crossing),
+    }
+    for why, scribbled in changed.items():
+        assert classify_row("文化馆", [scribbled, second, empty], SETTINGS).reason == REASON_CORRECTION, why
+    tick = replace(second, fill=0.3, centre=0.3)
+    assert classify_row("文化馆", [first, tick, empty], SETTINGS).reason == REASON_CORRECTION
+
+
 def test_a_line_through_a_box_is_a_streak_unless_the_box_is_scribbled_out() -> None:
     """A scanner streak or a fold runs straight through a box and beyond: the row goes to a clerk as such. A
     box scribbled out solid, the strokes running past its sides, crosses it just as straight; beside a tick

@@ -15,7 +15,7 @@ from pipeline.scan import ScanSummary, prepare, scan
 from pipeline.settings import ReadingSettings
 from pipeline.store import open_store
 from pipeline.template import Template
-from tests.helpers import PX, Batch, box, circle, print_batch, read_image, save_jpeg, tick
+from tests.helpers import PX, Batch, box, circle, fill, print_batch, read_image, save_jpeg, tick
 
 UNITS = [
     "局机关",
@@ -464,6 +464,24 @@ def test_a_light_tick_alone_in_its_row_is_read_on_a_clean_page_only(batch: Batch
     cv2.circle(image, beside, round(0.3 * PX), 25, -1, cv2.LINE_AA)
     readings = {row.unit: row for row in read_image(batch, image).readings}
     assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", "marginal")
+
+
+def test_two_boxes_filled_alike_are_an_overvote_and_a_scribble_beside_a_fill_is_asked(batch: Batch) -> None:
+    """Two boxes of a row filled solid with the same pen are an overvote (无效, as a clerk would call it: no
+    sign of which would be a correction). A box scribbled over so that the strokes run past its sides,
+    beside a filled box, may be a correction: asked."""
+    image = filled(batch, 0, {})
+    for option in ("满意", "不满意"):
+        fill(image, box(batch.layout, "图书馆", option))
+    fill(image, box(batch.layout, "博物馆", "基本满意"))
+    rect = box(batch.layout, "博物馆", "满意").rect
+    for step in range(9):  # zigzag strokes across the box and 1 mm beyond its sides
+        y = round((rect.y + 0.5 + step * (rect.h - 1) / 8) * PX)
+        ends = (round((rect.x - 1) * PX), round((rect.x + rect.w + 1) * PX))
+        cv2.line(image, (ends[step % 2], y), (ends[1 - step % 2], y + round(0.7 * PX)), 30, round(0.8 * PX))
+    readings = {row.unit: row for row in read_image(batch, image).readings}
+    assert readings["图书馆"].reading == "overvote"
+    assert (readings["博物馆"].reading, readings["博物馆"].reason) == ("pending", "correction")
 
 
 def test_an_empty_row_on_a_grainy_photo_is_not_called_blank(batch: Batch) -> None:
