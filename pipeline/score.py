@@ -77,7 +77,15 @@ BACKGROUND_MM = 7.0  # paper white is looked for this far around each pixel: wid
 BILEVEL_GREY_SHARE = 0.01  # a page with fewer grey pixels than this share is a fax or a 1-bit scan
 BLUR_MM = (0.0, 0.15, 0.3, 0.45, 0.6, 0.8)  # how soft the scan may be: σ of the printed lines' blur
 HALO_BAND_MM = 1.2  # the blur is measured on the scan this far around the printed lines
-PAPER_PX_PER_MM = 4.0  # the paper level is smooth: it is estimated on a coarser, wider patch
+HALO_SAMPLE_STEP = 2  # every other pixel there is plenty to tell the blurs apart (~2400 of them)
+# The paper level is smooth: it is estimated on a coarser, wider patch. Not coarser than this: at 2 px/mm
+# (sampled directly, or at 4 and reduced by cv2.pyrDown) the closing's maximum over fewer samples put the
+# paper lower on grainy photos, so grain beside empty boxes became "ink" (14 batches of 200 ballots: 5 faint
+# pencil marks lost; reduced: bad scans 30 more rows flagged, grainy photos' empty rows asked about as "ink
+# outside the box" instead of `noisy`), for 1–2 ms a page.
+PAPER_PX_PER_MM = 4.0
+PAPER_TO_PATCH = round(PATCH_PX_PER_MM / PAPER_PX_PER_MM)  # the paper level is enlarged this many times
+PAPER_ENLARGED_AT = (PAPER_TO_PATCH + 1) / (2 * PAPER_TO_PATCH)  # see _enlarged
 NOISE_SIGMAS = 3.0  # ink must stand this many noise deviations above the plain paper of its patch
 MAD_TO_SIGMA = 1.4826
 NOISE_SAMPLE_STEP = 3  # every third plain pixel is plenty to estimate the noise
@@ -138,15 +146,15 @@ class _Geometry:
     outline: Floats  # the printed border alone with OUTLINE_PAD_MM of paper around it, for the border search
     search_window: tuple[slice, slice]  # the part of a patch the outline is searched in (±SEARCH_MM)
     border_pixels: npt.NDArray[np.bool_]  # where the border's ink is solid: its grey level is "black"
-    unprinted: npt.NDArray[np.bool_]  # interior and ring: where the blank template has no ink
+    plain_sample: npt.NDArray[np.intp]  # flat indices of every NOISE_SAMPLE_STEP-th pixel of interior and ring
     box_px: tuple[int, int, int, int]  # the box's left, top, right, bottom edges in patch pixels
     paper_origin: tuple[float, float]  # mm of the paper patch's top-left pixel centre
     paper_size: int  # paper patch side in px at PAPER_PX_PER_MM
     background_kernel: npt.NDArray[np.uint8]
     background_blur: int
     halos: Floats  # per BLUR_MM: the printed ink as a scan that soft shows it, in darkness units
-    halo_band: npt.NDArray[np.bool_]  # around the printed lines: where the scan's softness is measured
-    halos_in_band: Floats  # halos[:, halo_band], laid out for one comparison with the scan
+    halo_band: npt.NDArray[np.intp]  # flat indices of every HALO_SAMPLE_STEP-th pixel around the printed lines
+    halos_in_band: Floats  # the halos there, laid out for one comparison with the scan
     sectors: npt.NDArray[np.int8]  # direction (0 … SECTORS − 1) of each annulus pixel around the centre; −1 elsewhere
     near_line: npt.NDArray[np.bool_]  # the printed ink and NEAR_LINE_MM around it: hidden from ``encircled``
     edge_band: npt.NDArray[np.intp]  # flat indices of EDGE_MM along the box's border, ``near_line`` aside
@@ -279,7 +287,9 @@ def _box_geometry(blank: Gray, rect: Rect) -> _Geometry:
     left, right = int(columns.min()) - pad, int(columns.max()) + pad + 1
     # The paper patch reaches half a background window beyond the patch, so that the closing's window is
     # never cut short by the patch's edge (where it would take a shadow's gradient for ink).
-    reach = BACKGROUND_MM / 2 + 1.0 / PAPER_PX_PER_MM
+    # Half a window and a little more, so that the patch's pixel centres fall where cv2.resize puts them when
+    # the paper level is enlarged to the patch (see _enlarged).
+    reach = BACKGROUND_MM / 2 + (1.0 + PAPER_ENLARGED_AT) / PAPER_PX_PER_MM
     paper_origin = (origin[0] - reach, origin[1] - reach)
     paper_size = round((size / PATCH_PX_PER_MM + 2 * reach) * PAPER_PX_PER_MM)
     background = round(BACKGROUND_MM * PAPER_PX_PER_MM) | 1
@@ -295,7 +305,7 @@ def _box_geometry(blank: Gray, rect: Rect) -> _Geometry:
         np.ascontiguousarray(outline[top:bottom, left:right]),
         (slice(top - search, bottom + search), slice(left - search, right + search)),
         outline > 0.5,
-        interior | ring,
+        np.flatnonzero(interior | ring)[::NOISE_SAMPLE_STEP],
         (
             round((rect.x - xs[0, 0]) * PATCH_PX_PER_MM),
             round((rect.y - ys[0, 0]) * PATCH_PX_PER_MM),
@@ -307,8 +317,8 @@ def _box_geometry(blank: Gray, rect: Rect) -> _Geometry:
         np.asarray(cv2.getStructuringElement(cv2.MORPH_RECT, (background, background)), dtype=np.uint8),
         round(2.0 * PAPER_PX_PER_MM),
         halos,
-        halo_band,
-        np.ascontiguousarray(halos[:, halo_band]),
+        np.flatnonzero(halo_band)[::HALO_SAMPLE_STEP],
+        np.ascontiguousarray(halos.reshape(len(BLUR_MM), -1)[:, np.flatnonzero(halo_band)[::HALO_SAMPLE_STEP]]),
         sectors,
         near_line,
         edge_band,
@@ -360,14 +370,20 @@ def _paper_level(image: Gray, matrix: npt.NDArray[np.float64], geometry: _Geomet
     # (not a plain maximum) removes every mark narrower than the window yet keeps the edge of a shadow.
     paper = cv2.morphologyEx(cv2.GaussianBlur(coarse, (5, 5), 1.0), cv2.MORPH_CLOSE, geometry.background_kernel)
     paper = cv2.blur(paper, (geometry.background_blur, geometry.background_blur))
-    step = PAPER_PX_PER_MM / PATCH_PX_PER_MM
-    offset_x = (geometry.origin[0] - geometry.paper_origin[0]) * PAPER_PX_PER_MM
-    offset_y = (geometry.origin[1] - geometry.paper_origin[1]) * PAPER_PX_PER_MM
-    to_coarse = np.array([[step, 0.0, offset_x], [0.0, step, offset_y]], dtype=np.float64)
-    fine = cv2.warpAffine(
-        paper, to_coarse, (geometry.size, geometry.size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-    )
-    return np.asarray(fine, dtype=np.float32)
+    return _enlarged(np.asarray(paper, dtype=np.float32), geometry)
+
+
+def _enlarged(paper: Floats, geometry: _Geometry) -> Floats:
+    """The paper level (at PAPER_PX_PER_MM from the paper patch's origin) at every pixel of the box's patch,
+    interpolated linearly. By cv2.resize, ~4× cheaper than a general warp: its pixel j lies (j + ½) /
+    PAPER_TO_PATCH − ½ coarse pixels past the crop's first, so patch pixel i, its pixel i + PAPER_TO_PATCH,
+    lies PAPER_ENLARGED_AT + i / PAPER_TO_PATCH past it; the paper patch's reach puts the box's patch there."""
+    ratio = PAPER_TO_PATCH
+    start = round((geometry.origin[0] - geometry.paper_origin[0]) * PAPER_PX_PER_MM - PAPER_ENLARGED_AT)
+    span = -(-geometry.size // ratio) + 2
+    crop = paper[start : start + span, start : start + span]
+    fine = cv2.resize(crop, (span * ratio, span * ratio), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(fine[ratio : ratio + geometry.size, ratio : ratio + geometry.size], dtype=np.float32)
 
 
 def _darkness(patch: Floats, paper: Floats, geometry: _Geometry) -> tuple[Floats, float]:
@@ -386,7 +402,7 @@ def _darkness(patch: Floats, paper: Floats, geometry: _Geometry) -> tuple[Floats
 def _noise_level(darkness: Floats, geometry: _Geometry) -> float:
     """How dark the plain paper of this patch gets by noise alone: NOISE_SIGMAS deviations above its middle.
     The ink level is INK_LEVEL or this, whichever is higher."""
-    plain = darkness[geometry.unprinted][::NOISE_SAMPLE_STEP]
+    plain = np.take(darkness, geometry.plain_sample)
     centre = _median(plain)
     spread = _median(np.abs(plain - centre)) * MAD_TO_SIGMA
     return centre + NOISE_SIGMAS * spread
@@ -394,7 +410,7 @@ def _noise_level(darkness: Floats, geometry: _Geometry) -> float:
 
 def _softness(darkness: Floats, geometry: _Geometry) -> int:
     """Which of BLUR_MM the scan's printed lines look like (index): the least misfit around them."""
-    seen = darkness[geometry.halo_band]
+    seen = np.take(darkness, geometry.halo_band)
     return int(np.argmin(np.abs(geometry.halos_in_band - seen).sum(axis=1)))
 
 

@@ -1,10 +1,21 @@
-"""The scorer's ink finder on tiny synthetic darkness patches: which faint regions count as ink, by regime."""
+"""The scorer on synthetic input: which faint regions count as ink, by regime; where the paper level lies."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
-from pipeline.score import GRAIN_STRONG_SHARE, INK_LEVEL, MIN_STRONG_SHARE, PATCH_PX_PER_MM, _ink
+from pipeline.score import (
+    GRAIN_STRONG_SHARE,
+    INK_LEVEL,
+    MIN_STRONG_SHARE,
+    PAPER_PX_PER_MM,
+    PATCH_PX_PER_MM,
+    _enlarged,
+    _ink,
+    template_model,
+)
+from pipeline.template import Template
 
 SIZE = 120
 NOTHING_PRINTED = np.zeros((SIZE, SIZE), dtype=bool)
@@ -43,3 +54,20 @@ def test_a_light_pencil_stroke_counts_in_every_regime() -> None:
     assert inked(pencil(), 0.0) > 0
     assert inked(pencil(), GRAIN_STRONG_SHARE) > 0
     assert inked(pencil(), MIN_STRONG_SHARE) > 0
+
+
+def test_the_paper_level_is_enlarged_onto_the_patch_pixel_centres(template: Template) -> None:
+    """The coarse paper level is enlarged to the box's patch by a plain resize, which is right only where
+    the paper patch's reach puts the patch's pixel centres: it must agree with the general warp that maps
+    patch pixel i to coarse pixel (patch origin − paper origin) × PAPER_PX_PER_MM + i × PAPER / PATCH."""
+    rng = np.random.default_rng(3)
+    for geometry in template_model(template).geometry.values():
+        side = geometry.paper_size
+        paper = cv2.GaussianBlur(rng.uniform(150, 250, (side, side)).astype(np.float32), (0, 0), 2.0)
+        offset = np.subtract(geometry.origin, geometry.paper_origin) * PAPER_PX_PER_MM
+        step = PAPER_PX_PER_MM / PATCH_PX_PER_MM
+        to_coarse = np.array([[step, 0.0, offset[0]], [0.0, step, offset[1]]])
+        expected = cv2.warpAffine(
+            paper, to_coarse, (geometry.size, geometry.size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        )
+        assert float(np.abs(_enlarged(paper, geometry) - expected).max()) < 0.05  # of grey levels 150–250
