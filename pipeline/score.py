@@ -294,6 +294,7 @@ def _box_geometry(blank: Gray, rect: Rect) -> _Geometry:
     paper_size = round((size / PATCH_PX_PER_MM + 2 * reach) * PAPER_PX_PER_MM)
     background = round(BACKGROUND_MM * PAPER_PX_PER_MM) | 1
     halos, halo_band = _halos(printed, outline > 0.5, inside(-(RING_GAP_MM + RING_MM)))
+    halo_pixels = np.flatnonzero(halo_band)[::HALO_SAMPLE_STEP]
     return _Geometry(
         origin,
         size,
@@ -317,8 +318,8 @@ def _box_geometry(blank: Gray, rect: Rect) -> _Geometry:
         np.asarray(cv2.getStructuringElement(cv2.MORPH_RECT, (background, background)), dtype=np.uint8),
         round(2.0 * PAPER_PX_PER_MM),
         halos,
-        np.flatnonzero(halo_band)[::HALO_SAMPLE_STEP],
-        np.ascontiguousarray(halos.reshape(len(BLUR_MM), -1)[:, np.flatnonzero(halo_band)[::HALO_SAMPLE_STEP]]),
+        halo_pixels,
+        np.ascontiguousarray(halos.reshape(len(BLUR_MM), -1)[:, halo_pixels]),
         sectors,
         near_line,
         edge_band,
