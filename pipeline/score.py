@@ -387,13 +387,12 @@ def _enlarged(paper: Floats, geometry: _Geometry) -> Floats:
     return np.asarray(fine[ratio : ratio + geometry.size, ratio : ratio + geometry.size], dtype=np.float32)
 
 
-def _darkness(patch: Floats, paper: Floats, geometry: _Geometry) -> tuple[Floats, float]:
-    """Darkness 0–1 relative to the paper around each pixel (:func:`_paper_level`) and to the printed
-    border's black, and the contrast found.
+def _darkness(difference: Floats, geometry: _Geometry) -> tuple[Floats, float]:
+    """Darkness 0–1 relative to the paper around each pixel (``difference``: the paper level,
+    :func:`_paper_level`, less the scan) and to the printed border's black, and the contrast found.
 
-    ``patch`` and ``paper`` are already moved back by the border shift, so the template's masks apply."""
+    ``difference`` is already moved back by the border shift, so the template's masks apply."""
     border = geometry.border_pixels
-    difference = paper - patch
     contrast = _median(difference[border]) if np.any(border) else 0.0
     # A light blur averages sensor and JPEG noise away but keeps any pen stroke (≥ 0.3 mm = 2.4 px).
     darkness = cv2.GaussianBlur(np.clip(difference / max(contrast, MIN_CONTRAST), 0.0, 1.0), (5, 5), 1.0)
@@ -469,10 +468,9 @@ def score_row(
         matches.append(float(window[y, x]))
     measured = []
     for (box, geometry, patch, paper), (dx, dy) in zip(patches, shifts, strict=True):
-        # Move the scan back by the shift found (wrapped edge pixels lie outside every mask), so the
-        # template's masks, computed once, apply as they are.
-        patch, paper = (_shifted(array, (-dx, -dy)) for array in (patch, paper))
-        measured.append((box, geometry, *_darkness(patch, paper, geometry)))
+        # Move the scan's difference from its paper back by the shift found (wrapped edge pixels lie outside
+        # every mask), so the template's masks, computed once, apply as they are.
+        measured.append((box, geometry, *_darkness(_shifted(paper - patch, (-dx, -dy)), geometry)))
     # One softness per row, like the shift: a mark across one box's border cannot pull it.
     soft = int(statistics.median(_softness(darkness, geometry) for _, geometry, darkness, _ in measured))
     scores = []
