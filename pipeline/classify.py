@@ -261,13 +261,13 @@ def classify_row(
 
 def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list[RowReading]:
     """Group a page's box scores by row (in sheet order) and classify each row."""
-    residue, clean = _page_residue(scores), is_clean_page(scores)
+    residue, clean = _page_context(scores)
     return [classify_row(unit, group, settings, residue, clean=clean) for unit, group in _rows(scores).items()]
 
 
 def page_box_classes(scores: Sequence[BoxScore], settings: ReadingSettings) -> dict[tuple[str, str], BoxClass]:
     """Every box's class, by (unit, option), as :func:`classify_page` sees them (for overlays)."""
-    residue, clean = _page_residue(scores), is_clean_page(scores)
+    residue, clean = _page_context(scores)
     return {
         (score.unit, score.option): kind
         for group in _rows(scores).values()
@@ -275,10 +275,12 @@ def page_box_classes(scores: Sequence[BoxScore], settings: ReadingSettings) -> d
     }
 
 
-def _page_residue(scores: Sequence[BoxScore]) -> float:
-    """What the page leaves along an empty box's border as a rule: most boxes of a ballot are empty, so the
-    median ``edge`` (a soft photo's grey halo of the printed lines, a fax's thickened lines)."""
-    return statistics.median(score.edge for score in scores) if scores else 0.0
+def _page_context(scores: Sequence[BoxScore]) -> tuple[float, bool]:
+    """What a row's reading needs to know of its page: what the page leaves along an empty box's border as a
+    rule (most boxes of a ballot are empty, so the median ``edge``: a soft photo's grey halo of the printed
+    lines, a fax's thickened lines), and whether it shows no stray ink (:func:`is_clean_page`)."""
+    residue = statistics.median(score.edge for score in scores) if scores else 0.0
+    return residue, is_clean_page(scores)
 
 
 def _rows(scores: Sequence[BoxScore]) -> dict[str, list[BoxScore]]:

@@ -145,7 +145,7 @@ class _Geometry:
     ring: npt.NDArray[np.bool_]
     outline: Floats  # the printed border alone with OUTLINE_PAD_MM of paper around it, for the border search
     search_window: tuple[slice, slice]  # the part of a patch the outline is searched in (±SEARCH_MM)
-    border_pixels: npt.NDArray[np.bool_]  # where the border's ink is solid: its grey level is "black"
+    border_pixels: npt.NDArray[np.intp]  # flat indices of where the border's ink is solid: its grey is "black"
     plain_sample: npt.NDArray[np.intp]  # flat indices of every NOISE_SAMPLE_STEP-th pixel of interior and ring
     box_px: tuple[int, int, int, int]  # the box's left, top, right, bottom edges in patch pixels
     paper_origin: tuple[float, float]  # mm of the paper patch's top-left pixel centre
@@ -305,7 +305,7 @@ def _box_geometry(blank: Gray, rect: Rect) -> _Geometry:
         ring,
         np.ascontiguousarray(outline[top:bottom, left:right]),
         (slice(top - search, bottom + search), slice(left - search, right + search)),
-        outline > 0.5,
+        np.flatnonzero(outline > 0.5),
         np.flatnonzero(interior | ring)[::NOISE_SAMPLE_STEP],
         (
             round((rect.x - xs[0, 0]) * PATCH_PX_PER_MM),
@@ -393,7 +393,7 @@ def _darkness(difference: Floats, geometry: _Geometry) -> tuple[Floats, float]:
 
     ``difference`` is already moved back by the border shift, so the template's masks apply."""
     border = geometry.border_pixels
-    contrast = _median(difference[border]) if np.any(border) else 0.0
+    contrast = _median(np.take(difference, border)) if border.size else 0.0
     # A light blur averages sensor and JPEG noise away but keeps any pen stroke (≥ 0.3 mm = 2.4 px).
     darkness = cv2.GaussianBlur(np.clip(difference / max(contrast, MIN_CONTRAST), 0.0, 1.0), (5, 5), 1.0)
     return np.asarray(darkness, dtype=np.float32), contrast
