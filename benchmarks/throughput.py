@@ -3,7 +3,8 @@
 Cases: 200-dpi and 300-dpi A4 JPEG scans (one file a page) and one multi-page PDF of 200-dpi JPEG
 pages. Each case scans a fresh store with ``--jobs`` workers; the wall time includes decoding, reading,
 classifying and storing. Peak memory is the largest resident set of the main process and of any worker.
-Memory must stay flat in batch size: the last line repeats the 200-dpi case with 3× the pages.
+Memory must stay flat in batch size: the last line repeats the 200-dpi case with 3× the pages. ``KB/page`` is
+the database's size after the scan over the pages (mostly the image each read page keeps for review).
 Targets: ≥ 50 pages/s at 200 dpi, ≥ 25 at 300 dpi on 2 cores.
 
     .venv/bin/python -m benchmarks.throughput [--pages 120] [--jobs 2]
@@ -99,12 +100,19 @@ def main() -> None:
         ("200-dpi JPEG ×3 pages", args.pages * 3, 200, False),
     ]
     print(f"throughput: --jobs {args.jobs}, {os.cpu_count()} cores; {resource.getpagesize()} B pages")
-    print(f"{'case':24s} {'pages':>5s} {'seconds':>8s} {'pages/s':>8s} {'main MiB':>9s} {'worker MiB':>10s}")
+    print(
+        f"{'case':24s} {'pages':>5s} {'seconds':>8s} {'pages/s':>8s} {'main MiB':>9s} {'worker MiB':>10s} "
+        f"{'KB/page':>8s}"
+    )
     with tempfile.TemporaryDirectory() as work:
         for index, (name, pages, dpi, as_pdf) in enumerate(cases):
             folder = make_scans(Path(work) / f"case{index}", pages, dpi, as_pdf)
             seconds, main_mib, worker_mib = timed_scan(folder, args.jobs)
-            print(f"{name:24s} {pages:5d} {seconds:8.2f} {pages / seconds:8.1f} {main_mib:9.0f} {worker_mib:10.0f}")
+            stored = sum(path.stat().st_size for path in folder.glob("ballots.db*")) / 1024 / pages
+            print(
+                f"{name:24s} {pages:5d} {seconds:8.2f} {pages / seconds:8.1f} {main_mib:9.0f} {worker_mib:10.0f} "
+                f"{stored:8.0f}"
+            )
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from pipeline.ocr import LabelReader, similarity
 from pipeline.payload import SheetId
 from pipeline.ruling import MIN_TABLE_MM, Table, deskew, find_tables, ink_of, rule_masks
 from pipeline.settings import AlignmentLimits, ReadingSettings
-from pipeline.sheet import SheetRead, SheetRejected, aligned_page, is_blank, reduced_image
+from pipeline.sheet import SheetRead, SheetRejected, is_blank, kept_image, reduced_image
 from pipeline.template import ExternalForm, ExternalSection, Template
 
 Mask = npt.NDArray[np.uint8]
@@ -112,7 +112,7 @@ def read_external_sheet(
             lambda: draw_overlay(image, alignment, layout, scores, settings),
         )
     sheet = SheetId(template.id, template.short_hash(), session, "")
-    review = aligned_page(image, alignment, layout.page_w, layout.page_h)
+    review = kept_image(page, alignment.matrix, layout.page_w, layout.page_h)
     return SheetRead(sheet, template.content_hash(), alignment, scores, readings, fingerprint, review, identified)
 
 

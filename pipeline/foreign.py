@@ -7,8 +7,8 @@ other sheet betrays itself by its table: long straight rules where this template
 draw rules, and a scanner streak or a fold runs across the whole page, so rules of table length that this
 template does not print mean another sheet, and the page is rejected rather than read.
 
-Works on the upright review image (:data:`pipeline.sheet.REVIEW_PX_PER_MM`) reduced to
-:data:`LINES_PX_PER_MM`, against the blank template reduced the same way.
+Works on the upright sheet at :data:`LINES_PX_PER_MM` (:func:`pipeline.sheet.coarse_upright`), against the
+blank template reduced to it.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def _rule_pixels(upright: Gray, px_per_mm: float) -> tuple[Gray, Gray]:
     """:func:`rules` as 0/1 images (horizontal, vertical), before they are made masks."""
     factor = LINES_PX_PER_MM / px_per_mm
     size = (round(upright.shape[1] * factor), round(upright.shape[0] * factor))
-    small = cv2.resize(upright, size, interpolation=cv2.INTER_AREA)
+    small = upright if factor == 1.0 else cv2.resize(upright, size, interpolation=cv2.INTER_AREA)
     block = round(10 * LINES_PX_PER_MM) | 1
     ink = cv2.adaptiveThreshold(small, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, INK_CONTRAST)
     length = round(MIN_RULE_MM * LINES_PX_PER_MM)

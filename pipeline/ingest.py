@@ -34,12 +34,15 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
 @dataclass(frozen=True)
 class ScanPage:
-    """A decoded page: 8-bit grayscale pixels and what is known of its resolution."""
+    """A decoded page: 8-bit grayscale pixels and what is known of its resolution. ``jpeg``: the page as its
+    file holds it, when that is a JPEG whose grayscale decoding (cv2, EXIF orientation applied) is ``image``
+    (a JPEG file, or a PDF page that is one JPEG image)."""
 
     source: str
     page_no: int
     image: Gray
     dpi: float | None
+    jpeg: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,8 @@ def _read_single_image(path: Path, page_no: int) -> ScanPage | UnreadablePageIma
     decoded = cv2.imdecode(data, cv2.IMREAD_GRAYSCALE)
     if decoded is None:
         return UnreadablePageImage(source, page_no, "the image cannot be decoded (damaged file)")
-    return ScanPage(source, page_no, np.asarray(decoded, dtype=np.uint8), _pillow_dpi(path))
+    jpeg = data.tobytes() if sniff(data[:16].tobytes()) == "jpeg" else None
+    return ScanPage(source, page_no, np.asarray(decoded, dtype=np.uint8), _pillow_dpi(path), jpeg)
 
 
 def _truncated(tail: bytes) -> bool:
@@ -248,8 +252,9 @@ def _read_pdf_page(path: Path, page_no: int) -> ScanPage | UnreadablePageImage:
         if len(images) == 1 and not text_objects:
             extracted = _embedded_image(images[0])
             if extracted is not None:
-                dpi = extracted.shape[1] / (width_pt / 72.0) if width_pt else None
-                return ScanPage(source, page_no, extracted, dpi)
+                pixels, jpeg = extracted
+                dpi = pixels.shape[1] / (width_pt / 72.0) if width_pt else None
+                return ScanPage(source, page_no, pixels, dpi, jpeg)
         bitmap = page.render(scale=VECTOR_RENDER_DPI / 72.0, grayscale=True)
         pixels = np.array(bitmap.to_numpy(), dtype=np.uint8).reshape(bitmap.height, -1)[:, : bitmap.width]
         return ScanPage(source, page_no, pixels.copy(), VECTOR_RENDER_DPI)
@@ -259,8 +264,9 @@ def _read_pdf_page(path: Path, page_no: int) -> ScanPage | UnreadablePageImage:
         document.close()
 
 
-def _embedded_image(image_object: object) -> Gray | None:
-    """The page's scanned image as stored (a JPEG is decoded directly), or None to render instead."""
+def _embedded_image(image_object: object) -> tuple[Gray, bytes | None] | None:
+    """The page's scanned image as stored (a JPEG is decoded directly, and its bytes kept), or None to render
+    instead."""
     try:
         data = image_object.get_data(decode_simple=True)  # type: ignore[attr-defined]
         filters = image_object.get_filters()  # type: ignore[attr-defined]
@@ -269,13 +275,15 @@ def _embedded_image(image_object: object) -> Gray | None:
     raw = bytes(data)
     if filters and filters[-1] in ("DCTDecode", "JPXDecode"):
         decoded = cv2.imdecode(np.frombuffer(raw, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
-        return np.asarray(decoded, dtype=np.uint8) if decoded is not None else None
+        if decoded is None:
+            return None
+        return np.asarray(decoded, dtype=np.uint8), raw if filters[-1] == "DCTDecode" else None
     try:
         bitmap = image_object.get_bitmap(render=False)  # type: ignore[attr-defined]
         pil = bitmap.to_pil()
     except Exception:  # noqa: BLE001
         return None
-    return _to_gray(pil)
+    return _to_gray(pil), None
 
 
 def pdf_bytes_pages(data: bytes, dpi: float) -> list[Gray]:

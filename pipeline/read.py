@@ -16,21 +16,20 @@ from pipeline.align import AlignmentFailure
 from pipeline.classify import classify_page
 from pipeline.debug import DebugWriter, draw_overlay
 from pipeline.external import read_external_sheet
-from pipeline.foreign import foreign_rules
+from pipeline.foreign import LINES_PX_PER_MM, foreign_rules
 from pipeline.identify import find_qr, find_small_qr
 from pipeline.ingest import ScanPage, image_fingerprint
 from pipeline.refine import fit_page
 from pipeline.score import score_page, template_model
 from pipeline.settings import ReadingSettings
 from pipeline.sheet import (
-    REVIEW_PX_PER_MM,
     SheetRead,
     SheetRejected,
     SheetResult,
+    coarse_upright,
     is_blank,
+    kept_image,
     reduced_image,
-    review_image,
-    upright_page,
 )
 from pipeline.template import Template
 
@@ -90,14 +89,16 @@ def read_sheet(
     alignment = fit_page(image, qr, model.borders, settings.alignment)
     if isinstance(alignment, AlignmentFailure):
         return SheetRejected("unreadable", alignment.reason, fingerprint, sheet, template_hash, reduced_image(image))
-    upright = upright_page(image, alignment, model.layout.page_w, model.layout.page_h)
-    other_sheet = foreign_rules(upright, REVIEW_PX_PER_MM, model.expected_rules)
+    page_w, page_h = model.layout.page_w, model.layout.page_h
+    lines = coarse_upright(image, alignment.matrix, page_w, page_h, LINES_PX_PER_MM, alignment.px_per_mm)
+    other_sheet = foreign_rules(lines, LINES_PX_PER_MM, model.expected_rules)
     if other_sheet is not None:
         return SheetRejected("unreadable", other_sheet, fingerprint, None, template_hash, reduced_image(image))
     scores = score_page(image, alignment, model)
     readings = classify_page(scores, settings)
     debug.write(f"{_stem(page)}", lambda: draw_overlay(image, alignment, model.layout, scores, settings))
-    return SheetRead(sheet, template_hash, alignment, scores, readings, fingerprint, review_image(upright))
+    kept = kept_image(page, alignment.matrix, page_w, page_h)
+    return SheetRead(sheet, template_hash, alignment, scores, readings, fingerprint, kept)
 
 
 def _stem(page: ScanPage) -> str:

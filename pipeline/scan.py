@@ -279,7 +279,8 @@ def page_record(task: PageTask, result: SheetResult | UnreadablePageImage, stamp
     audit = {"settings_hash": settings_hash, "classification_id": classification}
     if isinstance(result, UnreadablePageImage):
         return PageRecord(**where, outcome="unreadable", reason=result.reason, **audit)  # type: ignore[arg-type]
-    image = (result.image.mime, result.image.width, result.image.height, result.image.data) if result.image else None
+    kept = result.image
+    image = (kept.mime, kept.width, kept.height, kept.data, kept.as_scanned) if kept else None
     if isinstance(result, SheetRejected):
         return PageRecord(
             **where,  # type: ignore[arg-type]
@@ -300,7 +301,7 @@ def page_record(task: PageTask, result: SheetResult | UnreadablePageImage, stamp
         template_hash=result.template_hash,
         fingerprint=result.fingerprint,
         rotation=alignment.rotation,
-        transform=json.dumps([[round(v, 6) for v in row] for row in alignment.matrix.tolist()]),
+        transform=json.dumps(alignment.matrix.tolist()),  # in full: an image kept as scanned is shown through it
         residual_mm=round(alignment.residual_mm, 3),
         px_per_mm=round(alignment.px_per_mm, 3),
         skew_deg=round(alignment.skew_deg, 3),

@@ -150,15 +150,18 @@ CREATE TABLE row_readings (
     CHECK ((reading = 'choice') = (choice IS NOT NULL))
 ) STRICT;
 
--- Images kept for review and for comments: a reduced whole page, and row crops.
+-- Images kept for review and for comments: the whole page, and row crops. A read page keeps its JPEG scan
+-- as the file held it (as_scanned: shown upright through pages.transform) or an upright copy; a rejected page
+-- a reduced copy of the scan.
 CREATE TABLE page_images (
-    page_id INTEGER NOT NULL REFERENCES pages (id),
-    kind    TEXT NOT NULL CHECK (kind IN ('page', 'row', 'comment')),
-    unit    TEXT NOT NULL DEFAULT '',
-    mime    TEXT NOT NULL,
-    width   INTEGER NOT NULL,
-    height  INTEGER NOT NULL,
-    data    BLOB NOT NULL,
+    page_id    INTEGER NOT NULL REFERENCES pages (id),
+    kind       TEXT NOT NULL CHECK (kind IN ('page', 'row', 'comment')),
+    unit       TEXT NOT NULL DEFAULT '',
+    mime       TEXT NOT NULL,
+    width      INTEGER NOT NULL,
+    height     INTEGER NOT NULL,
+    data       BLOB NOT NULL,
+    as_scanned INTEGER NOT NULL DEFAULT 0 CHECK (as_scanned IN (0, 1)),
     PRIMARY KEY (page_id, kind, unit)
 ) STRICT;
 

@@ -19,6 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypedDict, TypeVar
 
+import numpy as np
+
 from pipeline import __version__
 from pipeline.ballots import BallotResult, RowResult
 from pipeline.payload import new_serial, normalise_serial
@@ -41,7 +43,7 @@ from pipeline.settings import ReadingSettings
 from pipeline.tally import SessionFacts
 from pipeline.template import CATEGORY_ROW, Template, parse_template
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 #: What takes a store's tables from the previous version to the next (schema.sql creates the newest
 #: directly). Views hold no data: a migration drops them all and creates them again from schema.sql.
 MIGRATIONS = {
@@ -68,6 +70,8 @@ MIGRATIONS = {
     ALTER TABLE box_scores ADD COLUMN ink_level REAL NOT NULL DEFAULT 0;""",
     # 0 is "no ring along the border", as those scores were classified.
     8: "ALTER TABLE box_scores ADD COLUMN edge_around REAL NOT NULL DEFAULT 0;",
+    # Images kept before were all upright copies or reduced scans, shown as they are.
+    9: "ALTER TABLE page_images ADD COLUMN as_scanned INTEGER NOT NULL DEFAULT 0 CHECK (as_scanned IN (0, 1));",
 }
 #: Pages of a session that count a given serial: read by the machine, or counted by a clerk under the serial
 #: the page carried or the clerk read off the sheet. Parameters: session, serial.
@@ -150,7 +154,8 @@ class PageRecord:
     scores: list[ScoreRow] = field(default_factory=list)  # values in SCORE_COLUMNS order
     # (unit, reading, choice, reason)
     readings: list[tuple[str, str, str | None, str]] = field(default_factory=list)
-    image: tuple[str, int, int, bytes] | None = None  # (mime, width, height, data)
+    # (mime, width, height, data, as_scanned): see pipeline.sheet.PageImage
+    image: tuple[str, int, int, bytes, bool] | None = None
 
 
 P = ParamSpec("P")
@@ -449,10 +454,10 @@ class Store:
                     [(page.classification_id, page_id, *reading) for reading in page.readings],
                 )
             if page.image is not None:
-                mime, width, height, data = page.image
                 db.execute(
-                    "INSERT INTO page_images (page_id, kind, mime, width, height, data) VALUES (?, 'page', ?, ?, ?, ?)",
-                    (page_id, mime, width, height, data),
+                    "INSERT INTO page_images (page_id, kind, mime, width, height, data, as_scanned) "
+                    "VALUES (?, 'page', ?, ?, ?, ?, ?)",
+                    (page_id, *page.image),
                 )
         return outcome, reason
 
@@ -997,13 +1002,19 @@ class Store:
         return after[3]
 
     def page_image(self, page_id: int) -> StoredImage | None:
-        """The page image kept at scan time (upright at REVIEW_PX_PER_MM for a read page, else the reduced scan)."""
+        """The page image kept at scan time: for a read page its scan as the file held it (with the page's
+        transform to show it upright) or an upright copy at REVIEW_PX_PER_MM, else the reduced scan."""
         row = self.db.execute(
-            "SELECT p.session, p.outcome, p.template_hash, i.mime, i.width, i.height, i.data FROM page_images i "
+            "SELECT p.session, p.outcome, p.template_hash, i.mime, i.width, i.height, i.data, "
+            "CASE WHEN i.as_scanned THEN p.transform END FROM page_images i "
             "JOIN pages p ON p.id = i.page_id WHERE i.page_id = ? AND i.kind = 'page'",
             (page_id,),
         ).fetchone()
-        return StoredImage(*row) if row else None
+        if row is None:
+            return None
+        session, outcome, template_hash, mime, width, height, data, transform = row
+        matrix = np.array(json.loads(transform), dtype=np.float64) if transform is not None else None
+        return StoredImage(session, outcome, template_hash, mime, width, height, data, matrix)
 
     def _row_state(self, db: sqlite3.Connection, session: str, page_id: int, unit: str) -> RowState | None:
         row = db.execute(

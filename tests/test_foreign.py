@@ -64,3 +64,31 @@ def test_a_voters_single_stroke_is_no_table(printed: tuple[Gray, Gray, TemplateM
         line(page, x_mm, top_mm=60, bottom_mm=100, grey=30)
     assert foreign_rules(page, PX_PER_MM, printed[2].expected_rules) is not None
     assert np.all(printed[2].expected_rules.sum(axis=(1, 2)) > 0)
+
+
+@pytest.mark.parametrize("dpi", [130.0, 150.0, 200.0, 300.0])
+def test_the_scan_reduced_for_rules_keeps_them(tmp_path: Path, dpi: float) -> None:
+    """read_sheet looks for rules on the scan brought upright at LINES_PX_PER_MM straight from the scan's pixels:
+    at any scan resolution as many rule pixels (within 2 %) as from the sheet brought upright at REVIEW_PX_PER_MM and
+    reduced by area (the way before: 150 dpi resampled directly lost a third of the vertical ones); one sheet
+    fed upside down shows only its own rules, and two sheets on one image show a table of foreign ones."""
+    from pipeline.sheet import REVIEW_PX_PER_MM, coarse_upright, upright_page
+
+    template = load_template(Path("templates/shuangping.yaml"))
+    first, second = print_batch(tmp_path, template, 2).pages(dpi)
+    px = dpi / 25.4
+    height, width = first.shape
+    # Fed upside down: page mm → image px, pixel centres at whole numbers.
+    matrix = np.array([[-px, 0.0, width - 0.5], [0.0, -px, height - 0.5], [0.0, 0.0, 1.0]])
+    expected = template_model(template).expected_rules
+
+    def upright(scan: Gray) -> Gray:
+        return coarse_upright(np.rot90(scan, 2).copy(), matrix, 210.0, 297.0, LINES_PX_PER_MM, px)
+
+    assert upright(first).shape == expected.shape[1:]
+    assert foreign_rules(upright(first), LINES_PX_PER_MM, expected) is None
+    fine = upright_page(np.rot90(first, 2).copy(), matrix, 210.0, 297.0, REVIEW_PX_PER_MM)
+    found, before = rules(upright(first), LINES_PX_PER_MM), rules(fine, REVIEW_PX_PER_MM)
+    assert np.all(found.sum(axis=(1, 2)) >= 0.98 * before.sum(axis=(1, 2)))
+    reason = foreign_rules(upright(see_through(first, second, 12, 40, px)), LINES_PX_PER_MM, expected)
+    assert reason is not None and "two sheets on one image" in reason

@@ -6,6 +6,7 @@ import struct
 import zlib
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image
@@ -81,6 +82,21 @@ def test_scanned_pdf_gives_the_embedded_image(tmp_path: Path) -> None:
     assert len(pages) == 2
     assert all(isinstance(p, ScanPage) and p.image.shape == (HEIGHT, WIDTH) for p in pages)
     assert isinstance(pages[0], ScanPage) and pages[0].dpi == pytest.approx(100, abs=1)
+    # Each page is one JPEG image: its bytes are kept, and they decode to the page.
+    for page in pages:
+        assert isinstance(page, ScanPage) and page.jpeg is not None and page.jpeg.startswith(b"\xff\xd8\xff")
+        assert np.array_equal(cv2.imdecode(np.frombuffer(page.jpeg, np.uint8), cv2.IMREAD_GRAYSCALE), page.image)
+
+
+def test_a_jpeg_file_is_kept_as_its_bytes_other_images_are_not(tmp_path: Path) -> None:
+    Image.fromarray(gradient()).save(tmp_path / "page.jpg")
+    Image.fromarray(gradient()).save(tmp_path / "page.png")
+    Image.fromarray(gradient()).convert("1").save(tmp_path / "page.tif", compression="group4")
+    [jpeg] = pages_of(tmp_path / "page.jpg")
+    assert isinstance(jpeg, ScanPage) and jpeg.jpeg == (tmp_path / "page.jpg").read_bytes()
+    for name in ("page.png", "page.tif"):
+        [page] = pages_of(tmp_path / name)
+        assert isinstance(page, ScanPage) and page.jpeg is None
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from pipeline.review.i18n import reason_text
 from pipeline.review.model import DecisionConflict, DecisionRefused, HandRow
 from pipeline.settings import ReadingSettings
 from pipeline.store import PageRecord, Store, open_store
+from pipeline.template import Template
 from tests.conftest import REVIEW_SESSION, ReviewBatch
 
 TOKEN = "test-token-0123456789abcdefghij"
@@ -507,3 +508,56 @@ def test_review_command_prints_the_address_as_soon_as_it_listens(review_db: Path
                 assert json.load(answer)["progress"]["total"] > 0
         finally:
             server.terminate()
+
+
+def test_a_jpeg_scan_is_kept_as_scanned_and_shown_like_an_upright_copy(tmp_path: Path, template: Template) -> None:
+    """A read sheet keeps its JPEG scan as the file holds it and is shown upright through its page's transform;
+    a PNG scan, and a JPEG too big to keep, are kept as upright copies. The clerk sees all three alike."""
+    from pipeline.sheet import REVIEW_PX_PER_MM, SCAN_KEPT_MAX_BYTES
+    from tests.helpers import box, print_batch, save_jpeg, tick
+
+    batch = print_batch(tmp_path, template, 3)
+    sheets = batch.pages()
+    for sheet in sheets:
+        tick(sheet, box(batch.layout, "局机关", "满意"))
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    save_jpeg(cv2.rotate(sheets[0], cv2.ROTATE_180), scans / "kept.jpg")  # fed upside down
+    cv2.imwrite(str(scans / "copied.png"), sheets[1])
+    grain = np.random.default_rng(3).normal(0.0, 8.0, sheets[2].shape)
+    save_jpeg(np.clip(sheets[2] + grain, 0, 255).astype(np.uint8), scans / "big.jpg", quality=100)
+    assert (scans / "big.jpg").stat().st_size > SCAN_KEPT_MAX_BYTES
+    db = batch.db
+    result = CliRunner().invoke(main, ["scan", str(scans), "--session", "2026H1", "--db", str(db), "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+
+    store = open_store(db)
+    kept = {
+        Path(path).name: (page_id, as_scanned, data)
+        for path, page_id, as_scanned, data in store.db.execute(
+            "SELECT f.path, p.id, i.as_scanned, i.data FROM page_images i "
+            "JOIN pages p ON p.id = i.page_id JOIN files f ON f.id = p.file_id WHERE p.outcome = 'read'"
+        )
+    }
+    assert kept["kept.jpg"][1:] == (1, (scans / "kept.jpg").read_bytes())
+    assert kept["copied.png"][1] == 0 and kept["big.jpg"][1] == 0
+    client = create_app(store, "2026H1", TOKEN, "测试员").test_client()
+    client.set_cookie(cookie_name(TOKEN), TOKEN)
+    size = (round(297 * REVIEW_PX_PER_MM), round(210 * REVIEW_PX_PER_MM))
+    # Each sheet as printed, upright at the review's resolution (the renderer rounds the page's pixels up).
+    printed = [page[: size[0], : size[1]] for page in batch.pages(REVIEW_PX_PER_MM * 25.4)]
+
+    def shown(url: str) -> np.ndarray:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        return np.asarray(cv2.imdecode(np.frombuffer(response.data, np.uint8), cv2.IMREAD_GRAYSCALE), dtype=float)
+
+    for index, name in enumerate(["kept.jpg", "copied.png", "big.jpg"]):
+        page = shown(f"/image/page/{kept[name][0]}")
+        assert page.shape == printed[index].shape == size
+        misfit = np.abs(page - printed[index]).mean()
+        assert misfit < 8 and misfit < 0.5 * np.abs(page - printed[index][::-1, ::-1]).mean(), (name, misfit)
+    crops = [shown(f"/image/row/{kept[name][0]}/2") for name in ("kept.jpg", "copied.png", "big.jpg")]
+    assert crops[0].shape == crops[1].shape == crops[2].shape
+    assert np.abs(crops[0] - crops[1]).mean() < 4 and np.abs(crops[2] - crops[1]).mean() < 8
+    store.close()

@@ -20,7 +20,7 @@ def test_a_store_of_the_previous_version_is_migrated_when_opened(tmp_path: Path)
     old = tmp_path / "old.db"
     open_store(old).close()
     # Take it back to version 4: no serial on page decisions, the view without it, no scattered, edge, ink_level
-    # or edge_around score.
+    # or edge_around score, no image kept as scanned.
     connection = sqlite3.connect(old)
     connection.executescript(
         "DROP VIEW effective_readings; DROP VIEW current_page_decisions;"
@@ -29,6 +29,7 @@ def test_a_store_of_the_previous_version_is_migrated_when_opened(tmp_path: Path)
         "ALTER TABLE box_scores DROP COLUMN edge;"
         "ALTER TABLE box_scores DROP COLUMN ink_level;"
         "ALTER TABLE box_scores DROP COLUMN edge_around;"
+        "ALTER TABLE page_images DROP COLUMN as_scanned;"
         "CREATE VIEW current_page_decisions AS SELECT d.id, d.page_id FROM page_decisions AS d;"
         "PRAGMA user_version = 4;"
     )
@@ -39,6 +40,7 @@ def test_a_store_of_the_previous_version_is_migrated_when_opened(tmp_path: Path)
     assert "serial" in [row[1] for row in store.db.execute("PRAGMA table_info(page_decisions)")]
     columns = {row[1] for row in store.db.execute("PRAGMA table_info(box_scores)")}
     assert {"scattered", "edge", "ink_level", "edge_around"} <= columns
+    assert "as_scanned" in [row[1] for row in store.db.execute("PRAGMA table_info(page_images)")]
     assert store.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     store.close()
     assert views(old) == views(tmp_path / "fresh.db")  # every view as schema.sql makes it, effective_readings too

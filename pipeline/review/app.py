@@ -32,11 +32,11 @@ from pipeline.review.model import (
     DecisionRefused,
     PageState,
     RowState,
+    StoredImage,
 )
 from pipeline.review.views import (
     Layouts,
     count_template,
-    decode,
     flagged_json,
     hand_rows,
     page_json,
@@ -44,14 +44,16 @@ from pipeline.review.views import (
     progress_json,
     row_crop,
     row_json,
+    shown_page,
 )
+from pipeline.sheet import review_image
 from pipeline.store import Store
 
 TOKEN_PARAM = "token"
 CSRF_HEADER = "X-Review-Token"
 LANG_COOKIE = "ballot_review_lang"
 MAX_BODY_BYTES = 64 * 1024
-DECODED_PAGES_KEPT = 12  # decoded upright pages (≈2 MB each) kept for cutting row crops
+DECODED_PAGES_KEPT = 12  # upright pages (≈2 MB each) kept for cutting row crops and showing pages
 POLL_MS = 20_000  # how often the page refreshes its lists, to show another clerk's decisions
 STORE_LOCK = "ballot_store_lock"  # app.extensions: the lock a request holds while it uses the store
 
@@ -308,9 +310,12 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
     def page_image(page_id: int) -> Response:
         with lock:
             image = store.page_image(page_id)
-        if image is None or image.session != session:
-            abort(404)
-        return Response(image.data, mimetype=image.mime)
+            if image is None or image.session != session:
+                abort(404)
+            if image.transform is None:  # kept upright, or a rejected page's reduced scan: shown as it is
+                return Response(image.data, mimetype=image.mime)
+            upright = shown(page_id, image)
+        return Response(review_image(upright).data, mimetype="image/jpeg")
 
     @app.get("/image/row/<int:page_id>/<int:row_index>")
     def row_image(page_id: int, row_index: int) -> Response:
@@ -321,12 +326,16 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
             rows = layouts.get(image.template_hash).rows
             if not 0 <= row_index < len(rows):
                 abort(404)
-            pixels = decoded.pop(page_id, None)
-            decoded[page_id] = pixels if pixels is not None else decode(image)
-            while len(decoded) > DECODED_PAGES_KEPT:
-                decoded.popitem(last=False)
-            crop = row_crop(decoded[page_id], rows[row_index])
+            crop = row_crop(shown(page_id, image), rows[row_index])
         return Response(png(crop), mimetype="image/png")
+
+    def shown(page_id: int, image: StoredImage) -> np.ndarray:
+        """The page's pixels as shown (:func:`shown_page`), from the last DECODED_PAGES_KEPT pages'."""
+        pixels = decoded.pop(page_id, None)
+        decoded[page_id] = pixels if pixels is not None else shown_page(image, layouts)
+        while len(decoded) > DECODED_PAGES_KEPT:
+            decoded.popitem(last=False)
+        return decoded[page_id]
 
     def who(body: dict[str, object]) -> str:
         """The reviewer the page names (two clerks may share one server), else the server's --reviewer."""

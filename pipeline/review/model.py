@@ -11,6 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
+
 RowDecisionKind = Literal["choice", "blank", "void"]
 PageDecisionKind = Literal["not_ballot", "count", "void"]
 ROW_DECISION_KINDS: tuple[RowDecisionKind, ...] = ("choice", "blank", "void")
@@ -98,7 +101,9 @@ class PageSummary:
 
 @dataclass(frozen=True)
 class StoredImage:
-    """A page image and what is needed to crop it (``template_hash`` is None when the page was never aligned)."""
+    """A page image and what is needed to crop it (``template_hash`` is None when the page was never aligned).
+    ``transform`` (page mm → image px) is set when the image is the scan as its file held it: shown upright
+    through it (:func:`pipeline.review.views.shown_page`); else the image is shown as it is."""
 
     session: str
     outcome: str
@@ -107,6 +112,7 @@ class StoredImage:
     width: int
     height: int
     data: bytes
+    transform: npt.NDArray[np.float64] | None = None
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import numpy as np
 
 from pipeline.review.i18n import Lang, strings
 from pipeline.review.model import DecisionConflict, DecisionRefused, FlaggedRow, RowDecisionKind, RowState
-from pipeline.review.views import Layouts, crop_area, decode, reading_label, row_crop, to_pixels
+from pipeline.review.views import Layouts, crop_area, reading_label, row_crop, shown_page, to_pixels
 from pipeline.store import Store
 
 CROP_ZOOM = 2  # the PNG is opened in an image viewer; twice native keeps a tick's stroke easy to see
@@ -35,7 +35,7 @@ def outlined_crop(store: Store, layouts: Layouts, row: FlaggedRow) -> np.ndarray
     image = store.page_image(row.state.page_id)
     if image is None:
         raise DecisionRefused(f"no image stored for page {row.state.page_id}")
-    page = decode(image)
+    page = shown_page(image, layouts)
     _, place = layouts.row(row.template_hash, row.state.unit)
     area = crop_area(place, page.shape[1], page.shape[0])
     crop = cv2.resize(row_crop(page, place), None, fx=CROP_ZOOM, fy=CROP_ZOOM, interpolation=cv2.INTER_CUBIC)

@@ -1,8 +1,9 @@
 """What the review page shows: store records turned into JSON-ready dicts, crop geometry, hand-entry checks.
 
-Geometry comes from the layout alone: a read page's stored image is the sheet resampled upright at
-:data:`pipeline.sheet.REVIEW_PX_PER_MM`, so a row crop is the row's band in mm times that scale, and each
-checkbox outline is its layout rectangle in the same pixels. No SQL here (that is :mod:`pipeline.store`).
+Geometry comes from the layout alone: a read page is shown as the sheet upright at
+:data:`pipeline.sheet.REVIEW_PX_PER_MM` (:func:`shown_page`: kept so, or brought so from the scan kept as
+scanned), so a row crop is the row's band in mm times that scale, and each checkbox outline is its layout
+rectangle in the same pixels. No SQL here (that is :mod:`pipeline.store`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pipeline.review.model import (
     RowState,
     StoredImage,
 )
-from pipeline.sheet import REVIEW_PX_PER_MM
+from pipeline.sheet import REVIEW_PX_PER_MM, upright_page
 from pipeline.store import Store
 
 #: Crop margins around a row band, in mm: a tick often overshoots its box upwards, past the row's ruling; more
@@ -93,11 +94,16 @@ def crop_area(place: RowPlace, width: int, height: int) -> PixelBox:
     return PixelBox(left, top, right - left, bottom - top)
 
 
-def decode(image: StoredImage) -> np.ndarray:
+def shown_page(image: StoredImage, layouts: Layouts) -> np.ndarray:
+    """The page as the clerk is shown it: the stored image decoded, and a scan kept as its file held it
+    resampled upright at REVIEW_PX_PER_MM through its page's transform, so rows are cropped from both alike."""
     pixels = cv2.imdecode(np.frombuffer(image.data, np.uint8), cv2.IMREAD_GRAYSCALE)
     if pixels is None:
         raise ValueError("stored page image cannot be decoded")
-    return np.asarray(pixels, dtype=np.uint8)
+    if image.transform is None or image.template_hash is None:
+        return np.asarray(pixels, dtype=np.uint8)
+    layout = layouts.get(image.template_hash)
+    return upright_page(np.asarray(pixels, dtype=np.uint8), image.transform, layout.page_w, layout.page_h)
 
 
 def row_crop(page: np.ndarray, place: RowPlace) -> np.ndarray:
@@ -152,7 +158,7 @@ def row_json(state: RowState, texts: Mapping[str, str]) -> JSON:
 
 
 def page_pixels(layout: Layout) -> tuple[int, int]:
-    """(width, height) of a read page's stored upright image: the sheet at REVIEW_PX_PER_MM, as read.py makes it."""
+    """(width, height) of a read page as shown (:func:`shown_page`): the sheet upright at REVIEW_PX_PER_MM."""
     return round(layout.page_w * REVIEW_PX_PER_MM), round(layout.page_h * REVIEW_PX_PER_MM)
 
 

@@ -287,7 +287,7 @@
     };
     image.src = url;
     say("", "ok", "sheet-message");
-    $("sheet-rotate").hidden = Boolean(sheetById(pageId)); // a read sheet is stored upright already
+    $("sheet-rotate").hidden = Boolean(sheetById(pageId)); // a read sheet is shown upright already
     renderVoid();
     $("sheet-dialog").showModal();
     $("sheet-close").focus();
