@@ -88,6 +88,17 @@ def test_scanned_pdf_gives_the_embedded_image(tmp_path: Path) -> None:
         assert np.array_equal(cv2.imdecode(np.frombuffer(page.jpeg, np.uint8), cv2.IMREAD_GRAYSCALE), page.image)
 
 
+def test_a_phone_photos_exif_orientation_is_applied(tmp_path: Path) -> None:
+    """A phone stores a portrait page sideways and says so in EXIF (orientation 6: turn 90° clockwise)."""
+    path = tmp_path / "photo.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.rot90(gradient())).save(path, exif=exif, quality=95)  # stored turned 90° anticlockwise
+    [page] = pages_of(path)
+    assert isinstance(page, ScanPage) and page.image.shape == (HEIGHT, WIDTH)
+    assert page.image[150, 100] < 60 and page.image[300, 100] > 200 and page.jpeg == path.read_bytes()
+
+
 def test_a_jpeg_file_is_kept_as_its_bytes_other_images_are_not(tmp_path: Path) -> None:
     Image.fromarray(gradient()).save(tmp_path / "page.jpg")
     Image.fromarray(gradient()).save(tmp_path / "page.png")

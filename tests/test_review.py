@@ -511,12 +511,15 @@ def test_review_command_prints_the_address_as_soon_as_it_listens(review_db: Path
 
 
 def test_a_jpeg_scan_is_kept_as_scanned_and_shown_like_an_upright_copy(tmp_path: Path, template: Template) -> None:
-    """A read sheet keeps its JPEG scan as the file holds it and is shown upright through its page's transform;
-    a PNG scan, and a JPEG too big to keep, are kept as upright copies. The clerk sees all three alike."""
+    """A read sheet keeps its JPEG scan as the file holds it and is shown upright through its page's transform
+    (a phone photo's EXIF orientation applied alike when it was read and when it is shown); a PNG scan, and a
+    JPEG too big to keep, are kept as upright copies. The clerk sees them all alike."""
+    from PIL import Image
+
     from pipeline.sheet import REVIEW_PX_PER_MM, SCAN_KEPT_MAX_BYTES
     from tests.helpers import box, print_batch, save_jpeg, tick
 
-    batch = print_batch(tmp_path, template, 3)
+    batch = print_batch(tmp_path, template, 4)
     sheets = batch.pages()
     for sheet in sheets:
         tick(sheet, box(batch.layout, "局机关", "满意"))
@@ -527,6 +530,9 @@ def test_a_jpeg_scan_is_kept_as_scanned_and_shown_like_an_upright_copy(tmp_path:
     grain = np.random.default_rng(3).normal(0.0, 8.0, sheets[2].shape)
     save_jpeg(np.clip(sheets[2] + grain, 0, 255).astype(np.uint8), scans / "big.jpg", quality=100)
     assert (scans / "big.jpg").stat().st_size > SCAN_KEPT_MAX_BYTES
+    exif = Image.Exif()
+    exif[0x0112] = 8  # stored turned 90° clockwise: to be shown turned back
+    Image.fromarray(np.rot90(sheets[3], -1)).save(scans / "sideways.jpg", exif=exif, quality=85)
     db = batch.db
     result = CliRunner().invoke(main, ["scan", str(scans), "--session", "2026H1", "--db", str(db), "--jobs", "1"])
     assert result.exit_code == 0, result.output
@@ -540,6 +546,7 @@ def test_a_jpeg_scan_is_kept_as_scanned_and_shown_like_an_upright_copy(tmp_path:
         )
     }
     assert kept["kept.jpg"][1:] == (1, (scans / "kept.jpg").read_bytes())
+    assert kept["sideways.jpg"][1:] == (1, (scans / "sideways.jpg").read_bytes())
     assert kept["copied.png"][1] == 0 and kept["big.jpg"][1] == 0
     client = create_app(store, "2026H1", TOKEN, "测试员").test_client()
     client.set_cookie(cookie_name(TOKEN), TOKEN)
@@ -552,12 +559,15 @@ def test_a_jpeg_scan_is_kept_as_scanned_and_shown_like_an_upright_copy(tmp_path:
         assert response.status_code == 200, url
         return np.asarray(cv2.imdecode(np.frombuffer(response.data, np.uint8), cv2.IMREAD_GRAYSCALE), dtype=float)
 
-    for index, name in enumerate(["kept.jpg", "copied.png", "big.jpg"]):
+    for index, name in enumerate(["kept.jpg", "copied.png", "big.jpg", "sideways.jpg"]):
         page = shown(f"/image/page/{kept[name][0]}")
         assert page.shape == printed[index].shape == size
         misfit = np.abs(page - printed[index]).mean()
         assert misfit < 8 and misfit < 0.5 * np.abs(page - printed[index][::-1, ::-1]).mean(), (name, misfit)
-    crops = [shown(f"/image/row/{kept[name][0]}/2") for name in ("kept.jpg", "copied.png", "big.jpg")]
-    assert crops[0].shape == crops[1].shape == crops[2].shape
-    assert np.abs(crops[0] - crops[1]).mean() < 4 and np.abs(crops[2] - crops[1]).mean() < 8
+    names = ("kept.jpg", "copied.png", "big.jpg", "sideways.jpg")
+    crops = [shown(f"/image/row/{kept[name][0]}/2") for name in names]
+    assert crops[0].shape == crops[1].shape == crops[2].shape == crops[3].shape
+    assert (
+        max(np.abs(crops[index] - crops[1]).mean() for index in (0, 3)) < 4 and np.abs(crops[2] - crops[1]).mean() < 8
+    )
     store.close()

@@ -15,6 +15,7 @@ from pathlib import PurePath
 import cv2
 import numpy as np
 
+from pipeline.ingest import decode_image
 from pipeline.layout import Layout, Rect, RowPlace, compute_layout
 from pipeline.review.model import (
     ROW_DECISION_KINDS,
@@ -97,13 +98,13 @@ def crop_area(place: RowPlace, width: int, height: int) -> PixelBox:
 def shown_page(image: StoredImage, layouts: Layouts) -> np.ndarray:
     """The page as the clerk is shown it: the stored image decoded, and a scan kept as its file held it
     resampled upright at REVIEW_PX_PER_MM through its page's transform, so rows are cropped from both alike."""
-    pixels = cv2.imdecode(np.frombuffer(image.data, np.uint8), cv2.IMREAD_GRAYSCALE)
+    pixels = decode_image(image.data)
     if pixels is None:
         raise ValueError("stored page image cannot be decoded")
     if image.transform is None or image.template_hash is None:
-        return np.asarray(pixels, dtype=np.uint8)
+        return pixels
     layout = layouts.get(image.template_hash)
-    return upright_page(np.asarray(pixels, dtype=np.uint8), image.transform, layout.page_w, layout.page_h)
+    return upright_page(pixels, image.transform, layout.page_w, layout.page_h)
 
 
 def row_crop(page: np.ndarray, place: RowPlace) -> np.ndarray:
