@@ -4,7 +4,9 @@ The QR code says which template, session and sheet serial a page is, and its fou
 whatever orientation the page was fed, give the first, coarse page → image transform. The corners of the
 page are searched first (a 22 mm code decodes in about a millisecond there); the whole page only if that
 fails. A phone photo taken from afar leaves a small, soft code (~3.5 px a module at ~150 dpi) that zxing
-reads only enlarged: :func:`find_small_qr` tries that, for pages that are not blank.
+reads only enlarged: :func:`find_small_qr` tries that, for pages that are not blank. A code that is not a
+ballot's (a sticker, another form's code, a damaged code decoded as something else) never ends the search:
+it is what the page is said to carry only when no ballot's code is found anywhere.
 
 A region that holds the codes of two different ballots is two sheets fed together (or lying on the glass one
 over the other): the code found says so in ``QrCode.overlap`` and the page must not be read, whichever sheet's
@@ -51,31 +53,51 @@ class QrCode:
 
 
 def find_qr(image: Gray) -> QrCode | None:
+    """The page's code: a ballot's, else one that is not (a sticker, another form's code) when no window
+    shows a ballot's, else None. The first ballot's code found ends the search."""
     # zxing's local binarizer now and then takes a registration mark beside the code for one of its finder
     # patterns and gives up; a plain global threshold then reads the code (measured on a sharp office scan).
+    other = None
     for binarizer in BINARIZERS:
         for top, left, corner in _corners(image):
             found = _decode(corner, top, left, binarizer)
-            if found is not None:
+            if found is not None and is_ballot(found):
                 return found
-    return _decode(image, 0, 0, BINARIZERS[0])
+            other = other or found
+    return preferred(_decode(image, 0, 0, BINARIZERS[0]), other)
 
 
 def find_small_qr(image: Gray) -> QrCode | None:
     """:func:`find_qr`'s last resort for a code too small and soft, or too noisy, to read as it is: each
-    corner with a global threshold, then prepared in each of the PREPARED ways. A few tenths of a second:
-    only for a page that showed no code and is not blank."""
+    corner with a global threshold, then prepared in each of the PREPARED ways; a code that is not a
+    ballot's only when none is. A few tenths of a second: only for a page that showed no ballot's code and
+    is not blank."""
+    other = None
     for top, left, corner in _corners(image):
         found = _decode(corner, top, left, zxingcpp.Binarizer.GlobalHistogram)
-        if found is not None:
+        if found is not None and is_ballot(found):
             return found
+        other = other or found
     for how in PREPARED:
         for top, left, corner in _corners(image):
             region, factor = _prepared(corner, how)
             found = _decode(region, top, left, BINARIZERS[0], factor)
-            if found is not None:
+            if found is not None and is_ballot(found):
                 return found
-    return None
+            other = other or found
+    return other
+
+
+def is_ballot(code: QrCode) -> bool:
+    """The code is one of our ballots' (else ``code.sheet`` says why not)."""
+    return isinstance(code.sheet, SheetId)
+
+
+def preferred(first: QrCode | None, second: QrCode | None) -> QrCode | None:
+    """Of two findings, a ballot's code over one that is not, else whichever was found, ``first`` first."""
+    if first is not None and (is_ballot(first) or second is None):
+        return first
+    return second if second is not None else first
 
 
 def _prepared(corner: Gray, how: str) -> tuple[Gray, float]:

@@ -566,6 +566,43 @@ def test_registration_marks_broken_up_by_fax_noise_are_found_cleaned(batch: Batc
     assert sum(found is None for found in plain) >= 2  # without the cleaning, two marks are missing
 
 
+STICKER = "https://example.org/survey?id=0123456789"  # another program's code stuck or printed on the sheet
+
+
+def test_a_sticker_code_in_a_corner_searched_first_does_not_hide_the_ballots_code(batch: Batch) -> None:
+    """Fed upside down, the ballot's code lies in the corner searched second; a sticker's code in the top
+    right, searched first, made the page "not from a ballot printed by this program"."""
+    from pipeline.identify import find_qr
+    from tests.helpers import qr_image
+
+    page = cv2.rotate(batch.pages()[0], cv2.ROTATE_180)
+    sticker = qr_image(STICKER, module_px=6)
+    page[80 : 80 + sticker.shape[0], -sticker.shape[1] - 80 : -80] = sticker
+    found = find_qr(page)
+    assert found is not None and not isinstance(found.sheet, str) and found.sheet.serial == batch.serials[0]
+    assert read_image(batch, page).sheet.serial == batch.serials[0]
+    alone = np.full_like(page, 255)
+    alone[80 : 80 + sticker.shape[0], -sticker.shape[1] - 80 : -80] = sticker
+    found = find_qr(alone)  # with no ballot's code on the page, the sticker's is what there is to say
+    assert found is not None and found.text == STICKER and isinstance(found.sheet, str)
+
+
+def test_a_clear_sticker_code_does_not_hide_a_small_soft_ballot_code(batch: Batch) -> None:
+    """The sticker's code reads as it is, the ballot's only enlarged (a photo from afar): the page is read."""
+    from pipeline.identify import find_qr
+    from tests.helpers import qr_image
+
+    page = batch.pages(140)[0]
+    sticker = qr_image(STICKER, module_px=5)
+    page[40 : 40 + sticker.shape[0], 40 : 40 + sticker.shape[1]] = sticker
+    soft = cv2.GaussianBlur(page, (0, 0), 1.4) + np.random.default_rng(1).normal(0, 6, page.shape)
+    _, encoded = cv2.imencode(".jpg", np.clip(soft, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 50])
+    photo = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+    found = find_qr(photo)
+    assert found is not None and found.text == STICKER  # the ballot's code is too soft to read as it is
+    assert read_image(batch, photo).sheet.serial == batch.serials[0]
+
+
 def test_a_small_soft_code_of_a_photo_taken_from_afar_is_read_enlarged(batch: Batch) -> None:
     """A phone photo from a distance: ~140 dpi, soft, noisy, JPEG 50. zxing does not find the code as it is
     (6 % of such photos in one batch were rejected for "no QR code"); enlarged, it does, and the page is
