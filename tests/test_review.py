@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import subprocess
@@ -547,6 +548,9 @@ def test_a_jpeg_scan_is_kept_as_scanned_and_shown_like_an_upright_copy(tmp_path:
     }
     assert kept["kept.jpg"][1:] == (1, (scans / "kept.jpg").read_bytes())
     assert kept["sideways.jpg"][1:] == (1, (scans / "sideways.jpg").read_bytes())
+    # The image kept is the file whose hash was recorded when it was scanned: evidence that can be checked.
+    recorded = dict(store.db.execute("SELECT path, sha256 FROM files"))
+    assert hashlib.sha256(kept["kept.jpg"][2]).hexdigest() == recorded[str(scans / "kept.jpg")]
     assert kept["copied.png"][1] == 0 and kept["big.jpg"][1] == 0
     client = create_app(store, "2026H1", TOKEN, "测试员").test_client()
     client.set_cookie(cookie_name(TOKEN), TOKEN)
