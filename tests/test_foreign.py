@@ -69,9 +69,9 @@ def test_a_voters_single_stroke_is_no_table(printed: tuple[Gray, Gray, TemplateM
 @pytest.mark.parametrize("dpi", [130.0, 150.0, 200.0, 300.0])
 def test_the_scan_reduced_for_rules_keeps_them(tmp_path: Path, dpi: float) -> None:
     """read_sheet looks for rules on the scan brought upright at LINES_PX_PER_MM straight from the scan's pixels:
-    at any scan resolution as many rule pixels (within 2 %) as from the sheet brought upright at REVIEW_PX_PER_MM and
-    reduced by area (the way before: 150 dpi resampled directly lost a third of the vertical ones); one sheet
-    fed upside down shows only its own rules, and two sheets on one image show a table of foreign ones."""
+    at any scan resolution as many rule pixels (within 2 %) as from the sheet brought upright at REVIEW_PX_PER_MM
+    and reduced by area, as before (a 150-dpi scan resampled at 3 px/mm without smoothing lost a third of the
+    vertical ones); one sheet fed upside down shows only its own rules, two sheets on one image a foreign table."""
     from pipeline.sheet import REVIEW_PX_PER_MM, coarse_upright, upright_page
 
     template = load_template(Path("templates/shuangping.yaml"))
