@@ -15,6 +15,7 @@ marks the aligner would find. Only the region already decoded is looked at, so t
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -54,50 +55,44 @@ class QrCode:
 
 def find_qr(image: Gray) -> QrCode | None:
     """The page's code: a ballot's, else one that is not (a sticker, another form's code) when no window
-    shows a ballot's, else None. The first ballot's code found ends the search."""
-    # zxing's local binarizer now and then takes a registration mark beside the code for one of its finder
-    # patterns and gives up; a plain global threshold then reads the code (measured on a sharp office scan).
-    other = None
-    for binarizer in BINARIZERS:
-        for top, left, corner in _corners(image):
-            found = _decode(corner, top, left, binarizer)
-            if found is not None and is_ballot(found):
-                return found
-            other = other or found
-    return preferred(_decode(image, 0, 0, BINARIZERS[0]), other)
+    shows a ballot's (:func:`first_ballot`), else None."""
+
+    def attempts() -> Iterator[QrCode | None]:
+        # zxing's local binarizer now and then takes a registration mark beside the code for one of its finder
+        # patterns and gives up; a plain global threshold then reads the code (measured on a sharp office scan).
+        for binarizer in BINARIZERS:
+            for top, left, corner in _corners(image):
+                yield _decode(corner, top, left, binarizer)
+        yield _decode(image, 0, 0, BINARIZERS[0])
+
+    return first_ballot(attempts())
 
 
 def find_small_qr(image: Gray) -> QrCode | None:
     """:func:`find_qr`'s last resort for a code too small and soft, or too noisy, to read as it is: each
-    corner with a global threshold, then prepared in each of the PREPARED ways; a code that is not a
-    ballot's only when none is. A few tenths of a second: only for a page that showed no ballot's code and
-    is not blank."""
+    corner with a global threshold, then prepared in each of the PREPARED ways (:func:`first_ballot`). A few
+    tenths of a second: only for a page that showed no ballot's code and is not blank."""
+
+    def attempts() -> Iterator[QrCode | None]:
+        for top, left, corner in _corners(image):
+            yield _decode(corner, top, left, zxingcpp.Binarizer.GlobalHistogram)
+        for how in PREPARED:
+            for top, left, corner in _corners(image):
+                region, factor = _prepared(corner, how)
+                yield _decode(region, top, left, BINARIZERS[0], factor)
+
+    return first_ballot(attempts())
+
+
+def first_ballot(findings: Iterable[QrCode | None]) -> QrCode | None:
+    """The first ballot's code of ``findings`` (tried lazily, in order: the first one ends the search), else
+    the first code found that is not a ballot's, else None."""
     other = None
-    for top, left, corner in _corners(image):
-        found = _decode(corner, top, left, zxingcpp.Binarizer.GlobalHistogram)
-        if found is not None and is_ballot(found):
+    for found in findings:
+        if found is not None and isinstance(found.sheet, SheetId):
             return found
         other = other or found
-    for how in PREPARED:
-        for top, left, corner in _corners(image):
-            region, factor = _prepared(corner, how)
-            found = _decode(region, top, left, BINARIZERS[0], factor)
-            if found is not None and is_ballot(found):
-                return found
-            other = other or found
     return other
-
-
-def is_ballot(code: QrCode) -> bool:
-    """The code is one of our ballots' (else ``code.sheet`` says why not)."""
-    return isinstance(code.sheet, SheetId)
-
-
-def preferred(first: QrCode | None, second: QrCode | None) -> QrCode | None:
-    """Of two findings, a ballot's code over one that is not, else whichever was found, ``first`` first."""
-    if first is not None and (is_ballot(first) or second is None):
-        return first
-    return second if second is not None else first
 
 
 def _prepared(corner: Gray, how: str) -> tuple[Gray, float]:

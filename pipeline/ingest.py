@@ -159,7 +159,7 @@ def read_page(path: Path, info: FileInfo, page_no: int) -> ScanPage | Unreadable
         if info.kind == "pdf":
             return _read_pdf_page(path, page_no)
         if info.kind in ("jpeg", "png"):
-            return _read_single_image(path, page_no)
+            return _read_single_image(path, page_no, keep=info.kind == "jpeg")
         return _read_pillow_frame(path, page_no)
     except MemoryError:
         return UnreadablePageImage(source, page_no, "the page is too large to decode")
@@ -175,24 +175,23 @@ def iter_pages(path: Path) -> Iterator[ScanPage | UnreadablePageImage | Unreadab
         yield read_page(path, info, page_no)
 
 
-def _read_single_image(path: Path, page_no: int) -> ScanPage | UnreadablePageImage:
+def _read_single_image(path: Path, page_no: int, *, keep: bool) -> ScanPage | UnreadablePageImage:
+    """A JPEG or PNG file's one page; ``keep``: its bytes too (a JPEG, see :attr:`ScanPage.jpeg`)."""
     source = str(path)
-    data = np.fromfile(str(path), dtype=np.uint8)
-    if _truncated(data[-64:].tobytes()):
+    data = path.read_bytes()
+    if _truncated(data[-64:]):
         return UnreadablePageImage(source, page_no, "the image file is truncated (the scan was cut short)")
     decoded = decode_image(data)
     if decoded is None:
         return UnreadablePageImage(source, page_no, "the image cannot be decoded (damaged file)")
-    jpeg = data.tobytes() if sniff(data[:16].tobytes()) == "jpeg" else None
-    return ScanPage(source, page_no, decoded, _pillow_dpi(path), jpeg)
+    return ScanPage(source, page_no, decoded, _pillow_dpi(path), data if keep else None)
 
 
-def decode_image(data: bytes | npt.NDArray[np.uint8]) -> Gray | None:
+def decode_image(data: bytes) -> Gray | None:
     """The grey pixels of an encoded JPEG or PNG, EXIF orientation applied (phone photos), or None when it
     cannot be decoded. By cv2: 2–3× faster than Pillow on JPEG. Scans are read with it, and the review shows a
     page kept as scanned with it, so that both see the very pixels the page's transform was fitted to."""
-    encoded = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
-    decoded = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+    decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
     return np.asarray(decoded, dtype=np.uint8) if decoded is not None else None
 
 

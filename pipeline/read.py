@@ -17,7 +17,7 @@ from pipeline.classify import classify_page
 from pipeline.debug import DebugWriter, draw_overlay
 from pipeline.external import read_external_sheet
 from pipeline.foreign import LINES_PX_PER_MM, foreign_rules
-from pipeline.identify import find_qr, find_small_qr, is_ballot, preferred
+from pipeline.identify import find_qr, find_small_qr, first_ballot
 from pipeline.ingest import ScanPage, image_fingerprint
 from pipeline.refine import fit_page
 from pipeline.score import score_page, template_model
@@ -48,8 +48,8 @@ def read_sheet(
     fingerprint = image_fingerprint(image)
     qr = find_qr(image)
     blank = qr is None and is_blank(image, settings.blank_page_ink)
-    if (qr is None and not blank) or (qr is not None and not is_ballot(qr)):
-        qr = preferred(find_small_qr(image), qr)
+    if (qr is None and not blank) or (qr is not None and isinstance(qr.sheet, str)):
+        qr = first_ballot((qr, find_small_qr(image)))
     if qr is None:
         if forms:
             return read_external_sheet(page, session, forms, settings, debug)

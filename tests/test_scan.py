@@ -569,6 +569,13 @@ def test_registration_marks_broken_up_by_fax_noise_are_found_cleaned(batch: Batc
 STICKER = "https://example.org/survey?id=0123456789"  # another program's code stuck or printed on the sheet
 
 
+def from_afar(page: np.ndarray) -> np.ndarray:
+    """``page`` (rendered at ~140 dpi) as a phone photographs it from a distance: soft, noisy, JPEG 50."""
+    soft = cv2.GaussianBlur(page, (0, 0), 1.4) + np.random.default_rng(1).normal(0, 6, page.shape)
+    _, encoded = cv2.imencode(".jpg", np.clip(soft, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 50])
+    return np.asarray(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE), dtype=np.uint8)
+
+
 def test_a_sticker_code_in_a_corner_searched_first_does_not_hide_the_ballots_code(batch: Batch) -> None:
     """Fed upside down, the ballot's code lies in the corner searched second; a sticker's code in the top
     right, searched first, made the page "not from a ballot printed by this program"."""
@@ -577,12 +584,13 @@ def test_a_sticker_code_in_a_corner_searched_first_does_not_hide_the_ballots_cod
 
     page = cv2.rotate(batch.pages()[0], cv2.ROTATE_180)
     sticker = qr_image(STICKER, module_px=6)
-    page[80 : 80 + sticker.shape[0], -sticker.shape[1] - 80 : -80] = sticker
+    top_right = np.s_[80 : 80 + sticker.shape[0], -sticker.shape[1] - 80 : -80]
+    page[top_right] = sticker
     found = find_qr(page)
     assert found is not None and not isinstance(found.sheet, str) and found.sheet.serial == batch.serials[0]
     assert read_image(batch, page).sheet.serial == batch.serials[0]
     alone = np.full_like(page, 255)
-    alone[80 : 80 + sticker.shape[0], -sticker.shape[1] - 80 : -80] = sticker
+    alone[top_right] = sticker
     found = find_qr(alone)  # with no ballot's code on the page, the sticker's is what there is to say
     assert found is not None and found.text == STICKER and isinstance(found.sheet, str)
 
@@ -595,9 +603,7 @@ def test_a_clear_sticker_code_does_not_hide_a_small_soft_ballot_code(batch: Batc
     page = batch.pages(140)[0]
     sticker = qr_image(STICKER, module_px=5)
     page[40 : 40 + sticker.shape[0], 40 : 40 + sticker.shape[1]] = sticker
-    soft = cv2.GaussianBlur(page, (0, 0), 1.4) + np.random.default_rng(1).normal(0, 6, page.shape)
-    _, encoded = cv2.imencode(".jpg", np.clip(soft, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 50])
-    photo = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+    photo = from_afar(page)
     found = find_qr(photo)
     assert found is not None and found.text == STICKER  # the ballot's code is too soft to read as it is
     assert read_image(batch, photo).sheet.serial == batch.serials[0]
@@ -611,9 +617,7 @@ def test_a_small_soft_code_of_a_photo_taken_from_afar_is_read_enlarged(batch: Ba
 
     page = batch.pages(140)[0]
     tick(page, box(batch.layout, "局机关", "满意"), px=140 / 25.4)
-    soft = cv2.GaussianBlur(page, (0, 0), 1.4) + np.random.default_rng(1).normal(0, 6, page.shape)
-    _, encoded = cv2.imencode(".jpg", np.clip(soft, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 50])
-    photo = cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+    photo = from_afar(page)
     assert find_qr(photo) is None
     read = read_image(batch, photo)
     assert read.sheet.serial == batch.serials[0]
