@@ -6,11 +6,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.layout import Layout, compute_layout
-from pipeline.render import render_ballots
-from pipeline.simulate import Profile, SheetTruth, simulate_batch
-from pipeline.store import open_store
-from pipeline.template import load_template
+from pipeline.ballot.layout import Layout, compute_layout
+from pipeline.ballot.template import load_template
+from pipeline.printing.render import render_ballots
+from pipeline.simulation.simulate import Profile, SheetTruth, simulate_batch
+from pipeline.store.base import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "shuangping.yaml"

@@ -10,7 +10,7 @@ rasterized and optionally degraded like a scan (slight rotation, blur, JPEG).
 prints, per form style and scan condition, the row labels and option headings recovered exactly / flagged
 unsure / wrong, and the OCR step's cost (ms per label, labels/s); then reads filled copies of three forms
 (□ boxes, empty cells with a merged heading, hairline □ in a Ming font) through each device profile of
-pipeline.degrade and counts rows read right / sent to review / misread, and pages rejected.
+pipeline.simulation.degrade and counts rows read right / sent to review / misread, and pages rejected.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.ingest import pdf_bytes_pages
+from pipeline.reading.ingest import pdf_bytes_pages
 
 Gray = npt.NDArray[np.uint8]
 
@@ -309,8 +309,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def label_accuracy(browser: Any, forms: int, seed: int) -> None:
     """from-scan on generated blanks: labels and option headings exact / flagged / wrong, and OCR cost."""
-    from pipeline.formscan import FormNotFound, scan_blank
-    from pipeline.ingest import ScanPage
+    from pipeline.forms.proposal import FormNotFound, scan_blank
+    from pipeline.reading.ingest import ScanPage
 
     labels: dict[str, Tally] = {}
     headings: dict[str, Tally] = {}
@@ -372,8 +372,8 @@ def fill_copy(
 ) -> tuple[Gray, dict[str, str | None]]:
     """The blank filled in by one voter with the simulator's marks: per row a tick, cross, filled box or
     circle in one answer place, or nothing. Returns the page and each row's intended option."""
-    from pipeline.layout import compute_layout
-    from pipeline.simulate import draw_mark, random_pen
+    from pipeline.ballot.layout import compute_layout
+    from pipeline.simulation.simulate import draw_mark, random_pen
 
     px = READ_DPI / 25.4
     filled = page.copy()
@@ -399,12 +399,12 @@ def read_accuracy(browser: Any, profiles: list[str], copies: int, seed: int) -> 
     A row is *misread* when the reading is definite (an option or blank) and not what the voter meant;
     *review* when it is pending. Fax copies use no pencil: a fax's threshold wipes light pencil out
     entirely (nothing is left to read; the simulator's truth calls such marks illegible)."""
-    from pipeline.degrade import degrade
-    from pipeline.external import read_external_sheet
-    from pipeline.formscan import FormNotFound, proposal_template, scan_blank
-    from pipeline.ingest import ScanPage
-    from pipeline.settings import load_settings
-    from pipeline.sheet import SheetRead
+    from pipeline.forms.fitting import read_external_sheet
+    from pipeline.forms.proposal import FormNotFound, proposal_template, scan_blank
+    from pipeline.reading.ingest import ScanPage
+    from pipeline.reading.outcome import SheetRead
+    from pipeline.reading.settings import load_settings
+    from pipeline.simulation.degrade import degrade
 
     blanks, templates = [], []
     for spec in READ_FORMS:

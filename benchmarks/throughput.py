@@ -25,13 +25,13 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.common import SESSION, TEMPLATE
-from pipeline.ingest import pdf_bytes_pages
-from pipeline.layout import compute_layout
-from pipeline.render import render_pdf_bytes
-from pipeline.scan import kept_blank
-from pipeline.simulate import fill_sheet
-from pipeline.store import open_store
-from pipeline.template import load_template
+from pipeline.ballot.layout import compute_layout
+from pipeline.ballot.template import load_template
+from pipeline.printing.render import render_pdf_bytes
+from pipeline.reading.ingest import pdf_bytes_pages
+from pipeline.scanning.batch import kept_blank
+from pipeline.simulation.simulate import fill_sheet
+from pipeline.store.base import open_store
 
 
 def make_scans(folder: Path, pages: int, dpi: int, as_pdf: bool) -> Path:
@@ -64,9 +64,9 @@ def make_scans(folder: Path, pages: int, dpi: int, as_pdf: bool) -> Path:
 CHILD = """
 import resource, sys, time
 from pathlib import Path
-from pipeline.scan import scan
-from pipeline.settings import load_settings
-from pipeline.store import open_store
+from pipeline.scanning.batch import scan
+from pipeline.reading.settings import load_settings
+from pipeline.store.base import open_store
 folder, jobs = Path(sys.argv[1]), int(sys.argv[2])
 store = open_store(folder / "ballots.db")
 started = time.perf_counter()

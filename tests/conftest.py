@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline.store import Store, open_store
-from pipeline.template import Template, load_template
+from pipeline.ballot.template import Template, load_template
+from pipeline.store.base import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_FILE = ROOT / "templates" / "shuangping.yaml"
@@ -42,7 +42,7 @@ REVIEW_SESSION = "2026H1"
 
 
 class ReviewBatch:
-    """A scanned store: 7 hand-drawn sheets (files 01–07) plus 3 simulated ones if pipeline.simulate exists.
+    """A scanned store: 7 hand-drawn sheets (files 01–07) plus 3 simulated ones if pipeline.simulation.simulate exists.
 
     01-faint: clear ticks on 局机关 and 文艺演出中心; on six other rows marks a reader should doubt (faint and
     very faint ticks, a small faint tick, a dot, a filled box beside a tick, a faint second tick). Which of them
@@ -72,10 +72,10 @@ def build_review_batch(folder: Path, template: Template) -> ReviewBatch:
     import cv2
     import numpy as np
 
+    from pipeline.ballot.layout import compute_layout
     from pipeline.cli import main
-    from pipeline.ingest import pdf_bytes_pages
-    from pipeline.layout import compute_layout
-    from pipeline.render import render_ballots
+    from pipeline.printing.render import render_ballots
+    from pipeline.reading.ingest import pdf_bytes_pages
     from tests.helpers import DPI, PX, box, fill, save_jpeg, tick
 
     db = folder / "review.db"
@@ -142,7 +142,7 @@ def build_review_batch(folder: Path, template: Template) -> ReviewBatch:
     save_jpeg(sheet, scans / "07-signed.jpg")
 
     try:
-        from pipeline.simulate import simulate_batch
+        from pipeline.simulation.simulate import simulate_batch
     except ImportError:  # written concurrently; the hand-drawn sheets carry every assertion
         pass
     else:

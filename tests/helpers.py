@@ -10,15 +10,15 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.debug import DebugWriter
-from pipeline.ingest import ScanPage, pdf_bytes_pages
-from pipeline.layout import Checkbox, Layout, compute_layout
-from pipeline.read import read_sheet
-from pipeline.render import render_ballots
-from pipeline.settings import load_settings
-from pipeline.sheet import SheetRead
-from pipeline.store import open_store
-from pipeline.template import Template
+from pipeline.ballot.layout import Checkbox, Layout, compute_layout
+from pipeline.ballot.template import Template
+from pipeline.printing.render import render_ballots
+from pipeline.reading.debug import DebugWriter
+from pipeline.reading.ingest import ScanPage, pdf_bytes_pages
+from pipeline.reading.outcome import SheetRead
+from pipeline.reading.read import read_sheet
+from pipeline.reading.settings import load_settings
+from pipeline.store.base import open_store
 
 Gray = npt.NDArray[np.uint8]
 DPI = 200.0
@@ -98,7 +98,7 @@ def save_jpeg(image: Gray, path: Path, quality: int = 85) -> Path:
 
 def filled_sheet(image: Gray, layout: Layout, seed: int, px: float = PX) -> dict[str, str]:
     """Fill ``image`` in place as a careful voter would (clean marks); returns each row's intent."""
-    from pipeline.simulate import fill_sheet
+    from pipeline.simulation.simulate import fill_sheet
 
     rows = fill_sheet(image, layout, px, np.random.default_rng(seed), difficulty="clean")
     return {row.unit: row.intent for row in rows}

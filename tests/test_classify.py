@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline.classify import (
+from pipeline.reading.classify import (
     REASON_ALIGNMENT,
     REASON_CIRCLE,
     REASON_CORRECTION,
@@ -20,8 +20,8 @@ from pipeline.classify import (
     classify_page,
     classify_row,
 )
-from pipeline.score import INK_LEVEL, BoxScore
-from pipeline.settings import ReadingSettings
+from pipeline.reading.score import INK_LEVEL, BoxScore
+from pipeline.reading.settings import ReadingSettings
 
 SETTINGS = ReadingSettings()
 OPTIONS = ("满意", "基本满意", "不满意")
@@ -229,7 +229,7 @@ def test_ink_in_scattered_pieces_is_no_definite_mark() -> None:
 
 
 def test_shipped_settings_file_is_valid_and_matches_the_defaults() -> None:
-    from pipeline.settings import DEFAULT_SETTINGS_FILE, load_settings
+    from pipeline.reading.settings import DEFAULT_SETTINGS_FILE, load_settings
 
     assert DEFAULT_SETTINGS_FILE.exists()
     assert load_settings() == ReadingSettings()
@@ -238,8 +238,8 @@ def test_shipped_settings_file_is_valid_and_matches_the_defaults() -> None:
 def test_bad_settings_file_names_the_field(tmp_path: object) -> None:
     from pathlib import Path
 
-    from pipeline.settings import load_settings
-    from pipeline.template import TemplateInvalid
+    from pipeline.ballot.template import TemplateInvalid
+    from pipeline.reading.settings import load_settings
 
     path = Path(str(tmp_path)) / "bad.yaml"
     path.write_text("marks:\n  definite: 2\n  colour: red\n", encoding="utf-8")

@@ -10,11 +10,11 @@ import numpy.typing as npt
 import pytest
 from click.testing import CliRunner
 
+from pipeline.ballot.template import Template
 from pipeline.cli import main
-from pipeline.contact import THRESHOLD_COLOURS, TILE, collect_crops, draw_contact_sheet
-from pipeline.settings import load_settings
-from pipeline.store import open_store
-from pipeline.template import Template
+from pipeline.reading.settings import load_settings
+from pipeline.scanning.contact import THRESHOLD_COLOURS, TILE, collect_crops, draw_contact_sheet
+from pipeline.store.base import open_store
 from tests.helpers import Batch, box, fill, lifted, print_batch, read_image, tick
 
 ROW = "测评人类别"

@@ -11,11 +11,11 @@ import openpyxl
 from click.testing import CliRunner
 
 from benchmarks.common import SESSION, simulated_batch
+from pipeline.ballot.template import CATEGORY_ROW
 from pipeline.cli import main
-from pipeline.scan import scan
-from pipeline.settings import load_settings
-from pipeline.store import open_store
-from pipeline.template import CATEGORY_ROW
+from pipeline.reading.settings import load_settings
+from pipeline.scanning.batch import scan
+from pipeline.store.base import open_store
 
 OPTIONS = ("满意", "基本满意", "不满意")
 

@@ -21,17 +21,17 @@ import yaml
 from click.testing import CliRunner
 
 from benchmarks.ocr import CHROMIUM, UNITS, FormSpec, chromium, fill_copy, print_pdf
+from pipeline.ballot.layout import compute_layout
+from pipeline.ballot.template import Template, load_template
 from pipeline.cli import main
-from pipeline.degrade import degrade
-from pipeline.external import read_external_sheet
-from pipeline.formscan import FormNotFound, proposal_template, scan_blank
-from pipeline.ingest import Gray, ScanPage, pdf_bytes_pages
-from pipeline.layout import compute_layout
+from pipeline.forms.fitting import read_external_sheet
+from pipeline.forms.proposal import FormNotFound, proposal_template, scan_blank
+from pipeline.reading.ingest import Gray, ScanPage, pdf_bytes_pages
+from pipeline.reading.outcome import SheetRead, SheetRejected
+from pipeline.reading.settings import load_settings
 from pipeline.review.app import cookie_name, create_app
-from pipeline.settings import load_settings
-from pipeline.sheet import SheetRead, SheetRejected
-from pipeline.store import open_store
-from pipeline.template import Template, load_template
+from pipeline.simulation.degrade import degrade
+from pipeline.store.base import open_store
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 

@@ -140,7 +140,7 @@ def encrypted_pdf() -> bytes:
 
 
 def test_encrypted_pdf_is_refused_as_password_protected(tmp_path: Path) -> None:
-    from pipeline.ingest import UnreadableFile, inspect_file
+    from pipeline.reading.ingest import UnreadableFile, inspect_file
 
     path = tmp_path / "locked.pdf"
     path.write_bytes(encrypted_pdf())
@@ -150,7 +150,7 @@ def test_encrypted_pdf_is_refused_as_password_protected(tmp_path: Path) -> None:
 
 def test_zero_page_pdf_after_an_encrypted_one_is_not_blamed_on_a_password(tmp_path: Path) -> None:
     """pdfium keeps its last error code: a zero-page PDF read after a locked one once said 'password'."""
-    from pipeline.ingest import UnreadableFile, inspect_file
+    from pipeline.reading.ingest import UnreadableFile, inspect_file
 
     locked, empty = tmp_path / "locked.pdf", tmp_path / "empty.pdf"
     locked.write_bytes(encrypted_pdf())
@@ -456,7 +456,7 @@ def paste(page: np.ndarray, patch: np.ndarray, top: int, left: int) -> None:
 
 
 def test_two_ballot_codes_in_the_decoded_region_say_two_sheets() -> None:
-    from pipeline.identify import find_qr
+    from pipeline.reading.identify import find_qr
     from tests.helpers import qr_image
 
     first, second = qr_image(BALLOT_CODE.format(serial="K7QXM2PD5Z")), qr_image(BALLOT_CODE.format(serial="A1B2C3D4E5"))
@@ -485,8 +485,8 @@ def test_two_ballot_codes_in_the_decoded_region_say_two_sheets() -> None:
     ],
 )
 def test_one_ballot_code_is_not_an_overlap(second_text: str | None, why: str) -> None:
-    from pipeline.identify import find_qr
-    from pipeline.payload import SheetId
+    from pipeline.ballot.payload import SheetId
+    from pipeline.reading.identify import find_qr
     from tests.helpers import qr_image
 
     first = qr_image(BALLOT_CODE.format(serial="K7QXM2PD5Z"))
@@ -503,7 +503,7 @@ def test_an_upright_page_costs_one_decode(monkeypatch: pytest.MonkeyPatch) -> No
     """Overlaps are looked for only in the region already decoded: no second decode, no whole-page decode."""
     import zxingcpp
 
-    from pipeline import identify
+    from pipeline.reading import identify
     from tests.helpers import qr_image
 
     calls = []
@@ -525,8 +525,8 @@ class TwoSheets:
     """Two filled ballots of one printed batch (clean marks, so every row's intent is certain)."""
 
     def __init__(self, folder: Path) -> None:
-        from pipeline.store import open_store
-        from pipeline.template import load_template
+        from pipeline.ballot.template import load_template
+        from pipeline.store.base import open_store
         from tests.helpers import filled_sheet, print_batch
 
         self.batch = print_batch(folder, load_template(TEMPLATE_FILE), 2)
@@ -539,10 +539,10 @@ class TwoSheets:
         store.close()
 
     def read(self, image: np.ndarray) -> object:
-        from pipeline.debug import DebugWriter
-        from pipeline.ingest import ScanPage
-        from pipeline.read import read_sheet
-        from pipeline.settings import load_settings
+        from pipeline.reading.debug import DebugWriter
+        from pipeline.reading.ingest import ScanPage
+        from pipeline.reading.read import read_sheet
+        from pipeline.reading.settings import load_settings
 
         page = ScanPage(source="overlap.png", page_no=1, image=image, dpi=DPI)
         return read_sheet(page, SESSION, self.catalog, load_settings(), DebugWriter(None))
@@ -574,7 +574,7 @@ def test_see_through_overlap_with_both_codes_is_unreadable_two_ballots(
 ) -> None:
     """Both sheets' ink on one image, the second sheet's code clear of the first's: before, the page was read as
     the first sheet with the second's printed boxes and ticks as marks (or refused as a curled page)."""
-    from pipeline.sheet import SheetRejected
+    from pipeline.reading.outcome import SheetRejected
     from tests.helpers import see_through
 
     result = two_sheets.read(see_through(two_sheets.first, two_sheets.second, dx_mm, dy_mm))
@@ -591,7 +591,7 @@ def test_see_through_overlap_with_both_codes_is_unreadable_two_ballots(
     ("dx_mm", "dy_mm"), [(25, 0), (0, -30)], ids=["second-code-past-right-edge", "second-code-past-top-edge"]
 )
 def test_see_through_overlap_with_one_code_is_not_read(two_sheets: TwoSheets, dx_mm: float, dy_mm: float) -> None:
-    from pipeline.sheet import SheetRejected
+    from pipeline.reading.outcome import SheetRejected
     from tests.helpers import see_through
 
     result = two_sheets.read(see_through(two_sheets.first, two_sheets.second, dx_mm, dy_mm))
@@ -616,7 +616,7 @@ def test_see_through_overlap_with_one_code_is_not_read(two_sheets: TwoSheets, dx
 def test_sheet_lying_over_another_is_never_read_with_the_other_sheets_marks(
     two_sheets: TwoSheets, dy_mm: float, expected: tuple[str, str | None, str]
 ) -> None:
-    from pipeline.sheet import SheetRead, SheetRejected
+    from pipeline.reading.outcome import SheetRead, SheetRejected
     from tests.helpers import laid_over
 
     outcome, which, reason = expected
@@ -678,8 +678,8 @@ def test_overlapped_scans_are_stored_unreadable_and_the_sheets_rescanned_alone_c
 
 def printed_page(store: object, folder: Path, template: object, session: str) -> tuple[np.ndarray, str]:
     """One ballot of ``template`` printed for ``session`` with ``store``, as a clean 200-dpi page, and its serial."""
-    from pipeline.ingest import pdf_bytes_pages
-    from pipeline.render import render_ballots
+    from pipeline.printing.render import render_ballots
+    from pipeline.reading.ingest import pdf_bytes_pages
 
     [serial] = store.issue_serials(session, template, 1, "x.pdf")  # type: ignore[attr-defined]
     pdf = folder / f"{template.id}-{template.short_hash()}-{session}.pdf"  # type: ignore[attr-defined]
@@ -692,9 +692,9 @@ def test_pages_of_our_other_templates_are_read_by_their_own_template_and_session
     an edited version, a second template of the round, one printed for another round, one printed elsewhere."""
     import cv2
 
-    from pipeline.layout import compute_layout
-    from pipeline.store import open_store
-    from pipeline.template import load_template, parse_template
+    from pipeline.ballot.layout import compute_layout
+    from pipeline.ballot.template import load_template, parse_template
+    from pipeline.store.base import open_store
     from tests.helpers import filled_sheet
 
     shipped = load_template(TEMPLATE_FILE)
@@ -772,11 +772,11 @@ def test_pages_of_our_other_templates_are_read_by_their_own_template_and_session
 
 
 def test_a_sheet_counted_by_hand_then_rescanned_flat_is_counted_once(tmp_path: Path) -> None:
-    from pipeline.review.model import HandRow
-    from pipeline.scan import scan
-    from pipeline.settings import load_settings
-    from pipeline.store import open_store
-    from pipeline.template import load_template
+    from pipeline.ballot.template import load_template
+    from pipeline.reading.settings import load_settings
+    from pipeline.scanning.batch import scan
+    from pipeline.store.base import open_store
+    from pipeline.store.records import HandRow
     from tests.helpers import PX, print_batch
 
     batch = print_batch(tmp_path, load_template(TEMPLATE_FILE), 1)

@@ -1,6 +1,6 @@
 """Faults (issue 6), batch integrity across processes: a scan beside a live review server, a disk that fills up.
 
-Both run the real ``ballot`` command in child processes on simulated scans (:mod:`pipeline.simulate`) and
+Both run the real ``ballot`` command in child processes on simulated scans (:mod:`pipeline.simulation.simulate`) and
 check what a clerk would rely on afterwards: every page stored whole or not at all, every decision kept,
 ``PRAGMA integrity_check`` ok, and a rerun that ends exactly where an uninterrupted run ends. The race the
 first one can hit by chance (a read made of several statements while a scan commits between them) is then
@@ -28,12 +28,12 @@ from typing import Any
 
 import pytest
 
-from pipeline.layout import Layout, compute_layout
-from pipeline.render import render_ballots
+from pipeline.ballot.layout import Layout, compute_layout
+from pipeline.ballot.template import Template
+from pipeline.printing.render import render_ballots
 from pipeline.review.app import CSRF_HEADER, csrf_value
-from pipeline.simulate import simulate_batch
-from pipeline.store import open_store
-from pipeline.template import Template
+from pipeline.simulation.simulate import simulate_batch
+from pipeline.store.base import open_store
 from tests.helpers import backup_db
 
 SESSION = "2026H1"
@@ -330,8 +330,8 @@ class HalfScanned:
 
 @pytest.fixture(scope="module")
 def half_scanned(scanned: Scanned, tmp_path_factory: pytest.TempPathFactory) -> HalfScanned:
-    from pipeline.scan import scan as scan_in_process
-    from pipeline.settings import load_settings
+    from pipeline.reading.settings import load_settings
+    from pipeline.scanning.batch import scan as scan_in_process
 
     folder = tmp_path_factory.mktemp("half-scanned")
     probe = open_store(scanned.fresh_db(folder, "probe.db"))
@@ -347,8 +347,8 @@ def half_scanned(scanned: Scanned, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def scanning_beside(db: Path, files: list[Path], when: Callable[[int], bool]) -> Callable[[int], bool]:
     """A writer for CommitBeforeSelect: before each SELECT ``when`` picks, another connection scans one more file."""
-    from pipeline.scan import scan as scan_in_process
-    from pipeline.settings import load_settings
+    from pipeline.reading.settings import load_settings
+    from pipeline.scanning.batch import scan as scan_in_process
 
     queue = list(files)
 
@@ -367,7 +367,7 @@ def scanning_beside(db: Path, files: list[Path], when: Callable[[int], bool]) ->
 
 
 def test_flagged_rows_see_one_state_while_a_scan_commits(tmp_path: Path, half_scanned: HalfScanned) -> None:
-    from pipeline.store import Store
+    from pipeline.store.base import Store
 
     db = backup_db(half_scanned.db, tmp_path / "ballots.db")
     store = open_store(db)
@@ -383,7 +383,7 @@ def test_flagged_rows_see_one_state_while_a_scan_commits(tmp_path: Path, half_sc
 
 
 def test_export_during_a_scan_lists_every_read_page_with_its_rows(tmp_path: Path, half_scanned: HalfScanned) -> None:
-    from pipeline.store import Store
+    from pipeline.store.base import Store
 
     db = backup_db(half_scanned.db, tmp_path / "ballots.db")
     store = open_store(db)

@@ -8,10 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.foreign import LINES_PX_PER_MM, foreign_rules, rules
-from pipeline.ingest import Gray
-from pipeline.score import PATCH_PX_PER_MM, TemplateModel, template_model
-from pipeline.template import load_template
+from pipeline.ballot.template import load_template
+from pipeline.reading.check import LINES_PX_PER_MM, foreign_rules, rules
+from pipeline.reading.ingest import Gray
+from pipeline.reading.score import PATCH_PX_PER_MM, TemplateModel, template_model
 from tests.helpers import print_batch, see_through
 
 PX_PER_MM = PATCH_PX_PER_MM  # the printed page is compared at the scorer's resolution here
@@ -72,7 +72,7 @@ def test_the_scan_reduced_for_rules_keeps_them(tmp_path: Path, dpi: float) -> No
     at any scan resolution as many rule pixels (within 2 %) as from the sheet brought upright at REVIEW_PX_PER_MM
     and reduced by area, as before (a 150-dpi scan resampled at 3 px/mm without smoothing lost a third of the
     vertical ones); one sheet fed upside down shows only its own rules, two sheets on one image a foreign table."""
-    from pipeline.sheet import REVIEW_PX_PER_MM, coarse_upright, upright_page
+    from pipeline.reading.outcome import REVIEW_PX_PER_MM, coarse_upright, upright_page
 
     template = load_template(Path("templates/shuangping.yaml"))
     first, second = print_batch(tmp_path, template, 2).pages(dpi)

@@ -20,12 +20,12 @@ from click.testing import CliRunner
 from PIL import Image
 
 from benchmarks.ocr import CHROMIUM, FormSpec, Scan, available_fonts, chromium, print_pdf, scanned
+from pipeline.ballot.template import TemplateInvalid, parse_template
 from pipeline.cli.formscan import commands
-from pipeline.formscan import FormNotFound, FormProposal, proposal_template, scan_blank, template_yaml
-from pipeline.ingest import ScanPage
-from pipeline.ocr import similarity, text_ems
-from pipeline.ruling import deskew, find_tables
-from pipeline.template import TemplateInvalid, parse_template
+from pipeline.forms.ocr import similarity, text_ems
+from pipeline.forms.proposal import FormNotFound, FormProposal, proposal_template, scan_blank, template_yaml
+from pipeline.forms.ruling import deskew, find_tables
+from pipeline.reading.ingest import ScanPage
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 

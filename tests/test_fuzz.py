@@ -9,8 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.ingest import ScanPage, UnreadableFile, UnreadablePageImage, inspect_file, iter_pages
-from pipeline.payload import SERIAL_ALPHABET, SheetId, parse_payload
+from pipeline.ballot.payload import SERIAL_ALPHABET, SheetId, parse_payload
+from pipeline.reading.ingest import ScanPage, UnreadableFile, UnreadablePageImage, inspect_file, iter_pages
 
 BOUNDED = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from pipeline.ingest import (
+from pipeline.reading.ingest import (
     ScanPage,
     UnreadableFile,
     UnreadablePageImage,

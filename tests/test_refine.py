@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from pipeline.debug import COLOURS, draw_overlay
-from pipeline.settings import load_settings
-from pipeline.template import Template
+from pipeline.ballot.template import Template
+from pipeline.reading.debug import COLOURS, draw_overlay
+from pipeline.reading.settings import load_settings
 from tests.helpers import PX, Batch, box, lifted, print_batch, read_image, tick
 
 ROW = "测评人类别"

@@ -12,8 +12,9 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
+from pipeline.ballot.template import Template
 from pipeline.cli.results import report_command
-from pipeline.report import (
+from pipeline.counting.report import (
     DETAIL_HEADER,
     DRAFT,
     PUBLIC_HEADER,
@@ -22,10 +23,9 @@ from pipeline.report import (
     percent_text,
     write_report,
 )
-from pipeline.rules import describe, load_rules
-from pipeline.store import Store
-from pipeline.tally import SessionFacts, SessionTally, combine_year, tally_session
-from pipeline.template import Template
+from pipeline.counting.rules import describe, load_rules
+from pipeline.counting.tally import SessionFacts, SessionTally, combine_year, tally_session
+from pipeline.store.base import Store
 from tests.test_tally import STANDARD, TEMPLATE, complaint, make_ballots, tally, veto
 
 SHEETS = ["测评结果", "票数明细", "复核记录", "投诉与否决", "综合满意率图"]

@@ -20,14 +20,14 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from pipeline.ballot.template import Template
 from pipeline.cli import main
 from pipeline.cli.review import review_command
+from pipeline.reading.settings import ReadingSettings
 from pipeline.review.app import CSRF_HEADER, cookie_name, create_app, csrf_value
 from pipeline.review.i18n import reason_text
-from pipeline.review.model import DecisionConflict, DecisionRefused, HandRow
-from pipeline.settings import ReadingSettings
-from pipeline.store import PageRecord, Store, open_store
-from pipeline.template import Template
+from pipeline.store.base import PageRecord, Store, open_store
+from pipeline.store.records import DecisionConflict, DecisionRefused, HandRow
 from tests.conftest import REVIEW_SESSION, ReviewBatch
 
 TOKEN = "test-token-0123456789abcdefghij"
@@ -517,7 +517,7 @@ def test_a_jpeg_scan_is_kept_as_scanned_and_shown_like_an_upright_copy(tmp_path:
     JPEG too big to keep, are kept as upright copies. The clerk sees them all alike."""
     from PIL import Image
 
-    from pipeline.sheet import REVIEW_PX_PER_MM, SCAN_KEPT_MAX_BYTES
+    from pipeline.reading.outcome import REVIEW_PX_PER_MM, SCAN_KEPT_MAX_BYTES
     from tests.helpers import box, print_batch, save_jpeg, tick
 
     batch = print_batch(tmp_path, template, 4)

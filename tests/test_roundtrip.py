@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from benchmarks.common import SESSION, export_lines, simulated_batch
-from pipeline.scan import scan
-from pipeline.settings import load_settings
-from pipeline.store import open_store
+from pipeline.reading.settings import load_settings
+from pipeline.scanning.batch import scan
+from pipeline.store.base import open_store
 
 MARK_KINDS = {"tick", "cross", "fill", "circle", "dot", "faint_pencil", "erased", "scribble_correction", "stray"}
 

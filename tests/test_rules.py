@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli.results import rules_group
-from pipeline.rules import (
+from pipeline.counting.rules import (
     RULES_DIR,
     BandGrading,
     BottomGrading,

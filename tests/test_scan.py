@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from pipeline.ballot.template import Template
 from pipeline.cli import main
-from pipeline.scan import ScanSummary, prepare, scan
-from pipeline.settings import ReadingSettings
-from pipeline.store import open_store
-from pipeline.template import Template
+from pipeline.reading.settings import ReadingSettings
+from pipeline.scanning.batch import ScanSummary, prepare, scan
+from pipeline.store.base import open_store
 from tests.helpers import PX, Batch, box, circle, fill, print_batch, read_image, save_jpeg, tick
 
 UNITS = [
@@ -282,7 +282,7 @@ def test_killed_run_resumes_without_loss_or_double_count(tmp_path: Path, batch: 
     # A run that stopped after registering the file and storing one page:
     tasks = prepare([folder], store, "2026H1", ScanSummary())
     assert [task.page_no for task in tasks] == [1, 2, 3]
-    from pipeline.scan import _init_worker, _read_task, page_record
+    from pipeline.scanning.batch import _init_worker, _read_task, page_record
 
     settings = ReadingSettings()
     settings_hash = store.register_settings(settings)
@@ -342,7 +342,7 @@ def test_csv_export_one_row_per_ballot_row(tmp_path: Path, batch: Batch) -> None
 
 def test_the_blank_template_is_rendered_once_per_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`ballot print` keeps the scorer's rendering of the blank in the store; scans use it from there."""
-    import pipeline.scan
+    import pipeline.scanning.batch
 
     db = tmp_path / "print.db"
     printed = CliRunner().invoke(
@@ -352,14 +352,14 @@ def test_the_blank_template_is_rendered_once_per_store(tmp_path: Path, monkeypat
     assert printed.exit_code == 0, printed.output
     store = open_store(db)
     [template] = store.session_templates("2026H1")
-    kept = store.template_blank(template.content_hash(), pipeline.scan.PATCH_PX_PER_MM)
+    kept = store.template_blank(template.content_hash(), pipeline.scanning.batch.PATCH_PX_PER_MM)
     assert kept is not None and kept.startswith(b"\x89PNG")
 
     def no_rendering(_: Template) -> bytes:
         raise AssertionError("rendered again")
 
-    monkeypatch.setattr(pipeline.scan, "render_blank_png", no_rendering)
-    assert pipeline.scan.kept_blank(store, template) == kept
+    monkeypatch.setattr(pipeline.scanning.batch, "render_blank_png", no_rendering)
+    assert pipeline.scanning.batch.kept_blank(store, template) == kept
 
 
 def test_a_light_pencil_ring_pressed_unevenly_is_read_on_a_clean_scan(batch: Batch) -> None:
@@ -535,7 +535,7 @@ def test_a_code_broken_into_specks_on_a_noisy_fax_is_read_despeckled(
     """A 150-dpi fax with heavy line noise: 12 % of its pixels flipped breaks the code's finder patterns
     into specks, and neither zxing nor the enlarged passes find it. Cleaned of specks, the code reads, and so
     does the sheet."""
-    from pipeline import identify
+    from pipeline.reading import identify
 
     page = batch.pages(150)[0]
     tick(page, box(batch.layout, "局机关", "满意"), px=150 / 25.4)
@@ -551,7 +551,7 @@ def test_registration_marks_broken_up_by_fax_noise_are_found_cleaned(batch: Batc
     """With a quarter of a 150-dpi fax's pixels flipped, the marks' rings lose their nesting and two of the
     four marks are not recognised: the page was refused for a torn corner. Looked for again in a
     median-filtered window, all four are found and the sheet is read (its rows go to a clerk)."""
-    from pipeline.align import _find_mark
+    from pipeline.reading.align import _find_mark
 
     page = batch.pages(150)[0]
     tick(page, box(batch.layout, "局机关", "满意"), px=150 / 25.4)
@@ -579,7 +579,7 @@ def from_afar(page: np.ndarray) -> np.ndarray:
 def test_a_sticker_code_in_a_corner_searched_first_does_not_hide_the_ballots_code(batch: Batch) -> None:
     """Fed upside down, the ballot's code lies in the corner searched second; a sticker's code in the top
     right, searched first, made the page "not from a ballot printed by this program"."""
-    from pipeline.identify import find_qr
+    from pipeline.reading.identify import find_qr
     from tests.helpers import qr_image
 
     page = cv2.rotate(batch.pages()[0], cv2.ROTATE_180)
@@ -597,7 +597,7 @@ def test_a_sticker_code_in_a_corner_searched_first_does_not_hide_the_ballots_cod
 
 def test_a_clear_sticker_code_does_not_hide_a_small_soft_ballot_code(batch: Batch) -> None:
     """The sticker's code reads as it is, the ballot's only enlarged (a photo from afar): the page is read."""
-    from pipeline.identify import find_qr
+    from pipeline.reading.identify import find_qr
     from tests.helpers import qr_image
 
     page = batch.pages(140)[0]
@@ -613,7 +613,7 @@ def test_a_small_soft_code_of_a_photo_taken_from_afar_is_read_enlarged(batch: Ba
     """A phone photo from a distance: ~140 dpi, soft, noisy, JPEG 50. zxing does not find the code as it is
     (6 % of such photos in one batch were rejected for "no QR code"); enlarged, it does, and the page is
     read like any other."""
-    from pipeline.identify import find_qr
+    from pipeline.reading.identify import find_qr
 
     page = batch.pages(140)[0]
     tick(page, box(batch.layout, "局机关", "满意"), px=140 / 25.4)

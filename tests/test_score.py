@@ -5,7 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from pipeline.score import (
+from pipeline.ballot.template import Template
+from pipeline.reading.score import (
     GRAIN_STRONG_SHARE,
     INK_LEVEL,
     MIN_STRONG_SHARE,
@@ -15,7 +16,6 @@ from pipeline.score import (
     _ink,
     template_model,
 )
-from pipeline.template import Template
 
 SIZE = 120
 NOTHING_PRINTED = np.zeros((SIZE, SIZE), dtype=bool)

@@ -14,12 +14,13 @@ import zxingcpp
 from click.testing import CliRunner
 from PIL import Image
 
+from pipeline.ballot.layout import Layout, Rect, compute_layout
+from pipeline.ballot.payload import SERIAL_ALPHABET
+from pipeline.ballot.template import CATEGORY_ROW, Template
 from pipeline.cli.simulate import simulate_command
-from pipeline.degrade import Device, degrade, device_for
-from pipeline.layout import Layout, Rect, compute_layout
-from pipeline.payload import SERIAL_ALPHABET
-from pipeline.render import render_pdf_bytes
-from pipeline.simulate import (
+from pipeline.printing.render import render_pdf_bytes
+from pipeline.simulation.degrade import Device, degrade, device_for
+from pipeline.simulation.simulate import (
     BLANK,
     CLEAR_OF_PRINT_MM,
     OVERVOTE,
@@ -35,7 +36,6 @@ from pipeline.simulate import (
     rasterize_pdf_page,
     simulate_batch,
 )
-from pipeline.template import CATEGORY_ROW, Template
 from tests.conftest import TEMPLATE_FILE
 
 Gray = npt.NDArray[np.uint8]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from pipeline.store import SCHEMA_VERSION, open_store
+from pipeline.store.base import SCHEMA_VERSION, open_store
 
 
 def views(path: Path) -> list[tuple[str, str]]:

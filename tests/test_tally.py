@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from pipeline.ballots import BallotResult, RowResult
+from pipeline.ballot.template import Template, parse_template
 from pipeline.cli.results import override_group, session_group, tally_command
-from pipeline.rules import Override, OverrideRequest, Rules, load_rules, parse_rules
-from pipeline.store import Store
-from pipeline.tally import (
+from pipeline.counting.ballots import BallotResult, RowResult
+from pipeline.counting.rules import Override, OverrideRequest, Rules, load_rules, parse_rules
+from pipeline.counting.tally import (
     NO_CATEGORY,
     Counts,
     SessionFacts,
@@ -21,7 +21,7 @@ from pipeline.tally import (
     combine_year,
     tally_session,
 )
-from pipeline.template import Template, parse_template
+from pipeline.store.base import Store
 
 TEMPLATE = parse_template(
     {

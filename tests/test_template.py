@@ -9,9 +9,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from pipeline.cli import main
-from pipeline.layout import compute_layout
-from pipeline.template import (
+from pipeline.ballot.layout import compute_layout
+from pipeline.ballot.template import (
     TemplateInvalid,
     json_schema,
     load_template,
@@ -20,6 +19,7 @@ from pipeline.template import (
     period_label,
     validate_session,
 )
+from pipeline.cli import main
 from tests.conftest import ROOT, TEMPLATE_FILE
 
 

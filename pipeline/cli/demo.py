@@ -10,7 +10,6 @@ from pathlib import Path
 import click
 
 DEMO_SESSION = "2026H1"
-TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "templates" / "shuangping.yaml"
 
 
 @click.command("demo")
@@ -26,21 +25,22 @@ TEMPLATE_FILE = Path(__file__).resolve().parents[2] / "templates" / "shuangping.
 @click.option("--seed", type=int, default=2026, show_default=True, help="Seed of the simulated voters and scanner.")
 def demo_command(out_dir: Path, copies: int, seed: int) -> None:
     """Print sample ballots, simulate a filled and scanned batch, read it, and write the draft result workbook."""
-    from pipeline.layout import compute_layout
-    from pipeline.render import render_ballots
-    from pipeline.report import tally_table, write_report
-    from pipeline.rules import load_rules
-    from pipeline.scan import scan
-    from pipeline.settings import load_settings
-    from pipeline.simulate import simulate_batch
-    from pipeline.store import open_store
-    from pipeline.tally import tally_session
-    from pipeline.template import load_template
+    from pipeline.ballot.layout import compute_layout
+    from pipeline.ballot.template import load_template
+    from pipeline.common.defaults import default_file
+    from pipeline.counting.report import tally_table, write_report
+    from pipeline.counting.rules import load_rules
+    from pipeline.counting.tally import tally_session
+    from pipeline.printing.render import render_ballots
+    from pipeline.reading.settings import load_settings
+    from pipeline.scanning.batch import scan
+    from pipeline.simulation.simulate import simulate_batch
+    from pipeline.store.base import open_store
 
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    template = load_template(TEMPLATE_FILE)
+    template = load_template(default_file("shuangping.yaml"))
     db = out_dir / "ballots.db"
     store = open_store(db)
     pdf = out_dir / f"{DEMO_SESSION}-测评票.pdf"

@@ -11,7 +11,7 @@ import click
 from pipeline.cli.common import EXIT_ATTENTION, fail
 
 if TYPE_CHECKING:
-    from pipeline.ingest import ScanPage
+    from pipeline.reading.ingest import ScanPage
 
 
 @click.command("from-scan")
@@ -40,9 +40,9 @@ def from_scan_command(
     blank at 300 dpi. Exit status: 0 when everything was read with confidence, 2 when something must be
     checked, 1 when no usable form was found.
     """
-    from pipeline.formscan import FormNotFound, preview_png, proposal_template, scan_blank, template_yaml
-    from pipeline.ocr import OcrUnavailableError
-    from pipeline.template import TemplateInvalid
+    from pipeline.ballot.template import TemplateInvalid
+    from pipeline.forms.ocr import OcrUnavailableError
+    from pipeline.forms.proposal import FormNotFound, preview_png, proposal_template, scan_blank, template_yaml
 
     if output.exists() and not force:
         fail(f"{output} exists; use --force to overwrite it")
@@ -77,7 +77,7 @@ def from_scan_command(
 
 
 def _page(path: Path, page_no: int) -> ScanPage:
-    from pipeline.ingest import UnreadableFile, UnreadablePageImage, inspect_file, read_page
+    from pipeline.reading.ingest import UnreadableFile, UnreadablePageImage, inspect_file, read_page
 
     info = inspect_file(path)
     if isinstance(info, UnreadableFile):

@@ -17,10 +17,10 @@ from pipeline.cli.common import EXIT_FAILED, db_option, open_db, read_template, 
 @db_option
 def print_command(template_file: Path, session: str, copies: int, output: Path, db_path: Path | None) -> None:
     """Print COPIES ballots of TEMPLATE_FILE for SESSION into one PDF, one page per ballot."""
-    from pipeline.layout import compute_layout
-    from pipeline.render import FontMissing, render_ballots
-    from pipeline.scan import kept_blank
-    from pipeline.template import TemplateInvalid
+    from pipeline.ballot.layout import compute_layout
+    from pipeline.ballot.template import TemplateInvalid
+    from pipeline.printing.render import FontMissing, render_ballots
+    from pipeline.scanning.batch import kept_blank
 
     template = read_template(template_file)
     if template.source == "external":

@@ -14,8 +14,8 @@ import click
 from pipeline.cli.common import EXIT_ATTENTION, db_option, fail, open_db, read_template, session_option
 
 if TYPE_CHECKING:
-    from pipeline.settings import ReadingSettings
-    from pipeline.store import PageExport
+    from pipeline.reading.settings import ReadingSettings
+    from pipeline.store.base import PageExport
 
 settings_option = click.option(
     "--settings",
@@ -27,8 +27,8 @@ settings_option = click.option(
 
 
 def _settings(settings_file: Path | None) -> ReadingSettings:
-    from pipeline.settings import load_settings
-    from pipeline.template import TemplateInvalid
+    from pipeline.ballot.template import TemplateInvalid
+    from pipeline.reading.settings import load_settings
 
     try:
         return load_settings(settings_file)
@@ -70,8 +70,8 @@ def scan_command(
     2 when any file or page was rejected (unreadable, wrong session or template, unknown serial,
     duplicate) — each is stored with its reason (see `ballot status`, `ballot export`).
     """
-    from pipeline.scan import scan
-    from pipeline.store import FormConflictError
+    from pipeline.scanning.batch import scan
+    from pipeline.store.base import FormConflictError
 
     store = open_db(db_path)
     settings = _settings(settings_file)
@@ -121,7 +121,7 @@ def scan_command(
 @settings_option
 def rescore_command(session: str, db_path: Path | None, settings_file: Path | None) -> None:
     """Re-classify the session's stored box scores with the current settings (no image is read again)."""
-    from pipeline.rescore import rescore
+    from pipeline.scanning.rescore import rescore
 
     store = open_db(db_path)
     changed, total = rescore(store, session, _settings(settings_file))
@@ -215,7 +215,7 @@ def contact_sheet_command(
     """Write every checkbox crop of PATHS sorted by fill score, with the thresholds drawn (for tuning)."""
     import cv2
 
-    from pipeline.contact import collect_crops, draw_contact_sheet
+    from pipeline.scanning.contact import collect_crops, draw_contact_sheet
 
     store = open_db(db_path)
     settings = _settings(settings_file)

@@ -10,10 +10,10 @@ import click
 from pipeline.cli.common import EXIT_ATTENTION, db_option, fail, open_db, session_option
 
 if TYPE_CHECKING:
-    from pipeline.report import ReviewRecord
-    from pipeline.rules import Override, Rules
-    from pipeline.store import Store
-    from pipeline.tally import SessionTally, YearTally
+    from pipeline.counting.report import ReviewRecord
+    from pipeline.counting.rules import Override, Rules
+    from pipeline.counting.tally import SessionTally, YearTally
+    from pipeline.store.base import Store
 
 rules_option = click.option(
     "--rules",
@@ -25,7 +25,7 @@ rules_option = click.option(
 
 
 def _rules(rules_file: Path | None) -> Rules:
-    from pipeline.rules import RulesInvalid, load_rules
+    from pipeline.counting.rules import RulesInvalid, load_rules
 
     try:
         return load_rules(rules_file)
@@ -35,7 +35,7 @@ def _rules(rules_file: Path | None) -> Rules:
 
 def _tally(store: Store, session: str, rules: Rules) -> SessionTally:
     """The session's tally from its printed template, effective ballots, facts and overrides."""
-    from pipeline.tally import TallyError, tally_session
+    from pipeline.counting.tally import TallyError, tally_session
 
     templates = store.session_templates(session)
     if not templates:
@@ -50,13 +50,13 @@ def _tally(store: Store, session: str, rules: Rules) -> SessionTally:
 
 
 def _period(value: str) -> str:
-    from pipeline.template import normalise_session
+    from pipeline.ballot.template import normalise_session
 
     return normalise_session(value)
 
 
 def _session_argument(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from pipeline.template import validate_session
+    from pipeline.ballot.template import validate_session
 
     problem = validate_session(_period(value))
     if problem:
@@ -107,7 +107,7 @@ def tally_command(session: str, rules_file: Path | None, by_category: bool, db_p
 
     Exit status 2 while rows are pending review or the round is void (no final report possible yet).
     """
-    from pipeline.report import tally_table
+    from pipeline.counting.report import tally_table
 
     result = _tally(open_db(db_path), session, _rules(rules_file))
     click.echo(tally_table(result, by_category=by_category))
@@ -145,7 +145,7 @@ def override_add_command(
     db_path: Path | None,
 ) -> None:
     """Record a complaint (that half-year's grade becomes 不满意) or a veto (the year-end grade becomes 不满意)."""
-    from pipeline.rules import OverrideRequest, override_problems, sessions_of_period
+    from pipeline.counting.rules import OverrideRequest, override_problems, sessions_of_period
 
     request = OverrideRequest(
         unit.strip(), _period(period), kind, ref.strip(), authority.strip(), decided_on, note, area
@@ -162,7 +162,7 @@ def override_add_command(
 @db_option
 def override_list_command(period: str | None, db_path: Path | None) -> None:
     """List every override record, revoked ones included (the audit trail)."""
-    from pipeline.rules import sessions_of_period
+    from pipeline.counting.rules import sessions_of_period
 
     periods = None if period is None else [_period(period), *sessions_of_period(_period(period))]
     records = open_db(db_path).overrides(periods)
@@ -219,8 +219,8 @@ def report_command(
 
     A final report is refused (exit status 2) while rows are pending review or the round is void.
     """
-    from pipeline.report import ReportRefused, write_report
-    from pipeline.tally import combine_year
+    from pipeline.counting.report import ReportRefused, write_report
+    from pipeline.counting.tally import combine_year
 
     if (session is None) == (year is None):
         fail("give exactly one of --session 2026H1 or --year 2026")
@@ -246,8 +246,8 @@ def report_command(
 
 def _review_record(serial: str, unit: str, machine: str, decision: str, reviewer: str, at: str) -> ReviewRecord:
     """The machine's reason code in Chinese, as the 复核记录 sheet shows it."""
-    from pipeline.classify import REASON_TEXT
-    from pipeline.report import ReviewRecord
+    from pipeline.counting.report import ReviewRecord
+    from pipeline.reading.classify import REASON_TEXT
 
     for code, text in REASON_TEXT.items():
         machine = machine.replace(f"（{code}）", f"（{text.split(' / ')[0]}）")
@@ -266,7 +266,7 @@ def rules_group() -> None:
 @click.argument("rules_file", type=click.Path(dir_okay=False, path_type=Path))
 def rules_check_command(rules_file: Path) -> None:
     """Validate RULES_FILE and print its grading method as it will appear under the table."""
-    from pipeline.rules import describe
+    from pipeline.counting.rules import describe
 
     rules = _rules(rules_file)
     click.echo(f"{rules.name}\n{describe(rules)}\n{describe(rules, year=True)}")
@@ -275,7 +275,7 @@ def rules_check_command(rules_file: Path) -> None:
 @rules_group.command("schema")
 def rules_schema_command() -> None:
     """Print the JSON Schema of the rules format (committed as templates/rules/rules.schema.json)."""
-    from pipeline.rules import json_schema
+    from pipeline.counting.rules import json_schema
 
     click.echo(json_schema(), nl=False)
 

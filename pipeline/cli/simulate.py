@@ -57,9 +57,9 @@ def simulate_command(
 ) -> None:
     """Fill BALLOTS_PDF (printed by `ballot print`) as voters would and scan it as a real device would;
     writes the images and truth.jsonl (what every row meant) to the output folder."""
-    from pipeline.layout import compute_layout
-    from pipeline.simulate import Difficulty, FileFormat, Profile, SimulationError, simulate_batch
-    from pipeline.template import TemplateInvalid
+    from pipeline.ballot.layout import compute_layout
+    from pipeline.ballot.template import TemplateInvalid
+    from pipeline.simulation.simulate import Difficulty, FileFormat, Profile, SimulationError, simulate_batch
 
     template = read_template(template_file)
     try:

@@ -21,8 +21,8 @@ def template_group() -> None:
 @template_path
 def check_command(template_file: Path) -> None:
     """Validate TEMPLATE_FILE; print a summary and its content hash."""
-    from pipeline.layout import compute_layout
-    from pipeline.template import TemplateInvalid
+    from pipeline.ballot.layout import compute_layout
+    from pipeline.ballot.template import TemplateInvalid
 
     template = read_template(template_file)
     try:
@@ -48,8 +48,8 @@ def check_command(template_file: Path) -> None:
 @click.option("--json", "as_json", is_flag=True, required=True, help="Print the layout as JSON (millimetres).")
 def layout_command(template_file: Path, as_json: bool) -> None:
     """Print where every checkbox, registration mark and the QR code sit (mm from the top-left corner)."""
-    from pipeline.layout import compute_layout
-    from pipeline.template import TemplateInvalid
+    from pipeline.ballot.layout import compute_layout
+    from pipeline.ballot.template import TemplateInvalid
 
     template = read_template(template_file)
     try:
@@ -72,6 +72,6 @@ _register_from_scan()
 @template_group.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of the template format."""
-    from pipeline.template import json_schema
+    from pipeline.ballot.template import json_schema
 
     click.echo(json_schema(), nl=False)

@@ -1,5 +1,6 @@
 """Review: the clerk's page for settling flagged rows and rejected pages (``ballot review``).
 
-``model`` holds the typed records the store returns; ``app.create_app`` builds the Flask application; the
-package imports nothing heavy itself, so the store can import ``pipeline.review.model`` cheaply.
+``app.create_app`` builds the Flask application over the store (its typed records are
+:mod:`pipeline.store.records`); ``server`` serves it; ``views`` cuts row crops and shapes the JSON;
+``terminal`` is the ``--cli`` fallback; ``i18n`` holds the page's words.
 """

@@ -20,20 +20,9 @@ from flask import Flask, Response, abort, jsonify, redirect, render_template, re
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from pipeline.classify import REASON_TEXT
+from pipeline.reading.classify import REASON_TEXT
+from pipeline.reading.outcome import review_image
 from pipeline.review.i18n import LANGS, Lang, pick_lang, strings
-from pipeline.review.model import (
-    MAX_NOTE,
-    MAX_REVIEWER,
-    MAX_SERIAL_TEXT,
-    PAGE_DECISION_KINDS,
-    ROW_DECISION_KINDS,
-    DecisionConflict,
-    DecisionRefused,
-    PageState,
-    RowState,
-    StoredImage,
-)
 from pipeline.review.views import (
     Layouts,
     count_template,
@@ -46,8 +35,19 @@ from pipeline.review.views import (
     row_json,
     shown_page,
 )
-from pipeline.sheet import review_image
-from pipeline.store import Store
+from pipeline.store.base import Store
+from pipeline.store.records import (
+    MAX_NOTE,
+    MAX_REVIEWER,
+    MAX_SERIAL_TEXT,
+    PAGE_DECISION_KINDS,
+    ROW_DECISION_KINDS,
+    DecisionConflict,
+    DecisionRefused,
+    PageState,
+    RowState,
+    StoredImage,
+)
 
 TOKEN_PARAM = "token"
 CSRF_HEADER = "X-Review-Token"

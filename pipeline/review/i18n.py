@@ -1,14 +1,14 @@
 """The review page's words, Chinese first (the clerk's language), English on request (``--lang en``, ``?lang=en``).
 
 One table for the server-rendered page and for the script (sent as a JSON data block); ``{name}`` holes are
-filled by the script. Reason texts come from :data:`pipeline.classify.REASON_TEXT` ("中文 / English").
+filled by the script. Reason texts come from :data:`pipeline.reading.classify.REASON_TEXT` ("中文 / English").
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from pipeline.classify import REASON_TEXT
+from pipeline.reading.classify import REASON_TEXT
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")

@@ -1,9 +1,9 @@
 """What the review page shows: store records turned into JSON-ready dicts, crop geometry, hand-entry checks.
 
 Geometry comes from the layout alone: a read page is shown as the sheet upright at
-:data:`pipeline.sheet.REVIEW_PX_PER_MM` (:func:`shown_page`: kept so, or brought so from the scan kept as
+:data:`pipeline.reading.outcome.REVIEW_PX_PER_MM` (:func:`shown_page`: kept so, or brought so from the scan kept as
 scanned), so a row crop is the row's band in mm times that scale, and each checkbox outline is its layout
-rectangle in the same pixels. No SQL here (that is :mod:`pipeline.store`).
+rectangle in the same pixels. No SQL here (that is :mod:`pipeline.store.base`).
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from pathlib import PurePath
 import cv2
 import numpy as np
 
-from pipeline.ingest import decode_image
-from pipeline.layout import Layout, Rect, RowPlace, compute_layout
-from pipeline.review.model import (
+from pipeline.ballot.layout import Layout, Rect, RowPlace, compute_layout
+from pipeline.reading.ingest import decode_image
+from pipeline.reading.outcome import REVIEW_PX_PER_MM, upright_page
+from pipeline.store.base import Store
+from pipeline.store.records import (
     ROW_DECISION_KINDS,
     DecisionRefused,
     FlaggedRow,
@@ -27,8 +29,6 @@ from pipeline.review.model import (
     RowState,
     StoredImage,
 )
-from pipeline.sheet import REVIEW_PX_PER_MM, upright_page
-from pipeline.store import Store
 
 #: Crop margins around a row band, in mm: a tick often overshoots its box upwards, past the row's ruling; more
 #: than 2.5 mm would show the neighbouring rows' boxes, which a clerk could take for this row's.

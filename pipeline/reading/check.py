@@ -1,0 +1,102 @@
+"""Foreign print: ruled lines on an aligned sheet that its own template does not print.
+
+Two ballots fed together through a scanner, or lying one over the other on the glass, can leave one image
+with both sheets' print on it. When only one QR code shows (the other is past the edge or covered), the
+page aligns well on that sheet, and the other sheet's boxes and ticks would be scored as its marks. The
+other sheet betrays itself by its table: long straight rules where this template has none. A voter does not
+draw rules, and a scanner streak or a fold runs across the whole page, so rules of table length that this
+template does not print mean another sheet, and the page is rejected rather than read.
+
+Works on the upright sheet at :data:`LINES_PX_PER_MM` (:func:`pipeline.reading.outcome.coarse_upright`), against the
+blank template reduced to it.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.common.imaging import Gray
+
+LINES_PX_PER_MM = 3.0
+MIN_RULE_MM = 10.0  # shorter straight ink is text, a tick, a registration mark (7 mm)
+MAX_RULE_MM = 200.0  # longer is a streak or fold across the page (the classifier flags those per row)
+EXPECTED_MM = 2.5  # a rule this near one of the template's own is the template's (a curled photo's misfit)
+EDGE_MM = 15.0  # the paper's edge, or a skewed scan's, may show near the page's border
+INK_CONTRAST = 50  # grey levels below the local paper for a pixel to be printed ink
+SAME_PLACE_MM = 4.0  # pieces of rules closer than this side by side are one line (a slanted edge or streak)
+MIN_FOREIGN_RULES = 3  # rules at this many places in one direction are a table (two folds or streaks are not)
+
+Mask = npt.NDArray[np.bool_]
+
+# A photo of a sheet curled more than the fit follows can show its own rules a few millimetres off (2 of
+# 200 phone photos, mixed seed 404): the clerk is told both causes, as both are cured by a rescan.
+REASON = (
+    "页面上有不属于本票的表格线：两张票叠在一起扫描，或纸张弯曲严重？/ ruled lines this ballot does not have: "
+    "two sheets on one image (fed together?), or a badly curled sheet; rescan them one at a time, flat"
+)
+
+
+def rules(upright: Gray, px_per_mm: float) -> Mask:
+    """Long straight ink on an upright page (at ``px_per_mm``), reduced to LINES_PX_PER_MM: horizontal
+    rules in ``[0]``, vertical ones in ``[1]``."""
+    return np.stack([lines > 0 for lines in _rule_pixels(upright, px_per_mm)])
+
+
+def _rule_pixels(upright: Gray, px_per_mm: float) -> tuple[Gray, Gray]:
+    """:func:`rules` as 0/1 images (horizontal, vertical), before they are made masks."""
+    factor = LINES_PX_PER_MM / px_per_mm
+    size = (round(upright.shape[1] * factor), round(upright.shape[0] * factor))
+    small = upright if factor == 1.0 else cv2.resize(upright, size, interpolation=cv2.INTER_AREA)
+    block = round(10 * LINES_PX_PER_MM) | 1
+    ink = cv2.adaptiveThreshold(small, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, INK_CONTRAST)
+    length = round(MIN_RULE_MM * LINES_PX_PER_MM)
+    across = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, length), np.uint8))
+    down = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((length, 1), np.uint8))
+    return np.asarray(across, dtype=np.uint8), np.asarray(down, dtype=np.uint8)
+
+
+def expected_rules(blank: Gray, px_per_mm: float) -> Mask:
+    """The template's own rules, widened by EXPECTED_MM, as :func:`foreign_rules` compares against (each
+    direction apart, so that another sheet's vertical rule is not cut into pieces by this one's rows)."""
+    radius = round(EXPECTED_MM * LINES_PX_PER_MM)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return np.stack([cv2.dilate(mask.astype(np.uint8), kernel) > 0 for mask in rules(blank, px_per_mm)])
+
+
+def foreign_rules(upright: Gray, px_per_mm: float, expected: Mask) -> str | None:
+    """Why the page must not be read (another sheet's table on it), or None.
+
+    Another sheet's table shows as several parallel rules at distinct places, each no longer than a table;
+    a scanner streak or a fold runs the length of the page (a slant may break it into pieces side by side,
+    which are gathered into one line first), and the edge of a skewed scan lies near the page's border."""
+    found = _rule_pixels(upright, px_per_mm)
+    if found[0].shape != expected.shape[1:]:  # both are the template's page at LINES_PX_PER_MM
+        raise ValueError(f"page {found[0].shape} and template {expected.shape[1:]} differ in size")
+    edge = round(EDGE_MM * LINES_PX_PER_MM)
+    inside = np.s_[edge:-edge, edge:-edge]
+    places = []
+    for direction, (seen, own) in enumerate(zip(found, expected, strict=True)):
+        # seen > own: ink (1) where the template has none (False), compared once and only inside the edges.
+        if not np.any(seen[inside] > own[inside]):  # the usual page: nothing but its own print
+            places.append(0)
+            continue
+        foreign = seen > own
+        foreign[:edge], foreign[-edge:], foreign[:, :edge], foreign[:, -edge:] = False, False, False, False
+        _, _, stats, centroids = cv2.connectedComponentsWithStats(foreign.astype(np.uint8), connectivity=8)
+        start = stats[1:, cv2.CC_STAT_LEFT if direction == 0 else cv2.CC_STAT_TOP] / LINES_PX_PER_MM
+        length = stats[1:, cv2.CC_STAT_WIDTH if direction == 0 else cv2.CC_STAT_HEIGHT] / LINES_PX_PER_MM
+        across = centroids[1:, 1 if direction == 0 else 0] / LINES_PX_PER_MM
+        long = length >= MIN_RULE_MM
+        pieces = sorted(zip(across[long].tolist(), start[long].tolist(), length[long].tolist(), strict=True))
+        lines: list[tuple[float, float, float]] = []  # (place across, first mm along, last mm along)
+        for place, first, size in pieces:
+            if lines and place - lines[-1][0] <= SAME_PLACE_MM:
+                lines[-1] = (place, min(lines[-1][1], first), max(lines[-1][2], first + size))
+            else:
+                lines.append((place, first, first + size))
+        places.append(sum(1 for _, first, last in lines if last - first <= MAX_RULE_MM))
+    if max(places) < MIN_FOREIGN_RULES:
+        return None
+    return f"{REASON} ({places[0]} horizontal, {places[1]} vertical)"

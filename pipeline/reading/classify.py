@@ -1,0 +1,291 @@
+"""Classify: turn stored box scores into row readings, with thresholds from the reading settings.
+
+Each box is *marked*, *marginal* or *unmarked*; each row becomes one choice, ``blank`` (弃权), ``overvote``
+or ``pending`` with a reason a clerk reads. The rule is "when the evidence is not clear, ask": anything
+between the marginal and definite thresholds, ink beside an empty box or along its border, two marks one of
+which is scribbled solid (often a correction), a box whose printed border was not found where the fit put
+it, or an empty row on paper so grainy that light pencil would not show, sends the row to review. A ring
+drawn round a box with its middle left empty (or drawn so tight that it runs along the border, on a clean
+page) is read as marking that box, but only when it is the row's one mark; so is a dot too small for
+``definite`` or a mark fainter than ``firm`` (a light hand's pencil), alone in its row on a page without a
+speck anywhere. Pure functions: ``ballot rescore`` runs them again on stored scores.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from pipeline.reading.score import INK_LEVEL, BoxScore
+from pipeline.reading.settings import ReadingSettings
+
+BoxClass = Literal["marked", "circled", "marginal", "unmarked"]
+Reading = Literal["choice", "blank", "overvote", "pending"]
+
+REASON_MARGINAL = "marginal"
+REASON_CORRECTION = "correction"
+REASON_OUTSIDE = "outside"
+REASON_ALIGNMENT = "alignment"
+REASON_LINE = "line"
+REASON_UNEQUAL = "unequal"
+REASON_CIRCLE = "circle"
+REASON_EDGE = "edge"
+REASON_NOISY = "noisy"
+
+#: A trace (see ``marks.trace``) covers under this share of its box; more ink than that is asked about.
+TRACE_FILL = 0.05
+
+#: How the review page and exports name each reason (Chinese first).
+REASON_TEXT = {
+    REASON_MARGINAL: "标记不清（淡、小或擦除痕迹）/ marginal mark",
+    REASON_CORRECTION: "多选，其中一格可能是涂改 / overvote that may be a correction",
+    REASON_OUTSIDE: "标记在方框外 / mark outside the box",
+    REASON_ALIGNMENT: "定位质量低 / low alignment quality",
+    REASON_LINE: "有直线穿过方框（扫描条纹或折痕）/ a line runs through a box (scanner streak or fold)",
+    REASON_UNEQUAL: "多选，但标记大小悬殊（可能是污点）/ two marks of very different size (a speck?)",
+    REASON_CIRCLE: "画圈的方框之外另有标记 / a box is circled and the row has another mark",
+    REASON_EDGE: "方框边线上有笔迹（紧贴方框画的圈？）/ ink along a box's border (a ring drawn tight round it?)",
+    REASON_NOISY: "图像噪点多，淡铅笔痕迹可能看不出，请核对原票 / too noisy to show light pencil: check the paper",
+}
+
+
+@dataclass(frozen=True)
+class RowReading:
+    unit: str
+    reading: Reading
+    choice: str | None
+    reason: str  # one of the REASON_* codes, '' when the reading is certain
+
+    @property
+    def label(self) -> str:
+        """The export's "reading": the option, or blank / overvote / pending."""
+        return self.choice if self.reading == "choice" and self.choice else self.reading
+
+
+def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
+    # A vote is one mark: specks scattered over a dirty scan may add up to a tick's fill, but no single
+    # one of them is a mark, so such a box is only marginal. Nor is ink whose median darkness stays under
+    # the level the box's noise set (it is mostly the noise's own tail, joined to it): only marginal. On
+    # paper that noisy a mark must also be larger in proportion: two dust specks blurred into one are not.
+    marks = settings.marks
+    largest_mark = score.fill - score.scattered
+    firm = max(marks.firm, score.ink_level)
+    definite = marks.definite * max(1.0, score.ink_level / marks.noisy_paper)
+    if largest_mark >= definite and score.darkness >= firm:
+        return "marked"
+    if is_circled(score, settings):
+        return "circled"
+    if score.fill >= marks.marginal:
+        return "marginal"
+    return "unmarked"
+
+
+def is_circled(score: BoxScore, settings: ReadingSettings) -> bool:
+    """A ring drawn round the box: ink all around it, little inside it and none in the middle (a tick or a
+    cross crosses the middle; a ring of grey inside the box is a soft scan's halo, not a pen), around a
+    border that was found where it is (a misplaced border leaves the printed line itself as a "ring")."""
+    marks = settings.marks
+    return (
+        score.encircled >= marks.encircled
+        and score.fill < marks.definite
+        and score.centre < marks.marginal
+        and score.border_match >= marks.circle_border_match
+    )
+
+
+def is_tight_ring(score: BoxScore, others: Sequence[BoxScore], residue: float, settings: ReadingSettings) -> bool:
+    """A ring drawn so tight that it runs along the printed border: it hides in the line's own pixels from
+    ``encircled``, but leaves a pen line along the border all round the box. A soft photo or a fax leaves the
+    line's own grey or thickening there too, all round every box: so only where the page (``residue``) and
+    the row's other boxes show next to nothing along their borders (under half of ``marks.edge``) and this
+    box shows far more (twice ``marks.edge`` above them), around a border found where it is."""
+    marks = settings.marks
+    elsewhere = max([residue, *(other.edge for other in others)])
+    return (
+        score.edge_around >= marks.tight_ring
+        and score.fill < marks.definite
+        and score.centre < marks.marginal
+        and score.border_match >= marks.circle_border_match
+        and elsewhere < marks.edge / 2
+        and score.edge - elsewhere >= 2 * marks.edge
+    )
+
+
+def is_small_dot(score: BoxScore, others: Sequence[BoxScore], settings: ReadingSettings) -> bool:
+    """A dot smaller than ``definite``: a dark mark of at least ``marks.dot`` reaching the box's middle, nothing
+    beside it, alone (:func:`is_alone`). Only on a clean page (:func:`is_clean_page`): dust on a dirty scan
+    makes dots of this size too, but scatters them."""
+    marks = settings.marks
+    return (
+        score.fill >= marks.dot
+        and score.darkness >= marks.firm
+        and score.centre > 0
+        and score.outside == 0
+        and is_alone(score, others)
+    )
+
+
+def is_light_mark(score: BoxScore, others: Sequence[BoxScore], settings: ReadingSettings) -> bool:
+    """A mark of a light hand: as large as ``definite`` but fainter than ``firm``, down to ``marks.light``,
+    alone (:func:`is_alone`). Only on a clean page (:func:`is_clean_page`): on a degraded scan erased residue
+    and scribbles reach that darkness too."""
+    marks = settings.marks
+    return score.fill >= marks.definite and score.darkness >= marks.light and is_alone(score, others)
+
+
+def is_alone(score: BoxScore, others: Sequence[BoxScore]) -> bool:
+    """One piece of ink on quiet paper (the ink level at its floor), in a row whose other boxes hold no ink,
+    in them or beside them."""
+    return (
+        score.scattered == 0
+        and score.ink_level <= INK_LEVEL
+        and all(other.fill == 0 and other.outside == 0 for other in others)
+    )
+
+
+def filled_alike(marked: Sequence[BoxScore], settings: ReadingSettings) -> bool:
+    """Boxes all filled solid the same way: each at least ``cancelled`` full, nothing beyond it (no ink
+    around it, no stroke running on past its sides), their ink equally dark within ``marks.alike``. Nothing
+    shows which of them would be a correction, so a clerk could only call the row 无效, as an overvote is:
+    a correction scribbled over one box shows as ink beyond it or darker ink, or beside a different mark."""
+    marks = settings.marks
+    darkness = [score.darkness for score in marked]
+    return min(darkness) >= marks.alike * max(darkness) and all(
+        score.fill >= marks.cancelled and score.outside < marks.marginal and score.crossing < marks.crossing
+        for score in marked
+    )
+
+
+def is_clean_page(scores: Sequence[BoxScore]) -> bool:
+    """No stray ink anywhere on the page: no box holds a trace (under TRACE_FILL of it), and no empty box has
+    ink beside it (the specks of a dirty scan, grain, a stray stroke)."""
+    return not any(0 < score.fill < TRACE_FILL or (score.fill == 0 and score.outside > 0) for score in scores)
+
+
+def row_classes(
+    scores: Sequence[BoxScore], settings: ReadingSettings, residue: float = 0.0, *, clean: bool = False
+) -> list[BoxClass]:
+    """The class of each box of one row: :func:`classify_box`; a tight ring (:func:`is_tight_ring`), which
+    only the row and the page can tell, is circled; on a clean page (``clean``, :func:`is_clean_page`), a
+    small dot (:func:`is_small_dot`) or a light mark (:func:`is_light_mark`) alone in its row is marked."""
+    classes = [classify_box(score, settings) for score in scores]
+    for at, (score, kind) in enumerate(zip(scores, classes, strict=True)):
+        others = [*scores[:at], *scores[at + 1 :]]
+        if kind in ("marginal", "unmarked") and is_tight_ring(score, others, residue, settings):
+            classes[at] = "circled"
+        elif (
+            kind == "marginal"
+            and clean
+            and (is_small_dot(score, others, settings) or is_light_mark(score, others, settings))
+        ):
+            classes[at] = "marked"
+    return classes
+
+
+def classify_row(
+    unit: str, scores: Sequence[BoxScore], settings: ReadingSettings, residue: float = 0.0, *, clean: bool = False
+) -> RowReading:
+    """One row's reading. ``residue``: how much ink the page shows along the borders of its boxes as a rule;
+    ``clean``: the page shows no stray ink (see :func:`classify_page`)."""
+    marks = settings.marks
+    limits = settings.alignment
+    classes = row_classes(scores, settings, residue, clean=clean)
+    marked = [score for score, kind in zip(scores, classes, strict=True) if kind == "marked"]
+    marginal = [score for score, kind in zip(scores, classes, strict=True) if kind == "marginal"]
+    circled = [score for score, kind in zip(scores, classes, strict=True) if kind == "circled"]
+    clear_mark = len(marked) == 1 and marked[0].fill >= 2 * marks.definite and not circled
+    if clear_mark or (len(circled) == 1 and not marked):
+        # Beside one clear mark (a firm tick, or a ring round a box), a trace too faint and small for any pen
+        # or pencil (grain on a photo) is no second mark.
+        marginal = [score for score in marginal if not (score.darkness < marks.trace and score.fill < TRACE_FILL)]
+    beside = [
+        score
+        for score, kind in zip(scores, classes, strict=True)
+        if kind == "unmarked" and score.outside >= marks.outside
+    ]
+    # A ring drawn tight round a box runs along its printed border and leaves little ink anywhere else. A soft
+    # photo leaves some of the printed line's own grey there too, unevenly: a box is compared with the row's
+    # cleanest one, by a margin that grows with what the page leaves along its borders as a rule.
+    cleanest = min(score.edge for score in scores)
+    along = [
+        score
+        for score, kind in zip(scores, classes, strict=True)
+        if kind == "unmarked" and score.edge - cleanest >= marks.edge + residue
+    ]
+
+    def pending(reason: str) -> RowReading:
+        return RowReading(unit, "pending", None, reason)
+
+    # A box filled in solid hides its own border, so its border match says nothing about alignment.
+    if any(
+        score.shift_mm > limits.max_box_shift_mm
+        or (score.border_match < limits.min_border_match and score.fill < limits.border_hidden_fill)
+        for score in scores
+    ):
+        return pending(REASON_ALIGNMENT)
+    # A box scribbled out solid, the strokes running past its sides, crosses it like a line: its fill says
+    # what it is (a correction beside another mark, else the row's one mark), a streak's or a fold's does not.
+    if any(score.crossing >= marks.crossing and score.fill < marks.cancelled for score in scores):
+        return pending(REASON_LINE)
+    if circled:
+        if len(circled) > 1 or marked or marginal or beside or along:
+            return pending(REASON_CIRCLE)
+        return RowReading(unit, "choice", circled[0].option, "")
+    if len(marked) >= 2:
+        if any(score.fill >= marks.cancelled for score in marked) and not filled_alike(marked, settings):
+            return pending(REASON_CORRECTION)
+        fills = sorted(score.fill for score in marked)
+        if fills[0] < marks.overvote_balance * fills[-1]:
+            return pending(REASON_UNEQUAL)
+        return RowReading(unit, "overvote", None, "")
+    if marginal:
+        return pending(REASON_MARGINAL)
+    if beside:
+        return pending(REASON_OUTSIDE)
+    if along:
+        return pending(REASON_EDGE)
+    if len(marked) == 1:
+        return RowReading(unit, "choice", marked[0].option, "")
+    # 弃权 is a definite reading too: it means no ink at all, so even a little ink beside a box (a small
+    # tick that missed a small printed □) sends the row to a clerk.
+    if any(score.outside >= marks.marginal for score in scores):
+        return pending(REASON_OUTSIDE)
+    # It also means a light pencil mark would have shown. Where the paper's noise raised a box's ink level to
+    # `firm` (a dark or grainy photo), HB pencil, as dark as `firm` and no darker, is lost in it.
+    if any(score.ink_level >= marks.firm for score in scores):
+        return pending(REASON_NOISY)
+    return RowReading(unit, "blank", None, "")
+
+
+def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list[RowReading]:
+    """Group a page's box scores by row (in sheet order) and classify each row."""
+    residue, clean = _page_context(scores)
+    return [classify_row(unit, group, settings, residue, clean=clean) for unit, group in _rows(scores).items()]
+
+
+def page_box_classes(scores: Sequence[BoxScore], settings: ReadingSettings) -> dict[tuple[str, str], BoxClass]:
+    """Every box's class, by (unit, option), as :func:`classify_page` sees them (for overlays)."""
+    residue, clean = _page_context(scores)
+    return {
+        (score.unit, score.option): kind
+        for group in _rows(scores).values()
+        for score, kind in zip(group, row_classes(group, settings, residue, clean=clean), strict=True)
+    }
+
+
+def _page_context(scores: Sequence[BoxScore]) -> tuple[float, bool]:
+    """What a row's reading needs to know of its page: what the page leaves along an empty box's border as a
+    rule (most boxes of a ballot are empty, so the median ``edge``: a soft photo's grey halo of the printed
+    lines, a fax's thickened lines), and whether it shows no stray ink (:func:`is_clean_page`)."""
+    residue = statistics.median(score.edge for score in scores) if scores else 0.0
+    return residue, is_clean_page(scores)
+
+
+def _rows(scores: Sequence[BoxScore]) -> dict[str, list[BoxScore]]:
+    """The page's boxes by row, rows in sheet order, each row's boxes in printed order."""
+    rows: dict[str, list[BoxScore]] = {}
+    for score in scores:
+        rows.setdefault(score.unit, []).append(score)
+    return {unit: sorted(group, key=lambda s: s.position) for unit, group in rows.items()}
