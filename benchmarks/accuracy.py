@@ -19,7 +19,7 @@ from pathlib import Path
 from benchmarks.common import SESSION, export_lines, simulated_batch
 from pipeline.reading.settings import load_settings
 from pipeline.scanning.batch import scan
-from pipeline.store.base import open_store
+from pipeline.store.database import open_store
 
 
 def evaluate(profile: str, ballots: int, seed: int, difficulty: str, work: Path, jobs: int) -> dict[str, object]:

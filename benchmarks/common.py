@@ -10,7 +10,7 @@ from pipeline.ballot.layout import Layout, compute_layout
 from pipeline.ballot.template import load_template
 from pipeline.printing.render import render_ballots
 from pipeline.simulation.simulate import Profile, SheetTruth, simulate_batch
-from pipeline.store.base import open_store
+from pipeline.store.database import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "shuangping.yaml"

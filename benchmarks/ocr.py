@@ -399,8 +399,8 @@ def read_accuracy(browser: Any, profiles: list[str], copies: int, seed: int) -> 
     A row is *misread* when the reading is definite (an option or blank) and not what the voter meant;
     *review* when it is pending. Fax copies use no pencil: a fax's threshold wipes light pencil out
     entirely (nothing is left to read; the simulator's truth calls such marks illegible)."""
-    from pipeline.forms.fitting import read_external_sheet
     from pipeline.forms.proposal import FormNotFound, proposal_template, scan_blank
+    from pipeline.forms.read import read_form_sheet
     from pipeline.reading.ingest import ScanPage
     from pipeline.reading.outcome import SheetRead
     from pipeline.reading.settings import load_settings
@@ -424,7 +424,7 @@ def read_accuracy(browser: Any, profiles: list[str], copies: int, seed: int) -> 
             form = index % len(READ_FORMS)
             filled, intent = fill_copy(blanks[form], templates[form], rng, pencil=profile != "fax")
             image = filled if profile == "clean" else degrade(filled, profile, rng, source_dpi=READ_DPI)[0]  # type: ignore[arg-type]
-            result = read_external_sheet(ScanPage("copy", 1, image, None), "BENCH", templates, settings)
+            result = read_form_sheet(ScanPage("copy", 1, image, None), "BENCH", templates, settings)
             if not isinstance(result, SheetRead):
                 counts["rejected"] += 1
                 continue

@@ -29,9 +29,8 @@ from pipeline.ballot.layout import compute_layout
 from pipeline.ballot.template import load_template
 from pipeline.printing.render import render_pdf_bytes
 from pipeline.reading.ingest import pdf_bytes_pages
-from pipeline.scanning.batch import kept_blank
 from pipeline.simulation.simulate import fill_sheet
-from pipeline.store.base import open_store
+from pipeline.store.database import open_store
 
 
 def make_scans(folder: Path, pages: int, dpi: int, as_pdf: bool) -> Path:
@@ -40,7 +39,7 @@ def make_scans(folder: Path, pages: int, dpi: int, as_pdf: bool) -> Path:
     template = load_template(TEMPLATE)
     store = open_store(folder / "ballots.db")
     serials = store.issue_serials(SESSION, template, pages, "bench.pdf")
-    kept_blank(store, template)  # as `ballot print` does
+    store.blank_rendering(template)  # as `ballot print` does
     store.close()
     layout = compute_layout(template)
     rng = np.random.default_rng(dpi)
@@ -66,7 +65,7 @@ import resource, sys, time
 from pathlib import Path
 from pipeline.scanning.batch import scan
 from pipeline.reading.settings import load_settings
-from pipeline.store.base import open_store
+from pipeline.store.database import open_store
 folder, jobs = Path(sys.argv[1]), int(sys.argv[2])
 store = open_store(folder / "ballots.db")
 started = time.perf_counter()

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.ballot.template import Template, load_template
-from pipeline.store.base import Store, open_store
+from pipeline.store.database import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_FILE = ROOT / "templates" / "shuangping.yaml"

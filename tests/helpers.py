@@ -18,7 +18,7 @@ from pipeline.reading.ingest import ScanPage, pdf_bytes_pages
 from pipeline.reading.outcome import SheetRead
 from pipeline.reading.read import read_sheet
 from pipeline.reading.settings import load_settings
-from pipeline.store.base import open_store
+from pipeline.store.database import open_store
 
 Gray = npt.NDArray[np.uint8]
 DPI = 200.0

@@ -6,16 +6,8 @@ from dataclasses import replace
 
 import pytest
 
+from pipeline.common.reasons import RowWhy
 from pipeline.reading.classify import (
-    REASON_ALIGNMENT,
-    REASON_CIRCLE,
-    REASON_CORRECTION,
-    REASON_EDGE,
-    REASON_LINE,
-    REASON_MARGINAL,
-    REASON_NOISY,
-    REASON_OUTSIDE,
-    REASON_UNEQUAL,
     classify_box,
     classify_page,
     classify_row,
@@ -52,15 +44,15 @@ def test_box_classes_follow_thresholds() -> None:
 @pytest.mark.parametrize(
     ("fills", "expected"),
     [
-        ((0.25, 0.0, 0.0), ("choice", "满意", "")),
-        ((0.0, 0.0, 0.9), ("choice", "不满意", "")),
-        ((0.0, 0.0, 0.0), ("blank", None, "")),
-        ((0.25, 0.22, 0.0), ("overvote", None, "")),
-        ((0.25, 0.0, 0.95), ("pending", None, REASON_CORRECTION)),
-        ((0.25, 0.0, 0.8), ("pending", None, REASON_UNEQUAL)),  # a scribble measured light: still asked
-        ((0.7, 0.75, 0.0), ("overvote", None, "")),  # two crosses thickened by a soft photo
-        ((0.05, 0.0, 0.0), ("pending", None, REASON_MARGINAL)),
-        ((0.25, 0.05, 0.0), ("pending", None, REASON_MARGINAL)),
+        ((0.25, 0.0, 0.0), ("choice", "满意", None)),
+        ((0.0, 0.0, 0.9), ("choice", "不满意", None)),
+        ((0.0, 0.0, 0.0), ("blank", None, None)),
+        ((0.25, 0.22, 0.0), ("overvote", None, None)),
+        ((0.25, 0.0, 0.95), ("pending", None, RowWhy.CORRECTION)),
+        ((0.25, 0.0, 0.8), ("pending", None, RowWhy.UNEQUAL)),  # a scribble measured light: still asked
+        ((0.7, 0.75, 0.0), ("overvote", None, None)),  # two crosses thickened by a soft photo
+        ((0.05, 0.0, 0.0), ("pending", None, RowWhy.MARGINAL)),
+        ((0.25, 0.05, 0.0), ("pending", None, RowWhy.MARGINAL)),
     ],
 )
 def test_row_readings(fills: tuple[float, float, float], expected: tuple[str, str | None, str]) -> None:
@@ -68,7 +60,7 @@ def test_row_readings(fills: tuple[float, float, float], expected: tuple[str, st
 
 
 def test_ink_beside_an_empty_row_is_flagged() -> None:
-    assert reading(0.0, 0.0, 0.0, outside=(0.0, 0.2, 0.0)) == ("pending", None, REASON_OUTSIDE)
+    assert reading(0.0, 0.0, 0.0, outside=(0.0, 0.2, 0.0)) == ("pending", None, RowWhy.OUTSIDE)
 
 
 def test_ink_no_darker_than_the_noise_of_its_box_is_no_vote() -> None:
@@ -99,8 +91,8 @@ def test_ink_along_a_border_is_judged_against_the_row_and_the_page() -> None:
     def edged(*edges: float, fills: tuple[float, float, float] = (0.0, 0.0, 0.0)) -> list[BoxScore]:
         return [replace(score, edge=edge) for score, edge in zip(row(*fills), edges, strict=True)]
 
-    assert classify_row("文化馆", edged(0.01, margin + 0.01, 0.0), SETTINGS).reason == REASON_EDGE
-    assert classify_row("文化馆", edged(0.3, margin + 0.01, 0.0, fills=(0.3, 0, 0)), SETTINGS).reason == REASON_EDGE
+    assert classify_row("文化馆", edged(0.01, margin + 0.01, 0.0), SETTINGS).reason == RowWhy.EDGE
+    assert classify_row("文化馆", edged(0.3, margin + 0.01, 0.0, fills=(0.3, 0, 0)), SETTINGS).reason == RowWhy.EDGE
     assert classify_row("文化馆", edged(0.01, margin - 0.01, 0.0), SETTINGS).reading == "blank"
 
     def page(*edges: float) -> list[BoxScore]:  # five rows with these edges, then one with a ring
@@ -108,7 +100,7 @@ def test_ink_along_a_border_is_judged_against_the_row_and_the_page() -> None:
         return others + edged(0.15, 0.15 + margin + 0.01, 0.15)
 
     assert {r.reading for r in classify_page(page(0.15, 0.16, 0.17), SETTINGS)} == {"blank"}
-    assert classify_page(page(0.0, 0.0, 0.0), SETTINGS)[-1].reason == REASON_EDGE
+    assert classify_page(page(0.0, 0.0, 0.0), SETTINGS)[-1].reason == RowWhy.EDGE
 
 
 def test_a_ring_all_along_one_border_is_read_only_where_the_row_and_the_page_are_clean() -> None:
@@ -124,17 +116,22 @@ def test_a_ring_all_along_one_border_is_read_only_where_the_row_and_the_page_are
         result = classify_row("文化馆", [first, ring, last], SETTINGS, residue)
         return result.reading, result.choice, result.reason
 
-    assert with_ring(ring) == ("choice", "基本满意", "")
-    assert with_ring(replace(ring, fill=marks.marginal + 0.01)) == ("choice", "基本满意", "")  # it crosses the corners
-    assert with_ring(replace(ring, edge_around=marks.tight_ring - 0.01)) == ("pending", None, REASON_EDGE)
-    assert with_ring(replace(ring, centre=0.2, fill=0.05)) == ("pending", None, REASON_MARGINAL)  # ink in the middle
-    assert with_ring(replace(ring, border_match=marks.circle_border_match - 0.01)) == ("pending", None, REASON_EDGE)
+    assert with_ring(ring) == ("choice", "基本满意", None)
+    assert with_ring(replace(ring, fill=marks.marginal + 0.01)) == (
+        "choice",
+        "基本满意",
+        None,
+    )  # it crosses the corners
+    assert with_ring(replace(ring, edge_around=marks.tight_ring - 0.01)) == ("pending", None, RowWhy.EDGE)
+    in_the_middle = replace(ring, centre=0.2, fill=0.05)
+    assert with_ring(in_the_middle) == ("pending", None, RowWhy.MARGINAL)
+    assert with_ring(replace(ring, border_match=marks.circle_border_match - 0.01)) == ("pending", None, RowWhy.EDGE)
     too_little = replace(ring, edge=2 * marks.edge - 0.01)  # the box does not stand out enough
-    assert with_ring(too_little) == ("pending", None, REASON_EDGE)
-    assert with_ring(ring, other_edge=marks.edge / 2) == ("pending", None, REASON_EDGE)  # the row is not clean
+    assert with_ring(too_little) == ("pending", None, RowWhy.EDGE)
+    assert with_ring(ring, other_edge=marks.edge / 2) == ("pending", None, RowWhy.EDGE)  # the row is not clean
     assert with_ring(ring, residue=marks.edge / 2)[0] == "pending"  # nor the page: a soft photo
     beside_a_tick = classify_row("文化馆", [row(0.3, 0, 0)[0], ring, row(0, 0, 0)[2]], SETTINGS)
-    assert (beside_a_tick.reading, beside_a_tick.reason) == ("pending", REASON_CIRCLE)
+    assert (beside_a_tick.reading, beside_a_tick.reason) == ("pending", RowWhy.CIRCLE)
 
 
 def test_two_boxes_filled_solid_alike_are_an_overvote_else_maybe_a_correction() -> None:
@@ -150,9 +147,9 @@ def test_two_boxes_filled_solid_alike_are_an_overvote_else_maybe_a_correction() 
         "strokes past its sides": replace(first, crossing=marks.crossing),
     }
     for why, scribbled in changed.items():
-        assert classify_row("文化馆", [scribbled, second, empty], SETTINGS).reason == REASON_CORRECTION, why
+        assert classify_row("文化馆", [scribbled, second, empty], SETTINGS).reason == RowWhy.CORRECTION, why
     tick = replace(second, fill=0.3, centre=0.3)
-    assert classify_row("文化馆", [first, tick, empty], SETTINGS).reason == REASON_CORRECTION
+    assert classify_row("文化馆", [first, tick, empty], SETTINGS).reason == RowWhy.CORRECTION
 
 
 def test_a_line_through_a_box_is_a_streak_unless_the_box_is_scribbled_out() -> None:
@@ -161,17 +158,17 @@ def test_a_line_through_a_box_is_a_streak_unless_the_box_is_scribbled_out() -> N
     the clerk is told it may be a correction, and alone it is the row's mark."""
     streak, scribbled = replace(row(0.15, 0, 0)[0], crossing=0.7), replace(row(0.95, 0, 0)[0], crossing=0.7)
     tick = row(0, 0, 0.3)[1:]
-    assert classify_row("文化馆", [streak, *tick], SETTINGS).reason == REASON_LINE
-    assert classify_row("文化馆", [scribbled, *tick], SETTINGS).reason == REASON_CORRECTION
+    assert classify_row("文化馆", [streak, *tick], SETTINGS).reason == RowWhy.LINE
+    assert classify_row("文化馆", [scribbled, *tick], SETTINGS).reason == RowWhy.CORRECTION
     assert classify_row("文化馆", [scribbled, *row(0, 0, 0)[1:]], SETTINGS).choice == "满意"
 
 
 def test_blank_means_no_ink_at_all() -> None:
     """A small tick that missed a small printed □ leaves little ink beside it: never read as 弃权."""
     little = SETTINGS.marks.marginal
-    assert reading(0.0, 0.0, 0.0, outside=(0.0, little, 0.0)) == ("pending", None, REASON_OUTSIDE)
-    assert reading(0.0, 0.0, 0.0, outside=(0.0, little - 0.001, 0.0)) == ("blank", None, "")
-    assert reading(0.3, 0.0, 0.0, outside=(0.0, little, 0.0)) == ("choice", "满意", "")  # beside a vote: a slip
+    assert reading(0.0, 0.0, 0.0, outside=(0.0, little, 0.0)) == ("pending", None, RowWhy.OUTSIDE)
+    assert reading(0.0, 0.0, 0.0, outside=(0.0, little - 0.001, 0.0)) == ("blank", None, None)
+    assert reading(0.3, 0.0, 0.0, outside=(0.0, little, 0.0)) == ("choice", "满意", None)  # beside a vote: a slip
 
 
 def test_blank_means_light_pencil_would_have_shown() -> None:
@@ -185,18 +182,18 @@ def test_blank_means_light_pencil_would_have_shown() -> None:
         result = classify_row("文化馆", scores, SETTINGS)
         return result.reading, result.choice, result.reason
 
-    assert at_level(firm - 0.01, 0.0, 0.0, 0.0) == ("blank", None, "")
-    assert at_level(firm, 0.0, 0.0, 0.0) == ("pending", None, REASON_NOISY)
-    assert at_level(firm + 0.1, 0.3, 0.0, 0.0) == ("choice", "满意", "")
+    assert at_level(firm - 0.01, 0.0, 0.0, 0.0) == ("blank", None, None)
+    assert at_level(firm, 0.0, 0.0, 0.0) == ("pending", None, RowWhy.NOISY)
+    assert at_level(firm + 0.1, 0.3, 0.0, 0.0) == ("choice", "满意", None)
 
 
 def test_ink_around_the_marked_box_is_a_tick_leaving_it() -> None:
-    assert reading(0.25, 0.0, 0.0, outside=(0.2, 0.0, 0.0)) == ("choice", "满意", "")
+    assert reading(0.25, 0.0, 0.0, outside=(0.2, 0.0, 0.0)) == ("choice", "满意", None)
 
 
 def test_poor_alignment_flags_even_a_clear_mark() -> None:
-    assert reading(0.25, 0.0, 0.0, shift=SETTINGS.alignment.max_box_shift_mm + 0.1)[2] == REASON_ALIGNMENT
-    assert reading(0.25, 0.0, 0.0, match=SETTINGS.alignment.min_border_match - 0.01)[2] == REASON_ALIGNMENT
+    assert reading(0.25, 0.0, 0.0, shift=SETTINGS.alignment.max_box_shift_mm + 0.1)[2] == RowWhy.ALIGNMENT
+    assert reading(0.25, 0.0, 0.0, match=SETTINGS.alignment.min_border_match - 0.01)[2] == RowWhy.ALIGNMENT
 
 
 def test_a_heavy_mark_hides_its_own_border_but_not_the_others() -> None:
@@ -205,16 +202,16 @@ def test_a_heavy_mark_hides_its_own_border_but_not_the_others() -> None:
     covered = replace(heavy, border_match=0.1)
     assert classify_row("文化馆", [covered, *others], SETTINGS).choice == "满意"
     lighter = replace(covered, fill=hidden - 0.01, centre=hidden - 0.01)
-    assert classify_row("文化馆", [lighter, *others], SETTINGS).reason == REASON_ALIGNMENT
+    assert classify_row("文化馆", [lighter, *others], SETTINGS).reason == RowWhy.ALIGNMENT
     misplaced = replace(others[0], border_match=0.1)
-    assert classify_row("文化馆", [covered, misplaced, others[1]], SETTINGS).reason == REASON_ALIGNMENT
+    assert classify_row("文化馆", [covered, misplaced, others[1]], SETTINGS).reason == RowWhy.ALIGNMENT
 
 
 def test_faint_ink_is_never_a_definite_mark() -> None:
     faint = BoxScore("文化馆", "满意", 0, 0.3, 0.0, 0.3, SETTINGS.marks.firm - 0.01, 0.0, 0.0, 0.9)
     others = row(0.0, 0.0, 0.0)[1:]
     result = classify_row("文化馆", [faint, *others], SETTINGS)
-    assert (result.reading, result.reason) == ("pending", REASON_MARGINAL)
+    assert (result.reading, result.reason) == ("pending", RowWhy.MARGINAL)
 
 
 def test_ink_in_scattered_pieces_is_no_definite_mark() -> None:
@@ -224,7 +221,7 @@ def test_ink_in_scattered_pieces_is_no_definite_mark() -> None:
     tick_and_speck = BoxScore("文化馆", "满意", 0, 0.25, 0.0, 0.2, 0.5, 0.0, 0.0, 0.9, scattered=0.05)
     others = row(0.0, 0.0, 0.0)[1:]
     result = classify_row("文化馆", [specks, *others], SETTINGS)
-    assert (result.reading, result.reason) == ("pending", REASON_MARGINAL)
+    assert (result.reading, result.reason) == ("pending", RowWhy.MARGINAL)
     assert classify_row("文化馆", [tick_and_speck, *others], SETTINGS).choice == "满意"
 
 
@@ -251,7 +248,7 @@ def test_bad_settings_file_names_the_field(tmp_path: object) -> None:
 
 def test_a_speck_beside_a_tick_is_not_an_overvote() -> None:
     assert reading(0.3, 0.0, 0.1) == ("pending", None, "unequal")
-    assert reading(0.3, 0.0, 0.2) == ("overvote", None, "")
+    assert reading(0.3, 0.0, 0.2) == ("overvote", None, None)
 
 
 def circled(option: int, *, centre: float = 0.0, fill: float = 0.04, outside: float = 0.15) -> BoxScore:
@@ -264,7 +261,7 @@ def test_a_circled_box_is_the_rows_choice_when_it_is_the_only_mark() -> None:
     scores[1] = circled(1)
     assert classify_box(scores[1], SETTINGS) == "circled"
     result = classify_row("文化馆", scores, SETTINGS)
-    assert (result.reading, result.choice, result.reason) == ("choice", "基本满意", "")
+    assert (result.reading, result.choice, result.reason) == ("choice", "基本满意", None)
 
 
 @pytest.mark.parametrize(
@@ -280,7 +277,7 @@ def test_a_circled_box_with_other_ink_in_the_row_goes_to_a_clerk(other: tuple[fl
     scores = row(fill, 0.0, 0.0, outside=(outside, 0.0, 0.0))
     scores[2] = circled(2)
     result = classify_row("文化馆", scores, SETTINGS)
-    assert (result.reading, result.reason) == ("pending", REASON_CIRCLE)
+    assert (result.reading, result.reason) == ("pending", RowWhy.CIRCLE)
 
 
 def test_a_ring_round_a_misplaced_border_is_no_circle() -> None:
@@ -306,9 +303,9 @@ def test_a_faint_trace_beside_a_clear_mark_is_grain() -> None:
     result = classify_row("文化馆", [scores[0], grain, scores[2]], SETTINGS)
     assert (result.reading, result.choice) == ("choice", "满意")
     pencil = BoxScore("文化馆", "基本满意", 1, 0.03, 0.0, 0.03, 0.2, 0.0, 0.0, 0.9)
-    assert classify_row("文化馆", [scores[0], pencil, scores[2]], SETTINGS).reason == REASON_MARGINAL
+    assert classify_row("文化馆", [scores[0], pencil, scores[2]], SETTINGS).reason == RowWhy.MARGINAL
     weak = row(SETTINGS.marks.definite + 0.01, 0.0, 0.0)
-    assert classify_row("文化馆", [weak[0], grain, weak[2]], SETTINGS).reason == REASON_MARGINAL
+    assert classify_row("文化馆", [weak[0], grain, weak[2]], SETTINGS).reason == RowWhy.MARGINAL
 
 
 def test_a_faint_trace_beside_a_ring_is_grain() -> None:
@@ -320,7 +317,7 @@ def test_a_faint_trace_beside_a_ring_is_grain() -> None:
     result = classify_row("文化馆", [grain, scores[1], scores[2]], SETTINGS)
     assert (result.reading, result.choice) == ("choice", "不满意")
     pencil = replace(grain, darkness=0.2)
-    assert classify_row("文化馆", [pencil, scores[1], scores[2]], SETTINGS).reason == REASON_CIRCLE
+    assert classify_row("文化馆", [pencil, scores[1], scores[2]], SETTINGS).reason == RowWhy.CIRCLE
 
 
 def test_a_small_dot_is_a_mark_only_alone_dark_centred_on_a_clean_page() -> None:
@@ -338,18 +335,18 @@ def test_a_small_dot_is_a_mark_only_alone_dark_centred_on_a_clean_page() -> None
         result = classify_page([first, *others, *(page or [tick, *empty])], SETTINGS)[0]
         return result.reading, result.reason
 
-    assert read(dot) == ("choice", "")
-    assert read(replace(dot, fill=marks.dot - 0.005, centre=marks.dot - 0.005)) == ("pending", REASON_MARGINAL)
-    assert read(replace(dot, darkness=marks.firm - 0.01)) == ("pending", REASON_MARGINAL)  # pencil or residue
-    assert read(replace(dot, centre=0.0)) == ("pending", REASON_MARGINAL)  # off in a corner
-    assert read(replace(dot, outside=0.01)) == ("pending", REASON_MARGINAL)  # ink beside it
-    assert read(replace(dot, scattered=0.01)) == ("pending", REASON_MARGINAL)  # two specks
-    assert read(replace(dot, ink_level=INK_LEVEL + 0.02)) == ("pending", REASON_MARGINAL)  # noisy paper
-    assert read(dot, rest=(0.02, 0.0)) == ("pending", REASON_MARGINAL)  # a trace in the row
+    assert read(dot) == ("choice", None)
+    assert read(replace(dot, fill=marks.dot - 0.005, centre=marks.dot - 0.005)) == ("pending", RowWhy.MARGINAL)
+    assert read(replace(dot, darkness=marks.firm - 0.01)) == ("pending", RowWhy.MARGINAL)  # pencil or residue
+    assert read(replace(dot, centre=0.0)) == ("pending", RowWhy.MARGINAL)  # off in a corner
+    assert read(replace(dot, outside=0.01)) == ("pending", RowWhy.MARGINAL)  # ink beside it
+    assert read(replace(dot, scattered=0.01)) == ("pending", RowWhy.MARGINAL)  # two specks
+    assert read(replace(dot, ink_level=INK_LEVEL + 0.02)) == ("pending", RowWhy.MARGINAL)  # noisy paper
+    assert read(dot, rest=(0.02, 0.0)) == ("pending", RowWhy.MARGINAL)  # a trace in the row
     speck = replace(empty[0], fill=marks.dot / 2, centre=marks.dot / 2, darkness=0.8)
-    assert read(dot, page=[tick, speck, empty[1]]) == ("pending", REASON_MARGINAL)
+    assert read(dot, page=[tick, speck, empty[1]]) == ("pending", RowWhy.MARGINAL)
     beside = replace(empty[0], outside=0.01)
-    assert read(dot, page=[tick, beside, empty[1]]) == ("pending", REASON_MARGINAL)
+    assert read(dot, page=[tick, beside, empty[1]]) == ("pending", RowWhy.MARGINAL)
     assert classify_row("文化馆", [dot, *row(0, 0, 0)[1:]], SETTINGS).reading == "pending"  # no page known
 
 
@@ -367,10 +364,10 @@ def test_a_light_mark_is_a_mark_only_large_alone_on_a_clean_page() -> None:
         result = classify_page([first, *others, tick, *empty, *speck], SETTINGS)[0]
         return result.reading, result.reason
 
-    assert read(light) == ("choice", "")
-    assert read(replace(light, darkness=marks.light - 0.01)) == ("pending", REASON_MARGINAL)  # erased residue?
-    assert read(replace(light, fill=marks.definite - 0.01, centre=0.0)) == ("pending", REASON_MARGINAL)
-    assert read(replace(light, scattered=0.05)) == ("pending", REASON_MARGINAL)
-    assert read(replace(light, ink_level=INK_LEVEL + 0.02)) == ("pending", REASON_MARGINAL)
-    assert read(light, rest=(0.3, 0.0)) == ("pending", REASON_MARGINAL)  # beside a firm tick: asked
-    assert read(light, clean=False) == ("pending", REASON_MARGINAL)
+    assert read(light) == ("choice", None)
+    assert read(replace(light, darkness=marks.light - 0.01)) == ("pending", RowWhy.MARGINAL)  # erased residue?
+    assert read(replace(light, fill=marks.definite - 0.01, centre=0.0)) == ("pending", RowWhy.MARGINAL)
+    assert read(replace(light, scattered=0.05)) == ("pending", RowWhy.MARGINAL)
+    assert read(replace(light, ink_level=INK_LEVEL + 0.02)) == ("pending", RowWhy.MARGINAL)
+    assert read(light, rest=(0.3, 0.0)) == ("pending", RowWhy.MARGINAL)  # beside a firm tick: asked
+    assert read(light, clean=False) == ("pending", RowWhy.MARGINAL)

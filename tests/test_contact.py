@@ -14,7 +14,7 @@ from pipeline.ballot.template import Template
 from pipeline.cli import main
 from pipeline.reading.settings import load_settings
 from pipeline.scanning.contact import THRESHOLD_COLOURS, TILE, collect_crops, draw_contact_sheet
-from pipeline.store.base import open_store
+from pipeline.store.database import open_store
 from tests.helpers import Batch, box, fill, lifted, print_batch, read_image, tick
 
 ROW = "测评人类别"

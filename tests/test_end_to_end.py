@@ -15,7 +15,7 @@ from pipeline.ballot.template import CATEGORY_ROW
 from pipeline.cli import main
 from pipeline.reading.settings import load_settings
 from pipeline.scanning.batch import scan
-from pipeline.store.base import open_store
+from pipeline.store.database import open_store
 
 OPTIONS = ("满意", "基本满意", "不满意")
 

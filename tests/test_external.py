@@ -24,14 +24,16 @@ from benchmarks.ocr import CHROMIUM, UNITS, FormSpec, chromium, fill_copy, print
 from pipeline.ballot.layout import compute_layout
 from pipeline.ballot.template import Template, load_template
 from pipeline.cli import main
-from pipeline.forms.fitting import read_external_sheet
+from pipeline.common.messages import page_reason
+from pipeline.common.reasons import PageReason, Why
 from pipeline.forms.proposal import FormNotFound, proposal_template, scan_blank
+from pipeline.forms.read import read_form_sheet
 from pipeline.reading.ingest import Gray, ScanPage, pdf_bytes_pages
 from pipeline.reading.outcome import SheetRead, SheetRejected
 from pipeline.reading.settings import load_settings
 from pipeline.review.app import cookie_name, create_app
 from pipeline.simulation.degrade import degrade
-from pipeline.store.base import open_store
+from pipeline.store.database import open_store
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 
@@ -100,11 +102,14 @@ def test_filled_copies_are_read_or_sent_to_review(
     templates = [forms["squares"][1], forms["cells"][1]]
     filled, intent = fill(page, template, rng)
     scanned, applied = degrade(filled, profile, rng, source_dpi=DPI)  # type: ignore[arg-type]
-    result = read_external_sheet(ScanPage("copy.jpg", 1, scanned, None), SESSION, templates, load_settings())
+    result = read_form_sheet(ScanPage("copy.jpg", 1, scanned, None), SESSION, templates, load_settings())
     read = check(result, intent, form)
     assert read >= 0.7 * len(intent), f"only {read} of {len(intent)} rows read ({applied})"
     assert isinstance(result, SheetRead)
-    assert "its table matches rule for rule (of 2 forms, the only one)" in result.identified_by
+    assert result.identified_by == PageReason.of(Why.FORM_BY_TABLE, form=form, forms=2)
+    assert page_reason(result.identified_by, "en").endswith(
+        "its table matches rule for rule (of 2 forms, the only one)"
+    )
     assert result.alignment.residual_mm < 0.5
 
 
@@ -116,9 +121,9 @@ def test_phone_photos_are_read_right_or_rejected(forms: dict[str, tuple[Gray, Te
     page, template = forms["squares"]
     filled, intent = fill(page, template, rng)
     photo, _ = degrade(filled, "phone", rng, source_dpi=DPI)
-    result = read_external_sheet(ScanPage("photo.jpg", 1, photo, None), SESSION, [template], load_settings())
+    result = read_form_sheet(ScanPage("photo.jpg", 1, photo, None), SESSION, [template], load_settings())
     if isinstance(result, SheetRejected):
-        assert result.outcome == "unreadable" and "rescan" in result.reason
+        assert result.outcome == "unreadable" and "rescan" in page_reason(result.reason, "en")
     else:
         check(result, intent, "squares")
 
@@ -128,7 +133,7 @@ def test_upside_down_copy(forms: dict[str, tuple[Gray, Template]]) -> None:
     page, template = forms["squares"]
     filled, intent = fill(page, template, rng)
     turned = np.ascontiguousarray(filled[::-1, ::-1])
-    result = read_external_sheet(ScanPage("turned.png", 1, turned, DPI), SESSION, [template], load_settings())
+    result = read_form_sheet(ScanPage("turned.png", 1, turned, DPI), SESSION, [template], load_settings())
     assert check(result, intent, "squares") >= 0.7 * len(intent)
     assert isinstance(result, SheetRead) and result.alignment.rotation == 180
 
@@ -138,21 +143,31 @@ def test_forms_with_the_same_table_are_told_apart_by_their_title(forms: dict[str
     page, template = forms["retitled"]
     filled, intent = fill(page, template, rng)
     templates = [forms["squares"][1], forms["retitled"][1]]
-    result = read_external_sheet(ScanPage("r.png", 1, filled, DPI), SESSION, templates, load_settings())
+    result = read_form_sheet(ScanPage("r.png", 1, filled, DPI), SESSION, templates, load_settings())
     check(result, intent, "retitled")
-    assert isinstance(result, SheetRead) and "title read as '机关科室满意度测评表'" in result.identified_by
+    assert isinstance(result, SheetRead) and result.identified_by is not None
+    assert (
+        result.identified_by.code == Why.FORM_BY_TITLE
+        and result.identified_by.detail["title"] == "机关科室满意度测评表"
+    )
 
 
 def test_a_form_that_is_not_configured_is_rejected(forms: dict[str, tuple[Gray, Template]]) -> None:
     page, _ = forms["cells"]
-    result = read_external_sheet(ScanPage("other.png", 1, page, DPI), SESSION, [forms["squares"][1]], load_settings())
+    result = read_form_sheet(ScanPage("other.png", 1, page, DPI), SESSION, [forms["squares"][1]], load_settings())
     assert isinstance(result, SheetRejected) and result.outcome == "unreadable"
-    assert "no configured form found" in result.reason and "squares: its table was not found" in result.reason
+    assert result.reason == PageReason.of(
+        Why.FORM_NOT_FOUND, failures=[{"code": "form_table_missing", "form": "squares"}]
+    )
+    assert page_reason(result.reason, "en") == (
+        "no configured form found on this page "
+        "(squares: its table was not found (another form, or the table is cut off))"
+    )
 
 
 def test_a_blank_page_is_blank(forms: dict[str, tuple[Gray, Template]]) -> None:
     white = np.full((2339, 1654), 250, np.uint8)
-    result = read_external_sheet(ScanPage("back.png", 1, white, 200.0), SESSION, [forms["squares"][1]], load_settings())
+    result = read_form_sheet(ScanPage("back.png", 1, white, 200.0), SESSION, [forms["squares"][1]], load_settings())
     assert isinstance(result, SheetRejected) and result.outcome == "blank"
 
 
@@ -210,9 +225,9 @@ def test_a_batch_of_filled_forms_is_scanned_reviewed_and_reported(
         "zz-back.png": "blank",
         "zz-other-form.png": "unreadable",
     }
-    assert "form squares: its table matches rule for rule" in pages["copy-1.png"]["reason"]
-    assert "same image was already counted from" in pages["copy-0-rescued.png"]["reason"]
-    assert "no configured form found" in pages["zz-other-form.png"]["reason"]
+    assert pages["copy-1.png"]["reason"] == "表格 squares：表格线逐条对上"
+    assert pages["copy-0-rescued.png"]["reason_code"] == Why.DUPLICATE_IMAGE
+    assert pages["zz-other-form.png"]["reason_code"] == Why.FORM_NOT_FOUND
     assert pages["copy-1.png"]["serial"] is None
 
     store = open_store(db)

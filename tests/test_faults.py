@@ -24,6 +24,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from pipeline.cli import main
+from pipeline.common.messages import page_reason
+from pipeline.common.reasons import PageReason, Why
 from tests.conftest import TEMPLATE_FILE
 from tests.helpers import DPI, backup_db, save_jpeg
 
@@ -145,7 +147,7 @@ def test_encrypted_pdf_is_refused_as_password_protected(tmp_path: Path) -> None:
     path = tmp_path / "locked.pdf"
     path.write_bytes(encrypted_pdf())
     result = inspect_file(path)
-    assert isinstance(result, UnreadableFile) and "password-protected" in result.reason
+    assert isinstance(result, UnreadableFile) and result.reason.code == Why.PDF_ENCRYPTED
 
 
 def test_zero_page_pdf_after_an_encrypted_one_is_not_blamed_on_a_password(tmp_path: Path) -> None:
@@ -157,9 +159,9 @@ def test_zero_page_pdf_after_an_encrypted_one_is_not_blamed_on_a_password(tmp_pa
     document = pdfium.PdfDocument.new()
     document.save(str(empty))
     document.close()
-    for path, reason in [(locked, "password-protected"), (empty, "no pages"), (locked, "password-protected")]:
+    for path, reason in [(locked, Why.PDF_ENCRYPTED), (empty, Why.PDF_NO_PAGES), (locked, Why.PDF_ENCRYPTED)]:
         result = inspect_file(path)
-        assert isinstance(result, UnreadableFile) and reason in result.reason, (path, result)
+        assert isinstance(result, UnreadableFile) and result.reason.code == reason, (path, result)
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")  # Pillow warns about the cut-off TIFF's EXIF; as in production
@@ -194,20 +196,22 @@ def test_bad_files_in_a_folder_each_get_one_stored_outcome(tmp_path: Path, print
     assert result.exception is None or isinstance(result.exception, SystemExit)
     lines = {Path(line["source"]).name: line for line in CliExport(db).lines}
     expected = {
-        "locked.pdf": (0, "unreadable", "password-protected"),
-        "empty.pdf": (0, "unreadable", "no pages"),
-        "cut.pdf": (0, "unreadable", "damaged or truncated"),
-        "cut.png": (1, "unreadable", "truncated"),
-        "cut.tif": (0, "unreadable", "damaged"),
-        "loop.jpg": (0, "unreadable", "points nowhere"),
-        "dangling.jpg": (0, "unreadable", "points nowhere"),
+        "locked.pdf": (0, "unreadable", Why.PDF_ENCRYPTED),
+        "empty.pdf": (0, "unreadable", Why.PDF_NO_PAGES),
+        "cut.pdf": (0, "unreadable", Why.PDF_DAMAGED),
+        "cut.png": (1, "unreadable", Why.IMAGE_TRUNCATED),
+        "cut.tif": (0, "unreadable", Why.IMAGE_DAMAGED),
+        "loop.jpg": (0, "unreadable", Why.LINK_BROKEN),
+        "dangling.jpg": (0, "unreadable", Why.LINK_BROKEN),
         "扫描 第 1 页.jpg": (1, "read", ""),
     }
     assert {name: (line["page"], line["outcome"]) for name, line in lines.items()} == {
         name: (page_no, outcome) for name, (page_no, outcome, _) in expected.items()
     }
     for name, (_, _, reason) in expected.items():
-        assert reason in lines[name]["reason"], (name, lines[name]["reason"])
+        assert lines[name]["reason_code"] == reason, (name, lines[name]["reason"])
+        assert bool(lines[name]["reason"]) == bool(reason)  # worded in Chinese for the clerk
+    assert "PDF 有密码保护" in lines["locked.pdf"]["reason"]
     assert set(lines["扫描 第 1 页.jpg"]["rows"]) and {
         row["reading"] for row in lines["扫描 第 1 页.jpg"]["rows"].values()
     } == {"blank"}
@@ -242,7 +246,8 @@ def test_unreadable_file_is_stored_with_its_reason(tmp_path: Path, printed: Prin
         secret.chmod(0o644)
     assert result.returncode == 2, result.stdout + result.stderr
     [line] = CliExport(db).lines
-    assert line["outcome"] == "unreadable" and "cannot read the file: Permission denied" in line["reason"]
+    assert line["outcome"] == "unreadable" and line["reason_code"] == Why.FILE_UNOPENABLE
+    assert line["reason"] == "文件打不开：Permission denied"
 
 
 @pytest.mark.slow
@@ -444,7 +449,6 @@ def test_bad_template_file_is_path_and_message(tmp_path: Path, content: str, whe
 # -- two sheets on one image ---------------------------------------------------------------------------------
 
 BALLOT_CODE = "B1:SHUANGPING:0123ABCD:2026H1:{serial}"
-TWO_BALLOTS = "two ballots on one image"
 
 
 def blank_page() -> np.ndarray:
@@ -465,15 +469,16 @@ def test_two_ballot_codes_in_the_decoded_region_say_two_sheets() -> None:
     paste(page, first, 60, width - first.shape[1] - 40)  # top right, where the printer puts it
     paste(page, second, 60 + first.shape[0] + 20, width - second.shape[1] - 200)  # the sheet fed with it
     found = find_qr(page)
-    assert found is not None and found.overlap is not None
-    assert TWO_BALLOTS in found.overlap and "两张票叠在一起扫描" in found.overlap and "one at a time" in found.overlap
-    assert "A1B2-C3D4-E5" in found.overlap and "K7QX-M2PD-5Z" in found.overlap
+    assert found is not None and found.overlap is not None and found.overlap.code == Why.TWO_BALLOTS
+    said = page_reason(found.overlap)
+    assert "两张票叠在一起扫描" in said and "一张一张重新扫描" in said
+    assert "A1B2-C3D4-E5" in said and "K7QX-M2PD-5Z" in said
 
     middle = blank_page()  # no code in any corner window: the whole page is decoded, and checked the same way
     paste(middle, first, 1000, 300)
     paste(middle, second, 1000, 900)
     found = find_qr(middle)
-    assert found is not None and found.overlap is not None and TWO_BALLOTS in found.overlap
+    assert found is not None and found.overlap is not None and found.overlap.code == Why.TWO_BALLOTS
 
 
 @pytest.mark.parametrize(
@@ -526,7 +531,7 @@ class TwoSheets:
 
     def __init__(self, folder: Path) -> None:
         from pipeline.ballot.template import load_template
-        from pipeline.store.base import open_store
+        from pipeline.store.database import open_store
         from tests.helpers import filled_sheet, print_batch
 
         self.batch = print_batch(folder, load_template(TEMPLATE_FILE), 2)
@@ -579,12 +584,11 @@ def test_see_through_overlap_with_both_codes_is_unreadable_two_ballots(
 
     result = two_sheets.read(see_through(two_sheets.first, two_sheets.second, dx_mm, dy_mm))
     assert isinstance(result, SheetRejected), result
-    assert (
-        result.outcome == "unreadable" and TWO_BALLOTS in result.reason and "rescan them one at a time" in result.reason
-    )
+    assert result.outcome == "unreadable" and result.reason.code == Why.TWO_BALLOTS
+    assert "一张一张重新扫描" in page_reason(result.reason) and "one at a time" in page_reason(result.reason, "en")
     assert result.sheet is None and result.image is not None  # neither serial is pinned on it; the clerk sees it
     for serial in (two_sheets.first_serial, two_sheets.second_serial):
-        assert f"{serial[:4]}-{serial[4:8]}-{serial[8:]}" in result.reason
+        assert f"{serial[:4]}-{serial[4:8]}-{serial[8:]}" in page_reason(result.reason)
 
 
 @pytest.mark.parametrize(
@@ -596,25 +600,25 @@ def test_see_through_overlap_with_one_code_is_not_read(two_sheets: TwoSheets, dx
 
     result = two_sheets.read(see_through(two_sheets.first, two_sheets.second, dx_mm, dy_mm))
     assert isinstance(result, SheetRejected) and result.outcome == "unreadable", result
-    assert "two sheets on one image" in result.reason and result.sheet is None
+    assert result.reason.code == Why.FOREIGN_RULES and result.sheet is None
 
 
 @pytest.mark.parametrize(
     ("dy_mm", "expected"),
     [
         # The second sheet covers the first's lower two thirds: the first's code is found, its lower marks are not.
-        (99, ("unreadable", "first", "only 2 of 4 registration marks found")),
+        (99, ("unreadable", "first", PageReason.of(Why.MARKS_MISSING, found=2))),
         # It covers the first's top third, code included; its own top third (and code) is past the glass.
-        (-99, ("unreadable", None, "no ballot QR code found")),
+        (-99, ("unreadable", None, PageReason.of(Why.NO_CODE))),
         # It covers the first's code and lies 30 mm low: its own bottom marks are past the glass.
-        (30, ("unreadable", "second", "only 2 of 4 registration marks found")),
+        (30, ("unreadable", "second", PageReason.of(Why.MARKS_MISSING, found=2))),
         # Nearly square on the first: only a 6 mm strip of the first shows; the second is whole and read.
-        (6, ("read", "second", "")),
+        (6, ("read", "second", None)),
     ],
     ids=["covers-lower-part", "covers-top", "covers-code-cut-off", "nearly-square"],
 )
 def test_sheet_lying_over_another_is_never_read_with_the_other_sheets_marks(
-    two_sheets: TwoSheets, dy_mm: float, expected: tuple[str, str | None, str]
+    two_sheets: TwoSheets, dy_mm: float, expected: tuple[str, str | None, PageReason | None]
 ) -> None:
     from pipeline.reading.outcome import SheetRead, SheetRejected
     from tests.helpers import laid_over
@@ -629,7 +633,7 @@ def test_sheet_lying_over_another_is_never_read_with_the_other_sheets_marks(
     else:
         assert isinstance(result, SheetRejected), result
         assert (result.outcome, result.sheet.serial if result.sheet else None) == (outcome, serial)
-        assert reason in result.reason
+        assert result.reason == reason
 
 
 def test_overlapped_scans_are_stored_unreadable_and_the_sheets_rescanned_alone_count(
@@ -651,8 +655,8 @@ def test_overlapped_scans_are_stored_unreadable_and_the_sheets_rescanned_alone_c
         "see-through.png": ("unreadable", None, {}),
         "laid-over.png": ("unreadable", two_sheets.first_serial, {}),
     }
-    assert TWO_BALLOTS in lines["see-through.png"]["reason"]
-    assert "only 2 of 4 registration marks found" in lines["laid-over.png"]["reason"]
+    assert lines["see-through.png"]["reason_code"] == Why.TWO_BALLOTS
+    assert lines["laid-over.png"]["reason"].startswith("4 个定位标记只找到 2 个")
     assert status_counts(db) == ({"unreadable": 2}, 0)
 
     alone = tmp_path / "one-at-a-time"  # what the reason tells the clerk to do
@@ -694,7 +698,7 @@ def test_pages_of_our_other_templates_are_read_by_their_own_template_and_session
 
     from pipeline.ballot.layout import compute_layout
     from pipeline.ballot.template import load_template, parse_template
-    from pipeline.store.base import open_store
+    from pipeline.store.database import open_store
     from tests.helpers import filled_sheet
 
     shipped = load_template(TEMPLATE_FILE)
@@ -743,10 +747,10 @@ def test_pages_of_our_other_templates_are_read_by_their_own_template_and_session
         serials["next-round"],
         {},
     )
-    assert next_round["reason"] == f"ballot of session 2026H2, not {SESSION}"
+    assert next_round["reason"] == f"这是 2026H2 的测评票，不是 {SESSION} 的"
     assert (elsewhere["outcome"], elsewhere["rows"]) == ("wrong_template", {})
     short = templates["elsewhere"].short_hash()
-    assert elsewhere["reason"] == f"template waibu ({short}) was never printed with this database"
+    assert elsewhere["reason"] == f"模板 waibu（{short}）从未用本数据库印制过"
     assert status_counts(db)[0] == {"read": 3, "wrong_session": 1, "wrong_template": 1}
 
     # Three templates in one round are not added up silently: the tally refuses, saying why.
@@ -775,7 +779,7 @@ def test_a_sheet_counted_by_hand_then_rescanned_flat_is_counted_once(tmp_path: P
     from pipeline.ballot.template import load_template
     from pipeline.reading.settings import load_settings
     from pipeline.scanning.batch import scan
-    from pipeline.store.base import open_store
+    from pipeline.store.database import open_store
     from pipeline.store.records import HandRow
     from tests.helpers import PX, print_batch
 

@@ -33,7 +33,7 @@ from pipeline.ballot.template import Template
 from pipeline.printing.render import render_ballots
 from pipeline.review.app import CSRF_HEADER, csrf_value
 from pipeline.simulation.simulate import simulate_batch
-from pipeline.store.base import open_store
+from pipeline.store.database import open_store
 from tests.helpers import backup_db
 
 SESSION = "2026H1"
@@ -367,7 +367,7 @@ def scanning_beside(db: Path, files: list[Path], when: Callable[[int], bool]) ->
 
 
 def test_flagged_rows_see_one_state_while_a_scan_commits(tmp_path: Path, half_scanned: HalfScanned) -> None:
-    from pipeline.store.base import Store
+    from pipeline.store.database import Store
 
     db = backup_db(half_scanned.db, tmp_path / "ballots.db")
     store = open_store(db)
@@ -383,7 +383,7 @@ def test_flagged_rows_see_one_state_while_a_scan_commits(tmp_path: Path, half_sc
 
 
 def test_export_during_a_scan_lists_every_read_page_with_its_rows(tmp_path: Path, half_scanned: HalfScanned) -> None:
-    from pipeline.store.base import Store
+    from pipeline.store.database import Store
 
     db = backup_db(half_scanned.db, tmp_path / "ballots.db")
     store = open_store(db)

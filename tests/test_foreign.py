@@ -9,20 +9,22 @@ import numpy as np
 import pytest
 
 from pipeline.ballot.template import load_template
-from pipeline.reading.check import LINES_PX_PER_MM, foreign_rules, rules
+from pipeline.common.reasons import Why
+from pipeline.reading.check import LINES_PX_PER_MM, expected_rules_of, foreign_rules, rules
 from pipeline.reading.ingest import Gray
-from pipeline.reading.score import PATCH_PX_PER_MM, TemplateModel, template_model
+from pipeline.reading.model import BallotModel, ballot_model
+from pipeline.reading.score import PATCH_PX_PER_MM
 from tests.helpers import print_batch, see_through
 
 PX_PER_MM = PATCH_PX_PER_MM  # the printed page is compared at the scorer's resolution here
 
 
 @pytest.fixture(scope="module")
-def printed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Gray, Gray, TemplateModel]:
+def printed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Gray, Gray, BallotModel]:
     template = load_template(Path("templates/shuangping.yaml"))
     batch = print_batch(tmp_path_factory.mktemp("foreign"), template, 2)
     first, second = batch.pages(PX_PER_MM * 25.4)
-    return first, second, template_model(template)
+    return first, second, ballot_model(template)
 
 
 def line(image: Gray, x_mm: float, *, top_mm: float = 0.0, bottom_mm: float = 297.0, grey: int = 90) -> None:
@@ -31,39 +33,41 @@ def line(image: Gray, x_mm: float, *, top_mm: float = 0.0, bottom_mm: float = 29
     cv2.line(image, (x, round(top_mm * PX_PER_MM)), (x, round(bottom_mm * PX_PER_MM)), grey, 2)
 
 
-def test_the_template_has_its_own_rules(printed: tuple[Gray, Gray, TemplateModel]) -> None:
+def test_the_template_has_its_own_rules(printed: tuple[Gray, Gray, BallotModel]) -> None:
     first, _, model = printed
     found = rules(first, PX_PER_MM)
-    assert found.shape == model.expected_rules.shape == (2, round(297 * LINES_PX_PER_MM), round(210 * LINES_PX_PER_MM))
+    assert (
+        found.shape == expected_rules_of(model).shape == (2, round(297 * LINES_PX_PER_MM), round(210 * LINES_PX_PER_MM))
+    )
     assert found[0].any() and found[1].any()  # the table's rows and columns
-    assert foreign_rules(first, PX_PER_MM, model.expected_rules) is None
+    assert foreign_rules(first, PX_PER_MM, expected_rules_of(model)) is None
 
 
 @pytest.mark.parametrize(("dx_mm", "dy_mm"), [(25, 0), (0, -30), (12, 40), (-40, 20)])
-def test_another_sheets_table_is_found(printed: tuple[Gray, Gray, TemplateModel], dx_mm: float, dy_mm: float) -> None:
+def test_another_sheets_table_is_found(printed: tuple[Gray, Gray, BallotModel], dx_mm: float, dy_mm: float) -> None:
     first, second, model = printed
-    reason = foreign_rules(see_through(first, second, dx_mm, dy_mm, PX_PER_MM), PX_PER_MM, model.expected_rules)
-    assert reason is not None and "two sheets on one image" in reason
+    reason = foreign_rules(see_through(first, second, dx_mm, dy_mm, PX_PER_MM), PX_PER_MM, expected_rules_of(model))
+    assert reason is not None and reason.code == Why.FOREIGN_RULES
 
 
-def test_streaks_folds_and_the_scans_edge_are_no_table(printed: tuple[Gray, Gray, TemplateModel]) -> None:
+def test_streaks_folds_and_the_scans_edge_are_no_table(printed: tuple[Gray, Gray, BallotModel]) -> None:
     page = printed[0].copy()
     for x_mm in (70.0, 118.0, 160.0):  # three scanner streaks, the length of the page
         line(page, x_mm)
     line(page, 203.0, top_mm=20, bottom_mm=280, grey=40)  # a skewed scan's edge, near the border
     fold = round(148.5 * PX_PER_MM)
     cv2.line(page, (0, fold), (page.shape[1], fold), 120, 2)  # folded in half
-    assert foreign_rules(page, PX_PER_MM, printed[2].expected_rules) is None
+    assert foreign_rules(page, PX_PER_MM, expected_rules_of(printed[2])) is None
 
 
-def test_a_voters_single_stroke_is_no_table(printed: tuple[Gray, Gray, TemplateModel]) -> None:
+def test_a_voters_single_stroke_is_no_table(printed: tuple[Gray, Gray, BallotModel]) -> None:
     page = printed[0].copy()
     line(page, 100.0, top_mm=60, bottom_mm=100, grey=30)  # one ruler-straight line through the table
-    assert foreign_rules(page, PX_PER_MM, printed[2].expected_rules) is None
+    assert foreign_rules(page, PX_PER_MM, expected_rules_of(printed[2])) is None
     for x_mm in (40.0, 60.0):  # three such lines in the table are a table
         line(page, x_mm, top_mm=60, bottom_mm=100, grey=30)
-    assert foreign_rules(page, PX_PER_MM, printed[2].expected_rules) is not None
-    assert np.all(printed[2].expected_rules.sum(axis=(1, 2)) > 0)
+    assert foreign_rules(page, PX_PER_MM, expected_rules_of(printed[2])) is not None
+    assert np.all(expected_rules_of(printed[2]).sum(axis=(1, 2)) > 0)
 
 
 @pytest.mark.parametrize("dpi", [130.0, 150.0, 200.0, 300.0])
@@ -72,7 +76,8 @@ def test_the_scan_reduced_for_rules_keeps_them(tmp_path: Path, dpi: float) -> No
     at any scan resolution as many rule pixels (within 2 %) as from the sheet brought upright at REVIEW_PX_PER_MM
     and reduced by area, as before (a 150-dpi scan resampled at 3 px/mm without smoothing lost a third of the
     vertical ones); one sheet fed upside down shows only its own rules, two sheets on one image a foreign table."""
-    from pipeline.reading.outcome import REVIEW_PX_PER_MM, coarse_upright, upright_page
+    from pipeline.reading.check import coarse_upright
+    from pipeline.reading.keep import REVIEW_PX_PER_MM, upright_page
 
     template = load_template(Path("templates/shuangping.yaml"))
     first, second = print_batch(tmp_path, template, 2).pages(dpi)
@@ -80,7 +85,7 @@ def test_the_scan_reduced_for_rules_keeps_them(tmp_path: Path, dpi: float) -> No
     height, width = first.shape
     # Fed upside down: page mm → image px, pixel centres at whole numbers.
     matrix = np.array([[-px, 0.0, width - 0.5], [0.0, -px, height - 0.5], [0.0, 0.0, 1.0]])
-    expected = template_model(template).expected_rules
+    expected = expected_rules_of(ballot_model(template))
 
     def upright(scan: Gray) -> Gray:
         return coarse_upright(np.rot90(scan, 2).copy(), matrix, 210.0, 297.0, LINES_PX_PER_MM, px)
@@ -91,4 +96,4 @@ def test_the_scan_reduced_for_rules_keeps_them(tmp_path: Path, dpi: float) -> No
     found, before = rules(upright(first), LINES_PX_PER_MM), rules(fine, REVIEW_PX_PER_MM)
     assert np.all(found.sum(axis=(1, 2)) >= 0.98 * before.sum(axis=(1, 2)))
     reason = foreign_rules(upright(see_through(first, second, 12, 40, px)), LINES_PX_PER_MM, expected)
-    assert reason is not None and "two sheets on one image" in reason
+    assert reason is not None and reason.code == Why.FOREIGN_RULES

@@ -10,6 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.ballot.payload import SERIAL_ALPHABET, SheetId, parse_payload
+from pipeline.common.messages import page_reason
+from pipeline.common.reasons import PageReason
 from pipeline.reading.ingest import ScanPage, UnreadableFile, UnreadablePageImage, inspect_file, iter_pages
 
 BOUNDED = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -27,9 +29,9 @@ payload_like = st.one_of(
 @given(payload_like)
 def test_parse_payload_never_raises(text: str) -> None:
     result = parse_payload(text)
-    assert isinstance(result, SheetId | str)
-    if isinstance(result, str):
-        assert result  # a reason, never empty
+    assert isinstance(result, SheetId | PageReason)
+    if isinstance(result, PageReason):
+        assert page_reason(result)  # a reason in words, never empty
 
 
 ids = st.builds(
@@ -71,7 +73,7 @@ def test_ingest_of_arbitrary_bytes_never_raises(header: bytes, body: bytes) -> N
             info = inspect_file(path)
             pages = list(iter_pages(path))
     if isinstance(info, UnreadableFile):
-        assert pages == [info] and info.reason
+        assert pages == [info] and page_reason(info.reason)
     else:
         assert len(pages) == info.page_count
     for page in pages:
@@ -79,4 +81,4 @@ def test_ingest_of_arbitrary_bytes_never_raises(header: bytes, body: bytes) -> N
         if isinstance(page, ScanPage):
             assert page.image.ndim == 2 and page.image.dtype.name == "uint8"
         else:
-            assert page.reason
+            assert page_reason(page.reason)

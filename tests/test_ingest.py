@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from pipeline.common.messages import page_reason
+from pipeline.common.reasons import Why
 from pipeline.reading.ingest import (
     ScanPage,
     UnreadableFile,
@@ -113,17 +115,18 @@ def test_a_jpeg_file_is_kept_as_its_bytes_other_images_are_not(tmp_path: Path) -
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        (b"", "empty"),
-        (b"just some notes, not a picture", "neither a PDF nor an image"),
-        (b"%PDF-1.4\n1 0 obj <<>> endobj\n", "PDF is damaged"),
-        (b"GIF89a" + b"\x00" * 20, "damaged"),
+        (b"", Why.FILE_EMPTY),
+        (b"just some notes, not a picture", Why.NOT_A_SCAN),
+        (b"%PDF-1.4\n1 0 obj <<>> endobj\n", Why.PDF_DAMAGED),
+        (b"GIF89a" + b"\x00" * 20, Why.IMAGE_DAMAGED),
     ],
 )
-def test_bad_files_have_reasons(tmp_path: Path, content: bytes, reason: str) -> None:
+def test_bad_files_have_reasons(tmp_path: Path, content: bytes, reason: Why) -> None:
     path = tmp_path / "bad.jpg"
     path.write_bytes(content)
     [result] = pages_of(path)
-    assert isinstance(result, UnreadableFile) and reason in result.reason
+    assert isinstance(result, UnreadableFile) and result.reason.code == reason
+    assert page_reason(result.reason)  # worded for the clerk
 
 
 def test_truncated_jpeg_is_a_page_problem(tmp_path: Path) -> None:
@@ -132,7 +135,7 @@ def test_truncated_jpeg_is_a_page_problem(tmp_path: Path) -> None:
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(good.read_bytes()[:-200])
     [result] = pages_of(cut)
-    assert isinstance(result, UnreadablePageImage) and "truncated" in result.reason
+    assert isinstance(result, UnreadablePageImage) and result.reason.code == Why.IMAGE_TRUNCATED
 
 
 def test_decompression_bomb_refused_before_decoding(tmp_path: Path) -> None:
@@ -148,7 +151,7 @@ def test_decompression_bomb_refused_before_decoding(tmp_path: Path) -> None:
         + chunk(b"IEND", b"")
     )
     result = inspect_file(path)
-    assert isinstance(result, UnreadableFile) and "pixels" in result.reason
+    assert isinstance(result, UnreadableFile) and result.reason.code == Why.IMAGE_TOO_LARGE
 
 
 def test_animated_gif_is_refused(tmp_path: Path) -> None:
@@ -156,4 +159,4 @@ def test_animated_gif_is_refused(tmp_path: Path) -> None:
     frames = [Image.fromarray(gradient()), Image.fromarray(255 - gradient())]
     frames[0].save(path, save_all=True, append_images=frames[1:])
     result = inspect_file(path)
-    assert isinstance(result, UnreadableFile) and "animated" in result.reason
+    assert isinstance(result, UnreadableFile) and result.reason.code == Why.ANIMATED_IMAGE

@@ -27,7 +27,7 @@ def test_a_row_end_off_the_page_fit_is_read_where_its_borders_are(batch: Batch) 
     first = box(batch.layout, ROW, "服务对象代表")
     result = read_image(batch, lifted(page, first.rect.center, 1.5))
     reading = next(row for row in result.readings if row.unit == ROW)
-    assert (reading.reading, reading.choice, reading.reason) == ("choice", "企业代表", "")
+    assert (reading.reading, reading.choice, reading.reason) == ("choice", "企业代表", None)
     scores = {score.option: score for score in result.scores if score.unit == ROW}
     assert scores[first.option].fill == 0.0 and scores[first.option].shift_mm <= 0.2
     dx, dy = result.alignment.box_offsets_mm[(ROW, first.option)]

@@ -19,7 +19,7 @@ from pipeline.ballot.payload import SERIAL_ALPHABET, SheetId, parse_payload
 from pipeline.ballot.template import Template
 from pipeline.cli import main
 from pipeline.printing.render import render_ballots
-from pipeline.store.base import Store
+from pipeline.store.database import Store
 from tests.conftest import TEMPLATE_FILE
 
 MM_PER_INCH = 25.4
@@ -36,7 +36,7 @@ def rasterize(pdf_path: Path, page: int, dpi: int) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory: pytest.TempPathFactory, template: Template) -> tuple[Path, list[str]]:
-    from pipeline.store.base import open_store
+    from pipeline.store.database import open_store
 
     folder = tmp_path_factory.mktemp("print")
     store = open_store(folder / "db.sqlite")
@@ -170,7 +170,7 @@ def test_cli_print_writes_n_pages(tmp_path: Path, runner: CliRunner) -> None:
     document = pdfium.PdfDocument(str(out))
     assert len(document) == 4
     document.close()
-    from pipeline.store.base import open_store
+    from pipeline.store.database import open_store
 
     with_store = open_store(db)
     assert len(with_store.issued_serials("2026H1")) == 4

@@ -25,7 +25,7 @@ from pipeline.counting.report import (
 )
 from pipeline.counting.rules import describe, load_rules
 from pipeline.counting.tally import SessionFacts, SessionTally, combine_year, tally_session
-from pipeline.store.base import Store
+from pipeline.store.database import Store
 from tests.test_tally import STANDARD, TEMPLATE, complaint, make_ballots, tally, veto
 
 SHEETS = ["测评结果", "票数明细", "复核记录", "投诉与否决", "综合满意率图"]

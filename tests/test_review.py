@@ -23,10 +23,11 @@ from flask.testing import FlaskClient
 from pipeline.ballot.template import Template
 from pipeline.cli import main
 from pipeline.cli.review import review_command
+from pipeline.common.messages import row_reason as reason_text
 from pipeline.reading.settings import ReadingSettings
 from pipeline.review.app import CSRF_HEADER, cookie_name, create_app, csrf_value
-from pipeline.review.i18n import reason_text
-from pipeline.store.base import PageRecord, Store, open_store
+from pipeline.store.database import Store, open_store
+from pipeline.store.reading import PageRecord
 from pipeline.store.records import DecisionConflict, DecisionRefused, HandRow
 from tests.conftest import REVIEW_SESSION, ReviewBatch
 
@@ -363,7 +364,7 @@ def test_a_page_counted_by_hand_joins_the_effective_ballots(
     assert {row.unit: row.choice for row in ballot.rows}["局机关"] == "满意"
     assert len(ballot.rows) == 10 and all(row.kind == "choice" for row in ballot.rows)
     line = exported(review_db)["04-corners-covered.jpg"]
-    assert line["outcome"] == "unreadable" and line["rows"]["局机关"] == {"reading": "满意", "scores": {}}
+    assert line["outcome"] == "unreadable" and line["rows"]["局机关"] == {"reading": "满意", "reason": "", "scores": {}}
     assert "人工录入" in line["reason"]
 
     status, answer = post(client, "/api/pages/undo", {"page_id": page["page_id"], "version": answer["page"]["version"]})
@@ -466,9 +467,10 @@ def test_status_and_export_show_effective_readings(client: FlaskClient, review_d
     lines = exported(review_db)
     for row in decided:
         line = lines[row["source"]]
-        assert set(line) == {"source", "page", "outcome", "reason", "serial", "rows"}
+        assert set(line) == {"source", "page", "outcome", "reason_code", "reason", "serial", "rows"}
         assert line["rows"][row["unit"]] == {
             "reading": "blank",
+            "reason": row["reason"],  # the machine's reason for asking, beside the clerk's reading
             "scores": {box["option"]: box["fill"] for box in row["boxes"]},
         }
     assert lines["01-faint.jpg"]["rows"]["局机关"]["reading"] == "满意"  # no decision: the machine's reading
@@ -517,7 +519,7 @@ def test_a_jpeg_scan_is_kept_as_scanned_and_shown_like_an_upright_copy(tmp_path:
     JPEG too big to keep, are kept as upright copies. The clerk sees them all alike."""
     from PIL import Image
 
-    from pipeline.reading.outcome import REVIEW_PX_PER_MM, SCAN_KEPT_MAX_BYTES
+    from pipeline.reading.keep import REVIEW_PX_PER_MM, SCAN_KEPT_MAX_BYTES
     from tests.helpers import box, print_batch, save_jpeg, tick
 
     batch = print_batch(tmp_path, template, 4)

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from pipeline.cli import main
 from pipeline.review.app import create_app
 from pipeline.review.server import new_token, review_url, start_server
-from pipeline.store.base import Store, open_store
+from pipeline.store.database import Store, open_store
 from tests.conftest import REVIEW_SESSION, ReviewBatch
 
 pytestmark = pytest.mark.browser

@@ -14,7 +14,7 @@ import pytest
 from benchmarks.common import SESSION, export_lines, simulated_batch
 from pipeline.reading.settings import load_settings
 from pipeline.scanning.batch import scan
-from pipeline.store.base import open_store
+from pipeline.store.database import open_store
 
 MARK_KINDS = {"tick", "cross", "fill", "circle", "dot", "faint_pencil", "erased", "scribble_correction", "stray"}
 

@@ -10,11 +10,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from pipeline.ballot.payload import SheetId
 from pipeline.ballot.template import Template
 from pipeline.cli import main
+from pipeline.common.reasons import PageReason, Why
 from pipeline.reading.settings import ReadingSettings
 from pipeline.scanning.batch import ScanSummary, prepare, scan
-from pipeline.store.base import open_store
+from pipeline.store.database import open_store
 from tests.helpers import PX, Batch, box, circle, fill, print_batch, read_image, save_jpeg, tick
 
 UNITS = [
@@ -84,7 +86,8 @@ def test_mixed_folder_reports_each_page(tmp_path: Path, batch: Batch) -> None:
         "08-notes.jpg": "unreadable",
     }
     assert lines["08-notes.jpg"]["page"] == 0
-    assert "photocopy or a rescan" in lines["05-photocopy.jpg"]["reason"]
+    assert lines["05-photocopy.jpg"]["reason_code"] == Why.DUPLICATE_SERIAL
+    assert "复印件或重扫" in lines["05-photocopy.jpg"]["reason"]
     for name, index in [("01 第一张.jpg", 0), ("02-upside-down.jpg", 1), ("03-turned.jpg", 2), ("04.jpg", 3)]:
         rows = lines[name]["rows"]
         assert {unit: rows[unit]["reading"] for unit in UNITS} == truth[index], name
@@ -92,7 +95,7 @@ def test_mixed_folder_reports_each_page(tmp_path: Path, batch: Batch) -> None:
         assert set(rows["局机关"]["scores"]) == set(OPTIONS)
 
     again = CliRunner().invoke(main, ["scan", str(folder), "--session", "2026H1", "--db", str(db)])
-    assert again.exit_code == 0 and "already scanned" in again.output
+    assert again.exit_code == 0 and "扫描过" in again.output
     assert len(export(db)) == len(lines), "scanning the same files again must change nothing"
 
 
@@ -155,7 +158,7 @@ def test_torn_corner_reads_from_three_marks_and_two_are_rejected(tmp_path: Path,
     assert lines["torn.jpg"]["outcome"] == "read"
     assert {unit: lines["torn.jpg"]["rows"][unit]["reading"] for unit in UNITS} == truth
     assert lines["cut.jpg"]["outcome"] == "unreadable"
-    assert "registration marks found" in lines["cut.jpg"]["reason"]
+    assert lines["cut.jpg"]["reason_code"] == Why.MARKS_MISSING
 
 
 def test_a_circled_box_is_read_and_a_mark_beside_a_box_is_flagged(tmp_path: Path, batch: Batch) -> None:
@@ -342,7 +345,7 @@ def test_csv_export_one_row_per_ballot_row(tmp_path: Path, batch: Batch) -> None
 
 def test_the_blank_template_is_rendered_once_per_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`ballot print` keeps the scorer's rendering of the blank in the store; scans use it from there."""
-    import pipeline.scanning.batch
+    import pipeline.reading.model
 
     db = tmp_path / "print.db"
     printed = CliRunner().invoke(
@@ -352,14 +355,14 @@ def test_the_blank_template_is_rendered_once_per_store(tmp_path: Path, monkeypat
     assert printed.exit_code == 0, printed.output
     store = open_store(db)
     [template] = store.session_templates("2026H1")
-    kept = store.template_blank(template.content_hash(), pipeline.scanning.batch.PATCH_PX_PER_MM)
+    kept = store.template_blank(template.content_hash(), pipeline.reading.model.BLANK_PX_PER_MM)
     assert kept is not None and kept.startswith(b"\x89PNG")
 
     def no_rendering(_: Template) -> bytes:
         raise AssertionError("rendered again")
 
-    monkeypatch.setattr(pipeline.scanning.batch, "render_blank_png", no_rendering)
-    assert pipeline.scanning.batch.kept_blank(store, template) == kept
+    monkeypatch.setattr(pipeline.reading.model, "render_blank_png", no_rendering)
+    assert store.blank_rendering(template) == kept
 
 
 def test_a_light_pencil_ring_pressed_unevenly_is_read_on_a_clean_scan(batch: Batch) -> None:
@@ -495,7 +498,7 @@ def test_an_empty_row_on_a_grainy_photo_is_not_called_blank(batch: Batch) -> Non
     dim = 60 + image.astype(np.float32) * 0.55  # paper ~200, ink ~75
     grain = cv2.GaussianBlur(np.random.default_rng(1).normal(0, 1, image.shape).astype(np.float32), (0, 0), 2.0)
     grainy = np.clip(dim + grain / grain.std() * 8, 0, 255).astype(np.uint8)
-    for page, empty in ((grainy, ("pending", "noisy")), (np.clip(dim, 0, 255).astype(np.uint8), ("blank", ""))):
+    for page, empty in ((grainy, ("pending", "noisy")), (np.clip(dim, 0, 255).astype(np.uint8), ("blank", None))):
         readings = {row.unit: row for row in read_image(batch, page).readings}
         assert all((readings[unit].reading, readings[unit].choice) == ("choice", "满意") for unit in UNITS[:6])
         assert all((readings[unit].reading, readings[unit].reason) == empty for unit in UNITS[6:])
@@ -587,12 +590,12 @@ def test_a_sticker_code_in_a_corner_searched_first_does_not_hide_the_ballots_cod
     top_right = np.s_[80 : 80 + sticker.shape[0], -sticker.shape[1] - 80 : -80]
     page[top_right] = sticker
     found = find_qr(page)
-    assert found is not None and not isinstance(found.sheet, str) and found.sheet.serial == batch.serials[0]
+    assert found is not None and isinstance(found.sheet, SheetId) and found.sheet.serial == batch.serials[0]
     assert read_image(batch, page).sheet.serial == batch.serials[0]
     alone = np.full_like(page, 255)
     alone[top_right] = sticker
     found = find_qr(alone)  # with no ballot's code on the page, the sticker's is what there is to say
-    assert found is not None and found.text == STICKER and isinstance(found.sheet, str)
+    assert found is not None and found.text == STICKER and found.sheet == PageReason.of(Why.CODE_NOT_OURS)
 
 
 def test_a_clear_sticker_code_does_not_hide_a_small_soft_ballot_code(batch: Batch) -> None:

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 
 from pipeline.ballot.template import Template
+from pipeline.reading.model import ballot_model
 from pipeline.reading.score import (
     GRAIN_STRONG_SHARE,
     INK_LEVEL,
@@ -14,7 +15,7 @@ from pipeline.reading.score import (
     PATCH_PX_PER_MM,
     _enlarged,
     _ink,
-    template_model,
+    geometry_of,
 )
 
 SIZE = 120
@@ -61,7 +62,7 @@ def test_the_paper_level_is_enlarged_onto_the_patch_pixel_centres(template: Temp
     the paper patch's reach puts the patch's pixel centres: it must agree with the general warp that maps
     patch pixel i to coarse pixel (patch origin − paper origin) × PAPER_PX_PER_MM + i × PAPER / PATCH."""
     rng = np.random.default_rng(3)
-    for geometry in template_model(template).geometry.values():
+    for geometry in geometry_of(ballot_model(template)).values():
         side = geometry.paper_size
         paper = cv2.GaussianBlur(rng.uniform(150, 250, (side, side)).astype(np.float32), (0, 0), 2.0)
         offset = np.subtract(geometry.origin, geometry.paper_origin) * PAPER_PX_PER_MM

@@ -21,7 +21,7 @@ from pipeline.counting.tally import (
     combine_year,
     tally_session,
 )
-from pipeline.store.base import Store
+from pipeline.store.database import Store
 
 TEMPLATE = parse_template(
     {

@@ -14,6 +14,8 @@ import re
 import secrets
 from dataclasses import dataclass
 
+from pipeline.common.reasons import PageReason, Why
+
 FORMAT_TAG = "B1"
 SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 SERIAL_LENGTH = 10
@@ -39,15 +41,15 @@ class SheetId:
         )
 
 
-def parse_payload(text: str) -> SheetId | str:
-    """Decode a QR payload; a string result is the reason it is not one of our ballots."""
+def parse_payload(text: str) -> SheetId | PageReason:
+    """Decode a QR payload, or say why it is not one of our ballots."""
     match = _PAYLOAD.match(text.strip())
     if match is None:
         if text.startswith("B") and ":" in text:
-            return "the QR code is damaged or from a newer program version"
-        return "the QR code is not from a ballot printed by this program"
+            return PageReason.of(Why.CODE_DAMAGED)
+        return PageReason.of(Why.CODE_NOT_OURS)
     if match.group("version") != FORMAT_TAG[1:]:
-        return f"the QR code has format version {match.group('version')}, this program reads version 1"
+        return PageReason.of(Why.CODE_VERSION, version=match.group("version"))
     return SheetId(
         template_id=match.group("template").lower(),
         short_hash=match.group("hash").lower(),

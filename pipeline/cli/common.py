@@ -9,7 +9,8 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from pipeline.ballot.template import Template, TemplateInvalid, load_template, normalise_session, validate_session
-from pipeline.store.base import Store, StoreError, default_db_path, open_store
+from pipeline.store.core import StoreError
+from pipeline.store.database import Store, default_db_path, open_store
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -35,7 +35,7 @@ def demo_command(out_dir: Path, copies: int, seed: int) -> None:
     from pipeline.reading.settings import load_settings
     from pipeline.scanning.batch import scan
     from pipeline.simulation.simulate import simulate_batch
-    from pipeline.store.base import open_store
+    from pipeline.store.database import open_store
 
     if out_dir.exists():
         shutil.rmtree(out_dir)

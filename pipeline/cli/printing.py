@@ -20,7 +20,6 @@ def print_command(template_file: Path, session: str, copies: int, output: Path, 
     from pipeline.ballot.layout import compute_layout
     from pipeline.ballot.template import TemplateInvalid
     from pipeline.printing.render import FontMissing, render_ballots
-    from pipeline.scanning.batch import kept_blank
 
     template = read_template(template_file)
     if template.source == "external":
@@ -40,7 +39,7 @@ def print_command(template_file: Path, session: str, copies: int, output: Path, 
     serials = store.issue_serials(session, template, copies, str(output))
     try:
         render_ballots(template, session, serials, output)
-        kept_blank(store, template)  # the scorer's copy of the blank, so that scanning need not render it
+        store.blank_rendering(template)  # the scorer's copy of the blank, so that scanning need not render it
     except FontMissing as error:
         click.echo(f"错误 / error: {error}", err=True)
         raise SystemExit(EXIT_FAILED) from None

@@ -15,7 +15,7 @@ from pipeline.cli.common import EXIT_ATTENTION, db_option, fail, open_db, read_t
 
 if TYPE_CHECKING:
     from pipeline.reading.settings import ReadingSettings
-    from pipeline.store.base import PageExport
+    from pipeline.store.reading import PageExport
 
 settings_option = click.option(
     "--settings",
@@ -70,8 +70,9 @@ def scan_command(
     2 when any file or page was rejected (unreadable, wrong session or template, unknown serial,
     duplicate) — each is stored with its reason (see `ballot status`, `ballot export`).
     """
+    from pipeline.common.messages import outcome_name, page_reason, skipped_file
     from pipeline.scanning.batch import scan
-    from pipeline.store.base import FormConflictError
+    from pipeline.store.templates import FormConflictError
 
     store = open_db(db_path)
     settings = _settings(settings_file)
@@ -104,12 +105,13 @@ def scan_command(
     click.echo(f"文件 / files: {summary.files}  页 / pages: {sum(summary.outcomes.values())}")
     for outcome, count in sorted(summary.outcomes.items()):
         click.echo(f"  {outcome:15s} {count}")
-    for path, why in summary.files_skipped:
-        click.echo(f"  跳过 / skipped {path}: {why}")
+    for path, other, earlier in summary.files_skipped:
+        click.echo(f"  跳过 / skipped {path}: {skipped_file(other, earlier)}")
     for path, why in summary.files_unreadable:
-        click.echo(f"  无法读取 / unreadable file {path}: {why}")
+        click.echo(f"  无法读取 / unreadable file {path}: {page_reason(why)}")
     for path, page, outcome, reason in summary.rejected[:50]:
-        click.echo(f"  未计入 / not counted {path} p{page}: {outcome} — {reason}")
+        said = f" — {page_reason(reason)}" if reason else ""
+        click.echo(f"  未计入 / not counted {path} p{page}: {outcome_name(outcome)}{said}")
     click.echo(f"待复核行 / rows awaiting review: {summary.rows_pending}")
     if summary.needs_attention:
         raise SystemExit(EXIT_ATTENTION)
@@ -143,10 +145,7 @@ def export_command(session: str, db_path: Path | None, fmt: str, output: Path | 
     try:
         if fmt == "jsonl":
             for page in pages:
-                rows = {
-                    unit: {"reading": row["reading"], "scores": row["scores"]} for unit, row in page["rows"].items()
-                }
-                handle.write(json.dumps({**page, "rows": rows}, ensure_ascii=False) + "\n")
+                handle.write(json.dumps(page, ensure_ascii=False) + "\n")
         else:
             _write_csv(handle, pages)
     finally:

@@ -10,10 +10,9 @@ import click
 from pipeline.cli.common import EXIT_ATTENTION, db_option, fail, open_db, session_option
 
 if TYPE_CHECKING:
-    from pipeline.counting.report import ReviewRecord
     from pipeline.counting.rules import Override, Rules
     from pipeline.counting.tally import SessionTally, YearTally
-    from pipeline.store.base import Store
+    from pipeline.store.database import Store
 
 rules_option = click.option(
     "--rules",
@@ -234,7 +233,7 @@ def report_command(
         result = _tally(store, _period(session or ""), rules)
     try:
         sessions = [f"{year}H1", f"{year}H2"] if year is not None else [_period(session or "")]
-        reviews = [_review_record(*entry) for name in sessions for entry in store.review_log(name)]
+        reviews = [entry for name in sessions for entry in store.review_log(name)]
         write_report(output, result, reviews=reviews, draft=draft, file_format=file_format)
     except ReportRefused as error:
         fail(
@@ -242,16 +241,6 @@ def report_command(
             EXIT_ATTENTION,
         )
     click.echo(f"{'草稿' if draft else '测评结果'} → {output}")
-
-
-def _review_record(serial: str, unit: str, machine: str, decision: str, reviewer: str, at: str) -> ReviewRecord:
-    """The machine's reason code in Chinese, as the 复核记录 sheet shows it."""
-    from pipeline.counting.report import ReviewRecord
-    from pipeline.reading.classify import REASON_TEXT
-
-    for code, text in REASON_TEXT.items():
-        machine = machine.replace(f"（{code}）", f"（{text.split(' / ')[0]}）")
-    return ReviewRecord(serial, unit, machine, decision, reviewer, at)
 
 
 # -- rules files -----------------------------------------------------------------------------------------

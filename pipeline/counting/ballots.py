@@ -1,7 +1,7 @@
 """Effective ballots: what tally and report consume.
 
 The effective reading of a row is the clerk's latest decision if there is one, else the machine's current
-reading. :meth:`pipeline.store.base.Store.effective_ballots` builds these from the store; tally and report never
+reading. :meth:`pipeline.store.database.Store.effective_ballots` builds these from the store; tally and report never
 look at scores or images.
 """
 

@@ -8,18 +8,11 @@ Such a form has no registration marks and no QR code; its table is what we measu
    the blank's rule for rule; then every rule crossing is located and a homography fitted to them robustly
    (RANSAC). Too few crossings, too few agreeing, or a misfit beyond the reading settings' limit rejects
    the page.
-2. *Identification* (:func:`read_external_sheet`): when several forms' tables fit, the title is re-sampled
-   upright and OCR'd, and the form whose title it clearly resembles most is taken; otherwise the page is
-   rejected as ``wrong_template``. How the form was recognised is kept as the page's reason.
-3. *Scoring* (:mod:`pipeline.forms.scoring`) in :class:`~pipeline.reading.score.BoxScore` terms, then
-   classification by :mod:`pipeline.reading.classify` exactly as for our own ballots.
-
-A copy carries no serial: duplicates can only be told by file content and by identical page images.
+Which form it is when several fit, scoring and classification: :mod:`pipeline.forms.read`.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -27,19 +20,11 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.ballot.layout import Layout, compute_layout
-from pipeline.ballot.payload import SheetId
 from pipeline.ballot.template import ExternalForm, ExternalSection, Template
 from pipeline.common.imaging import MM_PER_INCH, Gray, Matrix
-from pipeline.forms.ocr import LabelReader, similarity
+from pipeline.common.reasons import PageReason, Why
 from pipeline.forms.ruling import MIN_TABLE_MM, Table, deskew, find_tables, ink_of, rule_masks
-from pipeline.forms.scoring import score_external
-from pipeline.reading.align import Alignment
-from pipeline.reading.classify import classify_page
-from pipeline.reading.debug import DebugWriter, draw_overlay
-from pipeline.reading.ingest import ScanPage, image_fingerprint
-from pipeline.reading.outcome import SheetRead, SheetRejected, is_blank, kept_image, reduced_image
-from pipeline.reading.settings import AlignmentLimits, ReadingSettings
+from pipeline.reading.settings import AlignmentLimits
 
 Mask = npt.NDArray[np.uint8]
 
@@ -50,10 +35,6 @@ CORNER_WINDOW_MM = 2.5  # a rule crossing is looked for this far around where th
 MIN_CROSSINGS = 0.6  # share of the blank's rule crossings that must be found (merged cells have fewer)
 RANSAC_MM = 0.5  # a crossing further than this from the fitted plane does not count (a tick over it)
 MIN_INLIERS = 0.8  # share of crossings on one plane; fewer: folded or curled (looser let photos be misread)
-TITLE_MARGIN_MM = 3.0  # around the blank's title box: the copy's title may sit a little apart
-TITLE_PX_PER_MM = 12.0  # ≈ 300 dpi: the title is re-sampled this fine for OCR
-MIN_TITLE_SIMILARITY = 0.6  # 1 − edit distance share: a few misread characters still name the form
-TITLE_LEAD = 0.15  # the best title must be this much more alike than the next to decide between forms
 
 
 @dataclass(frozen=True)
@@ -66,66 +47,16 @@ class FormFit:
     crossings: int  # found and agreeing with the fit
 
 
-def read_external_sheet(
-    page: ScanPage,
-    session: str,
-    templates: Sequence[Template],
-    settings: ReadingSettings,
-    debug: DebugWriter | None = None,
-) -> SheetRead | SheetRejected:
-    """Find which external form ``page`` is, align it on the form's own ruling lines, score and classify it.
-
-    Rejects rather than guesses: a page whose table does not match a form rule for rule, whose lines do not
-    fit one flat page, or (with several forms) whose title does not clearly name one, is not read."""
-    image = page.image
-    fingerprint = image_fingerprint(image)
-    if is_blank(image, settings.blank_page_ink):
-        return SheetRejected("blank", "blank page (e.g. the back of a duplex scan)", fingerprint)
-    found = fit_forms(image, templates, page.dpi, settings.alignment)
-    fits = [fit for fit in found if isinstance(fit, FormFit)]
-    failures = [fit for fit in found if isinstance(fit, str)]
-    if not fits:
-        why = "; ".join(str(failure) for failure in failures)
-        return SheetRejected(
-            "unreadable", f"no configured form found on this page ({why})", fingerprint, image=reduced_image(image)
-        )
-    if len(fits) == 1:
-        others = "" if len(templates) == 1 else f" (of {len(templates)} forms, the only one)"
-        fit, identified = fits[0], f"form {fits[0].template.id}: its table matches rule for rule{others}"
-    else:
-        chosen = _by_title(image, fits)
-        if isinstance(chosen, str):
-            return SheetRejected("wrong_template", chosen, fingerprint, image=reduced_image(image))
-        fit, identified = chosen
-    template = fit.template
-    layout = compute_layout(template)
-    alignment = _alignment(fit, layout, settings.alignment)
-    if isinstance(alignment, str):
-        return SheetRejected(
-            "unreadable", alignment, fingerprint, template_hash=template.content_hash(), image=reduced_image(image)
-        )
-    scores = score_external(image, fit.matrix, template, layout)
-    readings = classify_page(scores, settings)
-    if debug is not None:
-        debug.write(
-            f"{page.source.rsplit('/', 1)[-1]}-p{page.page_no}",
-            lambda: draw_overlay(image, alignment, layout, scores, settings),
-        )
-    sheet = SheetId(template.id, template.short_hash(), session, "")
-    review = kept_image(page, alignment.matrix, layout.page_w, layout.page_h)
-    return SheetRead(sheet, template.content_hash(), alignment, scores, readings, fingerprint, review, identified)
-
-
 def fit_forms(
     image: Gray, templates: Sequence[Template], dpi: float | None, limits: AlignmentLimits
-) -> list[FormFit | str]:
+) -> list[FormFit | PageReason]:
     """For each of ``templates``: where its form lies on ``image`` (:class:`FormFit`), or why it is not there.
 
     The page is looked at as fed in all four directions (deskewed), each view computed once and tried
     against every form; as soon as forms are found in one view, that is the page's orientation and the
     other forms are not there. Only when no form is found upright is each form looked for on the page
     rectified by its own table's outer border (a phone photo whose rules are not straight across it)."""
-    results: list[FormFit | str | None] = [None] * len(templates)
+    results: list[FormFit | PageReason | None] = [None] * len(templates)
     views: dict[tuple[int, float], _View] = {}
     for turns in (0, 2, 1, 3):
         for index, template in enumerate(templates):
@@ -145,9 +76,8 @@ def fit_forms(
                 results[index] = _fit_in_view(view, template, limits)
                 if results[index] is not None:
                     break
-    missing = "its table was not found (another form, or the table is cut off)"
     return [
-        result if result is not None else f"{template.id}: {missing}"
+        result if result is not None else PageReason.of(Why.FORM_TABLE_MISSING, form=template.id)
         for result, template in zip(results, templates, strict=True)
     ]
 
@@ -179,7 +109,7 @@ def _upright_view(image: Gray, turns: int, px_per_mm: float) -> _View:
     return _make_view(upright, _unturn(turns, image.shape) @ np.linalg.inv(_rotation(upright.shape, angle)), px_per_mm)
 
 
-def _fit_in_view(view: _View, template: Template, limits: AlignmentLimits) -> FormFit | str | None:
+def _fit_in_view(view: _View, template: Template, limits: AlignmentLimits) -> FormFit | PageReason | None:
     """The form's fit on ``view``; why it fails when its table is there but does not fit; None when its table
     is not in this view."""
     external = template.external
@@ -198,18 +128,18 @@ def _fit_in_view(view: _View, template: Template, limits: AlignmentLimits) -> Fo
                 found_px.append(crossing)
     expected = sum(len(place.columns) * len(place.rules) for place in external.sections)
     if len(found_mm) < max(8, MIN_CROSSINGS * expected):
-        return f"{template.id}: only {len(found_mm)} of {expected} rule crossings found (lines faint or cut off?)"
+        return PageReason.of(Why.FORM_CROSSINGS, form=template.id, found=len(found_mm), expected=expected)
     src = np.array(found_mm, dtype=np.float64).reshape(-1, 1, 2)
     dst = cv2.perspectiveTransform(np.array(found_px, dtype=np.float64).reshape(-1, 1, 2), view.to_image)
     view_px_per_mm = float(np.mean([match[0] for match in coarse if match is not None]))
     scale = _scale_at(view.to_image, found_px[0], view_px_per_mm)
     matrix, inliers = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_MM * scale)
     if matrix is None or inliers.mean() < MIN_INLIERS:
-        return f"{template.id}: the table's lines do not lie on one flat page (folded or curled?); rescan it flat"
+        return PageReason.of(Why.FORM_NOT_FLAT, form=template.id)
     misfit = np.linalg.norm(cv2.perspectiveTransform(src, matrix) - dst, axis=2).ravel()
     residual = float(np.percentile(misfit[inliers.ravel().astype(bool)], 90)) / scale
     if residual > limits.max_residual_mm:
-        return f"{template.id}: the table's lines are up to {residual:.1f} mm off a flat page; rescan it flat"
+        return PageReason.of(Why.FORM_CURLED, form=template.id, mm=round(residual, 1))
     return FormFit(template, np.asarray(matrix, dtype=np.float64), residual, int(inliers.sum()))
 
 
@@ -314,63 +244,3 @@ def _unturn(turns: int, shape: tuple[int, ...]) -> Matrix:
         2: np.array([[-1.0, 0.0, width - 1.0], [0.0, -1.0, height - 1.0], [0.0, 0.0, 1.0]]),
         3: np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, height - 1.0], [0.0, 0.0, 1.0]]),
     }[turns % 4]
-
-
-def _by_title(image: Gray, fits: list[FormFit]) -> tuple[FormFit, str] | str:
-    """The fit whose form's title the page shows, clearly ahead of the others."""
-    with LabelReader() as reader:
-        scored = []
-        for fit in fits:
-            text = _title_text(image, fit, reader)
-            scored.append((similarity(text, fit.template.title), text, fit))
-    scored.sort(key=lambda item: -item[0])
-    best, text, fit = scored[0]
-    runner_up = scored[1][0] if len(scored) > 1 else 0.0
-    if best < MIN_TITLE_SIMILARITY or best - runner_up < TITLE_LEAD:
-        candidates = ", ".join(item[2].template.id for item in scored)
-        return f"cannot tell which form this is ({candidates} fit; title read as {text or 'nothing'!r})"
-    return fit, f"form {fit.template.id}: title read as {text!r} ({best:.0%} alike)"
-
-
-def _title_text(image: Gray, fit: FormFit, reader: LabelReader) -> str:
-    external = fit.template.external
-    assert external is not None
-    if external.title_box is None:
-        return ""
-    box = external.title_box
-    x0 = external.origin_x_mm + box.x - TITLE_MARGIN_MM
-    y0 = external.origin_y_mm + box.y - TITLE_MARGIN_MM
-    size = (
-        round((box.w + 2 * TITLE_MARGIN_MM) * TITLE_PX_PER_MM),
-        round((box.h + 2 * TITLE_MARGIN_MM) * TITLE_PX_PER_MM),
-    )
-    to_mm = np.array([[1 / TITLE_PX_PER_MM, 0, x0], [0, 1 / TITLE_PX_PER_MM, y0], [0, 0, 1]])
-    crop = cv2.warpPerspective(
-        image, fit.matrix @ to_mm, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=255
-    )
-    read = reader.read(np.asarray(crop, dtype=np.uint8), line=True)
-    return read.text if read is not None else ""
-
-
-def _alignment(fit: FormFit, layout: Layout, limits: AlignmentLimits) -> Alignment | str:
-    """The fit as an :class:`Alignment` (the store keeps its numbers), unless the page looks distorted."""
-    centre = np.array(
-        [
-            [[layout.page_w / 2, layout.page_h / 2]],
-            [[layout.page_w / 2 + 1, layout.page_h / 2]],
-            [[layout.page_w / 2, layout.page_h / 2 + 1]],
-        ]
-    )
-    points = cv2.perspectiveTransform(centre, fit.matrix).reshape(-1, 2)
-    along_x, along_y = points[1] - points[0], points[2] - points[0]
-    sx, sy = float(np.linalg.norm(along_x)), float(np.linalg.norm(along_y))
-    skew = abs(90.0 - math.degrees(math.acos(max(-1.0, min(1.0, float(along_x @ along_y) / (sx * sy))))))
-    if float(along_x[0] * along_y[1] - along_x[1] * along_y[0]) <= 0:
-        return "the page appears mirrored (scanned through the paper?)"
-    scale = (sx + sy) / 2
-    if skew > limits.max_skew_deg or abs(sx - sy) / scale > limits.max_aspect_error:
-        return f"the page is distorted (skew {skew:.1f}°, stretch {abs(sx - sy) / scale:.0%}); rescan it flat"
-    if not limits.min_px_per_mm <= scale <= limits.max_px_per_mm:
-        return f"the scan resolution looks like {scale * MM_PER_INCH:.0f} dpi; scan at 150–600 dpi"
-    rotation = round(math.degrees(math.atan2(along_x[1], along_x[0])) % 360 / 90.0) % 4 * 90
-    return Alignment(fit.matrix, rotation, fit.residual_mm, scale, skew, 0)

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from pipeline.ballot.layout import Layout, Rect
 from pipeline.common.imaging import MM_PER_INCH, Gray, Matrix
+from pipeline.common.reasons import PageReason, Why
 from pipeline.reading.identify import QrCode
 from pipeline.reading.settings import AlignmentLimits
 
@@ -56,7 +57,7 @@ class Alignment:
 
 @dataclass(frozen=True)
 class AlignmentFailure:
-    reason: str
+    reason: PageReason
 
 
 def qr_symbol_corners_mm(layout: Layout, modules: int) -> Matrix:
@@ -72,8 +73,7 @@ def align_page(image: Gray, layout: Layout, qr: QrCode, limits: AlignmentLimits)
     coarse = _affine(qr_mm, qr.corners)
     scale = _scale(coarse)
     if not limits.min_px_per_mm <= scale <= limits.max_px_per_mm:
-        dpi = scale * MM_PER_INCH
-        return AlignmentFailure(f"the scan resolution looks like {dpi:.0f} dpi; scan at 150–600 dpi")
+        return AlignmentFailure(PageReason.of(Why.RESOLUTION, dpi=round(scale * MM_PER_INCH)))
     marks_mm = np.array([mark.center for mark in layout.registration], dtype=np.float64)
     found_mm, found_px = [], []
     for centre_mm in marks_mm:
@@ -85,9 +85,7 @@ def align_page(image: Gray, layout: Layout, qr: QrCode, limits: AlignmentLimits)
             found_mm.append(centre_mm)
             found_px.append(located)
     if len(found_px) < 3:
-        return AlignmentFailure(
-            f"only {len(found_px)} of 4 registration marks found (a corner cut off, folded or torn?)"
-        )
+        return AlignmentFailure(PageReason.of(Why.MARKS_MISSING, found=len(found_px)))
     src, dst = np.array(found_mm), np.array(found_px)
     if len(found_px) == 4:
         matrix = np.asarray(cv2.getPerspectiveTransform(src.astype(np.float32), dst.astype(np.float32)), np.float64)
@@ -95,7 +93,7 @@ def align_page(image: Gray, layout: Layout, qr: QrCode, limits: AlignmentLimits)
         # Three marks fix only an affine map; the QR corners supply the perspective a photo may have.
         fitted, _ = cv2.findHomography(np.vstack([src, qr_mm]), np.vstack([dst, qr.corners]), 0)
         if fitted is None:
-            return AlignmentFailure("the registration marks found do not fit one page")
+            return AlignmentFailure(PageReason.of(Why.MARKS_MISFIT))
         matrix = np.asarray(fitted, dtype=np.float64)
     return _checked(image, matrix, qr, qr_mm, len(found_px), layout, limits)
 
@@ -118,24 +116,21 @@ def _checked(
     skew = abs(90.0 - math.degrees(math.acos(max(-1.0, min(1.0, cos_angle)))))
     determinant = float(np.linalg.det(jacobian))
     if determinant <= 0:
-        return AlignmentFailure("the page appears mirrored (scanned through the paper?)")
+        return AlignmentFailure(PageReason.of(Why.MIRRORED))
     if residual > limits.max_qr_residual_mm:
-        return AlignmentFailure(
-            f"registration marks and QR code disagree by {residual:.1f} mm (page creased, curled or a mark "
-            "misdetected); rescan flat"
-        )
+        return AlignmentFailure(PageReason.of(Why.QR_DISAGREES, mm=round(residual, 1)))
     if skew > limits.max_skew_deg:
-        return AlignmentFailure(f"the page is distorted (skew {skew:.1f}°); rescan it flat")
+        return AlignmentFailure(PageReason.of(Why.SKEWED, degrees=round(skew, 1)))
     if abs(sx - sy) / scale > limits.max_aspect_error:
-        return AlignmentFailure(f"the page is stretched ({abs(sx - sy) / scale:.0%} between width and height)")
+        return AlignmentFailure(PageReason.of(Why.STRETCHED, percent=round(100 * abs(sx - sy) / scale)))
     if not limits.min_px_per_mm <= scale <= limits.max_px_per_mm:
-        return AlignmentFailure(f"the scan resolution looks like {scale * MM_PER_INCH:.0f} dpi; scan at 150–600 dpi")
+        return AlignmentFailure(PageReason.of(Why.RESOLUTION, dpi=round(scale * MM_PER_INCH)))
     # The paper's own corners may be cut off by the scanner; every checkbox must be on the image.
     boxes = np.array([corner for box in layout.boxes for corner in box.rect.corners], dtype=np.float64)
     corners = cv2.perspectiveTransform(boxes.reshape(-1, 1, 2), matrix).reshape(-1, 2)
     height, width = image.shape
     if np.any(corners < 0) or np.any(corners[:, 0] >= width) or np.any(corners[:, 1] >= height):
-        return AlignmentFailure("part of the ballot is outside the scanned image (page cut off)")
+        return AlignmentFailure(PageReason.of(Why.CUT_OFF))
     direction = math.degrees(math.atan2(jacobian[1, 0], jacobian[0, 0])) % 360
     rotation = round(direction / 90.0) % 4 * 90
     return Alignment(matrix, rotation, residual, scale, skew, marks)

@@ -18,37 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from pipeline.common.reasons import RowWhy
 from pipeline.reading.score import INK_LEVEL, BoxScore
 from pipeline.reading.settings import ReadingSettings
 
 BoxClass = Literal["marked", "circled", "marginal", "unmarked"]
 Reading = Literal["choice", "blank", "overvote", "pending"]
 
-REASON_MARGINAL = "marginal"
-REASON_CORRECTION = "correction"
-REASON_OUTSIDE = "outside"
-REASON_ALIGNMENT = "alignment"
-REASON_LINE = "line"
-REASON_UNEQUAL = "unequal"
-REASON_CIRCLE = "circle"
-REASON_EDGE = "edge"
-REASON_NOISY = "noisy"
-
 #: A trace (see ``marks.trace``) covers under this share of its box; more ink than that is asked about.
 TRACE_FILL = 0.05
-
-#: How the review page and exports name each reason (Chinese first).
-REASON_TEXT = {
-    REASON_MARGINAL: "标记不清（淡、小或擦除痕迹）/ marginal mark",
-    REASON_CORRECTION: "多选，其中一格可能是涂改 / overvote that may be a correction",
-    REASON_OUTSIDE: "标记在方框外 / mark outside the box",
-    REASON_ALIGNMENT: "定位质量低 / low alignment quality",
-    REASON_LINE: "有直线穿过方框（扫描条纹或折痕）/ a line runs through a box (scanner streak or fold)",
-    REASON_UNEQUAL: "多选，但标记大小悬殊（可能是污点）/ two marks of very different size (a speck?)",
-    REASON_CIRCLE: "画圈的方框之外另有标记 / a box is circled and the row has another mark",
-    REASON_EDGE: "方框边线上有笔迹（紧贴方框画的圈？）/ ink along a box's border (a ring drawn tight round it?)",
-    REASON_NOISY: "图像噪点多，淡铅笔痕迹可能看不出，请核对原票 / too noisy to show light pencil: check the paper",
-}
 
 
 @dataclass(frozen=True)
@@ -56,7 +34,7 @@ class RowReading:
     unit: str
     reading: Reading
     choice: str | None
-    reason: str  # one of the REASON_* codes, '' when the reading is certain
+    reason: RowWhy | None  # why a clerk is asked (reading "pending"); None when the reading is certain
 
     @property
     def label(self) -> str:
@@ -215,7 +193,7 @@ def classify_row(
         if kind == "unmarked" and score.edge - cleanest >= marks.edge + residue
     ]
 
-    def pending(reason: str) -> RowReading:
+    def pending(reason: RowWhy) -> RowReading:
         return RowReading(unit, "pending", None, reason)
 
     # A box filled in solid hides its own border, so its border match says nothing about alignment.
@@ -224,39 +202,39 @@ def classify_row(
         or (score.border_match < limits.min_border_match and score.fill < limits.border_hidden_fill)
         for score in scores
     ):
-        return pending(REASON_ALIGNMENT)
+        return pending(RowWhy.ALIGNMENT)
     # A box scribbled out solid, the strokes running past its sides, crosses it like a line: its fill says
     # what it is (a correction beside another mark, else the row's one mark), a streak's or a fold's does not.
     if any(score.crossing >= marks.crossing and score.fill < marks.cancelled for score in scores):
-        return pending(REASON_LINE)
+        return pending(RowWhy.LINE)
     if circled:
         if len(circled) > 1 or marked or marginal or beside or along:
-            return pending(REASON_CIRCLE)
-        return RowReading(unit, "choice", circled[0].option, "")
+            return pending(RowWhy.CIRCLE)
+        return RowReading(unit, "choice", circled[0].option, None)
     if len(marked) >= 2:
         if any(score.fill >= marks.cancelled for score in marked) and not filled_alike(marked, settings):
-            return pending(REASON_CORRECTION)
+            return pending(RowWhy.CORRECTION)
         fills = sorted(score.fill for score in marked)
         if fills[0] < marks.overvote_balance * fills[-1]:
-            return pending(REASON_UNEQUAL)
-        return RowReading(unit, "overvote", None, "")
+            return pending(RowWhy.UNEQUAL)
+        return RowReading(unit, "overvote", None, None)
     if marginal:
-        return pending(REASON_MARGINAL)
+        return pending(RowWhy.MARGINAL)
     if beside:
-        return pending(REASON_OUTSIDE)
+        return pending(RowWhy.OUTSIDE)
     if along:
-        return pending(REASON_EDGE)
+        return pending(RowWhy.EDGE)
     if len(marked) == 1:
-        return RowReading(unit, "choice", marked[0].option, "")
+        return RowReading(unit, "choice", marked[0].option, None)
     # 弃权 is a definite reading too: it means no ink at all, so even a little ink beside a box (a small
     # tick that missed a small printed □) sends the row to a clerk.
     if any(score.outside >= marks.marginal for score in scores):
-        return pending(REASON_OUTSIDE)
+        return pending(RowWhy.OUTSIDE)
     # It also means a light pencil mark would have shown. Where the paper's noise raised a box's ink level to
     # `firm` (a dark or grainy photo), HB pencil, as dark as `firm` and no darker, is lost in it.
     if any(score.ink_level >= marks.firm for score in scores):
-        return pending(REASON_NOISY)
-    return RowReading(unit, "blank", None, "")
+        return pending(RowWhy.NOISY)
+    return RowReading(unit, "blank", None, None)
 
 
 def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list[RowReading]:

@@ -15,7 +15,7 @@ marks the aligner would find. Only the region already decoded is looked at, so t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import cv2
@@ -24,7 +24,9 @@ import numpy.typing as npt
 import zxingcpp
 
 from pipeline.ballot.payload import SheetId, format_serial, parse_payload
+from pipeline.ballot.template import Template
 from pipeline.common.imaging import Gray
+from pipeline.common.reasons import PageReason, Why
 
 CORNER_SHARE = 0.36  # each corner window spans this share of the page's width and height
 BINARIZERS = (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.FixedThreshold)
@@ -38,7 +40,10 @@ BINARIZERS = (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.FixedThreshold
 #   blur; specks closed, then opened away).
 PREPARED = ("enlarged", "enlarged, sharpened", "median", "median, enlarged", "blur, enlarged", "opening")
 SPECK = np.ones((2, 2), np.uint8)
-TWO_BALLOTS = "两张票叠在一起扫描 / two ballots on one image (sheets fed together?): rescan them one at a time"
+BLANK_DARK_LEVEL = 110  # grey level below which a pixel counts as real ink on a blank-page test
+
+#: Every template printed with a store: (id, short hash) → (content hash, template).
+Catalog = Mapping[tuple[str, str], tuple[str, Template]]
 
 
 @dataclass(frozen=True)
@@ -46,11 +51,68 @@ class QrCode:
     """A decoded QR code: its payload (or why it is not ours) and its corners in image pixels,
     in the symbol's own order top-left, top-right, bottom-right, bottom-left."""
 
-    sheet: SheetId | str
+    sheet: SheetId | PageReason  # the ballot, or why the code is not a ballot's
     text: str
     corners: npt.NDArray[np.float64]
     modules: int  # symbol size in modules (17 + 4 × version)
-    overlap: str | None = None  # why the page must not be read: another ballot's code was decoded beside this one
+    overlap: PageReason | None = None  # why the page must not be read: another ballot's code was decoded beside it
+
+
+@dataclass(frozen=True)
+class Identified:
+    """A ballot of this session, printed with this store: its code, and the template it was printed from."""
+
+    qr: QrCode
+    sheet: SheetId
+    template_hash: str
+    template: Template
+
+
+@dataclass(frozen=True)
+class Unidentified:
+    """A page that is not a ballot of this session: blank, unreadable, wrong_template or wrong_session."""
+
+    outcome: str
+    reason: PageReason
+    sheet: SheetId | None = None
+    template_hash: str | None = None
+
+
+def identify_page(
+    image: Gray, session: str | None, catalog: Catalog, blank_page_ink: float
+) -> Identified | Unidentified:
+    """Which ballot ``image`` is: its QR code (looked for hard only on a page that is not blank), checked
+    against the templates printed with the store (``catalog``) and the session being read (None: any)."""
+    qr = find_qr(image)
+    blank = qr is None and is_blank(image, blank_page_ink)
+    if (qr is None and not blank) or (qr is not None and not isinstance(qr.sheet, SheetId)):
+        qr = first_ballot((qr, find_small_qr(image)))
+    if qr is None:
+        return (
+            Unidentified("blank", PageReason.of(Why.BLANK))
+            if blank
+            else Unidentified("unreadable", PageReason.of(Why.NO_CODE))
+        )
+    if qr.overlap is not None:  # two ballots: neither sheet's marks can be trusted to be its own
+        return Unidentified("unreadable", qr.overlap)
+    sheet = qr.sheet
+    if not isinstance(sheet, SheetId):
+        return Unidentified("wrong_template", sheet)
+    known = catalog.get((sheet.template_id, sheet.short_hash))
+    if known is None:
+        reason = PageReason.of(Why.TEMPLATE_UNKNOWN, template=sheet.template_id, short_hash=sheet.short_hash)
+        return Unidentified("wrong_template", reason, sheet)
+    template_hash, template = known
+    if session is not None and sheet.session != session:
+        reason = PageReason.of(Why.OTHER_SESSION, session=sheet.session, expected=session)
+        return Unidentified("wrong_session", reason, sheet, template_hash)
+    return Identified(qr, sheet, template_hash, template)
+
+
+def is_blank(image: Gray, max_ink: float) -> bool:
+    """Less than ``max_ink`` of the page (sampled every 4th pixel) is dark ink: a blank page."""
+    small = image[::4, ::4]
+    return float(np.count_nonzero(small < BLANK_DARK_LEVEL)) / small.size < max_ink
 
 
 def find_qr(image: Gray) -> QrCode | None:
@@ -138,7 +200,7 @@ def _decode(region: Gray, top: int, left: int, binarizer: zxingcpp.Binarizer, sc
     if not ours:
         return None
     # Prefer one of our payloads if a sheet somehow carries two codes (a sticker, a foreign form's code).
-    ours.sort(key=lambda result: isinstance(parse_payload(result.text), str))
+    ours.sort(key=lambda result: not isinstance(parse_payload(result.text), SheetId))
     best = ours[0]
     ballots = {result.text: sheet for result in ours if isinstance(sheet := parse_payload(result.text), SheetId)}
     overlap = _two_ballots(list(ballots.values())) if len(ballots) > 1 else None
@@ -157,10 +219,10 @@ def _decode(region: Gray, top: int, left: int, binarizer: zxingcpp.Binarizer, sc
     return QrCode(parse_payload(best.text), best.text, corners, modules, overlap)
 
 
-def _two_ballots(sheets: list[SheetId]) -> str:
+def _two_ballots(sheets: list[SheetId]) -> PageReason:
     """The clerk's reason for a page carrying several ballots' codes; the serials help find the sheets."""
-    serials = ", ".join(format_serial(sheet.serial) for sheet in sorted(sheets, key=lambda sheet: sheet.serial))
-    return f"{TWO_BALLOTS} (serials {serials})"
+    serials = [format_serial(sheet.serial) for sheet in sorted(sheets, key=lambda sheet: sheet.serial)]
+    return PageReason.of(Why.TWO_BALLOTS, serials=serials)
 
 
 def _modules_of(text: str) -> int:

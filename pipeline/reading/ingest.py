@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pipeline.common.imaging import Gray
+from pipeline.common.reasons import PageReason, Why
 
 MAX_PIXELS = 120_000_000  # a 600-dpi A3 scan is 70 MP; anything beyond is not a page
 VECTOR_RENDER_DPI = 200.0
@@ -47,13 +48,13 @@ class ScanPage:
 class UnreadablePageImage:
     source: str
     page_no: int
-    reason: str
+    reason: PageReason
 
 
 @dataclass(frozen=True)
 class UnreadableFile:
     source: str
-    reason: str
+    reason: PageReason
 
 
 @dataclass(frozen=True)
@@ -100,12 +101,12 @@ def inspect_file(path: Path) -> FileInfo | UnreadableFile:
         with path.open("rb") as handle:
             head = handle.read(16)
     except OSError as error:
-        return UnreadableFile(source, f"cannot open the file: {error.strerror or error}")
+        return UnreadableFile(source, PageReason.of(Why.FILE_UNOPENABLE, error=error.strerror or str(error)))
     if size == 0:
-        return UnreadableFile(source, "the file is empty (0 bytes)")
+        return UnreadableFile(source, PageReason.of(Why.FILE_EMPTY))
     kind = sniff(head)
     if kind is None:
-        return UnreadableFile(source, "not a scan: the file is neither a PDF nor an image (JPEG, PNG, TIFF)")
+        return UnreadableFile(source, PageReason.of(Why.NOT_A_SCAN))
     if kind == "pdf":
         return _inspect_pdf(path)
     try:
@@ -114,14 +115,14 @@ def inspect_file(path: Path) -> FileInfo | UnreadableFile:
             warnings.simplefilter("ignore")
             width, height = image.size
             if width * height > MAX_PIXELS:
-                return UnreadableFile(source, f"image claims {width}×{height} pixels, more than any scanned page")
+                return UnreadableFile(source, PageReason.of(Why.IMAGE_TOO_LARGE, width=width, height=height))
             frames = getattr(image, "n_frames", 1)
     except Image.DecompressionBombError:
-        return UnreadableFile(source, "image claims more pixels than any scanned page (refused before decoding)")
+        return UnreadableFile(source, PageReason.of(Why.IMAGE_TOO_LARGE, width="?", height="?"))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        return UnreadableFile(source, f"the image file is damaged: {error}")
+        return UnreadableFile(source, PageReason.of(Why.IMAGE_DAMAGED, error=str(error)))
     if kind == "image" and frames > 1:
-        return UnreadableFile(source, "an animated image is not a scan; export the pages as PDF or TIFF")
+        return UnreadableFile(source, PageReason.of(Why.ANIMATED_IMAGE))
     return FileInfo(kind, frames)
 
 
@@ -137,16 +138,16 @@ def _inspect_pdf(path: Path) -> FileInfo | UnreadableFile:
         message = str(error)
         data = path.read_bytes()
         if b"/Encrypt" in data:
-            return UnreadableFile(source, "the PDF is password-protected; save an unprotected copy and scan that")
+            return UnreadableFile(source, PageReason.of(Why.PDF_ENCRYPTED))
         if re.search(rb"/Count\s*0\b", data) and not re.search(rb"/Count\s*[1-9]", data):
-            return UnreadableFile(source, "the PDF has no pages")
-        return UnreadableFile(source, f"the PDF is damaged or truncated ({message})")
+            return UnreadableFile(source, PageReason.of(Why.PDF_NO_PAGES))
+        return UnreadableFile(source, PageReason.of(Why.PDF_DAMAGED, error=message))
     try:
         count = len(document)
     finally:
         document.close()
     if count == 0:
-        return UnreadableFile(source, "the PDF has no pages")
+        return UnreadableFile(source, PageReason.of(Why.PDF_NO_PAGES))
     return FileInfo("pdf", count)
 
 
@@ -160,7 +161,7 @@ def read_page(path: Path, info: FileInfo, page_no: int) -> ScanPage | Unreadable
             return _read_single_image(path, page_no, keep=info.kind == "jpeg")
         return _read_pillow_frame(path, page_no)
     except MemoryError:
-        return UnreadablePageImage(source, page_no, "the page is too large to decode")
+        return UnreadablePageImage(source, page_no, PageReason.of(Why.PAGE_TOO_LARGE))
 
 
 def iter_pages(path: Path) -> Iterator[ScanPage | UnreadablePageImage | UnreadableFile]:
@@ -178,10 +179,10 @@ def _read_single_image(path: Path, page_no: int, *, keep: bool) -> ScanPage | Un
     source = str(path)
     data = path.read_bytes()
     if _truncated(data[-64:]):
-        return UnreadablePageImage(source, page_no, "the image file is truncated (the scan was cut short)")
+        return UnreadablePageImage(source, page_no, PageReason.of(Why.IMAGE_TRUNCATED))
     decoded = decode_image(data)
     if decoded is None:
-        return UnreadablePageImage(source, page_no, "the image cannot be decoded (damaged file)")
+        return UnreadablePageImage(source, page_no, PageReason.of(Why.IMAGE_UNDECODABLE))
     return ScanPage(source, page_no, decoded, _pillow_dpi(path), data if keep else None)
 
 
@@ -221,7 +222,9 @@ def _read_pillow_frame(path: Path, page_no: int) -> ScanPage | UnreadablePageIma
                 frame = ImageOps.exif_transpose(image) if page_no == 1 else image
                 gray = _to_gray(frame)
         except (OSError, SyntaxError, ValueError, EOFError) as error:
-            return UnreadablePageImage(source, page_no, f"page {page_no} cannot be decoded: {error}")
+            return UnreadablePageImage(
+                source, page_no, PageReason.of(Why.PAGE_UNDECODABLE, page=page_no, error=str(error))
+            )
     resolution = float(dpi[0]) if isinstance(dpi, tuple) and dpi and float(dpi[0]) > 30 else None
     return ScanPage(source, page_no, gray, resolution)
 
@@ -248,7 +251,7 @@ def _read_pdf_page(path: Path, page_no: int) -> ScanPage | UnreadablePageImage:
     try:
         document = pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as error:
-        return UnreadablePageImage(source, page_no, f"the PDF cannot be opened: {error}")
+        return UnreadablePageImage(source, page_no, PageReason.of(Why.PDF_UNOPENABLE, error=str(error)))
     try:
         page = document[page_no - 1]
         width_pt, _ = page.get_size()
@@ -264,7 +267,7 @@ def _read_pdf_page(path: Path, page_no: int) -> ScanPage | UnreadablePageImage:
         pixels = np.array(bitmap.to_numpy(), dtype=np.uint8).reshape(bitmap.height, -1)[:, : bitmap.width]
         return ScanPage(source, page_no, pixels.copy(), VECTOR_RENDER_DPI)
     except pdfium.PdfiumError as error:
-        return UnreadablePageImage(source, page_no, f"page {page_no} of the PDF is damaged: {error}")
+        return UnreadablePageImage(source, page_no, PageReason.of(Why.PDF_PAGE_DAMAGED, page=page_no, error=str(error)))
     finally:
         document.close()
 

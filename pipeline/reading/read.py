@@ -1,104 +1,81 @@
-"""Read one sheet: the stages in order, from a decoded page to scores and row readings.
+"""Read one of our ballots: the stages in order, each once, from a decoded page to scores and row readings.
+
+identify (:mod:`.identify`) → align (:mod:`.align`) → refine (:mod:`.refine`) → check (:mod:`.check`) →
+score (:mod:`.score`) → classify (:mod:`.classify`) → keep (:mod:`.keep`). A stage that cannot go on ends
+the page in a :class:`~pipeline.reading.outcome.SheetRejected` with its typed reason.
 
 ``read_sheet`` is pure (no database): it runs in worker processes. What needs the whole session's history
-(was this serial issued? was it read before?) is decided by :mod:`pipeline.scanning.batch` when the result is
-stored. Every page ends in exactly one of the results of :mod:`pipeline.reading.outcome`.
-
-A page without our QR code is tried against the session's existing office forms, if any were configured
-(:mod:`pipeline.forms.fitting`), before it is called unreadable.
+(was this serial issued? was it read before?) is decided when the result is stored. A page without our QR
+code may be an existing office form: :mod:`pipeline.scanning` tries :mod:`pipeline.forms` then.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from pipeline.ballot.template import Template
-from pipeline.forms.fitting import read_external_sheet
-from pipeline.reading.align import AlignmentFailure
-from pipeline.reading.check import LINES_PX_PER_MM, foreign_rules
+from pipeline.common.imaging import Gray
+from pipeline.common.reasons import PageReason
+from pipeline.reading.align import Alignment, AlignmentFailure, align_page
+from pipeline.reading.check import check_page, expected_rules_of
 from pipeline.reading.classify import classify_page
 from pipeline.reading.debug import DebugWriter, draw_overlay
-from pipeline.reading.identify import find_qr, find_small_qr, first_ballot
+from pipeline.reading.identify import Catalog, Identified, identify_page
 from pipeline.reading.ingest import ScanPage, image_fingerprint
-from pipeline.reading.outcome import (
-    SheetRead,
-    SheetRejected,
-    SheetResult,
-    coarse_upright,
-    is_blank,
-    kept_image,
-    reduced_image,
-)
-from pipeline.reading.refine import fit_page
-from pipeline.reading.score import score_page, template_model
+from pipeline.reading.keep import kept_image, reduced_image
+from pipeline.reading.model import BallotModel, ballot_model
+from pipeline.reading.outcome import SheetRead, SheetRejected, SheetResult
+from pipeline.reading.refine import border_model, refine_alignment
+from pipeline.reading.score import geometry_of, score_page
 from pipeline.reading.settings import ReadingSettings
 
 
 def read_sheet(
-    page: ScanPage,
-    session: str,
-    templates: dict[tuple[str, str], tuple[str, Template]],
-    settings: ReadingSettings,
-    debug: DebugWriter,
-    forms: Sequence[Template] = (),
+    page: ScanPage, session: str, catalog: Catalog, settings: ReadingSettings, debug: DebugWriter
 ) -> SheetResult:
-    """Identify, align, score and classify one page. ``templates`` maps (id, short hash) → (hash, template);
-    ``forms`` are the existing office forms (``source: external``) a page without a QR code may be."""
+    """Identify, align, refine, check, score, classify and keep one page. ``catalog``: every template printed
+    with the store, (id, short hash) → (hash, template)."""
     image = page.image
     fingerprint = image_fingerprint(image)
-    qr = find_qr(image)
-    blank = qr is None and is_blank(image, settings.blank_page_ink)
-    if (qr is None and not blank) or (qr is not None and isinstance(qr.sheet, str)):
-        qr = first_ballot((qr, find_small_qr(image)))
-    if qr is None:
-        if forms:
-            return read_external_sheet(page, session, forms, settings, debug)
-        if blank:
-            return SheetRejected("blank", "blank page (e.g. the back of a duplex scan)", fingerprint)
-        return SheetRejected(
-            "unreadable",
-            "no ballot QR code found: not a ballot, or the code is covered, cut off or too blurred",
-            fingerprint,
-            image=reduced_image(image),
-        )
-    if qr.overlap is not None:  # two ballots: neither sheet's marks can be trusted to be its own
-        return SheetRejected("unreadable", qr.overlap, fingerprint, image=reduced_image(image))
-    if isinstance(qr.sheet, str):
-        return SheetRejected("wrong_template", qr.sheet, fingerprint, image=reduced_image(image))
-    sheet = qr.sheet
-    known = templates.get((sheet.template_id, sheet.short_hash))
-    if known is None:
-        return SheetRejected(
-            "wrong_template",
-            f"template {sheet.template_id} ({sheet.short_hash}) was never printed with this database",
-            fingerprint,
-            sheet,
-            image=reduced_image(image),
-        )
-    template_hash, template = known
-    if sheet.session != session:
-        return SheetRejected(
-            "wrong_session",
-            f"ballot of session {sheet.session}, not {session}",
-            fingerprint,
-            sheet,
-            template_hash,
-            reduced_image(image),
-        )
-    model = template_model(template)
-    alignment = fit_page(image, qr, model.borders, settings.alignment)
+    found = identify_page(image, session, catalog, settings.blank_page_ink)
+    if not isinstance(found, Identified):
+        kept = None if found.outcome == "blank" else reduced_image(image)
+        return SheetRejected(found.outcome, found.reason, fingerprint, found.sheet, found.template_hash, kept)
+
+    def rejected(reason: PageReason, *, serial_known: bool = True) -> SheetRejected:
+        sheet = found.sheet if serial_known else None
+        return SheetRejected("unreadable", reason, fingerprint, sheet, found.template_hash, reduced_image(image))
+
+    model = ballot_model(found.template)
+    alignment = locate(image, found, model, settings)
     if isinstance(alignment, AlignmentFailure):
-        return SheetRejected("unreadable", alignment.reason, fingerprint, sheet, template_hash, reduced_image(image))
-    page_w, page_h = model.layout.page_w, model.layout.page_h
-    lines = coarse_upright(image, alignment.matrix, page_w, page_h, LINES_PX_PER_MM, alignment.px_per_mm)
-    other_sheet = foreign_rules(lines, LINES_PX_PER_MM, model.expected_rules)
-    if other_sheet is not None:
-        return SheetRejected("unreadable", other_sheet, fingerprint, None, template_hash, reduced_image(image))
+        return rejected(alignment.reason)
+    other_sheet = check_page(image, alignment, model)
+    if other_sheet is not None:  # another sheet's table: its serial may be the one read, so none is kept
+        return rejected(other_sheet, serial_known=False)
     scores = score_page(image, alignment, model)
     readings = classify_page(scores, settings)
-    debug.write(f"{_stem(page)}", lambda: draw_overlay(image, alignment, model.layout, scores, settings))
-    kept = kept_image(page, alignment.matrix, page_w, page_h)
-    return SheetRead(sheet, template_hash, alignment, scores, readings, fingerprint, kept)
+    debug.write(_stem(page), lambda: draw_overlay(image, alignment, model.layout, scores, settings))
+    kept = kept_image(page, alignment.matrix, model.layout)
+    return SheetRead(found.sheet, found.template_hash, alignment, scores, readings, fingerprint, kept)
+
+
+def locate(
+    image: Gray, found: Identified, model: BallotModel, settings: ReadingSettings
+) -> Alignment | AlignmentFailure:
+    """The transform a sheet is read with: the registration marks' fit, refined on the printed borders."""
+    alignment = align_page(image, model.layout, found.qr, settings.alignment)
+    if isinstance(alignment, AlignmentFailure):
+        return alignment
+    return refine_alignment(image, alignment, model, settings.alignment)
+
+
+def prepared_model(template: Template) -> BallotModel:
+    """``template``'s model with what every stage derives from it already built (a scan builds it once, before
+    its worker processes fork and inherit it)."""
+    model = ballot_model(template)
+    border_model(model).outlines  # noqa: B018 - built now, not on every worker's first page
+    expected_rules_of(model)
+    geometry_of(model)
+    return model
 
 
 def _stem(page: ScanPage) -> str:

@@ -28,8 +28,9 @@ import numpy.typing as npt
 
 from pipeline.ballot.layout import Checkbox, Layout
 from pipeline.common.imaging import Gray, percentile
-from pipeline.reading.align import Alignment, AlignmentFailure, align_page
-from pipeline.reading.identify import QrCode
+from pipeline.common.reasons import PageReason, Why
+from pipeline.reading.align import Alignment, AlignmentFailure
+from pipeline.reading.model import BLANK_PX_PER_MM, BallotModel
 from pipeline.reading.settings import AlignmentLimits
 
 PX_PER_MM = 4.0  # coarse enough to be cheap, fine enough for a 0.35 mm border (sub-pixel peak fit)
@@ -95,19 +96,16 @@ class BorderModel:
         return _Outline((box.unit, box.option), rect.center, origin, side + 2 * search, template)
 
 
-def fit_page(image: Gray, qr: QrCode, borders: BorderModel, limits: AlignmentLimits) -> Alignment | AlignmentFailure:
-    """The fit a sheet is read with: the registration marks' (:func:`pipeline.reading.align.align_page`), refined on
-    the printed borders."""
-    alignment = align_page(image, borders.layout, qr, limits)
-    if isinstance(alignment, AlignmentFailure):
-        return alignment
-    return refine_alignment(image, alignment, borders, limits)
+def border_model(model: BallotModel) -> BorderModel:
+    """The printed box outlines of ``model``'s template, cut from its blank once per template."""
+    return model.derived("refine.borders", lambda: BorderModel(model.layout, model.blank, BLANK_PX_PER_MM))
 
 
 def refine_alignment(
-    image: Gray, alignment: Alignment, borders: BorderModel, limits: AlignmentLimits
+    image: Gray, alignment: Alignment, model: BallotModel, limits: AlignmentLimits
 ) -> Alignment | AlignmentFailure:
     """A transform fitted to the registration marks and the checkbox borders found near them."""
+    borders = border_model(model)
     found_boxes, page_points, image_points = [], [], []
     for outline in borders.outlines:
         found = _find_border(image, alignment.matrix, outline)
@@ -116,10 +114,7 @@ def refine_alignment(
             page_points.append(outline.centre)
             image_points.append(found)
     if len(page_points) < MIN_BORDERS:
-        return AlignmentFailure(
-            f"only {len(page_points)} of {len(borders.outlines)} printed boxes found where the registration "
-            "marks put them (page folded, curled or badly blurred); rescan it flat"
-        )
+        return AlignmentFailure(PageReason.of(Why.BORDERS_MISSING, found=len(page_points), total=len(borders.outlines)))
     marks_mm = np.array([mark.center for mark in borders.layout.registration], dtype=np.float64)
     src = np.vstack([np.array(page_points), marks_mm])
     dst = np.vstack([np.array(image_points), alignment.to_pixels(marks_mm)])
@@ -127,20 +122,17 @@ def refine_alignment(
         src.reshape(-1, 1, 2), dst.reshape(-1, 1, 2), cv2.RANSAC, RANSAC_MM * alignment.px_per_mm
     )
     if matrix is None:
-        return AlignmentFailure("the printed boxes do not line up on one plane (page folded?); rescan it flat")
+        return AlignmentFailure(PageReason.of(Why.BORDERS_OFF_PLANE))
     box_inliers = inliers.ravel()[: len(page_points)].astype(bool)
     if box_inliers.mean() < 0.6:
         return AlignmentFailure(
-            f"only {int(box_inliers.sum())} of {len(page_points)} printed boxes line up (page folded or curled); "
-            "rescan it flat"
+            PageReason.of(Why.BORDERS_DISAGREE, agree=int(box_inliers.sum()), total=len(page_points))
         )
     predicted = cv2.perspectiveTransform(np.array(page_points).reshape(-1, 1, 2), matrix).reshape(-1, 2)
     misfit = np.linalg.norm(predicted - np.array(image_points), axis=1) / alignment.px_per_mm
     residual = percentile(misfit, 90.0)
     if residual > limits.max_residual_mm:
-        return AlignmentFailure(
-            f"the printed boxes are up to {residual:.1f} mm off any flat page (page curled or creased); rescan it flat"
-        )
+        return AlignmentFailure(PageReason.of(Why.CURLED, mm=round(residual, 1)))
     fitted = np.asarray(matrix, dtype=np.float64)
     # Where the fit puts each border found, and so how far off it each box is, in page mm.
     seen = cv2.perspectiveTransform(np.array(image_points).reshape(-1, 1, 2), np.linalg.inv(fitted)).reshape(-1, 2)

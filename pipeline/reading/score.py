@@ -40,26 +40,23 @@ darkness stays under it is mostly the noise's own tail).
 
 from __future__ import annotations
 
-import copy
 import statistics
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from typing import Any, TypeVar
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.ballot.layout import BOX_LINE_WIDTH, Checkbox, Layout, Rect, RowPlace
-from pipeline.ballot.template import Template
-from pipeline.common.imaging import MM_PER_INCH, Floats, Gray, median, upper_median
+from pipeline.ballot.layout import BOX_LINE_WIDTH, Checkbox, Rect, RowPlace
+from pipeline.common.imaging import Floats, Gray, median, upper_median
 from pipeline.reading.align import Alignment
-from pipeline.reading.check import expected_rules
-from pipeline.reading.ingest import pdf_bytes_pages
-from pipeline.reading.refine import BorderModel
+from pipeline.reading.model import BLANK_PX_PER_MM, BallotModel
 
-PATCH_PX_PER_MM = 8.0  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
+#: Stored with every page read: raised whenever a score of some box could change for the same image.
+SCORER_VERSION = 1
+PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 OUTLINE_PAD_MM = 0.5  # paper either side of the printed border in the template it is searched with
 LOCAL_MM = 0.5  # each box's border may lie this far from its row's (a curled photo bends rows)
@@ -185,54 +182,15 @@ class _Geometry:
         return edge, float(np.count_nonzero(drawn >= MIN_SECTOR_PX)) / SECTORS
 
 
-class TemplateModel:
-    """What the scorer needs to know of a template: per-box patch masks from its rendered blank page."""
-
-    def __init__(self, template: Template, layout: Layout) -> None:
-        self.template = template
-        self.layout = layout
-        blank = _render_blank(template)
-        self.borders = BorderModel(layout, blank, PATCH_PX_PER_MM)
-        self.expected_rules = expected_rules(blank, PATCH_PX_PER_MM)
-        self.geometry: dict[tuple[str, str], _Geometry] = {
-            (box.unit, box.option): _box_geometry(blank, box.rect) for box in layout.boxes
-        }
+Geometries = Mapping[tuple[str, str], _Geometry]
 
 
-def _render_blank(template: Template) -> Gray:
-    known = _BLANKS.get(template.content_hash())
-    if known is not None:
-        return known
-    return blank_from_png(render_blank_png(template))
-
-
-#: Blank renderings handed over by :func:`provide_blank` (a scan passes them from its store's cache; forked
-#: workers inherit them), by template hash.
-_BLANKS: dict[str, Gray] = {}
-
-
-def render_blank_png(template: Template) -> bytes:
-    """The blank template rendered at PATCH_PX_PER_MM, as a PNG (about a second: fpdf2 loads the CJK font)."""
-    from pipeline.printing.render import render_pdf_bytes
-
-    page = pdf_bytes_pages(render_pdf_bytes(template, "2026H1", ["0000000000"]), PATCH_PX_PER_MM * MM_PER_INCH)[0]
-    ok, encoded = cv2.imencode(".png", page)
-    if not ok:
-        raise RuntimeError("PNG encoding failed")
-    return encoded.tobytes()
-
-
-def blank_from_png(png: bytes) -> Gray:
-    """The blank page's grey levels. Kept as bytes: only the patches around the boxes become darkness."""
-    page = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_GRAYSCALE)
-    if page is None:
-        raise ValueError("the stored blank template is not a PNG image")
-    return np.asarray(page, dtype=np.uint8)
-
-
-def provide_blank(template: Template, png: bytes) -> None:
-    """Use ``png`` (from :func:`render_blank_png`, kept in the store) instead of rendering ``template``."""
-    _BLANKS[template.content_hash()] = blank_from_png(png)
+def geometry_of(model: BallotModel) -> Geometries:
+    """Every box's patch masks, by (unit, option), cut from the model's blank once per template."""
+    return model.derived(
+        "score.geometry",
+        lambda: {(box.unit, box.option): _box_geometry(model.blank, box.rect) for box in model.layout.boxes},
+    )
 
 
 def _patch_origin(rect: Rect) -> tuple[float, float]:
@@ -440,14 +398,14 @@ def _border_response(patch: Floats, geometry: _Geometry) -> Floats:
 
 
 def score_row(
-    image: Gray, matrix: npt.NDArray[np.float64], model: TemplateModel, row: RowPlace, *, dotted: bool = False
+    image: Gray, matrix: npt.NDArray[np.float64], boxes: Geometries, row: RowPlace, *, dotted: bool = False
 ) -> list[BoxScore]:
     """Scores of every box of ``row``; each border is looked for near the row's median shift. ``dotted``:
     the scan is bilevel (see :func:`is_bilevel`)."""
     search = round(SEARCH_MM * PATCH_PX_PER_MM)
     patches, responses = [], []
     for box in row.boxes:
-        geometry = model.geometry[(box.unit, box.option)]
+        geometry = boxes[(box.unit, box.option)]
         patch = _patch(image, matrix, geometry)
         response = _border_response(patch, geometry)
         patches.append((box, geometry, patch, _paper_level(image, matrix, geometry)))
@@ -744,11 +702,11 @@ def _crossing(ink: npt.NDArray[np.bool_], box: tuple[int, int, int, int], *, dot
     )
 
 
-def score_page(image: Gray, alignment: Alignment, model: TemplateModel) -> list[BoxScore]:
+def score_page(image: Gray, alignment: Alignment, model: BallotModel) -> list[BoxScore]:
     """Scores of every box of the page, each looked for where ``alignment`` puts it (its row's own offset
     from the page fit included: :attr:`Alignment.box_offsets_mm`)."""
     dotted = is_bilevel(image)
-    placed = _placed(model, alignment.box_offsets_mm)
+    placed = _placed(geometry_of(model), alignment.box_offsets_mm)
     return [
         score for row in model.layout.rows for score in score_row(image, alignment.matrix, placed, row, dotted=dotted)
     ]
@@ -760,31 +718,13 @@ def is_bilevel(image: Gray) -> bool:
     return bool(np.count_nonzero((sample > 8) & (sample < 247)) < BILEVEL_GREY_SHARE * sample.size)
 
 
-@lru_cache(maxsize=8)
-def _cached_model(template_json: str) -> TemplateModel:
-    import json
-
-    from pipeline.ballot.layout import compute_layout
-    from pipeline.ballot.template import parse_template
-
-    template = parse_template(json.loads(template_json))
-    return TemplateModel(template, compute_layout(template))
-
-
-def template_model(template: Template) -> TemplateModel:
-    """The scorer's model of ``template``, built once per process."""
-    return _cached_model(template.model_dump_json())
-
-
-def _placed(model: TemplateModel, offsets: Mapping[tuple[str, str], tuple[float, float]]) -> TemplateModel:
-    """``model`` for one page whose boxes in ``offsets`` ((unit, option) → (dx, dy) mm) lie that far from where
+def _placed(geometry: Geometries, offsets: Mapping[tuple[str, str], tuple[float, float]]) -> Geometries:
+    """``geometry`` for one page whose boxes in ``offsets`` ((unit, option) → (dx, dy) mm) lie that far from where
     the page transform puts them (a curled photo, see :mod:`pipeline.reading.refine`): their patches are sampled
     there, so their borders are looked for, and their ``shift_mm`` measured, around where they are."""
     if not offsets:
-        return model
-    placed = copy.copy(model)
-    placed.geometry = {key: _moved(geometry, offsets.get(key)) for key, geometry in model.geometry.items()}
-    return placed
+        return geometry
+    return {key: _moved(box, offsets.get(key)) for key, box in geometry.items()}
 
 
 def _moved(geometry: _Geometry, offset: tuple[float, float] | None) -> _Geometry:
@@ -798,8 +738,8 @@ def _moved(geometry: _Geometry, offset: tuple[float, float] | None) -> _Geometry
     )
 
 
-def box_patch(image: Gray, alignment: Alignment, model: TemplateModel, box: Checkbox) -> Gray:
+def box_patch(image: Gray, alignment: Alignment, model: BallotModel, box: Checkbox) -> Gray:
     """The box's neighbourhood resampled at PATCH_PX_PER_MM, as the scorer sees it (for contact sheets)."""
     key = (box.unit, box.option)
-    patch = _patch(image, alignment.matrix, _moved(model.geometry[key], alignment.box_offsets_mm.get(key)))
+    patch = _patch(image, alignment.matrix, _moved(geometry_of(model)[key], alignment.box_offsets_mm.get(key)))
     return np.asarray(np.clip(patch, 0, 255), dtype=np.uint8)

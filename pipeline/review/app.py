@@ -20,8 +20,8 @@ from flask import Flask, Response, abort, jsonify, redirect, render_template, re
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from pipeline.reading.classify import REASON_TEXT
-from pipeline.reading.outcome import review_image
+from pipeline.common.reasons import RowWhy
+from pipeline.reading.keep import review_image
 from pipeline.review.i18n import LANGS, Lang, pick_lang, strings
 from pipeline.review.views import (
     Layouts,
@@ -35,7 +35,7 @@ from pipeline.review.views import (
     row_json,
     shown_page,
 )
-from pipeline.store.base import Store
+from pipeline.store.database import Store
 from pipeline.store.records import (
     MAX_NOTE,
     MAX_REVIEWER,
@@ -189,7 +189,7 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
             "reviewer": reviewer,
             "lang": chosen,
             "strings": table,
-            "reasons": [{"code": code, "text": table[f"reason_{code}"]} for code in REASON_TEXT],
+            "reasons": [{"code": str(code), "text": table[f"reason_{code}"]} for code in RowWhy],
             "poll_ms": POLL_MS,
         }
         other = "en" if chosen == "zh" else "zh"
@@ -250,7 +250,7 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
         for rejected in (True, False):
             found = store.review_pages(session, rejected=rejected, page_id=state.page_id)
             if found:
-                return page_json(found[0], texts(), layouts if rejected else None, session_hashes())
+                return page_json(found[0], texts(), current_lang(), layouts if rejected else None, session_hashes())
         abort(404)
 
     @app.get("/api/pages")
@@ -258,8 +258,13 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
         table = texts()
         with lock:
             hashes = session_hashes()
-            rejected = [page_json(page, table, layouts, hashes) for page in store.review_pages(session, rejected=True)]
-            sheets = [page_json(page, table, None, hashes) for page in store.review_pages(session, rejected=False)]
+            chosen = current_lang()
+            rejected = [
+                page_json(page, table, chosen, layouts, hashes) for page in store.review_pages(session, rejected=True)
+            ]
+            sheets = [
+                page_json(page, table, chosen, None, hashes) for page in store.review_pages(session, rejected=False)
+            ]
         return jsonify({"rejected": rejected, "sheets": sheets})
 
     @app.post("/api/pages/decide")

@@ -1,17 +1,15 @@
 """The review page's words, Chinese first (the clerk's language), English on request (``--lang en``, ``?lang=en``).
 
 One table for the server-rendered page and for the script (sent as a JSON data block); ``{name}`` holes are
-filled by the script. Reason texts come from :data:`pipeline.reading.classify.REASON_TEXT` ("中文 / English").
+filled by the script. Reasons and outcomes are worded by :mod:`pipeline.common.messages`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from pipeline.common.messages import LANGS, Lang, outcome_name, row_reason
+from pipeline.common.reasons import OUTCOMES, RowWhy
 
-from pipeline.reading.classify import REASON_TEXT
-
-Lang = Literal["zh", "en"]
-LANGS: tuple[Lang, ...] = ("zh", "en")
+__all__ = ["LANGS", "STRINGS", "Lang", "pick_lang", "strings"]
 
 STRINGS: dict[str, tuple[str, str]] = {
     "title": ("测评票复核", "Ballot review"),
@@ -79,11 +77,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "counted_sheet": ("计入", "Counted"),
     "error": ("出错了：{message}", "Error: {message}"),
     "loading": ("正在载入…", "Loading…"),
-    "outcome_unreadable": ("无法读取", "Unreadable"),
-    "outcome_wrong_session": ("其他轮次的票", "Other session"),
-    "outcome_wrong_template": ("未知模板", "Unknown template"),
-    "outcome_unknown_serial": ("票号未发出", "Serial never issued"),
-    "outcome_duplicate": ("重复（复印或重扫）", "Duplicate (copy or rescan)"),
     "why_not_outcome": ("只有无法读取的页可以人工录入", "Only an unreadable page can be counted by hand"),
     "why_not_template": ("不知道此页用的模板", "The page's template is not known"),
     "no_token": (
@@ -95,19 +88,12 @@ STRINGS: dict[str, tuple[str, str]] = {
 
 
 def strings(lang: Lang) -> dict[str, str]:
+    """The page's words in ``lang``, with every row reason (``reason_<code>``) and outcome (``outcome_<name>``)."""
     index = LANGS.index(lang)
     table = {key: pair[index] for key, pair in STRINGS.items()}
-    table.update({f"reason_{code}": reason_text(code, lang) for code in REASON_TEXT})
+    table.update({f"reason_{code}": row_reason(code, lang) for code in RowWhy})
+    table.update({f"outcome_{outcome}": outcome_name(outcome, lang) for outcome in OUTCOMES})
     return table
-
-
-def reason_text(code: str, lang: Lang) -> str:
-    """One language's half of REASON_TEXT ("中文 / English"); an unknown code is shown as it is."""
-    text = REASON_TEXT.get(code)
-    if text is None:
-        return code
-    chinese, _, english = (part.strip() for part in text.partition("/"))
-    return chinese if lang == "zh" or not english else english
 
 
 def pick_lang(*candidates: str | None) -> Lang:

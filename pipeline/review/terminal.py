@@ -16,7 +16,7 @@ import numpy as np
 
 from pipeline.review.i18n import Lang, strings
 from pipeline.review.views import Layouts, crop_area, reading_label, row_crop, shown_page, to_pixels
-from pipeline.store.base import Store
+from pipeline.store.database import Store
 from pipeline.store.records import DecisionConflict, DecisionRefused, FlaggedRow, RowDecisionKind, RowState
 
 CROP_ZOOM = 2  # the PNG is opened in an image viewer; twice native keeps a tick's stroke easy to see

@@ -1,9 +1,9 @@
 """What the review page shows: store records turned into JSON-ready dicts, crop geometry, hand-entry checks.
 
 Geometry comes from the layout alone: a read page is shown as the sheet upright at
-:data:`pipeline.reading.outcome.REVIEW_PX_PER_MM` (:func:`shown_page`: kept so, or brought so from the scan kept as
+:data:`pipeline.reading.keep.REVIEW_PX_PER_MM` (:func:`shown_page`: kept so, or brought so from the scan kept as
 scanned), so a row crop is the row's band in mm times that scale, and each checkbox outline is its layout
-rectangle in the same pixels. No SQL here (that is :mod:`pipeline.store.base`).
+rectangle in the same pixels. No SQL here (that is :mod:`pipeline.store`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ import cv2
 import numpy as np
 
 from pipeline.ballot.layout import Layout, Rect, RowPlace, compute_layout
+from pipeline.common.messages import Lang, page_reason
 from pipeline.reading.ingest import decode_image
-from pipeline.reading.outcome import REVIEW_PX_PER_MM, upright_page
-from pipeline.store.base import Store
+from pipeline.reading.keep import REVIEW_PX_PER_MM, upright_page
+from pipeline.store.database import Store
 from pipeline.store.records import (
     ROW_DECISION_KINDS,
     DecisionRefused,
@@ -226,7 +227,9 @@ def count_template(page: PageSummary, printed: Sequence[str]) -> tuple[str | Non
     return None, "why_not_template"
 
 
-def page_json(page: PageSummary, texts: Mapping[str, str], layouts: Layouts | None, printed: Sequence[str]) -> JSON:
+def page_json(
+    page: PageSummary, texts: Mapping[str, str], lang: Lang, layouts: Layouts | None, printed: Sequence[str]
+) -> JSON:
     """A rejected page (``layouts`` given: with the rows to enter by hand when it can be counted) or a sheet."""
     decision = page.state.decision
     result: JSON = {
@@ -235,7 +238,8 @@ def page_json(page: PageSummary, texts: Mapping[str, str], layouts: Layouts | No
         "page_no": page.page_no,
         "outcome": page.outcome,
         "outcome_text": texts.get(f"outcome_{page.outcome}", page.outcome),
-        "reason": page.reason,
+        "reason_code": str(page.reason.code) if page.reason else "",
+        "reason": page_reason(page.reason, lang) if page.reason else "",
         "serial": page.serial,
         "image": f"/image/page/{page.page_id}" if page.has_image else None,
         "version": page.state.version,

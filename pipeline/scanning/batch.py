@@ -3,8 +3,9 @@
 1. *Prepare* (main process): walk the given files and folders, hash each file (the same content is never
    read twice in a session), find its page count, register it in the store. Files that cannot be opened
    are stored as unreadable with a reason.
-2. *Read* (worker processes, ``--jobs``): decode one page, :func:`pipeline.reading.read.read_sheet` it. Only the
-   page's small result comes back; images are never collected, so memory stays flat in batch size.
+2. *Read* (worker processes, ``--jobs``): decode one page, :func:`pipeline.scanning.page.read_page` it (our
+   ballot, else an existing form). Only the page's small result comes back; images are never collected, so
+   memory stays flat in batch size.
 3. *Store* (main process, page order): serial checks and the write happen in one transaction per page.
    A killed run leaves every finished page stored; the next run skips them and reads the rest.
 """
@@ -13,11 +14,10 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +25,7 @@ from pathlib import Path
 import cv2
 
 from pipeline.ballot.template import Template
+from pipeline.common.reasons import PageReason, Why
 from pipeline.reading.debug import DebugWriter
 from pipeline.reading.ingest import (
     FileInfo,
@@ -32,17 +33,21 @@ from pipeline.reading.ingest import (
     UnreadablePageImage,
     file_sha256,
     inspect_file,
-    read_page,
 )
+from pipeline.reading.ingest import (
+    read_page as decode_page,
+)
+from pipeline.reading.model import provide_blank
 from pipeline.reading.outcome import SheetRejected, SheetResult
-from pipeline.reading.read import read_sheet
-from pipeline.reading.score import PATCH_PX_PER_MM, provide_blank, render_blank_png, template_model
+from pipeline.reading.read import prepared_model
 from pipeline.reading.settings import ReadingSettings
-from pipeline.store.base import SCORE_COLUMNS, PageRecord, Store
+from pipeline.scanning.files import collect_files
+from pipeline.scanning.page import read_page
+from pipeline.store.database import Store
+from pipeline.store.reading import PageRecord
 
 #: Outcomes that mean "this sheet was not counted and a clerk should look" (exit status 2).
 REJECTED = frozenset({"unreadable", "wrong_session", "wrong_template", "unknown_serial", "duplicate"})
-SKIP_SUFFIXES = frozenset({".db", ".db-wal", ".db-shm", ".jsonl", ".json", ".txt", ".md", ".yaml", ".csv"})
 
 
 @dataclass(frozen=True)
@@ -57,40 +62,16 @@ class PageTask:
 @dataclass
 class ScanSummary:
     files: int = 0
-    files_skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) already scanned
-    files_unreadable: list[tuple[str, str]] = field(default_factory=list)
+    # (path, the file whose copy it is, whether that one was scanned before this batch)
+    files_skipped: list[tuple[str, str, bool]] = field(default_factory=list)
+    files_unreadable: list[tuple[str, PageReason]] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
-    rejected: list[tuple[str, int, str, str]] = field(default_factory=list)  # (path, page, outcome, reason)
+    rejected: list[tuple[str, int, str, PageReason | None]] = field(default_factory=list)  # path, page, outcome
     rows_pending: int = 0
 
     @property
     def needs_attention(self) -> bool:
         return bool(self.files_unreadable) or any(self.outcomes[outcome] for outcome in REJECTED)
-
-
-def collect_files(paths: Iterable[Path]) -> Iterator[Path | UnreadableFile]:
-    """Files under ``paths`` in a stable order; folders are walked without following links (no loops)."""
-    for path in paths:
-        if path.is_dir():
-            for folder, subfolders, names in os.walk(path, followlinks=False):
-                subfolders[:] = sorted(name for name in subfolders if not name.startswith("."))
-                for name in sorted(names):
-                    if name.startswith(".") or Path(name).suffix.lower() in SKIP_SUFFIXES:
-                        continue
-                    yield from _one_file(Path(folder) / name)
-        else:
-            yield from _one_file(path)
-
-
-def _one_file(path: Path) -> Iterator[Path | UnreadableFile]:
-    if path.is_symlink() and not path.exists():
-        yield UnreadableFile(str(path), "a link that points nowhere (or to itself)")
-    elif not path.exists():
-        yield UnreadableFile(str(path), "no such file")
-    elif not path.is_file():
-        yield UnreadableFile(str(path), "not a regular file")
-    else:
-        yield path
 
 
 def prepare(paths: Iterable[Path], store: Store, session: str, summary: ScanSummary) -> list[PageTask]:
@@ -106,17 +87,17 @@ def prepare(paths: Iterable[Path], store: Store, session: str, summary: ScanSumm
         try:
             digest, size = file_sha256(item), item.stat().st_size
         except OSError as error:
-            reason = f"cannot read the file: {error.strerror or error}"
+            reason = PageReason.of(Why.FILE_UNOPENABLE, error=error.strerror or str(error))
             _store_unreadable_file(store, session, None, UnreadableFile(str(item), reason), None)
             summary.files_unreadable.append((str(item), reason))
             continue
         if digest in seen:
-            summary.files_skipped.append((str(item), f"identical to {seen[digest]} in this batch"))
+            summary.files_skipped.append((str(item), seen[digest], False))
             continue
         seen[digest] = str(item)
         existing = store.find_file(session, digest)
         if existing is not None and existing[1] != "reading":
-            summary.files_skipped.append((str(item), f"already scanned as {existing[2]}"))
+            summary.files_skipped.append((str(item), existing[2], True))
             continue
         info = inspect_file(item)
         if isinstance(info, UnreadableFile):
@@ -162,24 +143,22 @@ def _init_worker(
 
 
 def _read_task(task: PageTask) -> tuple[PageTask, SheetResult | UnreadablePageImage]:
-    page = read_page(Path(task.path), task.info, task.page_no)
+    page = decode_page(Path(task.path), task.info, task.page_no)
     if isinstance(page, UnreadablePageImage):
         return task, page
     try:
-        result = read_sheet(
+        result = read_page(
             page,
             str(_worker["session"]),
             _worker["catalog"],  # type: ignore[arg-type]
+            _worker["forms"],  # type: ignore[arg-type]
             _worker["settings"],  # type: ignore[arg-type]
             _worker["debug"],  # type: ignore[arg-type]
-            _worker["forms"],  # type: ignore[arg-type]
         )
     except Exception as error:  # noqa: BLE001 - a bug on one page must not stop the batch; it is stored
         traceback.print_exc(file=sys.stderr)
         return task, UnreadablePageImage(
-            task.path,
-            task.page_no,
-            f"internal error while reading this page ({type(error).__name__}); please report",
+            task.path, task.page_no, PageReason.of(Why.INTERNAL_ERROR, error=type(error).__name__)
         )
     return task, result
 
@@ -209,7 +188,7 @@ def scan(
     # The scorer's model of each ballot is built while the files are hashed (both mostly outside the GIL),
     # once, before the workers fork and inherit it, instead of once in every worker after the fork.
     with ThreadPoolExecutor(max_workers=1) as background:
-        models = background.submit(lambda: [template_model(template) for template in printed])
+        models = background.submit(lambda: [prepared_model(template) for template in printed])
         tasks = prepare(paths, store, session, summary)
         models.result()
     catalog = store.template_catalog()
@@ -239,18 +218,8 @@ def _provide_blanks(store: Store, session: str) -> list[Template]:
     that no process spends a second rendering one; returns those ballots' templates."""
     printed = [template for template in store.session_templates(session) if template.external is None]
     for template in printed:
-        provide_blank(template, kept_blank(store, template))
+        provide_blank(template, store.blank_rendering(template))
     return printed
-
-
-def kept_blank(store: Store, template: Template) -> bytes:
-    """The scorer's blank rendering of a printed template (PNG), rendered and kept in the store once."""
-    digest = template.content_hash()
-    png = store.template_blank(digest, PATCH_PX_PER_MM)
-    if png is None:
-        png = render_blank_png(template)
-        store.keep_template_blank(digest, PATCH_PX_PER_MM, png)
-    return png
 
 
 def _store_results(
@@ -279,8 +248,7 @@ def page_record(task: PageTask, result: SheetResult | UnreadablePageImage, stamp
     audit = {"settings_hash": settings_hash, "classification_id": classification}
     if isinstance(result, UnreadablePageImage):
         return PageRecord(**where, outcome="unreadable", reason=result.reason, **audit)  # type: ignore[arg-type]
-    kept = result.image
-    image = (kept.mime, kept.width, kept.height, kept.data, kept.as_scanned) if kept else None
+    image = result.image
     if isinstance(result, SheetRejected):
         return PageRecord(
             **where,  # type: ignore[arg-type]
@@ -306,9 +274,8 @@ def page_record(task: PageTask, result: SheetResult | UnreadablePageImage, stamp
         px_per_mm=round(alignment.px_per_mm, 3),
         skew_deg=round(alignment.skew_deg, 3),
         marks_found=alignment.marks_found,
-        # In the store's column order; not dataclasses.astuple, whose deep copies cost 2 ms a page.
-        scores=[tuple(getattr(score, column) for column in SCORE_COLUMNS) for score in result.scores],
-        readings=[(r.unit, r.reading, r.choice, r.reason) for r in result.readings],
+        scores=result.scores,
+        readings=result.readings,
         image=image,
         **audit,  # type: ignore[arg-type]
     )

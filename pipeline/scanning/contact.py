@@ -10,15 +10,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from pipeline.ballot.template import Template
 from pipeline.common.imaging import Gray
 from pipeline.reading.align import Alignment
-from pipeline.reading.identify import find_qr, find_small_qr
+from pipeline.reading.identify import Catalog, Identified, identify_page
 from pipeline.reading.ingest import ScanPage, iter_pages
-from pipeline.reading.refine import fit_page
-from pipeline.reading.score import box_patch, score_page, template_model
+from pipeline.reading.model import ballot_model
+from pipeline.reading.read import locate
+from pipeline.reading.score import box_patch, score_page
 from pipeline.reading.settings import ReadingSettings
-from pipeline.scanning.batch import collect_files
+from pipeline.scanning.files import collect_files
 
 TILE = 72  # px per crop on the sheet
 COLUMNS = 16
@@ -34,38 +34,35 @@ class Crop:
     source: str
 
 
-def collect_crops(
-    paths: Iterable[Path], templates: dict[tuple[str, str], tuple[str, Template]], settings: ReadingSettings
-) -> list[Crop]:
+def collect_crops(paths: Iterable[Path], catalog: Catalog, settings: ReadingSettings) -> list[Crop]:
+    """Every box crop of every ballot of ours under ``paths`` (``catalog``: the templates printed with the
+    store), whatever its session."""
     crops: list[Crop] = []
     for item in collect_files(paths):
         if not isinstance(item, Path):
             continue
         for page in iter_pages(item):
             if isinstance(page, ScanPage):
-                crops += _page_crops(page, templates, settings)
+                crops += _page_crops(page, catalog, settings)
     return crops
 
 
-def _page_crops(
-    page: ScanPage, templates: dict[tuple[str, str], tuple[str, Template]], settings: ReadingSettings
-) -> list[Crop]:
-    qr = find_qr(page.image) or find_small_qr(page.image)
-    if qr is None or isinstance(qr.sheet, str) or qr.overlap is not None:  # not one ballot of ours
+def _page_crops(page: ScanPage, catalog: Catalog, settings: ReadingSettings) -> list[Crop]:
+    image = page.image
+    # Identified and fitted as a scan reads it (pipeline.reading.read), so the crops and scores are those the
+    # classifier sees; a sheet of any session will do.
+    found = identify_page(image, None, catalog, settings.blank_page_ink)
+    if not isinstance(found, Identified):
         return []
-    known = templates.get((qr.sheet.template_id, qr.sheet.short_hash))
-    if known is None:
-        return []
-    model = template_model(known[1])
-    # Fitted as a scan reads it (pipeline.reading.read), so the crops and scores are those the classifier sees.
-    alignment = fit_page(page.image, qr, model.borders, settings.alignment)
+    model = ballot_model(found.template)
+    alignment = locate(image, found, model, settings)
     if not isinstance(alignment, Alignment):
         return []
-    scores = {(s.unit, s.option): s for s in score_page(page.image, alignment, model)}
+    scores = {(s.unit, s.option): s for s in score_page(image, alignment, model)}
     crops = []
     for box in model.layout.boxes:
         score = scores[(box.unit, box.option)]
-        patch = box_patch(page.image, alignment, model, box)
+        patch = box_patch(image, alignment, model, box)
         crops.append(Crop(score.fill, score.outside, patch, f"{page.source}#{page.page_no}"))
     return crops
 

@@ -5,22 +5,16 @@ Nothing is overwritten: a new classification is stored beside the old ones, and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from pipeline.reading.classify import classify_page
-from pipeline.reading.score import BoxScore
 from pipeline.reading.settings import ReadingSettings
-from pipeline.store.base import Store
+from pipeline.store.database import Store
 
 
 def rescore(store: Store, session: str, settings: ReadingSettings) -> tuple[int, int]:
     """Return (rows whose reading changed, rows classified)."""
     before = _current(store, session)
     classification = store.classification_for(session, store.register_settings(settings), fresh=True)
-    readings: dict[int, Sequence[tuple[str, str, str | None, str]]] = {}
-    for page_id, stored in store.stored_scores(session).items():
-        scores = [BoxScore(*score) for score in stored]
-        readings[page_id] = [(r.unit, r.reading, r.choice, r.reason) for r in classify_page(scores, settings)]
+    readings = {page_id: classify_page(scores, settings) for page_id, scores in store.stored_scores(session).items()}
     store.save_classification(classification, readings)
     after = _current(store, session)
     changed = sum(1 for key, value in after.items() if before.get(key) != value)

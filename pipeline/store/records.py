@@ -14,6 +14,8 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from pipeline.common.reasons import PageReason
+
 RowDecisionKind = Literal["choice", "blank", "void"]
 PageDecisionKind = Literal["not_ballot", "count", "void"]
 ROW_DECISION_KINDS: tuple[RowDecisionKind, ...] = ("choice", "blank", "void")
@@ -43,7 +45,7 @@ class RowState:
     version: int  # id of the row's newest decision record, undos included; 0 when there is none
     machine_reading: str  # choice / blank / overvote / pending ('' for a hand-counted page)
     machine_choice: str | None
-    reason: str  # classify.REASON_* code, '' when the machine was sure
+    reason: str  # a RowWhy code, '' when the machine was sure
     decision: Decision | None  # the clerk's decision in force, None: the machine's reading stands
 
     @property
@@ -90,7 +92,7 @@ class PageSummary:
     source: str
     page_no: int
     outcome: str
-    reason: str
+    reason: PageReason | None
     serial: str | None
     template_hash: str | None
     has_image: bool

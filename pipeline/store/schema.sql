@@ -1,6 +1,13 @@
 -- The project's one SQLite store. Applied by pipeline/store.py when PRAGMA user_version is 0.
 -- Machine readings and clerk decisions are stored side by side; nothing is ever overwritten.
 
+-- The codes a reason may have (pipeline/common/reasons.py: Why for pages and files, RowWhy for rows, '' for a
+-- row read without doubt). The program adds every code it knows when it opens the store; the columns below refer
+-- to these tables, so a reason is always one of them. Words for each code: pipeline/common/messages.py.
+CREATE TABLE page_reasons (code TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;
+CREATE TABLE row_reasons (code TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;
+INSERT INTO row_reasons (code) VALUES ('');
+
 -- Every template a ballot was printed from, as it was at print time (a later edit of the YAML file
 -- cannot change how printed sheets are read).
 CREATE TABLE templates (
@@ -67,7 +74,8 @@ CREATE TABLE files (
     size_bytes INTEGER,
     page_count INTEGER,                       -- NULL until known
     status     TEXT NOT NULL CHECK (status IN ('reading', 'done', 'unreadable')),
-    reason     TEXT NOT NULL DEFAULT '',
+    reason_code   TEXT REFERENCES page_reasons (code),   -- why an unreadable file was not read
+    reason_detail TEXT NOT NULL DEFAULT '{}',           -- JSON: what the reason's words show
     added_at   TEXT NOT NULL,
     UNIQUE (session, sha256)
 ) STRICT;
@@ -87,7 +95,8 @@ CREATE TABLE pages (
     outcome         TEXT NOT NULL CHECK (outcome IN (
                         'read', 'blank', 'unreadable', 'wrong_session', 'wrong_template',
                         'unknown_serial', 'duplicate')),
-    reason          TEXT NOT NULL DEFAULT '',
+    reason_code     TEXT REFERENCES page_reasons (code),   -- why not counted (or how a form was recognised)
+    reason_detail   TEXT NOT NULL DEFAULT '{}',           -- JSON: what the reason's words show
     serial          TEXT,
     template_hash   TEXT REFERENCES templates (hash),
     image_fingerprint TEXT,                   -- of the decoded pixels, to tell a rescan from a photocopy
@@ -98,6 +107,7 @@ CREATE TABLE pages (
     skew_deg        REAL,
     marks_found     INTEGER,
     program_version TEXT NOT NULL,
+    scorer_version  INTEGER,                  -- pipeline.reading.score.SCORER_VERSION of a page scored by it
     settings_hash   TEXT REFERENCES settings_versions (hash),
     read_at         TEXT NOT NULL,
     UNIQUE (file_id, page_no)
@@ -145,7 +155,7 @@ CREATE TABLE row_readings (
     unit              TEXT NOT NULL,
     reading           TEXT NOT NULL CHECK (reading IN ('choice', 'blank', 'overvote', 'pending')),
     choice            TEXT,                   -- the option, when reading = 'choice'
-    reason            TEXT NOT NULL DEFAULT '',
+    reason            TEXT NOT NULL DEFAULT '' REFERENCES row_reasons (code),
     PRIMARY KEY (classification_id, page_id, unit),
     CHECK ((reading = 'choice') = (choice IS NOT NULL))
 ) STRICT;

@@ -1,0 +1,314 @@
+"""Every reason a clerk reads, in Chinese (the clerk's language) or English: the one place they are worded.
+
+A page's or a file's reason (:class:`~pipeline.common.reasons.PageReason`) becomes a sentence that says what
+happened and what to do; a row's reason (:class:`~pipeline.common.reasons.RowWhy`) a short phrase; an
+outcome its name. ``{name}`` holes are filled from the reason's detail.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pipeline.common.reasons import PageReason, RowWhy, Why
+
+Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")
+
+RESCAN_FLAT = ("请把纸压平后重新扫描", "rescan it flat")
+RESCAN_WHOLE = (
+    "请重新扫描，整张纸（含四角）都要在图内",
+    "rescan it with the whole sheet, corners included, in the image",
+)
+BY_HAND = ("扫描不出来就在复核页人工录入", "if a rescan does not help, count it by hand on the review page")
+
+PAGE_TEXT: dict[Why, tuple[str, str]] = {
+    Why.FILE_UNOPENABLE: ("文件打不开：{error}", "cannot open the file: {error}"),
+    Why.FILE_EMPTY: ("文件是空的（0 字节）", "the file is empty (0 bytes)"),
+    Why.NOT_A_SCAN: (
+        "不是扫描件：既不是 PDF 也不是图片（JPEG、PNG、TIFF）",
+        "not a scan: the file is neither a PDF nor an image (JPEG, PNG, TIFF)",
+    ),
+    Why.IMAGE_TOO_LARGE: (
+        "图像像素数超过任何一页扫描件（{width}×{height}），未读取",
+        "the image claims more pixels than any scanned page ({width}×{height}); not decoded",
+    ),
+    Why.IMAGE_DAMAGED: ("图像文件已损坏：{error}", "the image file is damaged: {error}"),
+    Why.ANIMATED_IMAGE: (
+        "动图不是扫描件；请把各页导出为 PDF 或 TIFF",
+        "an animated image is not a scan; export the pages as PDF or TIFF",
+    ),
+    Why.PDF_ENCRYPTED: (
+        "PDF 有密码保护；请另存一份无密码的再扫描",
+        "the PDF is password-protected; save an unprotected copy and scan that",
+    ),
+    Why.PDF_NO_PAGES: ("PDF 里没有页面", "the PDF has no pages"),
+    Why.PDF_DAMAGED: ("PDF 已损坏或不完整（{error}）", "the PDF is damaged or truncated ({error})"),
+    Why.LINK_BROKEN: ("链接指向不存在的文件（或指向自己）", "a link that points nowhere (or to itself)"),
+    Why.NO_SUCH_FILE: ("没有这个文件", "no such file"),
+    Why.NOT_A_FILE: ("不是普通文件", "not a regular file"),
+    Why.PAGE_TOO_LARGE: ("这一页太大，无法解码", "the page is too large to decode"),
+    Why.IMAGE_TRUNCATED: (
+        "图像文件不完整（扫描被中断）；请重新扫描",
+        "the image file is truncated (the scan was cut short); rescan it",
+    ),
+    Why.IMAGE_UNDECODABLE: ("图像无法解码（文件损坏）", "the image cannot be decoded (damaged file)"),
+    Why.PAGE_UNDECODABLE: ("第 {page} 页无法解码：{error}", "page {page} cannot be decoded: {error}"),
+    Why.PDF_UNOPENABLE: ("PDF 打不开：{error}", "the PDF cannot be opened: {error}"),
+    Why.PDF_PAGE_DAMAGED: ("PDF 第 {page} 页已损坏：{error}", "page {page} of the PDF is damaged: {error}"),
+    Why.INTERNAL_ERROR: (
+        "读取这一页时程序出错（{error}）；请报告，并人工录入这张票",
+        "internal error while reading this page ({error}); please report it, and count the sheet by hand",
+    ),
+    Why.BLANK: ("空白页（如双面扫描的背面）", "blank page (e.g. the back of a duplex scan)"),
+    Why.NO_CODE: (
+        "找不到测评票二维码：不是测评票，或二维码被遮住、裁掉、太模糊",
+        "no ballot QR code found: not a ballot, or the code is covered, cut off or too blurred",
+    ),
+    Why.TWO_BALLOTS: (
+        "两张票叠在一起扫描（票号 {serials}）；请一张一张重新扫描",
+        "two ballots on one image (serials {serials}): sheets fed together? rescan them one at a time",
+    ),
+    Why.CODE_DAMAGED: ("二维码损坏，或来自更新版本的程序", "the QR code is damaged or from a newer program version"),
+    Why.CODE_NOT_OURS: ("二维码不是本程序印制的测评票的", "the QR code is not from a ballot printed by this program"),
+    Why.CODE_VERSION: (
+        "二维码格式版本为 {version}，本程序只读版本 1",
+        "the QR code has format version {version}, this program reads version 1",
+    ),
+    Why.TEMPLATE_UNKNOWN: (
+        "模板 {template}（{short_hash}）从未用本数据库印制过",
+        "template {template} ({short_hash}) was never printed with this database",
+    ),
+    Why.OTHER_SESSION: ("这是 {session} 的测评票，不是 {expected} 的", "ballot of session {session}, not {expected}"),
+    Why.RESOLUTION: (
+        "扫描分辨率约为 {dpi} dpi；请用 150–600 dpi 扫描",
+        "the scan resolution looks like {dpi} dpi; scan at 150–600 dpi",
+    ),
+    Why.MARKS_MISSING: (
+        "4 个定位标记只找到 {found} 个（页角被裁掉、折叠或撕破？）；{rescan_whole}",
+        "only {found} of 4 registration marks found (a corner cut off, folded or torn?); {rescan_whole}",
+    ),
+    Why.MARKS_MISFIT: (
+        "找到的定位标记拼不成一页纸；{rescan_flat}",
+        "the registration marks found do not fit one page; {rescan_flat}",
+    ),
+    Why.MIRRORED: ("页面是镜像的（透过纸背扫描？）", "the page appears mirrored (scanned through the paper?)"),
+    Why.QR_DISAGREES: (
+        "定位标记与二维码相差 {mm} mm（纸张有折痕、卷曲，或标记认错）；{rescan_flat}",
+        "registration marks and QR code disagree by {mm} mm (page creased, curled or a mark misdetected); "
+        "{rescan_flat}",
+    ),
+    Why.SKEWED: (
+        "页面变形（斜切 {degrees}°）；{rescan_flat}",
+        "the page is distorted (skew {degrees}°); {rescan_flat}",
+    ),
+    Why.STRETCHED: (
+        "页面被拉伸（宽高相差 {percent}%）；{rescan_flat}",
+        "the page is stretched ({percent} % between width and height); {rescan_flat}",
+    ),
+    Why.CUT_OFF: (
+        "测评票有一部分在扫描图像之外（页面被裁掉）；{rescan_whole}",
+        "part of the ballot is outside the scanned image (page cut off); {rescan_whole}",
+    ),
+    Why.BORDERS_MISSING: (
+        "在定位标记指示的位置只找到 {found}/{total} 个方框（纸张折叠、卷曲或太模糊）；{rescan_flat}",
+        "only {found} of {total} printed boxes found where the registration marks put them (page folded, curled "
+        "or badly blurred); {rescan_flat}",
+    ),
+    Why.BORDERS_OFF_PLANE: (
+        "方框不在同一平面上（纸张折叠？）；{rescan_flat}",
+        "the printed boxes do not line up on one plane (page folded?); {rescan_flat}",
+    ),
+    Why.BORDERS_DISAGREE: (
+        "{total} 个方框中只有 {agree} 个对得齐（纸张折叠或卷曲）；{rescan_flat}",
+        "only {agree} of {total} printed boxes line up (page folded or curled); {rescan_flat}",
+    ),
+    Why.CURLED: (
+        "方框偏离平整纸面达 {mm} mm（纸张卷曲或有折痕）；{rescan_flat}",
+        "the printed boxes are up to {mm} mm off any flat page (page curled or creased); {rescan_flat}",
+    ),
+    Why.FOREIGN_RULES: (
+        "页面上有不属于本票的表格线（横 {horizontal}、竖 {vertical}）：两张票叠在一起扫描，或纸张弯曲严重？"
+        "请一张一张压平重新扫描",
+        "ruled lines this ballot does not have ({horizontal} horizontal, {vertical} vertical): two sheets on one "
+        "image (fed together?), or a badly curled sheet; rescan them one at a time, flat",
+    ),
+    Why.FORM_NOT_FOUND: (
+        "这一页上没有已登记的表格（{failures}）",
+        "no configured form found on this page ({failures})",
+    ),
+    Why.FORM_TABLE_MISSING: (
+        "{form}：没找到它的表格（另一种表格，或表格被裁掉）",
+        "{form}: its table was not found (another form, or the table is cut off)",
+    ),
+    Why.FORM_CROSSINGS: (
+        "{form}：表格线交点只找到 {found}/{expected} 个（线太淡或被裁掉？）",
+        "{form}: only {found} of {expected} rule crossings found (lines faint or cut off?)",
+    ),
+    Why.FORM_NOT_FLAT: (
+        "{form}：表格线不在同一平面上（折叠或卷曲？）；{rescan_flat}",
+        "{form}: the table's lines do not lie on one flat page (folded or curled?); {rescan_flat}",
+    ),
+    Why.FORM_CURLED: (
+        "{form}：表格线偏离平整纸面达 {mm} mm；{rescan_flat}",
+        "{form}: the table's lines are up to {mm} mm off a flat page; {rescan_flat}",
+    ),
+    Why.FORM_AMBIGUOUS: (
+        "分不清是哪种表格（{forms} 都对得上；标题读作 {title}）",
+        "cannot tell which form this is ({forms} fit; title read as {title})",
+    ),
+    Why.FORM_DISTORTED: (
+        "页面变形（斜切 {degrees}°，拉伸 {percent}%）；{rescan_flat}",
+        "the page is distorted (skew {degrees}°, stretch {percent} %); {rescan_flat}",
+    ),
+    Why.FORM_BY_TABLE: ("表格 {form}：表格线逐条对上{only}", "form {form}: its table matches rule for rule{only}"),
+    Why.FORM_BY_TITLE: (
+        "表格 {form}：标题读作 {title}（相似 {percent}%）",
+        "form {form}: title read as {title} ({percent} % alike)",
+    ),
+    Why.DUPLICATE_IMAGE: (
+        "同一图像已从 {path} 第 {page} 页计入；不再计入",
+        "the same image was already counted from {path} page {page}; not counted",
+    ),
+    Why.UNKNOWN_SERIAL: (
+        "票号 {serial} 从未在 {session} 发出（外来的票？）",
+        "serial {serial} was never issued for {session} (a foreign ballot?)",
+    ),
+    Why.DUPLICATE_SERIAL: (
+        "票号 {serial} 已从 {path} 第 {page} 页计入（{how}）；不再计入",
+        "serial {serial} was already counted from {path} page {page} ({how}); not counted",
+    ),
+    Why.LEGACY: ("{text}", "{text}"),
+}
+
+#: Words a reason's detail refers to rather than carries.
+SHARED_TEXT: dict[str, tuple[str, str]] = {
+    "rescan_flat": RESCAN_FLAT,
+    "rescan_whole": RESCAN_WHOLE,
+    "by_hand": BY_HAND,
+    "same_image": ("同一图像又扫了一次", "the same image scanned again"),
+    "other_image": ("另一个图像：复印件或重扫", "a different image: a photocopy or a rescan"),
+    "forms_only_one": ("（{forms} 种表格中唯一对上的）", " (of {forms} forms, the only one)"),
+    "nothing": ("空白", "nothing"),
+}
+
+ROW_TEXT: dict[RowWhy, tuple[str, str]] = {
+    RowWhy.MARGINAL: ("标记不清（淡、小或擦除痕迹）", "marginal mark"),
+    RowWhy.CORRECTION: ("多选，其中一格可能是涂改", "overvote that may be a correction"),
+    RowWhy.OUTSIDE: ("标记在方框外", "mark outside the box"),
+    RowWhy.ALIGNMENT: ("定位质量低", "low alignment quality"),
+    RowWhy.LINE: ("有直线穿过方框（扫描条纹或折痕）", "a line runs through a box (scanner streak or fold)"),
+    RowWhy.UNEQUAL: ("多选，但标记大小悬殊（可能是污点）", "two marks of very different size (a speck?)"),
+    RowWhy.CIRCLE: ("画圈的方框之外另有标记", "a box is circled and the row has another mark"),
+    RowWhy.EDGE: ("方框边线上有笔迹（紧贴方框画的圈？）", "ink along a box's border (a ring drawn tight round it?)"),
+    RowWhy.NOISY: ("图像噪点多，淡铅笔痕迹可能看不出，请核对原票", "too noisy to show light pencil: check the paper"),
+}
+
+OUTCOME_TEXT: dict[str, tuple[str, str]] = {
+    "read": ("已读取", "read"),
+    "blank": ("空白页", "blank"),
+    "unreadable": ("无法读取", "unreadable"),
+    "wrong_session": ("其他轮次的票", "other session"),
+    "wrong_template": ("未知模板", "unknown template"),
+    "unknown_serial": ("票号未发出", "serial never issued"),
+    "duplicate": ("重复（复印或重扫）", "duplicate (copy or rescan)"),
+}
+
+
+#: A row's reading as a clerk names it (an option is named by itself).
+READING_TEXT: dict[str, tuple[str, str]] = {
+    "blank": ("弃权", "abstain"),
+    "void": ("无效", "invalid"),
+    "overvote": ("多选", "overvote"),
+    "pending": ("存疑", "doubtful"),
+    "hand": ("人工录入", "entered by hand"),
+}
+
+#: A clerk's decision about a whole page.
+PAGE_DECISION_TEXT: dict[str, tuple[str, str]] = {
+    "void": ("作废", "void"),
+    "count": ("人工录入", "counted by hand"),
+    "not_ballot": ("不是测评票", "not a ballot"),
+}
+
+
+def page_reason(reason: PageReason, lang: Lang = "zh") -> str:
+    """The clerk's sentence for ``reason``."""
+    detail = dict(reason.detail)
+    if reason.code == Why.FORM_BY_TABLE:  # "the only one" of several configured forms
+        forms = int(detail.get("forms", 1))
+        detail["only"] = _fill(SHARED_TEXT["forms_only_one"][_index(lang)], {"forms": forms}, lang) if forms > 1 else ""
+    return _fill(PAGE_TEXT[reason.code][_index(lang)], detail, lang)
+
+
+def reading_name(reading: str, choice: str | None = None, lang: Lang = "zh") -> str:
+    """A row's reading as a clerk names it: the option chosen, 弃权, 无效, 多选, 存疑."""
+    if reading == "choice" and choice:
+        return choice
+    pair = READING_TEXT.get(reading)
+    return pair[_index(lang)] if pair else reading
+
+
+def skipped_file(other: str, earlier: bool, lang: Lang = "zh") -> str:
+    """Why a file of a batch is not read: the same content as ``other``, scanned before or in this batch."""
+    if lang == "zh":
+        return f"已作为 {other} 扫描过" if earlier else f"与本批的 {other} 内容相同"
+    return f"already scanned as {other}" if earlier else f"identical to {other} in this batch"
+
+
+def undo_of(decision_id: int, lang: Lang = "zh") -> str:
+    """An undo as the review log shows it."""
+    return f"撤销第 {decision_id} 号决定" if lang == "zh" else f"takes back decision {decision_id}"
+
+
+def page_decision(decision: str, note: str = "", lang: Lang = "zh") -> str:
+    """A clerk's page decision as the export and the log show it: "复核：作废（署名）"."""
+    label = PAGE_DECISION_TEXT[decision][_index(lang)]
+    if lang == "zh":
+        return f"复核：{label}" + (f"（{note}）" if note else "")
+    return f"review: {label}" + (f" ({note})" if note else "")
+
+
+def row_reason(code: RowWhy | str, lang: Lang = "zh") -> str:
+    """The clerk's phrase for a row's reason code; '' for none, an unknown code as it is."""
+    if not code:
+        return ""
+    try:
+        return ROW_TEXT[RowWhy(code)][_index(lang)]
+    except ValueError:
+        return str(code)
+
+
+def outcome_name(outcome: str, lang: Lang = "zh") -> str:
+    pair = OUTCOME_TEXT.get(outcome)
+    return pair[_index(lang)] if pair else outcome
+
+
+def _index(lang: Lang) -> int:
+    return LANGS.index(lang)
+
+
+def _fill(text: str, detail: Mapping[str, Any], lang: Lang) -> str:
+    values: dict[str, object] = {key: pair[_index(lang)] for key, pair in SHARED_TEXT.items()}
+    for key, value in detail.items():
+        values[key] = _shown(key, value, lang)
+    try:
+        return text.format(**values)
+    except (KeyError, IndexError):  # a detail missing (a hand-edited store): the words without the holes
+        return text
+
+
+def _shown(key: str, value: Any, lang: Lang) -> object:
+    """How one detail value appears in a sentence."""
+    if key == "failures" and isinstance(value, list):  # one reason per configured form
+        parts = [page_reason(PageReason(Why(item["code"]), item), lang) for item in value if isinstance(item, dict)]
+        return "；".join(parts) if lang == "zh" else "; ".join(parts)
+    if key == "how":
+        return SHARED_TEXT["same_image" if value == "same_image" else "other_image"][_index(lang)]
+    if key == "title":
+        return repr(value) if value else SHARED_TEXT["nothing"][_index(lang)]
+    if key == "serials" and isinstance(value, list):
+        return ", ".join(str(serial) for serial in value)
+    if key == "forms" and isinstance(value, list):
+        return ", ".join(str(form) for form in value)
+    return value

@@ -1,0 +1,110 @@
+"""Why a page or a file is not counted, and why a row went to a clerk: typed codes, never sentences.
+
+Every stage that refuses a page says so with a :class:`PageReason`: a :class:`Why` code and the few numbers
+or names the clerk's message shows (``detail``, JSON-able). The store keeps the code (a CHECK in the schema)
+and the detail; :mod:`pipeline.common.messages` renders both in Chinese or English. Nothing parses a
+reason's text. A row's reason is a :class:`RowWhy` code alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Why(StrEnum):
+    """Why a file or a page is not counted, or how a form without a QR code was recognised (a read page)."""
+
+    # -- the file ------------------------------------------------------------------------------------------
+    FILE_UNOPENABLE = "file_unopenable"  # error
+    FILE_EMPTY = "file_empty"
+    NOT_A_SCAN = "not_a_scan"
+    IMAGE_TOO_LARGE = "image_too_large"  # width, height (when the header says)
+    IMAGE_DAMAGED = "image_damaged"  # error
+    ANIMATED_IMAGE = "animated_image"
+    PDF_ENCRYPTED = "pdf_encrypted"
+    PDF_NO_PAGES = "pdf_no_pages"
+    PDF_DAMAGED = "pdf_damaged"  # error
+    LINK_BROKEN = "link_broken"
+    NO_SUCH_FILE = "no_such_file"
+    NOT_A_FILE = "not_a_file"
+    # -- decoding a page -----------------------------------------------------------------------------------
+    PAGE_TOO_LARGE = "page_too_large"
+    IMAGE_TRUNCATED = "image_truncated"
+    IMAGE_UNDECODABLE = "image_undecodable"
+    PAGE_UNDECODABLE = "page_undecodable"  # page, error
+    PDF_UNOPENABLE = "pdf_unopenable"  # error
+    PDF_PAGE_DAMAGED = "pdf_page_damaged"  # page, error
+    INTERNAL_ERROR = "internal_error"  # error (the exception's type)
+    # -- identify ------------------------------------------------------------------------------------------
+    BLANK = "blank"
+    NO_CODE = "no_code"
+    TWO_BALLOTS = "two_ballots"  # serials
+    CODE_DAMAGED = "code_damaged"
+    CODE_NOT_OURS = "code_not_ours"
+    CODE_VERSION = "code_version"  # version
+    TEMPLATE_UNKNOWN = "template_unknown"  # template, short_hash
+    OTHER_SESSION = "other_session"  # session (on the sheet), expected
+    # -- align and refine ----------------------------------------------------------------------------------
+    RESOLUTION = "resolution"  # dpi
+    MARKS_MISSING = "marks_missing"  # found
+    MARKS_MISFIT = "marks_misfit"
+    MIRRORED = "mirrored"
+    QR_DISAGREES = "qr_disagrees"  # mm
+    SKEWED = "skewed"  # degrees
+    STRETCHED = "stretched"  # percent
+    CUT_OFF = "cut_off"
+    BORDERS_MISSING = "borders_missing"  # found, total
+    BORDERS_OFF_PLANE = "borders_off_plane"
+    BORDERS_DISAGREE = "borders_disagree"  # agree, total
+    CURLED = "curled"  # mm
+    # -- check ---------------------------------------------------------------------------------------------
+    FOREIGN_RULES = "foreign_rules"  # horizontal, vertical
+    # -- existing office forms ---------------------------------------------------------------------------------
+    FORM_NOT_FOUND = "form_not_found"  # failures: one detail (with its "code") per configured form
+    FORM_TABLE_MISSING = "form_table_missing"  # form
+    FORM_CROSSINGS = "form_crossings"  # form, found, expected
+    FORM_NOT_FLAT = "form_not_flat"  # form
+    FORM_CURLED = "form_curled"  # form, mm
+    FORM_AMBIGUOUS = "form_ambiguous"  # forms, title
+    FORM_DISTORTED = "form_distorted"  # degrees, percent
+    FORM_BY_TABLE = "form_by_table"  # form, forms (how many were configured): a read page
+    FORM_BY_TITLE = "form_by_title"  # form, title, percent: a read page
+    # -- the session's history (decided when the page is stored) -------------------------------------------
+    DUPLICATE_IMAGE = "duplicate_image"  # path, page
+    UNKNOWN_SERIAL = "unknown_serial"  # serial, session
+    DUPLICATE_SERIAL = "duplicate_serial"  # serial, path, page, same_image
+    # -- a store written before reasons were codes ---------------------------------------------------------
+    LEGACY = "legacy"  # text
+
+
+@dataclass(frozen=True)
+class PageReason:
+    """A code and what its message shows (numbers rounded as shown, names, an exception's text)."""
+
+    code: Why
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, code: Why, **detail: Any) -> PageReason:
+        return cls(code, detail)
+
+
+class RowWhy(StrEnum):
+    """Why the classifier sent a row to a clerk."""
+
+    MARGINAL = "marginal"
+    CORRECTION = "correction"
+    OUTSIDE = "outside"
+    ALIGNMENT = "alignment"
+    LINE = "line"
+    UNEQUAL = "unequal"
+    CIRCLE = "circle"
+    EDGE = "edge"
+    NOISY = "noisy"
+
+
+#: The page outcomes a store knows, in the order they are listed to a clerk.
+OUTCOMES = ("read", "blank", "unreadable", "wrong_session", "wrong_template", "unknown_serial", "duplicate")

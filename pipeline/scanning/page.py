@@ -1,0 +1,38 @@
+"""One page of a batch, read whichever way it can be: as one of our ballots, else as an existing office form.
+
+A page without our QR code (blank or not) is tried against the existing forms configured for the session, if
+any: the forms' branch (:mod:`pipeline.forms.read`) then decides the page, blank included.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from pipeline.ballot.template import Template
+from pipeline.common.reasons import Why
+from pipeline.forms.read import read_form_sheet
+from pipeline.reading.debug import DebugWriter
+from pipeline.reading.identify import Catalog
+from pipeline.reading.ingest import ScanPage
+from pipeline.reading.outcome import SheetRejected, SheetResult
+from pipeline.reading.read import read_sheet
+from pipeline.reading.settings import ReadingSettings
+
+#: A page refused for these reasons may be an existing office form.
+NOT_OUR_BALLOT = frozenset({Why.BLANK, Why.NO_CODE})
+
+
+def read_page(
+    page: ScanPage,
+    session: str,
+    catalog: Catalog,
+    forms: Sequence[Template],
+    settings: ReadingSettings,
+    debug: DebugWriter,
+) -> SheetResult:
+    """``page`` read as one of our ballots (``catalog``: every template printed with the store) or, when it has
+    no ballot's code, as one of the session's existing ``forms``."""
+    result = read_sheet(page, session, catalog, settings, debug)
+    if forms and isinstance(result, SheetRejected) and result.reason.code in NOT_OUR_BALLOT:
+        return read_form_sheet(page, session, forms, settings, debug)
+    return result

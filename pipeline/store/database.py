@@ -1,0 +1,173 @@
+"""The SQLite store: all SQL of the project lives in this room (schema in ``schema.sql``).
+
+One file (default ``output/ballots.db``, or ``--db`` / ``BALLOT_DB``). WAL mode so that a review server
+and a scan can share it; every write is a short transaction, so a killed run loses at most the page it
+was on. :class:`Store` assembles the store's concerns, each a module of this room: :mod:`.templates`
+(templates and sessions), :mod:`.printing`, :mod:`.reading`, :mod:`.results`, :mod:`.review`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from enum import StrEnum
+from importlib import resources
+from pathlib import Path
+
+from pipeline.common.reasons import RowWhy, Why
+from pipeline.store.core import StoreError
+from pipeline.store.review import ReviewStore
+
+SCHEMA_VERSION = 10
+DEFAULT_DB = Path("output/ballots.db")
+#: The machine readings table as version 10 made it (a migration rebuilds it so).
+ROW_READINGS = """CREATE TABLE row_readings (
+        classification_id INTEGER NOT NULL REFERENCES classifications (id),
+        page_id           INTEGER NOT NULL REFERENCES pages (id),
+        unit              TEXT NOT NULL,
+        reading           TEXT NOT NULL CHECK (reading IN ('choice', 'blank', 'overvote', 'pending')),
+        choice            TEXT,
+        reason            TEXT NOT NULL DEFAULT '' REFERENCES row_reasons (code),
+        PRIMARY KEY (classification_id, page_id, unit),
+        CHECK ((reading = 'choice') = (choice IS NOT NULL))
+    ) STRICT;"""
+
+
+def _values(codes: type[StrEnum]) -> str:
+    return ", ".join(f"('{code.value}')" for code in codes)
+
+
+#: What takes a store's tables from the previous version to the next (schema.sql creates the newest
+#: directly). Views hold no data: a migration drops them all and creates them again from schema.sql.
+MIGRATIONS = {
+    2: """CREATE TABLE session_forms (
+        session       TEXT NOT NULL REFERENCES sessions (name),
+        template_hash TEXT NOT NULL REFERENCES templates (hash),
+        added_at      TEXT NOT NULL,
+        PRIMARY KEY (session, template_hash)
+    ) STRICT, WITHOUT ROWID;
+    CREATE UNIQUE INDEX pages_one_read_per_image ON pages (session, image_fingerprint)
+        WHERE outcome = 'read' AND serial IS NULL;""",
+    3: "ALTER TABLE box_scores ADD COLUMN encircled REAL NOT NULL DEFAULT 0;",
+    4: """CREATE TABLE template_blanks (
+        template_hash TEXT NOT NULL REFERENCES templates (hash),
+        px_per_mm     REAL NOT NULL,
+        png           BLOB NOT NULL,
+        PRIMARY KEY (template_hash, px_per_mm)
+    ) STRICT, WITHOUT ROWID;""",
+    5: "ALTER TABLE page_decisions ADD COLUMN serial TEXT CHECK (serial IS NULL OR length(serial) = 10);",
+    # Scores stored before were read as one mark per box: 0 keeps their readings as they were.
+    6: "ALTER TABLE box_scores ADD COLUMN scattered REAL NOT NULL DEFAULT 0;",
+    # Likewise: 0 is "no ink along the border" and "no ink level to reach", as those scores were classified.
+    7: """ALTER TABLE box_scores ADD COLUMN edge REAL NOT NULL DEFAULT 0;
+    ALTER TABLE box_scores ADD COLUMN ink_level REAL NOT NULL DEFAULT 0;""",
+    # 0 is "no ring along the border", as those scores were classified.
+    8: "ALTER TABLE box_scores ADD COLUMN edge_around REAL NOT NULL DEFAULT 0;",
+    # Images kept before were all upright copies or reduced scans, shown as they are.
+    9: "ALTER TABLE page_images ADD COLUMN as_scanned INTEGER NOT NULL DEFAULT 0 CHECK (as_scanned IN (0, 1));",
+    # Reasons became codes: what a page or file said before is kept as a 'legacy' reason with its text; a row's
+    # reason was a code already. The scorer's version is recorded from now on (unknown before).
+    10: f"""CREATE TABLE page_reasons (code TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;
+    CREATE TABLE row_reasons (code TEXT PRIMARY KEY) STRICT, WITHOUT ROWID;
+    INSERT INTO page_reasons (code) VALUES {_values(Why)};
+    INSERT INTO row_reasons (code) VALUES {_values(RowWhy)}, ('');
+    ALTER TABLE files ADD COLUMN reason_code TEXT REFERENCES page_reasons (code);
+    ALTER TABLE files ADD COLUMN reason_detail TEXT NOT NULL DEFAULT '{{}}';
+    UPDATE files SET reason_code = 'legacy', reason_detail = json_object('text', reason) WHERE reason <> '';
+    ALTER TABLE files DROP COLUMN reason;
+    ALTER TABLE pages ADD COLUMN reason_code TEXT REFERENCES page_reasons (code);
+    ALTER TABLE pages ADD COLUMN reason_detail TEXT NOT NULL DEFAULT '{{}}';
+    UPDATE pages SET reason_code = 'legacy', reason_detail = json_object('text', reason) WHERE reason <> '';
+    ALTER TABLE pages DROP COLUMN reason;
+    ALTER TABLE pages ADD COLUMN scorer_version INTEGER;
+    {ROW_READINGS.replace("CREATE TABLE row_readings", "CREATE TABLE row_readings_new")}
+    INSERT INTO row_readings_new SELECT classification_id, page_id, unit, reading, choice, reason FROM row_readings;
+    DROP TABLE row_readings;
+    ALTER TABLE row_readings_new RENAME TO row_readings;
+    CREATE INDEX row_readings_by_row ON row_readings (page_id, unit, classification_id);""",
+}
+
+
+class Store(ReviewStore):
+    """A connection to the store with typed operations. Use :func:`open_store`."""
+
+
+def default_db_path() -> Path:
+    return Path(os.environ.get("BALLOT_DB") or DEFAULT_DB)
+
+
+def open_store(path: Path | None = None) -> Store:
+    """Open (creating if needed) the store at ``path``; raises :class:`StoreError` with a clear message."""
+    path = path or default_db_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(path, timeout=30.0, isolation_level=None, check_same_thread=False)
+        connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute("PRAGMA busy_timeout = 30000")
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            connection.execute("PRAGMA journal_mode = WAL")
+            schema = _schema()
+            _upgrade(connection, f"{schema}\nPRAGMA user_version = {SCHEMA_VERSION};\n")
+        elif version < SCHEMA_VERSION:
+            steps = range(version + 1, SCHEMA_VERSION + 1)
+            views = _view_statements(_schema())
+            names = sorted({re.search(r"VIEW\s+(\w+)", statement)[1] for statement in views})  # type: ignore[index]
+            script = "".join(f"DROP VIEW IF EXISTS {name};\n" for name in names)
+            script += "".join(f"{MIGRATIONS[step]}\nPRAGMA user_version = {step};\n" for step in steps)
+            _upgrade(connection, script + "\n".join(views) + "\n")
+        elif version > SCHEMA_VERSION:
+            connection.close()
+            raise StoreError(f"{path} was written by a newer version of this program (schema {version}); upgrade it")
+        connection.execute("PRAGMA synchronous = NORMAL")
+        _know_reasons(connection)
+    except sqlite3.OperationalError as error:
+        raise StoreError(f"cannot open the database {path}: {error}") from None
+    except OSError as error:
+        raise StoreError(f"cannot create the database folder for {path}: {error}") from None
+    return Store(connection, path)
+
+
+def _schema() -> str:
+    return resources.files("pipeline.store").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def _view_statements(schema: str) -> list[str]:
+    """The CREATE VIEW and DROP VIEW statements of ``schema``, in order."""
+    statements, pending = [], ""
+    for line in schema.splitlines(keepends=True):
+        if not pending and (line.startswith("--") or not line.strip()):
+            continue
+        pending += line
+        if sqlite3.complete_statement(pending):
+            if pending.lstrip().startswith(("CREATE VIEW", "DROP VIEW")):
+                statements.append(pending.strip())
+            pending = ""
+    return statements
+
+
+def _upgrade(connection: sqlite3.Connection, script: str) -> None:
+    """Run a schema script in one transaction. When two processes open a new or old store at once, the
+    second finds the work done: its script fails on the existing tables and the version is already current."""
+    try:
+        connection.executescript(f"BEGIN IMMEDIATE;\n{script}COMMIT;")
+    except sqlite3.OperationalError:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            raise
+
+
+def _know_reasons(connection: sqlite3.Connection) -> None:
+    """Every reason code this program writes is one the store knows (the reasons tables are what the pages'
+    and rows' reason columns refer to): a code added since the store was made is added to it."""
+    known = {
+        str(code) for (code,) in connection.execute("SELECT code FROM page_reasons UNION SELECT code FROM row_reasons")
+    }
+    if {*Why, *RowWhy} <= known:
+        return
+    connection.execute("BEGIN IMMEDIATE")
+    connection.executemany("INSERT OR IGNORE INTO page_reasons (code) VALUES (?)", [(str(code),) for code in Why])
+    connection.executemany("INSERT OR IGNORE INTO row_reasons (code) VALUES (?)", [(str(code),) for code in RowWhy])
+    connection.execute("COMMIT")

@@ -1,0 +1,61 @@
+"""Printing: print batches and the serials issued to them.
+
+The serial table is keyed by the serial itself and keeps no print order (ballots are anonymous).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from pipeline import __version__
+from pipeline.ballot.payload import new_serial
+from pipeline.ballot.template import Template
+from pipeline.store.core import now
+from pipeline.store.templates import TemplateStore
+
+
+class PrintingStore(TemplateStore):
+    """Print batches and issued serials."""
+
+    def issue_serials(self, session: str, template: Template, copies: int, output_path: str) -> list[str]:
+        """Record a print batch and return ``copies`` new serials, unique within the session."""
+        digest = self.add_template(template)
+        self.ensure_session(session)
+        with self.transaction() as db:
+            batch = db.execute(
+                "INSERT INTO print_batches (session, template_hash, copies, output_path, printed_at, "
+                "program_version) VALUES (?, ?, ?, ?, ?, ?)",
+                (session, digest, copies, output_path, now(), __version__),
+            ).lastrowid
+            serials: set[str] = set()
+            while len(serials) < copies:
+                candidate = new_serial()
+                if candidate in serials:
+                    continue
+                taken = db.execute(
+                    "SELECT 1 FROM serials WHERE session = ? AND serial = ?", (session, candidate)
+                ).fetchone()
+                if taken is None:
+                    serials.add(candidate)
+            db.executemany(
+                "INSERT INTO serials (session, serial, batch_id) VALUES (?, ?, ?)",
+                [(session, serial, batch) for serial in sorted(serials)],
+            )
+        # A set has no print order to leak; shuffle explicitly anyway so the PDF order is random too.
+        ordered = sorted(serials)
+        _shuffle(ordered)
+        return ordered
+
+    def serial_issued(self, session: str, serial: str) -> bool:
+        row = self.db.execute("SELECT 1 FROM serials WHERE session = ? AND serial = ?", (session, serial))
+        return row.fetchone() is not None
+
+    def issued_serials(self, session: str) -> list[str]:
+        rows = self.db.execute("SELECT serial FROM serials WHERE session = ? ORDER BY serial", (session,))
+        return [row[0] for row in rows]
+
+
+def _shuffle(items: list[str]) -> None:
+    for index in range(len(items) - 1, 0, -1):
+        other = secrets.randbelow(index + 1)
+        items[index], items[other] = items[other], items[index]
