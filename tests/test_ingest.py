@@ -160,3 +160,50 @@ def test_animated_gif_is_refused(tmp_path: Path) -> None:
     frames[0].save(path, save_all=True, append_images=frames[1:])
     result = inspect_file(path)
     assert isinstance(result, UnreadableFile) and result.reason.code == Why.ANIMATED_IMAGE
+
+
+def photo_like() -> np.ndarray:
+    """A grey page with texture in every block, so that a block the decoder invents differs from the real one."""
+    rng = np.random.default_rng(0)
+    return np.asarray(cv2.GaussianBlur(rng.uniform(0, 255, (HEIGHT, WIDTH)).astype(np.uint8), (0, 0), 2.0))
+
+
+@pytest.mark.parametrize("progressive", [False, True], ids=["baseline", "progressive"])
+def test_a_jpeg_lacking_only_its_end_marker_is_read_and_one_cut_short_is_refused(
+    tmp_path: Path, progressive: bool
+) -> None:
+    """Phone scanner apps write JPEGs without the end-of-image marker FF D9, every row of the picture there:
+    read, the very pixels of the whole file. A file cut at a third of its length is refused, as a file that
+    ends two bytes before its last row is (a decoder would invent the rest)."""
+    whole = tmp_path / "whole.jpg"
+    Image.fromarray(photo_like()).save(whole, quality=90, progressive=progressive)
+    data = whole.read_bytes()
+    assert data.endswith(b"\xff\xd9")
+    [expected] = pages_of(whole)
+    assert isinstance(expected, ScanPage)
+    for name, cut, readable in (
+        ("no-marker.jpg", data[:-2], True),
+        ("third.jpg", data[: len(data) // 3], False),
+        ("short.jpg", data[:-4], False),
+    ):
+        (tmp_path / name).write_bytes(cut)
+        [page] = pages_of(tmp_path / name)
+        if readable:
+            assert isinstance(page, ScanPage), (name, page)
+            assert np.array_equal(page.image, expected.image)
+            assert page.jpeg is None  # kept as an upright copy: the review's decoder wants the marker
+        else:
+            assert isinstance(page, UnreadablePageImage) and page.reason.code == Why.IMAGE_TRUNCATED, (name, page)
+
+
+def test_a_png_lacking_its_iend_chunk_is_read_and_one_cut_short_is_refused(tmp_path: Path) -> None:
+    ok, encoded = cv2.imencode(".png", photo_like())
+    assert ok
+    data = encoded.tobytes()
+    assert data.endswith(b"IEND\xaeB`\x82")
+    (tmp_path / "no-iend.png").write_bytes(data[:-12])
+    (tmp_path / "third.png").write_bytes(data[: len(data) // 3])
+    [read] = pages_of(tmp_path / "no-iend.png")
+    assert isinstance(read, ScanPage) and np.array_equal(read.image, photo_like())
+    [cut] = pages_of(tmp_path / "third.png")
+    assert isinstance(cut, UnreadablePageImage) and cut.reason.code == Why.IMAGE_TRUNCATED

@@ -118,6 +118,39 @@ def test_clean_batch_exits_zero_and_status_counts(tmp_path: Path, batch: Batch) 
     assert rows["b.jpg"]["局机关"]["reading"] == "blank"
 
 
+def test_photos_lacking_their_end_marker_or_tagged_wrongly_are_read(tmp_path: Path, batch: Batch) -> None:
+    """Seen in photos a phone scanner app saved: JPEGs that end without FF D9, every row there, and EXIF
+    orientation tags 6 and 3 on pictures already upright. Each is read with every row right: the page's own
+    code and marks decide which way is up, not the tag. One cut short is still refused."""
+    from PIL import Image
+
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    truth = {index: choices_for(10 + index) for index in (0, 1, 2)}
+    pages = {index: filled(batch, index, truth[index]) for index in truth}
+    whole = save_jpeg(pages[0], tmp_path / "whole.jpg").read_bytes()
+    (folder / "no-end-marker.jpg").write_bytes(whole[:-2])
+    (folder / "cut-short.jpg").write_bytes(whole[: len(whole) // 3])
+    for index, tag in ((1, 6), (2, 3)):
+        exif = Image.Exif()
+        exif[0x0112] = tag
+        Image.fromarray(pages[index]).save(folder / f"tagged-{tag}.jpg", exif=exif, quality=90)
+    result = CliRunner().invoke(main, ["scan", str(folder), "--session", "2026H1", "--db", str(db), "--jobs", "1"])
+    assert result.exit_code == 2, result.output  # the cut-short file needs attention
+    lines = {Path(line["source"]).name: line for line in export(db)}
+    assert lines["cut-short.jpg"]["outcome"] == "unreadable"
+    assert lines["cut-short.jpg"]["reason_code"] == Why.IMAGE_TRUNCATED
+    for name, index in (("no-end-marker.jpg", 0), ("tagged-6.jpg", 1), ("tagged-3.jpg", 2)):
+        line = lines[name]
+        assert line["outcome"] == "read", (name, line["reason"])
+        readings = {unit: row["reading"] for unit, row in line["rows"].items() if unit in truth[index]}
+        assert {unit: reading for unit, reading in readings.items() if reading != "pending"}.items() <= (
+            truth[index].items()
+        ), name
+        assert sum(reading == "pending" for reading in readings.values()) <= 1, name
+
+
 def test_other_session_and_foreign_serial(tmp_path: Path, batch: Batch, template: Template) -> None:
     other = (
         print_batch(tmp_path / "other", template, 1, session="2025H2") if (tmp_path / "other").mkdir() is None else None

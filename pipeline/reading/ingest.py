@@ -24,6 +24,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from pipeline.common.imaging import Gray
 from pipeline.common.reasons import PageReason, Why
+from pipeline.reading.whole import whole_image
 
 MAX_PIXELS = 120_000_000  # a 600-dpi A3 scan is 70 MP; anything beyond is not a page
 VECTOR_RENDER_DPI = 200.0
@@ -158,7 +159,7 @@ def read_page(path: Path, info: FileInfo, page_no: int) -> ScanPage | Unreadable
         if info.kind == "pdf":
             return _read_pdf_page(path, page_no)
         if info.kind in ("jpeg", "png"):
-            return _read_single_image(path, page_no, keep=info.kind == "jpeg")
+            return _read_single_image(path, page_no, info.kind)
         return _read_pillow_frame(path, page_no)
     except MemoryError:
         return UnreadablePageImage(source, page_no, PageReason.of(Why.PAGE_TOO_LARGE))
@@ -174,16 +175,19 @@ def iter_pages(path: Path) -> Iterator[ScanPage | UnreadablePageImage | Unreadab
         yield read_page(path, info, page_no)
 
 
-def _read_single_image(path: Path, page_no: int, *, keep: bool) -> ScanPage | UnreadablePageImage:
-    """A JPEG or PNG file's one page; ``keep``: its bytes too (a JPEG, see :attr:`ScanPage.jpeg`)."""
+def _read_single_image(path: Path, page_no: int, kind: str) -> ScanPage | UnreadablePageImage:
+    """A JPEG or PNG file's one page. A JPEG file's bytes are kept too (:attr:`ScanPage.jpeg`) when a decoder
+    takes them as they are; a file lacking only its end marker is read, not kept as scanned."""
     source = str(path)
     data = path.read_bytes()
-    if _truncated(data[-64:]):
+    whole = whole_image(data, kind)
+    if whole is None:  # the picture's data ends before its last row: a decoder would invent the rest
         return UnreadablePageImage(source, page_no, PageReason.of(Why.IMAGE_TRUNCATED))
-    decoded = decode_image(data)
+    decoded = decode_image(whole)
     if decoded is None:
         return UnreadablePageImage(source, page_no, PageReason.of(Why.IMAGE_UNDECODABLE))
-    return ScanPage(source, page_no, decoded, _pillow_dpi(path), data if keep else None)
+    kept = data if kind == "jpeg" and whole is data else None
+    return ScanPage(source, page_no, decoded, _pillow_dpi(path), kept)
 
 
 def decode_image(data: bytes) -> Gray | None:
@@ -192,12 +196,6 @@ def decode_image(data: bytes) -> Gray | None:
     page kept as scanned with it, so that both see the very pixels the page's transform was fitted to."""
     decoded = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_GRAYSCALE)
     return np.asarray(decoded, dtype=np.uint8) if decoded is not None else None
-
-
-def _truncated(tail: bytes) -> bool:
-    """cv2 silently pads a truncated JPEG or PNG with grey, so check for the end marker ourselves."""
-    complete = tail.rstrip(b"\x00\r\n ").endswith(b"\xff\xd9") or tail.endswith(b"IEND\xaeB`\x82")
-    return not complete
 
 
 def _pillow_dpi(path: Path) -> float | None:
