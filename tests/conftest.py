@@ -48,8 +48,9 @@ class ReviewBatch:
     very faint ticks, a small faint tick, a dot, a filled box beside a tick, a faint second tick). Which of them
     go to review depends on the reading settings of the day, so tests take the rows from the queue; the builder
     only insists that at least four do. 02-mixed: two clear ticks on 文化馆 (overvote) and two doubtful marks.
-    03-upside-down: read. 04-corners-covered: unreadable with its serial (countable by hand).
-    05-not-a-ballot: unreadable, no QR code. 06-copy-of-02: duplicate. 07-signed: read, a name written on it.
+    03-upside-down: read. 04-corners-covered: cut off below its table's middle, unreadable with its serial
+    (countable by hand). 05-not-a-ballot: unreadable, no QR code. 06-copy-of-02: duplicate. 07-signed: read, a name
+    written on it.
     """
 
     def __init__(self, db: Path, scans: Path) -> None:
@@ -126,11 +127,8 @@ def build_review_batch(folder: Path, template: Template) -> ReviewBatch:
 
     save_jpeg(cv2.rotate(ticked(2), cv2.ROTATE_180), scans / "03-upside-down.jpg")
 
-    sheet = ticked(3)
-    for mark in layout.registration[:3]:  # the aligner needs them; the QR code still names the sheet
-        x, y, w, h = (int(value * PX) for value in (mark.x - 1, mark.y - 1, mark.w + 2, mark.h + 2))
-        sheet[y : y + h, x : x + w] = 255
-    save_jpeg(sheet, scans / "04-corners-covered.jpg")
+    sheet = ticked(3)  # fed crooked: its lower part, the last rows' boxes with it, is past the scanner's edge
+    save_jpeg(sheet[: round(190 * PX)], scans / "04-corners-covered.jpg")
 
     notes = np.full((1400, 1000), 235, np.uint8)
     for line in range(12):

@@ -173,7 +173,10 @@ def test_other_session_and_foreign_serial(tmp_path: Path, batch: Batch, template
     assert lines["foreign.jpg"]["outcome"] == "unknown_serial"
 
 
-def test_torn_corner_reads_from_three_marks_and_two_are_rejected(tmp_path: Path, batch: Batch) -> None:
+def test_a_torn_corner_or_a_cut_edge_is_read_while_every_box_is_in_the_image(tmp_path: Path, batch: Batch) -> None:
+    """A corner torn away leaves three marks to fit; the bottom edge cut off, two marks: the fit grows from the
+    QR code over the boxes (issue 19: refuse only when a box is outside the image). Cut through the table, the
+    page is refused."""
     db = batch.fresh_db(tmp_path)
     folder = tmp_path / "scans"
     folder.mkdir()
@@ -186,12 +189,14 @@ def test_torn_corner_reads_from_three_marks_and_two_are_rejected(tmp_path: Path,
     two = filled(batch, 7, truth)
     two[int((bl.y - 3) * PX) :, :] = 255  # the whole bottom edge cut off
     save_jpeg(two, folder / "cut.jpg")
+    save_jpeg(filled(batch, 5, truth)[: round(190 * PX)], folder / "cut-through-the-table.jpg")
     scan([folder], open_store(db), "2026H1", ReadingSettings())
     lines = {Path(line["source"]).name: line for line in export(db)}
-    assert lines["torn.jpg"]["outcome"] == "read"
-    assert {unit: lines["torn.jpg"]["rows"][unit]["reading"] for unit in UNITS} == truth
-    assert lines["cut.jpg"]["outcome"] == "unreadable"
-    assert lines["cut.jpg"]["reason_code"] == Why.MARKS_MISSING
+    for name in ("torn.jpg", "cut.jpg"):
+        assert lines[name]["outcome"] == "read", lines[name]["reason"]
+        assert {unit: lines[name]["rows"][unit]["reading"] for unit in UNITS} == truth
+    assert lines["cut-through-the-table.jpg"]["outcome"] == "unreadable"
+    assert lines["cut-through-the-table.jpg"]["reason_code"] == Why.CUT_OFF
 
 
 def test_a_circled_box_is_read_and_a_mark_beside_a_box_is_flagged(tmp_path: Path, batch: Batch) -> None:
@@ -587,7 +592,7 @@ def test_registration_marks_broken_up_by_fax_noise_are_found_cleaned(batch: Batc
     """With a quarter of a 150-dpi fax's pixels flipped, the marks' rings lose their nesting and two of the
     four marks are not recognised: the page was refused for a torn corner. Looked for again in a
     median-filtered window, all four are found and the sheet is read (its rows go to a clerk)."""
-    from pipeline.reading.align import _find_mark
+    from pipeline.reading.align import find_mark
 
     page = batch.pages(150)[0]
     tick(page, box(batch.layout, "局机关", "满意"), px=150 / 25.4)
@@ -598,7 +603,7 @@ def test_registration_marks_broken_up_by_fax_noise_are_found_cleaned(batch: Batc
     # none is counted wrong.
     assert all(row.reading == "pending" or (row.unit, row.choice) == ("局机关", "满意") for row in read.readings)
     centres = read.alignment.to_pixels([mark.center for mark in batch.layout.registration])
-    plain = [_find_mark(noisy, centre, read.alignment.px_per_mm) for centre in centres]
+    plain = [find_mark(noisy, centre, read.alignment.px_per_mm) for centre in centres]
     assert sum(found is None for found in plain) >= 2  # without the cleaning, two marks are missing
 
 

@@ -70,7 +70,7 @@ def qr_symbol_corners_mm(layout: Layout, modules: int) -> Matrix:
 
 def align_page(image: Gray, layout: Layout, qr: QrCode, limits: AlignmentLimits) -> Alignment | AlignmentFailure:
     qr_mm = qr_symbol_corners_mm(layout, qr.modules)
-    coarse = _affine(qr_mm, qr.corners)
+    coarse = affine(qr_mm, qr.corners)
     scale = _scale(coarse)
     if not limits.min_px_per_mm <= scale <= limits.max_px_per_mm:
         return AlignmentFailure(PageReason.of(Why.RESOLUTION, dpi=round(scale * MM_PER_INCH)))
@@ -78,9 +78,9 @@ def align_page(image: Gray, layout: Layout, qr: QrCode, limits: AlignmentLimits)
     found_mm, found_px = [], []
     for centre_mm in marks_mm:
         predicted = _apply(coarse, centre_mm[None, :])[0]
-        located = _find_mark(image, predicted, scale)
+        located = find_mark(image, predicted, scale)
         if located is None:  # a mark broken up by a fax's pepper noise or dither: looked for again, cleaned
-            located = _find_mark(image, predicted, scale, despeckle=True)
+            located = find_mark(image, predicted, scale, despeckle=True)
         if located is not None:
             found_mm.append(centre_mm)
             found_px.append(located)
@@ -108,13 +108,13 @@ def _checked(
     limits: AlignmentLimits,
 ) -> Alignment | AlignmentFailure:
     predicted = cv2.perspectiveTransform(qr_mm.reshape(-1, 1, 2), matrix).reshape(-1, 2)
-    jacobian = _jacobian(matrix, (layout.page_w / 2, layout.page_h / 2))
-    sx, sy = float(np.linalg.norm(jacobian[:, 0])), float(np.linalg.norm(jacobian[:, 1]))
+    local = jacobian(matrix, (layout.page_w / 2, layout.page_h / 2))
+    sx, sy = float(np.linalg.norm(local[:, 0])), float(np.linalg.norm(local[:, 1]))
     scale = (sx + sy) / 2
     residual = float(np.max(np.linalg.norm(predicted - qr.corners, axis=1))) / scale
-    cos_angle = float(np.dot(jacobian[:, 0], jacobian[:, 1]) / (sx * sy))
+    cos_angle = float(np.dot(local[:, 0], local[:, 1]) / (sx * sy))
     skew = abs(90.0 - math.degrees(math.acos(max(-1.0, min(1.0, cos_angle)))))
-    determinant = float(np.linalg.det(jacobian))
+    determinant = float(np.linalg.det(local))
     if determinant <= 0:
         return AlignmentFailure(PageReason.of(Why.MIRRORED))
     if residual > limits.max_qr_residual_mm:
@@ -131,12 +131,12 @@ def _checked(
     height, width = image.shape
     if np.any(corners < 0) or np.any(corners[:, 0] >= width) or np.any(corners[:, 1] >= height):
         return AlignmentFailure(PageReason.of(Why.CUT_OFF))
-    direction = math.degrees(math.atan2(jacobian[1, 0], jacobian[0, 0])) % 360
+    direction = math.degrees(math.atan2(local[1, 0], local[0, 0])) % 360
     rotation = round(direction / 90.0) % 4 * 90
     return Alignment(matrix, rotation, residual, scale, skew, marks)
 
 
-def _affine(src: Matrix, dst: Matrix) -> Matrix:
+def affine(src: Matrix, dst: Matrix) -> Matrix:
     """Least-squares 2×3 affine transform mapping ``src`` points onto ``dst`` points."""
     design = np.hstack([src, np.ones((len(src), 1))])
     solution, *_ = np.linalg.lstsq(design, dst, rcond=None)
@@ -151,7 +151,7 @@ def _scale(affine: Matrix) -> float:
     return float(math.sqrt(abs(np.linalg.det(affine[:, :2]))))
 
 
-def _jacobian(matrix: Matrix, at: tuple[float, float]) -> Matrix:
+def jacobian(matrix: Matrix, at: tuple[float, float]) -> Matrix:
     x, y = at
     denominator = matrix[2, 0] * x + matrix[2, 1] * y + matrix[2, 2]
     u = (matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2]) / denominator
@@ -170,10 +170,13 @@ def _jacobian(matrix: Matrix, at: tuple[float, float]) -> Matrix:
     )
 
 
-def _find_mark(image: Gray, predicted: Matrix, scale: float, *, despeckle: bool = False) -> Matrix | None:
-    """Centre (px) of the finder-pattern mark nearest ``predicted``, or None when there is none. ``despeckle``:
-    look in the window median-filtered (DESPECKLE_PX), which keeps a mark's 1 mm rings and removes specks."""
-    radius = int(SEARCH_RADIUS_MM * scale)
+def find_mark(
+    image: Gray, predicted: Matrix, scale: float, *, despeckle: bool = False, radius_mm: float = SEARCH_RADIUS_MM
+) -> Matrix | None:
+    """Centre (px) of the finder-pattern mark nearest ``predicted`` within ``radius_mm``, or None when there is
+    none. ``despeckle``: look in the window median-filtered (DESPECKLE_PX), which keeps a mark's 1 mm rings and
+    removes specks."""
+    radius = int(radius_mm * scale)
     height, width = image.shape
     cx, cy = int(predicted[0]), int(predicted[1])
     x0, y0 = max(0, cx - radius), max(0, cy - radius)

@@ -27,6 +27,12 @@ from pipeline.common.reasons import PageReason, Why
 from pipeline.reading.whole import whole_image
 
 MAX_PIXELS = 120_000_000  # a 600-dpi A3 scan is 70 MP; anything beyond is not a page
+MIN_STATED_DPI = 30  # a smaller stated resolution is a placeholder, not a measurement
+SQUARE_ENOUGH = 0.01  # x and y resolutions this close are square pixels (a fine fax, 204 × 196, is not)
+FAX_DPI = 204.0  # a fax's horizontal resolution (1728 pixels across 215 mm)
+FAX_WIDTH_PX = (1600, 1800)  # what a fax line measures, cropped or padded a little
+
+Resolution = tuple[float, float] | None
 VECTOR_RENDER_DPI = 200.0
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
@@ -186,8 +192,9 @@ def _read_single_image(path: Path, page_no: int, kind: str) -> ScanPage | Unread
     decoded = decode_image(whole)
     if decoded is None:
         return UnreadablePageImage(source, page_no, PageReason.of(Why.IMAGE_UNDECODABLE))
-    kept = data if kind == "jpeg" and whole is data else None
-    return ScanPage(source, page_no, decoded, _pillow_dpi(path), kept)
+    square, dpi = square_pixels(decoded, _pillow_dpi(path))
+    kept = data if kind == "jpeg" and whole is data and square is decoded else None
+    return ScanPage(source, page_no, square, dpi, kept)
 
 
 def decode_image(data: bytes) -> Gray | None:
@@ -198,15 +205,51 @@ def decode_image(data: bytes) -> Gray | None:
     return np.asarray(decoded, dtype=np.uint8) if decoded is not None else None
 
 
-def _pillow_dpi(path: Path) -> float | None:
+def _pillow_dpi(path: Path) -> Resolution:
     try:
         with Image.open(path) as image:
-            dpi = image.info.get("dpi")
+            return _resolution(image.info.get("dpi"))
     except (OSError, ValueError):
         return None
-    if isinstance(dpi, tuple) and dpi and float(dpi[0]) > 30:
-        return float(dpi[0])
-    return None
+
+
+def _resolution(dpi: object) -> Resolution:
+    """(x, y) dots per inch as a file states them, or None when it states none worth believing."""
+    if not isinstance(dpi, tuple) or not dpi or float(dpi[0]) <= MIN_STATED_DPI:
+        return None
+    x = float(dpi[0])
+    y = float(dpi[1]) if len(dpi) > 1 and float(dpi[1]) > MIN_STATED_DPI else x
+    return x, y
+
+
+def square_pixels(image: Gray, dpi: Resolution) -> tuple[Gray, float | None]:
+    """The page with square pixels at its x resolution, and that resolution. A fax's standard resolution is
+    204 × 98 dpi (fine: 204 × 196): each pixel twice as tall as wide, so a QR code or a box is squashed to half
+    its height; its rows are repeated (a bilevel page stays bilevel) or resampled to the x resolution. A file
+    that states no resolution is taken for a standard fax when it is one by its shape: bilevel, a fax line's
+    width (about 1728 pixels for 215 mm) and half an A4 page's height."""
+    height, width = image.shape
+    if dpi is None and _looks_like_standard_fax(image):
+        dpi = (FAX_DPI, FAX_DPI / 2)
+    if dpi is None:
+        return image, None
+    x, y = dpi
+    if abs(x - y) / x < SQUARE_ENOUGH:
+        return image, x
+    bilevel = _bilevel(image)
+    size = (width, round(height * x / y))
+    interpolation = cv2.INTER_NEAREST if bilevel else cv2.INTER_LINEAR if x > y else cv2.INTER_AREA
+    return np.asarray(cv2.resize(image, size, interpolation=interpolation), dtype=np.uint8), x
+
+
+def _looks_like_standard_fax(image: Gray) -> bool:
+    height, width = image.shape
+    return FAX_WIDTH_PX[0] <= width <= FAX_WIDTH_PX[1] and 0.6 <= height / width <= 0.8 and _bilevel(image)
+
+
+def _bilevel(image: Gray) -> bool:
+    sample = image[::7, ::7]
+    return bool(np.count_nonzero((sample > 8) & (sample < 247)) < 0.01 * sample.size)
 
 
 def _read_pillow_frame(path: Path, page_no: int) -> ScanPage | UnreadablePageImage:
@@ -223,8 +266,8 @@ def _read_pillow_frame(path: Path, page_no: int) -> ScanPage | UnreadablePageIma
             return UnreadablePageImage(
                 source, page_no, PageReason.of(Why.PAGE_UNDECODABLE, page=page_no, error=str(error))
             )
-    resolution = float(dpi[0]) if isinstance(dpi, tuple) and dpi and float(dpi[0]) > 30 else None
-    return ScanPage(source, page_no, gray, resolution)
+    square, resolution = square_pixels(gray, _resolution(dpi))
+    return ScanPage(source, page_no, square, resolution)
 
 
 def _to_gray(image: Image.Image) -> Gray:

@@ -1,8 +1,9 @@
 """Read one of our ballots: the stages in order, each once, from a decoded page to scores and row readings.
 
-identify (:mod:`.identify`) → align (:mod:`.align`) → refine (:mod:`.refine`) → check (:mod:`.check`) →
-score (:mod:`.score`) → classify (:mod:`.classify`) → keep (:mod:`.keep`). A stage that cannot go on ends
-the page in a :class:`~pipeline.reading.outcome.SheetRejected` with its typed reason.
+identify (:mod:`.identify`) → align (:mod:`.align`, or :mod:`.grow` where the marks cannot) → refine
+(:mod:`.refine`) → check (:mod:`.check`) → score (:mod:`.score`) → classify (:mod:`.classify`) → keep
+(:mod:`.keep`). A stage that cannot go on ends the page in a :class:`~pipeline.reading.outcome.SheetRejected`
+with its typed reason.
 
 ``read_sheet`` is pure (no database): it runs in worker processes. What needs the whole session's history
 (was this serial issued? was it read before?) is decided when the result is stored. A page without our QR
@@ -13,11 +14,12 @@ from __future__ import annotations
 
 from pipeline.ballot.template import Template
 from pipeline.common.imaging import Gray
-from pipeline.common.reasons import PageReason
+from pipeline.common.reasons import PageReason, Why
 from pipeline.reading.align import Alignment, AlignmentFailure, align_page
 from pipeline.reading.check import check_page, expected_rules_of
 from pipeline.reading.classify import classify_page
 from pipeline.reading.debug import DebugWriter, draw_overlay
+from pipeline.reading.grow import grow_from_code
 from pipeline.reading.identify import Catalog, Identified, identify_page
 from pipeline.reading.ingest import ScanPage, image_fingerprint
 from pipeline.reading.keep import kept_image, reduced_image
@@ -26,6 +28,12 @@ from pipeline.reading.outcome import SheetRead, SheetRejected, SheetResult
 from pipeline.reading.refine import border_model, refine_alignment
 from pipeline.reading.score import geometry_of, score_page
 from pipeline.reading.settings import ReadingSettings
+
+#: A page the marks cannot fit for these reasons is fitted from its QR code outward instead (:mod:`.grow`): a
+#: mark outside the image or too far from where the code predicts it (a steep photo), or a fit distorted by one.
+GROWN_INSTEAD = frozenset(
+    {Why.MARKS_MISSING, Why.MARKS_MISFIT, Why.QR_DISAGREES, Why.SKEWED, Why.STRETCHED, Why.CUT_OFF}
+)
 
 
 def read_sheet(
@@ -63,6 +71,10 @@ def locate(
 ) -> Alignment | AlignmentFailure:
     """The transform a sheet is read with: the registration marks' fit, refined on the printed borders."""
     alignment = align_page(image, model.layout, found.qr, settings.alignment)
+    if isinstance(alignment, AlignmentFailure) and alignment.reason.code in GROWN_INSTEAD:
+        grown = grow_from_code(image, found.qr, model, settings.alignment)
+        if isinstance(grown, Alignment) or grown.reason.code == Why.CUT_OFF:
+            alignment = grown
     if isinstance(alignment, AlignmentFailure):
         return alignment
     return refine_alignment(image, alignment, model, settings.alignment)

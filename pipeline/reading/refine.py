@@ -45,6 +45,18 @@ RANSAC_MM = 0.5
 # photos reach 0.5–0.72 mm on 4 table boxes (neighbours alike: the curl) and 0.5–1.9 mm at the ends of
 # 测评人类别 (58 boxes), where 4–5 rows per 40 photos went to a clerk for "alignment".
 LOCAL_FIX_MM = 0.5
+# A page on no one plane (a ballot folded to fit the box and unfolded: its halves lie at different angles; a fax
+# whose scan lines dropped out: the page below each drop-out moved up) is read piecewise, box by box, when at least
+# this share of its boxes' borders is found …
+PIECEWISE_FOUND = 0.6
+# … every one within this of what its row or its column says (a fold bends the page by a fraction of a millimetre
+# from one box to the next along it; a border matched in the wrong place jumps further) …
+COHERENT_MM = 1.0
+NEIGHBOURS = 4
+SAME_LINE_MM = 2.0  # boxes whose centres lie this close in y share a row (in x: a column)
+# … and none further than this off the fit to them all (a fold of up to 3 mm is read; the border search reaches
+# SEARCH_MM around where the marks put each box).
+PIECEWISE_MM = 3.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +80,11 @@ class BorderModel:
         # Averaging is linear: reducing the grey levels, then taking darkness, is reducing the darkness.
         grey = cv2.resize(blank.astype(np.float32), size, interpolation=cv2.INTER_AREA)
         self._blank = (255.0 - grey) / 255.0
+
+    @cached_property
+    def all_outlines(self) -> list[_Outline]:
+        """Every box's outline (a page read piecewise looks for each)."""
+        return [self._outline(box) for box in self.layout.boxes]
 
     @cached_property
     def outlines(self) -> list[_Outline]:
@@ -108,7 +125,7 @@ def refine_alignment(
     borders = border_model(model)
     found_boxes, page_points, image_points = [], [], []
     for outline in borders.outlines:
-        found = _find_border(image, alignment.matrix, outline)
+        found = find_border(image, alignment.matrix, outline)
         if found is not None:
             found_boxes.append(outline.box)
             page_points.append(outline.centre)
@@ -122,17 +139,16 @@ def refine_alignment(
         src.reshape(-1, 1, 2), dst.reshape(-1, 1, 2), cv2.RANSAC, RANSAC_MM * alignment.px_per_mm
     )
     if matrix is None:
-        return AlignmentFailure(PageReason.of(Why.BORDERS_OFF_PLANE))
+        return _piecewise(image, alignment, borders, src, dst, PageReason.of(Why.BORDERS_OFF_PLANE))
     box_inliers = inliers.ravel()[: len(page_points)].astype(bool)
     if box_inliers.mean() < 0.6:
-        return AlignmentFailure(
-            PageReason.of(Why.BORDERS_DISAGREE, agree=int(box_inliers.sum()), total=len(page_points))
-        )
+        reason = PageReason.of(Why.BORDERS_DISAGREE, agree=int(box_inliers.sum()), total=len(page_points))
+        return _piecewise(image, alignment, borders, src, dst, reason)
     predicted = cv2.perspectiveTransform(np.array(page_points).reshape(-1, 1, 2), matrix).reshape(-1, 2)
     misfit = np.linalg.norm(predicted - np.array(image_points), axis=1) / alignment.px_per_mm
     residual = percentile(misfit, 90.0)
     if residual > limits.max_residual_mm:
-        return AlignmentFailure(PageReason.of(Why.CURLED, mm=round(residual, 1)))
+        return _piecewise(image, alignment, borders, src, dst, PageReason.of(Why.CURLED, mm=round(residual, 1)))
     fitted = np.asarray(matrix, dtype=np.float64)
     # Where the fit puts each border found, and so how far off it each box is, in page mm.
     seen = cv2.perspectiveTransform(np.array(image_points).reshape(-1, 1, 2), np.linalg.inv(fitted)).reshape(-1, 2)
@@ -140,6 +156,103 @@ def refine_alignment(
     return replace(
         alignment, matrix=fitted, residual_mm=residual, box_offsets_mm=_local_offsets(borders.layout, offsets)
     )
+
+
+def _piecewise(
+    image: Gray,
+    alignment: Alignment,
+    borders: BorderModel,
+    src: npt.NDArray[np.float64],
+    dst: npt.NDArray[np.float64],
+    refused: PageReason,
+) -> Alignment | AlignmentFailure:
+    """A page that lies on no one plane — folded and unfolded, its halves at different angles; a fax whose
+    scan lines dropped out — read piecewise: every box's border is looked for near where a least-squares fit
+    to all the borders found puts it, and each box is scored where its own border is (or, not found, where its
+    nearest neighbours say). Refused (``refused`` says why) when too few borders are found, when they do not
+    vary smoothly across the page (a border matched in the wrong place, a torn sheet, another sheet), or when any
+    box lies further than PIECEWISE_MM off the fit."""
+    fitted, _ = cv2.findHomography(src.reshape(-1, 1, 2), dst.reshape(-1, 1, 2), 0)
+    if fitted is None:
+        return AlignmentFailure(refused)
+    matrix = np.asarray(fitted, dtype=np.float64)
+    inverse = np.linalg.inv(matrix)
+    centres, offsets = [], []
+    for outline in borders.all_outlines:
+        found = find_border(image, matrix, outline)
+        if found is not None:
+            seen = cv2.perspectiveTransform(found.reshape(1, 1, 2), inverse).reshape(2)
+            centres.append(outline.centre)
+            offsets.append(seen - np.array(outline.centre))
+    boxes = len(borders.all_outlines)
+    if len(offsets) < PIECEWISE_FOUND * boxes:
+        return AlignmentFailure(refused)
+    at, moved = np.array(centres, dtype=np.float64), np.array(offsets, dtype=np.float64)
+    deviation = np.linalg.norm(moved - _neighbours_offset(at, moved, at, exclude_self=True), axis=1)
+    # A fold bends the page smoothly: a border that jumps from its neighbours was matched in the wrong place, or
+    # the page is torn or two sheets: no box of such a page is trusted.
+    if float(deviation.max()) > COHERENT_MM:
+        return AlignmentFailure(refused)
+    furthest = float(np.max(np.linalg.norm(moved, axis=1)))
+    if furthest > PIECEWISE_MM:
+        return AlignmentFailure(PageReason.of(Why.CURLED, mm=round(furthest, 1)))
+    everywhere = np.array([outline.centre for outline in borders.all_outlines], dtype=np.float64)
+    local = _neighbours_offset(at, moved, everywhere, exclude_self=False)
+    box_offsets = {
+        outline.box: (round(float(dx), 3), round(float(dy), 3))
+        for outline, (dx, dy) in zip(borders.all_outlines, local, strict=True)
+    }
+    residual = percentile(deviation, 90.0)
+    return replace(alignment, matrix=matrix, residual_mm=residual, box_offsets_mm=box_offsets)
+
+
+def _neighbours_offset(
+    at: npt.NDArray[np.float64], offsets: npt.NDArray[np.float64], where: npt.NDArray[np.float64], *, exclude_self: bool
+) -> npt.NDArray[np.float64]:
+    """The offset at each of ``where`` (page mm) as the found boxes (``at``, ``offsets``) around it say: those of
+    its row, which a fold across the page or a wavering feed moves alike; else those of its column, which a fold
+    down the page moves alike (the two nearest above and below, interpolated); else its NEIGHBOURS nearest. A box
+    found at ``where`` itself is its own answer unless ``exclude_self``; with it excluded, of the row's and the
+    column's answers the one nearer the box's own offset is given (a box agreeing with either is coherent)."""
+    result = np.empty((len(where), 2), dtype=np.float64)
+    for index, point in enumerate(where):
+        distance = np.linalg.norm(at - point, axis=1)
+        own = distance < 1e-6
+        if own.any() and not exclude_self:
+            result[index] = offsets[int(np.argmax(own))]
+            continue
+        others = ~own
+        answers = []
+        row = others & (np.abs(at[:, 1] - point[1]) < SAME_LINE_MM)
+        if row.any():
+            answers.append(_median(offsets[row]))
+        column = others & (np.abs(at[:, 0] - point[0]) < SAME_LINE_MM)
+        if column.any():
+            answers.append(_between(at[column, 1], offsets[column], float(point[1])))
+        if not answers:
+            nearest = np.argsort(np.where(others, distance, np.inf))[:NEIGHBOURS]
+            answers.append(_median(offsets[nearest]))
+        if exclude_self and own.any():
+            mine = offsets[int(np.argmax(own))]
+            answers.sort(key=lambda answer: float(np.linalg.norm(answer - mine)))
+        result[index] = answers[0]
+    return result
+
+
+def _median(offsets: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Each component's median (statistics, not np.median: its first call imports numpy.ma, 15 ms a worker)."""
+    return np.array([statistics.median(offsets[:, 0]), statistics.median(offsets[:, 1])], dtype=np.float64)
+
+
+def _between(ys: npt.NDArray[np.float64], offsets: npt.NDArray[np.float64], y: float) -> npt.NDArray[np.float64]:
+    """The offset at ``y`` down a column: interpolated between the nearest found boxes above and below it, or the
+    nearest one's where there is none on one side."""
+    above, below = ys < y, ys > y
+    if above.any() and below.any():
+        upper, lower = np.flatnonzero(above)[np.argmax(ys[above])], np.flatnonzero(below)[np.argmin(ys[below])]
+        share = (y - ys[upper]) / (ys[lower] - ys[upper])
+        return np.asarray(offsets[upper] + share * (offsets[lower] - offsets[upper]), dtype=np.float64)
+    return np.asarray(offsets[int(np.argmin(np.abs(ys - y)))], dtype=np.float64)
 
 
 def _local_offsets(
@@ -161,7 +274,7 @@ def _local_offsets(
     return offsets
 
 
-def _find_border(image: Gray, matrix: npt.NDArray[np.float64], outline: _Outline) -> npt.NDArray[np.float64] | None:
+def find_border(image: Gray, matrix: npt.NDArray[np.float64], outline: _Outline) -> npt.NDArray[np.float64] | None:
     """Image position (px) of the box centre whose border best matches, or None when no border is clear."""
     scale = 1.0 / PX_PER_MM
     to_mm = np.array([[scale, 0.0, outline.origin[0]], [0.0, scale, outline.origin[1]], [0.0, 0.0, 1.0]])

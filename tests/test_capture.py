@@ -1,0 +1,182 @@
+"""Captures a person can read and the reader must too (issue 19): a standard fax's tall pixels, corner marks
+cut off, a steep phone photo, a sheet folded and unfolded. Pages are drawn here from the printed ballot with
+exact geometry, so each test says which departure from a flat, square, whole page it is about."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipeline.ballot.template import Template
+from pipeline.common.reasons import Why
+from pipeline.reading.debug import DebugWriter
+from pipeline.reading.ingest import ScanPage, iter_pages
+from pipeline.reading.outcome import SheetRead, SheetRejected, SheetResult
+from pipeline.reading.read import read_sheet
+from pipeline.reading.settings import load_settings
+from pipeline.store.database import open_store
+from tests.helpers import PX, Batch, box, print_batch, tick
+
+CHOICES = {"局机关": "满意", "文化馆": "不满意", "图书馆": "基本满意", "博物馆": "满意", "文艺演出中心": "不满意"}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory, template: Template) -> Batch:
+    return print_batch(tmp_path_factory.mktemp("capture"), template, 2)
+
+
+def ticked(batch: Batch, index: int = 0) -> np.ndarray:
+    """Page ``index`` at 200 dpi with a firm tick for each of CHOICES."""
+    page = batch.pages()[index]
+    for unit, option in CHOICES.items():
+        tick(page, box(batch.layout, unit, option), big=False)
+    return page
+
+
+def read(batch: Batch, page: ScanPage) -> SheetResult:
+    store = open_store(batch.db)
+    catalog = store.template_catalog()
+    store.close()
+    return read_sheet(page, "2026H1", catalog, load_settings(), DebugWriter(None))
+
+
+def assert_read_right(result: SheetResult) -> SheetRead:
+    assert isinstance(result, SheetRead), result
+    readings = {row.unit: row for row in result.readings}
+    for unit, option in CHOICES.items():
+        assert (readings[unit].reading, readings[unit].choice) == ("choice", option), readings[unit]
+    assert all(row.reading == "blank" for unit, row in readings.items() if unit not in CHOICES and unit != "测评人类别")
+    return result
+
+
+def as_fax(page: np.ndarray, x_dpi: float, y_dpi: float) -> np.ndarray:
+    """A page (at PX) as a fax sends it: 1-bit, ``x_dpi`` across and ``y_dpi`` down."""
+    height, width = page.shape
+    size = (round(width * x_dpi / (PX * 25.4)), round(height * y_dpi / (PX * 25.4)))
+    resampled = cv2.resize(page, size, interpolation=cv2.INTER_AREA)
+    return np.where(resampled < 150, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("x_dpi", "y_dpi"), [(204.0, 98.0), (200.0, 100.0), (204.0, 196.0)])
+def test_a_fax_is_read_at_the_resolution_its_file_states(
+    tmp_path: Path, batch: Batch, x_dpi: float, y_dpi: float
+) -> None:
+    """A standard fax's pixel is twice as tall as it is wide: the QR code and every box come out squashed to half
+    their height (before, the code was not found). The file says so (TIFF and PNG both carry x and y dpi)."""
+    fax = as_fax(ticked(batch), x_dpi, y_dpi)
+    for name, options in (("fax.tif", {"compression": "group4"}), ("fax.png", {})):
+        Image.fromarray(fax).convert("1").save(tmp_path / name, dpi=(x_dpi, y_dpi), **options)
+        [page] = list(iter_pages(tmp_path / name))
+        assert isinstance(page, ScanPage) and page.dpi == pytest.approx(x_dpi, abs=0.1)
+        height, width = page.image.shape
+        assert height / width == pytest.approx(297 / 210, abs=0.02)  # square pixels again
+        assert_read_right(read(batch, page))
+
+
+def test_a_standard_fax_that_states_no_resolution_is_known_by_its_shape(tmp_path: Path, batch: Batch) -> None:
+    fax = as_fax(ticked(batch), 204.0, 98.0)
+    assert 1600 <= fax.shape[1] <= 1800
+    buffer = io.BytesIO()
+    Image.fromarray(fax).convert("1").save(buffer, "PNG")  # no pHYs chunk: no resolution stated
+    (tmp_path / "fax.png").write_bytes(buffer.getvalue())
+    [page] = list(iter_pages(tmp_path / "fax.png"))
+    assert isinstance(page, ScanPage)
+    assert_read_right(read(batch, page))
+
+
+def shifted_left(page: np.ndarray, mm: float) -> np.ndarray:
+    """The sheet fed ``mm`` too far left: its left edge (and what is printed there) is past the image's edge."""
+    cut = round(mm * PX)
+    return np.hstack([page[:, cut:], np.full((page.shape[0], cut), 250, np.uint8)])
+
+
+def test_a_page_fed_shifted_with_two_marks_cut_off_is_read(batch: Batch) -> None:
+    """Both left registration marks (centred 10 mm from the edge) fall off the image; the QR code and every box
+    are still in it: the fit grows from the code over the boxes."""
+    result = assert_read_right(read(batch, ScanPage("shifted.png", 1, shifted_left(ticked(batch), 16.0), None)))
+    assert result.alignment.marks_found == 2
+
+
+def test_a_page_whose_boxes_are_cut_off_is_refused(batch: Batch) -> None:
+    """Cut so far that the 测评人类别 row's first box is past the edge: refused, never read without it."""
+    result = read(batch, ScanPage("cut.png", 1, shifted_left(ticked(batch), 46.0), None))
+    assert isinstance(result, SheetRejected) and result.reason.code == Why.CUT_OFF
+
+
+def tilted(page: np.ndarray, degrees: float) -> np.ndarray:
+    """A photo taken from below the sheet's bottom edge, the camera tilted ``degrees`` from square: the far (top)
+    edge comes out narrower than the near one, on a dark desk."""
+    height, width = page.shape
+    squeeze = np.tan(np.radians(degrees)) * 0.35
+    corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    margin = 120
+    seen = np.float32(
+        [
+            [margin + width * squeeze / 2, margin],
+            [margin + width * (1 - squeeze / 2), margin],
+            [margin + width, margin + height * np.cos(np.radians(degrees))],
+            [margin, margin + height * np.cos(np.radians(degrees))],
+        ]
+    )
+    matrix = cv2.getPerspectiveTransform(corners, seen)
+    size = (width + 2 * margin, round(height * np.cos(np.radians(degrees))) + 2 * margin)
+    return np.asarray(cv2.warpPerspective(page, matrix, size, borderValue=60), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("degrees", [20.0, 30.0])
+def test_a_steep_phone_photo_is_read(batch: Batch, degrees: float) -> None:
+    result = assert_read_right(read(batch, ScanPage("steep.jpg", 1, tilted(ticked(batch), degrees), None)))
+    assert result.alignment.marks_found >= 3
+
+
+def fed_unevenly(page: np.ndarray, amplitude_mm: float, period_mm: float = 120.0) -> np.ndarray:
+    """A sheet the feeder pulled through at a wavering speed (a fax's feed, a worn roller): the page is stretched
+    and squeezed down its length, each row up to ``amplitude_mm`` from where one plane would put it."""
+    height, width = page.shape
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    map_y = ys + amplitude_mm * PX * np.sin(2 * np.pi * ys / (period_mm * PX)).astype(np.float32)
+    return np.asarray(cv2.remap(page, xs, map_y, cv2.INTER_LINEAR, borderValue=250), dtype=np.uint8)
+
+
+def torn(page: np.ndarray, at_mm: float, gap_mm: float) -> np.ndarray:
+    """A sheet torn across at ``at_mm`` from the top and laid back together ``gap_mm`` apart."""
+    height, width = page.shape
+    cut = round(at_mm * PX)
+    lower = np.float32([[1, 0.004, 0], [-0.004, 1, gap_mm * PX]])
+    moved = cv2.warpAffine(page[cut:], lower, (width, height - cut), borderValue=250)
+    return np.asarray(np.vstack([page[:cut], moved]), dtype=np.uint8)
+
+
+def never_misread(result: SheetResult) -> SheetRead:
+    """``result`` is read, every row right or asked about."""
+    assert isinstance(result, SheetRead), result
+    for reading in result.readings:
+        meant = ("choice", CHOICES[reading.unit]) if reading.unit in CHOICES else ("blank", None)
+        assert reading.reading == "pending" or (reading.reading, reading.choice) == meant, reading
+    return result
+
+
+def test_a_page_fed_unevenly_is_read_box_by_box(batch: Batch) -> None:
+    """Rows up to 1.5 mm from where one plane puts them (a wavering feed): no plane fits within what a box may
+    miss by, so each box is read where its own border is found."""
+    result = never_misread(read(batch, ScanPage("wavy.png", 1, fed_unevenly(ticked(batch), 1.5), None)))
+    assert result.alignment.box_offsets_mm  # read piecewise
+
+
+@pytest.mark.parametrize("gap_mm", [2.5, 6.0])
+@pytest.mark.parametrize("through", ["between rows", "through a row"])
+def test_a_sheet_torn_across_is_read_right_or_refused(batch: Batch, gap_mm: float, through: str) -> None:
+    """Torn between two rows, each part is read where its boxes are; torn through a row, that row's boxes are
+    split: the page is refused or the row asked about, never misread."""
+    row = next(place for place in batch.layout.rows if place.unit == "博物馆")
+    at_mm = row.band.y + (row.band.h / 2 if through == "through a row" else row.band.h)
+    result = read(batch, ScanPage("torn.png", 1, torn(ticked(batch), at_mm, gap_mm), None))
+    if isinstance(result, SheetRejected):
+        assert result.outcome == "unreadable"
+        return
+    never_misread(result)
