@@ -7,23 +7,17 @@ import numpy as np
 
 from pipeline.ballot.template import Template
 from pipeline.reading.model import ballot_model
-from pipeline.reading.score import (
-    GRAIN_STRONG_SHARE,
-    INK_LEVEL,
-    MIN_STRONG_SHARE,
-    PAPER_PX_PER_MM,
-    PATCH_PX_PER_MM,
-    _enlarged,
-    _ink,
-    geometry_of,
-)
+from pipeline.reading.score.geometry import geometry_of
+from pipeline.reading.score.ink import GRAIN_STRONG_SHARE, MIN_STRONG_SHARE, ink_regions
+from pipeline.reading.score.patch import enlarged
+from pipeline.reading.score.result import INK_LEVEL, PAPER_PX_PER_MM, PATCH_PX_PER_MM
 
 SIZE = 120
 NOTHING_PRINTED = np.zeros((SIZE, SIZE), dtype=bool)
 
 
 def inked(darkness: np.ndarray, strong_share: float) -> int:
-    regions, _ = _ink(darkness.astype(np.float32), INK_LEVEL, NOTHING_PRINTED, strong_share, dotted=False)
+    regions, _ = ink_regions(darkness.astype(np.float32), INK_LEVEL, NOTHING_PRINTED, strong_share, dotted=False)
     return int(np.count_nonzero(regions))
 
 
@@ -71,4 +65,4 @@ def test_the_paper_level_is_enlarged_onto_the_patch_pixel_centres(template: Temp
         expected = cv2.warpAffine(
             paper, to_coarse, (geometry.size, geometry.size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         )
-        assert float(np.abs(_enlarged(paper, geometry) - expected).max()) < 0.05  # of grey levels 150–250
+        assert float(np.abs(enlarged(paper, geometry) - expected).max()) < 0.05  # of grey levels 150–250
