@@ -8,6 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.ballot.template import Template, load_template
+from pipeline.reading.model import BallotModel, ballot_model
+from pipeline.reading.score.geometry import Geometry, geometry_of
 from pipeline.store.database import Store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,6 +36,25 @@ def store(db_path: Path) -> Store:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+# -- the scorer's parts (tests/test_score_*.py): the shipped template's model and one box's masks ----------------
+
+#: A box with nothing printed within its patch but its own border (above, below and left of it) and, at the
+#: patch's right edge, the first stroke of its label: lines drawn through it meet no grid line.
+LONE_BOX = ("测评人类别", "服务对象代表")
+
+
+@pytest.fixture(scope="module")
+def model(template: Template) -> BallotModel:
+    """The reader's model of the shipped template (its blank renders once per process, in about a second)."""
+    return ballot_model(template)
+
+
+@pytest.fixture(scope="module")
+def box(model: BallotModel) -> Geometry:
+    """:data:`LONE_BOX`'s masks in its patch."""
+    return geometry_of(model)[LONE_BOX]
 
 
 # -- review page (tests/test_review*.py): one scanned batch with known flagged rows and rejected pages ------------

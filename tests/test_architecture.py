@@ -51,7 +51,7 @@ def modules() -> list[Path]:
 
 
 def test_every_room_has_a_level() -> None:
-    rooms = {path.parent.name for path in modules() if path.parent != PACKAGE}
+    rooms = {path.relative_to(PACKAGE).parts[0] for path in modules() if path.parent != PACKAGE}
     assert rooms == set(LEVEL), "a room was added or removed: give it its place in LEVELS and the README"
     assert not [path.name for path in PACKAGE.glob("*.py") if path.name != "__init__.py"], "modules live in rooms"
 

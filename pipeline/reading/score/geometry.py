@@ -1,0 +1,204 @@
+"""Geometry: each box's masks in its patch, cut once per template from the rendered blank.
+
+What the template prints around a box is known before any scan is seen. :class:`Geometry` holds it in the
+box's patch (PATCH_PX_PER_MM, :mod:`.patch` samples the scan on the same grid): the printed ink (dilated by
+TEMPLATE_DILATE_MM, so borders, grid lines and labels never count as new ink), the box's interior, its
+central half and the ring around it, the printed border the scan is searched with, the printed lines blurred
+as soft scans show them (BLUR_MM), the directions around the box's centre, and the band along its border.
+:func:`geometry_of` derives every box's once per template, through :meth:`BallotModel.derived`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.ballot.layout import BOX_LINE_WIDTH, Rect
+from pipeline.common.imaging import Floats, Gray, median
+from pipeline.reading.model import BallotModel
+from pipeline.reading.score.result import (
+    INTERIOR_INSET_MM,
+    PAPER_ENLARGED_AT,
+    PAPER_PX_PER_MM,
+    PATCH_PX_PER_MM,
+    RING_GAP_MM,
+    RING_MM,
+    SEARCH_MM,
+    SECTORS,
+)
+
+OUTLINE_PAD_MM = 0.5  # paper either side of the printed border in the template it is searched with
+TEMPLATE_DILATE_MM = 0.5  # printed ink is masked this much wider than drawn (blur, residual misfit)
+BACKGROUND_MM = 7.0  # paper white is looked for this far around each pixel: wider than a filled box
+BLUR_MM = (0.0, 0.15, 0.3, 0.45, 0.6, 0.8)  # how soft the scan may be: σ of the printed lines' blur
+HALO_BAND_MM = 1.2  # the blur is measured on the scan this far around the printed lines
+HALO_SAMPLE_STEP = 2  # every other pixel there is plenty to tell the blurs apart (~2400 of them)
+NOISE_SAMPLE_STEP = 3  # every third plain pixel is plenty to estimate the noise
+CIRCLE_INNER_MM = 2.0  # ink nearer the centre than this is a mark in the box, not a ring around it
+NEAR_LINE_MM = 0.125  # ``encircled`` sees ink from one patch pixel beside a printed line (a ring drawn tight)
+EDGE_MM = 0.6  # ``edge`` looks this far either side of the border's solid core (beyond NEAR_LINE_MM of the line)
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """Patch-space masks of one box, computed once per template."""
+
+    origin: tuple[float, float]  # mm of the patch's top-left pixel centre
+    size: int  # patch side in px
+    printed: Floats  # blank-template darkness in the patch (0–1)
+    printed_mask: npt.NDArray[np.bool_]  # dilated printed ink: never counted as new ink
+    interior: npt.NDArray[np.bool_]
+    centre: npt.NDArray[np.bool_]
+    ring: npt.NDArray[np.bool_]
+    outline: Floats  # the printed border alone with OUTLINE_PAD_MM of paper around it, for the border search
+    search_window: tuple[slice, slice]  # the part of a patch the outline is searched in (±SEARCH_MM)
+    border_pixels: npt.NDArray[np.intp]  # flat indices of where the border's ink is solid: its grey is "black"
+    plain_sample: npt.NDArray[np.intp]  # flat indices of every NOISE_SAMPLE_STEP-th pixel of interior and ring
+    box_px: tuple[int, int, int, int]  # the box's left, top, right, bottom edges in patch pixels
+    paper_origin: tuple[float, float]  # mm of the paper patch's top-left pixel centre
+    paper_size: int  # paper patch side in px at PAPER_PX_PER_MM
+    background_kernel: npt.NDArray[np.uint8]
+    background_blur: int
+    halos: Floats  # per BLUR_MM: the printed ink as a scan that soft shows it, in darkness units
+    halo_band: npt.NDArray[np.intp]  # flat indices of every HALO_SAMPLE_STEP-th pixel around the printed lines
+    halos_in_band: Floats  # the halos there, laid out for one comparison with the scan
+    sectors: npt.NDArray[np.int8]  # direction (0 … SECTORS − 1) of each annulus pixel around the centre; −1 elsewhere
+    near_line: npt.NDArray[np.bool_]  # the printed ink and NEAR_LINE_MM around it: hidden from ``encircled``
+    edge_band: npt.NDArray[np.intp]  # flat indices of EDGE_MM along the box's border, ``near_line`` aside
+    edge_sectors: npt.NDArray[np.intp]  # direction (0 … SECTORS − 1) of each :attr:`edge_band` pixel
+
+    @property
+    def interior_count(self) -> int:
+        return int(np.count_nonzero(self.interior))
+
+    @property
+    def ring_count(self) -> int:
+        return int(np.count_nonzero(self.ring))
+
+    @property
+    def centre_count(self) -> int:
+        return int(np.count_nonzero(self.centre))
+
+
+Geometries = Mapping[tuple[str, str], Geometry]
+
+
+def geometry_of(model: BallotModel) -> Geometries:
+    """Every box's patch masks, by (unit, option), cut from the model's blank once per template."""
+    return model.derived(
+        "score.geometry",
+        lambda: {(box.unit, box.option): _box_geometry(model.blank, box.rect) for box in model.layout.boxes},
+    )
+
+
+def _patch_origin(rect: Rect) -> tuple[float, float]:
+    margin = RING_GAP_MM + RING_MM + SEARCH_MM
+    return (rect.x - margin, rect.y - margin)
+
+
+def _box_geometry(blank: Gray, rect: Rect) -> Geometry:
+    margin = RING_GAP_MM + RING_MM + SEARCH_MM
+    size = round((rect.w + 2 * margin) * PATCH_PX_PER_MM)
+    ox, oy = _patch_origin(rect)
+    # Rendered page pixel i covers [i, i+1) / px_per_mm; its centre is at (i + 0.5) / px_per_mm.
+    left, top = round(ox * PATCH_PX_PER_MM), round(oy * PATCH_PX_PER_MM)
+    printed = (255.0 - blank[top : top + size, left : left + size].astype(np.float32)) / 255.0
+    origin = ((left + 0.5) / PATCH_PX_PER_MM, (top + 0.5) / PATCH_PX_PER_MM)
+    coords = (np.arange(size, dtype=np.float32) + 0.5) / PATCH_PX_PER_MM
+    xs = coords[None, :] + (left / PATCH_PX_PER_MM)
+    ys = coords[:, None] + (top / PATCH_PX_PER_MM)
+
+    def inside(inset: float) -> npt.NDArray[np.bool_]:
+        return np.asarray(
+            (xs >= rect.x + inset)
+            & (xs <= rect.x + rect.w - inset)
+            & (ys >= rect.y + inset)
+            & (ys <= rect.y + rect.h - inset)
+        )
+
+    radius = max(1, round(TEMPLATE_DILATE_MM * PATCH_PX_PER_MM))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    printed_mask = cv2.dilate((printed > 0.2).astype(np.uint8), kernel).astype(bool)
+    interior = inside(INTERIOR_INSET_MM) & ~printed_mask
+    quarter = (rect.w - 2 * INTERIOR_INSET_MM) / 4
+    centre = inside(INTERIOR_INSET_MM + quarter) & ~printed_mask
+    ring = inside(-(RING_GAP_MM + RING_MM)) & ~inside(-RING_GAP_MM) & ~printed_mask
+    border_band = inside(-BOX_LINE_WIDTH) & ~inside(BOX_LINE_WIDTH)
+    dx, dy = xs - (rect.x + rect.w / 2), ys - (rect.y + rect.h / 2)
+    direction = np.floor((np.arctan2(dy, dx) + np.pi) / (2 * np.pi) * SECTORS).astype(np.int8) % SECTORS
+    line_radius = max(1, round(NEAR_LINE_MM * PATCH_PX_PER_MM))
+    line_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * line_radius + 1, 2 * line_radius + 1))
+    near_line = cv2.dilate((printed > 0.2).astype(np.uint8), line_kernel).astype(bool)
+    annulus = (np.hypot(dx, dy) >= CIRCLE_INNER_MM) & inside(-(RING_GAP_MM + RING_MM)) & ~near_line
+    sectors = np.where(annulus, direction, -1).astype(np.int8)
+    outline = np.where(border_band, printed, 0.0).astype(np.float32)
+    edge_radius = round(EDGE_MM * PATCH_PX_PER_MM)
+    edge_kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * edge_radius + 1, 2 * edge_radius + 1))
+    edge_band = np.flatnonzero(cv2.dilate((outline > 0.5).astype(np.uint8), edge_kernel).astype(bool) & ~near_line)
+    edge_sectors = np.take(direction, edge_band).astype(np.intp)
+    rows, columns = np.nonzero(border_band)
+    pad, search = round(OUTLINE_PAD_MM * PATCH_PX_PER_MM), round(SEARCH_MM * PATCH_PX_PER_MM)
+    top, bottom = int(rows.min()) - pad, int(rows.max()) + pad + 1
+    left, right = int(columns.min()) - pad, int(columns.max()) + pad + 1
+    # The paper patch reaches half a background window beyond the patch, so that the closing's window is
+    # never cut short by the patch's edge (where it would take a shadow's gradient for ink).
+    # Half a window and a little more, so that the patch's pixel centres fall where cv2.resize puts them when
+    # the paper level is enlarged to the patch (see :func:`~.patch.enlarged`).
+    reach = BACKGROUND_MM / 2 + (1.0 + PAPER_ENLARGED_AT) / PAPER_PX_PER_MM
+    paper_origin = (origin[0] - reach, origin[1] - reach)
+    paper_size = round((size / PATCH_PX_PER_MM + 2 * reach) * PAPER_PX_PER_MM)
+    background = round(BACKGROUND_MM * PAPER_PX_PER_MM) | 1
+    halos, halo_band = _halos(printed, outline > 0.5, inside(-(RING_GAP_MM + RING_MM)))
+    halo_pixels = np.flatnonzero(halo_band)[::HALO_SAMPLE_STEP]
+    return Geometry(
+        origin,
+        size,
+        printed,
+        printed_mask,
+        interior,
+        centre,
+        ring,
+        np.ascontiguousarray(outline[top:bottom, left:right]),
+        (slice(top - search, bottom + search), slice(left - search, right + search)),
+        np.flatnonzero(outline > 0.5),
+        np.flatnonzero(interior | ring)[::NOISE_SAMPLE_STEP],
+        (
+            round((rect.x - xs[0, 0]) * PATCH_PX_PER_MM),
+            round((rect.y - ys[0, 0]) * PATCH_PX_PER_MM),
+            round((rect.x + rect.w - xs[0, 0]) * PATCH_PX_PER_MM),
+            round((rect.y + rect.h - ys[0, 0]) * PATCH_PX_PER_MM),
+        ),
+        paper_origin,
+        paper_size,
+        np.asarray(cv2.getStructuringElement(cv2.MORPH_RECT, (background, background)), dtype=np.uint8),
+        round(2.0 * PAPER_PX_PER_MM),
+        halos,
+        halo_pixels,
+        np.ascontiguousarray(halos.reshape(len(BLUR_MM), -1)[:, halo_pixels]),
+        sectors,
+        near_line,
+        edge_band,
+        edge_sectors,
+    )
+
+
+def _halos(
+    printed: Floats, border: npt.NDArray[np.bool_], scored: npt.NDArray[np.bool_]
+) -> tuple[Floats, npt.NDArray[np.bool_]]:
+    """The printed ink blurred by each of BLUR_MM and scaled as :func:`~.patch.darkness_of` scales the scan (the
+    border's solid pixels at 1), and the band around the printed lines where the scan is compared with
+    them. A soft scan or photo spreads a printed line's grey well beyond the line: subtracting its expected
+    halo keeps it from counting as ink beside every box."""
+    halos = []
+    for sigma in BLUR_MM:
+        soft = cv2.GaussianBlur(printed, (0, 0), sigma * PATCH_PX_PER_MM) if sigma else printed
+        level = median(np.asarray(soft[border], dtype=np.float32)) if border.any() else 1.0
+        halos.append(soft / max(level, 1e-3))
+    radius = round(HALO_BAND_MM * PATCH_PX_PER_MM)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    band = cv2.dilate((printed > 0.2).astype(np.uint8), kernel).astype(bool) & scored
+    return np.asarray(np.stack(halos), dtype=np.float32), band

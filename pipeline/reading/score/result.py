@@ -1,0 +1,72 @@
+"""The scores a box gets, the scorer's version, and the constants its parts share.
+
+Scores: ``fill`` (share of the box interior with new ink), ``outside`` (share of a 2 mm ring around the box:
+Chinese ticks often leave the box, circles sit around it), ``centre`` (share of the central half of the
+interior), ``darkness`` (median darkness of that ink: a firm pen or pencil stroke is dark, faint pencil and
+erased residue are not), ``shift_mm`` and ``border_match`` (how well the printed border was found),
+``encircled`` (the share of directions around the box's centre in which firm long strokes lie between
+:data:`~.geometry.CIRCLE_INNER_MM` and the ring's outer edge, the printed lines' own pixels aside: a ring
+drawn around the box covers nearly all of them, a tick or a stray stroke a few; measured only where the
+central half of the box has no ink, as a ring leaves it empty), and ``scattered`` (the share of the interior
+covered by ink apart from its largest mark: dust specks on a dirty scan are many small pieces, while a voter's
+tick, cross, fill or dot is one — pieces the printed border cuts apart are joined across it —, so
+``fill − scattered`` is the largest mark), ``edge`` (the share of a band :data:`~.geometry.EDGE_MM` wide along the
+box's printed border, the line itself aside, with new ink: a ring drawn so tight that it runs along the border
+leaves little ink anywhere else; the classifier compares it with the row's other boxes, since a soft photo
+leaves some residue of the line there too), ``edge_around`` (the share of directions around the box's centre
+in which that band holds a few pixels as dark as a pen or pencil line, :data:`~.shapes.ARC_DARKNESS`: a tight
+ring runs all the way round, a tick's stroke or a stray line crosses the band in a few directions), and
+``ink_level`` (the darkness new ink must reach in this patch: :data:`INK_LEVEL`, or
+:data:`~.patch.NOISE_SIGMAS` deviations of its plain paper above their middle on a noisy scan; ink whose
+median darkness stays under it is mostly the noise's own tail).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pipeline.ballot.layout import BOX_LINE_WIDTH
+from pipeline.reading.model import BLANK_PX_PER_MM
+
+#: Stored with every page read: raised whenever a score of some box could change for the same image.
+SCORER_VERSION = 1
+PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
+SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
+RING_MM = 2.0  # width of the "just around the box" ring
+RING_GAP_MM = 0.4  # the ring starts this far outside the border (blur of the border itself)
+INTERIOR_INSET_MM = BOX_LINE_WIDTH / 2 + 0.45  # interior starts this far inside the border's centre line
+INK_LEVEL = 0.10  # floor of the ink level: 10 % of the way from paper white to the printed black
+FAINT_LEVEL = 0.07  # on a quiet scan, a stroke this faint still counts where it is long …
+FAINT_STROKE_MM = 3.0  # … at least this long (grain and JPEG noise are short) …
+QUIET_SHARE = 0.5  # … where the paper's noise stays under this share of FAINT_LEVEL (office scans: ~0.02)
+MIN_CONTRAST = 40.0  # grey levels between paper and border below which the border is "not visible"
+# The paper level is smooth: it is estimated on a coarser, wider patch. Not coarser than this: at 2 px/mm
+# (sampled directly, or at 4 and reduced by cv2.pyrDown) the closing's maximum over fewer samples put the
+# paper lower on grainy photos, so grain beside empty boxes became "ink" (14 batches of 200 ballots: 5 faint
+# pencil marks lost; reduced: bad scans 30 more rows flagged, grainy photos' empty rows asked about as "ink
+# outside the box" instead of `noisy`), for 1–2 ms a page.
+PAPER_PX_PER_MM = 4.0
+PAPER_TO_PATCH = round(PATCH_PX_PER_MM / PAPER_PX_PER_MM)  # the paper level is enlarged this many times
+PAPER_ENLARGED_AT = (PAPER_TO_PATCH + 1) / (2 * PAPER_TO_PATCH)  # see patch.enlarged
+SECTORS = 12  # directions around the box's centre in which ink is looked for, for ``encircled``
+
+
+@dataclass(frozen=True)
+class BoxScore:
+    """One box's measurements, each as the module's docstring describes it."""
+
+    unit: str
+    option: str
+    position: int
+    fill: float
+    outside: float
+    centre: float
+    darkness: float
+    crossing: float
+    shift_mm: float
+    border_match: float
+    encircled: float = 0.0
+    scattered: float = 0.0
+    edge: float = 0.0
+    ink_level: float = 0.0
+    edge_around: float = 0.0

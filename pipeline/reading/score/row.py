@@ -1,0 +1,207 @@
+"""Row: score every box of an aligned page, row by row. Numbers only; the classifier decides.
+
+Each box's patch is sampled where the page transform (and its row's offset from it) puts the box
+(:mod:`.patch`), and for each row:
+
+- the printed border is searched for within ±:data:`SEARCH_MM` for the row, then within ±:data:`LOCAL_MM`
+  of the row's shift for each box (so a long tick across one box cannot pull it far), correcting small
+  registration errors and the bend of a curled photo;
+- the printed lines' own grey is taken away as the scan shows it: how soft the scan is (:data:`~.geometry.BLUR_MM`)
+  is measured around the printed lines of the row and their blurred template subtracted, so the halo of
+  a line on a soft photo is not ink.
+
+Then each box's ink (:mod:`.ink`) and its shapes (:mod:`.shapes`) give its :class:`~.result.BoxScore`.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Mapping
+from dataclasses import replace
+
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.ballot.layout import Checkbox, RowPlace
+from pipeline.common.imaging import Floats, Gray, upper_median
+from pipeline.reading.align import Alignment
+from pipeline.reading.model import BallotModel
+from pipeline.reading.score.geometry import Geometries, Geometry, geometry_of
+from pipeline.reading.score.ink import GRAIN_STRONG_SHARE, MIN_STRONG_SHARE, ink_regions, largest_mark
+from pipeline.reading.score.patch import (
+    border_response,
+    darkness_of,
+    noise_level,
+    paper_level,
+    sample_patch,
+    shifted,
+    softness,
+)
+from pipeline.reading.score.result import (
+    FAINT_LEVEL,
+    FAINT_STROKE_MM,
+    INK_LEVEL,
+    MIN_CONTRAST,
+    PATCH_PX_PER_MM,
+    QUIET_SHARE,
+    SEARCH_MM,
+    BoxScore,
+)
+from pipeline.reading.score.shapes import crossing, edge_scores, encircled_score, line_ink
+
+LOCAL_MM = 0.5  # each box's border may lie this far from its row's (a curled photo bends rows)
+BILEVEL_GREY_SHARE = 0.01  # a page with fewer grey pixels than this share is a fax or a 1-bit scan
+
+
+def score_page(image: Gray, alignment: Alignment, model: BallotModel) -> list[BoxScore]:
+    """Scores of every box of the page, each looked for where ``alignment`` puts it (its row's own offset
+    from the page fit included: :attr:`Alignment.box_offsets_mm`)."""
+    dotted = is_bilevel(image)
+    placed = _placed(geometry_of(model), alignment.box_offsets_mm)
+    return [
+        score for row in model.layout.rows for score in score_row(image, alignment.matrix, placed, row, dotted=dotted)
+    ]
+
+
+def score_row(
+    image: Gray, matrix: npt.NDArray[np.float64], boxes: Geometries, row: RowPlace, *, dotted: bool = False
+) -> list[BoxScore]:
+    """Scores of every box of ``row``; each border is looked for near the row's median shift. ``dotted``:
+    the scan is bilevel (see :func:`is_bilevel`)."""
+    search = round(SEARCH_MM * PATCH_PX_PER_MM)
+    patches, responses = [], []
+    for box in row.boxes:
+        geometry = boxes[(box.unit, box.option)]
+        patch = sample_patch(image, matrix, geometry)
+        response = border_response(patch, geometry)
+        patches.append((box, geometry, patch, paper_level(image, matrix, geometry)))
+        responses.append(response)
+    peaks = [np.unravel_index(int(np.argmax(r)), r.shape) for r in responses]
+    row_y = int(statistics.median(int(p[0]) for p in peaks))
+    row_x = int(statistics.median(int(p[1]) for p in peaks))
+    # Each box then finds its own border near the row's shift: a curled photo moves boxes of one row
+    # apart by a fraction of a millimetre, yet no mark can pull a box further than LOCAL_MM from its row.
+    local = round(LOCAL_MM * PATCH_PX_PER_MM)
+    shifts, matches = [], []
+    for response in responses:
+        top, left = max(0, row_y - local), max(0, row_x - local)
+        window = response[top : row_y + local + 1, left : row_x + local + 1]
+        y, x = np.unravel_index(int(np.argmax(window)), window.shape)
+        shifts.append((int(left + x) - search, int(top + y) - search))
+        matches.append(float(window[y, x]))
+    measured = []
+    for (box, geometry, patch, paper), (dx, dy) in zip(patches, shifts, strict=True):
+        # Move the scan's difference from its paper back by the shift found (wrapped edge pixels lie outside
+        # every mask), so the template's masks, computed once, apply as they are.
+        measured.append((box, geometry, *darkness_of(shifted(paper - patch, (-dx, -dy)), geometry)))
+    # One softness per row, like the shift: a mark across one box's border cannot pull it.
+    soft = int(statistics.median(softness(darkness, geometry) for _, geometry, darkness, _ in measured))
+    scores = []
+    for position, ((box, geometry, darkness, contrast), shift, match) in enumerate(
+        zip(measured, shifts, matches, strict=True)
+    ):
+        new = np.clip(darkness - geometry.halos[soft], 0.0, 1.0)
+        scores.append(_score_box(box, position, geometry, (new, contrast), shift, match, dotted))
+    return scores
+
+
+def _score_box(
+    box: Checkbox,
+    position: int,
+    geometry: Geometry,
+    measured: tuple[Floats, float],
+    shift: tuple[int, int],
+    match: float,
+    dotted: bool,
+) -> BoxScore:
+    darkness, contrast = measured
+    noise = noise_level(darkness, geometry)
+    level = max(INK_LEVEL, noise)
+    quiet = noise <= FAINT_LEVEL * QUIET_SHARE
+    strong_share = MIN_STRONG_SHARE if noise > INK_LEVEL else 0.0 if quiet else GRAIN_STRONG_SHARE
+    regions, _ = ink_regions(darkness, level, geometry.printed_mask, strong_share, dotted=dotted)
+    ink = regions > 0
+    if not ink.any() and not dotted and quiet:
+        # Nothing at the ink level on a quiet scan: a long stroke a little fainter (light pencil the scan
+        # turned into a pale line) is still a mark a clerk would see, and stands well clear of the noise.
+        regions, extents = ink_regions(darkness, FAINT_LEVEL, geometry.printed_mask, 0.0, dotted=False)
+        long = extents >= FAINT_STROKE_MM * PATCH_PX_PER_MM
+        long[0] = False  # label 0 is the paper
+        regions = np.where(long[regions], regions, 0) if long.any() else np.zeros_like(regions)
+        ink = regions > 0
+    # A border fainter than MIN_CONTRAST is not trusted to have been found; a dim but well-found one is.
+    visible = min(1.0, contrast / MIN_CONTRAST)
+    edge, edge_around = edge_scores(darkness, level, geometry)
+    empty = BoxScore(
+        unit=box.unit,
+        option=box.option,
+        position=position,
+        fill=0.0,
+        outside=0.0,
+        centre=0.0,
+        darkness=0.0,
+        crossing=0.0,
+        shift_mm=round(float(np.hypot(*shift)) / PATCH_PX_PER_MM, 3),
+        border_match=round(max(0.0, match) * visible, 4),
+        edge=round(edge, 4),
+        ink_level=round(level, 4),
+        edge_around=round(edge_around, 4),
+    )
+    if not ink.any():  # most boxes of a ballot: nothing more to measure
+        return empty
+
+    def share(region: npt.NDArray[np.bool_], total: int) -> float:
+        return float(np.count_nonzero(ink & region)) / total if total else 0.0
+
+    inside = geometry.interior & ink
+    inked = int(np.count_nonzero(inside))
+    darkness_of_ink = upper_median(darkness[inside]) if inked else 0.0
+    largest = largest_mark(regions, inside, geometry.printed_mask)
+    centre = share(geometry.centre, geometry.centre_count)
+    # A ring leaves the box's middle empty: with ink there (a tick, a cross, a fill) it is not measured.
+    encircled = 0.0 if centre else encircled_score(darkness, level, geometry, strong_share, dotted=dotted, quiet=quiet)
+    return replace(
+        empty,
+        fill=round(inked / geometry.interior_count, 4),
+        scattered=round((inked - largest) / geometry.interior_count, 4),
+        outside=round(share(geometry.ring, geometry.ring_count), 4),
+        centre=round(centre, 4),
+        darkness=round(darkness_of_ink, 4),
+        crossing=round(
+            crossing(line_ink(darkness, level, ink, geometry.printed_mask, dotted), geometry.box_px, dotted=dotted), 4
+        ),
+        encircled=round(encircled, 4),
+    )
+
+
+def is_bilevel(image: Gray) -> bool:
+    """A fax or 1-bit scan: (nearly) every pixel pure black or pure white."""
+    sample = image[::7, ::7]
+    return bool(np.count_nonzero((sample > 8) & (sample < 247)) < BILEVEL_GREY_SHARE * sample.size)
+
+
+def _placed(geometry: Geometries, offsets: Mapping[tuple[str, str], tuple[float, float]]) -> Geometries:
+    """``geometry`` for one page whose boxes in ``offsets`` ((unit, option) → (dx, dy) mm) lie that far from where
+    the page transform puts them (a curled photo, see :mod:`pipeline.reading.refine`): their patches are sampled
+    there, so their borders are looked for, and their ``shift_mm`` measured, around where they are."""
+    if not offsets:
+        return geometry
+    return {key: _moved(box, offsets.get(key)) for key, box in geometry.items()}
+
+
+def _moved(geometry: Geometry, offset: tuple[float, float] | None) -> Geometry:
+    if offset is None:
+        return geometry
+    dx, dy = offset
+    return replace(
+        geometry,
+        origin=(geometry.origin[0] + dx, geometry.origin[1] + dy),
+        paper_origin=(geometry.paper_origin[0] + dx, geometry.paper_origin[1] + dy),
+    )
+
+
+def box_patch(image: Gray, alignment: Alignment, model: BallotModel, box: Checkbox) -> Gray:
+    """The box's neighbourhood resampled at PATCH_PX_PER_MM, as the scorer sees it (for contact sheets)."""
+    key = (box.unit, box.option)
+    patch = sample_patch(image, alignment.matrix, _moved(geometry_of(model)[key], alignment.box_offsets_mm.get(key)))
+    return np.asarray(np.clip(patch, 0, 255), dtype=np.uint8)

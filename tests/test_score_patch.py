@@ -1,0 +1,168 @@
+"""The scorer's patch (pipeline.reading.score.patch): the paper level, darkness, noise, softness and border search
+on synthetic scans of one box's neighbourhood, drawn at the patch's own resolution."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.common.imaging import Gray
+from pipeline.reading.model import BallotModel
+from pipeline.reading.score.geometry import BACKGROUND_MM, BLUR_MM, Geometry, geometry_of
+from pipeline.reading.score.patch import (
+    NOISE_SIGMAS,
+    border_response,
+    darkness_of,
+    enlarged,
+    noise_level,
+    paper_level,
+    sample_patch,
+    shifted,
+    softness,
+)
+from pipeline.reading.score.result import MIN_CONTRAST, PAPER_PX_PER_MM, PATCH_PX_PER_MM, SEARCH_MM
+
+#: Page mm → pixels of a scan drawn at PATCH_PX_PER_MM, pixel centres where the blank's are: the patch's
+#: pixels are the scan's own, so what a test draws is what the patch holds.
+AT_PATCH_RESOLUTION = np.array([[PATCH_PX_PER_MM, 0.0, -0.5], [0.0, PATCH_PX_PER_MM, -0.5], [0.0, 0.0, 1.0]])
+PAPER = 230.0
+MM = round(PATCH_PX_PER_MM)  # patch pixels in a millimetre
+
+
+def page(model: BallotModel) -> tuple[np.ndarray, np.ndarray]:
+    """Plain paper the blank's size, and each pixel's column (page pixels)."""
+    height, width = model.blank.shape
+    return np.full((height, width), PAPER, np.float32), np.arange(width, dtype=np.float32)[None, :]
+
+
+def patch_corner(box: Geometry) -> tuple[int, int]:
+    """The page pixel (column, row) that is the box's patch's first."""
+    left, top = (round(value * PATCH_PX_PER_MM - 0.5) for value in box.origin)
+    return left, top
+
+
+def box_centre(box: Geometry) -> tuple[int, int]:
+    """The box's centre in page pixels (column, row)."""
+    left, top = patch_corner(box)
+    return left + (box.box_px[0] + box.box_px[2]) // 2, top + (box.box_px[1] + box.box_px[3]) // 2
+
+
+def scan(image: np.ndarray) -> Gray:
+    return np.asarray(np.clip(np.round(image), 0, 255), dtype=np.uint8)
+
+
+def test_the_paper_level_follows_a_light_gradient(model: BallotModel, box: Geometry) -> None:
+    _, columns = page(model)
+    centre, _ = box_centre(box)
+    image = scan(190 + (columns - centre) / MM * 4)  # 4 grey levels a millimetre: 150–230 across the paper patch
+    level = paper_level(image, AT_PATCH_RESOLUTION, box)
+    assert float(np.abs(level - sample_patch(image, AT_PATCH_RESOLUTION, box)).max()) < 1.5
+
+
+def test_the_paper_level_follows_a_shadows_edge(model: BallotModel, box: Geometry) -> None:
+    """A shadow's edge through the box's middle: on both sides, from 1.5 mm off it, the paper is where it is."""
+    image, columns = page(model)
+    centre, _ = box_centre(box)
+    image = scan(np.where(columns < centre, image, 140.0))
+    level = paper_level(image, AT_PATCH_RESOLUTION, box)
+    clear = np.abs(patch_corner(box)[0] + np.arange(box.size) - centre) >= 1.5 * MM
+    error = np.abs(level - sample_patch(image, AT_PATCH_RESOLUTION, box))[:, clear]
+    assert float(error.max()) < 2.0
+
+
+def test_a_filled_box_is_not_taken_for_paper(model: BallotModel, box: Geometry) -> None:
+    """A box filled solid (5 mm: wider than any pen stroke, narrower than BACKGROUND_MM) lies on paper."""
+    assert BACKGROUND_MM > 5.0
+    image, _ = page(model)
+    x, y = box_centre(box)
+    half = round(2.5 * MM)
+    image[y - half : y + half, x - half : x + half] = 60
+    level = paper_level(scan(image), AT_PATCH_RESOLUTION, box)
+    assert float(level.min()) > PAPER - 3
+
+
+def printed_scan(box: Geometry, black: float) -> np.ndarray:
+    """The box's patch as a sharp scan shows the template: paper at PAPER, printed ink ``black`` darker."""
+    return np.asarray(PAPER - black * box.printed, dtype=np.float32)
+
+
+def test_darkness_is_nothing_on_paper_and_full_as_black_as_the_printed_border(box: Geometry) -> None:
+    """Ink as black as the printed border is at 1, ink half as dark at ½, paper at 0."""
+    patch = printed_scan(box, 200.0)
+    left, top, right, bottom = box.box_px
+    middle = (left + right) // 2
+    patch[top + MM : bottom - MM, left + MM : middle] -= 200.0
+    patch[top + MM : bottom - MM, middle : right - MM] -= 100.0
+    darkness, contrast = darkness_of(PAPER - patch, box)
+    assert contrast == pytest.approx(200.0, abs=1.0)
+    assert float(darkness[top + 2 * MM : bottom - 2 * MM, left + 2 * MM : middle - 4].min()) > 0.98
+    assert darkness[top + 2 * MM : bottom - 2 * MM, middle + 4 : right - 2 * MM] == pytest.approx(0.5, abs=0.01)
+    assert float(np.median(np.take(darkness, box.border_pixels))) > 0.6  # a thin line, blurred with the paper beside
+    assert float(darkness[box.ring].max()) < 0.01
+
+
+def test_a_border_fainter_than_the_minimum_contrast_is_not_taken_for_black(box: Geometry) -> None:
+    """A border only MIN_CONTRAST / 2 darker than the paper: its darkness is half, not full."""
+    sharp, _ = darkness_of(PAPER - printed_scan(box, 200.0), box)
+    faint, contrast = darkness_of(PAPER - printed_scan(box, MIN_CONTRAST / 2), box)
+    assert contrast == pytest.approx(MIN_CONTRAST / 2, abs=0.5)
+    ratio = np.take(faint, box.border_pixels).sum() / np.take(sharp, box.border_pixels).sum()
+    assert ratio == pytest.approx(0.5, abs=0.05)
+
+
+@pytest.mark.parametrize("sigma", [0.02, 0.05, 0.08])
+def test_the_noise_level_on_gaussian_grain(box: Geometry, sigma: float) -> None:
+    grain = np.random.default_rng(7).normal(0.0, sigma, (box.size, box.size)).astype(np.float32)
+    assert noise_level(grain, box) == pytest.approx(NOISE_SIGMAS * sigma, rel=0.1)
+
+
+def test_a_mark_does_not_raise_the_noise_level(box: Geometry) -> None:
+    """A tick covers a few hundred of the plain pixels the noise is measured on: median and MAD do not see it."""
+    quiet = np.random.default_rng(7).normal(0.0, 0.01, (box.size, box.size)).astype(np.float32)
+    ticked = quiet.copy()
+    left, top, right, bottom = box.box_px
+    cv2.line(ticked, (left + 8, top + 26), (left + 20, bottom - 6), 0.8, 4)
+    cv2.line(ticked, (left + 20, bottom - 6), (right + 10, top - 12), 0.8, 4)
+    assert noise_level(ticked, box) < 0.05
+
+
+@pytest.mark.parametrize("index", range(len(BLUR_MM)))
+def test_softness_is_the_blur_the_printed_lines_show(box: Geometry, index: int) -> None:
+    sigma = BLUR_MM[index] * PATCH_PX_PER_MM
+    soft = cv2.GaussianBlur(box.printed, (0, 0), sigma) if sigma else box.printed
+    darkness = soft / np.median(np.take(soft, box.border_pixels))
+    assert softness(np.asarray(darkness, dtype=np.float32), box) == index
+
+
+@pytest.mark.parametrize("shift", [(3, -2), (-5, 0), (0, 6), (-8, -8)])
+def test_the_border_response_peaks_where_the_printed_border_lies(box: Geometry, shift: tuple[int, int]) -> None:
+    """The scan's border drawn ``shift`` (dx, dy) pixels off: the response's peak says so."""
+    response = border_response(shifted(printed_scan(box, 200.0), shift), box)
+    y, x = np.unravel_index(int(np.argmax(response)), response.shape)
+    search = round(SEARCH_MM * PATCH_PX_PER_MM)
+    assert (int(x) - search, int(y) - search) == shift
+    assert float(response.max()) > 0.95
+
+
+@pytest.mark.parametrize("shift", [(0, 0), (3, -2), (-7, 11), (101, 1)])
+def test_shifted_is_a_roll(shift: tuple[int, int]) -> None:
+    array = np.arange(40 * 30, dtype=np.float32).reshape(40, 30)
+    assert np.array_equal(shifted(array, shift), np.roll(array, (shift[1], shift[0]), axis=(0, 1)))
+
+
+def test_the_paper_level_is_enlarged_onto_the_patch_pixel_centres(model: BallotModel) -> None:
+    """The coarse paper level is enlarged to the box's patch by a plain resize, which is right only where
+    the paper patch's reach puts the patch's pixel centres: it must agree with the general warp that maps
+    patch pixel i to coarse pixel (patch origin − paper origin) × PAPER_PX_PER_MM + i × PAPER / PATCH."""
+    rng = np.random.default_rng(3)
+    for geometry in geometry_of(model).values():
+        side = geometry.paper_size
+        paper = cv2.GaussianBlur(rng.uniform(150, 250, (side, side)).astype(np.float32), (0, 0), 2.0)
+        offset = np.subtract(geometry.origin, geometry.paper_origin) * PAPER_PX_PER_MM
+        step = PAPER_PX_PER_MM / PATCH_PX_PER_MM
+        to_coarse = np.array([[step, 0.0, offset[0]], [0.0, step, offset[1]]])
+        expected = cv2.warpAffine(
+            paper, to_coarse, (geometry.size, geometry.size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        )
+        assert float(np.abs(enlarged(paper, geometry) - expected).max()) < 0.05  # of grey levels 150–250

@@ -1,0 +1,144 @@
+"""The scorer's driver (pipeline.reading.score.row): a page's boxes scored on the shipped template's blank as its
+own scan (drawn at the patch's resolution, so the page transform is a plain scale), with marks, noise and shifts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.ballot.layout import Checkbox
+from pipeline.common.imaging import Gray
+from pipeline.reading.align import Alignment
+from pipeline.reading.model import BallotModel
+from pipeline.reading.score import INK_LEVEL, BoxScore, box_patch, geometry_of, score_page
+from pipeline.reading.score.geometry import Geometry
+from pipeline.reading.score.result import PATCH_PX_PER_MM
+from pipeline.reading.score.row import _moved, _placed, is_bilevel
+
+MM = round(PATCH_PX_PER_MM)  # page pixels in a millimetre
+#: The blank as a scan: page mm → its pixels (pixel i's centre at (i + ½) / PATCH_PX_PER_MM mm).
+AS_DRAWN = Alignment(
+    matrix=np.array([[PATCH_PX_PER_MM, 0.0, -0.5], [0.0, PATCH_PX_PER_MM, -0.5], [0.0, 0.0, 1.0]]),
+    rotation=0,
+    residual_mm=0.0,
+    px_per_mm=PATCH_PX_PER_MM,
+    skew_deg=0.0,
+    marks_found=4,
+)
+TICKED = ("局机关", "基本满意")
+
+
+def scores_by_box(image: Gray, model: BallotModel, alignment: Alignment = AS_DRAWN) -> dict[tuple[str, str], BoxScore]:
+    return {(score.unit, score.option): score for score in score_page(image, alignment, model)}
+
+
+def checkbox(model: BallotModel, key: tuple[str, str]) -> Checkbox:
+    return next(box for box in model.layout.boxes if (box.unit, box.option) == key)
+
+
+def ticked(model: BallotModel, *, specks: bool = False) -> Gray:
+    """The blank with a pen tick in :data:`TICKED` (and, if ``specks``, two dots of dust beside it in the box)."""
+    page = model.blank.copy()
+    rect = checkbox(model, TICKED).rect
+    x, y = round(rect.x * MM), round(rect.y * MM)
+    size = round(rect.w * MM)
+    point = (x + size // 3, y + size - MM)
+    cv2.line(page, (x + MM, y + size // 2), point, 40, 3)
+    cv2.line(page, point, (x + size - MM, y + MM), 40, 3)
+    if specks:
+        for dx in (3 * MM // 2, 3 * MM):
+            cv2.circle(page, (x + dx, y + 3 * MM // 2), round(0.45 * MM), 40, -1)
+    return page
+
+
+def test_the_blank_itself_scores_empty_with_its_borders_found(model: BallotModel) -> None:
+    scores = score_page(model.blank, AS_DRAWN, model)
+    assert len(scores) == len(model.layout.boxes)
+    for score in scores:
+        assert (score.fill, score.outside, score.scattered, score.crossing, score.encircled) == (0, 0, 0, 0, 0)
+        assert score.shift_mm == 0.0
+        assert score.border_match > 0.99
+        assert score.ink_level == INK_LEVEL  # a clean page's noise is far under the floor
+
+
+def test_a_tick_is_scored_in_its_box_alone(model: BallotModel) -> None:
+    scores = scores_by_box(ticked(model), model)
+    tick = scores[TICKED]
+    assert 0.2 < tick.fill < 0.45  # two strokes 0.4 mm wide, 2 and 5 mm long, with their blurred edges
+    assert tick.centre > 0
+    assert tick.darkness > 0.4  # grey 40 on white, its blurred edges included
+    assert tick.scattered == 0.0
+    assert tick.crossing < 0.1
+    assert tick.encircled == 0.0  # ink in the middle: no ring measured
+    assert all(score.fill == 0 for key, score in scores.items() if key != TICKED)
+
+
+def test_specks_beside_a_tick_are_scattered_ink(model: BallotModel) -> None:
+    tick = scores_by_box(ticked(model), model)[TICKED]
+    dusty = scores_by_box(ticked(model, specks=True), model)[TICKED]
+    assert dusty.fill > tick.fill
+    assert dusty.scattered > 0.02
+    assert dusty.fill - dusty.scattered == pytest.approx(tick.fill, abs=0.002)  # the largest mark: the tick
+
+
+def test_on_grainy_paper_the_ink_level_rises_above_the_floor(model: BallotModel) -> None:
+    grain = np.random.default_rng(1).normal(0.0, 30.0, model.blank.shape)
+    page = np.asarray(np.clip(model.blank * 0.8 + 20 + grain, 0, 255), dtype=np.uint8)
+    scores = score_page(page, AS_DRAWN, model)
+    assert all(0.12 < score.ink_level < 0.25 for score in scores)
+    assert all(score.fill == 0 for score in scores)
+
+
+def test_a_shift_within_the_search_is_found(model: BallotModel) -> None:
+    shifted = np.roll(model.blank, MM // 2, axis=1)  # 0.5 mm to the right
+    for score in score_page(shifted, AS_DRAWN, model):
+        assert score.shift_mm == 0.5
+        assert score.border_match > 0.99
+        assert score.fill == 0
+
+
+def test_boxes_are_looked_for_where_their_rows_offsets_put_them(model: BallotModel) -> None:
+    """A page 1.5 mm off the transform (beyond the border search): its borders are found only where
+    ``box_offsets_mm`` says they lie."""
+    shifted = np.roll(model.blank, 3 * MM // 2, axis=1)
+    lost = score_page(shifted, AS_DRAWN, model)
+    assert max(score.border_match for score in lost) < 0.6
+    offsets = {(box.unit, box.option): (1.5, 0.0) for box in model.layout.boxes}
+    for score in score_page(shifted, replace(AS_DRAWN, box_offsets_mm=offsets), model):
+        assert score.shift_mm == 0.0
+        assert score.border_match > 0.99
+        assert score.fill == 0
+
+
+def test_moved_and_placed(model: BallotModel) -> None:
+    geometry = geometry_of(model)
+    assert _placed(geometry, {}) is geometry
+    placed = _placed(geometry, {TICKED: (0.5, -1.0)})
+    moved: Geometry = placed[TICKED]
+    before = geometry[TICKED]
+    assert moved.origin == pytest.approx((before.origin[0] + 0.5, before.origin[1] - 1.0))
+    assert moved.paper_origin == pytest.approx((before.paper_origin[0] + 0.5, before.paper_origin[1] - 1.0))
+    assert all(placed[key] is box for key, box in geometry.items() if key != TICKED)
+    assert _moved(before, None) is before
+
+
+def test_box_patch_is_the_scan_around_the_box(model: BallotModel) -> None:
+    geometry = geometry_of(model)[TICKED]
+    patch = box_patch(model.blank, AS_DRAWN, model, checkbox(model, TICKED))
+    left, top = (round(value * PATCH_PX_PER_MM - 0.5) for value in geometry.origin)
+    assert patch.dtype == np.uint8
+    assert np.array_equal(patch, model.blank[top : top + geometry.size, left : left + geometry.size])
+
+
+def test_a_fax_is_bilevel_and_a_grey_scan_is_not(model: BallotModel) -> None:
+    assert not is_bilevel(model.blank)  # anti-aliased print: grey edges
+    fax = np.where(model.blank < 128, 0, 255).astype(np.uint8)
+    assert is_bilevel(fax)
+    # The check samples every 7th pixel of every 7th row: grey in 0.5 % of them is a fax's, in 2 % a grey scan's.
+    for step, bilevel in ((98, True), (49, False)):
+        specks = fax.copy()
+        specks[::step, ::step] = 128
+        assert is_bilevel(specks) == bilevel, step
