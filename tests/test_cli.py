@@ -71,3 +71,12 @@ def test_a_rules_preset_is_named_without_its_folder(
     assert rules_path(Path("majority")) == Path("majority")
     local = runner.invoke(main, ["rules", "check", "majority"])
     assert local.exit_code == 0 and local.output.startswith("本地规则\n"), local.output
+
+
+def test_the_demo_empties_only_an_earlier_demo(runner: CliRunner, tmp_path: Path) -> None:
+    """``-o`` may name any folder: one holding anything but an earlier demo is refused, not emptied."""
+    kept = tmp_path / "mine.txt"
+    kept.write_text("a clerk's file", encoding="utf-8")
+    result = runner.invoke(main, ["demo", "-o", str(tmp_path)])
+    assert result.exit_code == EXIT_FAILED and "earlier demo" in result.output
+    assert kept.read_text(encoding="utf-8") == "a clerk's file"
