@@ -49,7 +49,12 @@ def test_simulated_batch_to_spreadsheet(tmp_path: Path) -> None:
             if unit != CATEGORY_ROW:
                 expected.setdefault(unit, Counter())[intent] += 1
 
-    assert CliRunner().invoke(main, ["session", "set", SESSION, "--issued", "12", "--db", str(batch.db)]).exit_code == 0
+    assert (
+        CliRunner()
+        .invoke(main, ["session", "set", "--session", SESSION, "--issued", "12", "--db", str(batch.db)])
+        .exit_code
+        == 0
+    )
     report = tmp_path / "result.xlsx"
     result = CliRunner().invoke(main, ["report", "--session", SESSION, "--db", str(batch.db), "-o", str(report)])
     assert result.exit_code == 0, result.output

@@ -214,7 +214,7 @@ def test_a_batch_of_filled_forms_is_scanned_reviewed_and_reported(
 
     db = tmp_path / "forms.db"
     scanned = CliRunner().invoke(
-        main, ["scan", str(scans), "--session", SESSION, "--db", str(db), "--jobs", "1", "--template", str(form)]
+        main, ["scan", str(scans), "--session", SESSION, "--db", str(db), "--jobs", "1", "--form", str(form)]
     )
     assert scanned.exit_code == 2, scanned.output  # a duplicate and a foreign page need a clerk's look
     exported = CliRunner().invoke(main, ["export", "--session", SESSION, "--db", str(db), "--format", "jsonl"])
@@ -277,7 +277,7 @@ def test_scan_refuses_our_own_template_as_a_form_and_a_changed_form_of_the_same_
     db, scans = tmp_path / "f.db", tmp_path / "scans"
     scans.mkdir()
     ours = CliRunner().invoke(
-        main, ["scan", str(scans), "--session", SESSION, "--db", str(db), "--template", "templates/shuangping.yaml"]
+        main, ["scan", str(scans), "--session", SESSION, "--db", str(db), "--form", "templates/shuangping.yaml"]
     )
     assert ours.exit_code == 1 and "QR" in ours.output
     _, template = forms["squares"]
@@ -285,7 +285,7 @@ def test_scan_refuses_our_own_template_as_a_form_and_a_changed_form_of_the_same_
     first.write_text(yaml.safe_dump(template.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
     edited = template.model_copy(update={"title": template.title + "（修订）"})
     changed.write_text(yaml.safe_dump(edited.model_dump(mode="json"), allow_unicode=True), encoding="utf-8")
-    args = ["scan", str(scans), "--session", SESSION, "--db", str(db), "--template"]
+    args = ["scan", str(scans), "--session", SESSION, "--db", str(db), "--form"]
     assert CliRunner().invoke(main, [*args, str(first)]).exit_code == 0
     refused = CliRunner().invoke(main, [*args, str(changed)])
     assert refused.exit_code == 1 and "different version" in refused.output

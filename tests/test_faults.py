@@ -351,7 +351,7 @@ def test_database_path_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -
     folder = tmp_path / "a-folder.db"
     folder.mkdir()
     result = run("status", "--session", SESSION, "--db", str(folder))
-    assert result.returncode == 2 and "is a directory" in result.stderr
+    assert result.returncode == 64 and "is a directory" in result.stderr  # a usage error
 
 
 def _immutable(path: Path, on: bool) -> bool:
@@ -381,7 +381,7 @@ def test_read_only_database_is_a_clear_error_and_stays_intact(tmp_path: Path, pr
 def test_odd_session_names_are_refused(tmp_path: Path, name: str) -> None:
     db = tmp_path / "ballots.db"
     result = CliRunner().invoke(main, ["scan", str(tmp_path), "--session", name, "--db", str(db)])
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 64, result.output  # a usage error
     assert "Invalid value for '--session'" in result.output
     assert not db.exists(), "nothing is written for a refused session name"
 

@@ -191,7 +191,7 @@ def test_cli_print_rejects_odd_session(tmp_path: Path, runner: CliRunner) -> Non
             str(tmp_path / "x.pdf"),
         ],
     )
-    assert result.exit_code == 2 and "is not allowed" in result.output
+    assert result.exit_code == 64 and "is not allowed" in result.output  # a usage error, not "needs attention"
     assert not (tmp_path / "x.pdf").exists()
 
 

@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.ballot.template import Template
+from pipeline.cli import main
 from pipeline.cli.results import report_command
 from pipeline.counting.report import (
     DETAIL_HEADER,
@@ -268,7 +269,7 @@ def test_report_command(runner: CliRunner, session_store: Store, db_path: Path, 
         report_command, ["--session", "2026H1", "-o", str(tmp_path / "r.csv"), "--format", "csv", *db]
     )
     assert as_csv.exit_code == 0 and (tmp_path / "r.csv").read_text(encoding="utf-8-sig").startswith("序号,单位名称")
-    neither = runner.invoke(report_command, ["-o", str(tmp_path / "x.xlsx"), *db])
-    assert neither.exit_code == 1 and "exactly one of" in neither.output
-    half = runner.invoke(report_command, ["--year", "2026H1", "-o", str(tmp_path / "x.xlsx"), *db])
-    assert half.exit_code == 1 and "such as 2026" in half.output
+    neither = runner.invoke(main, ["report", "-o", str(tmp_path / "x.xlsx"), *db])
+    assert neither.exit_code == 64 and "exactly one of" in neither.output
+    half = runner.invoke(main, ["report", "--year", "2026H1", "-o", str(tmp_path / "x.xlsx"), *db])
+    assert half.exit_code == 64 and "such as 2026" in half.output

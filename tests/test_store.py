@@ -33,7 +33,7 @@ def tables(path: Path) -> dict[str, list[tuple[str, str, int, object, int]]]:
 
 def old_store(path: Path) -> None:
     """A store as version 9 wrote it: one read page whose reason was a sentence, one flagged row, one file
-    that could not be read."""
+    that could not be read, the read page's image."""
     connection = sqlite3.connect(path)
     connection.executescript(V9_SCHEMA.read_text(encoding="utf-8") + "\nPRAGMA user_version = 9;")
     connection.executescript(
@@ -52,6 +52,8 @@ def old_store(path: Path) -> None:
         "(2, '文化馆', '满意', 0, 0, 0, 0, 0, 0, 0.1, 0.9);"
         "INSERT INTO row_readings VALUES (1, 2, '局机关', 'pending', NULL, 'marginal'),"
         "(1, 2, '文化馆', 'blank', NULL, '');"
+        "INSERT INTO page_images (page_id, kind, mime, width, height, data, as_scanned) "
+        "VALUES (2, 'page', 'image/jpeg', 1654, 2339, x'ffd8ffe0', 1);"
     )
     connection.close()
 
@@ -76,6 +78,9 @@ def test_a_store_of_version_9_is_migrated_when_opened(tmp_path: Path) -> None:
     files = store.db.execute("SELECT reason_code, json_extract(reason_detail, '$.text') FROM files ORDER BY id")
     assert files.fetchall() == [("legacy", "the PDF has no pages"), (None, None)]
     assert [state.state.reason for state in store.flagged_rows("2026H1")] == ["marginal"]
+    # The page's image is kept as it was (the table lost only its never-used kinds of image).
+    images = store.db.execute("SELECT page_id, mime, width, height, data, as_scanned FROM page_images").fetchall()
+    assert images == [(2, "image/jpeg", 1654, 2339, b"\xff\xd8\xff\xe0", 1)]
     store.close()
     assert views(old) == views(tmp_path / "fresh.db")  # every view as schema.sql makes it, effective_readings too
     assert tables(old) == tables(tmp_path / "fresh.db")  # every column as schema.sql makes it

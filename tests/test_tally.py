@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.ballot.template import Template, parse_template
-from pipeline.cli.results import override_group, session_group, tally_command
+from pipeline.cli import main
+from pipeline.cli.results import override_group, tally_command
 from pipeline.counting.ballots import BallotResult, RowResult
 from pipeline.counting.rules import Override, OverrideRequest, Rules, load_rules, parse_rules
 from pipeline.counting.tally import (
@@ -414,12 +415,14 @@ def test_store_overrides_added_listed_and_revoked(printed: Store) -> None:
 
 
 def test_cli_session_set(runner: CliRunner, printed: Store, db_path: Path) -> None:
-    result = runner.invoke(session_group, ["set", "2026h1", "--issued", "120", "--db", str(db_path)])
+    set_ = ["session", "set", "--db", str(db_path), "--session"]
+    result = runner.invoke(main, [*set_, "2026h1", "--issued", "120"])
     assert result.exit_code == 0, result.output
     assert result.output.strip() == "2026H1: 发出 120  应到 —  实到 —"
-    result = runner.invoke(session_group, ["set", "2030H1", "--issued", "1", "--db", str(db_path)])
+    result = runner.invoke(main, [*set_, "2030H1", "--issued", "1"])
     assert result.exit_code == 1 and "不存在" in result.output
-    assert runner.invoke(session_group, ["set", "2026H1", "--db", str(db_path)]).exit_code == 1
+    nothing = runner.invoke(main, [*set_, "2026H1"])
+    assert nothing.exit_code == 64 and "nothing to record" in nothing.output
 
 
 def test_cli_override_add_list_revoke(runner: CliRunner, printed: Store, db_path: Path) -> None:

@@ -18,6 +18,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_ATTENTION = 2
 #: Exit status when the command could not run at all (bad template, unusable database).
 EXIT_FAILED = 1
+#: Exit status of a usage error: unknown command or option, a bad or missing value (BSD's EX_USAGE). click's own
+#: status for these is 2, which scripts would take for EXIT_ATTENTION.
+EXIT_USAGE = 64
 
 
 def db_option(func: F) -> F:

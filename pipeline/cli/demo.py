@@ -9,22 +9,33 @@ from pathlib import Path
 
 import click
 
+from pipeline.cli.common import fail
+
 DEMO_SESSION = "2026H1"
 
 
 @click.command("demo")
 @click.option(
-    "--out",
+    "-o",
+    "--output",
     "out_dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("output/demo"),
     show_default=True,
-    help="Folder for the demo's PDF, scans, database and report (emptied first).",
+    help="Folder for the demo's PDF, scans, database and report (an earlier demo's folder is emptied first).",
 )
 @click.option("--copies", type=click.IntRange(1, 500), default=40, show_default=True, help="Ballots to print.")
 @click.option("--seed", type=int, default=2026, show_default=True, help="Seed of the simulated voters and scanner.")
 def demo_command(out_dir: Path, copies: int, seed: int) -> None:
-    """Print sample ballots, simulate a filled and scanned batch, read it, and write the draft result workbook."""
+    """Print sample ballots, simulate a filled and scanned batch, read it, and write the draft result workbook.
+
+    Uses the shipped sample template, reading settings and counting rules; the database is OUTPUT/ballots.db.
+    A folder that holds anything but an earlier demo is refused rather than emptied.
+
+    \b
+    Example:
+      ballot demo -o output/demo --copies 40
+    """
     from pipeline.ballot.layout import compute_layout
     from pipeline.ballot.template import load_template
     from pipeline.common.defaults import default_file
@@ -38,6 +49,8 @@ def demo_command(out_dir: Path, copies: int, seed: int) -> None:
     from pipeline.store.database import open_store
 
     if out_dir.exists():
+        if any(out_dir.iterdir()) and not (out_dir / "ballots.db").is_file():
+            fail(f"{out_dir} 不是空文件夹，也不是以前的演示 / is neither empty nor an earlier demo: use another folder")
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     template = load_template(default_file("shuangping.yaml"))

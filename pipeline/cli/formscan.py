@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 @click.option(
     "-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Template to write."
 )
-@click.option("--lang", default="chi_sim", show_default=True, help="Tesseract languages, e.g. chi_sim+eng.")
+@click.option("--ocr-lang", "lang", default="chi_sim", show_default=True, help="Tesseract languages, e.g. chi_sim+eng.")
 @click.option("--id", "template_id", default=None, help="Template id (default: from the output file's name).")
 @click.option("--page", "page_no", type=click.IntRange(1), default=1, show_default=True, help="Page of BLANK to use.")
 @click.option(
@@ -39,6 +39,10 @@ def from_scan_command(
     sure of are listed here and marked 待核对 in the YAML: check them against the paper form. Scan the
     blank at 300 dpi. Exit status: 0 when everything was read with confidence, 2 when something must be
     checked, 1 when no usable form was found.
+
+    \b
+    Example:
+      ballot template from-scan blank-form.pdf -o templates/our-form.yaml --ocr-lang chi_sim+eng
     """
     from pipeline.ballot.template import TemplateInvalid
     from pipeline.forms.ocr import OcrUnavailableError

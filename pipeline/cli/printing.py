@@ -16,7 +16,15 @@ from pipeline.cli.common import EXIT_FAILED, db_option, open_db, read_template, 
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PDF file.")
 @db_option
 def print_command(template_file: Path, session: str, copies: int, output: Path, db_path: Path | None) -> None:
-    """Print COPIES ballots of TEMPLATE_FILE for SESSION into one PDF, one page per ballot."""
+    """Print COPIES ballots of TEMPLATE_FILE for SESSION into one PDF, one page per ballot.
+
+    Each ballot gets a fresh random serial in its QR code, recorded in the store; the template as printed is
+    kept there too, so a later edit of the file never changes how these sheets are read.
+
+    \b
+    Example:
+      ballot print templates/shuangping.yaml --session 2026H1 --copies 120 -o 2026H1-测评票.pdf
+    """
     from pipeline.ballot.layout import compute_layout
     from pipeline.ballot.template import TemplateInvalid
     from pipeline.printing.render import FontMissing, render_ballots
@@ -24,9 +32,9 @@ def print_command(template_file: Path, session: str, copies: int, output: Path, 
     template = read_template(template_file)
     if template.source == "external":
         click.echo(
-            f"错误 / error: {template_file} 描述的是现有表格，不能印制；填好的表格用 ballot scan --template 读取 / "
+            f"错误 / error: {template_file} 描述的是现有表格，不能印制；填好的表格用 ballot scan --form 读取 / "
             "describes an existing office form: it is not printed here; read filled copies with "
-            "`ballot scan --template`",
+            "`ballot scan --form`",
             err=True,
         )
         raise SystemExit(EXIT_FAILED)

@@ -43,7 +43,7 @@ def _settings(settings_file: Path | None) -> ReadingSettings:
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, help="Worker processes (default: all cores).")
 @click.option("--debug-dir", type=click.Path(file_okay=False, path_type=Path), help="Write an overlay per page.")
 @click.option(
-    "--template",
+    "--form",
     "form_files",
     multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
@@ -63,12 +63,17 @@ def scan_command(
     """Read every page of PATHS (files or folders: PDF, TIFF, JPEG, PNG) into the store.
 
     Our own ballots are recognised by their QR code. Copies of an existing office form have none: name the
-    form with --template (once per session; later scans of the session remember it). Such copies carry no
+    form with --form (once per session; later scans of the session remember it). Such copies carry no
     serial, so a sheet is known to be counted twice only when the very same image (or file) comes again.
 
     Exit status: 0 when every page was read or was a blank back page (rows flagged for review included);
     2 when any file or page was rejected (unreadable, wrong session or template, unknown serial,
     duplicate) — each is stored with its reason (see `ballot status`, `ballot export`).
+
+    \b
+    Example:
+      ballot scan scans/ --session 2026H1
+      ballot scan office-scans/ --session 2026H1 --form templates/our-form.yaml
     """
     from pipeline.common.messages import outcome_name, page_reason, skipped_file
     from pipeline.scanning.batch import scan
@@ -80,8 +85,8 @@ def scan_command(
         form = read_template(form_file)
         if form.source != "external":
             fail(
-                f"{form_file} 是本系统印制的测评票模板，靠二维码识别，无需 --template / {form_file} is one of our own "
-                "ballot templates: its sheets are recognised by their QR code; --template is for existing office forms"
+                f"{form_file} 是本系统印制的测评票模板，靠二维码识别，无需 --form / {form_file} is one of our own "
+                "ballot templates: its sheets are recognised by their QR code; --form is for existing office forms"
             )
         try:
             store.use_form(session, form, str(form_file))
@@ -122,7 +127,14 @@ def scan_command(
 @db_option
 @settings_option
 def rescore_command(session: str, db_path: Path | None, settings_file: Path | None) -> None:
-    """Re-classify the session's stored box scores with the current settings (no image is read again)."""
+    """Re-classify the session's stored box scores with the current settings (no image is read again).
+
+    The earlier readings stay in the store beside the new ones; a clerk's decisions are kept.
+
+    \b
+    Example:
+      ballot rescore --session 2026H1 --settings my-reading.yaml
+    """
     from pipeline.scanning.rescore import rescore
 
     store = open_db(db_path)
@@ -138,7 +150,12 @@ def rescore_command(session: str, db_path: Path | None, settings_file: Path | No
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File (default: stdout).")
 def export_command(session: str, db_path: Path | None, fmt: str, output: Path | None) -> None:
-    """Every page's outcome and every row's reading: JSON lines (one per page) or CSV (one per row)."""
+    """Every page's outcome and every row's reading: JSON lines (one per page) or CSV (one per row).
+
+    \b
+    Example:
+      ballot export --session 2026H1 --format csv -o 2026H1-readings.csv
+    """
     store = open_db(db_path)
     pages = store.export_pages(session)
     handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
@@ -186,7 +203,12 @@ def _write_csv(handle: TextIO, pages: list[PageExport]) -> None:
 @session_option
 @db_option
 def status_command(session: str, db_path: Path | None) -> None:
-    """Pages per outcome and how many rows await a clerk's review."""
+    """Pages per outcome and how many rows await a clerk's review.
+
+    \b
+    Example:
+      ballot status --session 2026H1
+    """
     store = open_db(db_path)
     counts = store.outcome_counts(session)
     if not counts:
@@ -211,7 +233,14 @@ commands = [scan_command, rescore_command, export_command, status_command]
 def contact_sheet_command(
     paths: tuple[Path, ...], db_path: Path | None, settings_file: Path | None, output: Path
 ) -> None:
-    """Write every checkbox crop of PATHS sorted by fill score, with the thresholds drawn (for tuning)."""
+    """Write every checkbox crop of PATHS sorted by fill score, with the thresholds drawn (for tuning).
+
+    PATHS are scanned ballots (files or folders) of templates printed with this store; nothing is stored.
+
+    \b
+    Example:
+      ballot contact-sheet scans/ -o contact-sheet.png
+    """
     import cv2
 
     from pipeline.scanning.contact import collect_crops, draw_contact_sheet

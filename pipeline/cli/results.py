@@ -19,15 +19,15 @@ rules_option = click.option(
     "rules_file",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Rules file (default: templates/rules/default.yaml; see also majority.yaml, bottom3.yaml).",
+    help="Rules file, or a shipped preset: default (the default), majority, bottom3.",
 )
 
 
 def _rules(rules_file: Path | None) -> Rules:
-    from pipeline.counting.rules import RulesInvalid, load_rules
+    from pipeline.counting.rules import RulesInvalid, load_rules, rules_path
 
     try:
-        return load_rules(rules_file)
+        return load_rules(None if rules_file is None else rules_path(rules_file))
     except RulesInvalid as error:
         fail(f"计票规则有误 / invalid rules: {error.source}\n{error.table()}")
 
@@ -54,13 +54,16 @@ def _period(value: str) -> str:
     return normalise_session(value)
 
 
-def _session_argument(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    from pipeline.ballot.template import validate_session
+def _year(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not (len(value) == 4 and value.isdigit()):
+        raise click.BadParameter(f"a year such as 2026, not {value!r}")
+    return value
 
-    problem = validate_session(_period(value))
-    if problem:
-        raise click.BadParameter(problem)
-    return _period(value)
+
+def _said(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not value.strip():
+        raise click.BadParameter("must say why")
+    return value.strip()
 
 
 # -- session facts ---------------------------------------------------------------------------------------
@@ -68,11 +71,16 @@ def _session_argument(ctx: click.Context, param: click.Parameter, value: str) ->
 
 @click.group("session")
 def session_group() -> None:
-    """Record facts about an evaluation round: ballots handed out (发出), members expected (应到) and present (实到)."""
+    """Record facts about an evaluation round: ballots handed out (发出), members expected (应到) and present (实到).
+
+    \b
+    Example:
+      ballot session set --session 2026H1 --issued 120
+    """
 
 
 @session_group.command("set")
-@click.argument("session", callback=_session_argument)
+@session_option
 @click.option("--issued", type=click.IntRange(min=0), help="Ballots handed out (发出).")
 @click.option("--expected", type=click.IntRange(min=0), help="Voters expected (应到), for the quorum check.")
 @click.option("--attended", type=click.IntRange(min=0), help="Voters present (实到); the majority rule's basis.")
@@ -80,9 +88,17 @@ def session_group() -> None:
 def session_set_command(
     session: str, issued: int | None, expected: int | None, attended: int | None, db_path: Path | None
 ) -> None:
-    """Record how many ballots were issued for SESSION (e.g. 2026H1); values not given stay as they were."""
+    """Record how many ballots were handed out in a session, and how many voters were expected and present.
+
+    Values not given stay as they were. More ballots returned than handed out makes the round void; the
+    majority rule (preset majority) needs the number its rules count against: --attended or --expected.
+
+    \b
+    Example:
+      ballot session set --session 2026H1 --issued 120 --expected 130 --attended 118
+    """
     if issued is None and expected is None and attended is None:
-        fail("nothing to record: give --issued, --expected and/or --attended")
+        raise click.UsageError("nothing to record: give --issued, --expected and/or --attended")
     store = open_db(db_path)
     if not store.session_exists(session):
         fail(f"测评轮次 {session} 不存在（还没有印制测评票）")
@@ -105,6 +121,10 @@ def tally_command(session: str, rules_file: Path | None, by_category: bool, db_p
     """Print per-unit counts (满意 / 基本满意 / 不满意 / 不了解 / 弃权 / 无效), rates, grades and ranks.
 
     Exit status 2 while rows are pending review or the round is void (no final report possible yet).
+
+    \b
+    Example:
+      ballot tally --session 2026H1 --rules majority --by-category
     """
     from pipeline.counting.report import tally_table
 
@@ -119,7 +139,12 @@ def tally_command(session: str, rules_file: Path | None, by_category: bool, db_p
 
 @click.group("override")
 def override_group() -> None:
-    """Record verified complaints (投诉查实) and one-vote vetoes (一票否决); they change grades, never counts."""
+    """Record verified complaints (投诉查实) and one-vote vetoes (一票否决); they change grades, never counts.
+
+    \b
+    Example:
+      ballot override list --period 2026
+    """
 
 
 @override_group.command("add")
@@ -143,7 +168,15 @@ def override_add_command(
     note: str,
     db_path: Path | None,
 ) -> None:
-    """Record a complaint (that half-year's grade becomes 不满意) or a veto (the year-end grade becomes 不满意)."""
+    """Record a complaint (that half-year's grade becomes 不满意) or a veto (the year-end grade becomes 不满意).
+
+    \b
+    Example:
+      ballot override add --unit 图书馆 --period 2026H1 --kind complaint --ref 投诉〔2026〕13号 \\
+          --authority 局纪委 --date 2026-05-12
+      ballot override add --unit 体育中心 --period 2026 --kind veto --area 安全生产 --ref 安委〔2026〕2号 \\
+          --authority 县安委会 --date 2026-11-03
+    """
     from pipeline.counting.rules import OverrideRequest, override_problems, sessions_of_period
 
     request = OverrideRequest(
@@ -160,7 +193,12 @@ def override_add_command(
 @click.option("--period", help="Only this session or year (a year also lists its two halves).")
 @db_option
 def override_list_command(period: str | None, db_path: Path | None) -> None:
-    """List every override record, revoked ones included (the audit trail)."""
+    """List every override record, revoked ones included (the audit trail).
+
+    \b
+    Example:
+      ballot override list --period 2026
+    """
     from pipeline.counting.rules import sessions_of_period
 
     periods = None if period is None else [_period(period), *sessions_of_period(_period(period))]
@@ -173,14 +211,17 @@ def override_list_command(period: str | None, db_path: Path | None) -> None:
 
 @override_group.command("revoke")
 @click.argument("override_id", type=int)
-@click.option("--reason", required=True, help="Why it is revoked (kept in the audit trail).")
+@click.option("--reason", required=True, callback=_said, help="Why it is revoked (kept in the audit trail).")
 @db_option
 def override_revoke_command(override_id: int, reason: str, db_path: Path | None) -> None:
-    """Revoke override OVERRIDE_ID; the record and its revocation both stay in the store."""
+    """Revoke override OVERRIDE_ID; the record and its revocation both stay in the store.
+
+    \b
+    Example:
+      ballot override revoke 3 --reason 复查不实
+    """
     store = open_db(db_path)
-    if not reason.strip():
-        fail("--reason must say why")
-    if not store.revoke_override(override_id, reason.strip()):
+    if not store.revoke_override(override_id, reason):
         found = store.override(override_id)
         fail(f"#{override_id} 不存在" if found is None else f"#{override_id} 已于 {found.revoked_at} 撤销")
     click.echo(f"已撤销 #{override_id}")
@@ -197,7 +238,7 @@ def _describe(record: Override) -> str:
 
 @click.command("report")
 @click.option("--session", "session", help="A half-year round, e.g. 2026H1.")
-@click.option("--year", help="A year, e.g. 2026: combines 2026H1 and 2026H2.")
+@click.option("--year", callback=_year, help="A year, e.g. 2026: combines 2026H1 and 2026H2.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
 @click.option("--format", "file_format", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
 @click.option(
@@ -217,14 +258,17 @@ def report_command(
     """Write the result workbook (测评结果, 票数明细, 复核记录, 投诉与否决, chart) or the CSV of 测评结果.
 
     A final report is refused (exit status 2) while rows are pending review or the round is void.
+
+    \b
+    Example:
+      ballot report --session 2026H1 -o 2026H1-测评结果.xlsx
+      ballot report --year 2026 --rules majority -o 2026-年度测评结果.xlsx
     """
     from pipeline.counting.report import ReportRefused, write_report
     from pipeline.counting.tally import combine_year
 
     if (session is None) == (year is None):
-        fail("give exactly one of --session 2026H1 or --year 2026")
-    if year is not None and not (len(year) == 4 and year.isdigit()):
-        fail(f"--year takes a year such as 2026, not {year!r}")
+        raise click.UsageError("give exactly one of --session 2026H1 or --year 2026")
     store, rules = open_db(db_path), _rules(rules_file)
     if year is not None:
         halves = tuple(_tally(store, f"{year}H{half}", rules) for half in (1, 2))
@@ -248,13 +292,24 @@ def report_command(
 
 @click.group("rules")
 def rules_group() -> None:
-    """Check a counting-rules file or print the JSON Schema of the format."""
+    """Check a counting-rules file or print the JSON Schema of the format.
+
+    \b
+    Example:
+      ballot rules check my-rules.yaml
+    """
 
 
 @rules_group.command("check")
 @click.argument("rules_file", type=click.Path(dir_okay=False, path_type=Path))
 def rules_check_command(rules_file: Path) -> None:
-    """Validate RULES_FILE and print its grading method as it will appear under the table."""
+    """Validate RULES_FILE (a file, or a shipped preset: default, majority, bottom3) and print its grading
+    method as it will appear under the table.
+
+    \b
+    Example:
+      ballot rules check majority
+    """
     from pipeline.counting.rules import describe
 
     rules = _rules(rules_file)
@@ -263,7 +318,12 @@ def rules_check_command(rules_file: Path) -> None:
 
 @rules_group.command("schema")
 def rules_schema_command() -> None:
-    """Print the JSON Schema of the rules format (committed as templates/rules/rules.schema.json)."""
+    """Print the JSON Schema of the rules format (committed as templates/rules/rules.schema.json).
+
+    \b
+    Example:
+      ballot rules schema > rules.schema.json
+    """
     from pipeline.counting.rules import json_schema
 
     click.echo(json_schema(), nl=False)

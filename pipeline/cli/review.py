@@ -59,6 +59,11 @@ def review_command(
     Opens no browser: open the printed http://…/?token=… address yourself (any machine that can reach
     --host; the token is always required). Stop with Ctrl+C. Every decision is stored beside the machine's
     reading with the reviewer's name and time; `ballot export` and `ballot status` show the result.
+
+    \b
+    Example:
+      ballot review --session 2026H1 --reviewer 张三
+      ballot review --session 2026H1 --host 0.0.0.0 --port 8765 --lang en
     """
     from pipeline.review.i18n import pick_lang
 

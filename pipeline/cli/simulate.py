@@ -56,7 +56,12 @@ def simulate_command(
     difficulty: str,
 ) -> None:
     """Fill BALLOTS_PDF (printed by `ballot print`) as voters would and scan it as a real device would;
-    writes the images and truth.jsonl (what every row meant) to the output folder."""
+    writes the images and truth.jsonl (what every row meant) to the output folder.
+
+    \b
+    Example:
+      ballot simulate 2026H1-测评票.pdf --template templates/shuangping.yaml -o scans/ --profile phone --seed 7
+    """
     from pipeline.ballot.layout import compute_layout
     from pipeline.ballot.template import TemplateInvalid
     from pipeline.simulation.simulate import Difficulty, FileFormat, Profile, SimulationError, simulate_batch

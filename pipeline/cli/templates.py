@@ -14,13 +14,23 @@ template_path = click.argument("template_file", type=click.Path(dir_okay=False, 
 
 @click.group("template")
 def template_group() -> None:
-    """Check ballot templates and show where every box is."""
+    """Check ballot templates, show where every box is, or propose one from a blank existing form.
+
+    \b
+    Example:
+      ballot template check templates/shuangping.yaml
+    """
 
 
 @template_group.command("check")
 @template_path
 def check_command(template_file: Path) -> None:
-    """Validate TEMPLATE_FILE; print a summary and its content hash."""
+    """Validate TEMPLATE_FILE; print a summary and its content hash.
+
+    \b
+    Example:
+      ballot template check templates/shuangping.yaml
+    """
     from pipeline.ballot.layout import compute_layout
     from pipeline.ballot.template import TemplateInvalid
 
@@ -47,7 +57,12 @@ def check_command(template_file: Path) -> None:
 @template_path
 @click.option("--json", "as_json", is_flag=True, required=True, help="Print the layout as JSON (millimetres).")
 def layout_command(template_file: Path, as_json: bool) -> None:
-    """Print where every checkbox, registration mark and the QR code sit (mm from the top-left corner)."""
+    """Print where every checkbox, registration mark and the QR code sit (mm from the top-left corner).
+
+    \b
+    Example:
+      ballot template layout templates/shuangping.yaml --json > layout.json
+    """
     from pipeline.ballot.layout import compute_layout
     from pipeline.ballot.template import TemplateInvalid
 
@@ -71,7 +86,12 @@ _register_from_scan()
 
 @template_group.command("schema")
 def schema_command() -> None:
-    """Print the JSON Schema of the template format."""
+    """Print the JSON Schema of the template format (committed as templates/template.schema.json).
+
+    \b
+    Example:
+      ballot template schema > template.schema.json
+    """
     from pipeline.ballot.template import json_schema
 
     click.echo(json_schema(), nl=False)

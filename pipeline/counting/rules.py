@@ -170,6 +170,19 @@ def parse_rules(data: object, source: str = "<rules>") -> Rules:
         raise RulesInvalid(source, _errors(error)) from None
 
 
+def rules_presets() -> list[str]:
+    """The names of the shipped rules files (``default``, ``majority``, ``bottom3``)."""
+    return sorted(path.stem for path in RULES_DIR.glob("*.yaml"))
+
+
+def rules_path(given: Path) -> Path:
+    """The rules file a command line names: ``given`` itself, or, when no such file exists and ``given`` is a
+    bare preset name such as ``majority``, the shipped preset (an installed program has no templates/ folder)."""
+    if not given.exists() and given.name == str(given) and given.name in rules_presets():
+        return RULES_DIR / f"{given.name}.yaml"
+    return given
+
+
 def load_rules(path: Path | None = None) -> Rules:
     """Read and validate a rules file (the shipped default.yaml when ``path`` is None)."""
     source_path = path or DEFAULT_RULES_FILE

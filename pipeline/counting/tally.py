@@ -364,7 +364,7 @@ def _majority_basis(rules: Rules, facts: SessionFacts, returned: int) -> int | N
     if not basis:
         word, option = {"attended": ("实到", "--attended N"), "expected": ("应到", "--expected N"),
                         "returned": ("收回", "")}[majority.basis]  # fmt: skip
-        raise TallyError(f"过半数规则需要{word}人数，请先登记：ballot session set {facts.session} {option}")
+        raise TallyError(f"过半数规则需要{word}人数，请先登记：ballot session set --session {facts.session} {option}")
     return basis
 
 

@@ -30,10 +30,6 @@ class DebugWriter:
         if folder is not None:
             folder.mkdir(parents=True, exist_ok=True)
 
-    @property
-    def enabled(self) -> bool:
-        return self.folder is not None
-
     def write(self, name: str, draw: Callable[[], Colour]) -> None:
         if self.folder is None:
             return

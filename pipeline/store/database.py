@@ -19,7 +19,7 @@ from pipeline.common.reasons import RowWhy, Why
 from pipeline.store.core import StoreError
 from pipeline.store.review import ReviewStore
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 DEFAULT_DB = Path("output/ballots.db")
 #: The machine readings table as version 10 made it (a migration rebuilds it so).
 ROW_READINGS = """CREATE TABLE row_readings (
@@ -86,6 +86,20 @@ MIGRATIONS = {
     DROP TABLE row_readings;
     ALTER TABLE row_readings_new RENAME TO row_readings;
     CREATE INDEX row_readings_by_row ON row_readings (page_id, unit, classification_id);""",
+    # A page image is the whole page, one per page: no program ever wrote the row or comment kinds the table
+    # allowed, so they and the unit column go (a CHECK cannot be altered in place: the table is rebuilt).
+    11: """CREATE TABLE page_images_new (
+        page_id    INTEGER PRIMARY KEY REFERENCES pages (id),
+        mime       TEXT NOT NULL,
+        width      INTEGER NOT NULL,
+        height     INTEGER NOT NULL,
+        data       BLOB NOT NULL,
+        as_scanned INTEGER NOT NULL DEFAULT 0 CHECK (as_scanned IN (0, 1))
+    ) STRICT;
+    INSERT INTO page_images_new (page_id, mime, width, height, data, as_scanned)
+        SELECT page_id, mime, width, height, data, as_scanned FROM page_images WHERE kind = 'page';
+    DROP TABLE page_images;
+    ALTER TABLE page_images_new RENAME TO page_images;""",
 }
 
 

@@ -205,8 +205,8 @@ class ReadingStore(PrintingStore):
             if page.image is not None:
                 image = page.image
                 db.execute(
-                    "INSERT INTO page_images (page_id, kind, mime, width, height, data, as_scanned) "
-                    "VALUES (?, 'page', ?, ?, ?, ?, ?)",
+                    "INSERT INTO page_images (page_id, mime, width, height, data, as_scanned) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
                     (page_id, image.mime, image.width, image.height, image.data, image.as_scanned),
                 )
         return outcome, reason

@@ -74,7 +74,7 @@ class ReviewStore(ResultStore):
     )
     _PAGE_COLUMNS = (
         "p.id, f.path, p.page_no, p.outcome, p.reason_code, p.reason_detail, p.serial, p.template_hash, "
-        "EXISTS (SELECT 1 FROM page_images i WHERE i.page_id = p.id AND i.kind = 'page') AS has_image, "
+        "EXISTS (SELECT 1 FROM page_images i WHERE i.page_id = p.id) AS has_image, "
         "(SELECT coalesce(max(d.id), 0) FROM page_decisions d WHERE d.page_id = p.id) AS version, "
         "c.decision, c.note, c.reviewer, c.decided_at"
     )
@@ -301,7 +301,7 @@ class ReviewStore(ResultStore):
         row = self.db.execute(
             "SELECT p.session, p.outcome, p.template_hash, i.mime, i.width, i.height, i.data, "
             "CASE WHEN i.as_scanned THEN p.transform END FROM page_images i "
-            "JOIN pages p ON p.id = i.page_id WHERE i.page_id = ? AND i.kind = 'page'",
+            "JOIN pages p ON p.id = i.page_id WHERE i.page_id = ?",
             (page_id,),
         ).fetchone()
         if row is None:

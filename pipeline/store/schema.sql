@@ -1,4 +1,5 @@
--- The project's one SQLite store. Applied by pipeline/store.py when PRAGMA user_version is 0.
+-- The project's one SQLite store. Applied by pipeline/store/database.py when PRAGMA user_version is 0 (an older
+-- store is brought up to date by its MIGRATIONS).
 -- Machine readings and clerk decisions are stored side by side; nothing is ever overwritten.
 
 -- The codes a reason may have (pipeline/common/reasons.py: Why for pages and files, RowWhy for rows, '' for a
@@ -160,19 +161,16 @@ CREATE TABLE row_readings (
     CHECK ((reading = 'choice') = (choice IS NOT NULL))
 ) STRICT;
 
--- Images kept for review and for comments: the whole page, and row crops. A read page keeps its JPEG scan
--- as the file held it (as_scanned: shown upright through pages.transform) or an upright copy; a rejected page
--- a reduced copy of the scan.
+-- The image of each page kept for review (the row crops a clerk sees are cut from it). A read page
+-- keeps its JPEG scan as the file held it (as_scanned: shown upright through pages.transform) or an upright
+-- copy; a rejected page a reduced copy of the scan.
 CREATE TABLE page_images (
-    page_id    INTEGER NOT NULL REFERENCES pages (id),
-    kind       TEXT NOT NULL CHECK (kind IN ('page', 'row', 'comment')),
-    unit       TEXT NOT NULL DEFAULT '',
+    page_id    INTEGER PRIMARY KEY REFERENCES pages (id),
     mime       TEXT NOT NULL,
     width      INTEGER NOT NULL,
     height     INTEGER NOT NULL,
     data       BLOB NOT NULL,
-    as_scanned INTEGER NOT NULL DEFAULT 0 CHECK (as_scanned IN (0, 1)),
-    PRIMARY KEY (page_id, kind, unit)
+    as_scanned INTEGER NOT NULL DEFAULT 0 CHECK (as_scanned IN (0, 1))
 ) STRICT;
 
 CREATE INDEX row_readings_by_row ON row_readings (page_id, unit, classification_id);
@@ -185,11 +183,6 @@ WHERE r.classification_id = (
     SELECT max(latest.classification_id) FROM row_readings AS latest
     WHERE latest.page_id = r.page_id AND latest.unit = r.unit
 );
-
--- What tally and report count: the machine's current reading, or a clerk's latest decision where there is
--- one (the review stage redefines this view to add its decisions).
-CREATE VIEW effective_readings AS
-SELECT page_id, unit, reading, choice FROM machine_readings;
 
 -- Overrides (投诉查实, 一票否决): decisions taken elsewhere, recorded with authority, date and document number.
 -- They change a grade, never a count. A revocation is a second record beside the first; neither is updated.
@@ -276,9 +269,8 @@ WHERE d.id = (
       AND NOT EXISTS (SELECT 1 FROM page_decisions AS undo WHERE undo.undoes_id = live.id)
 );
 
--- The effective reading: the clerk's decision in force, else the machine's; plus the hand-entered rows of pages
--- the machine rejected and a clerk counted (those have no machine reading at all).
-DROP VIEW effective_readings;
+-- What tally and report count, the effective reading: the clerk's decision in force, else the machine's; plus the
+-- hand-entered rows of pages the machine rejected and a clerk counted (those have no machine reading at all).
 CREATE VIEW effective_readings AS
 SELECT m.page_id, m.unit,
        CASE WHEN c.id IS NULL THEN m.reading ELSE c.reading END AS reading,
