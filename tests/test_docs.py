@@ -132,7 +132,7 @@ def test_the_readme_checks_catch_what_drifted(line: str, problem: str) -> None:
         check_line(line, "README")
 
 
-#: Module paths (pipeline/reading/score.py) and dotted names (pipeline.store.database.open_store) in the docs.
+#: Module paths (pipeline/reading/read.py) and dotted names (pipeline.store.database.open_store) in the docs.
 MODULE_PATH = re.compile(r"(?<![\w/.-])((?:pipeline|tests|benchmarks)/[\w/]+\.(?:py|sql|js|html|css))")
 DOTTED_NAME = re.compile(r"(?<![\w/.-])(pipeline(?:\.\w+)+)")
 #: Sections of the README still naming the modules as they were before the rooms (to be rewritten).
