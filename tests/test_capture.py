@@ -180,3 +180,55 @@ def test_a_sheet_torn_across_is_read_right_or_refused(batch: Batch, gap_mm: floa
         assert result.outcome == "unreadable"
         return
     never_misread(result)
+
+
+def column_line(page: np.ndarray, x_mm: float, grey: int, width_mm: float, top_mm: float, bottom_mm: float) -> None:
+    """A vertical line ``width_mm`` wide at ``x_mm`` (page mm) from ``top_mm`` to ``bottom_mm``, darkening the
+    page to ``grey`` (multiplied: print under it stays as dark as it was)."""
+    left, right = round((x_mm - width_mm / 2) * PX), max(round((x_mm + width_mm / 2) * PX), round(x_mm * PX) + 1)
+    top, bottom = round(top_mm * PX), round(bottom_mm * PX)
+    band = page[top:bottom, left:right].astype(np.float32)
+    page[top:bottom, left:right] = np.clip(band * grey / 255.0, 0, 255).astype(np.uint8)
+
+
+def through_a_column(batch: Batch, option: str) -> float:
+    """The page x (mm) of a line through the middle of ``option``'s boxes, a little off their centre."""
+    target = box(batch.layout, "局机关", option).rect
+    return target.x + target.w * 0.4
+
+
+@pytest.mark.parametrize(("grey", "width_mm", "what"), [(235, 0.4, "crease"), (120, 0.3, "streak")])
+def test_a_line_down_the_whole_page_is_nobodys_mark(batch: Batch, grey: int, width_mm: float, what: str) -> None:
+    """A fold's crease (a faint shadow) or dirty scanner glass (a thin dark line) runs from edge to edge through
+    a column of boxes, three of them ticked: every row is read, none sent to a clerk for a line through a box
+    or ink beside one."""
+    page = ticked(batch)
+    column_line(page, through_a_column(batch, "基本满意"), grey, width_mm, 0.0, 297.0)
+    result = assert_read_right(read(batch, ScanPage(f"{what}.png", 1, page, None)))
+    assert all(row.reading != "pending" for row in result.readings), result.readings
+
+
+def test_a_voters_line_down_a_column_inside_the_table_is_asked_about(batch: Batch) -> None:
+    """A line drawn down the 满意 column from its first row to its last (a voter's shortcut, not a streak: it
+    stays inside the table) is ink: the rows it crosses go to a clerk."""
+    page = ticked(batch)
+    rows = [place for place in batch.layout.rows if place.unit != "测评人类别"]
+    column_line(
+        page, through_a_column(batch, "满意"), 40, 0.5, rows[0].band.y + 1, rows[-1].band.y + rows[-1].band.h - 1
+    )
+    result = read(batch, ScanPage("drawn.png", 1, page, None))
+    assert isinstance(result, SheetRead)
+    pending = [row for row in result.readings if row.reading == "pending"]
+    assert len(pending) >= len(rows) - 1, result.readings
+
+
+def test_a_band_dark_and_wide_enough_to_hide_a_mark_is_asked_about(batch: Batch) -> None:
+    """Dirty glass can leave a band 3 mm wide as dark as a pen stroke: a mark under it might not show, so the
+    rows it crosses go to a clerk rather than being read as empty."""
+    page = ticked(batch)
+    column_line(page, through_a_column(batch, "不满意"), 90, 3.0, 0.0, 297.0)
+    result = read(batch, ScanPage("band.png", 1, page, None))
+    assert isinstance(result, SheetRead)
+    readings = {row.unit: row for row in result.readings}
+    crossed = [unit for unit in readings if unit not in CHOICES and unit != "测评人类别"]
+    assert all(readings[unit].reading == "pending" for unit in crossed), readings

@@ -371,3 +371,15 @@ def test_a_light_mark_is_a_mark_only_large_alone_on_a_clean_page() -> None:
     assert read(replace(light, ink_level=INK_LEVEL + 0.02)) == ("pending", RowWhy.MARGINAL)
     assert read(light, rest=(0.3, 0.0)) == ("pending", RowWhy.MARGINAL)  # beside a firm tick: asked
     assert read(light, clean=False) == ("pending", RowWhy.MARGINAL)
+
+
+def test_an_overvote_needs_two_marks_alike_in_darkness() -> None:
+    """Issue 19: a row is voided without a clerk only when both marks are complete, firm marks. A second mark
+    much fainter than the first (rubbed-out residue, a faint second thought, a correction) goes to a clerk."""
+    marks = SETTINGS.marks
+    first, second, empty = row(0.3, 0.28, 0.0)
+    for ratio, expected in ((1.0, "overvote"), (marks.firm_alike, "overvote"), (marks.firm_alike - 0.01, "pending")):
+        fainter = replace(second, darkness=first.darkness * ratio)
+        result = classify_row("文化馆", [first, fainter, empty], SETTINGS)
+        assert result.reading == expected, ratio
+        assert result.reason == (RowWhy.CORRECTION if expected == "pending" else None)

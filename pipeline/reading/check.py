@@ -13,6 +13,8 @@ template reduced to it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +23,7 @@ from pipeline.common.imaging import Gray, Matrix
 from pipeline.common.reasons import PageReason, Why
 from pipeline.reading.align import Alignment
 from pipeline.reading.keep import upright_page
+from pipeline.reading.lines import PageLine, page_lines, printed_of
 from pipeline.reading.model import BLANK_PX_PER_MM, BallotModel
 
 LINES_PX_PER_MM = 3.0
@@ -35,11 +38,32 @@ MIN_FOREIGN_RULES = 3  # rules at this many places in one direction are a table 
 Mask = npt.NDArray[np.bool_]
 
 
-def check_page(image: Gray, alignment: Alignment, model: BallotModel) -> PageReason | None:
-    """Why the aligned page must not be read (another sheet's table on it), or None."""
+@dataclass(frozen=True)
+class Checked:
+    """What the check found on an aligned page: why it must not be read (another sheet's table on it), or None;
+    and the lines across it that are nobody's mark (:mod:`pipeline.reading.lines`)."""
+
+    foreign: PageReason | None
+    lines: tuple[PageLine, ...]
+
+
+def check_page(image: Gray, alignment: Alignment, model: BallotModel) -> Checked:
+    """The aligned page looked at whole, once, at LINES_PX_PER_MM: another sheet's table, page-long lines."""
     layout = model.layout
-    lines = coarse_upright(image, alignment.matrix, layout.page_w, layout.page_h, LINES_PX_PER_MM, alignment.px_per_mm)
-    return foreign_rules(lines, LINES_PX_PER_MM, expected_rules_of(model))
+    upright = coarse_upright(
+        image, alignment.matrix, layout.page_w, layout.page_h, LINES_PX_PER_MM, alignment.px_per_mm
+    )
+    foreign = foreign_rules(upright, LINES_PX_PER_MM, expected_rules_of(model))
+    if foreign is not None:
+        return Checked(foreign, ())
+    bands = [row.band for row in layout.rows]
+    table = (
+        min(band.x for band in bands),
+        min(band.y for band in bands),
+        max(band.x + band.w for band in bands),
+        max(band.y + band.h for band in bands),
+    )
+    return Checked(None, page_lines(upright, LINES_PX_PER_MM, printed_of(model, LINES_PX_PER_MM), table))
 
 
 def expected_rules_of(model: BallotModel) -> Mask:

@@ -214,6 +214,9 @@ def classify_row(
     if len(marked) >= 2:
         if any(score.fill >= marks.cancelled for score in marked) and not filled_alike(marked, settings):
             return pending(RowWhy.CORRECTION)
+        darkness = [score.darkness for score in marked]
+        if min(darkness) < marks.firm_alike * max(darkness):  # an erasure, a faint second mark, a correction?
+            return pending(RowWhy.CORRECTION)
         fills = sorted(score.fill for score in marked)
         if fills[0] < marks.overvote_balance * fills[-1]:
             return pending(RowWhy.UNEQUAL)

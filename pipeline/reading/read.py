@@ -16,13 +16,14 @@ from pipeline.ballot.template import Template
 from pipeline.common.imaging import Gray
 from pipeline.common.reasons import PageReason, Why
 from pipeline.reading.align import Alignment, AlignmentFailure, align_page
-from pipeline.reading.check import check_page, expected_rules_of
+from pipeline.reading.check import LINES_PX_PER_MM, check_page, expected_rules_of
 from pipeline.reading.classify import classify_page
 from pipeline.reading.debug import DebugWriter, draw_overlay
 from pipeline.reading.grow import grow_from_code
 from pipeline.reading.identify import Catalog, Identified, identify_page
 from pipeline.reading.ingest import ScanPage, image_fingerprint
 from pipeline.reading.keep import kept_image, reduced_image
+from pipeline.reading.lines import printed_of
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outcome import SheetRead, SheetRejected, SheetResult
 from pipeline.reading.refine import border_model, refine_alignment
@@ -56,10 +57,10 @@ def read_sheet(
     alignment = locate(image, found, model, settings)
     if isinstance(alignment, AlignmentFailure):
         return rejected(alignment.reason)
-    other_sheet = check_page(image, alignment, model)
-    if other_sheet is not None:  # another sheet's table: its serial may be the one read, so none is kept
-        return rejected(other_sheet, serial_known=False)
-    scores = score_page(image, alignment, model)
+    checked = check_page(image, alignment, model)
+    if checked.foreign is not None:  # another sheet's table: its serial may be the one read, so none is kept
+        return rejected(checked.foreign, serial_known=False)
+    scores = score_page(image, alignment, model, checked.lines)
     readings = classify_page(scores, settings)
     debug.write(_stem(page), lambda: draw_overlay(image, alignment, model.layout, scores, settings))
     kept = kept_image(page, alignment.matrix, model.layout)
@@ -86,6 +87,7 @@ def prepared_model(template: Template) -> BallotModel:
     model = ballot_model(template)
     border_model(model).outlines  # noqa: B018 - built now, not on every worker's first page
     expected_rules_of(model)
+    printed_of(model, LINES_PX_PER_MM)
     geometry_of(model)
     return model
 

@@ -91,6 +91,14 @@ class MarkThresholds(_Strict):
         "this alike in darkness (the fainter at least this share of the darker) are an overvote: nothing shows "
         "which would be a correction.",
     )
+    firm_alike: float = Field(
+        default=0.7,
+        gt=0,
+        le=1,
+        description="two or more marked boxes are an overvote only when their ink is this alike in darkness (the "
+        "fainter at least this share of the darker): a fainter mark beside a firm one may be an erasure, a faint "
+        "second thought or a correction, and goes to a clerk.",
+    )
     overvote_balance: float = Field(
         default=0.5,
         gt=0,

@@ -11,7 +11,7 @@ as soft scans show them (BLUR_MM), the directions around the box's centre, and t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -202,3 +202,22 @@ def _halos(
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
     band = cv2.dilate((printed > 0.2).astype(np.uint8), kernel).astype(bool) & scored
     return np.asarray(np.stack(halos), dtype=np.float32), band
+
+
+def without(geometry: Geometry, hidden: npt.NDArray[np.bool_]) -> Geometry:
+    """``geometry`` with the patch pixels ``hidden`` (a line across the page, :mod:`pipeline.reading.lines`) taken
+    for print: never ink, nor paper to judge the noise or the scan's softness by, nor part of the band along the
+    border a ring drawn tight would leave ink in."""
+    flat = hidden.ravel()
+    edge = ~flat[geometry.edge_band]
+    halo = ~flat[geometry.halo_band]
+    return replace(
+        geometry,
+        printed_mask=geometry.printed_mask | hidden,
+        near_line=geometry.near_line | hidden,
+        plain_sample=geometry.plain_sample[~flat[geometry.plain_sample]],
+        edge_band=geometry.edge_band[edge],
+        edge_sectors=geometry.edge_sectors[edge],
+        halo_band=geometry.halo_band[halo],
+        halos_in_band=np.ascontiguousarray(geometry.halos_in_band[:, halo]),
+    )

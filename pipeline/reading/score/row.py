@@ -16,7 +16,7 @@ Then each box's ink (:mod:`.ink`) and its shapes (:mod:`.shapes`) give its :clas
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -25,8 +25,9 @@ import numpy.typing as npt
 from pipeline.ballot.layout import Checkbox, RowPlace
 from pipeline.common.imaging import Floats, Gray, upper_median
 from pipeline.reading.align import Alignment
+from pipeline.reading.lines import PageLine
 from pipeline.reading.model import BallotModel
-from pipeline.reading.score.geometry import Geometries, Geometry, geometry_of
+from pipeline.reading.score.geometry import Geometries, Geometry, geometry_of, without
 from pipeline.reading.score.ink import GRAIN_STRONG_SHARE, MIN_STRONG_SHARE, ink_regions, largest_mark
 from pipeline.reading.score.patch import (
     border_response,
@@ -50,24 +51,36 @@ from pipeline.reading.score.result import (
 from pipeline.reading.score.shapes import crossing, edge_scores, encircled_score, line_ink
 
 LOCAL_MM = 0.5  # each box's border may lie this far from its row's (a curled photo bends rows)
+LINE_MARGIN_MM = 0.4  # a line across the page is taken for print this far beyond its measured width (its blur)
 BILEVEL_GREY_SHARE = 0.01  # a page with fewer grey pixels than this share is a fax or a 1-bit scan
 
 
-def score_page(image: Gray, alignment: Alignment, model: BallotModel) -> list[BoxScore]:
+def score_page(image: Gray, alignment: Alignment, model: BallotModel, lines: Sequence[PageLine] = ()) -> list[BoxScore]:
     """Scores of every box of the page, each looked for where ``alignment`` puts it (its row's own offset
-    from the page fit included: :attr:`Alignment.box_offsets_mm`)."""
+    from the page fit included: :attr:`Alignment.box_offsets_mm`). ``lines``: the lines across the page that are
+    nobody's mark (:mod:`pipeline.reading.lines`): taken for print in every box they cross, unless one could
+    hide a mark there."""
     dotted = is_bilevel(image)
     placed = _placed(geometry_of(model), alignment.box_offsets_mm)
+    discounted = tuple(line for line in lines if not line.could_hide_a_mark())
     return [
-        score for row in model.layout.rows for score in score_row(image, alignment.matrix, placed, row, dotted=dotted)
+        score
+        for row in model.layout.rows
+        for score in score_row(image, alignment.matrix, placed, row, dotted=dotted, lines=discounted)
     ]
 
 
 def score_row(
-    image: Gray, matrix: npt.NDArray[np.float64], boxes: Geometries, row: RowPlace, *, dotted: bool = False
+    image: Gray,
+    matrix: npt.NDArray[np.float64],
+    boxes: Geometries,
+    row: RowPlace,
+    *,
+    dotted: bool = False,
+    lines: Sequence[PageLine] = (),
 ) -> list[BoxScore]:
     """Scores of every box of ``row``; each border is looked for near the row's median shift. ``dotted``:
-    the scan is bilevel (see :func:`is_bilevel`)."""
+    the scan is bilevel (see :func:`is_bilevel`); ``lines``: lines across the page taken for print."""
     search = round(SEARCH_MM * PATCH_PX_PER_MM)
     patches, responses = [], []
     for box in row.boxes:
@@ -91,6 +104,9 @@ def score_row(
         matches.append(float(window[y, x]))
     measured = []
     for (box, geometry, patch, paper), (dx, dy) in zip(patches, shifts, strict=True):
+        hidden = _crossed(geometry, lines)
+        if hidden is not None:  # moved back with the scan's content, where the template's masks apply
+            geometry = without(geometry, shifted(hidden, (-dx, -dy)))
         # Move the scan's difference from its paper back by the shift found (wrapped edge pixels lie outside
         # every mask), so the template's masks, computed once, apply as they are.
         measured.append((box, geometry, *darkness_of(shifted(paper - patch, (-dx, -dy)), geometry)))
@@ -172,6 +188,19 @@ def _score_box(
         ),
         encircled=round(encircled, 4),
     )
+
+
+def _crossed(geometry: Geometry, lines: Sequence[PageLine]) -> npt.NDArray[np.bool_] | None:
+    """The patch pixels the ``lines`` cross (with LINE_MARGIN_MM either side for the scan's blur), or None."""
+    if not lines:
+        return None
+    coords = (np.arange(geometry.size, dtype=np.float32) + 0.0) / PATCH_PX_PER_MM
+    xs = coords[None, :] + geometry.origin[0]
+    ys = coords[:, None] + geometry.origin[1]
+    hidden = np.zeros((geometry.size, geometry.size), dtype=bool)
+    for line in lines:
+        hidden |= line.distance_mm(xs, ys) <= line.half_width_mm + LINE_MARGIN_MM
+    return hidden if hidden.any() else None
 
 
 def is_bilevel(image: Gray) -> bool:

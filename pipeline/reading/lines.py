@@ -1,0 +1,196 @@
+"""Page lines: straight lines that run the length of the page and are nobody's mark.
+
+Dirty scanner glass draws a line down every page fed past it, through the margins, the rules and every row; a
+ballot folded to fit the box and unfolded leaves a crease whose shadow crosses the whole sheet. Neither is a
+voter's: no voter draws a ruler-straight line from one edge of the sheet to the other. They are found once per
+page, on the sheet brought upright at :data:`~pipeline.reading.check.LINES_PX_PER_MM` (the check stage's view),
+as straight runs of faint or dark ink the template does not print, near a page axis, out in a margin past the
+table's rows (:data:`BEYOND_MM`) and on one straight course through all of them (:data:`SUPPORT`): a voter's line
+down a column of boxes stays inside the table, and a rule of the table's own is not one even where a curled sheet
+shows it a little off its place.
+
+The scorer then takes such a line for print, not ink, in every box it crosses (:mod:`pipeline.reading.score.row`)
+— unless it is dark and wide enough to hide a mark there (:func:`PageLine.could_hide_a_mark`): then it is left
+as ink, and the box's row goes to a clerk as a line through a box, as before.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from pipeline.common.imaging import Gray
+from pipeline.reading.model import BallotModel
+
+PAPER_MM = 5.0  # the paper's own grey is judged over this far around each pixel
+LINE_CONTRAST = 6  # grey levels darker than the paper around for a pixel to be part of a line: a crease
+RUN_MM = 6.0  # a line is found as straight runs this long (a slant of 5° still holds one pixel over it)
+SAME_PLACE_MM = 4.0  # runs closer than this side by side are one line (a slanted streak breaks into steps)
+BEYOND_MM = 5.0  # a page line shows at least this far past the table's rows at one end (in a margin) …
+SUPPORT = 0.6  # … and shows over this share of its course through the rows where nothing is printed …
+RIDGE = 3  # … darker by this many grey levels on its course than …
+RIDGE_SIDE_PX = 3  # … this far either side (1 mm)
+PRINT_MARGIN_MM = 1.0  # the template's own print, widened this much, is never a page line
+EDGE_MM = 8.0  # nearer the page's edge lies the paper's own edge (or the scanner lid's), and no box
+HIDES_MM = 2.0  # a line this wide and as dark as a firm stroke could hide a mark under it
+FIRM = 0.17  # the darkness (share of the printed black) of a firm stroke: reading.yaml's marks.firm
+MIN_BLACK = 40.0  # grey levels: the darkest a page's print is taken to be, however faint it came out
+
+
+@dataclass(frozen=True)
+class PageLine:
+    """A line across the page, in page mm: ``vertical`` (x = a·y + b) or horizontal (y = a·x + b), its half
+    width, and its darkness as a share of the printed black's."""
+
+    vertical: bool
+    slope: float
+    intercept: float
+    half_width_mm: float
+    darkness: float
+
+    def could_hide_a_mark(self) -> bool:
+        return 2 * self.half_width_mm >= HIDES_MM and self.darkness >= FIRM
+
+    def distance_mm(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """How far each point (page mm) lies from the line's centre, across it."""
+        along, across = (ys, xs) if self.vertical else (xs, ys)
+        return np.asarray(np.abs(across - (self.slope * along + self.intercept)), dtype=np.float32)
+
+
+def printed_of(model: BallotModel, px_per_mm: float) -> np.ndarray:
+    """Where the template prints anything, widened by PRINT_MARGIN_MM, at ``px_per_mm`` (once per template)."""
+
+    def build() -> np.ndarray:
+        blank = model.blank
+        factor = px_per_mm / (blank.shape[1] / model.layout.page_w)
+        size = (round(blank.shape[1] * factor), round(blank.shape[0] * factor))
+        small = cv2.resize(blank, size, interpolation=cv2.INTER_AREA)
+        radius = max(1, round(PRINT_MARGIN_MM * px_per_mm))
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+        return np.asarray(cv2.dilate((small < 200).astype(np.uint8), kernel) > 0)
+
+    return model.derived(f"lines.printed.{px_per_mm}", build)
+
+
+def page_lines(
+    upright: Gray, px_per_mm: float, printed: np.ndarray, table: tuple[float, float, float, float]
+) -> tuple[PageLine, ...]:
+    """The page lines of a sheet brought upright at ``px_per_mm`` (``printed``: :func:`printed_of`; ``table``:
+    the left, top, right and bottom of the template's rows, mm)."""
+    # The paper around each pixel: a median over PAPER_MM, which print and thin lines (less than half of any
+    # window, even in the table) do not move, as they would a mean.
+    paper = cv2.medianBlur(upright, round(PAPER_MM * px_per_mm) | 1)
+    dark = np.clip(paper.astype(np.int16) - upright.astype(np.int16), 0, 255).astype(np.uint8)
+    candidate = ((dark > LINE_CONTRAST) & ~printed).astype(np.uint8)
+    edge = round(EDGE_MM * px_per_mm)  # the paper's own edge, a shadow or the lid beside it: no line of the page
+    candidate[:, :edge], candidate[:, -edge:], candidate[:edge], candidate[-edge:] = 0, 0, 0, 0
+    if not candidate.any():
+        return ()
+    run = round(RUN_MM * px_per_mm)
+    black: float | None = None
+    found = []
+    for vertical in (True, False):
+        start, end = (table[1], table[3]) if vertical else (table[0], table[2])
+        rows = (start * px_per_mm, end * px_per_mm)
+        kernel = np.ones((run, 1) if vertical else (1, run), np.uint8)
+        runs = cv2.morphologyEx(candidate, cv2.MORPH_OPEN, kernel)
+        beyond = BEYOND_MM * px_per_mm
+        if not _reaches_a_margin(runs, vertical, rows, beyond):
+            continue  # the usual page: no straight run out in a margin, so no line across the page
+        for ys, xs in _gathered(runs, vertical, SAME_PLACE_MM * px_per_mm):
+            along = ys if vertical else xs
+            if along.min() > rows[0] - beyond and along.max() < rows[1] + beyond:
+                continue  # inside the table only: a voter's line down a column, a rule shown off its place
+            fitted = np.polyfit(along.astype(np.float64), (xs if vertical else ys).astype(np.float64), 1)
+            if _support(dark, printed, fitted, vertical, rows) < SUPPORT:
+                continue  # runs in a margin, but no line through the rows: not one line across the page
+            black = _printed_black(dark, printed) if black is None else black
+            found.append(_line((ys, xs), fitted, dark, black, vertical, px_per_mm))
+    return tuple(found)
+
+
+def _reaches_a_margin(runs: np.ndarray, vertical: bool, rows: tuple[float, float], beyond: float) -> bool:
+    """Any straight run at all in the margin past the table's rows (the cheap test most pages stop at)."""
+    low, high = max(0, int(rows[0] - beyond)), int(rows[1] + beyond)
+    if vertical:
+        return bool(runs[:low].any() or runs[high:].any())
+    return bool(runs[:, :low].any() or runs[:, high:].any())
+
+
+def _gathered(runs: np.ndarray, vertical: bool, same_place_px: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The pixels (ys, xs) of runs gathered by their place across the page, one group per line."""
+    # Labels only (statistics over the whole image cost ten times as much), then each run's place from its pixels.
+    count, labels = cv2.connectedComponents(runs, connectivity=8)
+    ys, xs = np.nonzero(runs)
+    label = labels[ys, xs]
+    across = xs if vertical else ys
+    place = np.bincount(label, weights=across, minlength=count) / np.maximum(np.bincount(label, minlength=count), 1)
+    groups: list[list[int]] = []
+    previous = -np.inf
+    for run in sorted(range(1, count), key=lambda run: place[run]):
+        if groups and place[run] - previous <= same_place_px:
+            groups[-1].append(run)
+        else:
+            groups.append([run])
+        previous = place[run]
+    found = []
+    for group in groups:
+        chosen = np.isin(label, group)
+        found.append((ys[chosen], xs[chosen]))
+    return found
+
+
+def _support(
+    dark: np.ndarray, printed: np.ndarray, fitted: np.ndarray, vertical: bool, rows: tuple[float, float]
+) -> float:
+    """The share of the fitted line's course through the table's rows, where the template prints nothing, that
+    shows it: darker (by RIDGE grey levels) on its course, within a pixel, than a millimetre either side. A faint
+    crease shows so where it is too faint to stand out from the paper as ink."""
+    along = np.arange(max(0, int(rows[0])), int(rows[1]) + 1)
+    across = np.rint(np.polyval(fitted, along)).astype(np.intp)
+    side = RIDGE_SIDE_PX
+    limit = dark.shape[1] if vertical else dark.shape[0]
+    inside = (across >= side) & (across < limit - side)
+    along, across = along[inside], across[inside]
+    image = dark.astype(np.int16) if vertical else dark.T.astype(np.int16)
+    mask = printed if vertical else printed.T
+    on = np.maximum.reduce([image[along, across + offset] for offset in (-1, 0, 1)])
+    beside = np.maximum(image[along, across - side], image[along, across + side])
+    free = ~(mask[along, across] | mask[along, across - side] | mask[along, across + side])
+    shown = on - beside >= RIDGE
+    return float(np.count_nonzero(shown & free)) / max(1, int(np.count_nonzero(free)))
+
+
+def _printed_black(dark: np.ndarray, printed: np.ndarray) -> float:
+    """How much darker than the paper the template's print shows on this page: the upper quarter of what it
+    prints (its solid parts; every fourth row is plenty)."""
+    values = np.sort(dark[::4][printed[::4]], axis=None)
+    return max(float(values[(3 * values.size) // 4 :].mean()) if values.size else 0.0, MIN_BLACK)
+
+
+def _line(
+    pixels: tuple[np.ndarray, np.ndarray],
+    fitted: np.ndarray,
+    dark: np.ndarray,
+    black: float,
+    vertical: bool,
+    px_per_mm: float,
+) -> PageLine:
+    """The line through a group of run pixels, in page mm."""
+    ys, xs = pixels
+    along = ys if vertical else xs
+    slope, intercept = float(fitted[0]), float(fitted[1])
+    extent = float(along.max() - along.min()) + 1.0
+    # Pixels at each place along it: its width (runs of a slanted line overlap a little; the median holds).
+    width_px = max(1.0, float(len(along)) / extent)
+    darkness = float(np.median(dark[ys, xs])) / black
+    # Pixel i of the upright sheet is centred on (i + 0.5) / px_per_mm mm.
+    return PageLine(
+        vertical,
+        slope,
+        (intercept + 0.5 - 0.5 * slope) / px_per_mm,
+        half_width_mm=width_px / 2 / px_per_mm,
+        darkness=min(1.0, darkness),
+    )
