@@ -232,3 +232,23 @@ def test_a_band_dark_and_wide_enough_to_hide_a_mark_is_asked_about(batch: Batch)
     readings = {row.unit: row for row in result.readings}
     crossed = [unit for unit in readings if unit not in CHOICES and unit != "测评人类别"]
     assert all(readings[unit].reading == "pending" for unit in crossed), readings
+
+
+def long_leg_tick(page: np.ndarray, batch: Batch, unit: str, option: str, up_mm: float) -> None:
+    """A Chinese √ whose right leg runs ``up_mm`` above the top of its box (into the row above)."""
+    rect = box(batch.layout, unit, option).rect
+    x, y, s = rect.x * PX, rect.y * PX, rect.w * PX
+    points = np.array([[x + s * 0.2, y + s * 0.5], [x + s * 0.42, y + s * 0.8], [x + s * 0.9, y - up_mm * PX]])
+    cv2.polylines(page, [points.astype(np.int32)], False, 25, max(1, int(0.5 * PX)), lineType=cv2.LINE_AA)
+
+
+def test_a_ticks_long_leg_into_the_row_above_is_a_vote_for_its_own_box(batch: Batch) -> None:
+    """Issue 19: the tick's leg crosses its own box's border and runs 4 mm up into the ring of the box above it,
+    in a row left empty: that row is 弃权 (before, it went to a clerk for ink beside a box), this one 满意."""
+    page = batch.pages()[1]
+    long_leg_tick(page, batch, "体育中心", "满意", 4.0)
+    result = read(batch, ScanPage("leg.png", 1, page, None))
+    assert isinstance(result, SheetRead), result
+    readings = {row.unit: row for row in result.readings}
+    assert (readings["文物管理所"].reading, readings["文物管理所"].choice) == ("blank", None)
+    assert (readings["体育中心"].reading, readings["体育中心"].choice) == ("choice", "满意")

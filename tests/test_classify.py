@@ -383,3 +383,33 @@ def test_an_overvote_needs_two_marks_alike_in_darkness() -> None:
         result = classify_row("文化馆", [first, fainter, empty], SETTINGS)
         assert result.reading == expected, ratio
         assert result.reason == (RowWhy.CORRECTION if expected == "pending" else None)
+
+
+def test_a_ticks_long_leg_into_the_box_above_is_not_a_mark_beside_it() -> None:
+    """Issue 19: a Chinese √ written with its right leg running up out of its box, into the ring of the box above
+    it in the previous row, is a vote for the box holding its turning point. The ink in the upper box's ring lies
+    below that box; the row above is read as its own mark says, not sent to a clerk for ink beside a box."""
+    marks = SETTINGS.marks
+    upper = [replace(box, unit="图书馆") for box in row(0.3, 0.0, 0.0)]
+    lower = [replace(box, unit="博物馆") for box in row(0.0, 0.3, 0.0)]
+    leg_into_ring = replace(upper[1], outside=0.09, outside_below=1.0)
+    leaving = replace(lower[1], outside=0.08)
+    page = [upper[0], leg_into_ring, upper[2], lower[0], leaving, lower[2]]
+    readings = {reading.unit: reading for reading in classify_page(page, SETTINGS)}
+    assert (readings["图书馆"].reading, readings["图书馆"].choice) == ("choice", "满意")
+    assert (readings["博物馆"].reading, readings["博物馆"].choice) == ("choice", "基本满意")
+    # Ink round the upper box elsewhere than below it, or no marked box leaving ink below it: still asked.
+    for odd in (
+        [
+            upper[0],
+            replace(leg_into_ring, outside_below=marks.from_below - 0.05),
+            upper[2],
+            lower[0],
+            leaving,
+            lower[2],
+        ],
+        [upper[0], leg_into_ring, upper[2], lower[0], lower[1], lower[2]],
+        [upper[0], leg_into_ring, upper[2], replace(lower[0], outside=0.08), replace(lower[1], fill=0.0), lower[2]],
+    ):
+        readings = {reading.unit: reading for reading in classify_page(odd, SETTINGS)}
+        assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", RowWhy.OUTSIDE)

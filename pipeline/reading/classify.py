@@ -13,6 +13,7 @@ speck anywhere. Pure functions: ``ballot rescore`` runs them again on stored sco
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -163,10 +164,17 @@ def row_classes(
 
 
 def classify_row(
-    unit: str, scores: Sequence[BoxScore], settings: ReadingSettings, residue: float = 0.0, *, clean: bool = False
+    unit: str,
+    scores: Sequence[BoxScore],
+    settings: ReadingSettings,
+    residue: float = 0.0,
+    *,
+    clean: bool = False,
+    from_below: frozenset[int] = frozenset(),
 ) -> RowReading:
     """One row's reading. ``residue``: how much ink the page shows along the borders of its boxes as a rule;
-    ``clean``: the page shows no stray ink (see :func:`classify_page`)."""
+    ``clean``: the page shows no stray ink (see :func:`classify_page`); ``from_below``: positions of boxes whose
+    ink around them is the leg of a tick in the box below (:func:`legs_from_below`)."""
     marks = settings.marks
     limits = settings.alignment
     classes = row_classes(scores, settings, residue, clean=clean)
@@ -181,7 +189,7 @@ def classify_row(
     beside = [
         score
         for score, kind in zip(scores, classes, strict=True)
-        if kind == "unmarked" and score.outside >= marks.outside
+        if kind == "unmarked" and score.outside >= marks.outside and score.position not in from_below
     ]
     # A ring drawn tight round a box runs along its printed border and leaves little ink anywhere else. A soft
     # photo leaves some of the printed line's own grey there too, unevenly: a box is compared with the row's
@@ -231,7 +239,7 @@ def classify_row(
         return RowReading(unit, "choice", marked[0].option, None)
     # 弃权 is a definite reading too: it means no ink at all, so even a little ink beside a box (a small
     # tick that missed a small printed □) sends the row to a clerk.
-    if any(score.outside >= marks.marginal for score in scores):
+    if any(score.outside >= marks.marginal and score.position not in from_below for score in scores):
         return pending(RowWhy.OUTSIDE)
     # It also means a light pencil mark would have shown. Where the paper's noise raised a box's ink level to
     # `firm` (a dark or grainy photo), HB pencil, as dark as `firm` and no darker, is lost in it.
@@ -243,7 +251,36 @@ def classify_row(
 def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list[RowReading]:
     """Group a page's box scores by row (in sheet order) and classify each row."""
     residue, clean = _page_context(scores)
-    return [classify_row(unit, group, settings, residue, clean=clean) for unit, group in _rows(scores).items()]
+    rows = _rows(scores)
+    legs = legs_from_below(list(rows.values()), settings)
+    return [
+        classify_row(unit, group, settings, residue, clean=clean, from_below=legs.get(unit, frozenset()))
+        for unit, group in rows.items()
+    ]
+
+
+def legs_from_below(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> dict[str, frozenset[int]]:
+    """Per row, the boxes whose ink around them is the leg of a tick in the row below: a Chinese √ is often
+    written with a long right leg running out of its box and up, into the ring of the box above it. It is a vote
+    for the box holding its turning point, not ink beside the box above: so where a box's ink around it lies
+    below it (``outside_below`` ≥ ``marks.from_below``) and the box right below it (the next row, same options,
+    same position) is marked with ink leaving it, that ink is the leg. Ink elsewhere around the box still asks."""
+    marks = settings.marks
+    legs: dict[str, frozenset[int]] = {}
+    for upper, lower in itertools.pairwise(rows):
+        if [score.option for score in upper] != [score.option for score in lower]:
+            continue  # the rows of another table (or the 测评人类别 row): not one above the other
+        explained = {
+            above.position
+            for above, below in zip(upper, lower, strict=True)
+            if above.outside > 0
+            and above.outside_below >= marks.from_below
+            and below.outside > 0
+            and classify_box(below, settings) == "marked"
+        }
+        if explained:
+            legs[upper[0].unit] = frozenset(explained)
+    return legs
 
 
 def page_box_classes(scores: Sequence[BoxScore], settings: ReadingSettings) -> dict[tuple[str, str], BoxClass]:

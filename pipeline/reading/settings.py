@@ -112,6 +112,13 @@ class MarkThresholds(_Strict):
         le=1,
         description="ink share in the ring around an unmarked box that suggests a mark beside it.",
     )
+    from_below: float = Field(
+        default=0.8,
+        gt=0,
+        le=1,
+        description="ink around an empty box, this share of it below the box, beside a marked box right below "
+        "whose ink leaves it, is the long right leg of a tick in that box (a Chinese √), not a mark beside this one.",
+    )
     edge: float = Field(
         default=0.08,
         gt=0,

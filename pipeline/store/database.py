@@ -19,7 +19,7 @@ from pipeline.common.reasons import RowWhy, Why
 from pipeline.store.core import StoreError
 from pipeline.store.review import ReviewStore
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 DEFAULT_DB = Path("output/ballots.db")
 #: The machine readings table as version 10 made it (a migration rebuilds it so).
 ROW_READINGS = """CREATE TABLE row_readings (
@@ -100,6 +100,8 @@ MIGRATIONS = {
         SELECT page_id, mime, width, height, data, as_scanned FROM page_images WHERE kind = 'page';
     DROP TABLE page_images;
     ALTER TABLE page_images_new RENAME TO page_images;""",
+    # 0 is "no ink below the box from the row below", as those scores were classified.
+    12: "ALTER TABLE box_scores ADD COLUMN outside_below REAL NOT NULL DEFAULT 0;",
 }
 
 

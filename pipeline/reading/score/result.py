@@ -15,8 +15,10 @@ box's printed border, the line itself aside, with new ink: a ring drawn so tight
 leaves little ink anywhere else; the classifier compares it with the row's other boxes, since a soft photo
 leaves some residue of the line there too), ``edge_around`` (the share of directions around the box's centre
 in which that band holds a few pixels as dark as a pen or pencil line, :data:`~.shapes.ARC_DARKNESS`: a tight
-ring runs all the way round, a tick's stroke or a stray line crosses the band in a few directions), and
-``ink_level`` (the darkness new ink must reach in this patch: :data:`INK_LEVEL`, or
+ring runs all the way round, a tick's stroke or a stray line crosses the band in a few directions),
+``outside_below`` (the share of the ring's ink that lies below the box: the long right leg of a tick in the box
+of the row below, reaching up into this box's ring, leaves its ink there and nowhere else), and ``ink_level``
+(the darkness new ink must reach in this patch: :data:`INK_LEVEL`, or
 :data:`~.patch.NOISE_SIGMAS` deviations of its plain paper above their middle on a noisy scan; ink whose
 median darkness stays under it is mostly the noise's own tail).
 """
@@ -29,7 +31,7 @@ from pipeline.ballot.layout import BOX_LINE_WIDTH
 from pipeline.reading.model import BLANK_PX_PER_MM
 
 #: Stored with every page read: raised whenever a score of some box could change for the same image.
-SCORER_VERSION = 1
+SCORER_VERSION = 2  # 2: outside_below
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 RING_MM = 2.0  # width of the "just around the box" ring
@@ -70,3 +72,4 @@ class BoxScore:
     edge: float = 0.0
     ink_level: float = 0.0
     edge_around: float = 0.0
+    outside_below: float = 0.0

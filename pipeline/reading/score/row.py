@@ -181,6 +181,7 @@ def _score_box(
         fill=round(inked / geometry.interior_count, 4),
         scattered=round((inked - largest) / geometry.interior_count, 4),
         outside=round(share(geometry.ring, geometry.ring_count), 4),
+        outside_below=round(_below(ink, geometry), 4),
         centre=round(centre, 4),
         darkness=round(darkness_of_ink, 4),
         crossing=round(
@@ -188,6 +189,12 @@ def _score_box(
         ),
         encircled=round(encircled, 4),
     )
+
+
+def _below(ink: npt.NDArray[np.bool_], geometry: Geometry) -> float:
+    """The share of the ink around the box (in its ring) that lies below it; 0 when there is none."""
+    around = int(np.count_nonzero(ink & geometry.ring))
+    return float(np.count_nonzero(ink & geometry.ring_below)) / around if around else 0.0
 
 
 def _crossed(geometry: Geometry, lines: Sequence[PageLine]) -> npt.NDArray[np.bool_] | None:
