@@ -306,7 +306,7 @@ def test_a_soft_scan_shows_no_ink_beside_the_printed_lines(tmp_path: Path, batch
         empty = [score for unit in UNITS if unit not in truth for score in line["rows"][unit]["scores"].values()]
         assert max(empty) == 0
     else:
-        assert all(readings[unit] in ("pending", truth.get(unit, "blank")) for unit in UNITS), readings
+        assert all(readings[unit] in ("pending", truth.get(unit, "blank")) for unit in UNITS), (readings, truth)
 
 
 def test_killed_run_resumes_without_loss_or_double_count(tmp_path: Path, batch: Batch) -> None:

@@ -195,6 +195,10 @@ SHARED_TEXT: dict[str, tuple[str, str]] = {
 ROW_TEXT: dict[RowWhy, tuple[str, str]] = {
     RowWhy.MARGINAL: ("标记不清（淡、小或擦除痕迹）", "marginal mark"),
     RowWhy.CORRECTION: ("多选，其中一格可能是涂改", "overvote that may be a correction"),
+    RowWhy.FAINT: (
+        "记号比本票其他记号淡得多（笔没水、很轻的铅笔或擦除痕迹）",
+        "a mark far fainter than the sheet's others",
+    ),
     RowWhy.OUTSIDE: ("标记在方框外", "mark outside the box"),
     RowWhy.ALIGNMENT: ("定位质量低", "low alignment quality"),
     RowWhy.LINE: ("有直线穿过方框（扫描条纹或折痕）", "a line runs through a box (scanner streak or fold)"),

@@ -104,6 +104,7 @@ class RowWhy(StrEnum):
     CIRCLE = "circle"
     EDGE = "edge"
     NOISY = "noisy"
+    FAINT = "faint"
 
 
 #: The page outcomes a store knows, in the order they are listed to a clerk.
