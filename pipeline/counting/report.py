@@ -1,25 +1,28 @@
 """Report: a tally → the result workbook the bureau publishes (xlsxwriter), a CSV, or a text table.
 
 A session workbook has the sheets 测评结果 (for publication, print-ready on A4 landscape), 票数明细 (every
-count, by voter category), 复核记录 (the review decisions passed in), 投诉与否决 (override records, revoked
-ones included) and 综合满意率图 (a native bar chart). A year workbook has 年度测评结果 with both halves and
-the year's score and grade instead of 测评结果, and the 票数明细 of each half. No final report is written
-while a round is void or rows are pending (:class:`ReportRefused`); a draft is marked 草稿（待复核） on every
-sheet. Rates are written as numbers with a % format; undefined rates as "—".
+count, by voter category), 复核记录 (the review decisions passed in), 未计入的页 (internal: every page scanned
+and not counted, with its reason and how it was settled), 投诉与否决 (override records, revoked ones included)
+and 综合满意率图 (a native bar chart). A year workbook has 年度测评结果 with both halves and the year's score and
+grade instead of 测评结果, and the 票数明细 of each half. No final report is written while a round is void, rows
+are pending or pages unsettled (:class:`ReportRefused`); a draft is marked 草稿（待复核） on every sheet. Rates
+are written as numbers with a % format; undefined rates as "—". Times are stored in UTC and written in the
+office's zone (:mod:`pipeline.common.clock`); every sheet prints 第 N 页 共 M 页.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.ballot.template import period_label
+from pipeline.common.clock import local_date, local_time, office_zone
 from pipeline.counting.rules import KIND_LABELS, Override, describe
 from pipeline.counting.tally import Counts, SessionTally, UnitResult, YearTally, YearUnit, rates_of
 
@@ -44,20 +47,47 @@ DETAIL_HEADER = _columns(
     "满意率 满意和基本满意率 不满意率 综合满意率 计算等次 最终等次 名次"
 )
 DETAIL_WIDTHS = (5, 22, 10, 14, 7, 9, 7, 7, 7, 7, 7, 8, 9, 10, 9, 11, 9, 9, 6)
-REVIEW_HEADER = _columns("序号 票号 单位 机器读数 复核决定 复核人 复核时间")
-OVERRIDE_HEADER = _columns("编号 单位 期间 类型 领域 文号 决定机关 决定日期 说明 录入时间 状态 撤销时间 撤销理由")
+REVIEW_HEADER = _columns("序号 期间 票号 单位 机器读数 复核决定 复核人 复核时间")
+REVIEW_WIDTHS = (6, 9, 13, 20, 30, 20, 10, 20)
+UNCOUNTED_HEADER = _columns("序号 期间 文件 页 票号 结果 原因 处理 复核人 复核时间")
+UNCOUNTED_WIDTHS = (5, 8, 16, 4, 11, 11, 36, 16, 8, 20)
+# Ten columns that fit A4 landscape at about full size (thirteen printed at two thirds): a veto's area goes with
+# its kind, a revocation's time and reason with its state.
+OVERRIDE_HEADER = _columns("编号 单位 期间 类型 文号 决定机关 决定日期 说明 录入时间 状态")
+OVERRIDE_WIDTHS = (5, 14, 7, 14, 16, 11, 11, 22, 20, 22)
+# A cell that starts so is a formula to Excel (CSV injection): written with a leading apostrophe, as text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
 class ReviewRecord:
     """One review decision as the 复核记录 sheet lists it (the review stage provides these)."""
 
+    session: str
     serial: str
     unit: str
-    machine_reading: str  # e.g. 存疑（轻微笔迹）
-    decision: str  # e.g. 满意, 弃权, 无效
+    machine_reading: str  # e.g. 存疑：标记不清（淡、小或擦除痕迹）, or 满意 for a row the machine was sure of
+    decision: str  # e.g. 满意, 弃权, 无效, 更正为 不满意
     reviewer: str
-    decided_at: str
+    decided_at: str  # ISO 8601 UTC, as stored
+
+
+@dataclass(frozen=True)
+class UncountedPage:
+    """A page scanned for a round and not counted, as the internal sheet 未计入的页 lists it (the store provides
+    these): ``page_no`` 0 for a file that could not be opened; ``settled`` once a clerk decided about a page the
+    machine rejected (a blank page or an unopenable file needs no decision)."""
+
+    session: str
+    source: str  # the file's name
+    page_no: int
+    serial: str
+    outcome: str  # in words, e.g. 重复（复印或重扫）
+    reason: str  # in words
+    settled: bool = False
+    decision: str = ""  # in words, e.g. 确认不计入, 作废（署名）
+    reviewer: str = ""
+    decided_at: str = ""  # ISO 8601 UTC, as stored; '' without a decision
 
 
 class ReportRefused(Exception):  # noqa: N818 - an outcome the clerk sees
@@ -76,10 +106,13 @@ def write_report(
     result: Result,
     *,
     reviews: Sequence[ReviewRecord] = (),
+    uncounted: Sequence[UncountedPage] = (),
     draft: bool = False,
     file_format: Literal["xlsx", "csv"] = "xlsx",
+    zone: tzinfo | None = None,
 ) -> Path:
-    """Write the workbook (or the CSV of the publication table); refuses a final one while anything blocks it."""
+    """Write the workbook (or the CSV of the publication table); refuses a final one while anything blocks it.
+    Times are written in ``zone`` (default: the office's, :func:`pipeline.common.clock.office_zone`)."""
     blockers = result.final_blockers()
     if blockers and not draft:
         raise ReportRefused(blockers)
@@ -87,8 +120,15 @@ def write_report(
     if file_format == "csv":
         _write_csv(path, result, draft)
     else:
-        _Workbook(path, result, reviews, draft).write()
+        _Workbook(path, result, reviews, uncounted, draft, zone or office_zone()).write()
     return path
+
+
+def csv_cell(value: object) -> object:
+    """A value as a CSV cell Excel shows as it is: text starting like a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def percent_text(value: Fraction | None) -> str:
@@ -156,7 +196,7 @@ def _write_csv(path: Path, result: Result, draft: bool) -> None:
         writer.writerow([*header, "序列"])
         groups = {unit.unit: unit.group for unit in result.units}
         for row in public_rows(result):
-            writer.writerow([_text(value) for value in row] + [groups[str(row[1])]])
+            writer.writerow([csv_cell(_text(value)) for value in [*row, groups[str(row[1])]]])
 
 
 def _text(value: object) -> object:
@@ -168,12 +208,22 @@ def _text(value: object) -> object:
 class _Workbook:
     """Builds one workbook; each ``_sheet_*`` method writes one worksheet."""
 
-    def __init__(self, path: Path, result: Result, reviews: Sequence[ReviewRecord], draft: bool) -> None:
+    def __init__(
+        self,
+        path: Path,
+        result: Result,
+        reviews: Sequence[ReviewRecord],
+        uncounted: Sequence[UncountedPage],
+        draft: bool,
+        zone: tzinfo,
+    ) -> None:
         import xlsxwriter
 
         self.result = result
         self.reviews = reviews
+        self.uncounted = uncounted
         self.draft = draft
+        self.zone = zone
         self.book = xlsxwriter.Workbook(
             str(path), {"default_format_properties": {"font_name": "宋体", "font_size": 11}}
         )
@@ -204,6 +254,7 @@ class _Workbook:
             self._detail_sheet("票数明细", self.result)
             overrides = self.result.overrides
         self._review_sheet()
+        self._uncounted_sheet()
         self._override_sheet(sorted(overrides, key=lambda o: o.id))
         self._chart_sheet()
         self.book.close()
@@ -221,7 +272,7 @@ class _Workbook:
         sheet.fit_to_pages(1, 0)
         sheet.center_horizontally()
         sheet.set_margins(left=0.5, right=0.5, top=0.7, bottom=0.7)
-        sheet.set_footer("&C第 &P 页")
+        sheet.set_footer("&C第 &P 页 共 &N 页")
         row = 0
         if self.draft:
             sheet.set_header(f'&C&"宋体,Bold"&14{DRAFT}')
@@ -302,7 +353,7 @@ class _Workbook:
             row = self._note(sheet, row, len(header), widths, facts_sentence(half) + _attendance(half))
         method = describe(result.rules, year=isinstance(result, YearTally))
         row = self._note(sheet, row, len(header), widths, method)
-        today = datetime.date.today().isoformat()
+        today = local_date(self.zone)  # the office's date, as the times on the other sheets
         self._note(
             sheet,
             row + 1,
@@ -351,45 +402,76 @@ class _Workbook:
                 row += 1
 
     def _review_sheet(self) -> None:
-        widths = (6, 14, 22, 22, 14, 12, 22)
+        widths = REVIEW_WIDTHS
         sheet, row = self._sheet("复核记录", widths, f"{title_of(self.result)} · 复核记录")
         row = self._header(sheet, row, REVIEW_HEADER)
+        sheet.repeat_rows(row - 1)
         if not self.reviews:
             sheet.merge_range(row, 0, row, len(widths) - 1, "（无复核记录）", self.fmt["text"])
         for index, review in enumerate(self.reviews, start=1):
             values = (
                 index,
+                review.session,
                 review.serial,
                 review.unit,
                 review.machine_reading,
                 review.decision,
                 review.reviewer,
-                review.decided_at,
+                local_time(review.decided_at, self.zone),
+            )
+            row = self._record(sheet, row, values, widths)
+
+    def _uncounted_sheet(self) -> None:
+        widths = UNCOUNTED_WIDTHS
+        sheet, row = self._sheet("未计入的页", widths, f"{title_of(self.result)} · 未计入的页（内部）")
+        unsettled = sum(not page.settled for page in self.uncounted)
+        if unsettled:
+            text = f"尚有 {unsettled} 页未处理（复核页“未计入的页”）：处理之前不能出正式报告。"
+            row = self._note(sheet, row, len(widths), widths, text, "banner")
+        row = self._header(sheet, row, UNCOUNTED_HEADER)
+        sheet.repeat_rows(row - 1)
+        if not self.uncounted:
+            sheet.merge_range(row, 0, row, len(widths) - 1, "（扫描的页全部计入）", self.fmt["text"])
+        for index, page in enumerate(self.uncounted, start=1):
+            values = (
+                index,
+                page.session,
+                page.source,
+                page.page_no or "",
+                page.serial,
+                page.outcome,
+                page.reason,
+                page.decision if page.settled else "待处理",
+                page.reviewer,
+                local_time(page.decided_at, self.zone) if page.decided_at else "",
             )
             row = self._record(sheet, row, values, widths)
 
     def _override_sheet(self, overrides: Sequence[Override]) -> None:
-        widths = (6, 20, 9, 10, 16, 18, 12, 12, 24, 26, 8, 26, 20)
+        widths = OVERRIDE_WIDTHS
         sheet, row = self._sheet("投诉与否决", widths, f"{title_of(self.result)} · 投诉查实与一票否决")
         row = self._header(sheet, row, OVERRIDE_HEADER)
+        sheet.repeat_rows(row - 1)
         if not overrides:
             sheet.merge_range(row, 0, row, len(widths) - 1, "（无投诉查实或一票否决记录）", self.fmt["text"])
         for override in overrides:
             request = override.request
+            kind = KIND_LABELS[request.kind] + (f"（{request.area}）" if request.area else "")
+            state = "有效"
+            if not override.active:
+                revoked = local_time(override.revoked_at or "", self.zone)
+                state = f"已撤销（{revoked}，{override.revoke_reason or ''}）"
             values = (
                 override.id,
                 request.unit,
                 request.period,
-                KIND_LABELS[request.kind],
-                request.area or "",
+                kind,
                 request.ref,
                 request.authority,
                 request.date,
                 request.note,
-                override.created_at,
-                "有效" if override.active else "已撤销",
-                override.revoked_at or "",
-                override.revoke_reason or "",
+                local_time(override.created_at, self.zone),
+                state,
             )
             row = self._record(sheet, row, values, widths)
 

@@ -36,12 +36,14 @@ class TallyError(Exception):
 
 @dataclass(frozen=True)
 class SessionFacts:
-    """What the clerk recorded about a round: ballots handed out (发出), members expected and present."""
+    """What the clerk recorded about a round: ballots handed out (发出), members expected and present; and how
+    many scanned pages the machine did not count still wait for a clerk's decision (no final report till then)."""
 
     session: str
     issued: int | None = None
     expected: int | None = None
     attended: int | None = None
+    unsettled_pages: int = 0
 
 
 @dataclass(frozen=True)
@@ -155,6 +157,10 @@ class SessionTally:
         blockers = [f"{self.session} 测评无效：{reason}" for reason in self.void_reasons]
         if self.pending_rows:
             blockers.append(f"{self.session} 尚有 {self.pending_rows} 行待复核")
+        if self.facts.unsettled_pages:
+            blockers.append(
+                f"{self.session} 尚有 {self.facts.unsettled_pages} 页未计入的扫描页待处理（复核页“未计入的页”）"
+            )
         return tuple(blockers)
 
 
