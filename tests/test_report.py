@@ -17,16 +17,8 @@ from pipeline.ballot.template import Template, parse_template
 from pipeline.cli import main
 from pipeline.cli.results import report_command
 from pipeline.common.clock import local_date, office_zone
-from pipeline.counting.report import (
-    DETAIL_HEADER,
-    DRAFT,
-    PUBLIC_HEADER,
-    ReportRefused,
-    ReviewRecord,
-    UncountedPage,
-    percent_text,
-    write_report,
-)
+from pipeline.counting.record_sheets import ReviewRecord, UncountedPage
+from pipeline.counting.report import DETAIL_HEADER, DRAFT, PUBLIC_HEADER, ReportRefused, percent_text, write_report
 from pipeline.counting.rules import describe, load_rules
 from pipeline.counting.tally import SessionFacts, SessionTally, combine_year, tally_session
 from pipeline.store.database import Store

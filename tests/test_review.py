@@ -763,6 +763,36 @@ def test_refusals_are_worded_in_the_pages_language(app: Flask, client: FlaskClie
     assert status == 422 and answer["message"] == f"{row['unit']} has no option 很满意"
 
 
+def test_a_faint_rows_closeup_is_the_scans_own_pixels_contrast_stretched(
+    client: FlaskClient, review_store: Store
+) -> None:
+    """The close-up covers the crop's area at the scan's own resolution (200 dpi here: 7.9 px/mm against the
+    crop's 6) with its greys stretched: a faint tick stands further from the paper than in the plain crop."""
+    row = next(row for row in queue(client)["rows"] if any(box["seen"] == "faint" for box in row["boxes"]))
+    assert row["paper"] == "屏幕上分不清轻轻打的勾和擦掉的痕迹：请核对纸质测评票。"
+    box = next(box for box in row["boxes"] if box["seen"] == "faint")
+    assert box["seen_text"] == "很淡的笔迹：轻轻打的勾，或擦掉后的痕迹"
+
+    def pixels(url: str) -> np.ndarray:
+        response = client.get(url)
+        assert response.status_code == 200 and response.mimetype == "image/png"
+        return cv2.imdecode(np.frombuffer(response.data, np.uint8), cv2.IMREAD_GRAYSCALE).astype(float)
+
+    crop, closeup = pixels(row["crop"]["url"]), pixels(row["closeup"])
+    scale = review_store.page_image(row["page_id"]).px_per_mm / 6  # type: ignore[union-attr]
+    assert scale > 1.25 and closeup.shape == pytest.approx((crop.shape[0] * scale, crop.shape[1] * scale), abs=2)
+
+    def contrast(image: np.ndarray, factor: float) -> float:
+        """How far the box's darkest ink lies below the paper around the row, on a 0–255 scale."""
+        x, y, w, h = (round(box[key] * factor) for key in ("x", "y", "w", "h"))
+        inside = image[
+            y + round(4 * factor) : y + h - round(4 * factor), x + round(4 * factor) : x + w - round(4 * factor)
+        ]
+        return float(np.percentile(image, 90) - np.percentile(inside, 2))
+
+    assert contrast(closeup, scale) > 1.5 * contrast(crop, 1.0)
+
+
 def test_hostile_numbers_and_bodies_are_refused_not_crashed(client: FlaskClient) -> None:
     """Numbers beyond what SQLite holds and JSON nested beyond what Python parses are refusals (400, 404), not
     server errors."""
@@ -807,3 +837,28 @@ def test_no_final_report_while_a_rejected_page_is_unsettled(
     assert listed["06-copy-of-02.jpg"][5] == "重复（复印或重扫）" and listed["06-copy-of-02.jpg"][7] == "确认不计入"
     assert str(listed["06-copy-of-02.jpg"][6]).startswith("票号 ")  # the reason, in Chinese
     assert listed["05-not-a-ballot.jpg"][7] == "不是测评票"
+
+
+def test_the_csv_export_writes_no_formula(tmp_path: Path) -> None:
+    """Unit names, file names and reasons starting like a formula (=, +, -, @) are written as text."""
+    import csv
+    import io
+
+    from pipeline.cli.reading import _write_csv
+
+    page = {
+        "source": "=cmd|' /C calc'!A0.jpg",
+        "page": 1,
+        "outcome": "read",
+        "reason_code": "",
+        "reason": "",
+        "serial": "K3J9Q0ZP2M",
+        "rows": {'=HYPERLINK("http://x","局机关")': {"reading": "满意", "reason": "", "scores": {"满意": 0.3}}},
+    }
+    rejected = {**page, "outcome": "unreadable", "reason": "+1 页", "rows": {}}
+    handle = io.StringIO()
+    _write_csv(handle, [page, rejected])  # type: ignore[list-item]
+    table = list(csv.reader(io.StringIO(handle.getvalue())))
+    assert table[1][:5] == ["'=cmd|' /C calc'!A0.jpg", "1", "K3J9Q0ZP2M", "read", '\'=HYPERLINK("http://x","局机关")']
+    assert table[1][7] == "0.3" and table[2][6] == "'+1 页"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in table for cell in row)

@@ -15,15 +15,22 @@ from __future__ import annotations
 import csv
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import tzinfo
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.ballot.template import period_label
-from pipeline.common.clock import local_date, local_time, office_zone
-from pipeline.counting.rules import KIND_LABELS, Override, describe
+from pipeline.common.clock import local_date, office_zone
+from pipeline.counting.record_sheets import (
+    RecordSheet,
+    ReviewRecord,
+    UncountedPage,
+    override_sheet,
+    review_sheet,
+    uncounted_sheet,
+)
+from pipeline.counting.rules import describe
 from pipeline.counting.tally import Counts, SessionTally, UnitResult, YearTally, YearUnit, rates_of
 
 
@@ -47,47 +54,8 @@ DETAIL_HEADER = _columns(
     "满意率 满意和基本满意率 不满意率 综合满意率 计算等次 最终等次 名次"
 )
 DETAIL_WIDTHS = (5, 22, 10, 14, 7, 9, 7, 7, 7, 7, 7, 8, 9, 10, 9, 11, 9, 9, 6)
-REVIEW_HEADER = _columns("序号 期间 票号 单位 机器读数 复核决定 复核人 复核时间")
-REVIEW_WIDTHS = (6, 9, 13, 20, 30, 20, 10, 20)
-UNCOUNTED_HEADER = _columns("序号 期间 文件 页 票号 结果 原因 处理 复核人 复核时间")
-UNCOUNTED_WIDTHS = (5, 8, 16, 4, 11, 11, 36, 16, 8, 20)
-# Ten columns that fit A4 landscape at about full size (thirteen printed at two thirds): a veto's area goes with
-# its kind, a revocation's time and reason with its state.
-OVERRIDE_HEADER = _columns("编号 单位 期间 类型 文号 决定机关 决定日期 说明 录入时间 状态")
-OVERRIDE_WIDTHS = (5, 14, 7, 14, 16, 11, 11, 22, 20, 22)
 # A cell that starts so is a formula to Excel (CSV injection): written with a leading apostrophe, as text.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class ReviewRecord:
-    """One review decision as the 复核记录 sheet lists it (the review stage provides these)."""
-
-    session: str
-    serial: str
-    unit: str
-    machine_reading: str  # e.g. 存疑：标记不清（淡、小或擦除痕迹）, or 满意 for a row the machine was sure of
-    decision: str  # e.g. 满意, 弃权, 无效, 更正为 不满意
-    reviewer: str
-    decided_at: str  # ISO 8601 UTC, as stored
-
-
-@dataclass(frozen=True)
-class UncountedPage:
-    """A page scanned for a round and not counted, as the internal sheet 未计入的页 lists it (the store provides
-    these): ``page_no`` 0 for a file that could not be opened; ``settled`` once a clerk decided about a page the
-    machine rejected (a blank page or an unopenable file needs no decision)."""
-
-    session: str
-    source: str  # the file's name
-    page_no: int
-    serial: str
-    outcome: str  # in words, e.g. 重复（复印或重扫）
-    reason: str  # in words
-    settled: bool = False
-    decision: str = ""  # in words, e.g. 确认不计入, 作废（署名）
-    reviewer: str = ""
-    decided_at: str = ""  # ISO 8601 UTC, as stored; '' without a decision
 
 
 class ReportRefused(Exception):  # noqa: N818 - an outcome the clerk sees
@@ -253,9 +221,9 @@ class _Workbook:
             self._public_sheet("测评结果", PUBLIC_HEADER, PUBLIC_WIDTHS)
             self._detail_sheet("票数明细", self.result)
             overrides = self.result.overrides
-        self._review_sheet()
-        self._uncounted_sheet()
-        self._override_sheet(sorted(overrides, key=lambda o: o.id))
+        self._record_sheet(review_sheet(self.reviews, self.zone))
+        self._record_sheet(uncounted_sheet(self.uncounted, self.zone))
+        self._record_sheet(override_sheet(overrides, self.zone))
         self._chart_sheet()
         self.book.close()
 
@@ -401,78 +369,17 @@ class _Workbook:
                     self._value(sheet, row, column, value, "text" if column in (1, 2, 3) else "int")
                 row += 1
 
-    def _review_sheet(self) -> None:
-        widths = REVIEW_WIDTHS
-        sheet, row = self._sheet("复核记录", widths, f"{title_of(self.result)} · 复核记录")
-        row = self._header(sheet, row, REVIEW_HEADER)
+    def _record_sheet(self, records: RecordSheet) -> None:
+        """A record sheet (:mod:`.record_sheets`): its header repeated on every printed page."""
+        widths = records.widths
+        sheet, row = self._sheet(records.name, widths, f"{title_of(self.result)} · {records.title}")
+        if records.banner:
+            row = self._note(sheet, row, len(widths), widths, records.banner, "banner")
+        row = self._header(sheet, row, records.header)
         sheet.repeat_rows(row - 1)
-        if not self.reviews:
-            sheet.merge_range(row, 0, row, len(widths) - 1, "（无复核记录）", self.fmt["text"])
-        for index, review in enumerate(self.reviews, start=1):
-            values = (
-                index,
-                review.session,
-                review.serial,
-                review.unit,
-                review.machine_reading,
-                review.decision,
-                review.reviewer,
-                local_time(review.decided_at, self.zone),
-            )
-            row = self._record(sheet, row, values, widths)
-
-    def _uncounted_sheet(self) -> None:
-        widths = UNCOUNTED_WIDTHS
-        sheet, row = self._sheet("未计入的页", widths, f"{title_of(self.result)} · 未计入的页（内部）")
-        unsettled = sum(not page.settled for page in self.uncounted)
-        if unsettled:
-            text = f"尚有 {unsettled} 页未处理（复核页“未计入的页”）：处理之前不能出正式报告。"
-            row = self._note(sheet, row, len(widths), widths, text, "banner")
-        row = self._header(sheet, row, UNCOUNTED_HEADER)
-        sheet.repeat_rows(row - 1)
-        if not self.uncounted:
-            sheet.merge_range(row, 0, row, len(widths) - 1, "（扫描的页全部计入）", self.fmt["text"])
-        for index, page in enumerate(self.uncounted, start=1):
-            values = (
-                index,
-                page.session,
-                page.source,
-                page.page_no or "",
-                page.serial,
-                page.outcome,
-                page.reason,
-                page.decision if page.settled else "待处理",
-                page.reviewer,
-                local_time(page.decided_at, self.zone) if page.decided_at else "",
-            )
-            row = self._record(sheet, row, values, widths)
-
-    def _override_sheet(self, overrides: Sequence[Override]) -> None:
-        widths = OVERRIDE_WIDTHS
-        sheet, row = self._sheet("投诉与否决", widths, f"{title_of(self.result)} · 投诉查实与一票否决")
-        row = self._header(sheet, row, OVERRIDE_HEADER)
-        sheet.repeat_rows(row - 1)
-        if not overrides:
-            sheet.merge_range(row, 0, row, len(widths) - 1, "（无投诉查实或一票否决记录）", self.fmt["text"])
-        for override in overrides:
-            request = override.request
-            kind = KIND_LABELS[request.kind] + (f"（{request.area}）" if request.area else "")
-            state = "有效"
-            if not override.active:
-                revoked = local_time(override.revoked_at or "", self.zone)
-                state = f"已撤销（{revoked}，{override.revoke_reason or ''}）"
-            values = (
-                override.id,
-                request.unit,
-                request.period,
-                kind,
-                request.ref,
-                request.authority,
-                request.date,
-                request.note,
-                local_time(override.created_at, self.zone),
-                state,
-            )
+        if not records.rows:
+            sheet.merge_range(row, 0, row, len(widths) - 1, records.empty, self.fmt["text"])
+        for values in records.rows:
             row = self._record(sheet, row, values, widths)
 
     def _chart_sheet(self) -> None:

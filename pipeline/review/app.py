@@ -188,9 +188,8 @@ def create_app(
         app.logger.exception("review server error", exc_info=error)
         if request.path.startswith("/api/"):
             return jsonify({"error": "server", "message": texts()["server_error"]}), 500
-        return Response(
-            f"<!doctype html><meta charset=utf-8><p>{texts()['server_error']}</p>", 500, mimetype="text/html"
-        ), 500
+        page = f"<!doctype html><meta charset=utf-8><p>{texts()['server_error']}</p>"
+        return Response(page, mimetype="text/html"), 500
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> BaseResponse:

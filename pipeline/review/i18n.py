@@ -39,7 +39,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     "prev": ("上一行", "Previous"),
     "next": ("下一行", "Next"),
     "fill": ("填涂 {percent}%", "fill {percent}%"),
-    "done": ("待复核行已全部处理完毕。", "Every flagged row is decided."),
     "empty": ("没有需要复核的行。", "No row needs review."),
     "conflict": (
         "另一位复核员刚刚处理了此项，现为：{now}。请看清后再决定。",
@@ -85,6 +84,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "forbidden_post": ("请求被拒绝（跨站请求）。", "Request refused (cross-site)."),
     "invalid_request": ("请求格式不对。", "The request is malformed."),
+    "offline": (
+        "连不上复核服务（ballot review 已停止，或网络断了）；这一步没有记录。",
+        "Cannot reach the review server (ballot review stopped, or the network is down); nothing was recorded.",
+    ),
     "server_error": ("服务器出错了，这一步没有记录；请再试一次。", "Server error: nothing was recorded; try again."),
     "http_404": ("没有这个地址。", "No such address."),
     "http_405": ("不能这样请求这个地址。", "This address does not take that request."),
@@ -93,6 +96,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "done_pages": (
         "待复核行已全部处理完毕；还有 {n} 个未计入的页待处理（按 R 查看）。",
         "Every flagged row is decided; {n} rejected pages are still to settle (press R).",
+    ),
+    "empty_pages": (
+        "没有需要复核的行；还有 {n} 个未计入的页待处理（按 R 查看）。",
+        "No row needs review; {n} rejected pages are still to settle (press R).",
     ),
     "all_done": (
         "待复核行和未计入的页都已处理完毕。",

@@ -19,7 +19,7 @@ import numpy as np
 from pipeline.ballot.payload import normalise_serial
 from pipeline.common.messages import Lang, outcome_name, page_decision_name, page_reason
 from pipeline.common.reasons import Refusal
-from pipeline.counting.report import UncountedPage
+from pipeline.counting.record_sheets import UncountedPage
 from pipeline.store.core import now, one_snapshot, stored_reason
 from pipeline.store.reading import COUNTED_SERIAL
 from pipeline.store.records import (

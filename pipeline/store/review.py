@@ -13,7 +13,7 @@ import sqlite3
 
 from pipeline.common.messages import Lang, correction_of, doubtful, reading_name, undo_of
 from pipeline.common.reasons import Refusal
-from pipeline.counting.report import ReviewRecord
+from pipeline.counting.record_sheets import ReviewRecord
 from pipeline.reading.score import BoxScore
 from pipeline.reading.settings import ReadingSettings
 from pipeline.store.core import now, one_snapshot
