@@ -390,7 +390,7 @@ def test_the_token_cookie_goes_to_no_other_local_service(
     heard: list[str] = []
 
     class Other(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+        def do_GET(self) -> None:
             heard.append(self.headers.get("Cookie", ""))
             self.send_response(200)
             self.end_headers()
