@@ -368,4 +368,5 @@ def test_report_command(runner: CliRunner, session_store: Store, db_path: Path, 
     half = runner.invoke(main, ["report", "--year", "2026H1", "-o", str(tmp_path / "x.xlsx"), *db])
     assert half.exit_code == 64 and "要写年份，如 2026" in half.output
     refused = runner.invoke(main, ["--lang", "en", "report", "--session", "2026H2", "-o", str(tmp_path / "x"), *db])
-    assert refused.exit_code == 2 and refused.output.startswith("error: no final report:")
+    assert refused.exit_code == 2
+    assert refused.output.startswith("error: no final report:\n  2026H2: 1 rows await review")

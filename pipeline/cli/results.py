@@ -7,7 +7,18 @@ from typing import TYPE_CHECKING, Literal
 
 import click
 
-from pipeline.cli.common import EXIT_ATTENTION, db_option, fail, invalid, open_db, say, session_option, words, zone
+from pipeline.cli.common import (
+    EXIT_ATTENTION,
+    current_lang,
+    db_option,
+    fail,
+    invalid,
+    open_db,
+    say,
+    session_option,
+    words,
+    zone,
+)
 
 if TYPE_CHECKING:
     from pipeline.counting.rules import Override, Rules
@@ -296,8 +307,9 @@ def report_command(
         write_report(
             output, result, reviews=reviews, uncounted=uncounted, draft=draft, file_format=file_format, zone=zone()
         )
-    except ReportRefused as error:
-        fail("report_refused", EXIT_ATTENTION, reasons="\n".join(f"  {reason}" for reason in error.reasons))
+    except ReportRefused:
+        reasons = result.final_blockers(current_lang())  # what the refusal said, in the clerk's language
+        fail("report_refused", EXIT_ATTENTION, reasons="\n".join(f"  {reason}" for reason in reasons))
     say("draft_written" if draft else "report_written", path=output)
 
 

@@ -233,6 +233,16 @@ PAGE_DECISION_TEXT: dict[str, tuple[str, str]] = {
     "not_counted": ("确认不计入", "confirmed: not counted"),
 }
 
+#: Why no final report may be written yet (the round's void reasons are the workbook's own words).
+BLOCKER_TEXT: dict[str, tuple[str, str]] = {
+    "void": ("{session} 测评无效：{reason}", "{session}: the round is void: {reason}"),
+    "pending": ("{session} 尚有 {count} 行待复核", "{session}: {count} rows await review"),
+    "unsettled": (
+        "{session} 尚有 {count} 页未计入的扫描页待处理（复核页“未计入的页”）",
+        "{session}: {count} pages the machine did not count are not settled (review page, Rejected pages)",
+    ),
+}
+
 #: What the machine saw in a box of a row it asks about.
 BOX_SEEN_TEXT: dict[BoxSeen, tuple[str, str]] = {
     BoxSeen.EMPTY: ("空白", "empty"),
@@ -331,6 +341,11 @@ def doubtful(reason: RowWhy | str, lang: Lang = "zh") -> str:
     if not said:
         return name
     return f"{name}：{said}" if lang == "zh" else f"{name}: {said}"
+
+
+def blocker(code: str, lang: Lang = "zh", **detail: Any) -> str:
+    """One reason why no final report may be written yet."""
+    return _fill(BLOCKER_TEXT[code][_index(lang)], detail, lang)
 
 
 def box_seen(seen: BoxSeen | str, lang: Lang = "zh") -> str:
