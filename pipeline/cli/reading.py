@@ -221,8 +221,12 @@ def status_command(session: str, db_path: Path | None) -> None:
     pending, category = store.pending_rows(session), store.pending_rows(session, category=True)
     of_which = words("of_them_category", count=category) if category else ""
     click.echo(words("rows_pending", count=pending) + of_which)
-    # Pages the machine did not count: settled by a clerk, or not yet (then no final report).
-    rejected = store.review_pages(session, rejected=True)
+    # Pages the machine did not count (but those a clerk counted by hand): settled, or not yet (no final report).
+    rejected = [
+        page
+        for page in store.review_pages(session, rejected=True)
+        if page.state.decision is None or page.state.decision.kind != "count"
+    ]
     unsettled = [page for page in rejected if page.state.decision is None]
     say("pages_not_counted", count=len(rejected), open=len(unsettled))
     for page in unsettled:
