@@ -111,8 +111,8 @@ def test_clean_batch_exits_zero_and_status_counts(tmp_path: Path, batch: Batch) 
     result = CliRunner().invoke(main, ["scan", str(folder), "--session", "2026H1", "--db", str(db)])
     assert result.exit_code == 0, result.output
     status = CliRunner().invoke(main, ["status", "--session", "2026H1", "--db", str(db)])
-    assert "read            2" in status.output and "blank           1" in status.output
-    assert "rows awaiting review: 1" in status.output
+    assert "已读取：2" in status.output and "空白页：1" in status.output
+    assert "待复核行：1" in status.output and "未计入的页：0（待处理：0）" in status.output
     rows = {Path(line["source"]).name: line["rows"] for line in export(db)}
     assert rows["b.jpg"]["文化馆"]["reading"] == "pending"
     assert rows["b.jpg"]["局机关"]["reading"] == "blank"

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
 
 from pipeline.ballot.template import Template, TemplateInvalid, load_template, normalise_session, validate_session
+from pipeline.common.cli_words import cli_text
+from pipeline.common.clock import ZoneUnknown, office_zone
+from pipeline.common.messages import Lang
 from pipeline.store.core import StoreError
 from pipeline.store.database import Store, default_db_path, open_store
+
+#: Where ``ballot --lang`` is kept for the commands under it (click shares ``meta`` along a context chain).
+LANG_KEY = "ballot.lang"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,22 +54,53 @@ def _check_session(ctx: click.Context, param: click.Parameter, value: str) -> st
     return session
 
 
+def current_lang() -> Lang:
+    """The language ``ballot --lang`` chose (Chinese unless told otherwise)."""
+    context = click.get_current_context(silent=True)
+    chosen = context.meta.get(LANG_KEY) if context is not None else None
+    return "en" if chosen == "en" else "zh"
+
+
+def words(key: str, **values: Any) -> str:
+    """The command line's words for ``key`` (:mod:`pipeline.common.cli_words`) in the chosen language."""
+    return cli_text(key, current_lang(), **values)
+
+
+def say(key: str, *, err: bool = False, **values: Any) -> None:
+    """Print the words for ``key``."""
+    click.echo(words(key, **values), err=err)
+
+
+def fail(key: str, status: int = EXIT_FAILED, **values: Any) -> NoReturn:
+    """Print the words for ``key`` as an error and exit with ``status``."""
+    click.echo(words("error", message=words(key, **values)), err=True)
+    raise SystemExit(status)
+
+
+def zone() -> tzinfo:
+    """The office's time zone (``BALLOT_TZ``, else Asia/Shanghai); a bad setting is an error the clerk reads."""
+    try:
+        return office_zone()
+    except ZoneUnknown as error:
+        fail("zone_unknown", name=error.name)
+
+
 def open_db(db_path: Path | None) -> Store:
     try:
         return open_store(db_path or default_db_path())
     except StoreError as error:
-        fail(str(error))
+        fail(error.key, **error.detail)
 
 
 def read_template(path: Path) -> Template:
     try:
         return load_template(path)
     except TemplateInvalid as error:
-        click.echo(f"模板有误 / invalid template: {error.source}", err=True)
-        click.echo(error.table(), err=True)
-        raise SystemExit(EXIT_FAILED) from None
+        invalid("template_invalid", error)
 
 
-def fail(message: str, status: int = EXIT_FAILED) -> NoReturn:
-    click.echo(f"错误 / error: {message}", err=True)
-    raise SystemExit(status)
+def invalid(key: str, error: TemplateInvalid) -> NoReturn:
+    """A template, rules or settings file with problems: which file, then every problem (``path → message``)."""
+    click.echo(words("error", message=words(key, source=error.source)), err=True)
+    click.echo(error.table(), err=True)
+    raise SystemExit(EXIT_FAILED)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from pipeline.ballot.template import DEFAULT_OPTIONS, DONT_KNOW, Template, period_label
+from pipeline.common.messages import Lang, blocker
 from pipeline.counting.ballots import BallotResult
 from pipeline.counting.rules import (
     BandGrading,
@@ -36,12 +37,14 @@ class TallyError(Exception):
 
 @dataclass(frozen=True)
 class SessionFacts:
-    """What the clerk recorded about a round: ballots handed out (发出), members expected and present."""
+    """What the clerk recorded about a round: ballots handed out (发出), members expected and present; and how
+    many scanned pages the machine did not count still wait for a clerk's decision (no final report till then)."""
 
     session: str
     issued: int | None = None
     expected: int | None = None
     attended: int | None = None
+    unsettled_pages: int = 0
 
 
 @dataclass(frozen=True)
@@ -150,11 +153,13 @@ class SessionTally:
     def period(self) -> str:
         return period_label(self.session)
 
-    def final_blockers(self) -> tuple[str, ...]:
-        """Why no final (publishable) report may be written; empty when one may."""
-        blockers = [f"{self.session} 测评无效：{reason}" for reason in self.void_reasons]
+    def final_blockers(self, lang: Lang = "zh") -> tuple[str, ...]:
+        """Why no final (publishable) report may be written, in ``lang``; empty when one may."""
+        blockers = [blocker("void", lang, session=self.session, reason=reason) for reason in self.void_reasons]
         if self.pending_rows:
-            blockers.append(f"{self.session} 尚有 {self.pending_rows} 行待复核")
+            blockers.append(blocker("pending", lang, session=self.session, count=self.pending_rows))
+        if self.facts.unsettled_pages:
+            blockers.append(blocker("unsettled", lang, session=self.session, count=self.facts.unsettled_pages))
         return tuple(blockers)
 
 
@@ -401,8 +406,8 @@ class YearTally:
     units: tuple[YearUnit, ...]
     overrides: tuple[Override, ...] = field(default=())  # vetoes of the year, revoked ones included
 
-    def final_blockers(self) -> tuple[str, ...]:
-        return self.halves[0].final_blockers() + self.halves[1].final_blockers()
+    def final_blockers(self, lang: Lang = "zh") -> tuple[str, ...]:
+        return self.halves[0].final_blockers(lang) + self.halves[1].final_blockers(lang)
 
 
 def combine_year(

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.common.reasons import RowWhy
+from pipeline.common.reasons import BoxSeen, RowWhy
 from pipeline.reading.score import INK_LEVEL, BoxScore
 from pipeline.reading.settings import ReadingSettings
 
@@ -59,6 +59,31 @@ def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
     if score.fill >= marks.marginal:
         return "marginal"
     return "unmarked"
+
+
+def box_seen(score: BoxScore, settings: ReadingSettings) -> BoxSeen:
+    """What the machine saw in a box, for the clerk to read beside the crop (the thresholds of
+    :func:`classify_box`): a fill share alone points the wrong way where an eraser's residue covers more of a
+    box than a faint tick does; whether the ink is as dark as a stroke (``firm``) is what tells them apart."""
+    marks = settings.marks
+    kind = classify_box(score, settings)
+    if kind == "marked":
+        return BoxSeen.CLEAR
+    if kind == "circled":
+        return BoxSeen.RING
+    if score.crossing >= marks.crossing:
+        return BoxSeen.LINE
+    if score.fill >= marks.marginal:
+        if score.scattered * 2 >= score.fill:
+            return BoxSeen.SPECKS
+        if score.darkness < max(marks.firm, score.ink_level):
+            return BoxSeen.FAINT
+        return BoxSeen.SMALL
+    if score.outside >= marks.outside:
+        return BoxSeen.OUTSIDE
+    if score.edge >= marks.edge:
+        return BoxSeen.BORDER
+    return BoxSeen.EMPTY
 
 
 def is_circled(score: BoxScore, settings: ReadingSettings) -> bool:
