@@ -122,18 +122,6 @@ def test_a_ring_drawn_round_the_box_is_encircled(box: Geometry) -> None:
     assert encircled(ring(box, 4.2), box) > 0.9
 
 
-def test_on_a_fax_the_prints_own_edge_is_no_ring_but_a_ring_beside_it_is(box: Geometry) -> None:
-    """A fax's binarisation thickens the printed border, or the border lies a little off the template: its edge
-    within the printed mask is as black as a pen, all round the box. On a bilevel scan none of that is a ring;
-    on a grey scan that edge is faint where it is the print, so only a pen's black there counts."""
-    thick = blank(box)
-    left, top, right, bottom = box.box_px
-    cv2.rectangle(thick, (left - 3, top - 3), (right + 3, bottom + 3), 1.0, 2)  # the border's edge, 0.4 mm out
-    assert encircled_score(thick, INK_LEVEL, box, 0.0, dotted=True, quiet=True) == 0.0
-    assert encircled_score(thick, INK_LEVEL, box, 0.0, dotted=False, quiet=True) > 0.9  # a pen along it, on grey
-    assert encircled_score(np.maximum(thick, ring(box, 4.2)), INK_LEVEL, box, 0.0, dotted=True, quiet=True) > 0.9
-
-
 def test_a_tick_is_not_encircled(box: Geometry) -> None:
     """Its arms lie in 5 directions: fewer than half, so no hidden ones are bridged."""
     assert encircled(tick(box), box) <= 5 / SECTORS

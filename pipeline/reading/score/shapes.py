@@ -49,17 +49,12 @@ def encircled_score(
     dots and erased residue around a box are short or faint, whatever directions they happen to lie in.
 
     Ink right beside the printed lines counts (a ring is often drawn tight along one side), but only where
-    it stands out LINE_EDGE_EXTRA more than elsewhere, and not on a bilevel scan (a fax), where the print's own
-    edge, thickened by the binarisation or a little off the template, is as black as any pen. A ring that
-    runs along the printed line itself is hidden there: once half the directions are seen, gaps of up to
-    HIDDEN_SECTORS between seen ones count.
+    it stands out LINE_EDGE_EXTRA more than elsewhere. A ring that runs along the printed line itself is
+    hidden there: once half the directions are seen, gaps of up to HIDDEN_SECTORS between seen ones count.
     A light pencil ring drawn with uneven pressure breaks into firm arcs and faint, shorter ones: on a quiet
     grey scan (``quiet``: no grain that faint), once the firm arcs lie in half the directions, arcs of ink
     down to FAINT_LEVEL, at least UNEVEN_ARC_MM long and UNEVEN_ARC_DARKNESS dark on average, count too."""
-    if dotted:  # a bilevel scan's print is as black at its thickened or misplaced edge as a pen: none of it counts
-        seen = np.asarray(np.where(geometry.printed_mask, 0.0, darkness), dtype=np.float32)
-    else:
-        seen = np.asarray(np.where(geometry.printed_mask, darkness - LINE_EDGE_EXTRA, darkness), dtype=np.float32)
+    seen = np.asarray(np.where(geometry.printed_mask, darkness - LINE_EDGE_EXTRA, darkness), dtype=np.float32)
     covered = _arc_directions(seen, darkness, level, strong_share, geometry, ARC_MM, ARC_DARKNESS, dotted=dotted)
     if np.count_nonzero(covered) >= SECTORS // 2:
         if quiet and not dotted:
