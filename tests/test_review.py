@@ -424,7 +424,7 @@ def test_a_serial_read_off_the_sheet_keeps_a_hand_counted_page_from_being_counte
     file_id = review_store.add_file(SESSION, "f" * 64, "rescanned.jpg", 1)
     settings = review_store.register_settings(ReadingSettings())
     stamp = (settings, review_store.classification_for(SESSION, settings))
-    rescanned = PageRecord(file_id, SESSION, 1, "read", "", *stamp, serial=serial, fingerprint="x")
+    rescanned = PageRecord(file_id, SESSION, 1, "read", None, *stamp, serial=serial, fingerprint="x")
     assert review_store.save_page(rescanned)[0] == "duplicate"
 
 

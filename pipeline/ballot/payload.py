@@ -67,6 +67,13 @@ def format_serial(serial: str) -> str:
     return f"{serial[:4]}-{serial[4:8]}-{serial[8:]}"
 
 
+def serial_characters(text: str) -> str:
+    """The characters of ``text`` a serial could hold, as a clerk or OCR reads them: upper case, O taken for 0
+    and I or L for 1 (as Crockford allows), everything else dropped."""
+    upper = text.upper().translate(str.maketrans("OIL", "011"))
+    return "".join(char for char in upper if char in SERIAL_ALPHABET)
+
+
 def normalise_serial(text: str) -> str | None:
     """A serial as a clerk types it from the sheet ('k7qx-m2pd-5z', with O for 0 or I/L for 1, as Crockford
     allows), or None when it cannot be one."""

@@ -166,6 +166,21 @@ PAGE_TEXT: dict[Why, tuple[str, str]] = {
         "表格 {form}：标题读作 {title}（相似 {percent}%）",
         "form {form}: title read as {title} ({percent} % alike)",
     ),
+    Why.SERIAL_FROM_TEXT: (
+        "二维码无法识别：按定位标记找到此票，票号按印刷文字读作 {readings}{taken}",
+        "the code could not be read: the sheet was found by its marks, its serial read from the print as "
+        "{readings}{taken}",
+    ),
+    Why.SERIAL_TEXT_UNKNOWN: (
+        "二维码无法识别，印刷的票号读作 {readings}，与 {session} 发出的票号都对不上；请核对纸质票上的票号后手工计入",
+        "the code could not be read and the serial read from the print ({readings}) matches no serial issued for "
+        "{session}; check the serial on the paper ballot and count it by hand",
+    ),
+    Why.SERIAL_UNREADABLE: (
+        "按定位标记找到了测评票，但二维码和票号都看不清；请按纸质票手工计入（票号印在二维码下方）",
+        "the ballot was found by its marks, but neither its code nor its serial can be read; count it by hand "
+        "from the paper (the serial is printed under the code)",
+    ),
     Why.DUPLICATE_IMAGE: (
         "同一图像已从 {path} 第 {page} 页计入；不再计入",
         "the same image was already counted from {path} page {page}; not counted",
@@ -190,6 +205,7 @@ SHARED_TEXT: dict[str, tuple[str, str]] = {
     "other_image": ("另一个图像：复印件或重扫", "a different image: a photocopy or a rescan"),
     "forms_only_one": ("（{forms} 种表格中唯一对上的）", " (of {forms} forms, the only one)"),
     "nothing": ("空白", "nothing"),
+    "taken_for": ("，即已发出的票号 {issued}", ", the issued serial {issued}"),
 }
 
 ROW_TEXT: dict[RowWhy, tuple[str, str]] = {
@@ -310,6 +326,9 @@ def page_reason(reason: PageReason, lang: Lang = "zh") -> str:
     if reason.code == Why.FORM_BY_TABLE:  # "the only one" of several configured forms
         forms = int(detail.get("forms", 1))
         detail["only"] = _fill(SHARED_TEXT["forms_only_one"][_index(lang)], {"forms": forms}, lang) if forms > 1 else ""
+    if reason.code == Why.SERIAL_FROM_TEXT:  # the issued serial a misread one was taken for, if it was
+        issued = detail.get("issued")
+        detail["taken"] = _fill(SHARED_TEXT["taken_for"][_index(lang)], {"issued": issued}, lang) if issued else ""
     return _fill(PAGE_TEXT[reason.code][_index(lang)], detail, lang)
 
 
@@ -428,4 +447,6 @@ def _shown(key: str, value: Any, lang: Lang) -> object:
         return ", ".join(str(serial) for serial in value)
     if key == "forms" and isinstance(value, list):
         return ", ".join(str(form) for form in value)
+    if key == "readings" and isinstance(value, list):  # what OCR read on a serial's line, each way it was read
+        return "「" + "」「".join(str(text) for text in value) + "」" if lang == "zh" else " / ".join(map(repr, value))
     return value

@@ -47,6 +47,8 @@ class Why(StrEnum):
     CODE_VERSION = "code_version"  # version
     TEMPLATE_UNKNOWN = "template_unknown"  # template, short_hash
     OTHER_SESSION = "other_session"  # session (on the sheet), expected
+    SERIAL_FROM_TEXT = "serial_from_text"  # readings (what OCR read), issued (the serial taken, if corrected): read
+    SERIAL_UNREADABLE = "serial_unreadable"  # template: found by its marks, neither its code nor its serial read
     # -- align and refine ----------------------------------------------------------------------------------
     RESOLUTION = "resolution"  # dpi
     MARKS_MISSING = "marks_missing"  # found
@@ -76,6 +78,7 @@ class Why(StrEnum):
     DUPLICATE_IMAGE = "duplicate_image"  # path, page
     UNKNOWN_SERIAL = "unknown_serial"  # serial, session
     DUPLICATE_SERIAL = "duplicate_serial"  # serial, path, page, same_image
+    SERIAL_TEXT_UNKNOWN = "serial_text_unknown"  # readings, session: a serial read from print matches none issued
     # -- a store written before reasons were codes ---------------------------------------------------------
     LEGACY = "legacy"  # text
 

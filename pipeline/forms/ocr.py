@@ -18,7 +18,6 @@ import os
 import time
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 from types import TracebackType
 
 import cv2
@@ -27,15 +26,12 @@ import numpy.typing as npt
 from PIL import Image
 
 from pipeline.common.imaging import Gray
+from pipeline.common.tesseract import OcrUnavailableError, find_tessdata, tesserocr_module
+
+__all__ = ["LabelReader", "OcrText", "OcrUnavailableError", "TextLine", "find_tessdata"]
 
 Indices = npt.NDArray[np.intp]
 
-TESSDATA_DIRS = (
-    "/usr/share/tesseract-ocr/5/tessdata",
-    "/usr/share/tesseract-ocr/4.00/tessdata",
-    "/usr/share/tessdata",
-    "/usr/local/share/tessdata",
-)
 MARGIN_PX = 10  # white margin around the tight ink box: Tesseract needs some paper around the glyphs
 MIN_CHAR_CONFIDENCE = 75.0  # 0–100; correct glyphs score 85–99 on our forms, stray marks and misreads less
 MIN_TEXT_HEIGHT_PX = 36  # smaller text is enlarged first
@@ -47,10 +43,6 @@ INK_BELOW_PAPER = 60  # grey levels below the local paper white that count as pr
 SPECK_PX = 6  # smaller ink blobs are scanner dust
 FULL_WIDTH = str.maketrans("(),:;!?", "（），：；！？")
 LABEL_PUNCTUATION = frozenset("（）·、-—")
-
-
-class OcrUnavailableError(RuntimeError):
-    """Tesseract or its language data is missing: an installation problem, reported with a fix."""
 
 
 @dataclass(frozen=True)
@@ -78,29 +70,13 @@ class _LineRead:
     confidences: tuple[float, ...]
 
 
-def find_tessdata(lang: str) -> str:
-    """The folder holding ``<lang>.traineddata`` for every language of ``lang`` ('chi_sim+eng')."""
-    candidates = [os.environ["TESSDATA_PREFIX"]] if os.environ.get("TESSDATA_PREFIX") else []
-    candidates += list(TESSDATA_DIRS)
-    for folder in candidates:
-        if all((Path(folder) / f"{part}.traineddata").is_file() for part in lang.split("+")):
-            return folder
-    raise OcrUnavailableError(
-        f"Tesseract language data {lang!r} not found (looked in {', '.join(candidates)}); "
-        "install it with: apt-get install tesseract-ocr tesseract-ocr-chi-sim"
-    )
-
-
 class LabelReader:
     """One Tesseract engine, loaded once, reading label crops. Use as a context manager."""
 
     def __init__(self, lang: str = "chi_sim") -> None:
         # Label crops are tiny: OpenMP threads cost more to start than they save (measured 7 vs 11 ms).
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
-        try:
-            import tesserocr  # type: ignore[import-untyped]
-        except ImportError as error:
-            raise OcrUnavailableError(f"the tesserocr package is missing ({error}); reinstall the project") from None
+        tesserocr = tesserocr_module()
         self._tesserocr = tesserocr
         self._api = tesserocr.PyTessBaseAPI(path=find_tessdata(lang) + "/", lang=lang)
         self.calls = 0

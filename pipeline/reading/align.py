@@ -204,8 +204,8 @@ def find_mark(
             continue
         centre = _centroid(np.asarray(contour, dtype=np.int32))
         # Speckles in a fax or a dusty scan add tiny contours: take the largest hole and the largest core.
-        child = _largest_child(contours, hierarchy, index)
-        grandchild = _largest_child(contours, hierarchy, child) if child >= 0 else -1
+        child = largest_child(contours, hierarchy, index)
+        grandchild = largest_child(contours, hierarchy, child) if child >= 0 else -1
         if child >= 0 and grandchild >= 0:
             ratio_hole = cv2.contourArea(contours[child]) / area
             ratio_core = cv2.contourArea(contours[grandchild]) / area
@@ -223,7 +223,7 @@ def find_mark(
     return np.asarray(best + offset, dtype=np.float64)
 
 
-def _largest_child(contours: Sequence[npt.NDArray[Any]], hierarchy: npt.NDArray[Any], parent: int) -> int:
+def largest_child(contours: Sequence[npt.NDArray[Any]], hierarchy: npt.NDArray[Any], parent: int) -> int:
     """Index of the largest contour directly inside ``parent``, or -1."""
     best, best_area = -1, 0.0
     child = int(hierarchy[0][parent][2])

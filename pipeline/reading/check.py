@@ -34,6 +34,8 @@ EDGE_MM = 15.0  # the paper's edge, or a skewed scan's, may show near the page's
 INK_CONTRAST = 50  # grey levels below the local paper for a pixel to be printed ink
 SAME_PLACE_MM = 4.0  # pieces of rules closer than this side by side are one line (a slanted edge or streak)
 MIN_FOREIGN_RULES = 3  # rules at this many places in one direction are a table (two folds or streaks are not)
+TEXT_MARGIN_MM = 1.0  # the template's printed text, widened by this, is no place for another sheet's rules
+PRINTED_LEVEL = 200  # grey levels of the rendered blank below which the template prints ink
 
 Mask = npt.NDArray[np.bool_]
 
@@ -111,10 +113,18 @@ def _rule_pixels(upright: Gray, px_per_mm: float) -> tuple[Gray, Gray]:
 
 def expected_rules(blank: Gray, px_per_mm: float) -> Mask:
     """The template's own rules, widened by EXPECTED_MM, as :func:`foreign_rules` compares against (each
-    direction apart, so that another sheet's vertical rule is not cut into pieces by this one's rows)."""
+    direction apart, so that another sheet's vertical rule is not cut into pieces by this one's rows); across,
+    also its printed text widened by TEXT_MARGIN_MM: the horizontal strokes of a line of bold characters that a
+    harsh scan turned solid run on from character to character for a centimetre or more, like a short rule
+    (their vertical strokes are no longer than a character is tall)."""
     radius = round(EXPECTED_MM * LINES_PX_PER_MM)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    return np.stack([cv2.dilate(mask.astype(np.uint8), kernel) > 0 for mask in rules(blank, px_per_mm)])
+    across, down = (cv2.dilate(mask.astype(np.uint8), kernel) > 0 for mask in rules(blank, px_per_mm))
+    size = (across.shape[1], across.shape[0])
+    small = blank if blank.shape == across.shape else cv2.resize(blank, size, interpolation=cv2.INTER_AREA)
+    margin = 2 * round(TEXT_MARGIN_MM * LINES_PX_PER_MM) + 1
+    text = cv2.dilate((small < PRINTED_LEVEL).astype(np.uint8), np.ones((margin, margin), np.uint8)) > 0
+    return np.stack([across | text, down])
 
 
 def foreign_rules(upright: Gray, px_per_mm: float, expected: Mask) -> PageReason | None:

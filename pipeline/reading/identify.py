@@ -124,8 +124,8 @@ def find_qr(image: Gray) -> QrCode | None:
         # patterns and gives up; a plain global threshold then reads the code (measured on a sharp office scan).
         for binarizer in BINARIZERS:
             for top, left, corner in _corners(image):
-                yield _decode(corner, top, left, binarizer)
-        yield _decode(image, 0, 0, BINARIZERS[0])
+                yield decode_region(corner, top, left, binarizer)
+        yield decode_region(image, 0, 0, BINARIZERS[0])
 
     return first_ballot(attempts())
 
@@ -137,11 +137,11 @@ def find_small_qr(image: Gray) -> QrCode | None:
 
     def attempts() -> Iterator[QrCode | None]:
         for top, left, corner in _corners(image):
-            yield _decode(corner, top, left, zxingcpp.Binarizer.GlobalHistogram)
+            yield decode_region(corner, top, left, zxingcpp.Binarizer.GlobalHistogram)
         for how in PREPARED:
             for top, left, corner in _corners(image):
                 region, factor = _prepared(corner, how)
-                yield _decode(region, top, left, BINARIZERS[0], factor)
+                yield decode_region(region, top, left, BINARIZERS[0], factor)
 
     return first_ballot(attempts())
 
@@ -193,7 +193,9 @@ def _corners(image: Gray) -> list[tuple[int, int, Gray]]:
     ]
 
 
-def _decode(region: Gray, top: int, left: int, binarizer: zxingcpp.Binarizer, scale: float = 1.0) -> QrCode | None:
+def decode_region(
+    region: Gray, top: int, left: int, binarizer: zxingcpp.Binarizer, scale: float = 1.0
+) -> QrCode | None:
     """The code in ``region`` (cut from the page at ``top``, ``left`` and enlarged ``scale`` times)."""
     results = zxingcpp.read_barcodes(region, formats=zxingcpp.BarcodeFormat.QRCode, binarizer=binarizer)  # type: ignore[arg-type]
     ours = [result for result in results if result.valid]

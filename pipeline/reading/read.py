@@ -1,9 +1,9 @@
 """Read one of our ballots: the stages in order, each once, from a decoded page to scores and row readings.
 
-identify (:mod:`.identify`) → align (:mod:`.align`, or :mod:`.grow` where the marks cannot) → refine
-(:mod:`.refine`) → check (:mod:`.check`) → score (:mod:`.score`) → classify (:mod:`.classify`) → keep
-(:mod:`.keep`). A stage that cannot go on ends the page in a :class:`~pipeline.reading.outcome.SheetRejected`
-with its typed reason.
+identify (:mod:`.identify`, or :mod:`.locate` by the marks where no code is read) → align (:mod:`.align`, or
+:mod:`.grow` where the marks cannot) → refine (:mod:`.refine`) → check (:mod:`.check`) → score (:mod:`.score`)
+→ classify (:mod:`.classify`) → keep (:mod:`.keep`). A stage that cannot go on ends the page in a
+:class:`~pipeline.reading.outcome.SheetRejected` with its typed reason.
 
 ``read_sheet`` is pure (no database): it runs in worker processes. What needs the whole session's history
 (was this serial issued? was it read before?) is decided when the result is stored. A page without our QR
@@ -20,10 +20,11 @@ from pipeline.reading.check import LINES_PX_PER_MM, check_page, expected_rules_o
 from pipeline.reading.classify import classify_page
 from pipeline.reading.debug import DebugWriter, draw_overlay
 from pipeline.reading.grow import grow_from_code
-from pipeline.reading.identify import Catalog, Identified, identify_page
+from pipeline.reading.identify import Catalog, Identified, Unidentified, identify_page
 from pipeline.reading.ingest import ScanPage, image_fingerprint
 from pipeline.reading.keep import kept_image, reduced_image
 from pipeline.reading.lines import printed_of
+from pipeline.reading.locate import locate_by_marks
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outcome import SheetRead, SheetRejected, SheetResult
 from pipeline.reading.refine import border_model, refine_alignment
@@ -45,6 +46,13 @@ def read_sheet(
     image = page.image
     fingerprint = image_fingerprint(image)
     found = identify_page(image, session, catalog, settings.blank_page_ink)
+    serial_text: list[str] | None = None  # what was read on the serial's line, where the code was not
+    if isinstance(found, Unidentified) and found.reason.code == Why.NO_CODE:
+        located = locate_by_marks(image, session, catalog.values())
+        if isinstance(located, PageReason):  # found by its marks, but no serial to count it under
+            found = Unidentified("unreadable", located)
+        elif located is not None:
+            found, serial_text = located
     if not isinstance(found, Identified):
         kept = None if found.outcome == "blank" else reduced_image(image)
         return SheetRejected(found.outcome, found.reason, fingerprint, found.sheet, found.template_hash, kept)
@@ -64,7 +72,9 @@ def read_sheet(
     readings = classify_page(scores, settings)
     debug.write(_stem(page), lambda: draw_overlay(image, alignment, model.layout, scores, settings))
     kept = kept_image(page, alignment.matrix, model.layout)
-    return SheetRead(found.sheet, found.template_hash, alignment, scores, readings, fingerprint, kept)
+    # A serial read from the print, not the code, is checked against those issued when the page is stored.
+    by_text = None if serial_text is None else PageReason.of(Why.SERIAL_FROM_TEXT, readings=serial_text)
+    return SheetRead(found.sheet, found.template_hash, alignment, scores, readings, fingerprint, kept, by_text)
 
 
 def locate(

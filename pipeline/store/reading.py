@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import TypedDict
 
 from pipeline import __version__
+from pipeline.ballot.payload import format_serial, serial_characters
 from pipeline.ballot.template import CATEGORY_ROW
 from pipeline.common.messages import Lang, page_decision, page_reason
 from pipeline.common.reasons import PageReason, Why
@@ -157,6 +158,8 @@ class ReadingStore(PrintingStore):
             ).fetchone()
             if stored is not None:  # another scan of the same file stored this page first: keep that one
                 return str(stored[0]), stored_reason(stored[1], stored[2])
+            if page.reason is not None and page.reason.code == Why.SERIAL_FROM_TEXT:
+                page = _issued_like(db, page)
             outcome, reason = page.outcome, page.reason
             if outcome == "read" and page.serial is not None:
                 outcome, reason = self._serial_outcome(db, page)
@@ -357,6 +360,49 @@ class ReadingStore(PrintingStore):
         how = "same_image" if earlier[3] == page.fingerprint else "other_image"
         reason = PageReason.of(Why.DUPLICATE_SERIAL, serial=page.serial, path=earlier[1], page=earlier[2], how=how)
         return "duplicate", reason
+
+
+#: A serial read from the print (:mod:`pipeline.reading.locate`) is taken for an issued serial when this many
+#: characters misread, dropped or added at most turn one into the other …
+SERIAL_MISREAD = 3
+#: … and every other issued serial is this many characters further still (two of 50 random bits as near are
+#: as unlikely as a misread the text could not tell from another sheet's).
+SERIAL_MARGIN = 3
+
+
+def _issued_like(db: sqlite3.Connection, page: PageRecord) -> PageRecord:
+    """``page`` under the issued serial its serial, read from the print, stands for: the same serial, or the one
+    within SERIAL_MISREAD characters of a stretch of some reading of the line (:func:`_distance_within`), none
+    other within SERIAL_MARGIN more. A page no issued serial is that near is an unknown serial, saying what was
+    read (the serial checks would call it never issued, a foreign ballot, where it was misread)."""
+    if page.reason is None or page.serial is None:
+        return page
+    issued = [str(row[0]) for row in db.execute("SELECT serial FROM serials WHERE session = ?", (page.session,))]
+    if page.serial in issued:
+        return page
+    readings = [serial_characters(str(text)) for text in page.reason.detail.get("readings", [])] or [page.serial]
+    nearest = sorted((min(_distance_within(serial, text) for text in readings), serial) for serial in issued)
+    alone = len(nearest) < 2 or nearest[1][0] >= nearest[0][0] + SERIAL_MARGIN
+    if nearest and nearest[0][0] <= SERIAL_MISREAD and alone:
+        serial = nearest[0][1]
+        reason = PageReason.of(Why.SERIAL_FROM_TEXT, **page.reason.detail, issued=format_serial(serial))
+        return replace(page, serial=serial, reason=reason)
+    unknown = PageReason.of(
+        Why.SERIAL_TEXT_UNKNOWN, readings=page.reason.detail.get("readings", []), session=page.session
+    )
+    return replace(page, outcome="unknown_serial", reason=unknown)
+
+
+def _distance_within(serial: str, text: str) -> int:
+    """The fewest characters changed, dropped or added that turn some stretch of ``text`` into ``serial``
+    (approximate substring matching: the stretch may start and end anywhere in ``text``)."""
+    previous = [0] * (len(text) + 1)  # an empty serial matches anywhere
+    for row, char in enumerate(serial, start=1):
+        current = [row] + [0] * len(text)
+        for column, other in enumerate(text, start=1):
+            current[column] = min(previous[column - 1] + (char != other), previous[column] + 1, current[column - 1] + 1)
+        previous = current
+    return min(previous)
 
 
 def _reading_columns(row: RowReading) -> tuple[str, str, str | None, str]:

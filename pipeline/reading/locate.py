@@ -1,0 +1,319 @@
+"""Locate: a sheet whose code could not be read, found by its registration marks instead.
+
+A phone photo taken from afar, a heavy JPEG or a scanner app's harsh binarisation can leave a code that no
+decoder reads, while the four 7 mm marks at the sheet's corners, each twelve modules' worth of ink, still show.
+So, for a page that is not blank and showed no code:
+
+1. **marks** — finder-pattern squares (a ring round a core) of any size are looked for in each quarter of
+   the image; one from each quarter (three will do) whose sizes agree are the sheet's corners, in whichever
+   of the four ways the sheet lay;
+2. **template** — each template printed with the store is fitted through them and its box borders are looked
+   for where that puts them (:func:`~pipeline.reading.refine.find_border`): the sheet is the template, and the
+   way up, whose borders are found;
+3. **code** — the layout says where the code was printed: brought upright at a fixed size and cleaned, it
+   often decodes where the raw photo did not (:func:`code_where_printed`);
+4. **serial** — else the serial printed under the code (``编号 K7QX-M2PD-5Z``) is read with Tesseract. A serial
+   read from text is checked against the serials issued when the page is stored (a misread character or two
+   is taken for the one issued serial that near, never for a guess), so no page is counted on it blind.
+
+The result is an :class:`~pipeline.reading.identify.Identified` page like any other, the code's corners put
+where the marks say it was printed: the stages after it run as they do for a code read directly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from pipeline.ballot.layout import MARK_SIZE, Layout
+from pipeline.ballot.payload import SheetId, normalise_serial, serial_characters
+from pipeline.ballot.template import Template
+from pipeline.common.imaging import Gray, Matrix
+from pipeline.common.reasons import PageReason, Why
+from pipeline.common.tesseract import OcrUnavailableError, read_line
+from pipeline.reading.align import find_mark, largest_child, qr_symbol_corners_mm
+from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region
+from pipeline.reading.model import BallotModel, ballot_model
+from pipeline.reading.refine import border_model, find_border
+
+#: A sheet fills at least this share of the photo's shorter side (a photo from afar), at most all of its longer.
+SHEET_SHARE = 0.35
+SEARCH_SIDE_PX = 900  # marks are looked for on the image reduced to this many pixels across its shorter side
+MARK_SQUARENESS = 1.35  # a mark's bounding rectangle is at most this much longer than wide (a steep photo)
+MARK_SIZES_AGREE = 1.35  # the sheet's marks differ in size by at most this factor (perspective)
+MARK_BLOCK_SHARE = 0.018  # the threshold's neighbourhood, as a share of the photo's shorter side (~half a mark)
+MARK_CONTRAST = 5  # grey levels a ring must lie below its neighbourhood's mean
+TOP_MARKS = 4  # the likeliest candidates of each quarter are tried
+MISSING_MARK_MM = 35.0  # a mark no quarter showed is looked for this far round where the other three put it
+BORDERS_FOUND = 0.6  # a template is the sheet's where this share of its box borders is found
+CODE_PX_PER_MM = 12.0  # the code is brought upright at this resolution (~7 px a module)
+SERIAL_PX_PER_MM = 16.0  # the serial's line, 7 pt, is brought upright at this resolution for Tesseract
+SERIAL_MODES = (7, 13)  # Tesseract's page segmentation: a line, a raw line
+SERIAL_MIN_CHARS = 8  # a line read with fewer serial characters than this is no serial
+SERIAL_PATTERN = re.compile(r"([0-9A-Z]{4})\s*[-—–]\s*([0-9A-Z]{4})\s*[-—–]\s*([0-9A-Z]{2})")
+#: Which registration mark (layout order: top-left, top-right, bottom-right, bottom-left) lies in each quarter
+#: of the image (top-left, top-right, bottom-right, bottom-left) for a sheet turned 0, 90, 180 or 270°.
+ORIENTATIONS = {0: (0, 1, 2, 3), 90: (3, 0, 1, 2), 180: (2, 3, 0, 1), 270: (1, 2, 3, 0)}
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A finder-pattern square found in the image: its centre (px) and side (px)."""
+
+    centre: npt.NDArray[np.float64]
+    side: float
+
+
+def locate_by_marks(
+    image: Gray, session: str | None, templates: Iterable[tuple[str, Template]]
+) -> tuple[Identified, list[str] | None] | PageReason | None:
+    """The page as one of ``templates`` (content hash, template), found by its marks, and what was read on its
+    serial's line when the serial came from the print rather than the code (None when the code was decoded).
+    A :data:`~pipeline.common.reasons.Why.SERIAL_UNREADABLE` reason when the sheet is found but neither its code
+    nor (``session`` known) its serial can be read; None when no template's marks and borders are found."""
+    quarters = mark_candidates(image)
+    if sum(1 for marks in quarters if marks) < 3:
+        return None
+    best: tuple[float, Matrix, str, Template] | None = None
+    for template_hash, template in templates:
+        model = ballot_model(template)
+        for matrix in _fits(image, quarters, model.layout):
+            share = _borders_found(image, matrix, model)
+            if share >= BORDERS_FOUND and (best is None or share > best[0]):
+                best = (share, matrix, template_hash, template)
+    if best is None:
+        return None
+    _, matrix, template_hash, template = best
+    layout = ballot_model(template).layout
+    code = code_where_printed(image, matrix, layout)
+    if code is not None:
+        sheet = code.sheet
+        if isinstance(sheet, SheetId) and (sheet.template_id, sheet.short_hash) == (template.id, template.short_hash()):
+            return Identified(code, sheet, template_hash, template), None
+    readings = serial_where_printed(image, matrix, layout) if session is not None else []
+    guess = serial_guess(readings)
+    if session is None or guess is None:
+        return PageReason.of(Why.SERIAL_UNREADABLE, template=template.id)
+    sheet = SheetId(template.id, template.short_hash(), session, guess)
+    modules = 25  # any size: the corners are put where the marks say, so the stages after agree with them
+    corners = _to_image(matrix, qr_symbol_corners_mm(layout, modules))
+    return Identified(QrCode(sheet, "", corners, modules), sheet, template_hash, template), readings
+
+
+def serial_guess(readings: Sequence[str]) -> str | None:
+    """The serial in what Tesseract read on the serial's line (``编号 K7QX-M2PD-5Z``): the first ``XXXX-XXXX-XX``
+    there, else the serial characters (:func:`~pipeline.ballot.payload.serial_characters`) after the label of the
+    reading with a dash and most of them, for the store to match against the serials issued; None with fewer
+    than SERIAL_MIN_CHARS of them in every such reading."""
+    for text in readings:
+        match = SERIAL_PATTERN.search(text.upper().translate(str.maketrans("OIL", "011")).replace(" ", ""))
+        if match is not None and (serial := normalise_serial("".join(match.groups()))) is not None:
+            return serial
+    # Only a reading that kept one of the serial's dashes read a serial at all (noise reads as letters too).
+    dashed = [serial_characters(text.split(None, 1)[-1]) for text in readings if "-" in text]
+    longest = max(dashed, key=len, default="")
+    return longest if len(longest) >= SERIAL_MIN_CHARS else None
+
+
+def mark_candidates(image: Gray) -> list[list[Mark]]:
+    """The finder-pattern squares in each quarter of the image (top-left, top-right, bottom-right,
+    bottom-left), likeliest first: a dark square ring round a dark core, as square as a steep photo leaves it,
+    of a size a sheet filling SHEET_SHARE of the photo or more would print its 7 mm marks at. Looked for on the
+    image reduced to SEARCH_SIDE_PX across (a 7 mm mark stays 10 px or more), each then centred on the image
+    itself (:func:`~pipeline.reading.align.find_mark`)."""
+    factor = min(1.0, SEARCH_SIDE_PX / min(image.shape))
+    small = image if factor == 1.0 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    height, width = small.shape
+    smallest = SHEET_SHARE * min(height, width) / 210.0 * MARK_SIZE * 0.7
+    largest = max(height, width) / 210.0 * MARK_SIZE * 1.3
+    quarters = []
+    for top, left in ((0, 0), (0, width // 2), (height // 2, width // 2), (height // 2, 0)):
+        window = np.asarray(small[top : top + (height + 1) // 2, left : left + (width + 1) // 2], dtype=np.uint8)
+        marks = _squares(window, smallest, largest)
+        if not marks:  # broken up by specks (a fax, a dusty scan): cleaned
+            marks = _squares(np.asarray(cv2.medianBlur(window, 3), dtype=np.uint8), smallest, largest)
+        offset = np.array([left, top], dtype=np.float64)
+        quarters.append([_on_image(image, Mark(mark.centre + offset, mark.side), factor) for mark in marks[:TOP_MARKS]])
+    return quarters
+
+
+def _on_image(image: Gray, mark: Mark, factor: float) -> Mark:
+    """``mark`` found on the image reduced by ``factor``, centred on the image itself where it can be."""
+    centre, side = mark.centre / factor, mark.side / factor
+    if factor == 1.0:
+        return Mark(centre, side)
+    found = find_mark(image, centre, side / MARK_SIZE, radius_mm=MARK_SIZE / 2)
+    return Mark(centre if found is None else found, side)
+
+
+def _squares(window: Gray, smallest: float, largest: float) -> list[Mark]:
+    """Finder-pattern squares in ``window`` with sides from ``smallest`` to ``largest`` px, largest first."""
+    # Thresholded against the mean of a neighbourhood about half a mark wide: each ring against the paper right
+    # beside it, even where the photo's dark background or a shadow lies next to the mark.
+    block = _odd(min(max(MARK_BLOCK_SHARE * min(window.shape) * 2, 15), 61))
+    ink = cv2.adaptiveThreshold(window, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, MARK_CONTRAST)
+    contours, hierarchy = cv2.findContours(ink, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return []
+    found = []
+    for index, contour in enumerate(contours):
+        area = cv2.contourArea(contour)
+        if not smallest**2 <= area <= largest**2:
+            continue
+        (_, _), (w, h), _ = cv2.minAreaRect(contour)
+        if min(w, h) <= 0 or max(w, h) / min(w, h) > MARK_SQUARENESS:
+            continue
+        hull = cv2.contourArea(cv2.convexHull(contour))
+        if hull <= 0 or area / hull < 0.85:
+            continue
+        hole = largest_child(contours, hierarchy, index)
+        core = largest_child(contours, hierarchy, hole) if hole >= 0 else -1
+        if hole < 0 or core < 0:
+            continue
+        # A 7-module square: its hole 5² / 7² of it, its core 3² / 7², whatever blur does to the rings' edges.
+        if (
+            0.25 <= cv2.contourArea(contours[hole]) / area <= 0.8
+            and 0.05 <= cv2.contourArea(contours[core]) / area <= 0.4
+        ):
+            moments = cv2.moments(contour)
+            centre = np.array([moments["m10"] / moments["m00"], moments["m01"] / moments["m00"]], dtype=np.float64)
+            found.append(Mark(centre, float(np.sqrt(area))))
+    return sorted(found, key=lambda mark: -mark.side)
+
+
+def _odd(value: float) -> int:
+    return max(3, int(value) | 1)
+
+
+def _fits(image: Gray, quarters: list[list[Mark]], layout: Layout) -> list[Matrix]:
+    """Page mm → image px transforms through one mark of each quarter, for each way the sheet may lie, where the
+    marks' sizes agree and the fit gives them the size they have. Where one quarter shows none, the fit through
+    the other three (an affine map: a steep photo's perspective puts the fourth mark centimetres off it) says
+    where to look for it, widely (MISSING_MARK_MM), with :func:`~pipeline.reading.align.find_mark`'s test."""
+    marks_mm = np.array([mark.center for mark in layout.registration], dtype=np.float64)
+    fits = []
+    for order in ORIENTATIONS.values():
+        choices: list[list[Mark | None]] = [list(quarter) or [None] for quarter in quarters]
+        for chosen in itertools.product(*choices):
+            present = [(order[at], mark) for at, mark in enumerate(chosen) if mark is not None]
+            if len(present) < 3:
+                continue
+            sides = [mark.side for _, mark in present]
+            if max(sides) > MARK_SIZES_AGREE * min(sides):
+                continue
+            if len(present) == 3:
+                present = _completed(image, present, marks_mm)
+            src = np.array([marks_mm[index] for index, _ in present], dtype=np.float32)
+            dst = np.array([mark.centre for _, mark in present], dtype=np.float32)
+            if len(present) == 4:
+                matrix = np.asarray(cv2.getPerspectiveTransform(src, dst), dtype=np.float64)
+            else:
+                matrix = np.vstack([cv2.getAffineTransform(src, dst), [0.0, 0.0, 1.0]]).astype(np.float64)
+            if _sized_alike(matrix, present):
+                fits.append(matrix)
+    return fits
+
+
+def _completed(image: Gray, present: list[tuple[int, Mark]], marks_mm: Matrix) -> list[tuple[int, Mark]]:
+    """Three marks and the fourth, looked for widely where the affine fit through the three puts it, if found."""
+    missing = next(index for index in range(4) if index not in {index for index, _ in present})
+    src = np.array([marks_mm[index] for index, _ in present], dtype=np.float32)
+    dst = np.array([mark.centre for _, mark in present], dtype=np.float32)
+    matrix = np.vstack([cv2.getAffineTransform(src, dst), [0.0, 0.0, 1.0]]).astype(np.float64)
+    predicted = _to_image(matrix, [marks_mm[missing]])[0]
+    side = float(np.mean([mark.side for _, mark in present]))
+    height, width = image.shape
+    if not (0 <= predicted[0] < width and 0 <= predicted[1] < height):
+        return present
+    for despeckle in (False, True):
+        found = find_mark(image, predicted, side / MARK_SIZE, despeckle=despeckle, radius_mm=MISSING_MARK_MM)
+        if found is not None:
+            return [*present, (missing, Mark(found, side))]
+    return present
+
+
+def _sized_alike(matrix: Matrix, present: list[tuple[int, Mark]]) -> bool:
+    """The fit's scale at each mark is the mark's own size over 7 mm, within a quarter."""
+    for _, mark in present:
+        scale = _scale_at(matrix, mark.centre)
+        if not 0.75 <= mark.side / (MARK_SIZE * scale) <= 1.33:
+            return False
+    return True
+
+
+def _scale_at(matrix: Matrix, pixel: npt.NDArray[np.float64]) -> float:
+    """Image px per page mm near ``pixel`` (the square root of the transform's local area scale)."""
+    x, y = _to_image(np.asarray(np.linalg.inv(matrix), dtype=np.float64), pixel.reshape(1, 2))[0]
+    steps = _to_image(matrix, [(x, y), (x + 1.0, y), (x, y + 1.0)])
+    across, down = steps[1] - steps[0], steps[2] - steps[0]
+    return float(np.sqrt(abs(across[0] * down[1] - across[1] * down[0])))
+
+
+def _borders_found(image: Gray, matrix: Matrix, model: BallotModel) -> float:
+    """The share of the template's box borders (:func:`~pipeline.reading.refine.border_model`) found where
+    ``matrix`` puts them."""
+    outlines = border_model(model).outlines
+    found = sum(find_border(image, matrix, outline) is not None for outline in outlines)
+    return found / len(outlines) if outlines else 0.0
+
+
+def code_where_printed(image: Gray, matrix: Matrix, layout: Layout) -> QrCode | None:
+    """The code decoded where ``matrix`` puts the layout's code: brought upright at CODE_PX_PER_MM with its quiet
+    zone, as it is, median-filtered and enlarged; its corners (in the image) from the transform."""
+    place = layout.qr
+    upright, to_image = _upright(image, matrix, place.x, place.y, place.w, place.h, CODE_PX_PER_MM)
+    for region in (upright, np.asarray(cv2.medianBlur(upright, 3), dtype=np.uint8), _enlarged(upright)):
+        factor = region.shape[0] / upright.shape[0]
+        for binarizer in BINARIZERS:
+            code = decode_region(region, 0, 0, binarizer, factor)
+            if code is not None:
+                corners = _to_image(to_image, code.corners)
+                return QrCode(code.sheet, code.text, corners, code.modules, code.overlap)
+    return None
+
+
+def serial_where_printed(image: Gray, matrix: Matrix, layout: Layout) -> list[str]:
+    """What Tesseract reads on the serial's line where ``matrix`` puts it, each distinct reading once: the line as
+    it is, median-filtered and enlarged, each read as a line and as a raw line (one 7-point line of a poor
+    photo reads differently each way; the store matches every reading against the serials issued). None
+    without Tesseract."""
+    place = layout.serial_text
+    upright, _ = _upright(image, matrix, place.x, place.y - 0.5, place.w, place.h + 1.0, SERIAL_PX_PER_MM)
+    readings: list[str] = []
+    try:
+        for region in (upright, np.asarray(cv2.medianBlur(upright, 3), dtype=np.uint8), _enlarged(upright)):
+            for mode in SERIAL_MODES:
+                text = read_line(region, mode=mode)
+                if text and text not in readings:
+                    readings.append(text)
+    except OcrUnavailableError:  # an installation without Tesseract: the page is left to a clerk, as before
+        return []
+    return readings
+
+
+def _upright(
+    image: Gray, matrix: Matrix, x: float, y: float, w: float, h: float, px_per_mm: float
+) -> tuple[Gray, Matrix]:
+    """The page's rectangle (mm) brought upright at ``px_per_mm``, and the map from its pixels to the image's."""
+    to_mm = np.array([[1.0 / px_per_mm, 0.0, x], [0.0, 1.0 / px_per_mm, y], [0.0, 0.0, 1.0]])
+    to_image = matrix @ to_mm
+    size = (round(w * px_per_mm), round(h * px_per_mm))
+    upright = cv2.warpPerspective(
+        image, to_image, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE
+    )
+    return np.asarray(upright, dtype=np.uint8), to_image
+
+
+def _enlarged(region: Gray) -> Gray:
+    return np.asarray(cv2.resize(region, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
+
+
+def _to_image(matrix: Matrix, points: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    array = np.asarray(points, dtype=np.float64).reshape(-1, 1, 2)
+    return np.asarray(cv2.perspectiveTransform(array, matrix), dtype=np.float64).reshape(-1, 2)

@@ -1,0 +1,145 @@
+"""Locate (pipeline.reading.locate): a sheet whose code cannot be read is found by its registration marks, its
+serial read from the print and matched against the serials issued when the page is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from pipeline.ballot.payload import format_serial
+from pipeline.ballot.template import Template
+from pipeline.common.reasons import PageReason, Why
+from pipeline.reading.locate import mark_candidates, serial_guess
+from pipeline.reading.settings import load_settings
+from pipeline.scanning.batch import scan
+from pipeline.store.database import open_store
+from pipeline.store.reading import PageRecord, _distance_within
+from tests.helpers import PX, Batch, box, print_batch, save_jpeg, tick
+
+SESSION = "2026H1"
+TICKED = {"局机关": "满意", "文化馆": "基本满意", "图书馆": "不满意", "博物馆": "满意"}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory, template: Template) -> Batch:
+    return print_batch(tmp_path_factory.mktemp("locate"), template, 4)
+
+
+def ticked(batch: Batch, index: int) -> np.ndarray:
+    image = batch.pages()[index]
+    for unit, option in TICKED.items():
+        tick(image, box(batch.layout, unit, option))
+    return image
+
+
+def smudged(image: np.ndarray, batch: Batch, *, serial: bool = False) -> np.ndarray:
+    """``image`` with its code smeared past any decoder (a wet thumb, a heavy JPEG of a photo from afar), and its
+    printed serial too if ``serial``."""
+    place = batch.layout.qr
+    rows = slice(round(place.y * PX), round((place.y + place.h) * PX))
+    if serial:
+        rows = slice(rows.start, round((batch.layout.serial_text.y + batch.layout.serial_text.h + 0.5) * PX))
+    columns = slice(round((place.x - 5) * PX), round((place.x + place.w + 1) * PX))
+    image[rows, columns] = cv2.GaussianBlur(image[rows, columns], (0, 0), 1.2 * PX)
+    return image
+
+
+def scanned(tmp_path: Path, batch: Batch, image: np.ndarray) -> dict:  # type: ignore[type-arg]
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    save_jpeg(image, folder / "page.jpg", quality=90)
+    store = open_store(db)
+    scan([folder], store, SESSION, load_settings(), jobs=1)
+    [line] = store.export_pages(SESSION, "en")
+    store.close()
+    return dict(line)
+
+
+def test_a_sheet_whose_code_is_smeared_is_found_by_its_marks_and_counted_under_its_printed_serial(
+    tmp_path: Path, batch: Batch
+) -> None:
+    line = scanned(tmp_path, batch, smudged(ticked(batch, 0), batch))
+    assert (line["outcome"], line["reason_code"]) == ("read", Why.SERIAL_FROM_TEXT), line["reason"]
+    assert line["serial"] == batch.serials[0]
+    assert format_serial(batch.serials[0]) in line["reason"]  # the clerk sees what was read off the sheet
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+
+
+def test_a_photo_at_an_angle_whose_code_is_smeared_is_read_too(tmp_path: Path, batch: Batch) -> None:
+    image = smudged(ticked(batch, 1), batch)
+    height, width = image.shape
+    corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    leaning = np.float32([[60, 40], [width - 160, 0], [width - 40, height - 20], [20, height - 90]])
+    photo = cv2.warpPerspective(image, cv2.getPerspectiveTransform(corners, leaning), (width, height), borderValue=90)
+    line = scanned(tmp_path, batch, photo)
+    assert (line["outcome"], line["serial"]) == ("read", batch.serials[1]), line["reason"]
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+
+
+def test_a_sheet_whose_code_and_serial_are_smeared_is_left_to_a_clerk_saying_so(tmp_path: Path, batch: Batch) -> None:
+    line = scanned(tmp_path, batch, smudged(ticked(batch, 2), batch, serial=True))
+    assert (line["outcome"], line["reason_code"]) == ("unreadable", Why.SERIAL_UNREADABLE)
+    assert line["serial"] is None
+
+
+def test_the_marks_are_found_in_each_quarter_of_a_page_and_nowhere_on_one_without_them(batch: Batch) -> None:
+    quarters = mark_candidates(batch.pages()[0])
+    assert all(quarter for quarter in quarters)
+    side = 7.0 * PX
+    assert all(abs(quarter[0].side - side) < 0.15 * side for quarter in quarters)
+    page = batch.pages()[0]
+    for mark in batch.layout.registration:  # the marks painted out: a page of print and boxes only
+        x, y = round(mark.x * PX) - 3, round(mark.y * PX) - 3
+        page[y : y + round(mark.h * PX) + 6, x : x + round(mark.w * PX) + 6] = 255
+    assert sum(1 for quarter in mark_candidates(page) if quarter) < 3
+
+
+def test_what_is_read_on_the_serials_line_gives_a_serial_only_where_one_was_read() -> None:
+    assert serial_guess(["编号 K7QX-M2PD-5Z"]) == "K7QXM2PD5Z"
+    # The first reading that fits, misread or not: the store matches it against the serials issued.
+    assert serial_guess(["@@ k7qx-m2pd-sz", "编号 K7QX-M2PD-5Z"]) == "K7QXM2PDSZ"
+    assert serial_guess(["@@ 9O8T-wxT-O5"]) == "908TWXT05"  # no fit: its characters, for the store to match
+    assert serial_guess(["NBR coke Ce AL", "BE cone eR"]) is None  # noise reads as letters, never with a dash
+    assert serial_guess(["-"]) is None
+
+
+def test_the_distance_of_a_serial_within_what_was_read() -> None:
+    assert _distance_within("K7QXM2PD5Z", "00K7QXM2PD5Z00") == 0
+    assert _distance_within("K7QXM2PD5Z", "K7QXM2D5Z") == 1  # one dropped
+    assert _distance_within("K7QXM2PD5Z", "K7QXN2PD5Z") == 1  # one misread
+    assert _distance_within("K7QXM2PD5Z", "ABCDEFGH") >= 8
+
+
+def stored(db: Path, readings: list[str], guess: str) -> tuple[str, PageReason | None, str | None]:
+    """A read page whose serial was read from the print as ``readings`` (guessed ``guess``), stored."""
+    store = open_store(db)
+    settings = store.register_settings(load_settings())
+    classification = store.classification_for(SESSION, settings)
+    file_id = store.add_file(SESSION, hashlib.sha256(json.dumps(readings).encode()).hexdigest(), "page.jpg", 1)
+    reason = PageReason.of(Why.SERIAL_FROM_TEXT, readings=readings)
+    record = PageRecord(file_id, SESSION, 1, "read", reason, settings, classification, serial=guess)
+    outcome, saved = store.save_page(record)
+    serial = store.db.execute("SELECT serial FROM pages WHERE file_id = ?", (file_id,)).fetchone()[0]
+    store.close()
+    return outcome, saved, serial
+
+
+def test_a_serial_misread_by_a_character_or_two_is_taken_for_the_issued_one_that_near(
+    tmp_path: Path, batch: Batch
+) -> None:
+    db = batch.fresh_db(tmp_path)
+    serial = batch.serials[3]
+    misread = serial[:3] + ("8" if serial[3] != "8" else "9") + serial[5:]  # one misread, one dropped
+    outcome, reason, stored_serial = stored(db, [f"@@ {misread[:4]}-{misread[4:]}"], misread)
+    assert (outcome, stored_serial) == ("read", serial)
+    assert reason is not None and reason.detail["issued"] == format_serial(serial)
+    # Read far from every serial issued: never taken for one; the clerk is told what was read.
+    outcome, reason, _ = stored(db, ["@@ ZZZZ-ZZZZ-ZZ"], "ZZZZZZZZZZ")
+    assert outcome == "unknown_serial"
+    assert reason is not None and reason.code == Why.SERIAL_TEXT_UNKNOWN
