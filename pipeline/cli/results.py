@@ -2,37 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
 
 import click
 
-from pipeline.cli.common import EXIT_ATTENTION, db_option, fail, open_db, session_option
+from pipeline.cli.common import EXIT_ATTENTION, db_option, fail, open_db, read_rules, rules_option, session_option
 
 if TYPE_CHECKING:
+    from pipeline.counting.report import ReportRefused
     from pipeline.counting.rules import Override, Rules
     from pipeline.counting.tally import SessionTally, YearTally
     from pipeline.store.database import Store
 
-rules_option = click.option(
-    "--rules",
-    "rules_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Rules file, or a shipped preset: default (the default), majority, bottom3.",
-)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _rules(rules_file: Path | None) -> Rules:
-    from pipeline.counting.rules import RulesInvalid, load_rules, rules_path
-
-    try:
-        return load_rules(None if rules_file is None else rules_path(rules_file))
-    except RulesInvalid as error:
-        fail(f"计票规则有误 / invalid rules: {error.source}\n{error.table()}")
-
-
-def _tally(store: Store, session: str, rules: Rules) -> SessionTally:
+def tally_of(store: Store, session: str, rules: Rules) -> SessionTally:
     """The session's tally from its printed template, effective ballots, facts and overrides."""
     from pipeline.counting.tally import TallyError, tally_session
 
@@ -128,7 +115,7 @@ def tally_command(session: str, rules_file: Path | None, by_category: bool, db_p
     """
     from pipeline.counting.report import tally_table
 
-    result = _tally(open_db(db_path), session, _rules(rules_file))
+    result = tally_of(open_db(db_path), session, read_rules(rules_file))
     click.echo(tally_table(result, by_category=by_category))
     if result.final_blockers():
         raise SystemExit(EXIT_ATTENTION)
@@ -236,9 +223,44 @@ def _describe(record: Override) -> str:
 # -- report ----------------------------------------------------------------------------------------------
 
 
+def period_options(func: F) -> F:
+    """--session or --year (exactly one), and --combine for the year end."""
+    func = click.option(
+        "--combine",
+        type=click.Choice(["mean", "pooled"]),
+        default=None,
+        help="Year end: the mean of the two halves' rates, or the rates of their pooled votes "
+        "(default: the rules file's year_end.combine).",
+    )(func)
+    func = click.option("--year", callback=_year, help="A year, e.g. 2026: combines 2026H1 and 2026H2.")(func)
+    return click.option("--session", "session", help="A half-year round, e.g. 2026H1.")(func)
+
+
+def result_of(
+    store: Store, session: str | None, year: str | None, rules: Rules, combine: Literal["mean", "pooled"] | None
+) -> SessionTally | YearTally:
+    """The tally of --session, or the two halves of --year combined as --combine (else the rules) say."""
+    from pipeline.counting.tally import combine_year
+
+    if (session is None) == (year is None):
+        raise click.UsageError("give exactly one of --session 2026H1 or --year 2026")
+    if year is None:
+        if combine is not None:
+            raise click.UsageError("--combine applies to --year only")
+        return tally_of(store, _period(session or ""), rules)
+    rules = rules.combined(combine)
+    halves = tuple(tally_of(store, f"{year}H{half}", rules) for half in (1, 2))
+    return combine_year(year, halves[0], halves[1], rules, store.overrides([year]))
+
+
+def refused(error: ReportRefused) -> NoReturn:
+    """Exit with status 2, saying why no final document may be written yet."""
+    reasons = "\n".join(f"  {reason}" for reason in error.reasons)
+    fail(f"不能出正式文件 / refused:\n{reasons}\n（可用 --draft 出草稿）", EXIT_ATTENTION)
+
+
 @click.command("report")
-@click.option("--session", "session", help="A half-year round, e.g. 2026H1.")
-@click.option("--year", callback=_year, help="A year, e.g. 2026: combines 2026H1 and 2026H2.")
+@period_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
 @click.option("--format", "file_format", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
 @click.option(
@@ -249,6 +271,7 @@ def _describe(record: Override) -> str:
 def report_command(
     session: str | None,
     year: str | None,
+    combine: Literal["mean", "pooled"] | None,
     output: Path,
     file_format: Literal["xlsx", "csv"],
     draft: bool,
@@ -257,33 +280,25 @@ def report_command(
 ) -> None:
     """Write the result workbook (测评结果, 票数明细, 复核记录, 投诉与否决, chart) or the CSV of 测评结果.
 
-    A final report is refused (exit status 2) while rows are pending review or the round is void.
+    Where the rules attach consequences to grades (the year end, by default) the workbook also has a 处理意见
+    column and a 奖惩建议 sheet. A final report is refused (exit status 2) while rows are pending review or
+    the round is void.
 
     \b
     Example:
       ballot report --session 2026H1 -o 2026H1-测评结果.xlsx
-      ballot report --year 2026 --rules majority -o 2026-年度测评结果.xlsx
+      ballot report --year 2026 --rules majority --combine pooled -o 2026-年度测评结果.xlsx
     """
     from pipeline.counting.report import ReportRefused, write_report
-    from pipeline.counting.tally import combine_year
 
-    if (session is None) == (year is None):
-        raise click.UsageError("give exactly one of --session 2026H1 or --year 2026")
-    store, rules = open_db(db_path), _rules(rules_file)
-    if year is not None:
-        halves = tuple(_tally(store, f"{year}H{half}", rules) for half in (1, 2))
-        result: SessionTally | YearTally = combine_year(year, halves[0], halves[1], rules, store.overrides([year]))
-    else:
-        result = _tally(store, _period(session or ""), rules)
+    store = open_db(db_path)
+    result = result_of(store, session, year, read_rules(rules_file), combine)
     try:
         sessions = [f"{year}H1", f"{year}H2"] if year is not None else [_period(session or "")]
         reviews = [entry for name in sessions for entry in store.review_log(name)]
         write_report(output, result, reviews=reviews, draft=draft, file_format=file_format)
     except ReportRefused as error:
-        fail(
-            "不能出正式报告 / refused:\n" + "\n".join(f"  {r}" for r in error.reasons) + "\n（可用 --draft）",
-            EXIT_ATTENTION,
-        )
+        refused(error)
     click.echo(f"{'草稿' if draft else '测评结果'} → {output}")
 
 
@@ -312,7 +327,7 @@ def rules_check_command(rules_file: Path) -> None:
     """
     from pipeline.counting.rules import describe
 
-    rules = _rules(rules_file)
+    rules = read_rules(rules_file)
     click.echo(f"{rules.name}\n{describe(rules)}\n{describe(rules, year=True)}")
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import EXIT_FAILED, read_template
+from pipeline.cli.common import EXIT_FAILED, countable_scale, read_rules, read_template, rules_option, scale_lines
 
 template_path = click.argument("template_file", type=click.Path(dir_okay=False, path_type=Path))
 
@@ -24,12 +24,16 @@ def template_group() -> None:
 
 @template_group.command("check")
 @template_path
-def check_command(template_file: Path) -> None:
-    """Validate TEMPLATE_FILE; print a summary and its content hash.
+@rules_option
+def check_command(template_file: Path, rules_file: Path | None) -> None:
+    """Validate TEMPLATE_FILE; print a summary, how the rules count each option, and its content hash.
+
+    Exit status 1 when the template is invalid or the rules cannot count one of its options (say how in the
+    rules file's scale / options, then pass it with --rules).
 
     \b
     Example:
-      ballot template check templates/shuangping.yaml
+      ballot template check templates/shuangping.yaml --rules default
     """
     from pipeline.ballot.layout import compute_layout
     from pipeline.ballot.template import TemplateInvalid
@@ -51,6 +55,8 @@ def check_command(template_file: Path) -> None:
             f"  section {index}: {' / '.join(section.all_options)}" + ("  + 意见建议" if section.comment else "")
         )
     click.echo(f"  hash {template.content_hash()} (QR: {template.short_hash()})")
+    rules = read_rules(rules_file)
+    click.echo("\n".join(scale_lines(countable_scale(template, rules), rules)))
 
 
 @template_group.command("layout")

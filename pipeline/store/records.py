@@ -136,3 +136,13 @@ class DecisionConflict(Exception):  # noqa: N818 - an expected outcome shown to 
 
 class DecisionRefused(Exception):  # noqa: N818 - an expected outcome shown to the clerk, not a bug
     """The decision cannot be taken (unknown row or option, page not countable, nothing to undo)."""
+
+
+@dataclass(frozen=True)
+class CommentSources:
+    """Where a session's comments are read from: each read sheet not voided (page id, template hash), and how
+    many counted sheets cannot be cut (counted by hand from a rejected page) or were voided by a clerk."""
+
+    pages: tuple[tuple[int, str], ...]
+    by_hand: int
+    voided: int
