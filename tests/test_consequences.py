@@ -98,4 +98,4 @@ def test_report_combine_flag(runner: CliRunner, session_store: Store, db_path: P
         assert result.exit_code == 0, result.output
         assert words in find(openpyxl.load_workbook(out)["年度测评结果"], "评定方法：")
     wrong = runner.invoke(main, ["report", "--session", "2026H1", "--combine", "mean", "-o", str(tmp_path / "x"), *db])
-    assert wrong.exit_code == 1 and "--combine applies to --year only" in wrong.output
+    assert wrong.exit_code == 64 and "--combine applies to --year only" in wrong.output

@@ -156,6 +156,6 @@ def test_notice_command(runner: CliRunner, session_store: Store, db_path: Path, 
     assert drafted.exit_code == 0, drafted.output
     assert "两次测评票数合计后计算的比率" in pdf_text(tmp_path / "y.pdf")
     wrong = runner.invoke(main, ["notice", "--session", "2026H1", "--combine", "mean", "-o", str(out), *db])
-    assert wrong.exit_code == 1 and "--combine applies to --year only" in wrong.output
+    assert wrong.exit_code == 64 and "--combine applies to --year only" in wrong.output
     bad_date = runner.invoke(main, ["notice", "--session", "2026H1", "-o", str(out), "--date", "7月6日", *db])
     assert bad_date.exit_code != 0 and "not a date" in bad_date.output

@@ -58,7 +58,10 @@ def notice_command(
     lead to, the 公示期 and the 监督电话, and ends with the issuer and the date above room for the seal.
     Refused (exit status 2) while rows are pending review or the round is void, unless --draft.
 
-    Example: ballot notice --session 2026H1 -o 公示.pdf --phone 0000-1234567 --doc-no 文体〔2026〕15号
+    \b
+    Example:
+      ballot notice --session 2026H1 -o 2026H1-公示.pdf --phone 0000-1234567 --doc-no 文体〔2026〕15号
+      ballot notice --year 2026 --combine pooled -o 2026-年度公示.pdf --date 2027-01-10
     """
     from pipeline.common.fonts import FontMissing
     from pipeline.counting.notice import NoticeDetails, write_notice
@@ -68,11 +71,11 @@ def notice_command(
     result = result_of(open_db(db_path), session, year, read_rules(rules_file), combine)
     signer = (issuer or result.organisation or "").strip()
     if not signer:
-        fail("the ballots name no organisation: say who issues the notice with --issuer")
+        raise click.UsageError("the ballots name no organisation: say who issues the notice with --issuer")
     halves = (result,) if isinstance(result, SessionTally) else result.halves
     for half in halves:
         if half.facts.attended is None:
-            click.echo(f"注意：{half.session} 未登记实到人数，公示中不写参加人数（ballot session set "
+            click.echo(f"注意：{half.session} 未登记实到人数，公示中不写参加人数（ballot session set --session "
                        f"{half.session} --attended N）", err=True)  # fmt: skip
     if phone is None:
         click.echo("注意：未给监督电话（--phone），公示中留空待手写", err=True)
@@ -100,7 +103,9 @@ def feedback_command(session: str, output: Path, draft: bool, rules_file: Path |
     left out; sheets counted by hand and voided sheets are counted in the index. Refused (exit status 2)
     while rows are pending review or the round is void, unless --draft.
 
-    Example: ballot feedback --session 2026H1 -o output/意见建议反馈
+    \b
+    Example:
+      ballot feedback --session 2026H1 -o 2026H1-意见建议反馈
     """
     from pipeline.common.fonts import FontMissing
     from pipeline.counting.feedback import index_notes, write_feedback
