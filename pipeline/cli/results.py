@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 import click
 
-from pipeline.cli.common import EXIT_ATTENTION, db_option, fail, open_db, read_rules, rules_option, session_option
+from pipeline.cli.common import (
+    EXIT_ATTENTION,
+    F,
+    db_option,
+    fail,
+    open_db,
+    read_rules,
+    rules_option,
+    session_option,
+)
 
 if TYPE_CHECKING:
     from pipeline.counting.report import ReportRefused
     from pipeline.counting.rules import Override, Rules
     from pipeline.counting.tally import SessionTally, YearTally
     from pipeline.store.database import Store
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def tally_of(store: Store, session: str, rules: Rules) -> SessionTally:
