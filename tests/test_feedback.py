@@ -34,7 +34,7 @@ from pipeline.simulation.degrade import degrade
 from pipeline.simulation.simulate import Pen, draw_comment
 from pipeline.store.database import open_store
 from tests.helpers import box, save_jpeg, tick
-from tests.test_tally import TEMPLATE, make_ballots
+from tests.test_tally import TEMPLATE, complaint, make_ballots
 
 SESSION = "2026H1"
 SOURCE_DPI = 300.0
@@ -249,7 +249,7 @@ def test_feedback_command_writes_anonymous_letters(commented: Commented, tmp_pat
     assert len(letters) == 11
     office = out / "01-局机关.pdf"
     text = pdf_text(office)
-    assert "单位：局机关" in text and "书写意见建议1条" in text
+    assert "单位：局机关" in text and "书写意见建议1条" in text and "备注" not in text
     assert image_count(office) == 1 and image_count(out / "04-博物馆.pdf") == 0  # 博物馆's came from a voided sheet
     assert "没有对你单位书写意见建议" in pdf_text(out / "04-博物馆.pdf")
     assert "草稿（待复核）" in text
@@ -273,9 +273,11 @@ def test_letter_images_are_the_cells_themselves(commented: Commented, tmp_path: 
     """The letter shows the handwriting as cut: rendered back, the picture is the cell, dark where written."""
     cells = collect_comments(open_store(commented.db), SESSION).by_unit["局机关"]
     units = ("局机关", "文化馆", "图书馆", "博物馆")
-    result = tally_session(TEMPLATE, make_ballots({unit: "S" for unit in units}), load_rules(), SessionFacts(SESSION))
+    ballots = make_ballots({unit: "S" for unit in units})
+    result = tally_session(TEMPLATE, ballots, load_rules(), SessionFacts(SESSION), (complaint("局机关"),))
     path = tmp_path / "letter.pdf"
     path.write_bytes(letter_pdf(result, result.units[0], cells))
+    assert "备注：投诉查实（投诉〔2026〕1号，局纪委，2026-05-12）。" in pdf_text(path)  # why it is 不满意
     page = pdfium.PdfDocument(path)[0]
     scale = 200 / 72
     rendered = np.asarray(page.render(scale=scale, grayscale=True).to_pil().convert("L"))

@@ -90,6 +90,8 @@ def letter_pdf(tally: SessionTally, unit: UnitResult, comments: Sequence[Gray], 
     document.table(COUNT_HEADER, [row], (18, 14, 18, 16, 20, 22, 16, 12))
     others = f"另有不了解{counts.dont_know}票、弃权{counts.abstained}票、无效{counts.invalid}票"
     document.line(others + (f"、待复核{counts.pending}票（票数尚未确定）" if counts.pending else "") + "。", size=10.5)
+    if unit.remarks:  # a verified complaint or no valid votes: why the grade is what it is
+        document.line(f"备注：{'；'.join(unit.remarks)}。", size=10.5)
     document.space(2)
     if comments:
         document.paragraph(

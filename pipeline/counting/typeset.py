@@ -30,6 +30,7 @@ INDENT = "\u3000\u3000"  # a paragraph's first line starts two characters in
 SEAL_MM = 42.0  # a county seal is 42 mm across; the signature block leaves that much room
 SIGNATURE_MM = SEAL_MM * 0.45 + 2 * LINE_MM  # the room above the issuer, the issuer and the date
 DRAFT_RED = (192, 0, 0)
+LABEL_MM = 8.0  # an image's label (its number) sits in this much room left of it
 
 
 def chinese_date(day: datetime.date) -> str:
@@ -99,8 +100,8 @@ class Document:
         self.space(2)
 
     def image(self, pixels: Gray, width_mm: float, *, label: str = "") -> None:
-        """A grey image ``width_mm`` wide (its height in proportion) with an optional label left of it; a new
-        page is started first when it does not fit."""
+        """A grey image ``width_mm`` wide (its height in proportion), right-aligned in the text block, with an
+        optional label left of it; a new page is started first when it does not fit."""
         from PIL import Image
 
         height_mm = width_mm * pixels.shape[0] / pixels.shape[1]
@@ -108,10 +109,10 @@ class Document:
             self.pdf.add_page()
         y = self.pdf.get_y()
         x = LEFT + (WIDTH - width_mm)
-        if label:
+        if label:  # in the margin left of the image, right-aligned against it
             self.pdf.set_font(FONT, "", SMALL_PT)
-            self.pdf.set_xy(LEFT, y)
-            self.pdf.cell(x - LEFT - 1, 5, label, align="R")
+            self.pdf.set_xy(x - LABEL_MM - 1, y)
+            self.pdf.cell(LABEL_MM, 5, label, align="R")
         self.pdf.image(Image.fromarray(pixels, mode="L"), x=x, y=y, w=width_mm, h=height_mm)
         self.pdf.set_xy(LEFT, y + height_mm + 2.5)
 
