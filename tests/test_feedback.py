@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -33,6 +34,7 @@ from pipeline.review.comments import collect_comments
 from pipeline.simulation.degrade import degrade
 from pipeline.simulation.simulate import Pen, draw_comment
 from pipeline.store.database import open_store
+from pipeline.store.records import HandRow
 from tests.helpers import box, save_jpeg, tick
 from tests.test_tally import TEMPLATE, complaint, make_ballots
 
@@ -202,7 +204,7 @@ def test_written_and_empty_cells_on_scanned_pages(commented: Commented) -> None:
     store = open_store(commented.db)
     collected = collect_comments(store, SESSION)
     assert {unit: len(cells) for unit, cells in collected.by_unit.items()} == {"局机关": 1}
-    assert collected.summary == CommentSummary(sheets=2, empty=19, by_hand=0, voided=1, has_cells=True)
+    assert collected.summary == CommentSummary(sheets=2, empty=19, on_paper=0, voided=1, has_cells=True)
     # The measures behind it, cell by cell, on the first two sheets as the review page shows them.
     from pipeline.review.views import Layouts, shown_page
 
@@ -290,3 +292,21 @@ def test_letter_images_are_the_cells_themselves(commented: Commented, tmp_path: 
     original = cv2.resize(cells[0], (shown.shape[1], shown.shape[0]), interpolation=cv2.INTER_AREA)
     assert np.corrcoef(shown.astype(float).ravel(), original.astype(float).ravel())[0, 1] > 0.9
     assert (shown < 128).mean() > 0.005  # the handwriting is there, dark
+
+
+def test_sheets_counted_by_hand_or_voided_are_sent_to_the_paper(review_batch: Any, tmp_path: Path) -> None:
+    """A rejected page counted by hand has no aligned image to cut cells from: the index counts it for the clerk;
+    a voided sheet (a name written on it) is counted apart and its cells are not passed on."""
+    store = open_store(review_batch.fresh_db(tmp_path))
+    pages = {Path(source).name: page_id for page_id, source in
+             store.db.execute("SELECT p.id, f.path FROM pages p JOIN files f ON f.id = p.file_id")}  # fmt: skip
+    covered, signed = pages["04-corners-covered.jpg"], pages["07-signed.jpg"]
+    template = store.session_templates(SESSION)[0]
+    rows = [HandRow(place.unit, "blank") for place in compute_layout(template).rows]
+    store.decide_page(SESSION, covered, "count", "张三", 0, template_hash=template.content_hash(), rows=rows)
+    store.decide_page(SESSION, signed, "void", "张三", 0, note="署名")
+    sources = store.comment_sources(SESSION)
+    assert (sources.by_hand, sources.voided) == (1, 1)
+    assert covered not in dict(sources.pages) and signed not in dict(sources.pages)
+    summary = collect_comments(store, SESSION).summary
+    assert (summary.on_paper, summary.voided, summary.sheets) == (1, 1, len(sources.pages))

@@ -35,7 +35,7 @@ class CommentSummary:
 
     sheets: int  # counted sheets whose comment cells were cut out
     empty: int  # cells left out as empty
-    by_hand: int  # sheets counted by hand from a rejected page: their cells must be read on the paper
+    on_paper: int  # counted sheets whose cells could not be cut (counted by hand, or no image kept): read the paper
     voided: int  # sheets voided by a clerk (identifying marks): their comments are not passed on
     has_cells: bool = True  # the template prints a 意见建议 cell per row
 
@@ -131,8 +131,10 @@ def index_notes(summary: CommentSummary, total: int) -> list[str]:
         f"共查看计入统计的测评票{summary.sheets}张的意见建议栏，有书写的{total}栏已按单位反馈；"
         f"空白的{summary.empty}栏未反馈（按栏内笔迹自动判定，手写内容不作文字识别）。"
     ]
-    if summary.by_hand:
-        notes.append(f"人工录入的测评票{summary.by_hand}张无法自动裁取意见建议栏，请查看纸质原件后补充反馈。")
+    if summary.on_paper:
+        notes.append(
+            f"人工录入（或未存影像）的测评票{summary.on_paper}张无法自动裁取意见建议栏，请查看纸质原件后补充反馈。"
+        )
     if summary.voided:
         notes.append(f"经复核作废的测评票{summary.voided}张，其意见建议不予反馈。")
     notes.append("各单位的反馈函只含本单位的意见建议，不含票号、页码或文件名。")

@@ -32,11 +32,14 @@ def collect_comments(store: Store, session: str) -> CollectedComments:
     sources = store.comment_sources(session)
     layouts = Layouts(store)
     by_unit: dict[str, list[Gray]] = {}
-    empty = sheets = 0
+    empty = sheets = without_image = 0
     for page_id, digest in sources.pages:
         places = [place for place in layouts.get(digest).rows if place.comment is not None]
+        if not places:
+            continue
         image = store.page_image(page_id)
-        if not places or image is None:
+        if image is None:  # every read sheet keeps one; should one not, its cells are read on paper
+            without_image += 1
             continue
         sheets += 1
         page = shown_page(image, layouts)
@@ -47,7 +50,8 @@ def collect_comments(store: Store, session: str) -> CollectedComments:
                 by_unit.setdefault(place.unit, []).append(cell.pixels)
             else:
                 empty += 1
-    summary = CommentSummary(sheets, empty, sources.by_hand, sources.voided, _prints_cells(store, session))
+    on_paper = sources.by_hand + without_image
+    summary = CommentSummary(sheets, empty, on_paper, sources.voided, _prints_cells(store, session))
     return CollectedComments(by_unit, summary)
 
 
