@@ -10,7 +10,7 @@ compares every row with what a careful person would read (the truth's ``rows``):
   else a *clear row flagged* (the cost the targets limit);
 - an ``ambiguous`` row read without a clerk is a *miss*.
 
-    .venv/bin/python -m benchmarks.field [--samples ../shared/field-samples] [--kinds office,fax,phone,bad]
+    .venv/bin/python -m benchmarks.field [--samples ../shared/field-samples] [--kinds office,fax,phone,bad] [--verbose]
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class Result:
     clear: int = 0  # rows a careful person reads at a glance, on read pages
     misread: list[str] = field(default_factory=list)
     flagged_clear: Counter[str] = field(default_factory=Counter)  # reason code → rows
+    flagged_where: list[str] = field(default_factory=list)
     prudent: int = 0
     missed: list[str] = field(default_factory=list)
     correct: int = 0
@@ -92,6 +93,8 @@ def evaluate(folder: Path, db: Path, kind: str) -> Result:
                     result.prudent += 1
                 else:
                     result.flagged_clear[got["reason"]] += 1
+                    boxes = {k.split("/", 1)[1]: m for k, m in truth["boxes"].items() if k.startswith(f"{row}/")}
+                    result.flagged_where.append(f"{where} because {got['reason']} (boxes {boxes})")
             elif got["reading"] == expected(meant):
                 result.correct += 1
             else:
@@ -103,6 +106,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=Path, default=SAMPLES)
     parser.add_argument("--kinds", default="office,fax,phone,bad")
+    parser.add_argument("--verbose", action="store_true", help="list every clear row sent to a clerk")
     args = parser.parse_args()
     if not (args.samples / "ballots.db").exists():
         raise SystemExit(f"no field samples at {args.samples} (a ballots.db and one folder per capture kind)")
@@ -127,6 +131,9 @@ def main() -> None:
                 "         clear rows flagged because: "
                 + ", ".join(f"{r} {n}" for r, n in result.flagged_clear.most_common())
             )
+        if args.verbose:
+            for line in result.flagged_where:
+                print(f"         flagged {line}")
         for line in result.misread:
             print(f"         MISREAD {line}")
         for line in result.missed:

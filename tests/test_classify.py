@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.common.reasons import RowWhy
 from pipeline.reading.classify import (
+    RowReading,
     classify_box,
     classify_page,
     classify_row,
@@ -413,3 +414,26 @@ def test_a_ticks_long_leg_into_the_box_above_is_not_a_mark_beside_it() -> None:
     ):
         readings = {reading.unit: reading for reading in classify_page(odd, SETTINGS)}
         assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", RowWhy.OUTSIDE)
+
+
+def test_a_mark_far_fainter_than_the_voters_others_is_asked_about() -> None:
+    """One voter, one pen: a row's one mark under ``faint_share`` of the sheet's median darkness (a pen running
+    dry, very light pencil, an erased mark's residue) goes to a clerk; a light hand's marks, all alike, are
+    read; with fewer than three marks on the sheet there is no hand to judge by."""
+    share = SETTINGS.marks.faint_share
+
+    def sheet(*darkness: float) -> list[RowReading]:
+        rows = [
+            replace(score, unit=f"单位{n}", darkness=dark if score.fill else 0.0)
+            for n, dark in enumerate(darkness)
+            for score in row(0.3, 0.0, 0.0)
+        ]
+        return classify_page(rows, SETTINGS)
+
+    firm = sheet(0.8, 0.8, 0.8, 0.8 * share - 0.01)
+    assert [r.reading for r in firm[:3]] == ["choice"] * 3
+    assert (firm[3].reading, firm[3].reason) == ("pending", RowWhy.FAINT)
+    assert sheet(0.8, 0.8, 0.8, 0.8 * share + 0.01)[3].reading == "choice"
+    light = sheet(0.19, 0.2, 0.18, 0.18)  # a light hand: every mark alike
+    assert {r.reading for r in light} == {"choice"}
+    assert sheet(0.8, 0.3)[1].reading == "choice"  # two marks: no hand to judge by

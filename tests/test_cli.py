@@ -78,5 +78,5 @@ def test_the_demo_empties_only_an_earlier_demo(runner: CliRunner, tmp_path: Path
     kept = tmp_path / "mine.txt"
     kept.write_text("a clerk's file", encoding="utf-8")
     result = runner.invoke(main, ["demo", "-o", str(tmp_path)])
-    assert result.exit_code == EXIT_FAILED and "earlier demo" in result.output
+    assert result.exit_code == EXIT_FAILED and "也不是以前的演示" in result.output
     assert kept.read_text(encoding="utf-8") == "a clerk's file"

@@ -98,4 +98,8 @@ def test_report_combine_flag(runner: CliRunner, session_store: Store, db_path: P
         assert result.exit_code == 0, result.output
         assert words in find(openpyxl.load_workbook(out)["年度测评结果"], "评定方法：")
     wrong = runner.invoke(main, ["report", "--session", "2026H1", "--combine", "mean", "-o", str(tmp_path / "x"), *db])
-    assert wrong.exit_code == 64 and "--combine applies to --year only" in wrong.output
+    assert wrong.exit_code == 64 and "--combine 只用于年度汇总" in wrong.output
+    english = runner.invoke(
+        main, ["--lang", "en", "report", "--session", "2026H1", "--combine", "mean", "-o", "x", *db]
+    )
+    assert english.exit_code == 64 and "--combine applies to --year only" in english.output

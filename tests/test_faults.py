@@ -24,8 +24,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from pipeline.cli import main
-from pipeline.common.messages import page_reason
-from pipeline.common.reasons import PageReason, Why
+from pipeline.common.messages import outcome_name, page_reason
+from pipeline.common.reasons import OUTCOMES, PageReason, Why
 from tests.conftest import TEMPLATE_FILE
 from tests.helpers import DPI, backup_db, save_jpeg
 
@@ -347,7 +347,8 @@ def test_database_path_that_cannot_be_created_is_a_clear_error(tmp_path: Path) -
     for db in ("/proc/no-such-dir/ballots.db", "/proc/ballots.db"):
         result = run("status", "--session", SESSION, "--db", db)
         assert result.returncode == 1, result.stderr
-        assert "error: cannot" in result.stderr and "Traceback" not in result.stderr
+        assert result.stderr.startswith("错误：") and "Traceback" not in result.stderr
+        assert "无法创建数据库所在的文件夹" in result.stderr or "打不开数据库" in result.stderr
     folder = tmp_path / "a-folder.db"
     folder.mkdir()
     result = run("status", "--session", SESSION, "--db", str(folder))
@@ -371,7 +372,7 @@ def test_read_only_database_is_a_clear_error_and_stays_intact(tmp_path: Path, pr
         _immutable(db, False)
     assert db.read_bytes() == before and integrity(db) == "ok"
     assert "Traceback" not in result.stderr, result.stderr
-    assert result.returncode == 1 and "error:" in result.stderr
+    assert result.returncode == 1 and "错误：数据库无法写入" in result.stderr
 
 
 # -- data from people ----------------------------------------------------------------------------------------
@@ -413,7 +414,7 @@ def test_bad_settings_file_is_path_and_message(tmp_path: Path, content: str, whe
         main, ["scan", str(tmp_path), "--session", SESSION, "--db", str(tmp_path / "b.db"), "--settings", str(settings)]
     )
     assert result.exit_code == 1, result.output
-    assert "invalid settings" in result.output and where in result.output
+    assert "错误：读取设置有误" in result.output and where in result.output
 
 
 @pytest.mark.parametrize(
@@ -428,7 +429,7 @@ def test_bad_rules_file_is_path_and_message(tmp_path: Path, content: str, where:
     rules.write_text(content, encoding="utf-8")
     result = CliRunner().invoke(main, ["rules", "check", str(rules)])
     assert result.exit_code == 1, result.output
-    assert "invalid rules" in result.output and where in result.output
+    assert "错误：计票规则有误" in result.output and where in result.output
 
 
 @pytest.mark.parametrize(
@@ -559,12 +560,19 @@ def two_sheets(tmp_path_factory: pytest.TempPathFactory) -> TwoSheets:
 
 
 def status_counts(db: Path) -> tuple[dict[str, int], int]:
-    """`ballot status`: pages per outcome, and rows awaiting review."""
+    """`ballot status`: pages per outcome (by code), and rows awaiting review."""
     result = CliRunner().invoke(main, ["status", "--session", SESSION, "--db", str(db)])
     assert result.exit_code == 0, result.output
-    lines = result.output.splitlines()
-    counts = {name: int(count) for name, count in (line.split() for line in lines if line.startswith("  "))}
-    return counts, int(lines[-1].rsplit(":", 1)[1])
+    codes = {outcome_name(code): code for code in (*OUTCOMES, "unreadable_file")}
+    counts, pending = {}, None
+    for line in result.output.splitlines():
+        name, _, count = line.strip().rpartition("：")
+        if line.startswith("  ") and name in codes:
+            counts[codes[name]] = int(count)
+        elif line.startswith("待复核行："):
+            pending = int(count)
+    assert pending is not None, result.output
+    return counts, pending
 
 
 def certain_rows_differ(readings: list, truth: dict[str, str]) -> dict[str, tuple[str, str]]:  # type: ignore[type-arg]
@@ -763,7 +771,7 @@ def test_pages_of_our_other_templates_are_read_by_their_own_template_and_session
     assert (
         CliRunner()
         .invoke(main, ["status", "--session", "2026H2", "--db", str(db)])
-        .output.startswith("2026H2: 尚未扫描 / nothing scanned yet")
+        .output.startswith("2026H2：尚未扫描")
     )
     folder = tmp_path / "next-round"
     folder.mkdir()

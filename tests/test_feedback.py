@@ -245,7 +245,7 @@ def test_feedback_command_writes_anonymous_letters(commented: Commented, tmp_pat
         main, ["feedback", "--session", SESSION, "-o", str(out), "--db", str(commented.db), "--draft"]
     )
     assert result.exit_code == 0, result.output
-    assert "局机关: 1 条" in result.output and "经复核作废的测评票1张" in result.output
+    assert "局机关：1 条" in result.output and "经复核作废的测评票 1 张" in result.output
     letters = sorted(out.glob("*.pdf"))
     assert letters[0].name == INDEX_NAME and [p.name for p in letters[1:3]] == ["01-局机关.pdf", "02-文化馆.pdf"]
     assert len(letters) == 11

@@ -174,7 +174,8 @@ def test_a_jpeg_lacking_only_its_end_marker_is_read_and_one_cut_short_is_refused
 ) -> None:
     """Phone scanner apps write JPEGs without the end-of-image marker FF D9, every row of the picture there:
     read, the very pixels of the whole file. A file cut at a third of its length is refused, as a file that
-    ends two bytes before its last row is (a decoder would invent the rest)."""
+    ends two bytes before its last row is (a decoder would invent the rest), and one cut right after an 0xFF
+    of its picture data (the next byte would have made it a stuffed data byte, or a marker)."""
     whole = tmp_path / "whole.jpg"
     Image.fromarray(photo_like()).save(whole, quality=90, progressive=progressive)
     data = whole.read_bytes()
@@ -185,6 +186,7 @@ def test_a_jpeg_lacking_only_its_end_marker_is_read_and_one_cut_short_is_refused
         ("no-marker.jpg", data[:-2], True),
         ("third.jpg", data[: len(data) // 3], False),
         ("short.jpg", data[:-4], False),
+        ("after-ff.jpg", data[: data.index(b"\xff\x00", len(data) // 2) + 1], False),
     ):
         (tmp_path / name).write_bytes(cut)
         [page] = pages_of(tmp_path / name)

@@ -156,6 +156,13 @@ def test_notice_command(runner: CliRunner, session_store: Store, db_path: Path, 
     assert drafted.exit_code == 0, drafted.output
     assert "两次测评票数合计后计算的比率" in pdf_text(tmp_path / "y.pdf")
     wrong = runner.invoke(main, ["notice", "--session", "2026H1", "--combine", "mean", "-o", str(out), *db])
-    assert wrong.exit_code == 64 and "--combine applies to --year only" in wrong.output
+    assert wrong.exit_code == 64 and "--combine 只用于年度汇总" in wrong.output
     bad_date = runner.invoke(main, ["notice", "--session", "2026H1", "-o", str(out), "--date", "7月6日", *db])
-    assert bad_date.exit_code != 0 and "not a date" in bad_date.output
+    assert bad_date.exit_code == 64 and "不是日期" in bad_date.output
+    english = runner.invoke(main, ["--lang", "en", "notice", "--session", "2026H2", "-o", str(out), *db])
+    assert (
+        english.exit_code == 2
+        and "no final notice" in english.output
+        and "2026H2: 1 rows await review" in english.output
+    )
+    assert "note: no 监督电话 given" in english.stderr

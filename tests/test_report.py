@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import zipfile
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -12,25 +13,20 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from pipeline.ballot.template import Template
+from pipeline.ballot.template import Template, parse_template
 from pipeline.cli import main
 from pipeline.cli.results import report_command
-from pipeline.counting.report import (
-    DETAIL_HEADER,
-    DRAFT,
-    PUBLIC_HEADER,
-    ReportRefused,
-    ReviewRecord,
-    percent_text,
-    write_report,
-)
+from pipeline.common.clock import local_date, office_zone
+from pipeline.counting.record_sheets import ReviewRecord, UncountedPage
+from pipeline.counting.report import DETAIL_HEADER, DRAFT, PUBLIC_HEADER, ReportRefused, percent_text, write_report
 from pipeline.counting.rules import describe, load_rules
 from pipeline.counting.tally import SessionFacts, SessionTally, combine_year, tally_session
 from pipeline.store.database import Store
 from tests.test_tally import STANDARD, TEMPLATE, complaint, make_ballots, tally, veto
 
-SHEETS = ["测评结果", "票数明细", "复核记录", "投诉与否决", "综合满意率图"]
-REVIEW = ReviewRecord("K3J9Q0ZP2M", "博物馆", "存疑（笔迹较轻）", "满意", "张三", "2026-06-28 10:12")
+SHEETS = ["测评结果", "票数明细", "复核记录", "未计入的页", "投诉与否决", "综合满意率图"]
+REVIEW = ReviewRecord("2026H1", "K3J9Q0ZP2M", "博物馆", "存疑：笔迹较轻", "满意", "张三", "2026-06-28T02:12:05+00:00")
+BEIJING = office_zone("Asia/Shanghai")
 
 
 def session_result(**kwargs: Any) -> SessionTally:
@@ -124,23 +120,56 @@ def test_detail_sheet_has_every_count_by_category(tmp_path: Path) -> None:
 
 
 def test_review_and_override_sheets(tmp_path: Path) -> None:
-    book = workbook(tmp_path / "r.xlsx", session_result(), reviews=[REVIEW])
-    assert rows(book["复核记录"])[2] == [
-        1,
-        "K3J9Q0ZP2M",
-        "博物馆",
-        "存疑（笔迹较轻）",
-        "满意",
-        "张三",
-        "2026-06-28 10:12",
-    ]
+    book = workbook(tmp_path / "r.xlsx", session_result(), reviews=[REVIEW], zone=BEIJING)
+    assert rows(book["复核记录"])[1] == ["序号", "期间", "票号", "单位", "机器读数", "复核决定", "复核人", "复核时间"]
+    assert rows(book["复核记录"])[2] == [1, "2026H1", "K3J9Q0ZP2M", "博物馆", "存疑：笔迹较轻", "满意", "张三",
+                                      "2026-06-28 10:12:05"]  # fmt: skip
     overrides = rows(book["投诉与否决"])
     assert overrides[1][:4] == ["编号", "单位", "期间", "类型"]
-    assert overrides[2][:4] == [1, "局机关", "2026H1", "投诉查实"] and overrides[2][10] == "有效"
-    assert overrides[3][10:] == ["已撤销", "2026-05-20T08:00:00+00:00", "复查不实"]
+    assert overrides[2][:4] == [1, "局机关", "2026H1", "投诉查实"] and overrides[2][9] == "有效"
+    assert overrides[3][9] == "已撤销（2026-05-20 16:00:00，复查不实）"  # the office's time, UTC+8
     empty = workbook(tmp_path / "e.xlsx", session_result(overrides=()))
     assert rows(empty["复核记录"])[2][0] == "（无复核记录）"
     assert rows(empty["投诉与否决"])[2][0] == "（无投诉查实或一票否决记录）"
+    assert rows(empty["未计入的页"])[2][0] == "（扫描的页全部计入）"
+
+
+def test_times_and_the_date_are_the_offices(tmp_path: Path) -> None:
+    """Every time a clerk reads in the workbook, and 制表日期, are in the office's zone, never in UTC: here a zone
+    whose date differs from UTC's today, so a date taken elsewhere would show."""
+    hour = datetime.now(UTC).hour
+    zone = office_zone("Etc/GMT-14" if hour >= 10 else "Etc/GMT+12")  # UTC+14 / UTC-12
+    book = workbook(tmp_path / "r.xlsx", session_result(), reviews=[REVIEW], zone=zone)
+    shift = 14 if hour >= 10 else -12
+    expected = (datetime(2026, 6, 28, 2, 12, 5) + timedelta(hours=shift)).strftime("%Y-%m-%d %H:%M:%S")
+    assert rows(book["复核记录"])[2][7] == expected
+    created = datetime.fromisoformat(complaint("局机关").created_at) + timedelta(hours=shift)
+    assert rows(book["投诉与否决"])[2][8] == created.strftime("%Y-%m-%d %H:%M:%S")
+    today = local_date(zone)
+    assert today != datetime.now(UTC).date().isoformat()
+    assert find(book["测评结果"], "制表：").endswith(f"制表日期：{today}")
+
+
+def column_px(sheet: Any) -> int:
+    """The printed width of a sheet's columns in pixels at 100 % (Excel: 7 px a character of width + 5)."""
+    return sum(round(dimension.width * 7 + 5) for dimension in sheet.column_dimensions.values() if dimension.width)
+
+
+def test_record_sheets_print_readably(tmp_path: Path) -> None:
+    """A4 landscape (271 mm inside the margins, ~1026 px at 96 dpi) takes 投诉与否决 at 90 % or more (its 13
+    columns printed at about two thirds); 复核记录's times fit their column; every record sheet repeats its
+    header on each page, and every sheet numbers its pages 第 N 页 共 M 页."""
+    book = workbook(tmp_path / "r.xlsx", session_result(), reviews=[REVIEW] * 60, zone=BEIJING)
+    printable = (297 / 25.4 - 1.0) * 96
+    overrides = book["投诉与否决"]
+    assert printable / column_px(overrides) >= 0.9
+    review = book["复核记录"]
+    time_column = review.column_dimensions["H"].width
+    assert time_column >= len(rows(review)[2][7]) + 1  # "2026-06-28 10:12:05" on one line
+    for name in ("复核记录", "投诉与否决", "未计入的页"):
+        assert book[name].print_title_rows == "$2:$2", name
+    for name in SHEETS:
+        assert book[name].oddFooter.center.text == "第 &P 页 共 &N 页", name
 
 
 def test_native_bar_chart_of_the_score(tmp_path: Path) -> None:
@@ -223,6 +252,7 @@ def test_year_workbook(tmp_path: Path) -> None:
         "下半年票数明细",
         "奖惩建议",
         "复核记录",
+        "未计入的页",
         "投诉与否决",
         "综合满意率图",
     ]
@@ -239,7 +269,67 @@ def test_year_workbook(tmp_path: Path) -> None:
     assert culture[11] == "由局党委给予通报批评，并对单位主要负责人进行问责"
     assert find(book["年度测评结果"], "2026年下半年：").startswith("2026年下半年：发出测评票10张，收回10张")
     assert find(book["年度测评结果"], "评定方法：") == describe(rules, year=True)
-    assert [row[3] for row in rows(book["投诉与否决"])[2:]] == ["投诉查实", "一票否决"]
+    assert [row[3] for row in rows(book["投诉与否决"])[2:]] == ["投诉查实", "一票否决（安全生产）"]
+
+
+def test_year_review_log_says_which_half(tmp_path: Path) -> None:
+    rules = load_rules()
+    halves = [tally(facts=SessionFacts(name, 20)) for name in ("2026H1", "2026H2")]
+    year = combine_year("2026", halves[0], halves[1], rules)
+    second = ReviewRecord(
+        "2026H2", "M2PDK7QX5Z", "文化馆", "存疑：笔迹较轻", "弃权", "李四", "2026-12-01T01:00:00+00:00"
+    )
+    book = workbook(tmp_path / "y.xlsx", year, reviews=[REVIEW, second], zone=BEIJING)
+    table = rows(book["复核记录"])
+    assert table[1][1] == "期间" and [row[1] for row in table[2:]] == ["2026H1", "2026H2"]
+
+
+def uncounted(settled: bool) -> list[UncountedPage]:
+    decided = ("确认不计入", "张三", "2026-06-28T02:12:05+00:00") if settled else ("", "", "")
+    reason = "票号 K3J9Q0ZP2M 已从 scan.pdf 第 1 页计入"
+    return [
+        UncountedPage("2026H1", "scan.pdf", 3, "K3J9Q0ZP2M", "重复（复印或重扫）", reason, settled, *decided),
+        UncountedPage("2026H1", "empty.pdf", 0, "", "文件打不开", "文件是空的（0 字节）", settled=True),
+    ]
+
+
+def test_pages_not_counted_are_listed_and_block_a_final_report(tmp_path: Path) -> None:
+    """The internal sheet 未计入的页 lists every page not counted with its reason and how it was settled; while
+    one is unsettled (the store counts them into the round's facts) no final report is written."""
+    open_result = session_result(facts=SessionFacts("2026H1", 20, 25, 22, unsettled_pages=1))
+    with pytest.raises(ReportRefused) as caught:
+        write_report(tmp_path / "r.xlsx", open_result, uncounted=uncounted(False))
+    assert caught.value.reasons == ("2026H1 尚有 1 页未计入的扫描页待处理（复核页“未计入的页”）",)
+    draft = workbook(tmp_path / "d.xlsx", open_result, uncounted=uncounted(False), draft=True, zone=BEIJING)
+    table = rows(draft["未计入的页"])
+    assert table[2][0] == "尚有 1 页未处理（复核页“未计入的页”）：处理之前不能出正式报告。"
+    assert table[4][:8] == [1, "2026H1", "scan.pdf", 3, "K3J9Q0ZP2M", "重复（复印或重扫）",
+                            "票号 K3J9Q0ZP2M 已从 scan.pdf 第 1 页计入", "待处理"]  # fmt: skip
+    final = workbook(tmp_path / "f.xlsx", session_result(), uncounted=uncounted(True), zone=BEIJING)
+    table = rows(final["未计入的页"])
+    assert table[1] == ["序号", "期间", "文件", "页", "票号", "结果", "原因", "处理", "复核人", "复核时间"]
+    assert table[2][7:] == ["确认不计入", "张三", "2026-06-28 10:12:05"]
+    assert table[3][2:8] == ["empty.pdf", None, None, "文件打不开", "文件是空的（0 字节）", None]
+
+
+def test_csv_cells_are_never_formulas(tmp_path: Path) -> None:
+    """A unit named like a formula (=, +, -, @) is written as text: Excel would run it."""
+    template = parse_template(
+        {
+            "id": "t",
+            "title": "{period}测评表",
+            "instruction": "请打√",
+            "sections": [{"rows": [{"unit": '=HYPERLINK("http://x","局机关")', "group": "局机关"},
+                                   {"unit": "@SUM(1)", "group": "局机关"}]}],
+        }
+    )  # fmt: skip
+    marks = {'=HYPERLINK("http://x","局机关")': "SSB", "@SUM(1)": "SBU"}
+    result = tally_session(template, make_ballots(marks, template, ()), load_rules(), SessionFacts("2026H1", 3))
+    path = write_report(tmp_path / "r.csv", result, file_format="csv")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        table = list(csv.reader(handle))
+    names = {row[1] for row in table[1:]}
+    assert names == {'\'=HYPERLINK("http://x","局机关")', "'@SUM(1)"}
 
 
 # -- the report command --------------------------------------------------------------------------------
@@ -265,7 +355,7 @@ def test_report_command(runner: CliRunner, session_store: Store, db_path: Path, 
     assert result.exit_code == 0, result.output
     assert out.exists() and rows(openpyxl.load_workbook(out)["测评结果"])[3][:4] == [1, "局机关", 3, 2]
     refused = runner.invoke(report_command, ["--session", "2026H2", "-o", str(tmp_path / "h2.xlsx"), *db])
-    assert refused.exit_code == 2 and "2026H2 尚有 1 行待复核" in refused.output
+    assert refused.exit_code == 2 and "不能出正式报告" in refused.output and "2026H2 尚有 1 行待复核" in refused.output
     drafted = runner.invoke(report_command, ["--year", "2026", "-o", str(tmp_path / "y.xlsx"), "--draft", *db])
     assert drafted.exit_code == 0 and openpyxl.load_workbook(tmp_path / "y.xlsx")["年度测评结果"]["A1"].value == DRAFT
     as_csv = runner.invoke(
@@ -273,6 +363,13 @@ def test_report_command(runner: CliRunner, session_store: Store, db_path: Path, 
     )
     assert as_csv.exit_code == 0 and (tmp_path / "r.csv").read_text(encoding="utf-8-sig").startswith("序号,单位名称")
     neither = runner.invoke(main, ["report", "-o", str(tmp_path / "x.xlsx"), *db])
-    assert neither.exit_code == 64 and "exactly one of" in neither.output
+    assert neither.exit_code == 64 and "请给出 --session 2026H1 或 --year 2026，二者选一" in neither.output
+    english = runner.invoke(main, ["--lang", "en", "report", "-o", str(tmp_path / "x.xlsx"), *db])
+    assert english.exit_code == 64 and "give exactly one of --session 2026H1 or --year 2026" in english.output
+    by_environment = runner.invoke(main, ["report", "-o", str(tmp_path / "x.xlsx"), *db], env={"BALLOT_LANG": "en"})
+    assert by_environment.output == english.output
     half = runner.invoke(main, ["report", "--year", "2026H1", "-o", str(tmp_path / "x.xlsx"), *db])
-    assert half.exit_code == 64 and "such as 2026" in half.output
+    assert half.exit_code == 64 and "要写年份，如 2026" in half.output
+    refused = runner.invoke(main, ["--lang", "en", "report", "--session", "2026H2", "-o", str(tmp_path / "x"), *db])
+    assert refused.exit_code == 2
+    assert refused.output.startswith("error: no final report:\n  2026H2: 1 rows await review")

@@ -23,7 +23,9 @@ from flask.testing import FlaskClient
 from pipeline.ballot.template import Template
 from pipeline.cli import main
 from pipeline.cli.review import review_command
+from pipeline.common.messages import refusal
 from pipeline.common.messages import row_reason as reason_text
+from pipeline.common.reasons import Refusal
 from pipeline.reading.settings import ReadingSettings
 from pipeline.review.app import CSRF_HEADER, cookie_name, create_app, csrf_value
 from pipeline.store.database import Store, open_store
@@ -319,7 +321,7 @@ def test_rejected_pages_are_listed_with_what_can_be_done(client: FlaskClient) ->
     assert covered["outcome"] == "unreadable" and covered["serial"] and covered["countable"]
     assert [row["unit"] for row in covered["rows"]][:2] == ["测评人类别", "局机关"]
     assert not rejected["06-copy-of-02.jpg"]["countable"]
-    assert rejected["06-copy-of-02.jpg"]["why_not"] == "只有无法读取的页可以人工录入"
+    assert rejected["06-copy-of-02.jpg"]["why_not"] == "只有无法读取的页可以人工录入（此页：重复（复印或重扫））"
     assert all(page["decision"] is None and page["image"] for page in rejected.values())
 
 
@@ -388,10 +390,12 @@ def test_copies_and_counted_serials_cannot_be_counted_by_hand(client: FlaskClien
         review_store.decide_page(SESSION, int(read["page_id"]), "count", "x", 0, template_hash="0" * 64)
     covered = page_of(client, "04-corners-covered.jpg")
     review_store.db.execute("UPDATE pages SET serial = ? WHERE id = ?", (read["serial"], covered["page_id"]))
-    with pytest.raises(DecisionRefused, match="已计入"):
+    with pytest.raises(DecisionRefused) as refused:
         digest = review_store.session_templates(SESSION)[0].content_hash()
         rows = [HandRow(str(row["unit"]), "blank") for row in covered["rows"]]
         review_store.decide_page(SESSION, int(covered["page_id"]), "count", "x", 0, template_hash=digest, rows=rows)
+    assert refused.value.code == Refusal.SERIAL_COUNTED
+    assert "已计入" in refusal(refused.value.code, refused.value.detail)
 
 
 def test_a_serial_read_off_the_sheet_keeps_a_hand_counted_page_from_being_counted_twice(
@@ -458,11 +462,11 @@ def test_status_and_export_show_effective_readings(client: FlaskClient, review_d
     for row in decided:
         assert decide(client, row, "blank")[0] == 200
     status = CliRunner().invoke(main, ["status", "--session", SESSION, "--db", str(review_db)])
-    assert f"rows awaiting review: {pending - 3}" in status.output
+    assert f"待复核行：{pending - 3}" in status.output
     store = open_store(review_db)
     units, category = store.pending_rows(SESSION, category=False), store.pending_rows(SESSION, category=True)
     assert units + category == pending - 3 == store.pending_rows(SESSION)
-    assert (f"{category} of them 测评人类别" in status.output) == (category > 0)
+    assert (f"（其中测评人类别 {category} 行）" in status.output) == (category > 0)
     store.close()
     lines = exported(review_db)
     for row in decided:
@@ -481,7 +485,7 @@ def test_terminal_fallback_saves_crops_and_reads_keys(review_db: Path, tmp_path:
     args = ["--session", SESSION, "--db", str(review_db), "--cli", "--crops", str(crops), "--reviewer", "李四"]
     result = CliRunner().invoke(review_command, args, input="1x0zq")
     assert result.exit_code == 0, result.output
-    assert "标记原因" in result.output and "decided 3, 撤销 / undone 1" in result.output
+    assert "标记原因" in result.output and "已决定 3 行，撤销 1 次" in result.output
     saved = sorted(crops.glob("*.png"))
     assert saved and str(saved[0]) in result.output
     assert cv2.imread(str(saved[0])).shape[2] == 3  # outlines drawn in colour
@@ -498,7 +502,8 @@ def test_review_command_prints_the_address_as_soon_as_it_listens(review_db: Path
         try:
             assert server.stdout is not None
             url = server.stdout.readline().strip()
-            assert url.startswith("http://127.0.0.1:") and "/?token=" in url
+            # A loopback address of its own (127.x.y.z), so that the cookie goes to no other local service.
+            assert url.startswith("http://127.") and not url.startswith("http://127.0.0.1:") and "/?token=" in url
             base = url.split("/?token=")[0]
             with pytest.raises(urllib.error.HTTPError) as refused:
                 urllib.request.urlopen(base + "/api/queue", timeout=10)
@@ -511,6 +516,97 @@ def test_review_command_prints_the_address_as_soon_as_it_listens(review_db: Path
                 assert json.load(answer)["progress"]["total"] > 0
         finally:
             server.terminate()
+
+
+def test_review_command_says_in_chinese_why_it_cannot_listen(review_db: Path) -> None:
+    """A busy port or an address that is not this machine's is our own message, not the web server's English."""
+    import socket
+
+    args = ["--session", SESSION, "--db", str(review_db)]
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(review_command, [*args, "--host", "127.0.0.1", "--port", str(port)])
+    assert result.exit_code == 1 and result.output == (
+        f"错误：端口 {port} 已被另一个程序占用：换一个端口（--port），或不写 --port，让系统挑一个空闲的\n"
+    )
+    for host, said in [("999.1.1.1", "“999.1.1.1”不是地址"), ("192.0.2.1", "192.0.2.1 不是本机的地址")]:
+        result = CliRunner().invoke(review_command, [*args, "--host", host])
+        assert result.exit_code == 1 and result.output.startswith(f"错误：{said}"), result.output
+        assert "in use" not in result.output and "Traceback" not in result.output
+
+
+def test_connections_that_send_nothing_are_dropped_and_bounded(review_store: Store, monkeypatch: Any) -> None:
+    """100 connections opened and left silent: the server answers a clerk meanwhile and closes each silent one
+    after its timeout (each held a thread for ever before). Beyond MAX_CONNECTIONS at once, a connection is
+    closed at once rather than given a thread."""
+    import contextlib
+    import socket
+    import threading
+    import time
+
+    from pipeline.review import server as serving
+
+    monkeypatch.setattr(serving._QuietHandler, "timeout", 1.0)
+    baseline = threading.active_count()
+
+    def served() -> tuple[Any, threading.Thread, tuple[str, int]]:
+        server = serving.start_server(create_app(review_store, SESSION, TOKEN, "测试员"), None, 0)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        return server, thread, (str(server.server_address[0]), int(server.server_address[1]))
+
+    def stop(server: Any, thread: threading.Thread) -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+    server, thread, address = served()
+    try:
+        silent = [socket.create_connection(address, timeout=5) for _ in range(100)]
+        with pytest.raises(urllib.error.HTTPError) as answered:  # answered (403: no token), not left waiting
+            urllib.request.urlopen("http://{}:{}/".format(*address), timeout=5)
+        answered.value.close()
+        started = time.monotonic()
+        for connection in silent:
+            assert connection.recv(1) == b""  # closed by the server; a socket.timeout here would fail
+            connection.close()
+        assert time.monotonic() - started < 4
+        time.sleep(0.3)
+        assert threading.active_count() <= baseline + 2
+    finally:
+        stop(server, thread)
+
+    monkeypatch.setattr(serving, "MAX_CONNECTIONS", 10)
+    monkeypatch.setattr(serving._QuietHandler, "timeout", 3.0)
+    server, thread, address = served()
+    try:
+        silent = [socket.create_connection(address, timeout=0.05) for _ in range(20)]
+        time.sleep(0.3)
+        assert threading.active_count() <= baseline + 2 + 10
+        closed_at_once = 0
+        for connection in silent:
+            with contextlib.suppress(TimeoutError):  # given a thread: still waiting for a request
+                closed_at_once += connection.recv(1) == b""
+            connection.close()
+        assert closed_at_once == 10
+    finally:
+        stop(server, thread)
+
+
+def test_serving_the_lan_warns_that_it_is_plain_http(review_db: Path) -> None:
+    code = "from pipeline.cli.review import review_command; review_command()"
+    command = [sys.executable, "-c", code, "--session", SESSION, "--db", str(review_db), "--host", "0.0.0.0"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as server:
+        try:
+            assert server.stdout is not None and server.stderr is not None
+            assert server.stdout.readline().startswith("http://127.0.0.1:")
+            server.stderr.readline()  # 复核人：…
+            warning = server.stderr.readline()
+        finally:
+            server.terminate()
+    assert warning.startswith("注意：复核页走的是明文 HTTP") and "局域网地址" in warning, warning
 
 
 def test_a_jpeg_scan_is_kept_as_scanned_and_shown_like_an_upright_copy(tmp_path: Path, template: Template) -> None:
@@ -577,3 +673,192 @@ def test_a_jpeg_scan_is_kept_as_scanned_and_shown_like_an_upright_copy(tmp_path:
         max(np.abs(crops[index] - crops[1]).mean() for index in (0, 3)) < 4 and np.abs(crops[2] - crops[1]).mean() < 8
     )
     store.close()
+
+
+# -- holes a new clerk found (issue 22) ---------------------------------------------------------------------------
+
+
+def settle_everything_but(client: FlaskClient, store: Store, keep: set[str]) -> None:
+    """Decide every flagged row (blank) and settle every rejected page but those named in ``keep``."""
+    for row in store.flagged_rows(SESSION):
+        store.decide_row(SESSION, row.state.page_id, row.state.unit, "blank", None, "甲", row.state.version)
+    for page in client.get("/api/pages").get_json()["rejected"]:
+        if page["source"] not in keep:
+            body = {"page_id": page["page_id"], "kind": "not_ballot", "version": page["version"]}
+            assert post(client, "/api/pages/decide", body)[0] == 200
+
+
+def test_a_duplicate_is_settled_as_not_counted(client: FlaskClient, review_store: Store, review_db: Path) -> None:
+    """A duplicate is a ballot counted once already: 不是测评票 would be wrong and it cannot be counted by hand,
+    but it can be settled: confirmed, not counted."""
+    copy = page_of(client, "06-copy-of-02.jpg")
+    assert review_store.session_facts(SESSION).unsettled_pages == 3
+    status, answer = post(
+        client, "/api/pages/decide", {"page_id": copy["page_id"], "kind": "not_counted", "version": 0}
+    )
+    assert status == 200, answer
+    assert answer["page"]["decision"]["kind"] == "not_counted"
+    assert review_store.session_facts(SESSION).unsettled_pages == 2
+    assert "确认不计入" in exported(review_db)["06-copy-of-02.jpg"]["reason"]
+    listed = {page.source: page for page in review_store.uncounted_pages(SESSION)}
+    assert listed["06-copy-of-02.jpg"].settled and listed["06-copy-of-02.jpg"].decision == "确认不计入"
+    assert not listed["05-not-a-ballot.jpg"].settled and listed["05-not-a-ballot.jpg"].outcome == "无法读取"
+    assert "04-corners-covered.jpg" in listed and "02-mixed.jpg" not in listed  # read sheets are counted
+
+
+def test_a_page_without_a_serial_is_counted_only_with_one_or_the_clerks_statement(
+    client: FlaskClient, review_store: Store
+) -> None:
+    """A sign-in sheet (no QR code, no serial) was once counted as a ballot: counting by hand needs the serial read
+    off the sheet, or the clerk's explicit statement that it cannot be read and the page is this round's ballot."""
+    sheet = page_of(client, "05-not-a-ballot.jpg")
+    body = {"page_id": sheet["page_id"], "kind": "count", "version": 0, "rows": hand_entry(sheet)}
+    status, answer = post(client, "/api/pages/decide", body)
+    assert status == 422 and "票号" in answer["message"], answer
+    assert review_store.db.execute("SELECT count(*) FROM page_decisions").fetchone()[0] == 0
+    assert review_store.db.execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
+    status, answer = post(client, "/api/pages/decide", {**body, "serial_illegible": True})
+    assert status == 200, answer
+    stored = review_store.db.execute("SELECT decision, serial, serial_illegible FROM page_decisions").fetchall()
+    assert stored == [("count", None, 1)]
+
+
+def test_rows_the_machine_read_are_changed_only_as_corrections(
+    client: FlaskClient, review_store: Store, review_db: Path
+) -> None:
+    """A decision on a row the machine read without doubt is refused unless it is asked for as a correction (the
+    whole-sheet view does); it is then recorded, listed and logged as a correction."""
+    faint = page_of(client, "01-faint.jpg")
+    rows = client.get(f"/api/pages/{faint['page_id']}/rows").get_json()["rows"]
+    office = next(row for row in rows if row["unit"] == "局机关")  # a clear tick: 满意
+    assert len(rows) == 11 and not office["flagged"] and office["machine"] == "满意"
+    assert {row["unit"] for row in rows if row["flagged"]} == {
+        row["unit"] for row in queue(client)["rows"] if row["source"] == "01-faint.jpg"
+    }
+    status, answer = decide(client, office, "choice", "不满意")
+    assert status == 422 and "整页视图" in answer["message"], answer
+    assert review_store.db.execute("SELECT count(*) FROM decisions").fetchone()[0] == 0
+    body = {"page_id": office["page_id"], "unit": "局机关", "kind": "choice", "choice": "不满意", "version": 0}
+    status, answer = post(client, "/api/rows/decide", {**body, "correction": True})
+    assert status == 200, answer
+    assert answer["row"]["decision"]["correction"] and answer["row"]["effective"] == "不满意"
+    assert exported(review_db)["01-faint.jpg"]["rows"]["局机关"]["reading"] == "不满意"
+    assert page_of(client, "01-faint.jpg")["corrected"] == 1
+    [logged] = review_store.review_log(SESSION)
+    assert (logged.machine_reading, logged.decision) == ("满意", "更正为 不满意")
+    flagged = review_store.flagged_rows(SESSION)[0].state  # a decision on a flagged row is no correction
+    review_store.decide_row(SESSION, flagged.page_id, flagged.unit, "blank", None, "甲", flagged.version)
+    assert review_store.review_log(SESSION)[1].machine_reading.startswith("存疑：")
+    assert review_store.review_log(SESSION)[1].decision == "弃权"
+
+
+def test_refusals_are_worded_in_the_pages_language(app: Flask, client: FlaskClient) -> None:
+    row = faint_row(client, 0)
+    status, answer = decide(client, row, "choice", "很满意")
+    assert status == 422 and answer["message"] == f"“{row['unit']}”没有“很满意”这个选项"
+    english = app.test_client()
+    english.set_cookie(cookie_name(TOKEN), TOKEN)
+    english.get("/?lang=en")  # the page's language is remembered in a cookie
+    status, answer = decide(english, row, "choice", "很满意")
+    assert status == 422 and answer["message"] == f"{row['unit']} has no option 很满意"
+
+
+def test_a_faint_rows_closeup_is_the_scans_own_pixels_contrast_stretched(
+    client: FlaskClient, review_store: Store
+) -> None:
+    """The close-up covers the crop's area at the scan's own resolution (200 dpi here: 7.9 px/mm against the
+    crop's 6) with its greys stretched: a faint tick stands further from the paper than in the plain crop."""
+    row = next(row for row in queue(client)["rows"] if any(box["seen"] == "faint" for box in row["boxes"]))
+    assert row["paper"] == "屏幕上分不清轻轻打的勾和擦掉的痕迹：请核对纸质测评票。"
+    box = next(box for box in row["boxes"] if box["seen"] == "faint")
+    assert box["seen_text"] == "很淡的笔迹：轻轻打的勾，或擦掉后的痕迹"
+
+    def pixels(url: str) -> np.ndarray:
+        response = client.get(url)
+        assert response.status_code == 200 and response.mimetype == "image/png"
+        return cv2.imdecode(np.frombuffer(response.data, np.uint8), cv2.IMREAD_GRAYSCALE).astype(float)
+
+    crop, closeup = pixels(row["crop"]["url"]), pixels(row["closeup"])
+    scale = review_store.page_image(row["page_id"]).px_per_mm / 6  # type: ignore[union-attr]
+    assert scale > 1.25 and closeup.shape == pytest.approx((crop.shape[0] * scale, crop.shape[1] * scale), abs=2)
+
+    def contrast(image: np.ndarray, factor: float) -> float:
+        """How far the box's darkest ink lies below the paper around the row, on a 0–255 scale."""
+        x, y, w, h = (round(box[key] * factor) for key in ("x", "y", "w", "h"))
+        inside = image[
+            y + round(4 * factor) : y + h - round(4 * factor), x + round(4 * factor) : x + w - round(4 * factor)
+        ]
+        return float(np.percentile(image, 90) - np.percentile(inside, 2))
+
+    assert contrast(closeup, scale) > 1.5 * contrast(crop, 1.0)
+
+
+def test_hostile_numbers_and_bodies_are_refused_not_crashed(client: FlaskClient) -> None:
+    """Numbers beyond what SQLite holds and JSON nested beyond what Python parses are refusals (400, 404), not
+    server errors."""
+    assert client.get(f"/image/page/{10**30}").status_code == 404
+    assert client.get(f"/image/row/{10**30}/0").status_code == 404
+    assert client.get(f"/api/pages/{10**30}/rows").status_code == 404
+    row = faint_row(client, 0)
+    body = {"page_id": 10**30, "unit": row["unit"], "kind": "blank", "choice": None, "version": 0}
+    assert post(client, "/api/rows/decide", body)[0] == 400
+    assert post(client, "/api/pages/decide", {"page_id": 10**30, "kind": "not_ballot", "version": 0})[0] == 400
+    nested = "[" * 30_000 + "]" * 30_000
+    headers = {CSRF_HEADER: csrf_value(TOKEN), "Content-Type": "application/json"}
+    response = client.post("/api/rows/decide", data=nested, headers=headers)
+    assert response.status_code == 400 and response.get_json()["error"] == "invalid"
+
+
+def test_no_final_report_while_a_rejected_page_is_unsettled(
+    client: FlaskClient, review_store: Store, review_db: Path, tmp_path: Path
+) -> None:
+    """With every row decided, one rejected page left open still blocks the final report; `ballot status` says
+    so; once it is settled the workbook is written and lists every page not counted with its reason."""
+    import openpyxl
+
+    settle_everything_but(client, review_store, {"06-copy-of-02.jpg"})
+    db = ["--session", SESSION, "--db", str(review_db)]
+    status = CliRunner().invoke(main, ["status", *db])
+    assert "未计入的页：3（待处理：1）" in status.output, status.output
+    assert "06-copy-of-02.jpg" in status.output
+    out = tmp_path / "report.xlsx"
+    refused = CliRunner().invoke(main, ["report", *db, "-o", str(out)])
+    assert refused.exit_code == 2 and "1 页未计入的扫描页待处理" in refused.output, refused.output
+    assert not out.exists()
+    copy = page_of(client, "06-copy-of-02.jpg")
+    assert (
+        post(client, "/api/pages/decide", {"page_id": copy["page_id"], "kind": "not_counted", "version": 0})[0] == 200
+    )
+    written = CliRunner().invoke(main, ["report", *db, "-o", str(out)])
+    assert written.exit_code == 0, written.output
+    sheet = openpyxl.load_workbook(out)["未计入的页"]
+    listed = {row[2]: row for row in sheet.iter_rows(min_row=3, values_only=True)}
+    assert set(listed) == {"04-corners-covered.jpg", "05-not-a-ballot.jpg", "06-copy-of-02.jpg"}
+    assert listed["06-copy-of-02.jpg"][5] == "重复（复印或重扫）" and listed["06-copy-of-02.jpg"][7] == "确认不计入"
+    assert str(listed["06-copy-of-02.jpg"][6]).startswith("票号 ")  # the reason, in Chinese
+    assert listed["05-not-a-ballot.jpg"][7] == "不是测评票"
+
+
+def test_the_csv_export_writes_no_formula(tmp_path: Path) -> None:
+    """Unit names, file names and reasons starting like a formula (=, +, -, @) are written as text."""
+    import csv
+    import io
+
+    from pipeline.cli.reading import _write_csv
+
+    page = {
+        "source": "=cmd|' /C calc'!A0.jpg",
+        "page": 1,
+        "outcome": "read",
+        "reason_code": "",
+        "reason": "",
+        "serial": "K3J9Q0ZP2M",
+        "rows": {'=HYPERLINK("http://x","局机关")': {"reading": "满意", "reason": "", "scores": {"满意": 0.3}}},
+    }
+    rejected = {**page, "outcome": "unreadable", "reason": "+1 页", "rows": {}}
+    handle = io.StringIO()
+    _write_csv(handle, [page, rejected])  # type: ignore[list-item]
+    table = list(csv.reader(io.StringIO(handle.getvalue())))
+    assert table[1][:5] == ["'=cmd|' /C calc'!A0.jpg", "1", "K3J9Q0ZP2M", "read", '\'=HYPERLINK("http://x","局机关")']
+    assert table[1][7] == "0.3" and table[2][6] == "'+1 页"
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in table for cell in row)

@@ -7,6 +7,7 @@ the test's tmp folder and to /tmp/review-shots/ for a person to look at.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -64,7 +65,7 @@ def served(tmp_path: Path, review_batch: ReviewBatch) -> Iterator[Served]:
     db = review_batch.fresh_db(tmp_path)
     store = open_store(db)
     token = new_token()
-    server = start_server(create_app(store, SESSION, token, "王五"), "127.0.0.1", 0)
+    server = start_server(create_app(store, SESSION, token, "王五"), None, 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = review_url(server, token)
@@ -248,3 +249,175 @@ def test_the_page_in_english_and_without_token(served: Served, page: Any, tmp_pa
     expect(page.locator("#reason")).to_have_text("marginal mark")
     expect(page.locator("#progress")).to_contain_text(" left")
     shot(page, tmp_path, "07-english.png")
+
+
+# -- holes a new clerk found (issue 22) ---------------------------------------------------------------------------
+
+
+def decide_every_flagged_row(db: Path) -> None:
+    store = checking(db)
+    for row in store.flagged_rows(SESSION):
+        store.decide_row(SESSION, row.state.page_id, row.state.unit, "blank", None, "赵六", row.state.version)
+    store.close()
+
+
+def test_rejected_pages_are_settled_with_keys(served: Served, page: Any, tmp_path: Path) -> None:
+    """With every row decided the queue does not say all is done while pages are open; R goes to them, and a key
+    settles each (the keys move on to the next open page): 6 keystrokes for the 3 pages, where 11 were needed
+    for one. A duplicate is settled as confirmed, not counted."""
+    from playwright.sync_api import expect
+
+    decide_every_flagged_row(served.db)
+    page.goto(served.url)
+    done = page.locator("#queue-done")
+    expect(done).to_have_text("待复核行已全部处理完毕；还有 3 个未计入的页待处理（按 R 查看）。")
+    page.keyboard.press("r")
+    expect(page.locator("#view-rejected")).to_be_visible()
+    selected = page.locator(".page-card.selected")
+    expect(selected).to_contain_text("04-corners-covered.jpg")
+    page.keyboard.press("ArrowDown")
+    expect(selected).to_contain_text("05-not-a-ballot.jpg")
+    page.keyboard.press("b")
+    expect(selected).to_contain_text("06-copy-of-02.jpg")  # moved on to the next open page
+    expect(selected.locator(".not-counted")).to_contain_text("确认重复，不计入")
+    shot(page, tmp_path, "08-rejected-keys.png")
+    page.keyboard.press("d")
+    expect(selected).to_contain_text("04-corners-covered.jpg")
+    page.keyboard.press("d")
+    expect(page.locator("#rejected-count")).to_have_text("")
+    page.keyboard.press("q")
+    expect(done).to_have_text("待复核行和未计入的页都已处理完毕。")
+
+    store = checking(served.db)
+    decided = {Path(p.source).name: p.state.decision for p in store.review_pages(SESSION, rejected=True)}
+    facts = store.session_facts(SESSION)
+    store.close()
+    assert {name: decision.kind for name, decision in decided.items() if decision} == {
+        "04-corners-covered.jpg": "not_counted",
+        "05-not-a-ballot.jpg": "not_ballot",
+        "06-copy-of-02.jpg": "not_counted",
+    }
+    assert facts.unsettled_pages == 0
+
+
+def test_a_sure_row_is_corrected_from_the_whole_sheet_and_shown_so(served: Served, page: Any, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(served.url)
+    page.click("button[data-tab=sheets]")
+    page.locator("#sheet-rows tr", has_text="01-faint.jpg").locator("button").click()
+    rows = page.locator("#sheet-row-list tr[data-unit]")
+    expect(rows).to_have_count(11)
+    office = page.locator("#sheet-row-list tr[data-unit=局机关]")
+    expect(office).to_contain_text("满意")
+    office.locator(".correct").click()
+    page.locator(".correct-choices button", has_text="不满意").click()
+    expect(office).to_contain_text("更正为 不满意（王五，")
+    expect(office).to_have_class("corrected")
+    expect(page.locator("#sheet-message")).to_contain_text("已记录：局机关 → 不满意")
+    shot(page, tmp_path, "09-correction.png")
+    page.keyboard.press("Escape")
+    expect(page.locator("#sheet-rows tr", has_text="01-faint.jpg").locator(".corrected")).to_have_text("已更正 1 行")
+
+    store = checking(served.db)
+    state = store.row_state(SESSION, _page_id(store, "01-faint.jpg"), "局机关")
+    log = store.review_log(SESSION)
+    store.close()
+    assert state is not None and state.decision is not None and state.decision.correction
+    assert [(entry.unit, entry.machine_reading, entry.decision) for entry in log] == [
+        ("局机关", "满意", "更正为 不满意")
+    ]
+
+
+def _page_id(store: Store, name: str) -> int:
+    return next(p.page_id for p in store.review_pages(SESSION, rejected=False) if Path(p.source).name == name)
+
+
+def test_times_are_the_offices_and_faint_marks_send_the_clerk_to_the_paper(
+    served: Served, browser: Any, tmp_path: Path
+) -> None:
+    """A browser in another time zone still shows the office's time (as the workbook does); a row with a faint
+    mark says plainly that only the paper ballot can tell, and its tiles show the scan's own pixels, contrast
+    stretched."""
+    from playwright.sync_api import expect
+
+    from pipeline.common.clock import local_time, office_zone
+
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN", timezone_id="America/Lima")
+    tab = context.new_page()
+    try:
+        tab.goto(served.url)
+        store = checking(served.db)
+        rows = store.flagged_rows(SESSION)
+        first = rows[0].state
+        store.decide_row(SESSION, first.page_id, first.unit, "blank", None, "赵六", first.version)
+        decided = store.row_state(SESSION, first.page_id, first.unit)
+        store.close()
+        assert decided is not None and decided.decision is not None
+        tab.reload()
+        expect(tab.locator("#unit")).to_have_text(rows[1].state.unit)  # the first row still pending
+        tab.keyboard.press("ArrowLeft")  # back to the first row, now decided
+        expect(tab.locator("#unit")).to_have_text(first.unit)
+        office_time = local_time(decided.decision.decided_at, office_zone())
+        expect(tab.locator("#decision")).to_have_text(f"弃权（赵六，{office_time}）")
+
+        faint = tab.locator("#paper")
+        for _ in range(len(rows)):
+            if faint.is_visible():
+                break
+            tab.keyboard.press("ArrowRight")
+        expect(faint).to_have_text("屏幕上分不清轻轻打的勾和擦掉的痕迹：请核对纸质测评票。")
+        expect(tab.locator(".tile .seen").first).not_to_be_empty()
+        assert "很淡的笔迹" in " ".join(tab.locator(".tile .seen").all_inner_texts())
+        shot(tab, tmp_path, "10-faint.png")
+        tile = tab.locator(".tile img").first
+        expect(tile).to_have_attribute("src", re.compile(r"^/image/closeup/"))
+        natural = tile.evaluate("image => image.complete && image.naturalWidth")
+        crop = tab.locator("#strip img").evaluate("image => image.complete && image.naturalWidth")
+        assert natural and crop and natural > 1.2 * crop  # 200 dpi: 7.9 px/mm against the crop's 6
+    finally:
+        context.close()
+
+
+def test_the_token_cookie_goes_to_no_other_local_service(
+    review_batch: ReviewBatch, browser: Any, tmp_path: Path
+) -> None:
+    """Browsers send a cookie to every port of the host that set it: served on 127.0.0.1, the review token went
+    to any other service on 127.0.0.1 the clerk's browser visited. Served (by default) on a loopback address of
+    its own, it does not."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    heard: list[str] = []
+
+    class Other(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            heard.append(self.headers.get("Cookie", ""))
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"another local service")
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    other = ThreadingHTTPServer(("127.0.0.1", 0), Other)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    store = open_store(review_batch.fresh_db(tmp_path))
+    token = new_token()
+    server = start_server(create_app(store, SESSION, token, "王五"), None, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
+        tab.goto(review_url(server, token))
+        assert any(cookie["name"].startswith("ballot_review_") for cookie in context.cookies())
+        tab.goto(f"http://127.0.0.1:{other.server_address[1]}/")
+        assert heard and not any("ballot_review_" in header for header in heard), heard
+    finally:
+        context.close()
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        other.shutdown()
+        other.server_close()
+        store.close()

@@ -70,11 +70,13 @@ def test_options_no_preset_covers_are_named() -> None:
     rules = rules_with()
     strange = template_scale(template_with(["好", "较好", "差"]), rules)  # type: ignore[arg-type]
     assert isinstance(strange, ScaleProblem) and strange.unknown == ("好", "较好", "差")
-    assert "不在任何预设量表中" in strange.message and "counts_as" in strange.message
+    assert "不在任何预设量表中" in strange.message() and "counts_as" in strange.message()
     mixed = template_scale(template_with(["满意", "基本满意", "一般", "不满意"]), rules)  # type: ignore[arg-type]
-    assert isinstance(mixed, ScaleProblem) and "不属于同一个预设量表" in mixed.message
+    assert isinstance(mixed, ScaleProblem) and "不属于同一个预设量表" in mixed.message()
     forced = template_scale(template_with(FIVE), rules_with(scale="three_level"))  # type: ignore[arg-type]
     assert isinstance(forced, ScaleProblem) and forced.unknown == ("非常满意", "不太满意")
+    assert "不在预设量表 three_level 中" in forced.message() and "模板" in forced.message()
+    assert "are not in the preset scale three_level" in forced.message("en")  # the clerk's language, when asked
 
 
 def test_rules_map_single_options() -> None:

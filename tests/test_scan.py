@@ -111,8 +111,8 @@ def test_clean_batch_exits_zero_and_status_counts(tmp_path: Path, batch: Batch) 
     result = CliRunner().invoke(main, ["scan", str(folder), "--session", "2026H1", "--db", str(db)])
     assert result.exit_code == 0, result.output
     status = CliRunner().invoke(main, ["status", "--session", "2026H1", "--db", str(db)])
-    assert "read            2" in status.output and "blank           1" in status.output
-    assert "rows awaiting review: 1" in status.output
+    assert "已读取：2" in status.output and "空白页：1" in status.output
+    assert "待复核行：1" in status.output and "未计入的页：0（待处理：0）" in status.output
     rows = {Path(line["source"]).name: line["rows"] for line in export(db)}
     assert rows["b.jpg"]["文化馆"]["reading"] == "pending"
     assert rows["b.jpg"]["局机关"]["reading"] == "blank"
@@ -306,7 +306,7 @@ def test_a_soft_scan_shows_no_ink_beside_the_printed_lines(tmp_path: Path, batch
         empty = [score for unit in UNITS if unit not in truth for score in line["rows"][unit]["scores"].values()]
         assert max(empty) == 0
     else:
-        assert all(readings[unit] in ("pending", truth.get(unit, "blank")) for unit in UNITS), readings
+        assert all(readings[unit] in ("pending", truth.get(unit, "blank")) for unit in UNITS), (readings, truth)
 
 
 def test_killed_run_resumes_without_loss_or_double_count(tmp_path: Path, batch: Batch) -> None:

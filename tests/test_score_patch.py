@@ -12,6 +12,8 @@ from pipeline.reading.model import BallotModel
 from pipeline.reading.score.geometry import BACKGROUND_MM, BLUR_MM, Geometry, geometry_of
 from pipeline.reading.score.patch import (
     NOISE_SIGMAS,
+    SHOW_THROUGH_MAX,
+    back_print,
     border_response,
     darkness_of,
     enlarged,
@@ -19,6 +21,7 @@ from pipeline.reading.score.patch import (
     paper_level,
     sample_patch,
     shifted,
+    show_through,
     softness,
 )
 from pipeline.reading.score.result import MIN_CONTRAST, PAPER_PX_PER_MM, PATCH_PX_PER_MM, SEARCH_MM
@@ -166,3 +169,56 @@ def test_the_paper_level_is_enlarged_onto_the_patch_pixel_centres(model: BallotM
             paper, to_coarse, (geometry.size, geometry.size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         )
         assert float(np.abs(enlarged(paper, geometry) - expected).max()) < 0.05  # of grey levels 150–250
+
+
+def back_text(box: Geometry, darkness: float, *, rows: tuple[int, ...] = (0,)) -> np.ndarray:
+    """The back's text seen through the paper, in darkness: lines of 2.5 mm glyphs across the whole patch
+    (one per entry of ``rows``, mm below the box's middle), 3 mm words with gaps, diffused by the paper's
+    fibres (σ 0.7 mm)."""
+    back = np.zeros((box.size, box.size), np.float32)
+    _, top, _, bottom = box.box_px
+    for row in rows:
+        middle = (top + bottom) // 2 + row * MM
+        for left in range(0, box.size, 4 * MM):
+            back[middle - MM : middle + MM + MM // 4, left : left + 3 * MM] = 1.0
+    back = cv2.GaussianBlur(back, (0, 0), 0.7 * PATCH_PX_PER_MM)
+    return np.asarray(back / back.max() * darkness, dtype=np.float32)
+
+
+@pytest.mark.parametrize("darkness", [0.1, 0.14, 0.18])
+def test_the_backs_print_seen_through_the_paper_is_taken_away(box: Geometry, darkness: float) -> None:
+    """Found around and in the box, and taken away: nothing of it reaches the ink level (0.1) any more."""
+    back = back_text(box, darkness)
+    assert show_through(back, 0.1, box) is not None
+    seen = back_print(back, 0.1, box)
+    assert seen is not None
+    left = np.clip(back - seen, 0.0, 1.0)[~box.printed_mask]
+    assert float(left.max()) < 0.1
+
+
+def test_a_faint_pencil_line_is_not_the_backs_print(box: Geometry) -> None:
+    """As faint as the back's print and beside it, but as sharp as the scan: a pencil stroke 0.4 mm wide."""
+    left, top, right, bottom = box.box_px
+    back = back_text(box, 0.1)
+    stroke = np.zeros_like(back)
+    cv2.line(stroke, (left + 6, bottom - 6), (right - 6, top + 6), 0.14, 3)
+    darkness = np.maximum(back, cv2.GaussianBlur(stroke, (0, 0), 1.0))
+    soft = show_through(darkness, 0.1, box)
+    assert soft is not None
+    middle = cv2.GaussianBlur(stroke, (0, 0), 1.0) > 0.1
+    # Only where it crosses the back's words, and no darker than them there, may a piece of it pass for them.
+    assert np.count_nonzero(soft & middle) <= 0.1 * np.count_nonzero(middle)
+
+
+def test_grey_only_inside_the_box_is_not_the_backs_print(box: Geometry) -> None:
+    """The back's print runs on past the box: grey that stays inside it (light shading) is left to the ink."""
+    left, top, right, bottom = box.box_px
+    shading = np.zeros((box.size, box.size), np.float32)
+    shading[top + 4 : bottom - 4, left + 4 : right - 4] = 0.15
+    assert show_through(cv2.GaussianBlur(shading, (0, 0), 5.0), 0.1, box) is None
+
+
+def test_grey_darker_than_any_paper_lets_through_is_not_the_backs_print(box: Geometry) -> None:
+    darkness = back_text(box, 1.0) * (SHOW_THROUGH_MAX * 2)
+    soft = show_through(darkness, 0.1, box)
+    assert soft is None or not np.any(soft & (darkness > SHOW_THROUGH_MAX))

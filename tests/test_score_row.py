@@ -142,3 +142,47 @@ def test_a_fax_is_bilevel_and_a_grey_scan_is_not(model: BallotModel) -> None:
         specks = fax.copy()
         specks[::step, ::step] = 128
         assert is_bilevel(specks) == bilevel, step
+
+
+def with_the_back_showing(page: Gray, darkness: float = 0.1, *, through: float = 0.0) -> Gray:
+    """``page`` printed on paper thin enough for the back's text to show through: lines of 2 mm high, 4 mm long
+    words every 7 mm across the whole sheet, diffused by the paper (σ 0.7 mm), ``darkness`` of the print's
+    black at most; one line's middle ``through`` mm from the sheet's top."""
+    back = np.zeros(page.shape, np.float32)
+    for top in range(round((through - 1) * MM) % (7 * MM), page.shape[0] - 3 * MM, 7 * MM):
+        for left in range(MM, page.shape[1] - 5 * MM, 6 * MM):
+            back[top : top + 2 * MM, left : left + 4 * MM] = 1.0
+    back = cv2.GaussianBlur(back, (0, 0), 0.7 * MM)
+    back *= darkness * 255.0 / back.max()
+    return np.asarray(np.clip(page.astype(np.float32) - back, 0, 255), dtype=np.uint8)
+
+
+def slashed(model: BallotModel, grey: int) -> Gray:
+    """The blank with a slash 0.4 mm wide across :data:`TICKED`, as dark as ``grey``."""
+    page = model.blank.copy()
+    rect = checkbox(model, TICKED).rect
+    x, y, size = round(rect.x * MM), round(rect.y * MM), round(rect.w * MM)
+    cv2.line(page, (x + MM, y + size - MM), (x + size - MM, y + MM), grey, 3)
+    return page
+
+
+def test_the_backs_print_seen_through_the_paper_is_no_ink(model: BallotModel) -> None:
+    """Its soft grey passes the ink level in and beside many boxes; taken for the back's print, none of it is ink."""
+    page = with_the_back_showing(model.blank, 0.14)
+    scores = score_page(page, AS_DRAWN, model)
+    assert all(score.ink_level == INK_LEVEL for score in scores[:5])  # no noise: the ink level at its floor
+    assert all(score.fill == 0 for score in scores)
+    assert all(score.outside == 0 for score in scores)
+
+
+@pytest.mark.parametrize("grey", [40, 204])  # a firm pen; a light pencil, darkness 0.2
+def test_a_mark_across_the_backs_words_scores_as_on_clean_paper(model: BallotModel, grey: int) -> None:
+    """The back's words across the box join the slash's ink; what the back adds is taken away, under the slash
+    too, so the mark is scored about as on clean paper: a light pencil's flanks inside the words may go with
+    them, never the stroke."""
+    rect = checkbox(model, TICKED).rect
+    clean = scores_by_box(slashed(model, grey), model)[TICKED]
+    back = with_the_back_showing(slashed(model, grey), 0.12, through=rect.y + rect.h / 2)
+    through = scores_by_box(back, model)[TICKED]
+    assert through.darkness == pytest.approx(clean.darkness, rel=0.3)
+    assert 0.6 * clean.fill < through.fill < 1.2 * clean.fill

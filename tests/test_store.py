@@ -54,6 +54,12 @@ def old_store(path: Path) -> None:
         "(1, 2, '文化馆', 'blank', NULL, '');"
         "INSERT INTO page_images (page_id, kind, mime, width, height, data, as_scanned) "
         "VALUES (2, 'page', 'image/jpeg', 1654, 2339, x'ffd8ffe0', 1);"
+        "INSERT INTO decisions (id, page_id, unit, reading, choice, reviewer, decided_at) "
+        "VALUES (1, 2, '局机关', 'choice', '满意', '甲', 't');"
+        "INSERT INTO page_decisions (id, page_id, decision, reviewer, decided_at) "
+        "VALUES (1, 1, 'not_ballot', '甲', 't');"
+        "INSERT INTO page_decisions (id, page_id, undoes_id, previous_id, reviewer, decided_at) "
+        "VALUES (2, 1, 1, 1, '甲', 't');"
     )
     connection.close()
 
@@ -81,6 +87,25 @@ def test_a_store_of_version_9_is_migrated_when_opened(tmp_path: Path) -> None:
     # The page's image is kept as it was (the table lost only its never-used kinds of image).
     images = store.db.execute("SELECT page_id, mime, width, height, data, as_scanned FROM page_images").fetchall()
     assert images == [(2, "image/jpeg", 1654, 2339, b"\xff\xd8\xff\xe0", 1)]
+    # Decisions are kept (one on a flagged row: no correction); page decisions too, in the rebuilt table, which
+    # takes a page set aside as not counted (version 13) and still refuses an undo of nothing.
+    [row] = store.flagged_rows("2026H1")
+    assert row.state.decision is not None and row.state.decision.choice == "满意" and not row.state.decision.correction
+    decisions = store.db.execute("SELECT id, decision, undoes_id, previous_id FROM page_decisions ORDER BY id")
+    assert decisions.fetchall() == [(1, "not_ballot", None, None), (2, None, 1, 1)]
+    store.db.execute(
+        "INSERT INTO page_decisions (page_id, decision, previous_id, reviewer, decided_at) "
+        "VALUES (1, 'not_counted', 2, '乙', 't')"
+    )
+    try:
+        store.db.execute(
+            "INSERT INTO page_decisions (page_id, undoes_id, previous_id, reviewer, decided_at) "
+            "VALUES (1, 99, 3, '乙', 't')"
+        )
+    except sqlite3.IntegrityError:
+        pass
+    else:
+        raise AssertionError("an undo of a decision that does not exist was stored")
     store.close()
     assert views(old) == views(tmp_path / "fresh.db")  # every view as schema.sql makes it, effective_readings too
     assert tables(old) == tables(tmp_path / "fresh.db")  # every column as schema.sql makes it

@@ -418,11 +418,13 @@ def test_cli_session_set(runner: CliRunner, printed: Store, db_path: Path) -> No
     set_ = ["session", "set", "--db", str(db_path), "--session"]
     result = runner.invoke(main, [*set_, "2026h1", "--issued", "120"])
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "2026H1: 发出 120  应到 —  实到 —"
+    assert result.output.strip() == "2026H1：发出 120  应到 —  实到 —"
     result = runner.invoke(main, [*set_, "2030H1", "--issued", "1"])
     assert result.exit_code == 1 and "不存在" in result.output
     nothing = runner.invoke(main, [*set_, "2026H1"])
-    assert nothing.exit_code == 64 and "nothing to record" in nothing.output
+    assert nothing.exit_code == 64 and "没有要登记的" in nothing.output
+    english = runner.invoke(main, ["--lang", "en", *set_, "2026H1"])
+    assert english.exit_code == 64 and "nothing to record" in english.output
 
 
 def test_cli_override_add_list_revoke(runner: CliRunner, printed: Store, db_path: Path) -> None:

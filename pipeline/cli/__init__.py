@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from pipeline import __version__
-from pipeline.cli.common import EXIT_USAGE
+from pipeline.cli.common import EXIT_USAGE, LANG_KEY, fail
 from pipeline.cli.demo import demo_command
 from pipeline.cli.office import commands as office_commands
 from pipeline.cli.printing import print_command
@@ -53,17 +53,26 @@ class BallotGroup(click.Group):
             message = str(error)
             if not any(word in message for word in ("readonly", "read-only", "full", "locked", "disk", "I/O")):
                 raise
-            click.echo(f"错误 / error: the database cannot be written ({message}); nothing was lost.", err=True)
-            click.echo("  check that the disk has room and the file is writable, then run the command again.", err=True)
-            raise SystemExit(1) from None
+            fail("db_unwritable", error=message)
 
 
 @click.group(cls=BallotGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="ballot")
-def main() -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    envvar="BALLOT_LANG",
+    help="Language of messages and summaries (and of the review page): zh 中文, en English. Env: BALLOT_LANG.",
+)
+@click.pass_context
+def main(ctx: click.Context, lang: str) -> None:
     """Count paper 双评双比 satisfaction ballots: print, scan, review, tally, report.
 
-    Every command that uses the store takes --db FILE (default: $BALLOT_DB or output/ballots.db).
+    Every command that uses the store takes --db FILE (default: $BALLOT_DB or output/ballots.db). Messages are
+    in Chinese unless --lang en (or BALLOT_LANG=en); times are shown in the office's time zone: BALLOT_TZ
+    (e.g. Asia/Urumqi), else Asia/Shanghai.
 
     \b
     Exit status:
@@ -76,6 +85,7 @@ def main() -> None:
     Example:
       ballot demo
     """
+    ctx.meta[LANG_KEY] = lang
 
 
 main.add_command(demo_command)

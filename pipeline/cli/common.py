@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 from pipeline.ballot.template import Template, TemplateInvalid, load_template, normalise_session, validate_session
+from pipeline.common.cli_words import cli_text
+from pipeline.common.clock import ZoneUnknown, office_zone
+from pipeline.common.messages import Lang
 from pipeline.store.core import StoreError
 from pipeline.store.database import Store, default_db_path, open_store
 
 if TYPE_CHECKING:
     from pipeline.counting.rules import Rules
     from pipeline.counting.scale import Scale
+
+#: Where ``ballot --lang`` is kept for the commands under it (click shares ``meta`` along a context chain).
+LANG_KEY = "ballot.lang"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -51,25 +58,56 @@ def _check_session(ctx: click.Context, param: click.Parameter, value: str) -> st
     return session
 
 
+def current_lang() -> Lang:
+    """The language ``ballot --lang`` chose (Chinese unless told otherwise)."""
+    context = click.get_current_context(silent=True)
+    chosen = context.meta.get(LANG_KEY) if context is not None else None
+    return "en" if chosen == "en" else "zh"
+
+
+def words(key: str, **values: Any) -> str:
+    """The command line's words for ``key`` (:mod:`pipeline.common.cli_words`) in the chosen language."""
+    return cli_text(key, current_lang(), **values)
+
+
+def say(key: str, *, err: bool = False, **values: Any) -> None:
+    """Print the words for ``key``."""
+    click.echo(words(key, **values), err=err)
+
+
+def fail(key: str, status: int = EXIT_FAILED, **values: Any) -> NoReturn:
+    """Print the words for ``key`` as an error and exit with ``status``."""
+    click.echo(words("error", message=words(key, **values)), err=True)
+    raise SystemExit(status)
+
+
+def zone() -> tzinfo:
+    """The office's time zone (``BALLOT_TZ``, else Asia/Shanghai); a bad setting is an error the clerk reads."""
+    try:
+        return office_zone()
+    except ZoneUnknown as error:
+        fail("zone_unknown", name=error.name)
+
+
 def open_db(db_path: Path | None) -> Store:
     try:
         return open_store(db_path or default_db_path())
     except StoreError as error:
-        fail(str(error))
+        fail(error.key, **error.detail)
 
 
 def read_template(path: Path) -> Template:
     try:
         return load_template(path)
     except TemplateInvalid as error:
-        click.echo(f"模板有误 / invalid template: {error.source}", err=True)
-        click.echo(error.table(), err=True)
-        raise SystemExit(EXIT_FAILED) from None
+        invalid("template_invalid", error)
 
 
-def fail(message: str, status: int = EXIT_FAILED) -> NoReturn:
-    click.echo(f"错误 / error: {message}", err=True)
-    raise SystemExit(status)
+def invalid(key: str, error: TemplateInvalid) -> NoReturn:
+    """A template, rules or settings file with problems: which file, then every problem (``path → message``)."""
+    click.echo(words("error", message=words(key, source=error.source)), err=True)
+    click.echo(error.table(), err=True)
+    raise SystemExit(EXIT_FAILED)
 
 
 rules_option = click.option(
@@ -88,7 +126,7 @@ def read_rules(rules_file: Path | None) -> Rules:
     try:
         return load_rules(None if rules_file is None else rules_path(rules_file))
     except RulesInvalid as error:
-        fail(f"计票规则有误 / invalid rules: {error.source}\n{error.table()}")
+        invalid("rules_invalid", error)
 
 
 def countable_scale(template: Template, rules: Rules) -> Scale:
@@ -97,16 +135,23 @@ def countable_scale(template: Template, rules: Rules) -> Scale:
 
     scale = template_scale(template, rules)
     if not isinstance(scale, Scale):
-        fail(f"{scale.message} / these rules cannot count options {', '.join(scale.unknown)}")
+        fail("as_is", message=scale.message(current_lang()))
     return scale
 
 
 def scale_lines(scale: Scale, rules: Rules) -> list[str]:
     """What ``template check`` and ``print`` say about counting: each option's class and weight."""
-    preset = f"，预设 {scale.preset}" if scale.preset else ""
-    lines = [f"  计票 / counting（规则「{rules.name}」{preset}）:"]
+    preset = words("scale_preset", preset=scale.preset) if scale.preset else ""
+    lines = [words("scale_head", rules=rules.name, preset=preset)]
     for entry in scale.options:
-        counted = "计入" if rules.denominators.dont_know else "不计入"
-        weight = f"{counted}有效票" if entry.counts_as == "不了解" else f"综合满意率权重 {float(entry.weight):g}"
-        lines.append(f"    {entry.option} → {entry.counts_as}（{weight}）")
+        if entry.counts_as == "不了解":
+            weight = words("scale_dont_know_counted" if rules.denominators.dont_know else "scale_dont_know_apart")
+        else:
+            weight = words("scale_weight", weight=f"{float(entry.weight):g}")
+        lines.append(words("scale_option", option=entry.option, counts_as=entry.counts_as, weight=weight))
     return lines
+
+
+def say_scale(scale: Scale, rules: Rules) -> None:
+    """Print :func:`scale_lines`."""
+    click.echo("\n".join(scale_lines(scale, rules)))

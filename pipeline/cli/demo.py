@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import fail
+from pipeline.cli.common import fail, say
 
 DEMO_SESSION = "2026H1"
 
@@ -56,7 +56,7 @@ def demo_command(out_dir: Path, copies: int, seed: int) -> None:
 
     if out_dir.exists():
         if any(out_dir.iterdir()) and not (out_dir / "ballots.db").is_file():
-            fail(f"{out_dir} 不是空文件夹，也不是以前的演示 / is neither empty nor an earlier demo: use another folder")
+            fail("demo_folder_taken", path=out_dir)
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
     template = load_template(default_file("shuangping.yaml"))
@@ -65,36 +65,36 @@ def demo_command(out_dir: Path, copies: int, seed: int) -> None:
     pdf = out_dir / f"{DEMO_SESSION}-测评票.pdf"
     serials = store.issue_serials(DEMO_SESSION, template, copies, str(pdf))
     render_ballots(template, DEMO_SESSION, serials, pdf)
-    click.echo(f"1. 打印 / print: {copies} 张测评票 → {pdf}")
+    say("demo_printed", copies=copies, path=pdf)
 
     scans = out_dir / "scans"
     simulate_batch(pdf, compute_layout(template), scans, profile="office", seed=seed, file_format="jpeg")
     shutil.copy(scans / sorted(p.name for p in scans.glob("*.jpg"))[0], scans / "zz-同一张又扫了一次.jpg")
-    click.echo(f"2. 模拟填写并扫描 / simulated filled and scanned: {scans} (office scanner, JPEG, one rescanned sheet)")
+    say("demo_simulated", path=scans)
 
     summary = scan([scans], store, DEMO_SESSION, load_settings(), jobs=os.cpu_count() or 1)
-    click.echo(f"3. 读取 / scan: {dict(sorted(summary.outcomes.items()))}; skipped: {len(summary.files_skipped)}")
-    click.echo(f"   待复核行 / rows awaiting review: {summary.rows_pending}")
+    say("demo_scanned", outcomes=dict(sorted(summary.outcomes.items())), skipped=len(summary.files_skipped))
+    say("demo_pending", count=summary.rows_pending)
 
     store.set_session_facts(DEMO_SESSION, issued=copies, expected=None, attended=None)
     rules = load_rules()
     tally = tally_session(template, store.effective_ballots(DEMO_SESSION), rules, store.session_facts(DEMO_SESSION))
-    click.echo("4. 统计 / tally:")
+    say("demo_tally")
     click.echo(tally_table(tally))
     report = out_dir / f"{DEMO_SESSION}-测评结果-草稿.xlsx"
     write_report(report, tally, draft=True)
-    click.echo(f"5. 报表（草稿，待复核）/ draft report: {report}")
+    say("demo_report", path=report)
     notice = out_dir / f"{DEMO_SESSION}-公示-草稿.pdf"
     issuer = template.organisation or "××县文化体育局"
     write_notice(notice, tally, NoticeDetails(issuer, datetime.date.today()), draft=True)
-    click.echo(f"6. 公示（草稿）/ draft public notice: {notice}")
+    say("demo_notice", path=notice)
     collected = collect_comments(store, DEMO_SESSION)
     letters = out_dir / f"{DEMO_SESSION}-意见建议反馈-草稿"
     write_feedback(letters, tally, collected.by_unit, collected.summary, draft=True)
     written = sum(len(cells) for cells in collected.by_unit.values())
-    click.echo(f"7. 意见建议反馈（草稿）/ draft feedback: {written} 条 → {letters}/")
+    say("demo_feedback", count=written, path=letters)
     click.echo("")
-    click.echo("复核存疑标记 / review the flagged marks in the browser, then write the final report:")
+    say("demo_next")
     command = sys.argv[0] if sys.argv[0].endswith("ballot") else "ballot"
     click.echo(f"   {command} review --session {DEMO_SESSION} --db {db}")
     click.echo(

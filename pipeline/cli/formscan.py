@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from pipeline.cli.common import EXIT_ATTENTION, fail
+from pipeline.cli.common import EXIT_ATTENTION, current_lang, fail, say, words
 
 if TYPE_CHECKING:
     from pipeline.reading.ingest import ScanPage
@@ -49,48 +49,50 @@ def from_scan_command(
     from pipeline.forms.proposal import FormNotFound, preview_png, proposal_template, scan_blank, template_yaml
 
     if output.exists() and not force:
-        fail(f"{output} exists; use --force to overwrite it")
+        fail("output_exists", path=output)
     template_id = template_id or _slug(output.stem)
     try:
         proposal = scan_blank(_page(blank, page_no), lang=lang)
     except OcrUnavailableError as error:
-        fail(str(error))
+        fail("as_is", message=error)
     if isinstance(proposal, FormNotFound):
-        fail(f"no form found in {blank}: {proposal.reason}")
+        fail("no_form", path=blank, reason=proposal.reason)
     try:
         template, doubts = proposal_template(proposal, template_id)
     except TemplateInvalid as error:
-        fail(f"the form cannot be a template:\n{error.table()}")
+        fail("not_a_template", table=error.table())
     output.write_text(template_yaml(template, doubts, str(blank)), encoding="utf-8")
     preview = preview or output.with_suffix(".preview.png")
     preview.write_bytes(preview_png(proposal, doubts))
     rows = sum(len(section.rows) for section in template.sections)
-    click.echo(f"模板 {template.id}: {template.title} → {output}")
+    say("proposed", id=template.id, title=template.title, path=output)
     assert template.external is not None
     for index, (section, place) in enumerate(zip(template.sections, template.external.sections, strict=True)):
-        marker = "□ printed boxes" if place.marker == "square" else "empty cells"
-        click.echo(f"  section {index}: {len(section.rows)} rows, {' / '.join(section.all_options)} ({marker})")
-    click.echo(f"  {rows} rows; deskewed {proposal.skew_deg:+.2f}°; preview {preview}")
+        marker = words("marker_square" if place.marker == "square" else "marker_cell")
+        options = " / ".join(section.all_options)
+        say("proposed_section", index=index, rows=len(section.rows), options=options, marker=marker)
+    say("proposed_rows", rows=rows, skew=f"{proposal.skew_deg:+.2f}", path=preview)
     for note in [*proposal.notes, *(note for section in proposal.sections for note in section.notes)]:
-        click.echo(f"  note: {note}")
+        say("proposed_note", note=note)
     if doubts:
-        click.echo(f"待核对 / please check ({len(doubts)}), marked in the YAML:")
+        say("please_check", count=len(doubts))
         for doubt in doubts:
             click.echo(f"  {doubt}")
         raise SystemExit(EXIT_ATTENTION)
 
 
 def _page(path: Path, page_no: int) -> ScanPage:
+    from pipeline.common.messages import page_reason
     from pipeline.reading.ingest import UnreadableFile, UnreadablePageImage, inspect_file, read_page
 
     info = inspect_file(path)
     if isinstance(info, UnreadableFile):
-        fail(f"{path}: {info.reason}")
+        fail("file_reason", path=path, reason=page_reason(info.reason, current_lang()))
     if page_no > info.page_count:
-        fail(f"{path} has {info.page_count} page(s), no page {page_no}")
+        fail("no_such_page", path=path, count=info.page_count, page=page_no)
     page = read_page(path, info, page_no)
     if isinstance(page, UnreadablePageImage):
-        fail(f"{path}: {page.reason}")
+        fail("file_reason", path=path, reason=page_reason(page.reason, current_lang()))
     return page
 
 

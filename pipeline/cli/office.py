@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import click
 
-from pipeline.cli.common import db_option, fail, open_db, read_rules, rules_option, session_option
+from pipeline.cli.common import db_option, fail, open_db, read_rules, rules_option, say, session_option, words
 from pipeline.cli.results import period_options, refused, result_of, tally_of
+
+if TYPE_CHECKING:
+    from pipeline.counting.feedback import CommentSummary
 
 draft_option = click.option(
     "--draft", is_flag=True, help="Write even while rows are pending or the round is void, marked 草稿（待复核）."
@@ -23,7 +26,7 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date such as 2026-07-06") from None
+        raise click.BadParameter(words("date_value", value=repr(value))) from None
 
 
 @click.command("notice")
@@ -71,22 +74,21 @@ def notice_command(
     result = result_of(open_db(db_path), session, year, read_rules(rules_file), combine)
     signer = (issuer or result.organisation or "").strip()
     if not signer:
-        raise click.UsageError("the ballots name no organisation: say who issues the notice with --issuer")
+        raise click.UsageError(words("notice_no_issuer"))
     halves = (result,) if isinstance(result, SessionTally) else result.halves
     for half in halves:
         if half.facts.attended is None:
-            click.echo(f"注意：{half.session} 未登记实到人数，公示中不写参加人数（ballot session set --session "
-                       f"{half.session} --attended N）", err=True)  # fmt: skip
+            say("notice_no_attended", err=True, session=half.session)
     if phone is None:
-        click.echo("注意：未给监督电话（--phone），公示中留空待手写", err=True)
+        say("notice_no_phone", err=True)
     details = NoticeDetails(signer, day, days, phone, doc_no)
     try:
         write_notice(output, result, details, draft=draft)
-    except ReportRefused as error:
-        refused(error)
+    except ReportRefused:
+        refused(result, "notice_refused")
     except FontMissing as error:
-        fail(str(error))
-    click.echo(f"{'公示（草稿）' if draft else '公示'} → {output}")
+        fail("font_missing", message=error)
+    say("notice_draft_written" if draft else "notice_written", path=output)
 
 
 @click.command("feedback")
@@ -108,27 +110,37 @@ def feedback_command(session: str, output: Path, draft: bool, rules_file: Path |
       ballot feedback --session 2026H1 -o 2026H1-意见建议反馈
     """
     from pipeline.common.fonts import FontMissing
-    from pipeline.counting.feedback import index_notes, write_feedback
+    from pipeline.counting.feedback import write_feedback
     from pipeline.counting.report import ReportRefused
     from pipeline.review.comments import collect_comments
 
     store = open_db(db_path)
     tally = tally_of(store, session, read_rules(rules_file))
     if tally.final_blockers() and not draft:
-        refused(ReportRefused(tally.final_blockers()))
+        refused(tally, "feedback_refused")
     collected = collect_comments(store, session)
     try:
         written = write_feedback(output, tally, collected.by_unit, collected.summary, draft=draft)
-    except ReportRefused as error:
-        refused(error)
+    except ReportRefused:
+        refused(tally, "feedback_refused")
     except FontMissing as error:
-        fail(str(error))
+        fail("font_missing", message=error)
     for unit in tally.units:
-        click.echo(f"  {unit.unit}: {len(collected.by_unit.get(unit.unit, ()))} 条")
-    total = sum(len(cells) for cells in collected.by_unit.values())
-    for note in index_notes(collected.summary, total):
-        click.echo(note)
-    click.echo(f"{'意见建议反馈（草稿）' if draft else '意见建议反馈'} → {output}/（{len(written)} 个文件）")
+        say("feedback_unit", unit=unit.unit, count=len(collected.by_unit.get(unit.unit, ())))
+    _say_collected(collected.summary, sum(len(cells) for cells in collected.by_unit.values()))
+    say("feedback_draft_written" if draft else "feedback_written", path=output, count=len(written))
+
+
+def _say_collected(summary: CommentSummary, written: int) -> None:
+    """How the cells were collected and what a clerk must still do (the index PDF says it too)."""
+    if not summary.has_cells:
+        say("feedback_no_cells")
+        return
+    say("feedback_collected", sheets=summary.sheets, written=written, empty=summary.empty)
+    if summary.on_paper:
+        say("feedback_on_paper", count=summary.on_paper)
+    if summary.voided:
+        say("feedback_voided", count=summary.voided)
 
 
 commands: list[click.Command] = [notice_command, feedback_command]

@@ -7,14 +7,16 @@ from pathlib import Path
 import click
 
 from pipeline.cli.common import (
-    EXIT_FAILED,
     countable_scale,
     db_option,
+    fail,
+    invalid,
     open_db,
     read_rules,
     read_template,
     rules_option,
-    scale_lines,
+    say,
+    say_scale,
     session_option,
 )
 
@@ -47,18 +49,11 @@ def print_command(
 
     template = read_template(template_file)
     if template.source == "external":
-        click.echo(
-            f"错误 / error: {template_file} 描述的是现有表格，不能印制；填好的表格用 ballot scan --form 读取 / "
-            "describes an existing office form: it is not printed here; read filled copies with "
-            "`ballot scan --form`",
-            err=True,
-        )
-        raise SystemExit(EXIT_FAILED)
+        fail("form_not_printed", path=template_file)
     try:
         compute_layout(template)
     except TemplateInvalid as error:
-        click.echo(error.table(), err=True)
-        raise SystemExit(EXIT_FAILED) from None
+        invalid("template_invalid", error)
     rules = read_rules(rules_file)
     scale = countable_scale(template, rules)
     store = open_db(db_path)
@@ -67,8 +62,7 @@ def print_command(
         render_ballots(template, session, serials, output)
         store.blank_rendering(template)  # the scorer's copy of the blank, so that scanning need not render it
     except FontMissing as error:
-        click.echo(f"错误 / error: {error}", err=True)
-        raise SystemExit(EXIT_FAILED) from None
-    click.echo(f"已生成 {copies} 张测评票 → {output}  (session {session}, template {template.id}, db {store.path})")
-    click.echo("\n".join(scale_lines(scale, rules)))
-    click.echo("发放前请将测评票顺序打乱 (shuffle the stack before handing ballots out).")
+        fail("font_missing", message=error)
+    say("printed", copies=copies, path=output, session=session, template=template.id, db=store.path)
+    say_scale(scale, rules)
+    say("shuffle")

@@ -11,7 +11,18 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from pipeline.cli.common import EXIT_ATTENTION, db_option, fail, open_db, read_template, session_option
+from pipeline.cli.common import (
+    EXIT_ATTENTION,
+    current_lang,
+    db_option,
+    fail,
+    invalid,
+    open_db,
+    read_template,
+    say,
+    session_option,
+    words,
+)
 
 if TYPE_CHECKING:
     from pipeline.reading.settings import ReadingSettings
@@ -33,7 +44,7 @@ def _settings(settings_file: Path | None) -> ReadingSettings:
     try:
         return load_settings(settings_file)
     except TemplateInvalid as error:
-        fail(f"invalid settings {error.source}\n{error.table()}")
+        invalid("settings_invalid", error)
 
 
 @click.command("scan")
@@ -81,18 +92,16 @@ def scan_command(
 
     store = open_db(db_path)
     settings = _settings(settings_file)
+    lang = current_lang()
     for form_file in form_files:
         form = read_template(form_file)
         if form.source != "external":
-            fail(
-                f"{form_file} 是本系统印制的测评票模板，靠二维码识别，无需 --form / {form_file} is one of our own "
-                "ballot templates: its sheets are recognised by their QR code; --form is for existing office forms"
-            )
+            fail("form_is_ours", path=form_file)
         try:
             store.use_form(session, form, str(form_file))
         except FormConflictError as error:
-            fail(str(error))
-    with click.progressbar(length=1, label="读取 / reading", file=sys.stderr, show_pos=True) as bar:
+            fail("form_conflict", form=form.id, session=session, old=error.old[:8], new=error.new[:8])
+    with click.progressbar(length=1, label=words("reading"), file=sys.stderr, show_pos=True) as bar:
 
         def progress(done: int, total: int) -> None:
             bar.length = total
@@ -107,17 +116,17 @@ def scan_command(
             debug_dir=debug_dir,
             on_page=progress,
         )
-    click.echo(f"文件 / files: {summary.files}  页 / pages: {sum(summary.outcomes.values())}")
+    say("scan_totals", files=summary.files, pages=sum(summary.outcomes.values()))
     for outcome, count in sorted(summary.outcomes.items()):
-        click.echo(f"  {outcome:15s} {count}")
+        say("outcome_line", outcome=outcome_name(outcome, lang), count=count)
     for path, other, earlier in summary.files_skipped:
-        click.echo(f"  跳过 / skipped {path}: {skipped_file(other, earlier)}")
+        say("skipped", path=path, why=skipped_file(other, earlier, lang))
     for path, why in summary.files_unreadable:
-        click.echo(f"  无法读取 / unreadable file {path}: {page_reason(why)}")
+        say("file_unreadable", path=path, reason=page_reason(why, lang))
     for path, page, outcome, reason in summary.rejected[:50]:
-        said = f" — {page_reason(reason)}" if reason else ""
-        click.echo(f"  未计入 / not counted {path} p{page}: {outcome_name(outcome)}{said}")
-    click.echo(f"待复核行 / rows awaiting review: {summary.rows_pending}")
+        said = f" — {page_reason(reason, lang)}" if reason else ""
+        say("page_not_counted", path=path, page=page, outcome=outcome_name(outcome, lang), said=said)
+    say("rows_pending", count=summary.rows_pending)
     if summary.needs_attention:
         raise SystemExit(EXIT_ATTENTION)
 
@@ -139,9 +148,7 @@ def rescore_command(session: str, db_path: Path | None, settings_file: Path | No
 
     store = open_db(db_path)
     changed, total = rescore(store, session, _settings(settings_file))
-    click.echo(
-        f"重新分类 / re-classified {total} rows; {changed} changed; 待复核 / pending: {store.pending_rows(session)}"
-    )
+    say("rescored", total=total, changed=changed, pending=store.pending_rows(session))
 
 
 @click.command("export")
@@ -157,7 +164,7 @@ def export_command(session: str, db_path: Path | None, fmt: str, output: Path | 
       ballot export --session 2026H1 --format csv -o 2026H1-readings.csv
     """
     store = open_db(db_path)
-    pages = store.export_pages(session)
+    pages = store.export_pages(session, current_lang())
     handle = output.open("w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if fmt == "jsonl":
@@ -171,55 +178,61 @@ def export_command(session: str, db_path: Path | None, fmt: str, output: Path | 
 
 
 def _write_csv(handle: TextIO, pages: list[PageExport]) -> None:
+    from pipeline.counting.report import csv_cell
+
     options: list[str] = []
     for page in pages:
         for row in page["rows"].values():
             options += [option for option in row["scores"] if option not in options]
+    # Every cell through csv_cell: a unit, a file name or a reason starting with "=" would be a formula to Excel.
     writer = csv.writer(handle)
-    writer.writerow(["source", "page", "serial", "outcome", "unit", "reading", "reason", *options])
+    writer.writerow(["source", "page", "serial", "outcome", "unit", "reading", "reason", *map(csv_cell, options)])
     for page in pages:
         rows = page["rows"]
+        head = [page["source"], page["page"], page["serial"] or "", page["outcome"]]
         if not rows:
-            writer.writerow(
-                [page["source"], page["page"], page["serial"] or "", page["outcome"], "", "", page["reason"]]
-            )
+            writer.writerow([csv_cell(cell) for cell in [*head, "", "", page["reason"]]])
         for unit, row in rows.items():
             scores = [row["scores"].get(option, "") for option in options]
-            writer.writerow(
-                [
-                    page["source"],
-                    page["page"],
-                    page["serial"],
-                    page["outcome"],
-                    unit,
-                    row["reading"],
-                    row["reason"],
-                    *scores,
-                ]
-            )
+            writer.writerow([csv_cell(cell) for cell in [*head, unit, row["reading"], row["reason"], *scores]])
 
 
 @click.command("status")
 @session_option
 @db_option
 def status_command(session: str, db_path: Path | None) -> None:
-    """Pages per outcome and how many rows await a clerk's review.
+    """Pages per outcome, how many rows await a clerk's review, and the pages not counted still to settle.
 
     \b
     Example:
       ballot status --session 2026H1
     """
+    from pipeline.common.messages import outcome_name, page_reason
+
     store = open_db(db_path)
+    lang = current_lang()
     counts = store.outcome_counts(session)
     if not counts:
-        click.echo(f"{session}: 尚未扫描 / nothing scanned yet")
+        say("nothing_scanned", session=session)
         return
-    click.echo(f"{session}:")
+    say("status_session", session=session)
     for outcome, count in sorted(counts.items()):
-        click.echo(f"  {outcome:15s} {count}")
+        say("outcome_line", outcome=outcome_name(outcome, lang), count=count)
     pending, category = store.pending_rows(session), store.pending_rows(session, category=True)
-    of_which = f" (其中测评人类别 {category} 行 / {category} of them 测评人类别)" if category else ""
-    click.echo(f"待复核行 / rows awaiting review: {pending}{of_which}")
+    of_which = words("of_them_category", count=category) if category else ""
+    click.echo(words("rows_pending", count=pending) + of_which)
+    # Pages the machine did not count (but those a clerk counted by hand): settled, or not yet (no final report).
+    rejected = [
+        page
+        for page in store.review_pages(session, rejected=True)
+        if page.state.decision is None or page.state.decision.kind != "count"
+    ]
+    unsettled = [page for page in rejected if page.state.decision is None]
+    say("pages_not_counted", count=len(rejected), open=len(unsettled))
+    for page in unsettled:
+        reason = page_reason(page.reason, lang) if page.reason else ""
+        name, outcome = Path(page.source).name, outcome_name(page.outcome, lang)
+        say("page_unsettled", path=name, page=page.page_no, outcome=outcome, reason=reason)
 
 
 commands = [scan_command, rescore_command, export_command, status_command]
@@ -249,10 +262,10 @@ def contact_sheet_command(
     settings = _settings(settings_file)
     crops = collect_crops(list(paths), store.template_catalog(), settings)
     if not crops:
-        fail("no readable ballot page found in PATHS")
+        fail("no_ballot_found")
     output.parent.mkdir(parents=True, exist_ok=True)
     cv2.imwrite(str(output), draw_contact_sheet(crops, settings))
-    click.echo(f"{len(crops)} 个方框 / boxes → {output}")
+    say("contact_written", count=len(crops), path=output)
 
 
 commands.append(contact_sheet_command)

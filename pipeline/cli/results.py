@@ -10,16 +10,20 @@ import click
 from pipeline.cli.common import (
     EXIT_ATTENTION,
     F,
+    countable_scale,
+    current_lang,
     db_option,
     fail,
     open_db,
     read_rules,
     rules_option,
+    say,
     session_option,
+    words,
+    zone,
 )
 
 if TYPE_CHECKING:
-    from pipeline.counting.report import ReportRefused
     from pipeline.counting.rules import Override, Rules
     from pipeline.counting.tally import SessionTally, YearTally
     from pipeline.store.database import Store
@@ -31,14 +35,15 @@ def tally_of(store: Store, session: str, rules: Rules) -> SessionTally:
 
     templates = store.session_templates(session)
     if not templates:
-        fail(f"测评轮次 {session} 没有印制过测评票，也没有读取过表格 (no ballots printed or forms read for {session})")
+        fail("no_templates", session=session)
     if len(templates) > 1:
-        fail(f"测评轮次 {session} 用了 {len(templates)} 个模板印制，暂不支持合并计票")
+        fail("many_templates", session=session, count=len(templates))
     facts, overrides = store.session_facts(session), store.overrides([session])
+    countable_scale(templates[0], rules)  # the rules' scale cannot count the template: say so in the clerk's words
     try:
         return tally_session(templates[0], store.effective_ballots(session), rules, facts, overrides)
     except TallyError as error:
-        fail(str(error))
+        fail("as_is", message=error)
 
 
 def _period(value: str) -> str:
@@ -49,13 +54,13 @@ def _period(value: str) -> str:
 
 def _year(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is not None and not (len(value) == 4 and value.isdigit()):
-        raise click.BadParameter(f"a year such as 2026, not {value!r}")
+        raise click.BadParameter(words("year_value", value=repr(value)))
     return value
 
 
 def _said(ctx: click.Context, param: click.Parameter, value: str) -> str:
     if not value.strip():
-        raise click.BadParameter("must say why")
+        raise click.BadParameter(words("reason_needed"))
     return value.strip()
 
 
@@ -91,15 +96,13 @@ def session_set_command(
       ballot session set --session 2026H1 --issued 120 --expected 130 --attended 118
     """
     if issued is None and expected is None and attended is None:
-        raise click.UsageError("nothing to record: give --issued, --expected and/or --attended")
+        raise click.UsageError(words("nothing_to_record"))
     store = open_db(db_path)
     if not store.session_exists(session):
-        fail(f"测评轮次 {session} 不存在（还没有印制测评票）")
+        fail("session_not_printed", session=session)
     facts = store.set_session_facts(session, issued=issued, expected=expected, attended=attended)
-    shown = [
-        (label, value) for label, value in (("发出", facts.issued), ("应到", facts.expected), ("实到", facts.attended))
-    ]
-    click.echo(f"{session}: " + "  ".join(f"{label} {'—' if value is None else value}" for label, value in shown))
+    shown = {name: "—" if value is None else value for name, value in vars(facts).items()}
+    say("facts", session=session, issued=shown["issued"], expected=shown["expected"], attended=shown["attended"])
 
 
 # -- tally -----------------------------------------------------------------------------------------------
@@ -113,7 +116,8 @@ def session_set_command(
 def tally_command(session: str, rules_file: Path | None, by_category: bool, db_path: Path | None) -> None:
     """Print per-unit counts (满意 / 基本满意 / 不满意 / 不了解 / 弃权 / 无效), rates, grades and ranks.
 
-    Exit status 2 while rows are pending review or the round is void (no final report possible yet).
+    Exit status 2 while rows are pending review, rejected pages are unsettled or the round is void (no final
+    report possible yet).
 
     \b
     Example:
@@ -178,8 +182,8 @@ def override_add_command(
     store = open_db(db_path)
     problems = override_problems(request, store.session_units(sessions_of_period(request.period)))
     if problems:
-        fail("不能登记 / refused:\n" + "\n".join(f"  {problem}" for problem in problems))
-    click.echo(f"已登记 #{store.add_override(request).id}: {_describe(store.overrides([request.period])[-1])}")
+        fail("override_refused", problems="\n".join(f"  {problem}" for problem in problems))
+    say("override_added", id=store.add_override(request).id, what=_describe(store.overrides([request.period])[-1]))
 
 
 @override_group.command("list")
@@ -199,7 +203,7 @@ def override_list_command(period: str | None, db_path: Path | None) -> None:
     for record in records:
         click.echo(_describe(record))
     if not records:
-        click.echo("（无投诉查实或一票否决记录）")
+        say("no_overrides")
 
 
 @override_group.command("revoke")
@@ -213,15 +217,27 @@ def override_revoke_command(override_id: int, reason: str, db_path: Path | None)
     Example:
       ballot override revoke 3 --reason 复查不实
     """
+    from pipeline.common.clock import local_time
+
     store = open_db(db_path)
     if not store.revoke_override(override_id, reason):
         found = store.override(override_id)
-        fail(f"#{override_id} 不存在" if found is None else f"#{override_id} 已于 {found.revoked_at} 撤销")
-    click.echo(f"已撤销 #{override_id}")
+        if found is None:
+            fail("override_missing", id=override_id)
+        fail("override_revoked_before", id=override_id, when=local_time(found.revoked_at or "", zone()))
+    say("override_revoked", id=override_id)
 
 
 def _describe(record: Override) -> str:
-    state = "有效" if record.active else f"已撤销 {record.revoked_at}（{record.revoke_reason}）"
+    """One override as the terminal lists it, times in the office's zone."""
+    from pipeline.common.clock import local_time
+
+    when = local_time(record.revoked_at or "", zone())
+    state = (
+        words("override_active")
+        if record.active
+        else words("override_was_revoked", when=when, reason=record.revoke_reason)
+    )
     note = f"  {record.request.note}" if record.request.note else ""
     return f"#{record.id}  {record.request.period}  {record.request.unit}  {record.remark()}  [{state}]{note}"
 
@@ -249,20 +265,21 @@ def result_of(
     from pipeline.counting.tally import combine_year
 
     if (session is None) == (year is None):
-        raise click.UsageError("give exactly one of --session 2026H1 or --year 2026")
+        raise click.UsageError(words("session_or_year"))
     if year is None:
         if combine is not None:
-            raise click.UsageError("--combine applies to --year only")
+            raise click.UsageError(words("combine_year_only"))
         return tally_of(store, _period(session or ""), rules)
     rules = rules.combined(combine)
     halves = tuple(tally_of(store, f"{year}H{half}", rules) for half in (1, 2))
     return combine_year(year, halves[0], halves[1], rules, store.overrides([year]))
 
 
-def refused(error: ReportRefused) -> NoReturn:
-    """Exit with status 2, saying why no final document may be written yet."""
-    reasons = "\n".join(f"  {reason}" for reason in error.reasons)
-    fail(f"不能出正式文件 / refused:\n{reasons}\n（可用 --draft 出草稿）", EXIT_ATTENTION)
+def refused(result: SessionTally | YearTally, key: str) -> NoReturn:
+    """Exit with status 2, saying (words ``key``) why no final document may be written yet: the result's
+    blockers, in the clerk's language."""
+    reasons = "\n".join(f"  {reason}" for reason in result.final_blockers(current_lang()))
+    fail(key, EXIT_ATTENTION, reasons=reasons)
 
 
 @click.command("report")
@@ -270,7 +287,9 @@ def refused(error: ReportRefused) -> NoReturn:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
 @click.option("--format", "file_format", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
 @click.option(
-    "--draft", is_flag=True, help="Write even while rows are pending or the round is void, marked 草稿（待复核）."
+    "--draft",
+    is_flag=True,
+    help="Write even while rows are pending, pages unsettled or the round is void, marked 草稿（待复核）.",
 )
 @rules_option
 @db_option
@@ -284,11 +303,11 @@ def report_command(
     rules_file: Path | None,
     db_path: Path | None,
 ) -> None:
-    """Write the result workbook (测评结果, 票数明细, 复核记录, 投诉与否决, chart) or the CSV of 测评结果.
+    """Write the result workbook (测评结果, 票数明细, 复核记录, 未计入的页, 投诉与否决, chart) or the CSV of 测评结果.
 
     Where the rules attach consequences to grades (the year end, by default) the workbook also has a 处理意见
-    column and a 奖惩建议 sheet. A final report is refused (exit status 2) while rows are pending review or
-    the round is void.
+    column and a 奖惩建议 sheet. A final report is refused (exit status 2) while rows are pending review, a page
+    the machine did not count is unsettled (see `ballot status`), or the round is void.
 
     \b
     Example:
@@ -302,10 +321,13 @@ def report_command(
     try:
         sessions = [f"{year}H1", f"{year}H2"] if year is not None else [_period(session or "")]
         reviews = [entry for name in sessions for entry in store.review_log(name)]
-        write_report(output, result, reviews=reviews, draft=draft, file_format=file_format)
-    except ReportRefused as error:
-        refused(error)
-    click.echo(f"{'草稿' if draft else '测评结果'} → {output}")
+        uncounted = [page for name in sessions for page in store.uncounted_pages(name)]
+        write_report(
+            output, result, reviews=reviews, uncounted=uncounted, draft=draft, file_format=file_format, zone=zone()
+        )
+    except ReportRefused:
+        refused(result, "report_refused")
+    say("draft_written" if draft else "report_written", path=output)
 
 
 # -- rules files -----------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import db_option, fail, open_db, session_option
+from pipeline.cli.common import current_lang, db_option, fail, open_db, say, session_option, zone
 
 SHUTDOWN_WAIT_S = 5.0  # after Ctrl+C, how long a request still being answered may keep the store open
 SIGNAL_POLL_S = 1.0  # how often the waiting main thread checks that the server thread is still serving
@@ -26,10 +26,15 @@ def _default_reviewer() -> str:
 @click.command("review")
 @session_option
 @db_option
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: the LAN).")
+@click.option(
+    "--host",
+    default=None,
+    help="Address to listen on (0.0.0.0: the LAN). Default: this machine only, on a loopback address of its own "
+    "(127.x.y.z), so that no other local service receives the page's cookie.",
+)
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True, help="0: any free port.")
 @click.option("--reviewer", default=None, help="Name recorded with each decision (default: your login name).")
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Page language.")
+@click.option("--lang", type=click.Choice(["zh", "en"]), default=None, help="Page language (default: ballot --lang).")
 @click.option(
     "--cli",
     "in_terminal",
@@ -47,10 +52,10 @@ def _default_reviewer() -> str:
 def review_command(
     session: str,
     db_path: Path | None,
-    host: str,
+    host: str | None,
     port: int,
     reviewer: str | None,
-    lang: str,
+    lang: str | None,
     in_terminal: bool,
     crops_dir: Path,
 ) -> None:
@@ -69,30 +74,31 @@ def review_command(
 
     store = open_db(db_path)
     if not store.session_exists(session):
-        fail(f"session {session} is not in {store.path}")
+        fail("session_unknown", session=session, path=store.path)
     who = (reviewer or _default_reviewer()).strip()[:40] or "clerk"
-    chosen = pick_lang(lang)
+    chosen = pick_lang(lang, current_lang())
     if in_terminal:
         from pipeline.review.terminal import run_terminal
 
         result = run_terminal(store, session, who, crops_dir, chosen)
-        click.echo(f"已决定 / decided {result.decided}, 撤销 / undone {result.undone}; 待复核 / pending {result.left}")
+        say("terminal_summary", decided=result.decided, undone=result.undone, left=result.left)
         return
 
     from pipeline.review.app import STORE_LOCK, create_app
-    from pipeline.review.server import new_token, review_url, start_server
+    from pipeline.review.server import ListenError, new_token, review_url, start_server
 
     token = new_token()
-    app = create_app(store, session, token, who, lang=chosen)
+    app = create_app(store, session, token, who, lang=chosen, zone=zone())
     try:
         server = start_server(app, host, port)
-    except OSError as error:
-        fail(f"cannot listen on {host}:{port}: {error.strerror or error}")
-    click.echo(review_url(server, token))
+    except ListenError as error:
+        fail(error.key, **error.detail)
+    url = review_url(server, token)
+    click.echo(url)
     sys.stdout.flush()  # whoever started us (a script, a test) waits for this line
-    click.echo(f"复核人 / reviewer: {who}; Ctrl+C 停止 / to stop", err=True)
-    if host in ("0.0.0.0", "::"):
-        click.echo("其他电脑请把 127.0.0.1 换成本机的局域网地址 / elsewhere, use this machine's LAN address", err=True)
+    say("review_started", err=True, reviewer=who)
+    if host in ("0.0.0.0", "::", ""):
+        say("lan_warning", err=True, shown=url.split("//", 1)[1].rsplit(":", 1)[0])
     # Ctrl+C is not left to KeyboardInterrupt: Python raises it only when the main thread runs with the signal
     # still flagged, and a request thread may clear that flag, so the command once went on serving after
     # Ctrl+C (its main thread still waiting in select). The signals are blocked in every thread instead, and

@@ -7,7 +7,7 @@ from typing import cast
 
 import click
 
-from pipeline.cli.common import fail, read_template
+from pipeline.cli.common import fail, invalid, read_template, say
 
 
 @click.command("simulate")
@@ -79,7 +79,7 @@ def simulate_command(
             difficulty=cast(Difficulty, difficulty),
         )
     except TemplateInvalid as error:
-        fail(f"{error}\n{error.table()}")
+        invalid("template_invalid", error)
     except SimulationError as error:
-        fail(str(error))
-    click.echo(f"已模拟 {len(sheets)} 张 / simulated {len(sheets)} sheets → {out_dir} (truth.jsonl)")
+        fail("as_is", message=error)
+    say("simulated", count=len(sheets), path=out_dir)

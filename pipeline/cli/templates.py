@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import EXIT_FAILED, countable_scale, read_rules, read_template, rules_option, scale_lines
+from pipeline.cli.common import countable_scale, invalid, read_rules, read_template, rules_option, say, say_scale, words
 
 template_path = click.argument("template_file", type=click.Path(dir_okay=False, path_type=Path))
 
@@ -42,21 +42,18 @@ def check_command(template_file: Path, rules_file: Path | None) -> None:
     try:
         layout = compute_layout(template)
     except TemplateInvalid as error:
-        click.echo(f"模板有误 / invalid template: {template_file}", err=True)
-        click.echo(error.table(), err=True)
-        raise SystemExit(EXIT_FAILED) from None
+        invalid("template_invalid", error)
     rows = sum(len(section.rows) for section in template.sections)
-    click.echo(f"模板 {template.id}: {template.title}")
-    click.echo(f"  sections {len(template.sections)}, rows {rows}, checkboxes {len(layout.boxes)}")
+    say("template_summary", id=template.id, title=template.title)
+    say("template_counts", sections=len(template.sections), rows=rows, boxes=len(layout.boxes))
     if template.voter_category:
-        click.echo(f"  测评人类别: {' / '.join(template.voter_category.options)}")
+        say("template_category", options=" / ".join(template.voter_category.options))
     for index, section in enumerate(template.sections):
-        click.echo(
-            f"  section {index}: {' / '.join(section.all_options)}" + ("  + 意见建议" if section.comment else "")
-        )
-    click.echo(f"  hash {template.content_hash()} (QR: {template.short_hash()})")
+        comment = words("template_comment") if section.comment else ""
+        say("template_section", index=index, options=" / ".join(section.all_options), comment=comment)
+    say("template_hash", hash=template.content_hash(), short=template.short_hash())
     rules = read_rules(rules_file)
-    click.echo("\n".join(scale_lines(countable_scale(template, rules), rules)))
+    say_scale(countable_scale(template, rules), rules)
 
 
 @template_group.command("layout")
@@ -76,8 +73,7 @@ def layout_command(template_file: Path, as_json: bool) -> None:
     try:
         layout = compute_layout(template)
     except TemplateInvalid as error:
-        click.echo(error.table(), err=True)
-        raise SystemExit(EXIT_FAILED) from None
+        invalid("template_invalid", error)
     click.echo(json.dumps(layout.as_json(), ensure_ascii=False, indent=2))
 
 

@@ -7,10 +7,10 @@ outcome its name. ``{name}`` holes are filled from the reason's detail.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from pipeline.common.reasons import PageReason, RowWhy, Why
+from pipeline.common.reasons import BoxSeen, PageReason, Refusal, RowWhy, Why
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -195,6 +195,10 @@ SHARED_TEXT: dict[str, tuple[str, str]] = {
 ROW_TEXT: dict[RowWhy, tuple[str, str]] = {
     RowWhy.MARGINAL: ("标记不清（淡、小或擦除痕迹）", "marginal mark"),
     RowWhy.CORRECTION: ("多选，其中一格可能是涂改", "overvote that may be a correction"),
+    RowWhy.FAINT: (
+        "记号比本票其他记号淡得多（笔没水、很轻的铅笔或擦除痕迹）",
+        "a mark far fainter than the sheet's others",
+    ),
     RowWhy.OUTSIDE: ("标记在方框外", "mark outside the box"),
     RowWhy.ALIGNMENT: ("定位质量低", "low alignment quality"),
     RowWhy.LINE: ("有直线穿过方框（扫描条纹或折痕）", "a line runs through a box (scanner streak or fold)"),
@@ -212,6 +216,7 @@ OUTCOME_TEXT: dict[str, tuple[str, str]] = {
     "wrong_template": ("未知模板", "unknown template"),
     "unknown_serial": ("票号未发出", "serial never issued"),
     "duplicate": ("重复（复印或重扫）", "duplicate (copy or rescan)"),
+    "unreadable_file": ("文件打不开", "file cannot be opened"),
 }
 
 
@@ -229,6 +234,89 @@ PAGE_DECISION_TEXT: dict[str, tuple[str, str]] = {
     "void": ("作废", "void"),
     "count": ("人工录入", "counted by hand"),
     "not_ballot": ("不是测评票", "not a ballot"),
+    "not_counted": ("确认不计入", "confirmed: not counted"),
+}
+
+#: Why no final report may be written yet (the round's void reasons are the workbook's own words).
+BLOCKER_TEXT: dict[str, tuple[str, str]] = {
+    "void": ("{session} 测评无效：{reason}", "{session}: the round is void: {reason}"),
+    "pending": ("{session} 尚有 {count} 行待复核", "{session}: {count} rows await review"),
+    "unsettled": (
+        "{session} 尚有 {count} 页未计入的扫描页待处理（复核页“未计入的页”）",
+        "{session}: {count} pages the machine did not count are not settled (review page, Rejected pages)",
+    ),
+}
+
+#: Why counting rules cannot count some options a template prints (:class:`pipeline.counting.scale.ScaleProblem`).
+SCALE_TEXT: dict[str, tuple[str, str]] = {
+    "no_preset": ("不在任何预设量表中", "they are in no preset scale"),
+    "mixed": ("不属于同一个预设量表", "they do not all belong to one preset scale"),
+    "not_in_preset": ("不在预设量表 {scale} 中", "they are not in the preset scale {scale}"),
+    "where": ("模板 {template} 的", "template {template}'s "),
+    "problem": (
+        "计票规则「{rules}」不能计{where}选项 {options}（{why}）。请在计票规则文件的 options 中为每个这样的选项"
+        "写明 counts_as（满意 / 基本满意 / 不满意 / 不了解）及 weight，或用 scale 选一个预设（{presets}），"
+        "再用 --rules 指定该文件",
+        "the counting rules {rules!r} cannot count {where}options {options} ({why}). In the rules file's options, "
+        "give each such option its counts_as (满意 / 基本满意 / 不满意 / 不了解) and weight, or choose a preset with "
+        "scale ({presets}); then pass the file with --rules",
+    ),
+}
+
+#: What the machine saw in a box of a row it asks about.
+BOX_SEEN_TEXT: dict[BoxSeen, tuple[str, str]] = {
+    BoxSeen.EMPTY: ("空白", "empty"),
+    BoxSeen.CLEAR: ("清楚的笔迹", "a clear mark"),
+    BoxSeen.FAINT: ("很淡的笔迹：轻轻打的勾，或擦掉后的痕迹", "a faint mark: a light tick, or what an eraser left"),
+    BoxSeen.SMALL: ("小而深的笔迹（点或短划）", "a small dark mark (a dot or a short stroke)"),
+    BoxSeen.SPECKS: ("零散的小点（污点？）", "scattered specks (dirt?)"),
+    BoxSeen.RING: ("方框外画了圈", "a ring drawn round the box"),
+    BoxSeen.LINE: ("一条直线穿过方框（扫描条纹或折痕？）", "a straight line through the box (streak or fold?)"),
+    BoxSeen.OUTSIDE: ("笔迹在方框外", "ink beside the box"),
+    BoxSeen.BORDER: ("笔迹沿着方框边线", "ink along the box's border"),
+}
+
+#: Why a clerk's decision was not recorded.
+REFUSAL_TEXT: dict[Refusal, tuple[str, str]] = {
+    Refusal.NO_ROW: ("第 {page} 页没有“{unit}”这一行", "page {page} has no row {unit}"),
+    Refusal.NO_PAGE: ("没有第 {page} 页", "there is no page {page}"),
+    Refusal.NO_OPTION: ("“{unit}”没有“{choice}”这个选项", "{unit} has no option {choice}"),
+    Refusal.NOT_FLAGGED: (
+        "“{unit}”是机器确定读出的行：要改，请在整页视图中更正",
+        "the machine read {unit} without doubt: change it as a correction from the whole-sheet view",
+    ),
+    Refusal.NOTHING_TO_UNDO: ("没有可撤销的决定", "nothing to undo"),
+    Refusal.BAD_SERIAL: (
+        "票号“{serial}”格式不对（10 位字母和数字，如 K7QX-M2PD-5Z）",
+        "{serial} is not a serial (10 letters and digits, e.g. K7QX-M2PD-5Z)",
+    ),
+    Refusal.OTHER_SERIAL: ("此页的票号是 {serial}", "this page's serial is {serial}"),
+    Refusal.ONLY_READ_VOID: ("只有已读出的测评票可以作废", "only a read ballot can be voided"),
+    Refusal.NOT_REJECTED: (
+        "此页已计入（{outcome}），不需要处理",
+        "this page is counted ({outcome}): nothing to settle",
+    ),
+    Refusal.ONLY_UNREADABLE_COUNTED: (
+        "只有无法读取的页可以人工录入（此页：{outcome}）",
+        "only an unreadable page can be counted by hand (this one: {outcome})",
+    ),
+    Refusal.TEMPLATE_UNKNOWN: ("不知道此页用的模板", "the template of this page is not known"),
+    Refusal.NO_ROWS_ENTERED: ("没有录入任何行", "no row entered"),
+    Refusal.SERIAL_NEEDED: (
+        "请填写票号（二维码下方的编号）；确实看不清，请勾选“票号看不清”并确认这是本轮的测评票",
+        "give the serial (printed under the QR code); if it cannot be read, tick 'serial illegible' and confirm "
+        "this is a ballot of this round",
+    ),
+    Refusal.SERIAL_NOT_ISSUED: ("票号 {serial} 未在 {session} 发出", "serial {serial} was never issued for {session}"),
+    Refusal.SERIAL_COUNTED: (
+        "票号 {serial} 已计入（第 {page} 页）",
+        "serial {serial} is already counted (page {page})",
+    ),
+    Refusal.ROWS_MALFORMED: ("录入的行格式不对", "the rows entered are malformed"),
+    Refusal.ROW_UNKNOWN: ("模板上没有“{unit}”这一行，或录入了两次", "{unit} is not on the template, or entered twice"),
+    Refusal.ROW_READING_UNKNOWN: ("“{unit}”：未知的读数 {kind}", "{unit}: unknown reading {kind}"),
+    Refusal.ROWS_MISSING: ("缺少：{units}", "missing rows: {units}"),
+    Refusal.NO_IMAGE: ("第 {page} 页没有保存图像", "no image is kept for page {page}"),
 }
 
 
@@ -256,9 +344,61 @@ def skipped_file(other: str, earlier: bool, lang: Lang = "zh") -> str:
     return f"already scanned as {other}" if earlier else f"identical to {other} in this batch"
 
 
-def undo_of(decision_id: int, lang: Lang = "zh") -> str:
-    """An undo as the review log shows it."""
-    return f"撤销第 {decision_id} 号决定" if lang == "zh" else f"takes back decision {decision_id}"
+def undo_of(undone: str, lang: Lang = "zh") -> str:
+    """An undo as the review log shows it, naming the decision it takes back (already in words)."""
+    return f"撤销此前的决定（{undone}）" if lang == "zh" else f"takes back the decision before ({undone})"
+
+
+def correction_of(reading: str, lang: Lang = "zh") -> str:
+    """A correction of a row the machine read without doubt, as the review log shows it (reading in words)."""
+    return f"更正为 {reading}" if lang == "zh" else f"corrected to {reading}"
+
+
+def doubtful(reason: RowWhy | str, lang: Lang = "zh") -> str:
+    """A row the machine asked about, as the review log's 机器读数 shows it: 存疑：<reason>."""
+    said = row_reason(reason, lang)
+    name = READING_TEXT["pending"][_index(lang)]
+    if not said:
+        return name
+    return f"{name}：{said}" if lang == "zh" else f"{name}: {said}"
+
+
+def blocker(code: str, lang: Lang = "zh", **detail: Any) -> str:
+    """One reason why no final report may be written yet."""
+    return _fill(BLOCKER_TEXT[code][_index(lang)], detail, lang)
+
+
+def scale_problem(
+    why: str, options: Sequence[str], rules: str, presets: Sequence[str], lang: Lang = "zh", **detail: Any
+) -> str:
+    """Why the rules named ``rules`` cannot count ``options`` (``why``: a key of SCALE_TEXT; ``detail``: the
+    preset ``scale`` it names, the ``template`` id when known) and what to write in the rules instead."""
+    where = SCALE_TEXT["where"][_index(lang)].format(**detail) if detail.get("template") else ""
+    return SCALE_TEXT["problem"][_index(lang)].format(
+        rules=rules,
+        where=where,
+        options=("、" if lang == "zh" else ", ").join(options),
+        why=SCALE_TEXT[why][_index(lang)].format(**detail),
+        presets=" / ".join(presets),
+    )
+
+
+def box_seen(seen: BoxSeen | str, lang: Lang = "zh") -> str:
+    """What the machine saw in a box, in words."""
+    try:
+        return BOX_SEEN_TEXT[BoxSeen(seen)][_index(lang)]
+    except ValueError:
+        return str(seen)
+
+
+def refusal(code: Refusal, detail: Mapping[str, Any], lang: Lang = "zh") -> str:
+    """Why a decision was not recorded, in the clerk's words."""
+    values = dict(detail)
+    if "outcome" in values:
+        values["outcome"] = outcome_name(str(values["outcome"]), lang)
+    if isinstance(values.get("units"), list | tuple):
+        values["units"] = ("、" if lang == "zh" else ", ").join(str(unit) for unit in values["units"])
+    return _fill(REFUSAL_TEXT[code][_index(lang)], values, lang)
 
 
 def page_decision(decision: str, note: str = "", lang: Lang = "zh") -> str:
@@ -267,6 +407,14 @@ def page_decision(decision: str, note: str = "", lang: Lang = "zh") -> str:
     if lang == "zh":
         return f"复核：{label}" + (f"（{note}）" if note else "")
     return f"review: {label}" + (f" ({note})" if note else "")
+
+
+def page_decision_name(decision: str, note: str = "", lang: Lang = "zh") -> str:
+    """A clerk's page decision with its note, as the sheet of pages not counted shows it: "作废（署名）"."""
+    label = PAGE_DECISION_TEXT[decision][_index(lang)]
+    if not note:
+        return label
+    return f"{label}（{note}）" if lang == "zh" else f"{label} ({note})"
 
 
 def row_reason(code: RowWhy | str, lang: Lang = "zh") -> str:

@@ -104,6 +104,47 @@ class RowWhy(StrEnum):
     CIRCLE = "circle"
     EDGE = "edge"
     NOISY = "noisy"
+    FAINT = "faint"
+
+
+class BoxSeen(StrEnum):
+    """What the machine saw in one box of a row it asks about, from its scores (the clerk reads it beside the
+    crop: a fill percentage alone can point the wrong way, e.g. erased residue covering more than a faint tick)."""
+
+    EMPTY = "empty"
+    CLEAR = "clear"  # one mark, large and dark enough to count
+    FAINT = "faint"  # lighter than a pen or pencil stroke: a light hand, or what an eraser left
+    SMALL = "small"  # dark but small: a dot, a short stroke
+    SPECKS = "specks"  # specks apart from one another
+    RING = "ring"  # a ring drawn round the box
+    LINE = "line"  # a straight line right through the box
+    OUTSIDE = "outside"  # ink beside the box, not in it
+    BORDER = "border"  # ink along the printed border
+
+
+class Refusal(StrEnum):
+    """Why a clerk's decision is not recorded (the review page and the terminal show it, in the clerk's words)."""
+
+    NO_ROW = "no_row"  # unit, page
+    NO_PAGE = "no_page"  # page
+    NO_OPTION = "no_option"  # unit, choice
+    NOT_FLAGGED = "not_flagged"  # unit: the machine read it without doubt; a correction must say so
+    NOTHING_TO_UNDO = "nothing_to_undo"
+    BAD_SERIAL = "bad_serial"  # serial
+    OTHER_SERIAL = "other_serial"  # serial: the page's own, which the clerk's differs from
+    ONLY_READ_VOID = "only_read_void"
+    NOT_REJECTED = "not_rejected"  # outcome
+    ONLY_UNREADABLE_COUNTED = "only_unreadable_counted"  # outcome
+    TEMPLATE_UNKNOWN = "template_unknown"
+    NO_ROWS_ENTERED = "no_rows_entered"
+    SERIAL_NEEDED = "serial_needed"
+    SERIAL_NOT_ISSUED = "serial_not_issued"  # serial, session
+    SERIAL_COUNTED = "serial_counted"  # serial, page
+    ROWS_MALFORMED = "rows_malformed"
+    ROW_UNKNOWN = "row_unknown"  # unit: not on the template, or entered twice
+    ROW_READING_UNKNOWN = "row_reading_unknown"  # unit, kind
+    ROWS_MISSING = "rows_missing"  # units
+    NO_IMAGE = "no_image"  # page
 
 
 #: The page outcomes a store knows, in the order they are listed to a clerk.

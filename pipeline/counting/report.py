@@ -1,27 +1,37 @@
 """Report: a tally → the result workbook the bureau publishes (xlsxwriter), a CSV, or a text table.
 
 A session workbook has the sheets 测评结果 (for publication, print-ready on A4 landscape), 票数明细 (every
-count, by voter category), 复核记录 (the review decisions passed in), 投诉与否决 (override records, revoked
-ones included) and 综合满意率图 (a native bar chart). A year workbook has 年度测评结果 with both halves and
-the year's score and grade instead of 测评结果, and the 票数明细 of each half. No final report is written
-while a round is void or rows are pending (:class:`ReportRefused`); a draft is marked 草稿（待复核） on every
-sheet. Rates are written as numbers with a % format; undefined rates as "—".
+count, by voter category), 复核记录 (the review decisions passed in), 未计入的页 (internal: every page scanned
+and not counted, with its reason and how it was settled), 投诉与否决 (override records, revoked ones included)
+and 综合满意率图 (a native bar chart). A year workbook has 年度测评结果 with both halves and the year's score and
+grade instead of 测评结果, and the 票数明细 of each half. No final report is written while a round is void, rows
+are pending or pages unsettled (:class:`ReportRefused`); a draft is marked 草稿（待复核） on every sheet. Rates
+are written as numbers with a % format; undefined rates as "—". Times are stored in UTC and written in the
+office's zone (:mod:`pipeline.common.clock`); every sheet prints 第 N 页 共 M 页.
 """
 
 from __future__ import annotations
 
 import csv
-import datetime
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from datetime import tzinfo
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.ballot.template import period_label
+from pipeline.common.clock import local_date, office_zone
 from pipeline.counting.consequences import action_of, actions, proposals
-from pipeline.counting.rules import GRADES, KIND_LABELS, Override, describe
+from pipeline.counting.record_sheets import (
+    RecordSheet,
+    ReviewRecord,
+    UncountedPage,
+    override_sheet,
+    review_sheet,
+    uncounted_sheet,
+)
+from pipeline.counting.rules import GRADES, describe
 from pipeline.counting.tally import Counts, SessionTally, UnitResult, YearTally, YearUnit, rates_of
 
 
@@ -45,23 +55,11 @@ DETAIL_HEADER = _columns(
     "满意率 满意和基本满意率 不满意率 综合满意率 计算等次 最终等次 名次"
 )
 DETAIL_WIDTHS = (5, 22, 10, 14, 7, 9, 7, 7, 7, 7, 7, 8, 9, 10, 9, 11, 9, 9, 6)
-REVIEW_HEADER = _columns("序号 票号 单位 机器读数 复核决定 复核人 复核时间")
-OVERRIDE_HEADER = _columns("编号 单位 期间 类型 领域 文号 决定机关 决定日期 说明 录入时间 状态 撤销时间 撤销理由")
 ACTION_HEADER, ACTION_WIDTH = "处理意见", 34.0
 PROPOSAL_HEADER = _columns("序号 单位名称 序列 等次 综合满意率 满意率 名次 依据 处理意见")
 PROPOSAL_WIDTHS = (5, 22, 10, 9, 11, 9, 6, 40, 40)
-
-
-@dataclass(frozen=True)
-class ReviewRecord:
-    """One review decision as the 复核记录 sheet lists it (the review stage provides these)."""
-
-    serial: str
-    unit: str
-    machine_reading: str  # e.g. 存疑（轻微笔迹）
-    decision: str  # e.g. 满意, 弃权, 无效
-    reviewer: str
-    decided_at: str
+# A cell that starts so is a formula to Excel (CSV injection): written with a leading apostrophe, as text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ReportRefused(Exception):  # noqa: N818 - an outcome the clerk sees
@@ -80,10 +78,13 @@ def write_report(
     result: Result,
     *,
     reviews: Sequence[ReviewRecord] = (),
+    uncounted: Sequence[UncountedPage] = (),
     draft: bool = False,
     file_format: Literal["xlsx", "csv"] = "xlsx",
+    zone: tzinfo | None = None,
 ) -> Path:
-    """Write the workbook (or the CSV of the publication table); refuses a final one while anything blocks it."""
+    """Write the workbook (or the CSV of the publication table); refuses a final one while anything blocks it.
+    Times are written in ``zone`` (default: the office's, :func:`pipeline.common.clock.office_zone`)."""
     blockers = result.final_blockers()
     if blockers and not draft:
         raise ReportRefused(blockers)
@@ -91,8 +92,15 @@ def write_report(
     if file_format == "csv":
         _write_csv(path, result, draft)
     else:
-        _Workbook(path, result, reviews, draft).write()
+        _Workbook(path, result, reviews, uncounted, draft, zone or office_zone()).write()
     return path
+
+
+def csv_cell(value: object) -> object:
+    """A value as a CSV cell Excel shows as it is: text starting like a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
 
 
 def percent_text(value: Fraction | None) -> str:
@@ -176,7 +184,7 @@ def _write_csv(path: Path, result: Result, draft: bool) -> None:
         writer.writerow([*header, "序列"])
         groups = {unit.unit: unit.group for unit in result.units}
         for row in public_rows(result):
-            writer.writerow([_text(value) for value in row] + [groups[str(row[1])]])
+            writer.writerow([csv_cell(_text(value)) for value in [*row, groups[str(row[1])]]])
 
 
 def _text(value: object) -> object:
@@ -188,12 +196,22 @@ def _text(value: object) -> object:
 class _Workbook:
     """Builds one workbook; each ``_sheet_*`` method writes one worksheet."""
 
-    def __init__(self, path: Path, result: Result, reviews: Sequence[ReviewRecord], draft: bool) -> None:
+    def __init__(
+        self,
+        path: Path,
+        result: Result,
+        reviews: Sequence[ReviewRecord],
+        uncounted: Sequence[UncountedPage],
+        draft: bool,
+        zone: tzinfo,
+    ) -> None:
         import xlsxwriter
 
         self.result = result
         self.reviews = reviews
+        self.uncounted = uncounted
         self.draft = draft
+        self.zone = zone
         self.book = xlsxwriter.Workbook(
             str(path), {"default_format_properties": {"font_name": "宋体", "font_size": 11}}
         )
@@ -225,8 +243,9 @@ class _Workbook:
             overrides = self.result.overrides
         if actions(self.result):
             self._proposal_sheet()
-        self._review_sheet()
-        self._override_sheet(sorted(overrides, key=lambda o: o.id))
+        self._record_sheet(review_sheet(self.reviews, self.zone))
+        self._record_sheet(uncounted_sheet(self.uncounted, self.zone))
+        self._record_sheet(override_sheet(overrides, self.zone))
         self._chart_sheet()
         self.book.close()
 
@@ -243,7 +262,7 @@ class _Workbook:
         sheet.fit_to_pages(1, 0)
         sheet.center_horizontally()
         sheet.set_margins(left=0.5, right=0.5, top=0.7, bottom=0.7)
-        sheet.set_footer("&C第 &P 页")
+        sheet.set_footer("&C第 &P 页 共 &N 页")
         row = 0
         if self.draft:
             sheet.set_header(f'&C&"宋体,Bold"&14{DRAFT}')
@@ -326,7 +345,7 @@ class _Workbook:
             row = self._note(sheet, row, len(header), widths, facts_sentence(half) + _attendance(half))
         method = method_text(result)
         row = self._note(sheet, row, len(header), widths, method)
-        today = datetime.date.today().isoformat()
+        today = local_date(self.zone)  # the office's date, as the times on the other sheets
         self._note(
             sheet,
             row + 1,
@@ -374,47 +393,17 @@ class _Workbook:
                     self._value(sheet, row, column, value, "text" if column in (1, 2, 3) else "int")
                 row += 1
 
-    def _review_sheet(self) -> None:
-        widths = (6, 14, 22, 22, 14, 12, 22)
-        sheet, row = self._sheet("复核记录", widths, f"{title_of(self.result)} · 复核记录")
-        row = self._header(sheet, row, REVIEW_HEADER)
-        if not self.reviews:
-            sheet.merge_range(row, 0, row, len(widths) - 1, "（无复核记录）", self.fmt["text"])
-        for index, review in enumerate(self.reviews, start=1):
-            values = (
-                index,
-                review.serial,
-                review.unit,
-                review.machine_reading,
-                review.decision,
-                review.reviewer,
-                review.decided_at,
-            )
-            row = self._record(sheet, row, values, widths)
-
-    def _override_sheet(self, overrides: Sequence[Override]) -> None:
-        widths = (6, 20, 9, 10, 16, 18, 12, 12, 24, 26, 8, 26, 20)
-        sheet, row = self._sheet("投诉与否决", widths, f"{title_of(self.result)} · 投诉查实与一票否决")
-        row = self._header(sheet, row, OVERRIDE_HEADER)
-        if not overrides:
-            sheet.merge_range(row, 0, row, len(widths) - 1, "（无投诉查实或一票否决记录）", self.fmt["text"])
-        for override in overrides:
-            request = override.request
-            values = (
-                override.id,
-                request.unit,
-                request.period,
-                KIND_LABELS[request.kind],
-                request.area or "",
-                request.ref,
-                request.authority,
-                request.date,
-                request.note,
-                override.created_at,
-                "有效" if override.active else "已撤销",
-                override.revoked_at or "",
-                override.revoke_reason or "",
-            )
+    def _record_sheet(self, records: RecordSheet) -> None:
+        """A record sheet (:mod:`.record_sheets`): its header repeated on every printed page."""
+        widths = records.widths
+        sheet, row = self._sheet(records.name, widths, f"{title_of(self.result)} · {records.title}")
+        if records.banner:
+            row = self._note(sheet, row, len(widths), widths, records.banner, "banner")
+        row = self._header(sheet, row, records.header)
+        sheet.repeat_rows(row - 1)
+        if not records.rows:
+            sheet.merge_range(row, 0, row, len(widths) - 1, records.empty, self.fmt["text"])
+        for values in records.rows:
             row = self._record(sheet, row, values, widths)
 
     def _proposal_sheet(self) -> None:
@@ -422,6 +411,7 @@ class _Workbook:
         result, widths = self.result, PROPOSAL_WIDTHS
         sheet, row = self._sheet("奖惩建议", widths, f"{title_of(result)} · 奖惩建议")
         row = self._header(sheet, row, PROPOSAL_HEADER)
+        sheet.repeat_rows(row - 1)
         order = {unit.unit: index for index, unit in enumerate(ordered_units(result.units))}
         listed = sorted(proposals(result), key=lambda p: (GRADES.index(p.grade), order[p.unit]))
         if not listed:

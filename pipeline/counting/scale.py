@@ -20,6 +20,7 @@ from fractions import Fraction
 from typing import Literal
 
 from pipeline.ballot.template import DONT_KNOW, Template
+from pipeline.common.messages import Lang, scale_problem
 from pipeline.counting.rules import OptionClass, Rules
 
 Weight = Fraction | Literal["w", "halfway"]
@@ -81,10 +82,19 @@ class Scale:
 
 @dataclass(frozen=True)
 class ScaleProblem:
-    """The rules cannot count some printed options; ``message`` tells the clerk what to write in the rules."""
+    """The rules cannot count some printed options (``unknown``): ``why`` says how they fall outside the presets
+    (no_preset, mixed, not_in_preset); :meth:`message` tells the clerk what to write in the rules."""
 
     unknown: tuple[str, ...]
-    message: str
+    why: Literal["no_preset", "mixed", "not_in_preset"]
+    rules: str  # the rules' name
+    scale: str  # the rules' scale: auto or a preset
+    template_id: str = ""
+
+    def message(self, lang: Lang = "zh") -> str:
+        return scale_problem(
+            self.why, self.unknown, self.rules, PRESET_ORDER, lang, scale=self.scale, template=self.template_id
+        )
 
 
 def printed_options(template: Template) -> tuple[str, ...]:
@@ -142,18 +152,11 @@ def _own_weight(counts_as: OptionClass, weight: float | None, rules: Rules) -> F
 def _problem(rules: Rules, wanted: Sequence[str], template_id: str) -> ScaleProblem:
     if rules.scale == "auto":
         strangers = [word for word in wanted if not any(word in _words(name) for name in PRESET_ORDER)]
-        unknown = tuple(strangers or wanted)
-        why = "不在任何预设量表中" if strangers else "不属于同一个预设量表"
-    else:
-        unknown = tuple(word for word in wanted if word not in _words(rules.scale))
-        why = f"不在预设量表 {rules.scale} 中"
-    where = f"模板 {template_id} 的" if template_id else ""
-    return ScaleProblem(
-        unknown,
-        f"计票规则「{rules.name}」不能计{where}选项 {'、'.join(unknown)}（{why}）。请在计票规则文件的 options 中"
-        "为每个这样的选项写明 counts_as（满意 / 基本满意 / 不满意 / 不了解）及 weight，或用 scale 选一个预设"
-        f"（{' / '.join(PRESET_ORDER)}），再用 --rules 指定该文件",
-    )
+        return ScaleProblem(
+            tuple(strangers or wanted), "no_preset" if strangers else "mixed", rules.name, rules.scale, template_id
+        )
+    unknown = tuple(word for word in wanted if word not in _words(rules.scale))
+    return ScaleProblem(unknown, "not_in_preset", rules.name, rules.scale, template_id)
 
 
 def mapping_sentence(scale: Scale) -> str:

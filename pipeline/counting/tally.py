@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from pipeline.ballot.template import Template, period_label
+from pipeline.common.messages import Lang, blocker
 from pipeline.counting.ballots import BallotResult
 from pipeline.counting.rules import (
     BandGrading,
@@ -37,12 +38,14 @@ class TallyError(Exception):
 
 @dataclass(frozen=True)
 class SessionFacts:
-    """What the clerk recorded about a round: ballots handed out (发出), members expected and present."""
+    """What the clerk recorded about a round: ballots handed out (发出), members expected and present; and how
+    many scanned pages the machine did not count still wait for a clerk's decision (no final report till then)."""
 
     session: str
     issued: int | None = None
     expected: int | None = None
     attended: int | None = None
+    unsettled_pages: int = 0
 
 
 @dataclass(frozen=True)
@@ -154,11 +157,13 @@ class SessionTally:
     def period(self) -> str:
         return period_label(self.session)
 
-    def final_blockers(self) -> tuple[str, ...]:
-        """Why no final (publishable) report may be written; empty when one may."""
-        blockers = [f"{self.session} 测评无效：{reason}" for reason in self.void_reasons]
+    def final_blockers(self, lang: Lang = "zh") -> tuple[str, ...]:
+        """Why no final (publishable) report may be written, in ``lang``; empty when one may."""
+        blockers = [blocker("void", lang, session=self.session, reason=reason) for reason in self.void_reasons]
         if self.pending_rows:
-            blockers.append(f"{self.session} 尚有 {self.pending_rows} 行待复核")
+            blockers.append(blocker("pending", lang, session=self.session, count=self.pending_rows))
+        if self.facts.unsettled_pages:
+            blockers.append(blocker("unsettled", lang, session=self.session, count=self.facts.unsettled_pages))
         return tuple(blockers)
 
 
@@ -172,7 +177,7 @@ def tally_session(
     """Count, rate, grade and rank every row of ``template``, then apply the session's active complaints."""
     scale = template_scale(template, rules)
     if not isinstance(scale, Scale):
-        raise TallyError(scale.message)
+        raise TallyError(scale.message())
     rows = _template_rows(template)
     digest = template.content_hash()
     totals: dict[str, Counter[str]] = {unit: Counter() for unit in rows}
@@ -421,8 +426,8 @@ class YearTally:
     units: tuple[YearUnit, ...]
     overrides: tuple[Override, ...] = field(default=())  # vetoes of the year, revoked ones included
 
-    def final_blockers(self) -> tuple[str, ...]:
-        return self.halves[0].final_blockers() + self.halves[1].final_blockers()
+    def final_blockers(self, lang: Lang = "zh") -> tuple[str, ...]:
+        return self.halves[0].final_blockers(lang) + self.halves[1].final_blockers(lang)
 
 
 def combine_year(

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from pipeline.common.reasons import RowWhy
+from pipeline.common.reasons import BoxSeen, RowWhy
 from pipeline.reading.score import INK_LEVEL, BoxScore
 from pipeline.reading.settings import ReadingSettings
 
@@ -59,6 +59,31 @@ def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
     if score.fill >= marks.marginal:
         return "marginal"
     return "unmarked"
+
+
+def box_seen(score: BoxScore, settings: ReadingSettings) -> BoxSeen:
+    """What the machine saw in a box, for the clerk to read beside the crop (the thresholds of
+    :func:`classify_box`): a fill share alone points the wrong way where an eraser's residue covers more of a
+    box than a faint tick does; whether the ink is as dark as a stroke (``firm``) is what tells them apart."""
+    marks = settings.marks
+    kind = classify_box(score, settings)
+    if kind == "marked":
+        return BoxSeen.CLEAR
+    if kind == "circled":
+        return BoxSeen.RING
+    if score.crossing >= marks.crossing:
+        return BoxSeen.LINE
+    if score.fill >= marks.marginal:
+        if score.scattered * 2 >= score.fill:
+            return BoxSeen.SPECKS
+        if score.darkness < max(marks.firm, score.ink_level):
+            return BoxSeen.FAINT
+        return BoxSeen.SMALL
+    if score.outside >= marks.outside:
+        return BoxSeen.OUTSIDE
+    if score.edge >= marks.edge:
+        return BoxSeen.BORDER
+    return BoxSeen.EMPTY
 
 
 def is_circled(score: BoxScore, settings: ReadingSettings) -> bool:
@@ -171,10 +196,12 @@ def classify_row(
     *,
     clean: bool = False,
     from_below: frozenset[int] = frozenset(),
+    hand: float | None = None,
 ) -> RowReading:
     """One row's reading. ``residue``: how much ink the page shows along the borders of its boxes as a rule;
     ``clean``: the page shows no stray ink (see :func:`classify_page`); ``from_below``: positions of boxes whose
-    ink around them is the leg of a tick in the box below (:func:`legs_from_below`)."""
+    ink around them is the leg of a tick in the box below (:func:`legs_from_below`); ``hand``: how dark the
+    voter's marks on this sheet are as a rule (:func:`voters_hand`), None when too few to tell."""
     marks = settings.marks
     limits = settings.alignment
     classes = row_classes(scores, settings, residue, clean=clean)
@@ -236,6 +263,11 @@ def classify_row(
     if along:
         return pending(RowWhy.EDGE)
     if len(marked) == 1:
+        # A mark far fainter than the voter's others on the same sheet: a pen running dry, a very light
+        # pencil, a rubbed-out mark's residue. The voter's own hand is the measure, so a light hand's marks,
+        # all alike, are read.
+        if hand is not None and marked[0].darkness < marks.faint_share * hand:
+            return pending(RowWhy.FAINT)
         return RowReading(unit, "choice", marked[0].option, None)
     # 弃权 is a definite reading too: it means no ink at all, so even a little ink beside a box (a small
     # tick that missed a small printed □) sends the row to a clerk.
@@ -253,10 +285,29 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
     residue, clean = _page_context(scores)
     rows = _rows(scores)
     legs = legs_from_below(list(rows.values()), settings)
+    hand = voters_hand(rows.values(), settings, residue, clean=clean)
     return [
-        classify_row(unit, group, settings, residue, clean=clean, from_below=legs.get(unit, frozenset()))
+        classify_row(unit, group, settings, residue, clean=clean, from_below=legs.get(unit, frozenset()), hand=hand)
         for unit, group in rows.items()
     ]
+
+
+#: The voter's hand is told from this many marked boxes of one sheet or more.
+HAND_MARKS = 3
+
+
+def voters_hand(
+    rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings, residue: float, *, clean: bool
+) -> float | None:
+    """How dark the voter's marks on one sheet are as a rule: the median darkness of its marked boxes (one
+    voter, one pen: most of them alike), or None with fewer than HAND_MARKS of them."""
+    darkness = [
+        score.darkness
+        for group in rows
+        for score, kind in zip(group, row_classes(group, settings, residue, clean=clean), strict=True)
+        if kind == "marked"
+    ]
+    return statistics.median(darkness) if len(darkness) >= HAND_MARKS else None
 
 
 def legs_from_below(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> dict[str, frozenset[int]]:

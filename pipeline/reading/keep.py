@@ -39,9 +39,16 @@ def upright_page(
 ) -> Gray:
     """The sheet resampled upright at ``px_per_mm`` (pixel centres at (i + ½) / px_per_mm mm) through
     ``matrix`` (page mm → image px): crops for review are plain rectangles in mm."""
+    return upright_region(image, matrix, (0.0, 0.0, page_w, page_h), px_per_mm)
+
+
+def upright_region(image: Gray, matrix: Matrix, area_mm: tuple[float, float, float, float], px_per_mm: float) -> Gray:
+    """The part ``area_mm`` (left, top, width, height) of the sheet resampled upright at ``px_per_mm``, as
+    :func:`upright_page` would show it, without resampling the rest of the page."""
+    left, top, width, height = area_mm
     scale = 1.0 / px_per_mm
-    to_mm = np.array([[scale, 0, 0.5 * scale], [0, scale, 0.5 * scale], [0, 0, 1]], dtype=np.float64)
-    size = (round(page_w * px_per_mm), round(page_h * px_per_mm))
+    to_mm = np.array([[scale, 0, left + 0.5 * scale], [0, scale, top + 0.5 * scale], [0, 0, 1]], dtype=np.float64)
+    size = (round(width * px_per_mm), round(height * px_per_mm))
     upright = cv2.warpPerspective(
         image, matrix @ to_mm, size, flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderValue=255
     )

@@ -99,6 +99,14 @@ class MarkThresholds(_Strict):
         "fainter at least this share of the darker): a fainter mark beside a firm one may be an erasure, a faint "
         "second thought or a correction, and goes to a clerk.",
     )
+    faint_share: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="a row's one marked box whose ink is under this share of the median darkness of the sheet's "
+        "marked boxes (three or more) is far fainter than the voter's own hand (a pen running dry, very light "
+        "pencil, an erased mark's residue): ask.",
+    )
     overvote_balance: float = Field(
         default=0.5,
         gt=0,

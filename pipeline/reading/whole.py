@@ -62,7 +62,10 @@ def _jpeg_complete(data: bytes) -> bool:
     scans = _scans(data)
     if scans is None or not _covered(*scans):
         return False
-    as_is, with_junk = _decoded(data + JPEG_END), _decoded(data + JUNK + JPEG_END)
+    # Cut right after an 0xFF, the data's next byte makes a marker of it: 0x00 makes it the data byte 0xFF
+    # (a stuffed FF 00), so the junk is read as data, not taken for a marker that ends the scan at once.
+    junk = (b"\x00" if data.endswith(b"\xff") else b"") + JUNK
+    as_is, with_junk = _decoded(data + JPEG_END), _decoded(data + junk + JPEG_END)
     return as_is is not None and with_junk is not None and np.array_equal(as_is, with_junk)
 
 

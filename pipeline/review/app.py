@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import threading
 from collections import OrderedDict
+from datetime import tzinfo
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +22,15 @@ from flask import Flask, Response, abort, jsonify, redirect, render_template, re
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from pipeline.common.reasons import RowWhy
+from pipeline.ballot.layout import RowPlace
+from pipeline.common.clock import office_zone
+from pipeline.common.messages import refusal
+from pipeline.common.reasons import Refusal, RowWhy
 from pipeline.reading.keep import review_image
 from pipeline.review.i18n import LANGS, Lang, pick_lang, strings
 from pipeline.review.views import (
     Layouts,
+    closeup,
     count_template,
     flagged_json,
     hand_rows,
@@ -33,6 +39,7 @@ from pipeline.review.views import (
     progress_json,
     row_crop,
     row_json,
+    sheet_row_json,
     shown_page,
 )
 from pipeline.store.database import Store
@@ -56,6 +63,8 @@ MAX_BODY_BYTES = 64 * 1024
 DECODED_PAGES_KEPT = 12  # upright pages (≈2 MB each) kept for cutting row crops and showing pages
 POLL_MS = 20_000  # how often the page refreshes its lists, to show another clerk's decisions
 STORE_LOCK = "ballot_store_lock"  # app.extensions: the lock a request holds while it uses the store
+#: The largest id SQLite stores (a signed 64-bit integer): a larger number in a path or a body names nothing.
+MAX_ID = 2**63 - 1
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -84,8 +93,12 @@ class InvalidRequest(Exception):  # noqa: N818 - maps to HTTP 400
     """A request body that does not have the expected shape."""
 
 
-def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: Lang = "zh") -> Flask:
-    """The review application for ``session``; decisions are recorded as ``reviewer`` unless the page names one."""
+def create_app(
+    store: Store, session: str, token: str, reviewer: str, *, lang: Lang = "zh", zone: tzinfo | None = None
+) -> Flask:
+    """The review application for ``session``; decisions are recorded as ``reviewer`` unless the page names one.
+    Times are shown in ``zone`` (default: the office's, :func:`pipeline.common.clock.office_zone`)."""
+    zone = zone or office_zone()
     here = Path(__file__).resolve().parent
     app = Flask(__name__, template_folder=str(here / "pages"), static_folder=str(here / "static"))
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
@@ -154,27 +167,38 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
 
     @app.errorhandler(InvalidRequest)
     def invalid(error: InvalidRequest) -> tuple[Response, int]:
-        return jsonify({"error": "invalid", "message": str(error)}), 400
+        return jsonify({"error": "invalid", "message": texts()["invalid_request"], "detail": str(error)}), 400
 
     @app.errorhandler(DecisionRefused)
     def refused(error: DecisionRefused) -> tuple[Response, int]:
-        return jsonify({"error": "refused", "message": str(error)}), 422
+        return jsonify({"error": "refused", "message": refusal(error.code, error.detail, current_lang())}), 422
 
     @app.errorhandler(DecisionConflict)
     def conflict(error: DecisionConflict) -> tuple[Response, int]:
         current = error.current
         if isinstance(current, RowState):
-            return jsonify({"error": "conflict", "row": row_json(current, texts())}), 409
+            return jsonify({"error": "conflict", "row": row_json(current, texts(), zone)}), 409
         with lock:
             body = {"error": "conflict", "page": page_dict(current)}
         return jsonify(body), 409
+
+    @app.errorhandler(Exception)
+    def server_error(error: Exception) -> tuple[Response, int]:
+        """A bug: logged with its traceback for whoever runs the server; the clerk reads that nothing was recorded."""
+        app.logger.exception("review server error", exc_info=error)
+        if request.path.startswith("/api/"):
+            return jsonify({"error": "server", "message": texts()["server_error"]}), 500
+        page = f"<!doctype html><meta charset=utf-8><p>{texts()['server_error']}</p>"
+        return Response(page, mimetype="text/html"), 500
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> BaseResponse:
         if not request.path.startswith("/api/"):
             return error.get_response()
-        response = jsonify({"error": error.name, "message": error.description or ""})
-        response.status_code = error.code or 500
+        code = error.code or 500
+        message = texts().get(f"http_{code}") or texts()["http_other"].format(code=code)
+        response = jsonify({"error": error.name, "message": message})
+        response.status_code = code
         return response
 
     # -- the page ---------------------------------------------------------------------------------------------
@@ -208,27 +232,37 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
     @app.get("/api/queue")
     def queue() -> Response:
         """Every flagged row in sheet order (only those flagged for ``?reason=`` when given); progress is overall."""
-        table = texts()
+        table, chosen = texts(), current_lang()
         reason = request.args.get("reason")
         with lock:
             rows = store.flagged_rows(session)
-            items = [flagged_json(row, layouts, table) for row in rows if reason in (None, "", row.state.reason)]
+            settings = store.classification_settings(session)
+            items = [
+                flagged_json(row, layouts, table, chosen, settings, zone)
+                for row in rows
+                if reason in (None, "", row.state.reason)
+            ]
         return jsonify({"rows": items, "progress": progress_json(rows)})
 
     @app.post("/api/rows/decide")
     def decide_row() -> Response:
+        """A decision on a flagged row; on a row the machine read without doubt only with ``correction: true``
+        (the whole-sheet view sends it), recorded as a correction."""
         body = json_body()
         kind = body.get("kind")
         choice = body.get("choice")
+        correction = body.get("correction", False)
         if kind not in ROW_DECISION_KINDS or not (choice is None or isinstance(choice, str)):
             raise InvalidRequest("kind must be choice, blank or void; choice a string or null")
+        if not isinstance(correction, bool):
+            raise InvalidRequest("correction must be true or false")
         with lock:
             state = store.decide_row(
                 session, int_field(body, "page_id"), str_field(body, "unit"), kind, choice, who(body),
-                int_field(body, "version"),
+                int_field(body, "version"), correction=correction,
             )  # fmt: skip
             progress = progress_json(store.flagged_rows(session))
-        return jsonify({"row": row_json(state, texts()), "progress": progress})
+        return jsonify({"row": row_json(state, texts(), zone), "progress": progress})
 
     @app.post("/api/rows/undo")
     def undo_row() -> Response:
@@ -238,7 +272,17 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
                 session, int_field(body, "page_id"), str_field(body, "unit"), who(body), int_field(body, "version")
             )
             progress = progress_json(store.flagged_rows(session))
-        return jsonify({"row": row_json(state, texts()), "progress": progress})
+        return jsonify({"row": row_json(state, texts(), zone), "progress": progress})
+
+    @app.get(f"/api/pages/<int(max={MAX_ID}):page_id>/rows")
+    def sheet_rows(page_id: int) -> Response:
+        """Every row of a read sheet, for the whole-sheet view (where a row the machine was sure of is corrected)."""
+        table = texts()
+        with lock:
+            rows = store.sheet_rows(session, page_id)
+        if not rows:
+            abort(404)
+        return jsonify({"rows": [sheet_row_json(row, table, zone) for row in rows]})
 
     # -- pages ------------------------------------------------------------------------------------------------
 
@@ -250,7 +294,8 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
         for rejected in (True, False):
             found = store.review_pages(session, rejected=rejected, page_id=state.page_id)
             if found:
-                return page_json(found[0], texts(), current_lang(), layouts if rejected else None, session_hashes())
+                chosen = current_lang()
+                return page_json(found[0], texts(), chosen, layouts if rejected else None, session_hashes(), zone)
         abort(404)
 
     @app.get("/api/pages")
@@ -260,10 +305,12 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
             hashes = session_hashes()
             chosen = current_lang()
             rejected = [
-                page_json(page, table, chosen, layouts, hashes) for page in store.review_pages(session, rejected=True)
+                page_json(page, table, chosen, layouts, hashes, zone)
+                for page in store.review_pages(session, rejected=True)
             ]
             sheets = [
-                page_json(page, table, chosen, None, hashes) for page in store.review_pages(session, rejected=False)
+                page_json(page, table, chosen, None, hashes, zone)
+                for page in store.review_pages(session, rejected=False)
             ]
         return jsonify({"rejected": rejected, "sheets": sheets})
 
@@ -272,20 +319,24 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
         body = json_body()
         page_id, version, kind = int_field(body, "page_id"), int_field(body, "version"), body.get("kind")
         note, serial = body.get("note", ""), body.get("serial") or None
+        illegible = body.get("serial_illegible", False)
         if kind not in PAGE_DECISION_KINDS or not isinstance(note, str) or len(note) > MAX_NOTE:
-            raise InvalidRequest("kind must be not_ballot, count or void; note a short string")
+            raise InvalidRequest("kind must be not_ballot, not_counted, count or void; note a short string")
         if serial is not None and (not isinstance(serial, str) or len(serial) > MAX_SERIAL_TEXT):
             raise InvalidRequest("serial must be a short string")
+        if not isinstance(illegible, bool):
+            raise InvalidRequest("serial_illegible must be true or false")
         with lock:
-            digest = None
+            digest: str | None = None
             rows = []
             if kind == "count":
                 found = store.review_pages(session, rejected=True, page_id=page_id)
                 if not found:
-                    raise DecisionRefused(texts()["why_not_outcome"])
-                digest, why_not = count_template(found[0], session_hashes())
-                if digest is None:
-                    raise DecisionRefused(texts()[why_not])
+                    raise DecisionRefused(Refusal.ONLY_UNREADABLE_COUNTED, outcome="read")
+                template = count_template(found[0], session_hashes())
+                if isinstance(template, DecisionRefused):
+                    raise template
+                digest = template
                 rows = hand_rows(body.get("rows"), layouts.get(digest))
             state = store.decide_page(
                 session,
@@ -297,6 +348,7 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
                 template_hash=digest,
                 rows=rows,
                 serial=serial,
+                serial_illegible=illegible,
             )
             result = {"page": page_dict(state), "progress": progress_json(store.flagged_rows(session))}
         return jsonify(result)
@@ -311,7 +363,7 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
 
     # -- images: only by page id, only of this session ---------------------------------------------------------
 
-    @app.get("/image/page/<int:page_id>")
+    @app.get(f"/image/page/<int(max={MAX_ID}):page_id>")
     def page_image(page_id: int) -> Response:
         with lock:
             image = store.page_image(page_id)
@@ -322,17 +374,30 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
             upright = shown(page_id, image)
         return Response(review_image(upright).data, mimetype="image/jpeg")
 
-    @app.get("/image/row/<int:page_id>/<int:row_index>")
+    @app.get(f"/image/row/<int(max={MAX_ID}):page_id>/<int(max=999):row_index>")
     def row_image(page_id: int, row_index: int) -> Response:
         with lock:
-            image = store.page_image(page_id)
-            if image is None or image.session != session or image.outcome != "read" or image.template_hash is None:
-                abort(404)
-            rows = layouts.get(image.template_hash).rows
-            if not 0 <= row_index < len(rows):
-                abort(404)
-            crop = row_crop(shown(page_id, image), rows[row_index])
+            image, place = read_row(page_id, row_index)
+            crop = row_crop(shown(page_id, image), place)
         return Response(png(crop), mimetype="image/png")
+
+    @app.get(f"/image/closeup/<int(max={MAX_ID}):page_id>/<int(max=999):row_index>")
+    def closeup_image(page_id: int, row_index: int) -> Response:
+        """The row at the scan's own resolution, contrast stretched: for faint marks and erasures."""
+        with lock:
+            image, place = read_row(page_id, row_index)
+            pixels = closeup(image, shown(page_id, image), place)
+        return Response(png(pixels), mimetype="image/png")
+
+    def read_row(page_id: int, row_index: int) -> tuple[StoredImage, RowPlace]:
+        """A read sheet's image and row ``row_index``'s place; 404 for anything else (the caller holds the lock)."""
+        image = store.page_image(page_id)
+        if image is None or image.session != session or image.outcome != "read" or image.template_hash is None:
+            abort(404)
+        rows = layouts.get(image.template_hash).rows
+        if not 0 <= row_index < len(rows):
+            abort(404)
+        return image, rows[row_index]
 
     def shown(page_id: int, image: StoredImage) -> np.ndarray:
         """The page's pixels as shown (:func:`shown_page`), from the last DECODED_PAGES_KEPT pages'."""
@@ -353,7 +418,13 @@ def create_app(store: Store, session: str, token: str, reviewer: str, *, lang: L
 
 
 def json_body() -> dict[str, object]:
-    body = request.get_json(silent=True)
+    """The request's JSON object; InvalidRequest for anything else, also for JSON nested too deeply to parse."""
+    if not request.is_json:
+        raise InvalidRequest("a JSON object is expected (Content-Type: application/json)")
+    try:
+        body = json.loads(request.get_data(cache=True))
+    except (ValueError, RecursionError):
+        raise InvalidRequest("a JSON object is expected") from None
     if not isinstance(body, dict):
         raise InvalidRequest("a JSON object is expected")
     return body
@@ -361,8 +432,8 @@ def json_body() -> dict[str, object]:
 
 def int_field(body: dict[str, object], name: str) -> int:
     value = body.get(name)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise InvalidRequest(f"{name} must be a non-negative integer")
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_ID:
+        raise InvalidRequest(f"{name} must be a non-negative integer that the store can hold")
     return value
 
 

@@ -14,6 +14,7 @@ import click
 import cv2
 import numpy as np
 
+from pipeline.common.reasons import Refusal
 from pipeline.review.i18n import Lang, strings
 from pipeline.review.views import Layouts, crop_area, reading_label, row_crop, shown_page, to_pixels
 from pipeline.store.database import Store
@@ -34,7 +35,7 @@ def outlined_crop(store: Store, layouts: Layouts, row: FlaggedRow) -> np.ndarray
     """The row crop, enlarged, with every box outlined and numbered with its fill percentage (BGR)."""
     image = store.page_image(row.state.page_id)
     if image is None:
-        raise DecisionRefused(f"no image stored for page {row.state.page_id}")
+        raise DecisionRefused(Refusal.NO_IMAGE, page=row.state.page_id)
     page = shown_page(image, layouts)
     _, place = layouts.row(row.template_hash, row.state.unit)
     area = crop_area(place, page.shape[1], page.shape[0])
@@ -77,7 +78,8 @@ def run_terminal(store: Store, session: str, reviewer: str, out_dir: Path, lang:
             "  " + "   ".join(f"{n}={box.option} ({round(box.fill * 100)}%)" for n, box in enumerate(row.boxes, 1))
         )
         click.echo(f"  {path}")
-        click.echo(f"  0={texts['blank']}  X={texts['void']}  Z={texts['undo']}  Enter=skip  Q=quit > ", nl=False)
+        keys = f"0={texts['blank']}  X={texts['void']}  Z={texts['undo']}  Enter={texts['skip']}  Q={texts['quit']}"
+        click.echo(f"  {keys} > ", nl=False)
         key = click.getchar().lower()
         click.echo(key if key.isprintable() else "")
         if key == "q":

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from pathlib import PurePath
 
 import cv2
 import numpy as np
 
 from pipeline.ballot.layout import Layout, Rect, RowPlace, compute_layout
-from pipeline.common.messages import Lang, page_reason
+from pipeline.common.clock import local_time
+from pipeline.common.messages import Lang, box_seen, page_reason, refusal
+from pipeline.common.reasons import BoxSeen, Refusal, RowWhy
+from pipeline.reading.classify import box_seen as seen_in
 from pipeline.reading.ingest import decode_image
-from pipeline.reading.keep import REVIEW_PX_PER_MM, upright_page
+from pipeline.reading.keep import REVIEW_PX_PER_MM, upright_page, upright_region
+from pipeline.reading.settings import ReadingSettings
 from pipeline.store.database import Store
 from pipeline.store.records import (
     ROW_DECISION_KINDS,
@@ -28,6 +33,7 @@ from pipeline.store.records import (
     PageSummary,
     RowDecisionKind,
     RowState,
+    SheetRow,
     StoredImage,
 )
 
@@ -35,6 +41,16 @@ from pipeline.store.records import (
 #: than 2.5 mm would show the neighbouring rows' boxes, which a clerk could take for this row's.
 CROP_MARGIN_X_MM = 1.0
 CROP_MARGIN_Y_MM = 2.0
+#: The close-up of a row is cut from the scan at the scan's own resolution, up to this (a 300-dpi scan: 11.8).
+CLOSEUP_MAX_PX_PER_MM = 12.0
+#: Contrast of the close-up: the darkest ink (1st percentile) to black, the paper (CLOSEUP_PAPER_PERCENTILE: most
+#: of a row band is paper) to white, and the greys just under the paper spread by a gamma, so a faint tick or
+#: what an eraser left shows as clearly as the scan allows.
+CLOSEUP_PAPER_PERCENTILE = 70
+CLOSEUP_GAMMA = 2.5
+#: Where the screen cannot tell what the paper shows: a faint mark (a light tick and an erased one look alike on
+#: screen; on paper the eraser's roughened surface shows), and an empty row on paper too grainy for light pencil.
+PAPER_DECIDES = {BoxSeen.FAINT}
 
 JSON = dict[str, object]
 
@@ -72,7 +88,7 @@ class Layouts:
         for index, place in enumerate(self.get(digest).rows):
             if place.unit == unit:
                 return index, place
-        raise DecisionRefused(f"模板没有这一行 / the template has no row {unit!r}")
+        raise DecisionRefused(Refusal.ROW_UNKNOWN, unit=unit)
 
 
 def to_pixels(rect: Rect, origin: tuple[int, int] = (0, 0)) -> PixelBox:
@@ -114,6 +130,29 @@ def row_crop(page: np.ndarray, place: RowPlace) -> np.ndarray:
     return page[area.y : area.y + area.h, area.x : area.x + area.w]
 
 
+def closeup(image: StoredImage, shown: np.ndarray, place: RowPlace) -> np.ndarray:
+    """The row's crop (the area of :func:`row_crop`) at the scan's own resolution where the scan is kept as
+    scanned (else the upright copy is all there is), contrast stretched (:func:`stretched`)."""
+    area = crop_area(place, shown.shape[1], shown.shape[0])
+    scale = min(CLOSEUP_MAX_PX_PER_MM, max(REVIEW_PX_PER_MM, image.px_per_mm or REVIEW_PX_PER_MM))
+    if image.transform is None or scale <= REVIEW_PX_PER_MM:
+        return stretched(shown[area.y : area.y + area.h, area.x : area.x + area.w])
+    scan = decode_image(image.data)
+    if scan is None:
+        raise ValueError("stored page image cannot be decoded")
+    area_mm = tuple(value / REVIEW_PX_PER_MM for value in (area.x, area.y, area.w, area.h))
+    return stretched(upright_region(scan, image.transform, area_mm, scale))  # type: ignore[arg-type]
+
+
+def stretched(pixels: np.ndarray) -> np.ndarray:
+    """Grey levels stretched so the darkest ink is black, the paper white, and light greys darker."""
+    ink, paper = np.percentile(pixels, [1, CLOSEUP_PAPER_PERCENTILE])
+    if paper - ink < 1:
+        return pixels
+    share = np.clip((pixels.astype(np.float32) - ink) / (paper - ink), 0.0, 1.0)
+    return np.asarray(np.round(255 * share**CLOSEUP_GAMMA), dtype=np.uint8)
+
+
 def png(pixels: np.ndarray) -> bytes:
     ok, encoded = cv2.imencode(".png", pixels)
     if not ok:
@@ -131,7 +170,7 @@ def reading_label(kind: str, choice: str | None, texts: Mapping[str, str]) -> st
     return texts.get(kind, kind)
 
 
-def row_json(state: RowState, texts: Mapping[str, str]) -> JSON:
+def row_json(state: RowState, texts: Mapping[str, str], zone: tzinfo) -> JSON:
     decision = state.decision
     return {
         "page_id": state.page_id,
@@ -140,6 +179,7 @@ def row_json(state: RowState, texts: Mapping[str, str]) -> JSON:
         "version": state.version,
         "reason": state.reason,
         "reason_text": texts.get(f"reason_{state.reason}", state.reason),
+        "flagged": state.machine_reading == "pending",
         "machine": reading_label(state.machine_reading, state.machine_choice, texts),
         "decision": None
         if decision is None
@@ -149,6 +189,8 @@ def row_json(state: RowState, texts: Mapping[str, str]) -> JSON:
             "label": reading_label(decision.kind, decision.choice, texts),
             "reviewer": decision.reviewer,
             "decided_at": decision.decided_at,
+            "time": local_time(decision.decided_at, zone),  # the office's time, as the workbook shows it
+            "correction": decision.correction,
         },
         "pending": state.effective == "pending",
         "effective": reading_label(
@@ -159,36 +201,56 @@ def row_json(state: RowState, texts: Mapping[str, str]) -> JSON:
     }
 
 
+def sheet_row_json(row: SheetRow, texts: Mapping[str, str], zone: tzinfo) -> JSON:
+    """A row of the whole-sheet view: its state and the options a correction may choose."""
+    return {**row_json(row.state, texts, zone), "options": list(row.options)}
+
+
 def page_pixels(layout: Layout) -> tuple[int, int]:
     """(width, height) of a read page as shown (:func:`shown_page`): the sheet upright at REVIEW_PX_PER_MM."""
     return round(layout.page_w * REVIEW_PX_PER_MM), round(layout.page_h * REVIEW_PX_PER_MM)
 
 
-def flagged_json(row: FlaggedRow, layouts: Layouts, texts: Mapping[str, str]) -> JSON:
-    """A flagged row with what the page needs to draw it: the crop and, on it, every box with its fill."""
+def flagged_json(
+    row: FlaggedRow, layouts: Layouts, texts: Mapping[str, str], lang: Lang, settings: ReadingSettings, zone: tzinfo
+) -> JSON:
+    """A flagged row with what the page needs to draw it: the crop and, on it, every box with its fill and what
+    the machine saw in it; and whether only the paper ballot can decide (``paper``)."""
     index, place = layouts.row(row.template_hash, row.state.unit)
     width, height = page_pixels(layouts.get(row.template_hash))
     area = crop_area(place, width, height)
-    fills = {box.option: box for box in row.boxes}
+    scores = {box.option: box for box in row.boxes}
     boxes = []
+    seen_any: set[BoxSeen] = set()
     for box in place.boxes:
-        measured = fills.get(box.option)
+        measured = scores.get(box.option)
+        seen = seen_in(measured, settings) if measured else BoxSeen.EMPTY
+        seen_any.add(seen)
         boxes.append(
             {
                 "option": box.option,
                 "fill": measured.fill if measured else None,
                 "outside": measured.outside if measured else None,
+                "seen": str(seen),
+                "seen_text": box_seen(seen, lang),
                 **to_pixels(box.rect, (area.x, area.y)).as_json(),
             }
         )
+    paper = ""
+    if seen_any & PAPER_DECIDES:
+        paper = texts["paper_faint"]
+    elif row.state.reason == RowWhy.NOISY:
+        paper = texts["paper_noisy"]
     return {
-        **row_json(row.state, texts),
+        **row_json(row.state, texts, zone),
         "serial": row.serial,
         "source": PurePath(row.source).name,
         "page_no": row.page_no,
         "options": list(place.options),
         "boxes": boxes,
+        "paper": paper,
         "crop": {"url": f"/image/row/{row.state.page_id}/{index}", "width": area.w, "height": area.h},
+        "closeup": f"/image/closeup/{row.state.page_id}/{index}",
         "sheet": {
             "url": f"/image/page/{row.state.page_id}",
             "width": width,
@@ -212,23 +274,28 @@ def progress_json(rows: Sequence[FlaggedRow]) -> JSON:
     }
 
 
-def count_template(page: PageSummary, printed: Sequence[str]) -> tuple[str | None, str]:
-    """The template a rejected page can be counted by, or None and the strings key saying why not.
+def count_template(page: PageSummary, printed: Sequence[str]) -> str | DecisionRefused:
+    """The template a rejected page can be counted by, or the refusal saying why it cannot be.
 
     A page whose QR code was read names its template; one that was not can only be the session's template
     when the session printed exactly one.
     """
     if page.outcome != "unreadable":
-        return None, "why_not_outcome"
+        return DecisionRefused(Refusal.ONLY_UNREADABLE_COUNTED, outcome=page.outcome)
     if page.template_hash is not None:
-        return page.template_hash, ""
+        return page.template_hash
     if len(printed) == 1:
-        return printed[0], ""
-    return None, "why_not_template"
+        return printed[0]
+    return DecisionRefused(Refusal.TEMPLATE_UNKNOWN)
 
 
 def page_json(
-    page: PageSummary, texts: Mapping[str, str], lang: Lang, layouts: Layouts | None, printed: Sequence[str]
+    page: PageSummary,
+    texts: Mapping[str, str],
+    lang: Lang,
+    layouts: Layouts | None,
+    printed: Sequence[str],
+    zone: tzinfo,
 ) -> JSON:
     """A rejected page (``layouts`` given: with the rows to enter by hand when it can be counted) or a sheet."""
     decision = page.state.decision
@@ -245,41 +312,49 @@ def page_json(
         "version": page.state.version,
         "decision": None
         if decision is None
-        else {"kind": decision.kind, "note": decision.note, "reviewer": decision.reviewer, "at": decision.decided_at},
+        else {
+            "kind": decision.kind,
+            "note": decision.note,
+            "reviewer": decision.reviewer,
+            "at": decision.decided_at,
+            "time": local_time(decision.decided_at, zone),
+        },
         "flagged": page.flagged_rows,
+        "corrected": page.corrected_rows,
         "hand_rows": [list(row) for row in page.hand_rows],
     }
     if layouts is not None:
-        digest, why_not = count_template(page, printed)
-        result["countable"] = digest is not None
-        result["why_not"] = texts.get(why_not, "") if why_not else ""
+        digest = count_template(page, printed)
+        result["countable"] = isinstance(digest, str)
+        result["why_not"] = "" if isinstance(digest, str) else refusal(digest.code, digest.detail, lang)
         result["rows"] = (
             [{"unit": place.unit, "options": list(place.options)} for place in layouts.get(digest).rows]
-            if digest is not None
+            if isinstance(digest, str)
             else []
         )
+        result["has_serial"] = page.serial is not None
     return result
 
 
 def hand_rows(entered: object, layout: Layout) -> list[HandRow]:
     """Check the clerk's hand entry against the template: every row once, each an option, 弃权 or 无效."""
     if not isinstance(entered, list):
-        raise DecisionRefused("rows must be a list")
+        raise DecisionRefused(Refusal.ROWS_MALFORMED)
     places = {place.unit: place for place in layout.rows}
     rows: dict[str, HandRow] = {}
     for item in entered:
         if not isinstance(item, dict):
-            raise DecisionRefused("each row must be an object")
+            raise DecisionRefused(Refusal.ROWS_MALFORMED)
         unit, kind, choice = item.get("unit"), item.get("kind"), item.get("choice")
         if not isinstance(unit, str) or unit not in places or unit in rows:
-            raise DecisionRefused(f"未知或重复的行 / unknown or repeated row {unit!r}")
+            raise DecisionRefused(Refusal.ROW_UNKNOWN, unit=str(unit)[:40])
         if kind not in ROW_DECISION_KINDS:
-            raise DecisionRefused(f"{unit}: unknown reading {kind!r}")
+            raise DecisionRefused(Refusal.ROW_READING_UNKNOWN, unit=unit, kind=str(kind)[:40])
         if kind == "choice" and choice not in places[unit].options:
-            raise DecisionRefused(f"{unit} 没有选项 / has no option {choice!r}")
+            raise DecisionRefused(Refusal.NO_OPTION, unit=unit, choice=str(choice)[:40])
         typed_kind: RowDecisionKind = kind  # checked against ROW_DECISION_KINDS just above
         rows[unit] = HandRow(unit, typed_kind, choice if kind == "choice" else None)
     missing = [unit for unit in places if unit not in rows]
     if missing:
-        raise DecisionRefused(f"缺少 / missing rows: {'、'.join(missing)}")
+        raise DecisionRefused(Refusal.ROWS_MISSING, units=missing)
     return [rows[place.unit] for place in layout.rows]

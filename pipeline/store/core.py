@@ -23,7 +23,13 @@ def now() -> str:
 
 
 class StoreError(Exception):
-    """The store cannot be used (newer schema, read-only, disk full); the message says what to do."""
+    """The store cannot be used (newer schema, cannot be opened): ``key`` names the words saying what to do
+    (:mod:`pipeline.common.cli_words`), ``detail`` what they show."""
+
+    def __init__(self, key: str, **detail: Any) -> None:
+        super().__init__(key, detail)
+        self.key = key
+        self.detail = detail
 
 
 class StoreCore:

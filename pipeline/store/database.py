@@ -3,7 +3,8 @@
 One file (default ``output/ballots.db``, or ``--db`` / ``BALLOT_DB``). WAL mode so that a review server
 and a scan can share it; every write is a short transaction, so a killed run loses at most the page it
 was on. :class:`Store` assembles the store's concerns, each a module of this room: :mod:`.templates`
-(templates and sessions), :mod:`.printing`, :mod:`.reading`, :mod:`.results`, :mod:`.review`.
+(templates and sessions), :mod:`.printing`, :mod:`.reading`, :mod:`.results`, :mod:`.review` (rows) and
+:mod:`.pages`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from pathlib import Path
 
 from pipeline.common.reasons import RowWhy, Why
 from pipeline.store.core import StoreError
-from pipeline.store.review import ReviewStore
+from pipeline.store.pages import PageReviewStore
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 DEFAULT_DB = Path("output/ballots.db")
 #: The machine readings table as version 10 made it (a migration rebuilds it so).
 ROW_READINGS = """CREATE TABLE row_readings (
@@ -31,6 +32,26 @@ ROW_READINGS = """CREATE TABLE row_readings (
         reason            TEXT NOT NULL DEFAULT '' REFERENCES row_reasons (code),
         PRIMARY KEY (classification_id, page_id, unit),
         CHECK ((reading = 'choice') = (choice IS NOT NULL))
+    ) STRICT;"""
+
+
+#: The page decisions table as version 12 made it; its references to itself name the new table, which the rename
+#: then points at itself (the old table, referred to by nothing, can be dropped with foreign keys on).
+PAGE_DECISIONS = """CREATE TABLE page_decisions_new (
+        id            INTEGER PRIMARY KEY,
+        page_id       INTEGER NOT NULL REFERENCES pages (id),
+        decision      TEXT CHECK (decision IN ('not_ballot', 'not_counted', 'count', 'void')),
+        template_hash TEXT REFERENCES templates (hash),
+        note          TEXT NOT NULL DEFAULT '',
+        undoes_id     INTEGER REFERENCES page_decisions_new (id),
+        previous_id   INTEGER REFERENCES page_decisions_new (id),
+        reviewer      TEXT NOT NULL CHECK (length(reviewer) > 0),
+        decided_at    TEXT NOT NULL,
+        serial        TEXT CHECK (serial IS NULL OR length(serial) = 10),
+        serial_illegible INTEGER NOT NULL DEFAULT 0 CHECK (serial_illegible IN (0, 1)),
+        CHECK ((coalesce(decision, '') = 'count') = (template_hash IS NOT NULL)),
+        CHECK (serial_illegible = 0 OR (decision = 'count' AND serial IS NULL)),
+        CHECK ((decision IS NULL) = (undoes_id IS NOT NULL))
     ) STRICT;"""
 
 
@@ -102,10 +123,22 @@ MIGRATIONS = {
     ALTER TABLE page_images_new RENAME TO page_images;""",
     # 0 is "no ink below the box from the row below", as those scores were classified.
     12: "ALTER TABLE box_scores ADD COLUMN outside_below REAL NOT NULL DEFAULT 0;",
+    # A decision on a row the machine read without doubt is a correction: those made before were all on flagged
+    # rows (the page offered no other), so 0. A page may be settled as 'not_counted' (a duplicate confirmed), and a
+    # page counted by hand records whether the clerk stated that its serial cannot be read.
+    13: f"""ALTER TABLE decisions ADD COLUMN correction INTEGER NOT NULL DEFAULT 0 CHECK (correction IN (0, 1));
+    {PAGE_DECISIONS}
+    INSERT INTO page_decisions_new (id, page_id, decision, template_hash, note, undoes_id, previous_id, reviewer,
+        decided_at, serial)
+    SELECT id, page_id, decision, template_hash, note, undoes_id, previous_id, reviewer, decided_at, serial
+    FROM page_decisions;
+    DROP TABLE page_decisions;
+    ALTER TABLE page_decisions_new RENAME TO page_decisions;
+    CREATE UNIQUE INDEX page_decisions_one_per_version ON page_decisions (page_id, coalesce(previous_id, 0));""",
 }
 
 
-class Store(ReviewStore):
+class Store(PageReviewStore):
     """A connection to the store with typed operations. Use :func:`open_store`."""
 
 
@@ -114,7 +147,7 @@ def default_db_path() -> Path:
 
 
 def open_store(path: Path | None = None) -> Store:
-    """Open (creating if needed) the store at ``path``; raises :class:`StoreError` with a clear message."""
+    """Open (creating if needed) the store at ``path``; raises :class:`StoreError` naming what went wrong."""
     path = path or default_db_path()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -135,13 +168,13 @@ def open_store(path: Path | None = None) -> Store:
             _upgrade(connection, script + "\n".join(views) + "\n")
         elif version > SCHEMA_VERSION:
             connection.close()
-            raise StoreError(f"{path} was written by a newer version of this program (schema {version}); upgrade it")
+            raise StoreError("store_newer", path=path, version=version)
         connection.execute("PRAGMA synchronous = NORMAL")
         _know_reasons(connection)
     except sqlite3.OperationalError as error:
-        raise StoreError(f"cannot open the database {path}: {error}") from None
+        raise StoreError("store_unopenable", path=path, error=error) from None
     except OSError as error:
-        raise StoreError(f"cannot create the database folder for {path}: {error}") from None
+        raise StoreError("store_no_folder", path=path, error=error.strerror or error) from None
     return Store(connection, path)
 
 

@@ -1,25 +1,27 @@
 """What the review stage reads from and writes to the store: typed records, no SQL, no Flask.
 
 A *row decision* is a clerk's reading of one ballot row ('choice' with the option, 'blank' = 弃权, 'void' = 无效);
-a *page decision* settles a whole page ('not_ballot' or 'count' for a page the machine rejected, 'void' = 作废
-for a read ballot with identifying marks). Every write names the version the clerk saw; a stale version raises
+on a row the machine read without doubt it is a *correction*. A *page decision* settles a whole page
+('not_ballot', 'not_counted' or 'count' for a page the machine rejected, 'void' = 作废 for a read ballot with
+identifying marks). Every write names the version the clerk saw; a stale version raises
 :class:`DecisionConflict` carrying the current state, so the page can show it instead of deciding blind.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.common.reasons import PageReason
+from pipeline.common.reasons import PageReason, Refusal
+from pipeline.reading.score import BoxScore
 
 RowDecisionKind = Literal["choice", "blank", "void"]
-PageDecisionKind = Literal["not_ballot", "count", "void"]
+PageDecisionKind = Literal["not_ballot", "not_counted", "count", "void"]
 ROW_DECISION_KINDS: tuple[RowDecisionKind, ...] = ("choice", "blank", "void")
-PAGE_DECISION_KINDS: tuple[PageDecisionKind, ...] = ("not_ballot", "count", "void")
+PAGE_DECISION_KINDS: tuple[PageDecisionKind, ...] = ("not_ballot", "not_counted", "count", "void")
 MAX_NOTE = 500
 MAX_SERIAL_TEXT = 40  # a serial as typed: 10 characters, with dashes and spaces
 MAX_REVIEWER = 40
@@ -34,6 +36,7 @@ class Decision:
     reviewer: str
     decided_at: str
     note: str = ""
+    correction: bool = False  # row decisions: the machine had read the row without doubt
 
 
 @dataclass(frozen=True)
@@ -57,15 +60,6 @@ class RowState:
 
 
 @dataclass(frozen=True)
-class BoxFill:
-    """One checkbox's measured ink, 0–1: ``fill`` inside the box, ``outside`` in the ring around it."""
-
-    option: str
-    fill: float
-    outside: float
-
-
-@dataclass(frozen=True)
 class FlaggedRow:
     """A row the machine sent to review, with where it came from and what was measured."""
 
@@ -74,7 +68,15 @@ class FlaggedRow:
     template_hash: str
     source: str
     page_no: int
-    boxes: tuple[BoxFill, ...]  # in sheet order
+    boxes: tuple[BoxScore, ...]  # in sheet order
+
+
+@dataclass(frozen=True)
+class SheetRow:
+    """One row of a read sheet as the whole-sheet view shows it: its state and the options printed on it."""
+
+    state: RowState
+    options: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,7 @@ class PageSummary:
     state: PageState
     flagged_rows: int = 0  # read pages: rows the machine sent to review
     hand_rows: tuple[tuple[str, str], ...] = ()  # a counted page: (unit, effective reading) as entered
+    corrected_rows: int = 0  # read pages: rows the machine was sure of that a clerk corrected
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class StoredImage:
     height: int
     data: bytes
     transform: npt.NDArray[np.float64] | None = None
+    px_per_mm: float | None = None  # the scan's own resolution (a read page), whatever the image kept
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,13 @@ class DecisionConflict(Exception):  # noqa: N818 - an expected outcome shown to 
 
 
 class DecisionRefused(Exception):  # noqa: N818 - an expected outcome shown to the clerk, not a bug
-    """The decision cannot be taken (unknown row or option, page not countable, nothing to undo)."""
+    """The decision cannot be taken (unknown row or option, page not countable, nothing to undo): ``code`` says
+    why and ``detail`` what the words show (:func:`pipeline.common.messages.refusal` words them)."""
+
+    def __init__(self, code: Refusal, **detail: Any) -> None:
+        super().__init__(str(code))
+        self.code = code
+        self.detail = detail
 
 
 @dataclass(frozen=True)

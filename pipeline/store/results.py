@@ -12,6 +12,9 @@ from pipeline.counting.tally import SessionFacts
 from pipeline.store.core import now, one_snapshot
 from pipeline.store.reading import ReadingStore
 
+#: Pages a clerk must settle: every outcome the machine did not count, but a blank page (the back of a sheet).
+REJECTED = "p.outcome NOT IN ('read', 'blank')"
+
 
 class ResultStore(ReadingStore):
     """Session facts, overrides and effective ballots."""
@@ -65,8 +68,14 @@ class ResultStore(ReadingStore):
         return self.session_facts(session)
 
     def session_facts(self, session: str) -> SessionFacts:
-        row = self.db.execute("SELECT issued, expected, attended FROM sessions WHERE name = ?", (session,)).fetchone()
-        return SessionFacts(session, *(row or (None, None, None)))
+        """What the clerk recorded, and how many rejected pages no clerk has settled yet."""
+        row = self.db.execute(
+            "SELECT issued, expected, attended, (SELECT count(*) FROM pages p WHERE p.session = s.name "
+            f"AND {REJECTED} AND NOT EXISTS "
+            "(SELECT 1 FROM current_page_decisions c WHERE c.page_id = p.id)) FROM sessions s WHERE name = ?",
+            (session,),
+        ).fetchone()
+        return SessionFacts(session, *(row or (None, None, None, 0)))
 
     def add_override(self, request: OverrideRequest) -> Override:
         """Store an override already checked with :func:`pipeline.counting.rules.override_problems`."""

@@ -215,6 +215,8 @@ CREATE TABLE override_revocations (
 -- the row's version for optimistic locking, and the unique index below refuses a second record written from
 -- the same view of a row, so two clerks can never both decide a row blind. An undo (key Z) is a record of its
 -- own, with reading NULL, naming the decision it takes back (undoes_id).
+-- A decision on a row the machine read without doubt is a correction (made from the whole-sheet view, shown
+-- as such on the page and in 复核记录); one on a row it sent to review is not.
 CREATE TABLE decisions (
     id          INTEGER PRIMARY KEY,
     page_id     INTEGER NOT NULL REFERENCES pages (id),
@@ -225,19 +227,21 @@ CREATE TABLE decisions (
     previous_id INTEGER REFERENCES decisions (id),
     reviewer    TEXT NOT NULL CHECK (length(reviewer) > 0),
     decided_at  TEXT NOT NULL,
+    correction  INTEGER NOT NULL DEFAULT 0 CHECK (correction IN (0, 1)),  -- 1: the machine had read the row
     CHECK (CASE WHEN reading IS NULL THEN choice IS NULL ELSE (reading = 'choice') = (choice IS NOT NULL) END),
     CHECK ((reading IS NULL) = (undoes_id IS NOT NULL))
 ) STRICT;
 CREATE UNIQUE INDEX decisions_one_per_version ON decisions (page_id, unit, coalesce(previous_id, 0));
 CREATE INDEX decisions_by_undone ON decisions (undoes_id) WHERE undoes_id IS NOT NULL;
 
--- A clerk's decision about a whole page: a page the machine did not count is 'not_ballot' (settled, not counted)
--- or 'count' (read by eye, its rows entered by hand into decisions, then counted with template_hash); a read
--- ballot is 'void' (作废: identifying marks; returned but not counted). Versioned and undone like decisions.
+-- A clerk's decision about a whole page: a page the machine did not count is 'not_ballot' (settled: no ballot),
+-- 'not_counted' (settled: a ballot rightly left out, e.g. a duplicate confirmed, another session's) or 'count'
+-- (read by eye, its rows entered by hand into decisions, then counted with template_hash); a read ballot is
+-- 'void' (作废: identifying marks; returned but not counted). Versioned and undone like decisions.
 CREATE TABLE page_decisions (
     id            INTEGER PRIMARY KEY,
     page_id       INTEGER NOT NULL REFERENCES pages (id),
-    decision      TEXT CHECK (decision IN ('not_ballot', 'count', 'void')),  -- NULL: an undo
+    decision      TEXT CHECK (decision IN ('not_ballot', 'not_counted', 'count', 'void')),  -- NULL: an undo
     template_hash TEXT REFERENCES templates (hash),
     note          TEXT NOT NULL DEFAULT '',
     undoes_id     INTEGER REFERENCES page_decisions (id),
@@ -246,14 +250,17 @@ CREATE TABLE page_decisions (
     decided_at    TEXT NOT NULL,
     -- for a counted page the machine could not identify: the serial the clerk read under its QR code
     serial        TEXT CHECK (serial IS NULL OR length(serial) = 10),
+    -- for such a page counted without one: the clerk stated that the serial cannot be read on the sheet
+    serial_illegible INTEGER NOT NULL DEFAULT 0 CHECK (serial_illegible IN (0, 1)),
     CHECK ((coalesce(decision, '') = 'count') = (template_hash IS NOT NULL)),
+    CHECK (serial_illegible = 0 OR (decision = 'count' AND serial IS NULL)),
     CHECK ((decision IS NULL) = (undoes_id IS NOT NULL))
 ) STRICT;
 CREATE UNIQUE INDEX page_decisions_one_per_version ON page_decisions (page_id, coalesce(previous_id, 0));
 
 -- Decisions in force: per row (per page), the newest decision that no undo took back.
 CREATE VIEW current_decisions AS
-SELECT d.id, d.page_id, d.unit, d.reading, d.choice, d.reviewer, d.decided_at
+SELECT d.id, d.page_id, d.unit, d.reading, d.choice, d.reviewer, d.decided_at, d.correction
 FROM decisions AS d
 WHERE d.id = (
     SELECT max(live.id) FROM decisions AS live
@@ -262,7 +269,7 @@ WHERE d.id = (
 );
 
 CREATE VIEW current_page_decisions AS
-SELECT d.id, d.page_id, d.decision, d.template_hash, d.note, d.reviewer, d.decided_at, d.serial
+SELECT d.id, d.page_id, d.decision, d.template_hash, d.note, d.reviewer, d.decided_at, d.serial, d.serial_illegible
 FROM page_decisions AS d
 WHERE d.id = (
     SELECT max(live.id) FROM page_decisions AS live

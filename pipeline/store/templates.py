@@ -14,7 +14,12 @@ from pipeline.store.core import StoreCore, now
 
 
 class FormConflictError(Exception):
-    """An external form's id is already used in the session with other content."""
+    """An external form's id is already used in the session with other content: ``old`` and ``new`` hashes."""
+
+    def __init__(self, form: str, session: str, old: str, new: str) -> None:
+        super().__init__(f"form {form} was already read in {session} as {old[:8]}, now {new[:8]}")
+        self.old = old
+        self.new = new
 
 
 class TemplateStore(StoreCore):
@@ -72,11 +77,7 @@ class TemplateStore(StoreCore):
                 (session, template.id, digest),
             ).fetchone()
             if other is not None:
-                raise FormConflictError(
-                    f"表格 {template.id} 在 {session} 中已按另一版本读取 / form {template.id} was already read in "
-                    f"{session} as a different version ({other[0][:8]}, now {digest[:8]}); give the changed form "
-                    "a new id"
-                )
+                raise FormConflictError(template.id, session, str(other[0]), digest)
             db.execute(
                 "INSERT INTO session_forms (session, template_hash, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (session, digest, now()),

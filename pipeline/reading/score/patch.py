@@ -8,7 +8,8 @@ In that patch:
   border is in the same patch (so uneven light, pencil and grey scanners are judged fairly);
 - the *noise level* is how dark plain paper gets by noise alone (NOISE_SIGMAS deviations above its middle);
 - the *softness* is which of the blurs of :data:`~.geometry.BLUR_MM` the printed lines look like;
-- the *border response* says how well the printed border matches the scan at every shift within ±SEARCH_MM.
+- the *border response* says how well the printed border matches the scan at every shift within ±SEARCH_MM;
+- the *show-through* is the print on the sheet's back seen through the paper (:func:`show_through`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy.typing as npt
 
 from pipeline.common.imaging import Floats, Gray, upper_median
 from pipeline.reading.score.geometry import Geometry
+from pipeline.reading.score.ink import HYSTERESIS
 from pipeline.reading.score.result import (
     MIN_CONTRAST,
     PAPER_ENLARGED_AT,
@@ -31,6 +33,18 @@ from pipeline.reading.score.result import (
 
 NOISE_SIGMAS = 3.0  # ink must stand this many noise deviations above the plain paper of its patch
 MAD_TO_SIGMA = 1.4826
+# The back's print seen through the paper: office paper is 88–95 % opaque, so the back's black shows at
+# 3–14 % of the front's, and never past SHOW_THROUGH_MAX even on thin paper; the paper's fibres diffuse it
+# over a millimetre or so, where ink on the front is as sharp as the scan (a pencil line as sharp as print).
+SHOW_THROUGH_MAX = 0.2
+SOFT_SIGMA_MM = 0.5  # its darkness stays within SOFT_FLATNESS of its average over this σ …
+SOFT_FLATNESS = 0.3
+SHOW_THROUGH_AROUND = 0.05  # … and it covers this share of the ring around the box: it runs on past the box
+BROAD_KERNEL = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))  # … in patches 0.6 mm across or more
+BACK_SEEN = 0.1  # under a mark, the back is taken to be what it is around it where that is this near
+# Told apart by softness only where the scan is sharper than the paper's diffusion: printed lines blurred by at
+# most this σ (:data:`~.geometry.BLUR_MM`). On a softer scan a pen line is as soft as the back's print.
+SHOW_THROUGH_SCAN_MM = 0.3
 
 
 def sample_patch(image: Gray, matrix: npt.NDArray[np.float64], geometry: Geometry) -> Floats:
@@ -94,6 +108,48 @@ def noise_level(darkness: Floats, geometry: Geometry) -> float:
     centre = upper_median(plain)
     spread = upper_median(np.abs(plain - centre)) * MAD_TO_SIGMA
     return centre + NOISE_SIGMAS * spread
+
+
+def show_through(darkness: Floats, level: float, geometry: Geometry) -> npt.NDArray[np.bool_] | None:
+    """The pixels of the patch where the sheet's back shows through (or a stain, a shadow's soft edge), or None
+    where it does not: faint (at most SHOW_THROUGH_MAX, at least the ink regions' floor, HYSTERESIS × ``level``)
+    and soft (within SOFT_FLATNESS of its own average over SOFT_SIGMA_MM) in broad patches (BROAD_KERNEL fits
+    in them), over at least SHOW_THROUGH_AROUND
+    of the ring around the box, since the back's print does not stop at the front's box. A pen or pencil line
+    is sharp, even a faint one: its middle stands well above its surroundings' average and its flanks well
+    below, so neither is taken for the back's print; nor is ink within the blur of a firm mark."""
+    weak = darkness > level * HYSTERESIS
+    if not np.count_nonzero(weak[geometry.ring]):
+        return None
+    # The average over paper alone: the printed lines are masked out of the darkness, not part of the back.
+    paper = (~geometry.printed_mask).astype(np.float32)
+    sigma = SOFT_SIGMA_MM * PATCH_PX_PER_MM
+    weight = np.maximum(cv2.GaussianBlur(paper, (0, 0), sigma), 1e-3)
+    average = cv2.GaussianBlur(darkness * paper, (0, 0), sigma) / weight
+    flat = weak & (darkness <= SHOW_THROUGH_MAX) & (np.abs(darkness - average) < SOFT_FLATNESS * darkness)
+    # Broad: a pen line's flanks meet their own average somewhere too, but in a thin band along the line.
+    soft = cv2.morphologyEx((flat & ~geometry.printed_mask).astype(np.uint8), cv2.MORPH_OPEN, BROAD_KERNEL) > 0
+    if np.count_nonzero(soft & geometry.ring) < SHOW_THROUGH_AROUND * geometry.ring_count:
+        return None
+    return np.asarray(soft, dtype=bool)
+
+
+def back_print(darkness: Floats, level: float, geometry: Geometry) -> Floats | None:
+    """The darkness the sheet's back adds to each pixel of the patch (:func:`show_through`), or None where it
+    shows no back: all of it where only the back is seen; under a mark, what the paper shows around it (the
+    back's pixels and the clean paper's, averaged over SOFT_SIGMA_MM), so that taking it away
+    leaves a mark across the back's words as it would be on clean paper: neither darker for the faint pixels
+    taken, nor larger for them, nor fainter where it leaves the back's words."""
+    soft = show_through(darkness, level, geometry)
+    if soft is None:
+        return None
+    known = (soft | (darkness <= level * HYSTERESIS)) & ~geometry.printed_mask
+    sigma = SOFT_SIGMA_MM * PATCH_PX_PER_MM
+    weight = cv2.GaussianBlur(known.astype(np.float32), (0, 0), sigma)
+    around = cv2.GaussianBlur(np.where(known, darkness, 0.0).astype(np.float32), (0, 0), sigma)
+    under = np.minimum(around / np.maximum(weight, 1e-3), SHOW_THROUGH_MAX)
+    back = np.where(soft, darkness, np.where(known | (weight < BACK_SEEN), 0.0, under))
+    return np.asarray(back, dtype=np.float32)
 
 
 def softness(darkness: Floats, geometry: Geometry) -> int:

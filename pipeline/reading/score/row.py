@@ -6,6 +6,7 @@ Each box's patch is sampled where the page transform (and its row's offset from 
 - the printed border is searched for within ±:data:`SEARCH_MM` for the row, then within ±:data:`LOCAL_MM`
   of the row's shift for each box (so a long tick across one box cannot pull it far), correcting small
   registration errors and the bend of a curled photo;
+- the print on the sheet's back, where the paper lets it show through, is taken away (:func:`~.patch.back_print`);
 - the printed lines' own grey is taken away as the scan shows it: how soft the scan is (:data:`~.geometry.BLUR_MM`)
   is measured around the printed lines of the row and their blurred template subtracted, so the halo of
   a line on a soft photo is not ink.
@@ -16,7 +17,7 @@ Then each box's ink (:mod:`.ink`) and its shapes (:mod:`.shapes`) give its :clas
 from __future__ import annotations
 
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -27,9 +28,11 @@ from pipeline.common.imaging import Floats, Gray, upper_median
 from pipeline.reading.align import Alignment
 from pipeline.reading.lines import PageLine
 from pipeline.reading.model import BallotModel
-from pipeline.reading.score.geometry import Geometries, Geometry, geometry_of, without
+from pipeline.reading.score.geometry import BLUR_MM, Geometries, Geometry, geometry_of, without
 from pipeline.reading.score.ink import GRAIN_STRONG_SHARE, MIN_STRONG_SHARE, ink_regions, largest_mark
 from pipeline.reading.score.patch import (
+    SHOW_THROUGH_SCAN_MM,
+    back_print,
     border_response,
     darkness_of,
     noise_level,
@@ -117,7 +120,9 @@ def score_row(
         zip(measured, shifts, matches, strict=True)
     ):
         new = np.clip(darkness - geometry.halos[soft], 0.0, 1.0)
-        scores.append(_score_box(box, position, geometry, (new, contrast), shift, match, dotted))
+        # The back's print is told from the front's ink by its softness, so only on a scan sharper than it.
+        back = None if dotted or BLUR_MM[soft] > SHOW_THROUGH_SCAN_MM else back_print
+        scores.append(_score_box(box, position, geometry, (new, contrast), shift, match, dotted, back))
     return scores
 
 
@@ -129,17 +134,22 @@ def _score_box(
     shift: tuple[int, int],
     match: float,
     dotted: bool,
+    back: Callable[[Floats, float, Geometry], Floats | None] | None,
 ) -> BoxScore:
     darkness, contrast = measured
     noise = noise_level(darkness, geometry)
     level = max(INK_LEVEL, noise)
+    through = back(darkness, level, geometry) if back is not None else None
+    if through is not None:  # the sheet's back seen through the paper: nobody's mark
+        darkness = np.clip(darkness - through, 0.0, 1.0)
     quiet = noise <= FAINT_LEVEL * QUIET_SHARE
     strong_share = MIN_STRONG_SHARE if noise > INK_LEVEL else 0.0 if quiet else GRAIN_STRONG_SHARE
     regions, _ = ink_regions(darkness, level, geometry.printed_mask, strong_share, dotted=dotted)
     ink = regions > 0
-    if not ink.any() and not dotted and quiet:
+    if not ink.any() and not dotted and quiet and through is None:
         # Nothing at the ink level on a quiet scan: a long stroke a little fainter (light pencil the scan
-        # turned into a pale line) is still a mark a clerk would see, and stands well clear of the noise.
+        # turned into a pale line) is still a mark a clerk would see, and stands well clear of the noise (not
+        # where the sheet's back shows through: what it leaves is as faint).
         regions, extents = ink_regions(darkness, FAINT_LEVEL, geometry.printed_mask, 0.0, dotted=False)
         long = extents >= FAINT_STROKE_MM * PATCH_PX_PER_MM
         long[0] = False  # label 0 is the paper

@@ -21,10 +21,8 @@
     return node;
   };
   const percent = (fill) => (fill === null || fill === undefined ? "–" : Math.round(fill * 100));
-  const clock = (iso) => {
-    const date = new Date(iso);
-    return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(config.lang === "zh" ? "zh-CN" : "en-GB");
-  };
+  // Times come from the server in the office's time zone (as the workbook shows them), never the browser's.
+  const by = (decision) => fmt("by", { reviewer: decision.reviewer, time: decision.time });
 
   const state = {
     rows: [], // flagged rows (GET /api/queue)
@@ -37,6 +35,9 @@
     tab: "queue",
     busy: false,
     sheetPage: null, // page id shown in the sheet dialog
+    sheetRows: [], // every row of that sheet, when it is a read sheet (GET /api/pages/<id>/rows)
+    correcting: null, // unit whose correction choices are open in the sheet dialog
+    selected: 0, // index of the rejected page the keys act on
     handPage: null,
   };
 
@@ -55,8 +56,8 @@
       const response = await fetch(url, options);
       const data = await response.json().catch(() => null);
       return { status: response.status, data };
-    } catch (error) {
-      return { status: 0, data: { message: String(error) } };
+    } catch {
+      return { status: 0, data: { message: T.offline } }; // the server stopped, or the network is down
     }
   }
 
@@ -100,8 +101,16 @@
       select.append(option);
     }
     select.value = chosen;
-    const open = state.rejected.filter((page) => !page.decision).length;
+    const open = openPages();
     $("rejected-count").textContent = open ? `(${open})` : "";
+  }
+
+  const openPages = () => state.rejected.filter((page) => !page.decision).length;
+
+  function doneText(rows) {
+    const open = openPages();
+    if (!rows.length) return open ? fmt("empty_pages", { n: open }) : T.empty;
+    return open ? fmt("done_pages", { n: open }) : T.all_done;
   }
 
   function renderRow() {
@@ -113,7 +122,7 @@
     if (!row || !rows.includes(row)) {
       card.hidden = true;
       done.hidden = false;
-      done.textContent = rows.length ? T.done : T.empty;
+      done.textContent = doneText(rows);
       $("position").textContent = "";
       return;
     }
@@ -127,10 +136,10 @@
     $("reason").textContent = row.reason_text;
     $("machine").textContent = row.machine;
     const decision = $("decision");
-    decision.textContent = row.decision
-      ? `${row.decision.label}（${fmt("by", { reviewer: row.decision.reviewer, time: clock(row.decision.decided_at) })}）`
-      : T.no_decision;
+    decision.textContent = row.decision ? `${row.decision.label}（${by(row.decision)}）` : T.no_decision;
     decision.classList.toggle("decided", Boolean(row.decision));
+    $("paper").hidden = !row.paper;
+    $("paper").textContent = row.paper;
     renderStrip(row);
     $("tiles").replaceChildren(...row.boxes.map((box, index) => tile(row, box, index)));
     $("btn-blank").classList.toggle("chosen", row.decision?.kind === "blank");
@@ -153,7 +162,9 @@
       outline.style.top = `${(box.y / row.crop.height) * 100}%`;
       outline.style.width = `${(box.w / row.crop.width) * 100}%`;
       outline.style.height = `${(box.h / row.crop.height) * 100}%`;
-      outline.append(el("span", "score", `${index + 1} · ${percent(box.fill)}%`));
+      // The key only: a fill share can point the wrong way (an eraser's residue covers more than a faint tick).
+      outline.append(el("span", "score", String(index + 1)));
+      outline.title = `${box.seen_text} · ${fmt("fill", { percent: percent(box.fill) })}`;
       parts.push(outline);
     });
     strip.replaceChildren(...parts);
@@ -170,8 +181,8 @@
     frame.style.width = `${TILE_WIDTH_PX * TILE_ZOOM}px`;
     frame.style.height = `${height * TILE_ZOOM}px`;
     const image = el("img");
-    image.src = row.crop.url;
-    image.alt = "";
+    image.src = row.closeup; // the same area at the scan's own resolution, contrast stretched
+    image.alt = T.closeup;
     image.style.width = `${row.crop.width * TILE_ZOOM}px`;
     image.style.left = `${-left * TILE_ZOOM}px`;
     image.style.top = "0";
@@ -184,7 +195,9 @@
     const caption = el("span", "caption");
     const name = el("span", "", ` ${box.option}`);
     name.prepend(el("kbd", "", String(index + 1)));
-    caption.append(name, el("span", "fill", fmt("fill", { percent: percent(box.fill) })));
+    const seen = el("span", "seen", box.seen_text);
+    seen.title = fmt("fill", { percent: percent(box.fill) });
+    caption.append(name, seen);
     button.append(frame, caption);
     if (chosen) button.append(el("span", "badge", "✓"));
     button.addEventListener("click", () => decide(row, "choice", box.option));
@@ -288,9 +301,88 @@
     image.src = url;
     say("", "ok", "sheet-message");
     $("sheet-rotate").hidden = Boolean(sheetById(pageId)); // a read sheet is shown upright already
+    state.sheetRows = [];
+    state.correcting = null;
     renderVoid();
+    renderSheetRows();
     $("sheet-dialog").showModal();
     $("sheet-close").focus();
+    if (sheetById(pageId)) loadSheetRows(pageId);
+  }
+
+  // -- every row of a read sheet, and corrections of rows the machine read without doubt -------------------
+
+  async function loadSheetRows(pageId) {
+    const result = await api("GET", `/api/pages/${pageId}/rows`);
+    if (state.sheetPage !== pageId) return;
+    if (result.status !== 200) return failed(result, "sheet-message");
+    state.sheetRows = result.data.rows;
+    renderSheetRows();
+  }
+
+  function renderSheetRows() {
+    const panel = $("sheet-rows-panel");
+    panel.hidden = !sheetById(state.sheetPage);
+    $("sheet-row-list").replaceChildren(...state.sheetRows.flatMap(sheetRowLines));
+  }
+
+  function sheetRowLines(row) {
+    const correction = row.decision?.correction;
+    const tr = el("tr", correction ? "corrected" : "");
+    tr.dataset.unit = row.unit;
+    const machine = el("td", "", row.machine);
+    if (row.flagged) machine.append(el("span", "flag", ` · ${row.reason_text}`));
+    const now = el("td", "", row.effective);
+    if (row.decision) {
+      const said = correction ? fmt("corrected_to", { label: row.decision.label, by: by(row.decision) }) : by(row.decision);
+      now.textContent = correction ? said : `${row.effective}（${said}）`;
+    }
+    const cell = el("td");
+    if (correction) cell.append(button(T.undo_correction, "small undo-correction", () => undoCorrection(row)));
+    else if (!row.flagged) cell.append(button(T.correct, "small correct", () => toggleCorrecting(row.unit)));
+    tr.append(el("td", "unit", row.unit), machine, now, cell);
+    if (state.correcting !== row.unit) return [tr];
+    const choices = el("div", "correct-choices");
+    for (const option of row.options) choices.append(button(option, "small", () => correct(row, "choice", option)));
+    choices.append(
+      button(T.blank, "small", () => correct(row, "blank", null)),
+      button(T.void, "small", () => correct(row, "void", null)),
+      button(T.cancel, "small", () => toggleCorrecting(null)),
+    );
+    const extra = el("tr", "correcting");
+    const wide = el("td");
+    wide.colSpan = 4;
+    wide.append(choices);
+    extra.append(wide);
+    return [tr, extra];
+  }
+
+  function toggleCorrecting(unit) {
+    state.correcting = state.correcting === unit ? null : unit;
+    renderSheetRows();
+  }
+
+  async function correct(row, kind, choice) {
+    const body = { page_id: row.page_id, unit: row.unit, kind, choice, version: row.version, correction: true };
+    await sheetRowAnswer(row, await api("POST", "/api/rows/decide", body), "saved");
+  }
+
+  async function undoCorrection(row) {
+    const body = { page_id: row.page_id, unit: row.unit, version: row.version };
+    await sheetRowAnswer(row, await api("POST", "/api/rows/undo", body), "undone");
+  }
+
+  async function sheetRowAnswer(row, result, said) {
+    if (result.status === 200 || result.status === 409) {
+      Object.assign(row, result.data.row);
+      state.correcting = null;
+      if (result.status === 200) say(fmt(said, { unit: row.unit, label: row.effective }), "ok", "sheet-message");
+      else say(fmt("conflict", { now: row.effective }), "warn", "sheet-message");
+      renderSheetRows();
+      await loadPages(); // the sheet list counts the corrections
+      return;
+    }
+    failed(result, "sheet-message");
   }
 
   function renderVoid() {
@@ -338,20 +430,23 @@
 
   function pageStateText(page) {
     if (!page.decision) return T.open;
-    const label = { not_ballot: T.not_ballot, count: T.counted, void: T.voided }[page.decision.kind];
-    return `${label}（${fmt("by", { reviewer: page.decision.reviewer, time: clock(page.decision.at) })}）`;
+    const labels = { not_ballot: T.not_ballot, not_counted: T.settled_not_counted, count: T.counted, void: T.voided };
+    return `${labels[page.decision.kind]}（${by(page.decision)}）`;
   }
 
   function renderRejected() {
     const list = $("rejected-list");
+    state.selected = Math.max(0, Math.min(state.rejected.length - 1, state.selected));
     list.replaceChildren(...state.rejected.map(rejectedCard));
     if (!state.rejected.length) list.append(el("p", "done", T.no_rejected));
-    renderProgress();
+    renderRow(); // the queue's closing words count the pages still open
   }
 
-  function rejectedCard(page) {
-    const card = el("article", `page-card${page.decision ? " settled" : ""}`);
+  function rejectedCard(page, index) {
+    const selected = index === state.selected;
+    const card = el("article", `page-card${page.decision ? " settled" : ""}${selected ? " selected" : ""}`);
     card.dataset.page = String(page.page_id);
+    card.addEventListener("click", () => select(index));
     if (page.image) {
       const thumb = el("button", "thumb");
       thumb.type = "button";
@@ -374,10 +469,14 @@
     if (page.hand_rows.length) body.append(el("p", "", page.hand_rows.map(([unit, reading]) => `${unit} ${T[reading] || reading}`).join(" · ")));
     const actions = el("div", "card-actions");
     if (page.decision) {
-      actions.append(button(T.undo, "small undo-page", () => settle(page, "/api/pages/undo", {})));
+      actions.append(keyed("Z", T.undo, "small undo-page", () => settle(page, "/api/pages/undo", {})));
     } else {
-      actions.append(button(T.not_ballot, "small not-ballot", () => settle(page, "/api/pages/decide", { kind: "not_ballot" })));
-      const hand = button(T.hand_count, "small hand-count", () => openHand(page));
+      const notCounted = page.outcome === "duplicate" ? T.not_counted_duplicate : T.not_counted;
+      actions.append(
+        keyed("B", T.not_ballot, "small not-ballot", () => settle(page, "/api/pages/decide", { kind: "not_ballot" })),
+        keyed("D", notCounted, "small not-counted", () => settle(page, "/api/pages/decide", { kind: "not_counted" })),
+      );
+      const hand = keyed("H", T.hand_count, "small hand-count", () => openHand(page));
       hand.disabled = !page.countable;
       hand.title = page.why_not || "";
       actions.append(hand);
@@ -385,6 +484,43 @@
     body.append(actions);
     card.append(body);
     return card;
+  }
+
+  function keyed(key, text, className, onClick) {
+    const node = button(` ${text}`, className, onClick);
+    node.prepend(el("kbd", "", key));
+    return node;
+  }
+
+  function select(index) {
+    state.selected = index;
+    renderRejected();
+    document.querySelector(".page-card.selected")?.scrollIntoView({ block: "nearest" });
+  }
+
+  // After a page is settled the keys move on to the next one still open (if any).
+  function selectNextOpen(from) {
+    const pages = state.rejected;
+    for (let step = 1; step <= pages.length; step += 1) {
+      const index = (from + step) % pages.length;
+      if (!pages[index].decision) return select(index);
+    }
+    select(from);
+  }
+
+  function onRejectedKey(key) {
+    const page = state.rejected[state.selected];
+    if (key === "q" || key === "escape") showTab("queue");
+    else if (!page) return false;
+    else if (key === "arrowdown" || key === "j") select(Math.min(state.rejected.length - 1, state.selected + 1));
+    else if (key === "arrowup" || key === "k") select(Math.max(0, state.selected - 1));
+    else if (key === "v" || key === "enter") page.image && openSheet(page.page_id, page.image, null);
+    else if (key === "b" && !page.decision) settle(page, "/api/pages/decide", { kind: "not_ballot" });
+    else if (key === "d" && !page.decision) settle(page, "/api/pages/decide", { kind: "not_counted" });
+    else if (key === "h" && !page.decision && page.countable) openHand(page);
+    else if (key === "z" && page.decision) settle(page, "/api/pages/undo", {});
+    else return false;
+    return true;
   }
 
   function button(text, className, onClick) {
@@ -395,8 +531,13 @@
   }
 
   async function settle(page, url, body) {
-    await pageDecision(page, url, body, "message");
-    renderRejected();
+    if (state.busy) return;
+    state.busy = true;
+    const done = await pageDecision(page, url, body, "message");
+    state.busy = false;
+    const index = state.rejected.findIndex((item) => item.page_id === page.page_id);
+    if (done && body.kind) selectNextOpen(index);
+    else renderRejected();
   }
 
   function renderSheets() {
@@ -407,6 +548,7 @@
         el("td", "", page.serial || ""),
         el("td", "", `${page.source} · ${fmt("page_no", { n: page.page_no })}`),
         el("td", "", String(page.flagged)),
+        el("td", "corrected", page.corrected ? fmt("corrected", { n: page.corrected }) : ""),
         el("td", "", page.decision ? pageStateText(page) : T.counted_sheet),
       );
       const cell = el("td");
@@ -455,6 +597,7 @@
     });
     $("hand-rows").replaceChildren(...rows);
     $("hand-serial").value = "";
+    $("hand-serial-illegible").checked = false;
     $("hand-serial-line").hidden = Boolean(page.serial);
     say("", "ok", "hand-message");
     $("hand-dialog").showModal();
@@ -471,9 +614,13 @@
     }
     const rows = checked.map((input) => JSON.parse(input.value));
     const serial = page.serial ? null : $("hand-serial").value.trim() || null;
-    const done = await pageDecision(page, "/api/pages/decide", { kind: "count", rows, serial }, "hand-message");
-    renderRejected();
-    if (done) $("hand-dialog").close();
+    const illegible = !page.serial && !serial && $("hand-serial-illegible").checked;
+    const body = { kind: "count", rows, serial, serial_illegible: illegible };
+    const done = await pageDecision(page, "/api/pages/decide", body, "hand-message");
+    if (done) {
+      $("hand-dialog").close();
+      selectNextOpen(state.rejected.findIndex((item) => item.page_id === page.page_id));
+    } else renderRejected();
   }
 
   // -- tabs, keys, refresh ----------------------------------------------------------------------------------
@@ -490,9 +637,20 @@
       if (event.key.toLowerCase() === "s" && $("sheet-dialog").open) $("sheet-dialog").close();
       return;
     }
-    if (state.tab !== "queue") return;
-    const row = rowByKey(state.current);
     const key = event.key.toLowerCase();
+    if (state.tab === "rejected") {
+      if (onRejectedKey(key)) event.preventDefault();
+      return;
+    }
+    if (state.tab !== "queue") return;
+    if (key === "r") {
+      showTab("rejected");
+      const open = state.rejected.findIndex((page) => !page.decision);
+      select(open >= 0 ? open : 0);
+      event.preventDefault();
+      return;
+    }
+    const row = rowByKey(state.current);
     if (/^[1-9]$/.test(key) && row && row.options[Number(key) - 1] !== undefined) {
       decide(row, "choice", row.options[Number(key) - 1]);
     } else if (key === "0" && row) decide(row, "blank", null);
