@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import fail, say
+from pipeline.cli.common import fail, say, zone
 
 DEMO_SESSION = "2026H1"
 
@@ -41,6 +41,7 @@ def demo_command(out_dir: Path, copies: int, seed: int) -> None:
 
     from pipeline.ballot.layout import compute_layout
     from pipeline.ballot.template import load_template
+    from pipeline.common.clock import local_date
     from pipeline.common.defaults import default_file
     from pipeline.counting.feedback import write_feedback
     from pipeline.counting.notice import NoticeDetails, write_notice
@@ -86,7 +87,8 @@ def demo_command(out_dir: Path, copies: int, seed: int) -> None:
     say("demo_report", path=report)
     notice = out_dir / f"{DEMO_SESSION}-公示-草稿.pdf"
     issuer = template.organisation or "××县文化体育局"
-    write_notice(notice, tally, NoticeDetails(issuer, datetime.date.today()), draft=True)
+    today = datetime.date.fromisoformat(local_date(zone()))
+    write_notice(notice, tally, NoticeDetails(issuer, today), draft=True)
     say("demo_notice", path=notice)
     collected = collect_comments(store, DEMO_SESSION)
     letters = out_dir / f"{DEMO_SESSION}-意见建议反馈-草稿"

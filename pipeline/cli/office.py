@@ -9,20 +9,24 @@ from typing import TYPE_CHECKING, Literal
 
 import click
 
-from pipeline.cli.common import db_option, fail, open_db, read_rules, rules_option, say, session_option, words
+from pipeline.cli.common import db_option, fail, open_db, read_rules, rules_option, say, session_option, words, zone
 from pipeline.cli.results import period_options, refused, result_of, tally_of
 
 if TYPE_CHECKING:
     from pipeline.counting.feedback import CommentSummary
 
 draft_option = click.option(
-    "--draft", is_flag=True, help="Write even while rows are pending or the round is void, marked 草稿（待复核）."
+    "--draft",
+    is_flag=True,
+    help="Write even while rows are pending, pages unsettled or the round is void, marked 草稿（待复核）.",
 )
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime.date:
-    if value is None:
-        return datetime.date.today()
+    if value is None:  # today in the office's zone, as the workbook's 制表日期 (the machine may keep UTC)
+        from pipeline.common.clock import local_date
+
+        return datetime.date.fromisoformat(local_date(zone()))
     try:
         return datetime.date.fromisoformat(value)
     except ValueError:
@@ -33,7 +37,9 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 @period_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="PDF to write.")
 @click.option("--issuer", help="Who issues the notice (落款); default: the organisation printed on the ballots.")
-@click.option("--date", "day", callback=_date, help="First day of the notice, YYYY-MM-DD (default: today).")
+@click.option(
+    "--date", "day", callback=_date, help="First day of the notice, YYYY-MM-DD (default: today, in BALLOT_TZ)."
+)
 @click.option("--days", type=click.IntRange(1, 30), default=5, show_default=True, help="公示期 in working days.")
 @click.option("--phone", help="监督电话 for objections (without it a line is left to fill in by hand).")
 @click.option("--doc-no", help="文号 printed above the title, e.g. 文体〔2026〕15号.")
@@ -59,7 +65,8 @@ def notice_command(
     It says how the evaluation was done (meeting, representatives, ballots issued / returned / valid, the
     grading method), gives the result table of each 序列, the verified complaints and vetoes, what the grades
     lead to, the 公示期 and the 监督电话, and ends with the issuer and the date above room for the seal.
-    Refused (exit status 2) while rows are pending review or the round is void, unless --draft.
+    Refused (exit status 2) while rows are pending review, a page the machine did not count is unsettled (see
+    `ballot status`) or the round is void, unless --draft.
 
     \b
     Example:
@@ -103,7 +110,8 @@ def feedback_command(session: str, output: Path, draft: bool, rules_file: Path |
     Each letter is headed by the unit's counts; the cells are the handwriting as scanned (never OCR'd), in a
     random order, with no serial, page or file name. Empty cells are found by measuring the ink in them and
     left out; sheets counted by hand and voided sheets are counted in the index. Refused (exit status 2)
-    while rows are pending review or the round is void, unless --draft.
+    while rows are pending review, a page the machine did not count is unsettled or the round is void, unless
+    --draft.
 
     \b
     Example:
