@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.common.reasons import RowWhy
 from pipeline.reading.classify import (
+    Page,
     RowReading,
     classify_box,
     classify_page,
@@ -114,7 +115,7 @@ def test_a_ring_all_along_one_border_is_read_only_where_the_row_and_the_page_are
 
     def with_ring(ring: BoxScore, other_edge: float = 0.0, residue: float = 0.0) -> tuple[str, str | None, str]:
         first, _, last = (replace(score, edge=other_edge) for score in row(0, 0, 0))
-        result = classify_row("文化馆", [first, ring, last], SETTINGS, residue)
+        result = classify_row("文化馆", [first, ring, last], SETTINGS, Page(residue=residue))
         return result.reading, result.choice, result.reason
 
     assert with_ring(ring) == ("choice", "基本满意", None)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline.reading.model import BallotModel
-from pipeline.reading.score.geometry import CIRCLE_INNER_MM, EDGE_MM, Geometry, geometry_of
+from pipeline.reading.score.geometry import CIRCLE_INNER_MM, EDGE_MM, Geometry, border_sides, geometry_of
 from pipeline.reading.score.result import PATCH_PX_PER_MM, RING_GAP_MM, RING_MM, SEARCH_MM, SECTORS
 
 
@@ -74,3 +74,18 @@ def test_the_edge_band_runs_along_the_border_off_the_line(box: Geometry) -> None
 def test_the_sharp_halo_is_the_printed_ink_scaled_to_its_border(box: Geometry) -> None:
     assert float(np.median(np.take(box.halos[0], box.border_pixels))) == pytest.approx(1.0, abs=0.01)
     assert np.count_nonzero(box.halos[-1] > 0.05) > np.count_nonzero(box.halos[0] > 0.05)  # a soft scan spreads it
+
+
+def test_the_borders_sides_lie_on_its_printed_lines_and_follow_them(box: Geometry) -> None:
+    """On the blank, each side lies within half a pixel of where the box's edge is drawn; on print moved by whole
+    pixels, or drawn taller, the sides move with it, to a fraction of a pixel."""
+    left, top, right, bottom = box.box_px
+    assert np.abs(box.sides - np.array([left, top, right, bottom])).max() <= 0.5
+    moved = np.roll(np.roll(box.printed, 2, axis=1), -1, axis=0)
+    assert border_sides(moved, box.box_px) == pytest.approx(box.sides + np.array([2, -1, 2, -1]), abs=0.05)
+    middle = (top + bottom) // 2
+    rows = np.arange(box.size)
+    source = np.clip(np.where(rows < middle, rows + 2, rows - 2), 0, box.size - 1)
+    seen = border_sides(box.printed[source], box.box_px)  # the top side 2 px up, the bottom one 2 px down
+    assert seen[3] - seen[1] == pytest.approx(box.sides[3] - box.sides[1] + 4, abs=0.3)
+    assert seen[2] - seen[0] == pytest.approx(box.sides[2] - box.sides[0], abs=0.05)

@@ -17,6 +17,7 @@ from pipeline.reading.score import INK_LEVEL, BoxScore, box_patch, geometry_of, 
 from pipeline.reading.score.geometry import Geometry
 from pipeline.reading.score.result import PATCH_PX_PER_MM
 from pipeline.reading.score.row import _moved, _placed, is_bilevel
+from pipeline.reading.settings import ReadingSettings
 
 MM = round(PATCH_PX_PER_MM)  # page pixels in a millimetre
 #: The blank as a scan: page mm → its pixels (pixel i's centre at (i + ½) / PATCH_PX_PER_MM mm).
@@ -186,3 +187,32 @@ def test_a_mark_across_the_backs_words_scores_as_on_clean_paper(model: BallotMod
     through = scores_by_box(back, model)[TICKED]
     assert through.darkness == pytest.approx(clean.darkness, rel=0.3)
     assert 0.6 * clean.fill < through.fill < 1.2 * clean.fill
+
+
+def stretched_row(page: Gray, model: BallotModel, key: tuple[str, str], scale: float) -> Gray:
+    """``page`` with the band 4 mm either side of ``key``'s row drawn ``scale`` times as tall about the row's middle,
+    as a fax's feed draws a band of rows when the paper slips or drags."""
+    rect = checkbox(model, key).rect
+    middle = (rect.y + rect.h / 2) * MM
+    rows = np.arange(page.shape[0], dtype=np.float32)
+    inside = np.abs(rows - middle) <= 4 * MM
+    source = np.where(inside, middle + (rows - middle) / scale, rows)
+    map_y = np.repeat(source[:, None], page.shape[1], axis=1).astype(np.float32)
+    map_x = np.repeat(np.arange(page.shape[1], dtype=np.float32)[None, :], page.shape[0], axis=0)
+    return np.asarray(cv2.remap(page, map_x, map_y, cv2.INTER_LINEAR), dtype=np.uint8)
+
+
+@pytest.mark.parametrize("scale", [0.94, 1.06])
+def test_a_row_drawn_taller_or_shorter_than_the_fit_is_scored_at_its_own_size(model: BallotModel, scale: float) -> None:
+    """Its boxes' borders lie 0.15 mm off the template's top and bottom: sampled at the row's own scale, they are
+    found where they are, as well as on a true page, and the empty boxes show no line along their borders in
+    any direction (a border off the template shows in two thirds of them: ink along it, a ring drawn tight)."""
+    page = stretched_row(ticked(model), model, TICKED, scale)
+    true = scores_by_box(ticked(model), model)
+    scores = scores_by_box(page, model)
+    for key in (key for key in scores if key[0] == TICKED[0]):
+        assert scores[key].border_match > true[key].border_match - 0.03, key
+        assert scores[key].fill == pytest.approx(true[key].fill, abs=0.02), key
+        if key != TICKED:
+            assert (scores[key].outside, scores[key].encircled, scores[key].edge_around) == (0, 0, 0), key
+            assert scores[key].edge < ReadingSettings().marks.edge, key

@@ -43,6 +43,14 @@ class RowReading:
         return self.choice if self.reading == "choice" and self.choice else self.reading
 
 
+@dataclass(frozen=True)
+class Page:
+    """What a row's reading needs to know of its page (:func:`page_of`)."""
+
+    residue: float = 0.0  # what the page leaves along an empty box's border as a rule (median ``edge``)
+    clean: bool = False  # no stray ink anywhere (:func:`is_clean_page`)
+
+
 def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
     # A vote is one mark: specks scattered over a dirty scan may add up to a tick's fill, but no single
     # one of them is a mark, so such a box is only marginal. Nor is ink whose median darkness stays under
@@ -168,20 +176,18 @@ def is_clean_page(scores: Sequence[BoxScore]) -> bool:
     return not any(0 < score.fill < TRACE_FILL or (score.fill == 0 and score.outside > 0) for score in scores)
 
 
-def row_classes(
-    scores: Sequence[BoxScore], settings: ReadingSettings, residue: float = 0.0, *, clean: bool = False
-) -> list[BoxClass]:
+def row_classes(scores: Sequence[BoxScore], settings: ReadingSettings, page: Page = Page()) -> list[BoxClass]:
     """The class of each box of one row: :func:`classify_box`; a tight ring (:func:`is_tight_ring`), which
-    only the row and the page can tell, is circled; on a clean page (``clean``, :func:`is_clean_page`), a
-    small dot (:func:`is_small_dot`) or a light mark (:func:`is_light_mark`) alone in its row is marked."""
+    only the row and the page can tell, is circled; on a clean page (:attr:`Page.clean`, :func:`is_clean_page`),
+    a small dot (:func:`is_small_dot`) or a light mark (:func:`is_light_mark`) alone in its row is marked."""
     classes = [classify_box(score, settings) for score in scores]
     for at, (score, kind) in enumerate(zip(scores, classes, strict=True)):
         others = [*scores[:at], *scores[at + 1 :]]
-        if kind in ("marginal", "unmarked") and is_tight_ring(score, others, residue, settings):
+        if kind in ("marginal", "unmarked") and is_tight_ring(score, others, page.residue, settings):
             classes[at] = "circled"
         elif (
             kind == "marginal"
-            and clean
+            and page.clean
             and (is_small_dot(score, others, settings) or is_light_mark(score, others, settings))
         ):
             classes[at] = "marked"
@@ -192,19 +198,18 @@ def classify_row(
     unit: str,
     scores: Sequence[BoxScore],
     settings: ReadingSettings,
-    residue: float = 0.0,
+    page: Page = Page(),
     *,
-    clean: bool = False,
     from_below: frozenset[int] = frozenset(),
     hand: float | None = None,
 ) -> RowReading:
-    """One row's reading. ``residue``: how much ink the page shows along the borders of its boxes as a rule;
-    ``clean``: the page shows no stray ink (see :func:`classify_page`); ``from_below``: positions of boxes whose
-    ink around them is the leg of a tick in the box below (:func:`legs_from_below`); ``hand``: how dark the
-    voter's marks on this sheet are as a rule (:func:`voters_hand`), None when too few to tell."""
+    """One row's reading. ``page``: what is known of its page (:func:`page_of`); ``from_below``: positions of
+    boxes whose ink around them is the leg of a tick in the box below (:func:`legs_from_below`); ``hand``: how
+    dark the voter's marks on this sheet are as a rule (:func:`voters_hand`), None when too few to tell."""
     marks = settings.marks
     limits = settings.alignment
-    classes = row_classes(scores, settings, residue, clean=clean)
+    residue = page.residue
+    classes = row_classes(scores, settings, page)
     marked = [score for score, kind in zip(scores, classes, strict=True) if kind == "marked"]
     marginal = [score for score, kind in zip(scores, classes, strict=True) if kind == "marginal"]
     circled = [score for score, kind in zip(scores, classes, strict=True) if kind == "circled"]
@@ -282,12 +287,12 @@ def classify_row(
 
 def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list[RowReading]:
     """Group a page's box scores by row (in sheet order) and classify each row."""
-    residue, clean = _page_context(scores)
+    page = page_of(scores)
     rows = _rows(scores)
     legs = legs_from_below(list(rows.values()), settings)
-    hand = voters_hand(rows.values(), settings, residue, clean=clean)
+    hand = voters_hand(rows.values(), settings, page)
     return [
-        classify_row(unit, group, settings, residue, clean=clean, from_below=legs.get(unit, frozenset()), hand=hand)
+        classify_row(unit, group, settings, page, from_below=legs.get(unit, frozenset()), hand=hand)
         for unit, group in rows.items()
     ]
 
@@ -296,15 +301,13 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
 HAND_MARKS = 3
 
 
-def voters_hand(
-    rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings, residue: float, *, clean: bool
-) -> float | None:
+def voters_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings, page: Page) -> float | None:
     """How dark the voter's marks on one sheet are as a rule: the median darkness of its marked boxes (one
     voter, one pen: most of them alike), or None with fewer than HAND_MARKS of them."""
     darkness = [
         score.darkness
         for group in rows
-        for score, kind in zip(group, row_classes(group, settings, residue, clean=clean), strict=True)
+        for score, kind in zip(group, row_classes(group, settings, page), strict=True)
         if kind == "marked"
     ]
     return statistics.median(darkness) if len(darkness) >= HAND_MARKS else None
@@ -336,20 +339,20 @@ def legs_from_below(rows: Sequence[Sequence[BoxScore]], settings: ReadingSetting
 
 def page_box_classes(scores: Sequence[BoxScore], settings: ReadingSettings) -> dict[tuple[str, str], BoxClass]:
     """Every box's class, by (unit, option), as :func:`classify_page` sees them (for overlays)."""
-    residue, clean = _page_context(scores)
+    page = page_of(scores)
     return {
         (score.unit, score.option): kind
         for group in _rows(scores).values()
-        for score, kind in zip(group, row_classes(group, settings, residue, clean=clean), strict=True)
+        for score, kind in zip(group, row_classes(group, settings, page), strict=True)
     }
 
 
-def _page_context(scores: Sequence[BoxScore]) -> tuple[float, bool]:
+def page_of(scores: Sequence[BoxScore]) -> Page:
     """What a row's reading needs to know of its page: what the page leaves along an empty box's border as a
     rule (most boxes of a ballot are empty, so the median ``edge``: a soft photo's grey halo of the printed
-    lines, a fax's thickened lines), and whether it shows no stray ink (:func:`is_clean_page`)."""
+    lines, a fax's thickened lines) and whether it shows no stray ink (:func:`is_clean_page`)."""
     residue = statistics.median(score.edge for score in scores) if scores else 0.0
-    return residue, is_clean_page(scores)
+    return Page(residue, is_clean_page(scores))
 
 
 def _rows(scores: Sequence[BoxScore]) -> dict[str, list[BoxScore]]:

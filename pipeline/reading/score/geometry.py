@@ -60,6 +60,7 @@ class Geometry:
     border_pixels: npt.NDArray[np.intp]  # flat indices of where the border's ink is solid: its grey is "black"
     plain_sample: npt.NDArray[np.intp]  # flat indices of every NOISE_SAMPLE_STEP-th pixel of interior and ring
     box_px: tuple[int, int, int, int]  # the box's left, top, right, bottom edges in patch pixels
+    sides: Floats  # where the printed border's left, top, right and bottom lines lie (:func:`border_sides`)
     paper_origin: tuple[float, float]  # mm of the paper patch's top-left pixel centre
     paper_size: int  # paper patch side in px at PAPER_PX_PER_MM
     background_kernel: npt.NDArray[np.uint8]
@@ -154,6 +155,12 @@ def _box_geometry(blank: Gray, rect: Rect) -> Geometry:
     paper_size = round((size / PATCH_PX_PER_MM + 2 * reach) * PAPER_PX_PER_MM)
     background = round(BACKGROUND_MM * PAPER_PX_PER_MM) | 1
     halos, halo_band = _halos(printed, outline > 0.5, inside(-(RING_GAP_MM + RING_MM)))
+    box_px = (
+        round((rect.x - xs[0, 0]) * PATCH_PX_PER_MM),
+        round((rect.y - ys[0, 0]) * PATCH_PX_PER_MM),
+        round((rect.x + rect.w - xs[0, 0]) * PATCH_PX_PER_MM),
+        round((rect.y + rect.h - ys[0, 0]) * PATCH_PX_PER_MM),
+    )
     halo_pixels = np.flatnonzero(halo_band)[::HALO_SAMPLE_STEP]
     return Geometry(
         origin,
@@ -168,12 +175,8 @@ def _box_geometry(blank: Gray, rect: Rect) -> Geometry:
         (slice(top - search, bottom + search), slice(left - search, right + search)),
         np.flatnonzero(outline > 0.5),
         np.flatnonzero(interior | ring)[::NOISE_SAMPLE_STEP],
-        (
-            round((rect.x - xs[0, 0]) * PATCH_PX_PER_MM),
-            round((rect.y - ys[0, 0]) * PATCH_PX_PER_MM),
-            round((rect.x + rect.w - xs[0, 0]) * PATCH_PX_PER_MM),
-            round((rect.y + rect.h - ys[0, 0]) * PATCH_PX_PER_MM),
-        ),
+        box_px,
+        border_sides(printed, box_px),
         paper_origin,
         paper_size,
         np.asarray(cv2.getStructuringElement(cv2.MORPH_RECT, (background, background)), dtype=np.uint8),
@@ -186,6 +189,42 @@ def _box_geometry(blank: Gray, rect: Rect) -> Geometry:
         edge_band,
         edge_sectors,
     )
+
+
+#: A side of the border is looked for this many patch pixels either side of where the template draws it.
+SIDE_REACH = 4
+
+
+def border_sides(darkness: Floats, box_px: tuple[int, int, int, int]) -> Floats:
+    """Where the box's printed border lies in ``darkness`` (a patch, or the blank's print): its left, top, right and
+    bottom lines to a fraction of a pixel, each the darkest column (row) within SIDE_REACH of ``box_px`` over the
+    middle three fifths of the side (its corners and a tick's arm leaving the box aside), refined by a parabola."""
+    left, top, right, bottom = box_px
+    rows = slice(top + (bottom - top) // 5, bottom - (bottom - top) // 5)
+    columns = slice(left + (right - left) // 5, right - (right - left) // 5)
+    found = [
+        _peak(darkness[rows, _near(left)].mean(axis=0), left),
+        _peak(darkness[_near(top), columns].mean(axis=1), top),
+        _peak(darkness[rows, _near(right)].mean(axis=0), right),
+        _peak(darkness[_near(bottom), columns].mean(axis=1), bottom),
+    ]
+    return np.asarray(found, dtype=np.float32)
+
+
+def _near(at: int) -> slice:
+    return slice(max(0, at - SIDE_REACH), at + SIDE_REACH + 1)
+
+
+def _peak(profile: Floats, near: int) -> float:
+    """The position (patch px) of the darkest entry of ``profile`` (which covers :func:`_near` ``near``), refined by
+    a parabola through it and its neighbours."""
+    start = max(0, near - SIDE_REACH)
+    at = int(np.argmax(profile))
+    if 0 < at < profile.size - 1:
+        before, peak, after = (float(value) for value in profile[at - 1 : at + 2])
+        curvature = before - 2 * peak + after
+        return start + at + (0.5 * (before - after) / curvature if curvature < 0 else 0.0)
+    return float(start + at)
 
 
 def _halos(

@@ -28,7 +28,7 @@ from pipeline.common.imaging import Floats, Gray, upper_median
 from pipeline.reading.align import Alignment
 from pipeline.reading.lines import PageLine
 from pipeline.reading.model import BallotModel
-from pipeline.reading.score.geometry import BLUR_MM, Geometries, Geometry, geometry_of, without
+from pipeline.reading.score.geometry import BLUR_MM, Geometries, Geometry, border_sides, geometry_of, without
 from pipeline.reading.score.ink import GRAIN_STRONG_SHARE, MIN_STRONG_SHARE, ink_regions, largest_mark
 from pipeline.reading.score.patch import (
     SHOW_THROUGH_SCAN_MM,
@@ -54,6 +54,8 @@ from pipeline.reading.score.result import (
 from pipeline.reading.score.shapes import crossing, edge_scores, encircled_score, line_ink
 
 LOCAL_MM = 0.5  # each box's border may lie this far from its row's (a curled photo bends rows)
+SCALE_STEP = 0.02  # a row's boxes drawn this much larger or smaller than the fit has them are sampled at their size
+SCALE_MAX = 0.12  # … up to this much; more is no feed or lens, but a side taken for another line
 LINE_MARGIN_MM = 0.4  # a line across the page is taken for print this far beyond its measured width (its blur)
 BILEVEL_GREY_SHARE = 0.01  # a page with fewer grey pixels than this share is a fax or a 1-bit scan
 
@@ -84,13 +86,47 @@ def score_row(
 ) -> list[BoxScore]:
     """Scores of every box of ``row``; each border is looked for near the row's median shift. ``dotted``:
     the scan is bilevel (see :func:`is_bilevel`); ``lines``: lines across the page taken for print."""
+    found = _found(image, [matrix] * len(row.boxes), boxes, row)
+    scale = _row_scale(found)
+    if scale is not None:  # the row's boxes drawn larger or smaller than the fit has them: sampled at their size
+        placed = [boxes[(box.unit, box.option)] for box in row.boxes]
+        found = _found(image, [matrix @ _scaled(geometry, scale) for geometry in placed], boxes, row)
+    patches, shifts, matches = found
+    measured = []
+    for (box, geometry, difference), (dx, dy) in zip(patches, shifts, strict=True):
+        hidden = _crossed(geometry, lines)
+        if hidden is not None:  # moved back with the scan's content, where the template's masks apply
+            geometry = without(geometry, shifted(hidden, (-dx, -dy)))
+        # Move the scan's difference from its paper back by the shift found (wrapped edge pixels lie outside
+        # every mask), so the template's masks, computed once, apply as they are.
+        measured.append((box, geometry, *darkness_of(shifted(difference, (-dx, -dy)), geometry)))
+    # One softness per row, like the shift: a mark across one box's border cannot pull it.
+    soft = int(statistics.median(softness(darkness, geometry) for _, geometry, darkness, _ in measured))
+    scores = []
+    for position, ((box, geometry, darkness, contrast), shift, match) in enumerate(
+        zip(measured, shifts, matches, strict=True)
+    ):
+        new = np.clip(darkness - geometry.halos[soft], 0.0, 1.0)
+        # The back's print is told from the front's ink by its softness, so only on a scan sharper than it.
+        back = None if dotted or BLUR_MM[soft] > SHOW_THROUGH_SCAN_MM else back_print
+        scores.append(_score_box(box, position, geometry, (new, contrast), shift, match, dotted, back))
+    return scores
+
+
+Found = tuple[
+    list[tuple[Checkbox, Geometry, Floats]], list[tuple[int, int]], list[float]
+]  # per box: (box, geometry, its paper level less the scan), its border's shift (patch px), how well it matched
+
+
+def _found(image: Gray, matrices: Sequence[npt.NDArray[np.float64]], boxes: Geometries, row: RowPlace) -> Found:
+    """Each box of ``row`` sampled through its matrix, and its printed border found: near the row's median shift."""
     search = round(SEARCH_MM * PATCH_PX_PER_MM)
     patches, responses = [], []
-    for box in row.boxes:
+    for box, matrix in zip(row.boxes, matrices, strict=True):
         geometry = boxes[(box.unit, box.option)]
         patch = sample_patch(image, matrix, geometry)
         response = border_response(patch, geometry)
-        patches.append((box, geometry, patch, paper_level(image, matrix, geometry)))
+        patches.append((box, geometry, paper_level(image, matrix, geometry) - patch))
         responses.append(response)
     peaks = [np.unravel_index(int(np.argmax(r)), r.shape) for r in responses]
     row_y = int(statistics.median(int(p[0]) for p in peaks))
@@ -105,25 +141,39 @@ def score_row(
         y, x = np.unravel_index(int(np.argmax(window)), window.shape)
         shifts.append((int(left + x) - search, int(top + y) - search))
         matches.append(float(window[y, x]))
-    measured = []
-    for (box, geometry, patch, paper), (dx, dy) in zip(patches, shifts, strict=True):
-        hidden = _crossed(geometry, lines)
-        if hidden is not None:  # moved back with the scan's content, where the template's masks apply
-            geometry = without(geometry, shifted(hidden, (-dx, -dy)))
-        # Move the scan's difference from its paper back by the shift found (wrapped edge pixels lie outside
-        # every mask), so the template's masks, computed once, apply as they are.
-        measured.append((box, geometry, *darkness_of(shifted(paper - patch, (-dx, -dy)), geometry)))
-    # One softness per row, like the shift: a mark across one box's border cannot pull it.
-    soft = int(statistics.median(softness(darkness, geometry) for _, geometry, darkness, _ in measured))
-    scores = []
-    for position, ((box, geometry, darkness, contrast), shift, match) in enumerate(
-        zip(measured, shifts, matches, strict=True)
-    ):
-        new = np.clip(darkness - geometry.halos[soft], 0.0, 1.0)
-        # The back's print is told from the front's ink by its softness, so only on a scan sharper than it.
-        back = None if dotted or BLUR_MM[soft] > SHOW_THROUGH_SCAN_MM else back_print
-        scores.append(_score_box(box, position, geometry, (new, contrast), shift, match, dotted, back))
-    return scores
+    return patches, shifts, matches
+
+
+def _row_scale(found: Found) -> tuple[float, float] | None:
+    """How much larger (or smaller) the row's boxes are drawn across and down than the page's fit has them,
+    where that is SCALE_STEP or more (and under SCALE_MAX): the median over the row's boxes of the spacing of
+    their border's sides (:func:`~.geometry.border_sides`) against the template's. A fax's feed stretches or
+    squeezes a band of rows (measured up to 7 % on field faxes), a lens a corner; a mark over one box's side
+    cannot move the median. None where the fit's scale holds."""
+    patches, shifts, _ = found
+    across, down = [], []
+    for (_, geometry, difference), (dx, dy) in zip(patches, shifts, strict=True):
+        left, top, right, bottom = geometry.box_px
+        seen = border_sides(difference, (left + dx, top + dy, right + dx, bottom + dy))
+        drawn = geometry.sides
+        across.append((seen[2] - seen[0]) / (drawn[2] - drawn[0]))
+        down.append((seen[3] - seen[1]) / (drawn[3] - drawn[1]))
+    wide, tall = (_departing(float(statistics.median(values))) for values in (across, down))
+    return None if wide == tall == 1.0 else (wide, tall)
+
+
+def _departing(scale: float) -> float:
+    """``scale`` where it departs from 1 by SCALE_STEP or more and less than SCALE_MAX, else 1."""
+    return scale if SCALE_STEP <= abs(scale - 1.0) < SCALE_MAX else 1.0
+
+
+def _scaled(geometry: Geometry, scale: tuple[float, float]) -> npt.NDArray[np.float64]:
+    """Page mm → page mm, scaled by ``scale`` (across, down) about the centre of the box where it is placed."""
+    across, down = scale
+    left, top, right, bottom = geometry.box_px
+    x = geometry.origin[0] + (left + right) / 2 / PATCH_PX_PER_MM
+    y = geometry.origin[1] + (top + bottom) / 2 / PATCH_PX_PER_MM
+    return np.array([[across, 0.0, x * (1 - across)], [0.0, down, y * (1 - down)], [0.0, 0.0, 1.0]])
 
 
 def _score_box(
