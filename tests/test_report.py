@@ -250,6 +250,7 @@ def test_year_workbook(tmp_path: Path) -> None:
         "年度测评结果",
         "上半年票数明细",
         "下半年票数明细",
+        "奖惩建议",
         "复核记录",
         "未计入的页",
         "投诉与否决",
@@ -260,10 +261,12 @@ def test_year_workbook(tmp_path: Path) -> None:
     assert table[1][:3] == ["序号", "单位名称", "上半年"] and table[1][4] == "下半年" and table[1][6] == "全年"
     assert table[2][2:9] == ["综合满意率", "等次", "综合满意率", "等次", "满意率", "综合满意率", "等次"]
     assert table[4] == [1, "局机关", 0.93, "不满意", 1, "满意", 0.95, 0.965, "满意", 1,
-                        "上半年投诉查实（投诉〔2026〕1号，局纪委，2026-05-12）"]  # fmt: skip
+                        "上半年投诉查实（投诉〔2026〕1号，局纪委，2026-05-12）",
+                        "推荐由县委、县政府通报表彰"]  # fmt: skip
     culture = next(row for row in table if row[1] == "文化馆")
     assert culture[2:10] == [0.71, "基本满意", 0.96, "满意", 0.7, 0.835, "不满意", 2]
     assert culture[10] == "一票否决（安全生产，县安委〔2026〕5号，县安委会，2026-10-08）"
+    assert culture[11] == "由局党委给予通报批评，并对单位主要负责人进行问责"
     assert find(book["年度测评结果"], "2026年下半年：").startswith("2026年下半年：发出测评票10张，收回10张")
     assert find(book["年度测评结果"], "评定方法：") == describe(rules, year=True)
     assert [row[3] for row in rows(book["投诉与否决"])[2:]] == ["投诉查实", "一票否决（安全生产）"]

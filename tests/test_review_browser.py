@@ -19,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from pipeline.cli import main
+from pipeline.common.messages import row_reason
 from pipeline.review.app import create_app
 from pipeline.review.server import new_token, review_url, start_server
 from pipeline.store.database import Store, open_store
@@ -244,9 +245,13 @@ def test_the_page_in_english_and_without_token(served: Served, page: Any, tmp_pa
     refused = page.goto(served.base + "/")
     assert refused is not None and refused.status == 403
     assert "令牌" in page.content()
+    store = checking(served.db)
+    first = store.flagged_rows(SESSION)[0].state.reason  # the queue opens on the first flagged row
+    store.close()
+    assert row_reason(first, "en") != row_reason(first, "zh")
     page.goto(served.url + "&lang=en")
     expect(page.locator("h1")).to_contain_text("Ballot review")
-    expect(page.locator("#reason")).to_have_text("marginal mark")
+    expect(page.locator("#reason")).to_have_text(row_reason(first, "en"))
     expect(page.locator("#progress")).to_contain_text(" left")
     shot(page, tmp_path, "07-english.png")
 

@@ -11,6 +11,7 @@ import click
 from pipeline import __version__
 from pipeline.cli.common import EXIT_USAGE, LANG_KEY, fail
 from pipeline.cli.demo import demo_command
+from pipeline.cli.office import commands as office_commands
 from pipeline.cli.printing import print_command
 from pipeline.cli.reading import commands as reading_commands
 from pipeline.cli.results import commands as results_commands
@@ -91,5 +92,5 @@ main.add_command(demo_command)
 main.add_command(print_command)
 main.add_command(template_group)
 main.add_command(simulate_command)
-for command in [*reading_commands, *review_commands, *results_commands]:
+for command in [*reading_commands, *review_commands, *results_commands, *office_commands]:
     main.add_command(command)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -15,6 +15,10 @@ from pipeline.common.clock import ZoneUnknown, office_zone
 from pipeline.common.messages import Lang
 from pipeline.store.core import StoreError
 from pipeline.store.database import Store, default_db_path, open_store
+
+if TYPE_CHECKING:
+    from pipeline.counting.rules import Rules
+    from pipeline.counting.scale import Scale
 
 #: Where ``ballot --lang`` is kept for the commands under it (click shares ``meta`` along a context chain).
 LANG_KEY = "ballot.lang"
@@ -104,3 +108,50 @@ def invalid(key: str, error: TemplateInvalid) -> NoReturn:
     click.echo(words("error", message=words(key, source=error.source)), err=True)
     click.echo(error.table(), err=True)
     raise SystemExit(EXIT_FAILED)
+
+
+rules_option = click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Rules file, or a shipped preset: default (the default), majority, bottom3.",
+)
+
+
+def read_rules(rules_file: Path | None) -> Rules:
+    """The rules of --rules: a file, or a shipped preset by name (None: the default preset)."""
+    from pipeline.counting.rules import RulesInvalid, load_rules, rules_path
+
+    try:
+        return load_rules(None if rules_file is None else rules_path(rules_file))
+    except RulesInvalid as error:
+        invalid("rules_invalid", error)
+
+
+def countable_scale(template: Template, rules: Rules) -> Scale:
+    """How ``rules`` count every option of ``template``; exits (status 1) saying what to write when they cannot."""
+    from pipeline.counting.scale import Scale, template_scale
+
+    scale = template_scale(template, rules)
+    if not isinstance(scale, Scale):
+        fail("as_is", message=scale.message(current_lang()))
+    return scale
+
+
+def scale_lines(scale: Scale, rules: Rules) -> list[str]:
+    """What ``template check`` and ``print`` say about counting: each option's class and weight."""
+    preset = words("scale_preset", preset=scale.preset) if scale.preset else ""
+    lines = [words("scale_head", rules=rules.name, preset=preset)]
+    for entry in scale.options:
+        if entry.counts_as == "不了解":
+            weight = words("scale_dont_know_counted" if rules.denominators.dont_know else "scale_dont_know_apart")
+        else:
+            weight = words("scale_weight", weight=f"{float(entry.weight):g}")
+        lines.append(words("scale_option", option=entry.option, counts_as=entry.counts_as, weight=weight))
+    return lines
+
+
+def say_scale(scale: Scale, rules: Rules) -> None:
+    """Print :func:`scale_lines`."""
+    click.echo("\n".join(scale_lines(scale, rules)))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import fail, say
+from pipeline.cli.common import fail, say, zone
 
 DEMO_SESSION = "2026H1"
 
@@ -27,7 +27,8 @@ DEMO_SESSION = "2026H1"
 @click.option("--copies", type=click.IntRange(1, 500), default=40, show_default=True, help="Ballots to print.")
 @click.option("--seed", type=int, default=2026, show_default=True, help="Seed of the simulated voters and scanner.")
 def demo_command(out_dir: Path, copies: int, seed: int) -> None:
-    """Print sample ballots, simulate a filled and scanned batch, read it, and write the draft result workbook.
+    """Print sample ballots, simulate a filled and scanned batch, read it, and write the draft result workbook,
+    the draft public notice and the draft feedback letters.
 
     Uses the shipped sample template, reading settings and counting rules; the database is OUTPUT/ballots.db.
     A folder that holds anything but an earlier demo is refused rather than emptied.
@@ -36,14 +37,20 @@ def demo_command(out_dir: Path, copies: int, seed: int) -> None:
     Example:
       ballot demo -o output/demo --copies 40
     """
+    import datetime
+
     from pipeline.ballot.layout import compute_layout
     from pipeline.ballot.template import load_template
+    from pipeline.common.clock import local_date
     from pipeline.common.defaults import default_file
+    from pipeline.counting.feedback import write_feedback
+    from pipeline.counting.notice import NoticeDetails, write_notice
     from pipeline.counting.report import tally_table, write_report
     from pipeline.counting.rules import load_rules
     from pipeline.counting.tally import tally_session
     from pipeline.printing.render import render_ballots
     from pipeline.reading.settings import load_settings
+    from pipeline.review.comments import collect_comments
     from pipeline.scanning.batch import scan
     from pipeline.simulation.simulate import simulate_batch
     from pipeline.store.database import open_store
@@ -78,6 +85,16 @@ def demo_command(out_dir: Path, copies: int, seed: int) -> None:
     report = out_dir / f"{DEMO_SESSION}-测评结果-草稿.xlsx"
     write_report(report, tally, draft=True)
     say("demo_report", path=report)
+    notice = out_dir / f"{DEMO_SESSION}-公示-草稿.pdf"
+    issuer = template.organisation or "××县文化体育局"
+    today = datetime.date.fromisoformat(local_date(zone()))
+    write_notice(notice, tally, NoticeDetails(issuer, today), draft=True)
+    say("demo_notice", path=notice)
+    collected = collect_comments(store, DEMO_SESSION)
+    letters = out_dir / f"{DEMO_SESSION}-意见建议反馈-草稿"
+    write_feedback(letters, tally, collected.by_unit, collected.summary, draft=True)
+    written = sum(len(cells) for cells in collected.by_unit.values())
+    say("demo_feedback", count=written, path=letters)
     click.echo("")
     say("demo_next")
     command = sys.argv[0] if sys.argv[0].endswith("ballot") else "ballot"

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, NoReturn
 
 import click
 
 from pipeline.cli.common import (
     EXIT_ATTENTION,
+    F,
+    countable_scale,
     current_lang,
     db_option,
     fail,
-    invalid,
     open_db,
+    read_rules,
+    rules_option,
     say,
     session_option,
     words,
@@ -25,25 +28,8 @@ if TYPE_CHECKING:
     from pipeline.counting.tally import SessionTally, YearTally
     from pipeline.store.database import Store
 
-rules_option = click.option(
-    "--rules",
-    "rules_file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Rules file, or a shipped preset: default (the default), majority, bottom3.",
-)
 
-
-def _rules(rules_file: Path | None) -> Rules:
-    from pipeline.counting.rules import RulesInvalid, load_rules, rules_path
-
-    try:
-        return load_rules(None if rules_file is None else rules_path(rules_file))
-    except RulesInvalid as error:
-        invalid("rules_invalid", error)
-
-
-def _tally(store: Store, session: str, rules: Rules) -> SessionTally:
+def tally_of(store: Store, session: str, rules: Rules) -> SessionTally:
     """The session's tally from its printed template, effective ballots, facts and overrides."""
     from pipeline.counting.tally import TallyError, tally_session
 
@@ -53,6 +39,7 @@ def _tally(store: Store, session: str, rules: Rules) -> SessionTally:
     if len(templates) > 1:
         fail("many_templates", session=session, count=len(templates))
     facts, overrides = store.session_facts(session), store.overrides([session])
+    countable_scale(templates[0], rules)  # the rules' scale cannot count the template: say so in the clerk's words
     try:
         return tally_session(templates[0], store.effective_ballots(session), rules, facts, overrides)
     except TallyError as error:
@@ -138,7 +125,7 @@ def tally_command(session: str, rules_file: Path | None, by_category: bool, db_p
     """
     from pipeline.counting.report import tally_table
 
-    result = _tally(open_db(db_path), session, _rules(rules_file))
+    result = tally_of(open_db(db_path), session, read_rules(rules_file))
     click.echo(tally_table(result, by_category=by_category))
     if result.final_blockers():
         raise SystemExit(EXIT_ATTENTION)
@@ -258,9 +245,45 @@ def _describe(record: Override) -> str:
 # -- report ----------------------------------------------------------------------------------------------
 
 
+def period_options(func: F) -> F:
+    """--session or --year (exactly one), and --combine for the year end."""
+    func = click.option(
+        "--combine",
+        type=click.Choice(["mean", "pooled"]),
+        default=None,
+        help="Year end: the mean of the two halves' rates, or the rates of their pooled votes "
+        "(default: the rules file's year_end.combine).",
+    )(func)
+    func = click.option("--year", callback=_year, help="A year, e.g. 2026: combines 2026H1 and 2026H2.")(func)
+    return click.option("--session", "session", help="A half-year round, e.g. 2026H1.")(func)
+
+
+def result_of(
+    store: Store, session: str | None, year: str | None, rules: Rules, combine: Literal["mean", "pooled"] | None
+) -> SessionTally | YearTally:
+    """The tally of --session, or the two halves of --year combined as --combine (else the rules) say."""
+    from pipeline.counting.tally import combine_year
+
+    if (session is None) == (year is None):
+        raise click.UsageError(words("session_or_year"))
+    if year is None:
+        if combine is not None:
+            raise click.UsageError(words("combine_year_only"))
+        return tally_of(store, _period(session or ""), rules)
+    rules = rules.combined(combine)
+    halves = tuple(tally_of(store, f"{year}H{half}", rules) for half in (1, 2))
+    return combine_year(year, halves[0], halves[1], rules, store.overrides([year]))
+
+
+def refused(result: SessionTally | YearTally, key: str) -> NoReturn:
+    """Exit with status 2, saying (words ``key``) why no final document may be written yet: the result's
+    blockers, in the clerk's language."""
+    reasons = "\n".join(f"  {reason}" for reason in result.final_blockers(current_lang()))
+    fail(key, EXIT_ATTENTION, reasons=reasons)
+
+
 @click.command("report")
-@click.option("--session", "session", help="A half-year round, e.g. 2026H1.")
-@click.option("--year", callback=_year, help="A year, e.g. 2026: combines 2026H1 and 2026H2.")
+@period_options
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="File to write.")
 @click.option("--format", "file_format", type=click.Choice(["xlsx", "csv"]), default="xlsx", show_default=True)
 @click.option(
@@ -273,6 +296,7 @@ def _describe(record: Override) -> str:
 def report_command(
     session: str | None,
     year: str | None,
+    combine: Literal["mean", "pooled"] | None,
     output: Path,
     file_format: Literal["xlsx", "csv"],
     draft: bool,
@@ -281,25 +305,19 @@ def report_command(
 ) -> None:
     """Write the result workbook (测评结果, 票数明细, 复核记录, 未计入的页, 投诉与否决, chart) or the CSV of 测评结果.
 
-    A final report is refused (exit status 2) while rows are pending review, a page the machine did not count
-    is unsettled (see `ballot status`), or the round is void.
+    Where the rules attach consequences to grades (the year end, by default) the workbook also has a 处理意见
+    column and a 奖惩建议 sheet. A final report is refused (exit status 2) while rows are pending review, a page
+    the machine did not count is unsettled (see `ballot status`), or the round is void.
 
     \b
     Example:
       ballot report --session 2026H1 -o 2026H1-测评结果.xlsx
-      ballot report --year 2026 --rules majority -o 2026-年度测评结果.xlsx
+      ballot report --year 2026 --rules majority --combine pooled -o 2026-年度测评结果.xlsx
     """
     from pipeline.counting.report import ReportRefused, write_report
-    from pipeline.counting.tally import combine_year
 
-    if (session is None) == (year is None):
-        raise click.UsageError(words("session_or_year"))
-    store, rules = open_db(db_path), _rules(rules_file)
-    if year is not None:
-        halves = tuple(_tally(store, f"{year}H{half}", rules) for half in (1, 2))
-        result: SessionTally | YearTally = combine_year(year, halves[0], halves[1], rules, store.overrides([year]))
-    else:
-        result = _tally(store, _period(session or ""), rules)
+    store = open_db(db_path)
+    result = result_of(store, session, year, read_rules(rules_file), combine)
     try:
         sessions = [f"{year}H1", f"{year}H2"] if year is not None else [_period(session or "")]
         reviews = [entry for name in sessions for entry in store.review_log(name)]
@@ -308,8 +326,7 @@ def report_command(
             output, result, reviews=reviews, uncounted=uncounted, draft=draft, file_format=file_format, zone=zone()
         )
     except ReportRefused:
-        reasons = result.final_blockers(current_lang())  # what the refusal said, in the clerk's language
-        fail("report_refused", EXIT_ATTENTION, reasons="\n".join(f"  {reason}" for reason in reasons))
+        refused(result, "report_refused")
     say("draft_written" if draft else "report_written", path=output)
 
 
@@ -338,7 +355,7 @@ def rules_check_command(rules_file: Path) -> None:
     """
     from pipeline.counting.rules import describe
 
-    rules = _rules(rules_file)
+    rules = read_rules(rules_file)
     click.echo(f"{rules.name}\n{describe(rules)}\n{describe(rules, year=True)}")
 
 

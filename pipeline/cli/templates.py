@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli.common import invalid, read_template, say, words
+from pipeline.cli.common import countable_scale, invalid, read_rules, read_template, rules_option, say, say_scale, words
 
 template_path = click.argument("template_file", type=click.Path(dir_okay=False, path_type=Path))
 
@@ -24,12 +24,16 @@ def template_group() -> None:
 
 @template_group.command("check")
 @template_path
-def check_command(template_file: Path) -> None:
-    """Validate TEMPLATE_FILE; print a summary and its content hash.
+@rules_option
+def check_command(template_file: Path, rules_file: Path | None) -> None:
+    """Validate TEMPLATE_FILE; print a summary, how the rules count each option, and its content hash.
+
+    Exit status 1 when the template is invalid or the rules cannot count one of its options (say how in the
+    rules file's scale / options, then pass it with --rules).
 
     \b
     Example:
-      ballot template check templates/shuangping.yaml
+      ballot template check templates/shuangping.yaml --rules default
     """
     from pipeline.ballot.layout import compute_layout
     from pipeline.ballot.template import TemplateInvalid
@@ -48,6 +52,8 @@ def check_command(template_file: Path) -> None:
         comment = words("template_comment") if section.comment else ""
         say("template_section", index=index, options=" / ".join(section.all_options), comment=comment)
     say("template_hash", hash=template.content_hash(), short=template.short_hash())
+    rules = read_rules(rules_file)
+    say_scale(countable_scale(template, rules), rules)
 
 
 @template_group.command("layout")

@@ -148,6 +148,56 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
     ),
     "report_written": ("测评结果 → {path}", "result → {path}"),
     "draft_written": ("草稿 → {path}", "draft → {path}"),
+    "combine_year_only": ("--combine 只用于年度汇总（--year）", "--combine applies to --year only"),
+    # -- notice, feedback (the office's documents after the count) -------------------------------------------
+    "date_value": ("{value} 不是日期：请写成 2026-07-06 这样", "{value} is not a date such as 2026-07-06"),
+    "notice_no_issuer": (
+        "测评票上没有单位名称：请用 --issuer 写明由谁发布公示",
+        "the ballots name no organisation: say who issues the notice with --issuer",
+    ),
+    "notice_no_attended": (
+        "注意：{session} 未登记实到人数，公示中不写参加人数（ballot session set --session {session} --attended N）",
+        "note: no attendance (实到) is recorded for {session}, so the notice gives no number of participants "
+        "(ballot session set --session {session} --attended N)",
+    ),
+    "notice_no_phone": (
+        "注意：未给监督电话（--phone），公示中留空待手写",
+        "note: no 监督电话 given (--phone): the notice leaves a line to fill in by hand",
+    ),
+    "notice_refused": (
+        "不能出正式公示：\n{reasons}\n（可用 --draft 出草稿）",
+        "no final notice:\n{reasons}\n(--draft writes a draft)",
+    ),
+    "notice_written": ("公示 → {path}", "public notice → {path}"),
+    "notice_draft_written": ("公示（草稿）→ {path}", "draft public notice → {path}"),
+    "feedback_refused": (
+        "不能出正式的意见建议反馈：\n{reasons}\n（可用 --draft 出草稿）",
+        "no final feedback letters:\n{reasons}\n(--draft writes drafts)",
+    ),
+    "feedback_unit": ("  {unit}：{count} 条", "  {unit}: {count}"),
+    "feedback_no_cells": (
+        "本测评票没有意见建议栏，无可反馈的意见建议",
+        "the ballot has no comment cells (意见建议): nothing to pass on",
+    ),
+    "feedback_collected": (
+        "查看了计入统计的测评票 {sheets} 张：有书写的意见建议 {written} 栏已按单位反馈，空白的 {empty} 栏未反馈",
+        "{sheets} counted sheets looked at: {written} written comment cells passed on to their units, {empty} empty "
+        "ones left out",
+    ),
+    "feedback_on_paper": (
+        "人工录入（或未存影像）的测评票 {count} 张无法自动裁取意见建议栏：请查看纸质原件后补充反馈",
+        "{count} sheets counted by hand (or with no image kept): their comment cells cannot be cut out; read them "
+        "on the paper ballots and pass them on",
+    ),
+    "feedback_voided": (
+        "经复核作废的测评票 {count} 张，其意见建议不予反馈",
+        "{count} sheets voided in review: their comments are not passed on",
+    ),
+    "feedback_written": ("意见建议反馈 → {path}/（{count} 个文件）", "feedback letters → {path}/ ({count} files)"),
+    "feedback_draft_written": (
+        "意见建议反馈（草稿）→ {path}/（{count} 个文件）",
+        "draft feedback letters → {path}/ ({count} files)",
+    ),
     # -- print, template, from-scan, simulate, demo ------------------------------------------------------------
     "form_not_printed": (
         "{path} 描述的是现有的纸质表格，不在这里印制；填好的表格用 ballot scan --form 读取",
@@ -159,6 +209,12 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
         "已生成 {copies} 张测评票 → {path}（轮次 {session}，模板 {template}，数据库 {db}）",
         "{copies} ballots → {path} (session {session}, template {template}, db {db})",
     ),
+    "scale_head": ("  计票（规则「{rules}」{preset}）：", "  counting (rules {rules!r}{preset}):"),
+    "scale_preset": ("，预设 {preset}", ", preset {preset}"),
+    "scale_option": ("    {option} → {counts_as}（{weight}）", "    {option} → {counts_as} ({weight})"),
+    "scale_weight": ("综合满意率权重 {weight}", "weight {weight} in 综合满意率"),
+    "scale_dont_know_counted": ("计入有效票", "counted in 有效票"),
+    "scale_dont_know_apart": ("不计入有效票", "not counted in 有效票"),
     "shuffle": ("发放前请把测评票的顺序打乱。", "Shuffle the stack before handing ballots out."),
     "template_summary": ("模板 {id}：{title}", "template {id}: {title}"),
     "template_counts": (
@@ -198,6 +254,11 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
     "demo_pending": ("   待复核行：{count}", "   rows awaiting review: {count}"),
     "demo_tally": ("4. 统计：", "4. tally:"),
     "demo_report": ("5. 报表（草稿，待复核）：{path}", "5. draft report: {path}"),
+    "demo_notice": ("6. 公示（草稿）：{path}", "6. draft public notice: {path}"),
+    "demo_feedback": (
+        "7. 意见建议反馈（草稿）：{count} 条 → {path}/",
+        "7. draft feedback letters: {count} comments → {path}/",
+    ),
     "demo_next": (
         "在浏览器里复核存疑的标记，然后出正式报告：",
         "review the flagged marks in the browser, then write the final report:",

@@ -7,7 +7,7 @@ outcome its name. ``{name}`` holes are filled from the reason's detail.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from pipeline.common.reasons import BoxSeen, PageReason, Refusal, RowWhy, Why
@@ -263,6 +263,22 @@ BLOCKER_TEXT: dict[str, tuple[str, str]] = {
     ),
 }
 
+#: Why counting rules cannot count some options a template prints (:class:`pipeline.counting.scale.ScaleProblem`).
+SCALE_TEXT: dict[str, tuple[str, str]] = {
+    "no_preset": ("不在任何预设量表中", "they are in no preset scale"),
+    "mixed": ("不属于同一个预设量表", "they do not all belong to one preset scale"),
+    "not_in_preset": ("不在预设量表 {scale} 中", "they are not in the preset scale {scale}"),
+    "where": ("模板 {template} 的", "template {template}'s "),
+    "problem": (
+        "计票规则「{rules}」不能计{where}选项 {options}（{why}）。请在计票规则文件的 options 中为每个这样的选项"
+        "写明 counts_as（满意 / 基本满意 / 不满意 / 不了解）及 weight，或用 scale 选一个预设（{presets}），"
+        "再用 --rules 指定该文件",
+        "the counting rules {rules!r} cannot count {where}options {options} ({why}). In the rules file's options, "
+        "give each such option its counts_as (满意 / 基本满意 / 不满意 / 不了解) and weight, or choose a preset with "
+        "scale ({presets}); then pass the file with --rules",
+    ),
+}
+
 #: What the machine saw in a box of a row it asks about.
 BOX_SEEN_TEXT: dict[BoxSeen, tuple[str, str]] = {
     BoxSeen.EMPTY: ("空白", "empty"),
@@ -369,6 +385,21 @@ def doubtful(reason: RowWhy | str, lang: Lang = "zh") -> str:
 def blocker(code: str, lang: Lang = "zh", **detail: Any) -> str:
     """One reason why no final report may be written yet."""
     return _fill(BLOCKER_TEXT[code][_index(lang)], detail, lang)
+
+
+def scale_problem(
+    why: str, options: Sequence[str], rules: str, presets: Sequence[str], lang: Lang = "zh", **detail: Any
+) -> str:
+    """Why the rules named ``rules`` cannot count ``options`` (``why``: a key of SCALE_TEXT; ``detail``: the
+    preset ``scale`` it names, the ``template`` id when known) and what to write in the rules instead."""
+    where = SCALE_TEXT["where"][_index(lang)].format(**detail) if detail.get("template") else ""
+    return SCALE_TEXT["problem"][_index(lang)].format(
+        rules=rules,
+        where=where,
+        options=("、" if lang == "zh" else ", ").join(options),
+        why=SCALE_TEXT[why][_index(lang)].format(**detail),
+        presets=" / ".join(presets),
+    )
 
 
 def box_seen(seen: BoxSeen | str, lang: Lang = "zh") -> str:

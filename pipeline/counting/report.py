@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pipeline.ballot.template import period_label
 from pipeline.common.clock import local_date, office_zone
+from pipeline.counting.consequences import action_of, actions, proposals
 from pipeline.counting.record_sheets import (
     RecordSheet,
     ReviewRecord,
@@ -30,7 +31,7 @@ from pipeline.counting.record_sheets import (
     review_sheet,
     uncounted_sheet,
 )
-from pipeline.counting.rules import describe
+from pipeline.counting.rules import GRADES, describe
 from pipeline.counting.tally import Counts, SessionTally, UnitResult, YearTally, YearUnit, rates_of
 
 
@@ -54,6 +55,9 @@ DETAIL_HEADER = _columns(
     "满意率 满意和基本满意率 不满意率 综合满意率 计算等次 最终等次 名次"
 )
 DETAIL_WIDTHS = (5, 22, 10, 14, 7, 9, 7, 7, 7, 7, 7, 8, 9, 10, 9, 11, 9, 9, 6)
+ACTION_HEADER, ACTION_WIDTH = "处理意见", 34.0
+PROPOSAL_HEADER = _columns("序号 单位名称 序列 等次 综合满意率 满意率 名次 依据 处理意见")
+PROPOSAL_WIDTHS = (5, 22, 10, 9, 11, 9, 6, 40, 40)
 # A cell that starts so is a formula to Excel (CSV injection): written with a leading apostrophe, as text.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -135,8 +139,9 @@ def ordered_units(units: Sequence[UnitResult | YearUnit]) -> list[Any]:
 def public_rows(result: Result) -> list[list[object]]:
     """The publication table as values (rates as Fractions, undefined as None), in print order."""
     rows: list[list[object]] = []
+    acting = bool(actions(result))
     for index, unit in enumerate(ordered_units(result.units), start=1):
-        tail = [unit.grade, unit.rank, "；".join(unit.remarks)]
+        tail = [unit.grade, unit.rank, "；".join(unit.remarks), *([action_of(result, unit)] if acting else [])]
         if isinstance(unit, UnitResult):
             counts = unit.counts.as_tuple()[:3]
             rows.append([index, unit.unit, unit.valid, *counts, unit.rates.satisfied, unit.rates.score, *tail])
@@ -145,6 +150,21 @@ def public_rows(result: Result) -> list[list[object]]:
             halves = [_score(first), _grade(first), _score(second), _grade(second)]
             rows.append([index, unit.unit, *halves, unit.rates.satisfied, unit.rates.score, *tail])
     return rows
+
+
+def public_header(result: Result) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """Columns and widths of the publication table: a 处理意见 column where the rules attach actions to grades."""
+    header, widths = (YEAR_HEADER, YEAR_WIDTHS) if isinstance(result, YearTally) else (PUBLIC_HEADER, PUBLIC_WIDTHS)
+    if actions(result):
+        return (*header, ACTION_HEADER), (*widths, ACTION_WIDTH)
+    return header, widths
+
+
+def method_text(result: Result) -> str:
+    """评定方法 under the table: the rules in words, with how the counted templates' options were read."""
+    halves = result.halves if isinstance(result, YearTally) else (result,)
+    scales = [half.scale for half in halves if half.scale is not None]
+    return describe(result.rules, year=isinstance(result, YearTally), scales=scales)
 
 
 def _score(half: UnitResult | None) -> Fraction | None:
@@ -156,7 +176,7 @@ def _grade(half: UnitResult | None) -> str | None:
 
 
 def _write_csv(path: Path, result: Result, draft: bool) -> None:
-    header = YEAR_HEADER if isinstance(result, YearTally) else PUBLIC_HEADER
+    header = public_header(result)[0]
     with path.open("w", encoding="utf-8-sig", newline="") as handle:
         writer = csv.writer(handle)
         if draft:
@@ -213,14 +233,16 @@ class _Workbook:
 
     def write(self) -> None:
         if isinstance(self.result, YearTally):
-            self._public_sheet("年度测评结果", YEAR_HEADER, YEAR_WIDTHS)
+            self._public_sheet("年度测评结果", *public_header(self.result))
             for label, half in zip(("上半年", "下半年"), self.result.halves, strict=True):
                 self._detail_sheet(f"{label}票数明细", half)
             overrides = self.result.overrides + self.result.halves[0].overrides + self.result.halves[1].overrides
         else:
-            self._public_sheet("测评结果", PUBLIC_HEADER, PUBLIC_WIDTHS)
+            self._public_sheet("测评结果", *public_header(self.result))
             self._detail_sheet("票数明细", self.result)
             overrides = self.result.overrides
+        if actions(self.result):
+            self._proposal_sheet()
         self._record_sheet(review_sheet(self.reviews, self.zone))
         self._record_sheet(uncounted_sheet(self.uncounted, self.zone))
         self._record_sheet(override_sheet(overrides, self.zone))
@@ -291,8 +313,9 @@ class _Workbook:
             row = self._note(sheet, row, len(header), widths, blocker, "banner")
         header_row = row
         if isinstance(result, YearTally):
-            for first, last, label in ((0, 0, "序号"), (1, 1, "单位名称"), (9, 9, "名次"), (10, 10, "备注")):
-                sheet.merge_range(row, first, row + 1, last, label, self.fmt["head"])
+            for column, label in enumerate(header):
+                if column in (0, 1) or column >= 9:
+                    sheet.merge_range(row, column, row + 1, column, label, self.fmt["head"])
             for first, label in ((2, "上半年"), (4, "下半年")):
                 sheet.merge_range(row, first, row, first + 1, label, self.fmt["head"])
             sheet.merge_range(row, 6, row, 8, "全年", self.fmt["head"])
@@ -311,15 +334,16 @@ class _Workbook:
                     row, 0, row, len(header) - 1, f"{group}（{_group_size(groups, group)}个）", self.fmt["group"]
                 )
                 row, current = row + 1, group
+            texts = (1, header.index("备注"), len(header) - 1)
             for column, value in enumerate(values):
-                self._value(sheet, row, column, value, "text" if column in (1, len(header) - 1) else "int")
-            sheet.set_row(row, max(20, 15 * _lines(str(values[-1]), widths[-1]) + 5))
+                self._value(sheet, row, column, value, "text" if column in texts else "int")
+            sheet.set_row(row, max(20, *(15 * _lines(str(values[c]), widths[c]) + 5 for c in texts)))
             row += 1
         row += 1
         halves = result.halves if isinstance(result, YearTally) else (result,)
         for half in halves:
             row = self._note(sheet, row, len(header), widths, facts_sentence(half) + _attendance(half))
-        method = describe(result.rules, year=isinstance(result, YearTally))
+        method = method_text(result)
         row = self._note(sheet, row, len(header), widths, method)
         today = local_date(self.zone)  # the office's date, as the times on the other sheets
         self._note(
@@ -381,6 +405,31 @@ class _Workbook:
             sheet.merge_range(row, 0, row, len(widths) - 1, records.empty, self.fmt["text"])
         for values in records.rows:
             row = self._record(sheet, row, values, widths)
+
+    def _proposal_sheet(self) -> None:
+        """奖惩建议: the units whose grade leads to an action, best grade first, with what the grade rests on."""
+        result, widths = self.result, PROPOSAL_WIDTHS
+        sheet, row = self._sheet("奖惩建议", widths, f"{title_of(result)} · 奖惩建议")
+        row = self._header(sheet, row, PROPOSAL_HEADER)
+        sheet.repeat_rows(row - 1)
+        order = {unit.unit: index for index, unit in enumerate(ordered_units(result.units))}
+        listed = sorted(proposals(result), key=lambda p: (GRADES.index(p.grade), order[p.unit]))
+        if not listed:
+            sheet.merge_range(row, 0, row, len(widths) - 1, "（本期没有须处理的单位）", self.fmt["text"])
+            row += 1
+        for index, proposal in enumerate(listed, start=1):
+            basis = "；".join(proposal.overrides) or "测评得票"
+            if proposal.overrides and proposal.computed_grade != proposal.grade:
+                basis += f"（按得票为{proposal.computed_grade or '不评定'}）"
+            values = (index, proposal.unit, proposal.group, proposal.grade, proposal.score, proposal.satisfied,
+                      proposal.rank, basis, proposal.action)  # fmt: skip
+            for column, value in enumerate(values):
+                self._value(sheet, row, column, value, "text" if column in (1, 2, 7, 8) else "int")
+            sheet.set_row(row, 15 * max(_lines(basis, widths[7]), _lines(proposal.action, widths[8])) + 5)
+            row += 1
+        period = "年度" if isinstance(result, YearTally) else "本期"
+        rule = "；".join(f"{period}评为{grade}的单位，{action}" for grade, action in actions(result).items())
+        self._note(sheet, row + 1, len(widths), widths, f"依据计票规则「{result.rules.name}」：{rule}。")
 
     def _chart_sheet(self) -> None:
         widths = (24, 11, 3, *(10,) * 9)

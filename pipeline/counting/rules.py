@@ -16,22 +16,30 @@ from __future__ import annotations
 import datetime
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from pipeline.ballot.template import TemplateError, TemplateInvalid
 from pipeline.common.defaults import default_file
+
+if TYPE_CHECKING:
+    from pipeline.counting.scale import Scale
 
 RULES_DIR = default_file("rules")
 DEFAULT_RULES_FILE = RULES_DIR / "default.yaml"
 
 Grade = Literal["满意", "基本满意", "不满意"]
 GRADES: tuple[Grade, ...] = ("满意", "基本满意", "不满意")
+#: What a printed option counts as: one of the grades, or 不了解 (never in 有效票 unless the rules say so).
+OptionClass = Literal["满意", "基本满意", "不满意", "不了解"]
+#: Named option scales (:mod:`pipeline.counting.scale`); 'auto' takes the first that has every option printed.
+ScalePreset = Literal["auto", "three_level", "four_level", "four_level_average", "five_level"]
 
 Share = Annotated[float, Field(ge=0, le=1)]
 
@@ -135,6 +143,44 @@ class YearEnd(_Strict):
     )
 
 
+class OptionRule(_Strict):
+    """How one printed option counts: its class, and its weight in 综合满意率."""
+
+    counts_as: OptionClass = Field(description="满意, 基本满意, 不满意, or 不了解 (not a vote on the unit).")
+    weight: Share | None = Field(
+        default=None,
+        description="Weight in 综合满意率 (0–1); omitted: 1 for 满意, basic_weight for 基本满意, 0 otherwise.",
+    )
+
+    @model_validator(mode="after")
+    def _nothing_scores_for_dissatisfaction(self) -> OptionRule:
+        # A 满意率 in which 不满意 still scores (重庆开县: 100 % 不满意 gave 50 %) is what ../shared/domain.md
+        # §2.4 warns against; 不了解 is not a judgement at all.
+        if self.counts_as in ("不满意", "不了解") and self.weight:
+            raise ValueError(f"an option counted as {self.counts_as} weighs 0 in 综合满意率")
+        return self
+
+
+#: The notice's own wording: 推荐由县委、县政府通报表彰; 局党委给予通报批评，对单位主要负责人进行问责.
+YEAR_END_CONSEQUENCES: dict[Grade, str] = {
+    "满意": "推荐由县委、县政府通报表彰",
+    "不满意": "由局党委给予通报批评，并对单位主要负责人进行问责",
+}
+
+
+class Consequences(_Strict):
+    """What a grade leads to (处理意见): a grade left out leads to nothing."""
+
+    year_end: dict[Grade, str] = Field(
+        default_factory=lambda: dict(YEAR_END_CONSEQUENCES),
+        description="Year-end grade → 处理意见, e.g. 满意: 推荐由县委、县政府通报表彰.",
+    )
+    half_year: dict[Grade, str] = Field(
+        default_factory=dict,
+        description="Half-year grade → 处理意见, where the rules act on each half too (default: none).",
+    )
+
+
 class Rules(_Strict):
     """Everything that turns effective ballots into counts, rates, grades and ranks."""
 
@@ -153,10 +199,29 @@ class Rules(_Strict):
     ranking: Ranking = Field(default_factory=Ranking)
     round: RoundRules = Field(default_factory=RoundRules)
     year_end: YearEnd = Field(default_factory=YearEnd)
+    scale: ScalePreset = Field(
+        default="auto",
+        description="How printed options count: three_level (满意/基本满意/不满意), four_level (满意/比较满意/"
+        "基本满意/不满意), four_level_average (满意/比较满意/一般/不满意), five_level (非常满意 or 很满意/满意/"
+        "基本满意/不太满意/不满意); auto: the first of these with every option of the template.",
+    )
+    options: dict[str, OptionRule] = Field(
+        default_factory=dict,
+        description="Printed option → how it counts; adds to or replaces what the scale says of that option.",
+    )
+    consequences: Consequences = Field(
+        default_factory=Consequences, description="What each grade leads to (处理意见, 奖惩建议)."
+    )
 
     @property
     def weight(self) -> Fraction:
         return exact(self.basic_weight)
+
+    def combined(self, combine: Literal["mean", "pooled"] | None) -> Rules:
+        """These rules with the year-end combination ``combine`` (None: as the file says)."""
+        if combine is None or combine == self.year_end.combine:
+            return self
+        return self.model_copy(update={"year_end": self.year_end.model_copy(update={"combine": combine})})
 
 
 class RulesInvalid(TemplateInvalid):
@@ -231,8 +296,13 @@ def percent(share: Fraction | float) -> str:
     return f"{float(Fraction(str(share)) * 100):g}%"
 
 
-def describe(rules: Rules, *, year: bool = False) -> str:
-    """The grading method in one Chinese sentence, printed under the published table."""
+def describe(rules: Rules, *, year: bool = False, scales: Sequence[Scale] = ()) -> str:
+    """The grading method in one Chinese sentence, printed under the published table. ``scales``: how the
+    options of the templates counted were read (none given: the rules' own scale, three levels under auto);
+    a scale other than 满意 / 基本满意 / 不满意 is said in words, and every option's weight is in the formula."""
+    from pipeline.counting.scale import mapping_sentence, rules_scale, score_formula
+
+    shown = list(dict.fromkeys(scales)) or [rules_scale(rules)]
     grading = (rules.year_end.grading or rules.grading) if year else rules.grading
     excluded = [
         word
@@ -243,7 +313,8 @@ def describe(rules: Rules, *, year: bool = False) -> str:
         if not counted
     ]
     valid = f"有效票不含{'和'.join(excluded)}票" if excluded else "有效票含弃权和不了解票"
-    score = f"综合满意率=（满意+{float(rules.weight):g}×基本满意）÷有效票"
+    score = "；".join(dict.fromkeys(score_formula(scale) for scale in shown))
+    options = "".join(f"{sentence}；" for sentence in dict.fromkeys(map(mapping_sentence, shown)) if sentence)
     match grading:
         case BandGrading():
             method = (
@@ -264,7 +335,8 @@ def describe(rules: Rules, *, year: bool = False) -> str:
         overrides = f"全年按{combine}评定，一票否决的单位年度评为不满意"
     else:
         overrides = "投诉查实的单位当期评为不满意"
-    return f"评定方法：{method}；{score}，{valid}；名次按{rules.ranking.by}在同一序列内排列，可以并列；{overrides}。"
+    ranking = f"名次按{rules.ranking.by}在同一序列内排列，可以并列"
+    return f"评定方法：{method}；{options}{score}，{valid}；{ranking}；{overrides}。"
 
 
 # -- overrides -----------------------------------------------------------------------------------------

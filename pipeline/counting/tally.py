@@ -15,7 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
-from pipeline.ballot.template import DEFAULT_OPTIONS, DONT_KNOW, Template, period_label
+from pipeline.ballot.template import Template, period_label
 from pipeline.common.messages import Lang, blocker
 from pipeline.counting.ballots import BallotResult
 from pipeline.counting.rules import (
@@ -27,6 +27,7 @@ from pipeline.counting.rules import (
     Rules,
     exact,
 )
+from pipeline.counting.scale import Scale, template_scale
 
 NO_CATEGORY = "未填类别"
 
@@ -49,7 +50,8 @@ class SessionFacts:
 
 @dataclass(frozen=True)
 class Counts:
-    """Rows of one unit, by what they hold. ``invalid`` = 多选 rows + rows a clerk declared unreadable."""
+    """Rows of one unit, by what they hold (an option counts in the class its scale gives it). ``invalid`` =
+    多选 rows + rows a clerk declared unreadable; ``points`` = the sum of the votes' weights in 综合满意率."""
 
     satisfied: int = 0
     basic: int = 0
@@ -58,9 +60,10 @@ class Counts:
     abstained: int = 0
     invalid: int = 0
     pending: int = 0
+    points: Fraction = Fraction(0)
 
     def __add__(self, other: Counts) -> Counts:
-        return Counts(*(a + b for a, b in zip(self.as_tuple(), other.as_tuple(), strict=True)))
+        return Counts(**{name: getattr(self, name) + getattr(other, name) for name in self.__dataclass_fields__})
 
     def as_tuple(self) -> tuple[int, ...]:
         return (self.satisfied, self.basic, self.unsatisfied, self.dont_know, self.abstained, self.invalid,
@@ -99,7 +102,7 @@ def rates_of(counts: Counts, rules: Rules, basis: int | None = None) -> Rates:
         satisfied=Fraction(counts.satisfied, valid),
         positive=Fraction(counts.satisfied + counts.basic, valid),
         unsatisfied=Fraction(counts.unsatisfied, valid),
-        score=(counts.satisfied + rules.weight * counts.basic) / valid,
+        score=counts.points / valid,
         satisfied_of_basis=of_basis[0],
         positive_of_basis=of_basis[1],
     )
@@ -136,6 +139,7 @@ class SessionTally:
     void_reasons: tuple[str, ...] = ()  # non-empty: the round is void
     overrides: tuple[Override, ...] = ()  # every record for this session, revoked ones included
     majority_basis: int | None = None  # the count the majority rule takes half of, when it is in use
+    scale: Scale | None = None  # how the template's options were counted
 
     @property
     def valid_ballots(self) -> int:
@@ -171,6 +175,9 @@ def tally_session(
     overrides: Iterable[Override] = (),
 ) -> SessionTally:
     """Count, rate, grade and rank every row of ``template``, then apply the session's active complaints."""
+    scale = template_scale(template, rules)
+    if not isinstance(scale, Scale):
+        raise TallyError(scale.message())
     rows = _template_rows(template)
     digest = template.content_hash()
     totals: dict[str, Counter[str]] = {unit: Counter() for unit in rows}
@@ -187,12 +194,15 @@ def tally_session(
         if sorted(read) != sorted(totals):  # every row exactly once: nothing dropped, nothing counted twice
             raise TallyError(f"测评票 {ballot.serial} 的行与模板不符（读到 {'、'.join(read)}）")
         for row in ballot.rows:
-            key = _row_key(row.kind, row.choice)
+            key = _row_key(row.kind, row.choice, scale)
             totals[row.unit][key] += 1
             per_category.setdefault((row.unit, category), Counter())[key] += 1
+            if row.kind == "choice" and row.choice is not None:
+                totals[row.unit][OPTION_KEY + row.choice] += 1  # the option itself: its weight is summed in _counts
+                per_category[(row.unit, category)][OPTION_KEY + row.choice] += 1
     categories = _categories(template, {category for _, category in per_category})
     basis = _majority_basis(rules, facts, len(ballots))
-    counted = {unit: _counts(counter) for unit, counter in totals.items()}
+    counted = {unit: _counts(counter, scale) for unit, counter in totals.items()}
     rates = {unit: rates_of(counts, rules, basis) for unit, counts in counted.items()}
     graded = grade(rates, rows, rules)
     units = tuple(
@@ -207,7 +217,7 @@ def tally_session(
             rank=graded[unit][1],
             remarks=_no_vote_remarks(counted[unit].valid(rules), graded[unit][0], rules),
             by_category=tuple(
-                (category, _counts(per_category.get((unit, category), Counter()))) for category in categories
+                (category, _counts(per_category.get((unit, category), Counter()), scale)) for category in categories
             ),
         )
         for unit, group in rows.items()
@@ -225,6 +235,7 @@ def tally_session(
         void_reasons=void_reasons(facts, len(ballots), rules),
         overrides=session_overrides,
         majority_basis=basis,
+        scale=scale,
     )
 
 
@@ -322,30 +333,39 @@ def _template_rows(template: Template) -> dict[str, str]:
     """unit → group (the row's group, else the section title) for every row, in print order."""
     rows: dict[str, str] = {}
     for section in template.sections:
-        unknown = [option for option in section.options if option not in DEFAULT_OPTIONS]
-        if unknown:
-            raise TallyError(f"计票规则只认识 满意 / 基本满意 / 不满意，模板 {template.id} 有选项 {'、'.join(unknown)}")
         for row in section.rows:
             rows[row.unit] = row.group or section.title or ""
     return rows
 
 
-def _row_key(kind: str, choice: str | None) -> str:
+#: Counter keys of a unit's rows by class; a chosen option is also counted under its own name, ``OPTION_KEY``.
+CLASS_KEY = "class:"
+OPTION_KEY = "option:"
+
+
+def _row_key(kind: str, choice: str | None, scale: Scale) -> str:
     if kind == "choice":
-        assert choice is not None
-        return choice
-    return {"blank": "弃权", "overvote": "无效", "void": "无效", "pending": "待复核"}[kind]
+        entry = scale.of(choice or "")
+        if entry is None:  # the reading holds an option the template does not print: a bug upstream
+            raise TallyError(f"读到的选项 {choice!r} 不在模板上")
+        return CLASS_KEY + entry.counts_as
+    return CLASS_KEY + {"blank": "弃权", "overvote": "无效", "void": "无效", "pending": "待复核"}[kind]
 
 
-def _counts(counter: Counter[str]) -> Counts:
+def _counts(counter: Counter[str], scale: Scale) -> Counts:
+    def of(name: str) -> int:
+        return counter[CLASS_KEY + name]
+
+    points = sum((entry.weight * counter[OPTION_KEY + entry.option] for entry in scale.options), Fraction(0))
     return Counts(
-        satisfied=counter["满意"],
-        basic=counter["基本满意"],
-        unsatisfied=counter["不满意"],
-        dont_know=counter[DONT_KNOW],
-        abstained=counter["弃权"],
-        invalid=counter["无效"],
-        pending=counter["待复核"],
+        satisfied=of("满意"),
+        basic=of("基本满意"),
+        unsatisfied=of("不满意"),
+        dont_know=of("不了解"),
+        abstained=of("弃权"),
+        invalid=of("无效"),
+        pending=of("待复核"),
+        points=points,
     )
 
 

@@ -1,7 +1,7 @@
 """Render: printable PDF ballots from a template and a list of sheet serials.
 
-Vector drawing with fpdf2 and Debian's Noto Sans CJK SC face embedded as a subset (reportlab cannot load
-CFF-outline fonts). Every page gets the four registration marks, the boxes exactly where
+Vector drawing with fpdf2 and the font stack of :mod:`pipeline.common.fonts` (Noto Sans CJK SC, embedded as a
+subset). Every page gets the four registration marks, the boxes exactly where
 :func:`pipeline.ballot.layout.compute_layout` put them, and a QR code with the page's own serial.
 """
 
@@ -15,25 +15,7 @@ from fpdf import FPDF
 from pipeline.ballot.layout import BOX_LINE_WIDTH, Layout, Rect, TextItem, compute_layout
 from pipeline.ballot.payload import SheetId, format_serial
 from pipeline.ballot.template import Template, period_label
-
-FONT_DIRS = (Path("/usr/share/fonts/opentype/noto"), Path("/usr/local/share/fonts"))
-FONT_FILES = {"": "NotoSansCJK-Regular.ttc", "B": "NotoSansCJK-Bold.ttc"}
-SC_FACE_INDEX = 2  # Simplified Chinese face inside the Noto CJK collections
-FONT = "NotoSansSC"
-
-
-class FontMissing(Exception):  # noqa: N818 - a set-up problem reported to the clerk
-    """The Chinese font is not installed."""
-
-
-def find_font(style: str = "") -> Path:
-    for folder in FONT_DIRS:
-        candidate = folder / FONT_FILES[style]
-        if candidate.exists():
-            return candidate
-    raise FontMissing(
-        f"the Chinese font {FONT_FILES[style]} was not found; install it with: apt-get install fonts-noto-cjk"
-    )
+from pipeline.common.fonts import FONT, cjk_pdf
 
 
 def render_ballots(template: Template, session: str, serials: list[str], output: Path) -> Layout:
@@ -48,13 +30,7 @@ def render_ballots(template: Template, session: str, serials: list[str], output:
 def render_pdf_bytes(template: Template, session: str, serials: list[str]) -> bytes:
     """The PDF of one page per serial, in memory."""
     layout = compute_layout(template)
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(0, 0, 0)
-    pdf.set_creator("ballot (双评双比 ballot counter)")
-    pdf.set_title(template.title.replace("{period}", period_label(session)))
-    for style in FONT_FILES:
-        pdf.add_font(FONT, style, str(find_font(style)), collection_font_number=SC_FACE_INDEX)
+    pdf = cjk_pdf(template.title.replace("{period}", period_label(session)))
     for serial in serials:
         sheet = SheetId(template.id, template.short_hash(), session, serial)
         _draw_page(pdf, layout, template, session, sheet)

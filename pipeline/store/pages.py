@@ -23,6 +23,7 @@ from pipeline.counting.record_sheets import UncountedPage
 from pipeline.store.core import now, one_snapshot, stored_reason
 from pipeline.store.reading import COUNTED_SERIAL
 from pipeline.store.records import (
+    CommentSources,
     Decision,
     DecisionConflict,
     DecisionRefused,
@@ -237,6 +238,24 @@ class PageReviewStore(ReviewStore):
         session, outcome, template_hash, mime, width, height, data, transform, scale = row
         matrix = np.array(json.loads(transform), dtype=np.float64) if transform is not None else None
         return StoredImage(session, outcome, template_hash, mime, width, height, data, matrix, scale)
+
+    @one_snapshot
+    def comment_sources(self, session: str) -> CommentSources:
+        """The sheets whose 意见建议 cells are fed back: read sheets a clerk did not void, in page order; plus how
+        many counted sheets were counted by hand (their cells are read on paper) and how many were voided."""
+        pages = self.db.execute(
+            "SELECT p.id, p.template_hash FROM pages p "
+            "LEFT JOIN current_page_decisions v ON v.page_id = p.id AND v.decision = 'void' "
+            "WHERE p.session = ? AND p.outcome = 'read' AND v.id IS NULL ORDER BY p.id",
+            (session,),
+        ).fetchall()
+        by_hand, voided = self.db.execute(
+            "SELECT coalesce(sum(d.decision = 'count'), 0), "
+            "coalesce(sum(d.decision = 'void' AND p.outcome = 'read'), 0) "
+            "FROM pages p JOIN current_page_decisions d ON d.page_id = p.id WHERE p.session = ?",
+            (session,),
+        ).fetchone()
+        return CommentSources(tuple((int(i), str(h)) for i, h in pages), int(by_hand), int(voided))
 
     def _page(
         self, db: sqlite3.Connection, session: str, page_id: int

@@ -146,3 +146,13 @@ class DecisionRefused(Exception):  # noqa: N818 - an expected outcome shown to t
         super().__init__(str(code))
         self.code = code
         self.detail = detail
+
+
+@dataclass(frozen=True)
+class CommentSources:
+    """Where a session's comments are read from: each read sheet not voided (page id, template hash), and how
+    many counted sheets cannot be cut (counted by hand from a rejected page) or were voided by a clerk."""
+
+    pages: tuple[tuple[int, str], ...]
+    by_hand: int
+    voided: int
