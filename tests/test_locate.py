@@ -143,3 +143,15 @@ def test_a_serial_misread_by_a_character_or_two_is_taken_for_the_issued_one_that
     outcome, reason, _ = stored(db, ["@@ ZZZZ-ZZZZ-ZZ"], "ZZZZZZZZZZ")
     assert outcome == "unknown_serial"
     assert reason is not None and reason.code == Why.SERIAL_TEXT_UNKNOWN
+
+
+def test_a_sheet_showing_only_a_stickers_code_is_found_by_its_marks(tmp_path: Path, batch: Batch) -> None:
+    """A sticker's code is the only one read (the ballot's is smeared): the page is still looked for by its marks."""
+    from tests.helpers import qr_image
+
+    image = smudged(ticked(batch, 3), batch)
+    sticker = qr_image("https://example.org/asset/4711", module_px=6)
+    top, left = round(150 * PX), round(120 * PX)
+    image[top : top + sticker.shape[0], left : left + sticker.shape[1]] = sticker
+    line = scanned(tmp_path, batch, image)
+    assert (line["outcome"], line["serial"]) == ("read", batch.serials[3]), line["reason"]

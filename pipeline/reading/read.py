@@ -31,6 +31,10 @@ from pipeline.reading.refine import border_model, refine_alignment
 from pipeline.reading.score import geometry_of, score_page
 from pipeline.reading.settings import ReadingSettings
 
+#: A page that shows no ballot's code for these reasons (none at all, one too damaged to be a ballot's, only a
+#: sticker's or another form's) is looked for by its registration marks instead (:mod:`.locate`).
+BY_MARKS_INSTEAD = frozenset({Why.NO_CODE, Why.CODE_DAMAGED, Why.CODE_NOT_OURS})
+
 #: A page the marks cannot fit for these reasons is fitted from its QR code outward instead (:mod:`.grow`): a
 #: mark outside the image or too far from where the code predicts it (a steep photo), or a fit distorted by one.
 GROWN_INSTEAD = frozenset(
@@ -47,7 +51,7 @@ def read_sheet(
     fingerprint = image_fingerprint(image)
     found = identify_page(image, session, catalog, settings.blank_page_ink)
     serial_text: list[str] | None = None  # what was read on the serial's line, where the code was not
-    if isinstance(found, Unidentified) and found.reason.code == Why.NO_CODE:
+    if isinstance(found, Unidentified) and found.reason.code in BY_MARKS_INSTEAD:
         located = locate_by_marks(image, session, catalog.values())
         if isinstance(located, PageReason):  # found by its marks, but no serial to count it under
             found = Unidentified("unreadable", located)
