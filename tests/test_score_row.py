@@ -216,3 +216,19 @@ def test_a_row_drawn_taller_or_shorter_than_the_fit_is_scored_at_its_own_size(mo
         if key != TICKED:
             assert (scores[key].outside, scores[key].encircled, scores[key].edge_around) == (0, 0, 0), key
             assert scores[key].edge < ReadingSettings().marks.edge, key
+
+
+@pytest.mark.parametrize("soft", [False, True])
+def test_a_pale_stroke_counts_as_a_pencil_line_not_as_soft_grey(model: BallotModel, soft: bool) -> None:
+    """Under the ink level (0.1) on a quiet scan, a long stroke of darkness 0.09 counts as light pencil when it
+    is as sharp as a line (0.3 mm), not when it is a band of soft grey (the back's rule seen through the paper,
+    a stain's edge): σ 0.6 mm."""
+    page = model.blank.astype(np.float32)
+    rect = checkbox(model, TICKED).rect
+    x, y, size = round(rect.x * MM), round(rect.y * MM), round(rect.w * MM)
+    stroke = np.zeros_like(page)
+    cv2.line(stroke, (x + MM, y + size - MM), (x + size - MM, y + MM), 1.0, 2)
+    blurred = cv2.GaussianBlur(stroke, (0, 0), (0.6 if soft else 0.1) * MM)
+    page -= blurred / blurred.max() * 0.09 * 255
+    score = scores_by_box(np.asarray(np.clip(page, 0, 255), dtype=np.uint8), model)[TICKED]
+    assert (score.fill > 0.05) is not soft, score

@@ -121,17 +121,24 @@ def show_through(darkness: Floats, level: float, geometry: Geometry) -> npt.NDAr
     weak = darkness > level * HYSTERESIS
     if not np.count_nonzero(weak[geometry.ring]):
         return None
-    # The average over paper alone: the printed lines are masked out of the darkness, not part of the back.
-    paper = (~geometry.printed_mask).astype(np.float32)
-    sigma = SOFT_SIGMA_MM * PATCH_PX_PER_MM
-    weight = np.maximum(cv2.GaussianBlur(paper, (0, 0), sigma), 1e-3)
-    average = cv2.GaussianBlur(darkness * paper, (0, 0), sigma) / weight
-    flat = weak & (darkness <= SHOW_THROUGH_MAX) & (np.abs(darkness - average) < SOFT_FLATNESS * darkness)
+    flat = weak & soft_pixels(darkness, geometry)
     # Broad: a pen line's flanks meet their own average somewhere too, but in a thin band along the line.
     soft = cv2.morphologyEx((flat & ~geometry.printed_mask).astype(np.uint8), cv2.MORPH_OPEN, BROAD_KERNEL) > 0
     if np.count_nonzero(soft & geometry.ring) < SHOW_THROUGH_AROUND * geometry.ring_count:
         return None
     return np.asarray(soft, dtype=bool)
+
+
+def soft_pixels(darkness: Floats, geometry: Geometry) -> npt.NDArray[np.bool_]:
+    """Where the patch's darkness is faint (at most SHOW_THROUGH_MAX) and soft: within SOFT_FLATNESS of its own
+    average over SOFT_SIGMA_MM of paper (the printed lines are masked out of the darkness, so they are left out
+    of the average). Grey diffused by the paper, a stain or a shadow's edge is; a pen or pencil line is not."""
+    paper = (~geometry.printed_mask).astype(np.float32)
+    sigma = SOFT_SIGMA_MM * PATCH_PX_PER_MM
+    weight = np.maximum(cv2.GaussianBlur(paper, (0, 0), sigma), 1e-3)
+    average = cv2.GaussianBlur(darkness * paper, (0, 0), sigma) / weight
+    soft = (darkness <= SHOW_THROUGH_MAX) & (np.abs(darkness - average) < SOFT_FLATNESS * darkness)
+    return np.asarray(soft & ~geometry.printed_mask, dtype=bool)
 
 
 def back_print(darkness: Floats, level: float, geometry: Geometry) -> Floats | None:

@@ -39,6 +39,7 @@ from pipeline.reading.score.patch import (
     paper_level,
     sample_patch,
     shifted,
+    soft_pixels,
     softness,
 )
 from pipeline.reading.score.result import (
@@ -57,6 +58,7 @@ LOCAL_MM = 0.5  # each box's border may lie this far from its row's (a curled ph
 SCALE_STEP = 0.02  # a row's boxes drawn this much larger or smaller than the fit has them are sampled at their size
 SCALE_MAX = 0.12  # … up to this much; more is no feed or lens, but a side taken for another line
 LINE_MARGIN_MM = 0.4  # a line across the page is taken for print this far beyond its measured width (its blur)
+SOFT_STROKE_SHARE = 0.5  # a faint stroke this much of which is soft grey (:func:`~.patch.soft_pixels`) is none
 BILEVEL_GREY_SHARE = 0.01  # a page with fewer grey pixels than this share is a fax or a 1-bit scan
 
 
@@ -203,6 +205,10 @@ def _score_box(
         regions, extents = ink_regions(darkness, FAINT_LEVEL, geometry.printed_mask, 0.0, dotted=False)
         long = extents >= FAINT_STROKE_MM * PATCH_PX_PER_MM
         long[0] = False  # label 0 is the paper
+        if long.any():  # a pencil line, however pale, is sharp: a band of soft grey is the back's print or a stain
+            area = np.maximum(np.bincount(regions.ravel(), minlength=long.size), 1)
+            soft = np.bincount(regions[soft_pixels(darkness, geometry)], minlength=long.size)
+            long &= soft < SOFT_STROKE_SHARE * area
         regions = np.where(long[regions], regions, 0) if long.any() else np.zeros_like(regions)
         ink = regions > 0
     # A border fainter than MIN_CONTRAST is not trusted to have been found; a dim but well-found one is.
