@@ -208,6 +208,21 @@ def test_a_line_down_the_whole_page_is_nobodys_mark(batch: Batch, grey: int, wid
     assert all(row.reading != "pending" for row in result.readings), result.readings
 
 
+def test_a_crease_along_a_rule_of_the_table_is_nobodys_mark(batch: Batch) -> None:
+    """A sheet folded in thirds creases right beside one of the table's own rules, from edge to edge, a little
+    slanted: its course through the rows hides under the print, so only the margins show it is one line across
+    the page. It is nobody's mark: every row is read, none asked about for ink beside a box."""
+    page = ticked(batch)
+    rows = [place for place in batch.layout.rows if place.unit != "测评人类别"]
+    rule_mm = rows[3].band.y  # the rule between two rows of the table
+    start, end = (0, round((rule_mm - 1.4) * PX)), (page.shape[1], round((rule_mm - 0.9) * PX))  # ~0.15° off
+    shadow = np.full_like(page, 255)
+    cv2.line(shadow, start, end, 195, max(1, round(0.4 * PX)), lineType=cv2.LINE_AA)
+    page = np.asarray(page.astype(np.float32) * shadow / 255.0, dtype=np.uint8)
+    result = assert_read_right(read(batch, ScanPage("folded.png", 1, page, None)))
+    assert all(row.reading != "pending" for row in result.readings), result.readings
+
+
 def test_a_voters_line_down_a_column_inside_the_table_is_asked_about(batch: Batch) -> None:
     """A line drawn down the 满意 column from its first row to its last (a voter's shortcut, not a streak: it
     stays inside the table) is ink: the rows it crosses go to a clerk."""

@@ -32,6 +32,7 @@ BEYOND_MM = 5.0  # a page line shows at least this far past the table's rows at 
 SUPPORT = 0.6  # … and shows over this share of its course through the rows where nothing is printed …
 RIDGE = 3  # … darker by this many grey levels on its course than …
 RIDGE_SIDE_PX = 3  # … this far either side (1 mm)
+HIDDEN_COURSE = 0.3  # a course this little of which is free of print (along a rule) is judged by its margins
 PRINT_MARGIN_MM = 1.0  # the template's own print, widened this much, is never a page line
 EDGE_MM = 8.0  # nearer the page's edge lies the paper's own edge (or the scanner lid's), and no box
 HIDES_MM = 2.0  # a line this wide and as dark as a firm stroke could hide a mark under it
@@ -104,7 +105,11 @@ def page_lines(
             if along.min() > rows[0] - beyond and along.max() < rows[1] + beyond:
                 continue  # inside the table only: a voter's line down a column, a rule shown off its place
             fitted = np.polyfit(along.astype(np.float64), (xs if vertical else ys).astype(np.float64), 1)
-            if _support(dark, printed, fitted, vertical, rows) < SUPPORT:
+            shown, free = _support(dark, printed, fitted, vertical, rows)
+            # Along a rule of the table's own (a fold creased beside it) its course is hidden by print: seen in
+            # the margins at both ends, it is one line across the page all the same.
+            both_margins = along.min() <= rows[0] - beyond and along.max() >= rows[1] + beyond
+            if shown < SUPPORT and not (free < HIDDEN_COURSE and both_margins):
                 continue  # runs in a margin, but no line through the rows: not one line across the page
             black = _printed_black(dark, printed) if black is None else black
             found.append(_line((ys, xs), fitted, dark, black, vertical, px_per_mm))
@@ -144,10 +149,11 @@ def _gathered(runs: np.ndarray, vertical: bool, same_place_px: float) -> list[tu
 
 def _support(
     dark: np.ndarray, printed: np.ndarray, fitted: np.ndarray, vertical: bool, rows: tuple[float, float]
-) -> float:
+) -> tuple[float, float]:
     """The share of the fitted line's course through the table's rows, where the template prints nothing, that
-    shows it: darker (by RIDGE grey levels) on its course, within a pixel, than a millimetre either side. A faint
-    crease shows so where it is too faint to stand out from the paper as ink."""
+    shows it: darker (by RIDGE grey levels) on its course, within a pixel, than a millimetre either side (a faint
+    crease shows so where it is too faint to stand out from the paper as ink); and the share of its course where
+    the template prints nothing there or beside it."""
     along = np.arange(max(0, int(rows[0])), int(rows[1]) + 1)
     across = np.rint(np.polyval(fitted, along)).astype(np.intp)
     side = RIDGE_SIDE_PX
@@ -160,7 +166,8 @@ def _support(
     beside = np.maximum(image[along, across - side], image[along, across + side])
     free = ~(mask[along, across] | mask[along, across - side] | mask[along, across + side])
     shown = on - beside >= RIDGE
-    return float(np.count_nonzero(shown & free)) / max(1, int(np.count_nonzero(free)))
+    free_count = int(np.count_nonzero(free))
+    return float(np.count_nonzero(shown & free)) / max(1, free_count), free_count / max(1, along.size)
 
 
 def _printed_black(dark: np.ndarray, printed: np.ndarray) -> float:
