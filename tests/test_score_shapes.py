@@ -146,6 +146,17 @@ def test_a_ring_drawn_tight_along_the_border_is_edge_ink_all_around(box: Geometr
     assert around > 0.9
 
 
+def test_grain_along_the_border_fainter_than_any_pencil_is_no_edge_ink(box: Geometry) -> None:
+    """A phone photo's mottled grain reaches the ink level in patches all round a border; a pencil line drawn
+    there is darker than ARC_DARKNESS (HB rings: 0.18–0.21). Only the line counts."""
+    grain = np.random.default_rng(3).normal(0.0, 1.0, (box.size, box.size)).astype(np.float32)
+    grain = cv2.GaussianBlur(grain, (0, 0), 1.5)
+    mottled = np.clip(grain / grain.std() * 0.05 + 0.06, 0.0, ARC_DARKNESS - 0.01).astype(np.float32)
+    assert edge_scores(mottled, INK_LEVEL, box)[0] == 0.0
+    pencil = np.maximum(mottled, tight_ring(box) * (0.19 / PEN))
+    assert edge_scores(pencil, INK_LEVEL, box)[0] > 0.1
+
+
 def test_a_stroke_across_the_border_is_edge_ink_in_few_directions(box: Geometry) -> None:
     darkness = blank(box)
     x, y = centre(box)

@@ -11,11 +11,12 @@ central half of the box has no ink, as a ring leaves it empty), and ``scattered`
 covered by ink apart from its largest mark: dust specks on a dirty scan are many small pieces, while a voter's
 tick, cross, fill or dot is one — pieces the printed border cuts apart are joined across it —, so
 ``fill − scattered`` is the largest mark), ``edge`` (the share of a band :data:`~.geometry.EDGE_MM` wide along the
-box's printed border, the line itself aside, with new ink: a ring drawn so tight that it runs along the border
-leaves little ink anywhere else; the classifier compares it with the row's other boxes, since a soft photo
-leaves some residue of the line there too), ``edge_around`` (the share of directions around the box's centre
-in which that band holds a few pixels as dark as a pen or pencil line, :data:`~.shapes.ARC_DARKNESS`: a tight
-ring runs all the way round, a tick's stroke or a stray line crosses the band in a few directions),
+box's printed border, the line itself aside, with new ink as dark as a pen or pencil line: a ring drawn so
+tight that it runs along the border leaves little ink anywhere else; the classifier compares it with the row's
+other boxes, since a soft photo leaves some residue of the line there too), ``edge_around`` (the share of
+directions around the box's centre in which that band holds a few pixels as dark as a pen or pencil line,
+:data:`~.shapes.ARC_DARKNESS`: a tight ring runs all the way round, a tick's stroke or a stray line crosses the
+band in a few directions),
 ``outside_below`` (the share of the ring's ink that lies below the box: the long right leg of a tick in the box
 of the row below, reaching up into this box's ring, leaves its ink there and nowhere else), and ``ink_level``
 (the darkness new ink must reach in this patch: :data:`INK_LEVEL`, or
@@ -31,7 +32,7 @@ from pipeline.ballot.layout import BOX_LINE_WIDTH
 from pipeline.reading.model import BLANK_PX_PER_MM
 
 #: Stored with every page read: raised whenever a score of some box could change for the same image.
-SCORER_VERSION = 5  # 2: outside_below; 3: the back's print is no ink; 4: rows at their own size; 5: pale soft bands
+SCORER_VERSION = 6  # 2: outside_below; 3: back print; 4: rows at their own size; 5: pale soft bands; 6: edge
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 RING_MM = 2.0  # width of the "just around the box" ring

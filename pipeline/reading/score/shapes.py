@@ -115,16 +115,16 @@ def _bridged(covered: npt.NDArray[np.bool_], longest: int) -> npt.NDArray[np.boo
 
 
 def edge_scores(darkness: Floats, level: float, geometry: Geometry) -> tuple[float, float]:
-    """Share of :attr:`Geometry.edge_band` darker than ``level`` (``edge``), and share of the SECTORS directions
-    around the box in which at least MIN_SECTOR_PX of it is as dark as a pen or pencil line (``edge_around``,
-    darker than ``level`` and ARC_DARKNESS)."""
+    """Share of :attr:`Geometry.edge_band` as dark as a pen or pencil line (darker than ``level`` and ARC_DARKNESS:
+    a phone photo's grain reaches the ink level in patches all round a border) (``edge``), and share of the SECTORS
+    directions around the box in which at least MIN_SECTOR_PX of it is (``edge_around``)."""
     if not geometry.edge_band.size:
         return 0.0, 0.0
-    band = np.take(darkness, geometry.edge_band)
-    edge = float(np.count_nonzero(band > level)) / band.size
+    drawn_there = np.take(darkness, geometry.edge_band) > max(level, ARC_DARKNESS)
+    edge = float(np.count_nonzero(drawn_there)) / drawn_there.size
     if not edge:
         return 0.0, 0.0
-    drawn = np.bincount(geometry.edge_sectors[band > max(level, ARC_DARKNESS)], minlength=SECTORS)
+    drawn = np.bincount(geometry.edge_sectors[drawn_there], minlength=SECTORS)
     return edge, float(np.count_nonzero(drawn >= MIN_SECTOR_PX)) / SECTORS
 
 
