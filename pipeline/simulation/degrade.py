@@ -19,16 +19,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Literal
 
 import cv2
 import numpy as np
 
 from pipeline.common.imaging import MM_PER_INCH
+from pipeline.simulation.conditions import (
+    ConditionContext,
+    capture_stage,
+    fax_mode,
+    fax_stage,
+    paper_stage,
+    sensor_stage,
+)
 from pipeline.simulation.effects import (
     PAGE_MM,
     Binarise,
     Gray,
+    Profile,
     add_noise,
     add_speckle,
     add_streaks,
@@ -49,7 +57,6 @@ from pipeline.simulation.writer import FileFormat, ScanWriter
 
 __all__ = ["Device", "FileFormat", "Profile", "ScanWriter", "degrade", "device_for", "pick"]
 
-Profile = Literal["office", "fax", "phone", "bad"]
 
 SOURCE_DPI = 300.0
 PHONE_FILE_DPI = 72.0  # phones write 72 dpi whatever the distance: the reader must not trust it
@@ -117,8 +124,10 @@ def degrade(
     *,
     source_dpi: float = SOURCE_DPI,
     device: Device | None = None,
+    context: ConditionContext | None = None,
 ) -> tuple[Gray, dict[str, object]]:
-    """The page as ``profile``'s device would deliver it, and every parameter applied."""
+    """The page as ``profile``'s device would deliver it, and every parameter applied; ``context`` applies
+    conditions (:mod:`.conditions`) at their place, drawing from their own generator."""
     device = device or device_for(profile, rng)
     applied: dict[str, object] = {"profile": profile, "device": asdict(device)}
     base = profile
@@ -127,20 +136,35 @@ def degrade(
         base = pick(rng, BAD_BASES, BAD_BASE_SHARES)
         applied["base"] = base
         page = _paper_damage(page, rng, applied, source_dpi / MM_PER_INCH)
+    if context is not None:
+        applied["conditions"] = list(context.conditions)
+        page = paper_stage(page, context, applied, source_dpi / MM_PER_INCH, device.backing if base != "phone" else 255)
     bad = profile == "bad"
     page = _print_tone(page, rng, applied, faded=bad, phone=base == "phone")
     upside_down = bool(rng.random() < device.upside_down_rate)
     applied["upside_down"] = upside_down
-    if base == "phone":
+    dpi = BAD_DPI if bad else FAX_DPI if base == "fax" else device.dpi
+    captured = None
+    if context is not None:
+        captured = capture_stage(
+            page, context, applied, source_dpi, base=base, dpi=dpi, backing=device.backing, upside_down=upside_down
+        )
+    if captured is not None:
+        out = captured
+    elif base == "phone":
         out = _phone(page, rng, applied, source_dpi, upside_down=upside_down, bad=bad)
     else:
         out = _scanner(page, rng, applied, source_dpi, device, upside_down=upside_down, fax=base == "fax", bad=bad)
     if base != "phone":
         streaks = int(rng.integers(1, 6)) if bad else pick(rng, FAX_STREAK_COUNTS) if base == "fax" else 0
         out = add_streaks(out, rng, applied, streaks)
+    if context is not None:
+        out = sensor_stage(out, context, applied, base)
     out = add_speckle(out, rng, applied, heavy=bad)
     if base == "fax":
-        out = binarise_page(out, rng, applied, device.binarise)
+        out = binarise_page(out, rng, applied, fax_mode(applied, device.binarise))
+        if context is not None:
+            out = fax_stage(out, context, applied)
         return out, applied
     if base == "phone" and rng.random() < PHONE_SHARPEN_SHARE:
         out = sharpen_page(out, rng, applied)

@@ -22,6 +22,7 @@ Gray = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.float32]
 Matrix = npt.NDArray[np.float64]
 Binarise = Literal["none", "otsu", "fixed", "dither"]
+Profile = Literal["office", "fax", "phone", "bad"]  # the device profiles (pipeline.simulation.degrade)
 
 PAGE_MM = (210.0, 297.0)
 FAX_THRESHOLD = (120.0, 175.0)

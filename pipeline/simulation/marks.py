@@ -14,6 +14,9 @@ from pipeline.simulation.effects import Gray, pick
 from pipeline.simulation.pen import Canvas, Pen, Pixels, Points, curved, random_pen, rotated
 
 MarkKind = Literal["tick", "cross", "fill", "circle", "dot", "faint_pencil", "erased", "scribble_correction", "stray"]
+# Marks only the voters' conditions draw (pipeline.simulation.corrections): a √ with a long right leg, gel ink
+# heated clear, a mark under correction tape.
+ConditionMarkKind = Literal["long_tick", "erased_gel", "taped"]
 TickSize = Literal["small", "normal", "large"]
 
 TICK_SIZES: tuple[TickSize, ...] = ("small", "normal", "large")

@@ -1,8 +1,8 @@
 """Simulate: filled-in, scanned ballots with known ground truth, for the demo, the tests and the benchmarks.
 
 Contract. :func:`simulate_batch` rasterises printed ballots (one PDF page per sheet) at :data:`RENDER_DPI`,
-fills every row the way real voters do (:func:`fill_sheet`; the marks are drawn by :mod:`.marks`), degrades the page like a
-real device (:func:`pipeline.simulation.degrade.degrade`) and writes the images plus ``truth.jsonl``, one
+fills every row the way real voters do (:func:`fill_sheet`; the marks are drawn by :mod:`.marks`), degrades
+the page like a real device (:func:`pipeline.simulation.degrade.degrade`) and writes the images plus ``truth.jsonl``, one
 :class:`SheetTruth` per line. Sheets come out in shuffled order, as a collected stack does. Everything
 random is drawn from numpy Generators seeded with ``(seed, source page)``: the same seed gives the same
 pixels, and one sheet can be re-made alone.
@@ -22,9 +22,10 @@ Truth semantics, per row (:class:`RowTruth`):
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, cast, get_args
 
 import cv2
 import numpy as np
@@ -36,10 +37,23 @@ from pipeline.ballot.layout import Layout, Rect
 from pipeline.ballot.payload import SheetId, parse_payload
 from pipeline.ballot.template import CATEGORY_ROW
 from pipeline.common.imaging import MM_PER_INCH
+from pipeline.simulation.conditions import CONDITION_STREAM, ConditionContext, ConditionError, check_conditions
+from pipeline.simulation.corrections import (
+    CORRECTION_ROW_SHARE,
+    LONG_TICK_SHARE,
+    TAPE_VISIBLE_SHARE,
+    MarkDetail,
+    draw_long_tick,
+    lay_tape,
+    plan_correction,
+    residue_pen,
+)
 from pipeline.simulation.degrade import Device, FileFormat, Profile, ScanWriter, degrade, device_for, pick
+from pipeline.simulation.geometry import page_to_image, placement
 from pipeline.simulation.marks import (
     TICK_SIZE_SHARES,
     TICK_SIZES,
+    ConditionMarkKind,
     MarkKind,
     TickSize,
     draw_comment,
@@ -47,6 +61,7 @@ from pipeline.simulation.marks import (
     draw_mark_cores,
     pen_for,
 )
+from pipeline.simulation.paper import BackKind, pick_back, text_document
 from pipeline.simulation.pen import Pen, Pixels, random_pen
 
 __all__ = [
@@ -68,6 +83,7 @@ __all__ = [
 ]
 
 Gray = npt.NDArray[np.uint8]
+AnyMarkKind = MarkKind | ConditionMarkKind
 Difficulty = Literal["clean", "mixed", "hard"]
 Scenario = Literal["clean", "blank", "overvote", "faint", "erased", "correction", "stray"]
 
@@ -78,6 +94,8 @@ PT_PER_INCH = 72.0
 TRUTH_FILE = "truth.jsonl"
 DEFAULT_FORMAT: dict[str, FileFormat] = {"office": "pdf", "fax": "tiff", "phone": "jpeg", "bad": "jpeg"}
 BATCH_STREAM = 1_000_003  # seeds the per-batch generator apart from every per-page one
+BACK_STREAM = 3_000_017  # seeds the voter of a ballot showing through from the back
+BACK_FILLED_SHARE = 0.5
 QR_SEARCH_MARGIN_MM = 4.0
 LEGIBLE_SHARE = 0.5  # share of a mark's stroke cores still black after binarisation for it to count as there
 LEGIBILITY_SAMPLES = 400
@@ -109,11 +127,13 @@ class RowTruth:
 
     unit: str
     intent: str
-    marks: tuple[tuple[str, MarkKind], ...]
+    marks: tuple[tuple[str, AnyMarkKind], ...]
     ambiguous: bool
     legible: bool = True
     ink: int | None = None  # grey level 0 (black) – 255 (paper) of the lightest mark carrying the intent
     comment: bool = False  # the voter wrote in the row's 意见建议 cell
+    drawn: tuple[MarkDetail, ...] = ()  # what the voters' conditions drew, in detail
+    obscured: bool = False  # a capture condition laid a streak over one of the row's boxes that could hide a mark
 
 
 @dataclass(frozen=True)
@@ -127,9 +147,19 @@ class SheetTruth:
     rows: tuple[RowTruth, ...]
     source_page: int = 0  # 0-based page of the printed PDF this sheet was made from
     degradation: dict[str, object] = field(default_factory=dict, hash=False)  # every parameter applied
+    capture: dict[str, object] = field(default_factory=dict, hash=False)  # with conditions: what the image holds
 
     def as_json(self) -> dict[str, object]:
-        return asdict(self)
+        """The truth line; fields only conditions fill are left out when empty (plain runs write what they did)."""
+        data = asdict(self)
+        if not self.capture:
+            del data["capture"]
+        for row in cast(list[dict[str, object]], data["rows"]):
+            if not row["drawn"]:
+                del row["drawn"]
+            if not row["obscured"]:
+                del row["obscured"]
+        return data
 
 
 class SimulationError(ValueError):
@@ -158,15 +188,20 @@ class _Voter:
 @dataclass(frozen=True)
 class _Planned:
     option: str
-    kind: MarkKind
+    kind: AnyMarkKind
     pen: Pen
     carries_intent: bool
+    residue: float | None = None  # an erased mark: share of its darkness left
 
 
-# Marks: shapes in mm around the box centre (y down), drawn anti-aliased into a coverage window.
+@dataclass(frozen=True)
+class _Hand:
+    """The voters' conditions on one sheet: their own generator and every box, named, for crossings."""
 
-
-# Sheets and batches.
+    rng: np.random.Generator
+    long_tick: bool
+    erasure: bool
+    boxes: dict[str, Rect]
 
 
 def rasterize_pdf_page(pdf_path: Path, index: int, dpi: float) -> Gray:
@@ -193,9 +228,15 @@ def fill_sheet(
 
 
 def _fill(
-    image: Gray, layout: Layout, px_per_mm: float, rng: np.random.Generator, difficulty: Difficulty
+    image: Gray,
+    layout: Layout,
+    px_per_mm: float,
+    rng: np.random.Generator,
+    difficulty: Difficulty,
+    hand: _Hand | None = None,
 ) -> tuple[tuple[RowTruth, ...], list[Pixels]]:
-    """:func:`fill_sheet`, plus per row the core pixels of the marks that carry its intent."""
+    """:func:`fill_sheet`, plus per row the core pixels of the marks that carry its intent; ``hand`` applies
+    the voters' conditions (long ticks, erasures and corrections)."""
     voter = _Voter(
         pen=random_pen(rng, pencil_allowed=difficulty != "clean"),
         kind=pick(rng, CLEAN_KINDS, CLEAN_KIND_SHARES[difficulty]),
@@ -208,11 +249,20 @@ def _fill(
             intent, planned, ambiguous = _plan_category(row.options, voter, rng, difficulty)
         else:
             intent, planned, ambiguous = _plan_row(row.options, voter, rng, difficulty)
+        if hand is not None:
+            intent, planned, ambiguous = _conditioned(hand, row.unit, row.options, voter, (intent, planned, ambiguous))
         boxes = {box.option: box.rect for box in row.boxes}
         cores = [np.empty((0, 2), np.intp)]
+        drawn: list[MarkDetail] = []
         for mark in planned:
             size = voter.usual_size(rng, difficulty)
-            core = draw_mark_cores(image, _px(boxes[mark.option], px_per_mm), mark.kind, rng, px_per_mm, mark.pen, size)
+            rect = boxes[mark.option]
+            if hand is not None and (mark.kind in get_args(ConditionMarkKind) or mark.residue is not None):
+                core, detail = _draw_conditioned(image, row.unit, rect, mark, hand, px_per_mm)
+                drawn.append(replace(detail, option=mark.option, kind=mark.kind))
+            else:
+                kind = cast(MarkKind, mark.kind)
+                core = draw_mark_cores(image, _px(rect, px_per_mm), kind, rng, px_per_mm, mark.pen, size)
             if mark.carries_intent:
                 cores.append(core)
         intent_pixels.append(np.vstack(cores))
@@ -220,17 +270,81 @@ def _fill(
         if wrote and row.comment is not None:
             draw_comment(image, _px(row.comment, px_per_mm), rng, px_per_mm, voter.pen)
         inks = [mark.pen.ink for mark in planned if mark.carries_intent]
+        # Correction tape is plain only when it hides the mark under it: strokes left outside need a clerk.
+        taped_visible = any((d.visible_outside_tape or 0.0) > TAPE_VISIBLE_SHARE for d in drawn)
         truths.append(
             RowTruth(
                 unit=row.unit,
                 intent=intent,
                 marks=tuple((mark.option, mark.kind) for mark in planned),
-                ambiguous=ambiguous,
+                ambiguous=ambiguous or taped_visible,
                 ink=max(inks) if inks else None,
                 comment=wrote,
+                drawn=tuple(drawn),
             )
         )
     return tuple(truths), intent_pixels
+
+
+def _conditioned(
+    hand: _Hand, unit: str, options: tuple[str, ...], voter: _Voter, plan: tuple[str, list[_Planned], bool]
+) -> tuple[str, list[_Planned], bool]:
+    """The row's plan under the voters' conditions: a correction on some unit rows, ticks with long legs."""
+    intent, planned, ambiguous = plan
+    if hand.erasure and unit != CATEGORY_ROW and hand.rng.random() < CORRECTION_ROW_SHARE:
+        intent, planned, ambiguous = _plan_correction(options, voter, hand.rng)
+    if hand.long_tick:
+        planned = [
+            replace(mark, kind="long_tick") if mark.kind == "tick" and hand.rng.random() < LONG_TICK_SHARE else mark
+            for mark in planned
+        ]
+    return intent, planned, ambiguous
+
+
+def _plan_correction(
+    options: tuple[str, ...], voter: _Voter, rng: np.random.Generator
+) -> tuple[str, list[_Planned], bool]:
+    """(intent, marks, ambiguous) for a row where the voter changed their mind (see :mod:`.corrections`)."""
+    first, second = (options[int(index)] for index in rng.choice(len(options), 2, replace=False))
+    kind: AnyMarkKind = voter.kind if voter.kind in ("tick", "cross", "fill") else "tick"
+    firm = _Planned(second, kind, voter.pen, True)
+    correction = plan_correction(rng)
+    match correction:
+        case "pencil_then_mark" | "gel_then_mark" | "erased_only":
+            gel = correction == "gel_then_mark" or (correction == "erased_only" and rng.random() < 0.4)
+            pen, share = residue_pen("gel" if gel else "pencil", rng)
+            erased = _Planned(first, "erased_gel" if gel else "erased", pen, False, residue=share)
+            if correction == "erased_only":
+                return BLANK, [erased], True
+            return second, [erased, firm], True
+        case "taped_then_mark":  # ambiguous only if strokes stick out of the tape (decided once drawn)
+            return second, [_Planned(first, "taped", voter.pen, False), firm], False
+        case "scribbled_then_mark":
+            return second, [_Planned(first, "scribble_correction", voter.pen, False), replace(firm, kind="tick")], True
+        case "two_marks":
+            return OVERVOTE, [replace(firm, option=first), firm], False
+    raise AssertionError(correction)
+
+
+def _draw_conditioned(
+    image: Gray, unit: str, rect: Rect, mark: _Planned, hand: _Hand, px_per_mm: float
+) -> tuple[Pixels, MarkDetail]:
+    """Draw a mark only the voters' conditions make, with its detail for the truth."""
+    box_px = _px(rect, px_per_mm)
+    match mark.kind:
+        case "long_tick":
+            others = {name: other for name, other in hand.boxes.items() if other != rect}
+            return draw_long_tick(image, rect, hand.rng, px_per_mm, mark.pen, others)
+        case "taped":
+            under = draw_mark_cores(
+                image, box_px, pick(hand.rng, ("tick", "cross")), hand.rng, px_per_mm, mark.pen, "normal"
+            )
+            return under, lay_tape(image, rect, hand.rng, px_per_mm, under)
+        case "erased_gel":  # heated clear: the whole stroke, faint, without a rubber's smear
+            core = draw_mark_cores(image, box_px, "tick", hand.rng, px_per_mm, mark.pen, "normal")
+            return core, MarkDetail(residue=mark.residue)
+    core = draw_mark_cores(image, box_px, mark.kind, hand.rng, px_per_mm, mark.pen, "normal")
+    return core, MarkDetail(residue=mark.residue)
 
 
 def _plan_category(
@@ -297,13 +411,20 @@ def simulate_batch(
     file_format: FileFormat | None = None,
     difficulty: Difficulty = "mixed",
     device: Device | None = None,
+    conditions: Sequence[str] = (),
 ) -> list[SheetTruth]:
     """Fill, degrade and write the first ``pages`` sheets of ``pdf_path`` (all by default) in shuffled order.
 
     jpeg/png: one file per sheet; tiff/pdf: one multi-page file. ``file_format`` defaults to what the
     device usually writes (:data:`DEFAULT_FORMAT`). ``device`` overrides the batch's device settings.
-    Raises :class:`SimulationError` for input that is not printed ballots of ``layout``.
+    ``conditions`` (:data:`~.conditions.CONDITIONS`) add what the world does on top of the profile.
+    Raises :class:`SimulationError` for input that is not printed ballots of ``layout``, or conditions that
+    do not go with ``profile`` or each other.
     """
+    try:
+        asked = check_conditions(profile, conditions)
+    except ConditionError as error:
+        raise SimulationError(str(error)) from None
     available = _page_count(pdf_path)
     count = available if pages is None else pages
     if not 1 <= count <= available:
@@ -315,26 +436,66 @@ def simulate_batch(
     out_dir.mkdir(parents=True, exist_ok=True)
     writer = ScanWriter(out_dir, profile, fmt)
     px_per_mm = RENDER_DPI / MM_PER_INCH
+    boxes = {f"{box.unit}/{box.option}": box.rect for box in layout.boxes}
     sheets: list[SheetTruth] = []
     try:
         for source in order:
             rng = np.random.default_rng([seed, source])
             page = rasterize_pdf_page(pdf_path, source, RENDER_DPI)
             sheet = _sheet_id(page, layout, px_per_mm, pdf_path, source)
-            rows, intent_pixels = _fill(page, layout, px_per_mm, rng, difficulty)
-            scanned, applied = degrade(page, profile, rng, source_dpi=RENDER_DPI, device=settings)
+            context: ConditionContext | None = None
+            hand: _Hand | None = None
+            if asked:
+                conditioned = np.random.default_rng([seed, source, CONDITION_STREAM])
+                hand = _Hand(conditioned, "long-tick" in asked, "erasure" in asked, boxes)
+            rows, intent_pixels = _fill(page, layout, px_per_mm, rng, difficulty, hand)
+            if hand is not None:
+                back = _back(pdf_path, layout, source, available, seed, hand.rng) if "show-through" in asked else None
+                context = ConditionContext(asked, hand.rng, layout, back)
+            scanned, applied = degrade(page, profile, rng, source_dpi=RENDER_DPI, device=settings, context=context)
             applied = {"seed": [seed, source], "difficulty": difficulty, **applied}
             file, page_no = writer.add(scanned, applied)
             upside_down = bool(applied["upside_down"])
             if applied.get("binarised"):
                 rows = _with_legibility(rows, intent_pixels, scanned, applied, px_per_mm)
-            sheets.append(SheetTruth(file, page_no, sheet.serial, upside_down, rows, source, applied))
+            capture: dict[str, object] = {}
+            if asked:
+                capture = {"conditions": list(asked), **placement(applied, layout, scanned.shape)}
+                rows = _obscured(rows, applied)
+            sheets.append(SheetTruth(file, page_no, sheet.serial, upside_down, rows, source, applied, capture))
     finally:
         writer.close()
     with (out_dir / TRUTH_FILE).open("w", encoding="utf-8") as handle:
         for sheet_truth in sheets:
             handle.write(json.dumps(sheet_truth.as_json(), ensure_ascii=False) + "\n")
     return sheets
+
+
+def _back(
+    pdf_path: Path, layout: Layout, source: int, available: int, seed: int, rng: np.random.Generator
+) -> tuple[BackKind, Gray]:
+    """What shows through the sheet: another ballot printed on its back or lying behind it (filled by
+    another voter, or not yet), or an office document printed on its back."""
+    kind = pick_back(rng)
+    px_per_mm = RENDER_DPI / MM_PER_INCH
+    if kind == "back_document":
+        page = rasterize_pdf_page(pdf_path, source, RENDER_DPI)
+        return kind, text_document((page.shape[0], page.shape[1]), rng, px_per_mm)
+    other = rasterize_pdf_page(pdf_path, (source + 1) % available, RENDER_DPI)
+    if rng.random() < BACK_FILLED_SHARE:
+        _fill(other, layout, px_per_mm, np.random.default_rng([seed, source, BACK_STREAM]), "mixed")
+    return kind, other
+
+
+def _obscured(rows: tuple[RowTruth, ...], applied: dict[str, object]) -> tuple[RowTruth, ...]:
+    """Rows with a box under a streak strong enough to hide a mark there."""
+    hidden = {
+        name.split("/", 1)[0]
+        for streak in cast(list[dict[str, object]], applied.get("long_streaks", []))
+        if streak["hides"]
+        for name in cast(list[str], streak["boxes"])
+    }
+    return tuple(replace(row, obscured=True) if row.unit in hidden else row for row in rows)
 
 
 def load_truth(path: Path) -> list[SheetTruth]:
@@ -344,16 +505,29 @@ def load_truth(path: Path) -> list[SheetTruth]:
     sheets: list[SheetTruth] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         data = json.loads(line)
-        rows = tuple(RowTruth(**{**row, "marks": tuple(map(tuple, row["marks"]))}) for row in data.pop("rows"))
+        rows = tuple(
+            RowTruth(
+                **{
+                    **row,
+                    "marks": tuple(map(tuple, row["marks"])),
+                    "drawn": tuple(MarkDetail(**_tuples(detail)) for detail in row.get("drawn", ())),
+                }
+            )
+            for row in data.pop("rows")
+        )
         sheets.append(SheetTruth(**data, rows=rows))
     return sheets
+
+
+def _tuples(data: dict[str, Any]) -> dict[str, Any]:
+    """JSON lists back to the tuples the truth holds."""
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in data.items()}
 
 
 def _with_legibility(
     rows: tuple[RowTruth, ...], intent_pixels: list[Pixels], binary: Gray, applied: dict[str, object], px_per_mm: float
 ) -> tuple[RowTruth, ...]:
     """Mark rows whose intended marks a 1-bit device wiped out: under half their stroke cores left any black."""
-    to_image = np.array(applied["page_mm_to_image"], dtype=np.float64)
     # A core survives if any black pixel lies within one pixel of where it lands (thin or dithered strokes).
     black_near = cv2.erode(binary, np.ones((3, 3), np.uint8)) == 0
     height, width = binary.shape
@@ -363,11 +537,9 @@ def _with_legibility(
             result.append(row)
             continue
         sample = pixels[:: max(1, len(pixels) // LEGIBILITY_SAMPLES)]
-        page_mm = np.column_stack(
-            [(sample[:, 1] + 0.5) / px_per_mm, (sample[:, 0] + 0.5) / px_per_mm, np.ones(len(sample))]
-        )
-        mapped = page_mm @ to_image.T
-        xs, ys = np.rint(mapped[:, 0] / mapped[:, 2]).astype(int), np.rint(mapped[:, 1] / mapped[:, 2]).astype(int)
+        page_mm = np.column_stack([(sample[:, 1] + 0.5) / px_per_mm, (sample[:, 0] + 0.5) / px_per_mm])
+        mapped = page_to_image(applied, page_mm)
+        xs, ys = np.rint(mapped[:, 0]).astype(int), np.rint(mapped[:, 1]).astype(int)
         inside = (xs >= 0) & (xs < width) & (ys >= 0) & (ys < height)
         survived = np.zeros(len(sample), bool)
         survived[inside] = black_near[ys[inside], xs[inside]]
