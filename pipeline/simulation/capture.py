@@ -148,9 +148,15 @@ def _placement_mm(placement: Placement, frame_mm: tuple[float, float], upside_do
 
 
 def scanner_placement(
-    rng: np.random.Generator, layout: Layout, frame_mm: tuple[float, float], framing: Framing, *, fax: bool
+    rng: np.random.Generator,
+    layout: Layout,
+    frame_mm: tuple[float, float],
+    framing: Framing,
+    *,
+    fax: bool,
+    upside_down: bool,
 ) -> Placement:
-    """A placement that frames the sheet as ``framing`` asks (drawn until it does)."""
+    """A placement that frames the sheet (fed upside down or not) as ``framing`` asks (drawn until it does)."""
     angle_limit, shift_limit = (FAX_SHIFT_ANGLE_DEG, FAX_SHIFT_MM) if fax else (SHIFT_ANGLE_DEG, SHIFT_MM)
     if framing == "box_cut":
         shift_limit = CUT_SHIFT_MM
@@ -160,7 +166,7 @@ def scanner_placement(
             float(rng.uniform(-angle_limit, angle_limit)),
             (float(rng.uniform(-shift_limit, shift_limit)), float(shift_y)),
         )
-        matrix = _placement_mm(placement, frame_mm, False)
+        matrix = _placement_mm(placement, frame_mm, upside_down)
         if framing_holds(partial(_apply, matrix), frame_mm, layout, framing):
             return placement
     raise AssertionError(f"no {framing} placement found in {FRAMING_TRIES} tries")
@@ -428,7 +434,8 @@ def _px_per_mm(homography: Matrix, point_mm: Points) -> float:
     """The image's linear scale (px per mm) around ``point_mm``."""
     probe = point_mm + np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])
     mapped = _apply(homography, probe)
-    return float(math.sqrt(abs(np.cross(mapped[1] - mapped[0], mapped[2] - mapped[0]))))
+    (ax, ay), (bx, by) = mapped[1] - mapped[0], mapped[2] - mapped[0]
+    return math.sqrt(abs(ax * by - ay * bx))
 
 
 def _render_photo(

@@ -179,7 +179,7 @@ def capture_stage(
         "standard" if context.has("fax-standard") else "fine" if context.has("fax-fine") else None
     )
     if base == "office" and framing != "whole":
-        placement = scanner_placement(rng, context.layout, PAGE_MM, framing, fax=False)
+        placement = scanner_placement(rng, context.layout, PAGE_MM, framing, fax=False, upside_down=upside_down)
         applied["file_dpi"] = dpi
         return scanned(
             page,
@@ -209,7 +209,9 @@ def capture_stage(
         shift = (float(rng.uniform(-2.0, 2.0)), (PAGE_MM[1] - length) / 2)
         placement = Placement(float(rng.uniform(-1.0, 1.0)), shift)
     elif framing == "marks_cut":
-        placement = scanner_placement(rng, context.layout, (frame_width, length), framing, fax=True)
+        placement = scanner_placement(
+            rng, context.layout, (frame_width, length), framing, fax=True, upside_down=upside_down
+        )
     else:
         placement = Placement(float(rng.uniform(-1.5, 1.5)), (float(rng.uniform(-3.0, 3.0)), 0.0))
     stated = settings.get("stated_dpi")
