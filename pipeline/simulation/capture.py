@@ -56,7 +56,7 @@ PHOTO_TILT_DEG: dict[str, tuple[float, float]] = {"steep": (10.0, 35.0), "mild":
 PHOTO_FILL = (0.4, 0.9)  # the sheet's outline spans this share of the frame in its tighter direction
 PHOTO_PLACE_SHARE = (0.15, 0.85)  # where the sheet sits in the frame's free room, per axis
 TIGHT_FILL: dict[str, tuple[float, float]] = {"marks_cut": (0.85, 1.3), "box_cut": (0.9, 1.8)}  # overflowing
-PHOTO_LONG_SIDE: tuple[tuple[int, int], ...] = ((3000, 4032), (1600, 2560))  # as taken, sent by a chat app
+PHOTO_LONG_SIDE: tuple[tuple[int, int], ...] = ((3000, 4032), (1920, 2560))  # as taken, sent by a chat app
 PHOTO_ORIGINAL_SHARE = 0.65
 FOCAL_PER_DIAGONAL = 26.0 / 43.27  # a phone's main camera: 26 mm equivalent on a 43.27 mm diagonal
 TARGET_OFFSET_MM = 15.0  # where on the sheet the camera points, from its centre
@@ -94,7 +94,9 @@ SCAN_BLUR_PX, SCAN_NOISE = (0.3, 0.8), (1.5, 4.0)
 STREAK_COUNTS, STREAK_WIDTH_PX = (1, 3), (1, 4)
 STREAK_IN_BOX_SHARE = 0.5  # dirt anywhere on the glass; half the streaks are put through a column of boxes
 STREAK_DARK_SHARE, STREAK_DARK, STREAK_LIGHT = 0.65, (0.35, 0.85), (0.3, 0.9)
-STREAK_HIDES_DARK, STREAK_HIDES_LIGHT = 0.8, 0.5  # a streak this strong through a box could hide a mark
+# A streak through a box could hide a mark there when it is as dark as a pencil stroke (paper × 0.6), or
+# lifts a pencil stroke to faint-pencil grey.
+STREAK_HIDES_DARK, STREAK_HIDES_LIGHT = 0.6, 0.6
 
 
 @dataclass(frozen=True)
@@ -227,7 +229,7 @@ def scanned(
         applied["fax_rows"] = fax_rows
     sigma, noise = rng.uniform(*SCAN_BLUR_PX), rng.uniform(*SCAN_NOISE)
     applied.update(
-        dpi=[round(dpi[0], 3), round(dpi[1], 3)],
+        dpi=round(dpi[0], 3) if dpi[0] == dpi[1] else [round(dpi[0], 3), round(dpi[1], 3)],
         angle_deg=round(placement.angle_deg, 4),
         shift_mm=[round(v, 3) for v in placement.shift_mm],
         scale=round(placement.scale, 5),
@@ -401,8 +403,10 @@ def photo(
     out = motion_blur(np.asarray(cv2.GaussianBlur(lit, (0, 0), sigma), np.float32), motion, rng.uniform(0, 180))
     noise = rng.uniform(*PHOTO_NOISE)
     centre_scale = _px_per_mm(homography, np.array(PAGE_MM) / 2)
+    qr_scale = _px_per_mm(homography, np.array(layout.qr.center))
     applied.update(
         dpi=round(centre_scale * MM_PER_INCH, 2),
+        qr_px_per_mm=round(qr_scale, 3),  # how large the code was photographed (before the lens)
         file_dpi=PHOTO_FILE_DPI,
         tilt_deg=round(tilt, 3),
         tilt_azimuth_deg=round(azimuth, 2),

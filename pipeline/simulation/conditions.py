@@ -89,7 +89,7 @@ CONDITIONS: dict[Condition, ConditionInfo] = {
     "long-tick": ConditionInfo("ticks whose right leg runs 3–10 mm out of the box", ALL_PROFILES),
     "streak": ConditionInfo("1–3 lines down the whole page from dirty glass, light or dark, 1–4 px", ("office", "fax")),
     "show-through": ConditionInfo(
-        "print on the back (a ballot or a document, mirrored) or on the sheet behind, seen faintly", ALL_PROFILES
+        "print on the back (a ballot or a document, mirrored) or on the sheet behind, 3–14 % dark", ALL_PROFILES
     ),
     "erasure": ConditionInfo(
         "40 % of rows changed: pencil or erasable gel rubbed out (residue up to a tick's darkness), correction"

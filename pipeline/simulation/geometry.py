@@ -10,7 +10,7 @@ image pixel centres using only what :func:`~pipeline.simulation.degrade.degrade`
    (:func:`fax_source_rows`).
 
 The renderers use the same functions (or their inverses), so the truth and the pixels cannot disagree.
-:func:`placement` says which registration marks, boxes and QR corners fall outside the image.
+:func:`in_image` says which registration marks, boxes and QR corners fall outside the image.
 """
 
 from __future__ import annotations
@@ -167,7 +167,7 @@ def rects_state(
     return np.column_stack([np.all(inside, axis=1), ~np.any(inside, axis=1)])
 
 
-def placement(applied: Mapping[str, object], layout: Layout, shape: tuple[int, ...]) -> dict[str, object]:
+def in_image(applied: Mapping[str, object], layout: Layout, shape: tuple[int, ...]) -> dict[str, object]:
     """What of the printed page the image holds: registration marks (0–3, clockwise from top-left) partly or
     wholly outside, boxes (``unit/option``) partly outside, the QR code wholly inside, and ``must_refuse``
     (a box or the code is not wholly in the image: nothing can be counted from it)."""

@@ -2,21 +2,33 @@
 
 Contract. :func:`simulate_batch` rasterises printed ballots (one PDF page per sheet) at :data:`RENDER_DPI`,
 fills every row the way real voters do (:func:`fill_sheet`; the marks are drawn by :mod:`.marks`), degrades
-the page like a real device (:func:`pipeline.simulation.degrade.degrade`) and writes the images plus ``truth.jsonl``, one
-:class:`SheetTruth` per line. Sheets come out in shuffled order, as a collected stack does. Everything
-random is drawn from numpy Generators seeded with ``(seed, source page)``: the same seed gives the same
-pixels, and one sheet can be re-made alone.
+the page like a real device (:func:`pipeline.simulation.degrade.degrade`) and writes the images plus
+``truth.jsonl``, one :class:`SheetTruth` per line. Sheets come out in shuffled order, as a collected stack
+does. Everything random is drawn from numpy Generators seeded with ``(seed, source page)``: the same seed
+gives the same pixels, and one sheet can be re-made alone. ``conditions`` (:mod:`.conditions`) add what the
+world does on top of the profile; they draw from a generator of their own, so the voters stay the same and a
+plain run's pixels and truth are what they were before conditions existed.
 
 Truth semantics, per row (:class:`RowTruth`):
 
 - ``intent`` is the option the voter meant, ``"blank"`` (nothing, or only an erased/stray mark) or
   ``"overvote"`` (two deliberate marks: the row is void).
-- ``ambiguous`` rows (faint pencil, erased residue, a scribbled-out correction, a stray mark) may be sent
-  to review; reading them as anything but ``intent`` is a misread. Other rows must be read as ``intent``.
+- ``ambiguous`` rows (faint pencil, erased residue, a scribbled-out correction, a stray mark, correction tape
+  with strokes left outside it) may be sent to review; reading them as anything but ``intent`` is a misread.
+  Other rows must be read as ``intent``: a careful person reading the paper would not hesitate (a long-legged
+  tick turning inside its box, print showing through from the back, a crease's shadow, tape hiding a mark).
 - ``legible`` is False when the device itself wiped out the marks carrying the intent (a pencil or thin
   ballpoint tick under a fax's binarisation threshold): measured on 1-bit pages by mapping the marks' stroke
-  cores (those clear of printed ink, whose black would say nothing) through ``page_mm_to_image``; under
-  half left any black. Nothing is left to read, so blank or review are both acceptable there.
+  cores (those clear of printed ink, whose black would say nothing) through the recorded geometry
+  (:func:`.geometry.page_to_image`); under half left any black. Nothing is left to read, so blank or review
+  are both acceptable there.
+- ``drawn`` details what the voters' conditions drew (where a tick turns and how far its leg runs, what an
+  erasure left, where tape lies); ``obscured`` says a scanner streak crosses one of the row's boxes darkly
+  enough to hide a mark there (a clerk may be asked).
+
+Per page, with conditions, ``capture`` says what the image holds (:func:`.geometry.in_image`): registration
+marks outside it, boxes outside it, whether the code is inside, and ``must_refuse`` (a box or the code is
+not in the image: the page cannot be counted and must be refused).
 """
 
 from __future__ import annotations
@@ -49,7 +61,7 @@ from pipeline.simulation.corrections import (
     residue_pen,
 )
 from pipeline.simulation.degrade import Device, FileFormat, Profile, ScanWriter, degrade, device_for, pick
-from pipeline.simulation.geometry import page_to_image, placement
+from pipeline.simulation.geometry import in_image, page_to_image
 from pipeline.simulation.marks import (
     TICK_SIZE_SHARES,
     TICK_SIZES,
@@ -460,7 +472,7 @@ def simulate_batch(
                 rows = _with_legibility(rows, intent_pixels, scanned, applied, px_per_mm)
             capture: dict[str, object] = {}
             if asked:
-                capture = {"conditions": list(asked), **placement(applied, layout, scanned.shape)}
+                capture = {"conditions": list(asked), **in_image(applied, layout, scanned.shape)}
                 rows = _obscured(rows, applied)
             sheets.append(SheetTruth(file, page_no, sheet.serial, upside_down, rows, source, applied, capture))
     finally:
