@@ -29,12 +29,12 @@ from pipeline.simulation.capture import (
     fax_lines,
     fax_settings,
     long_streaks,
-    photo,
     scanned,
     scanner_placement,
 )
 from pipeline.simulation.effects import PAGE_MM, Binarise, Gray, Profile
 from pipeline.simulation.paper import BackKind, fold_page, show_through
+from pipeline.simulation.photo import photo
 
 Condition = Literal[
     "steep-photo",
@@ -168,16 +168,14 @@ def capture_stage(
 ) -> Gray | None:
     """The device's image when a condition changes how it captures ``base``'s way; None when none does."""
     rng, framing = context.rng, _framing(context)
-    if base == "phone":
-        if not context.has("steep-photo") and framing == "whole":
-            return None
+    resolution: Literal["standard", "fine"] | None = (
+        "standard" if context.has("fax-standard") else "fine" if context.has("fax-fine") else None
+    )
+    if base == "phone" and (context.has("steep-photo") or framing != "whole"):
         steep = context.has("steep-photo")
         return photo(
             page, rng, applied, source_dpi, context.layout, steep=steep, framing=framing, upside_down=upside_down
         )
-    resolution: Literal["standard", "fine"] | None = (
-        "standard" if context.has("fax-standard") else "fine" if context.has("fax-fine") else None
-    )
     if base == "office" and framing != "whole":
         placement = scanner_placement(rng, context.layout, PAGE_MM, framing, fax=False, upside_down=upside_down)
         applied["file_dpi"] = dpi
@@ -192,15 +190,30 @@ def capture_stage(
             upside_down=upside_down,
             backing=backing,
         )
-    if base != "fax" or (resolution is None and framing == "whole"):
-        return None
-    if resolution is None:  # a plain fax fed shifted or cut short: the profile's 200 dpi, square
+    if base == "fax" and (resolution is not None or framing != "whole"):
+        return _fax(page, context, applied, source_dpi, resolution, dpi=dpi, backing=backing, upside_down=upside_down)
+    return None
+
+
+def _fax(
+    page: Gray,
+    context: ConditionContext,
+    applied: dict[str, object],
+    source_dpi: float,
+    resolution: Literal["standard", "fine"] | None,
+    *,
+    dpi: float,
+    backing: int,
+    upside_down: bool,
+) -> Gray:
+    """A fax at a fax resolution (or the profile's square ``dpi``), fed shifted or cut short if asked."""
+    rng, framing = context.rng, _framing(context)
+    if resolution is None:  # a plain fax fed shifted or cut short: the profile's resolution, square
         settings: dict[str, object] = {"dpi": (dpi, dpi), "stated_dpi": (dpi, dpi), "feed": 1.0, "wobble": []}
         frame_width = PAGE_MM[0]
     else:
         settings = fax_settings(rng, resolution)
         frame_width = FAX_LINE_PELS / FAX_PELS_PER_MM
-    fax_dpi = cast(tuple[float, float], settings["dpi"])
     # The fax scans until the sheet's trailing edge has passed: a little backing below a crooked sheet.
     length = PAGE_MM[1] + FAX_OVERRUN_MM
     if framing == "box_cut":  # cut short: the page ends partway down the sheet
@@ -209,14 +222,14 @@ def capture_stage(
         shift = (float(rng.uniform(-2.0, 2.0)), (PAGE_MM[1] - length) / 2)
         placement = Placement(float(rng.uniform(-1.0, 1.0)), shift)
     elif framing == "marks_cut":
-        placement = scanner_placement(
-            rng, context.layout, (frame_width, length), framing, fax=True, upside_down=upside_down
-        )
+        frame = (frame_width, length)
+        placement = scanner_placement(rng, context.layout, frame, framing, fax=True, upside_down=upside_down)
     else:
         placement = Placement(float(rng.uniform(-1.5, 1.5)), (float(rng.uniform(-3.0, 3.0)), 0.0))
     stated = settings.get("stated_dpi")
     applied["file_dpi"] = list(cast(tuple[float, float], stated)) if stated is not None else None
-    applied["fax"] = {k: v for k, v in settings.items() if k not in ("wobble", "feed")}
+    applied["fax"] = {key: value for key, value in settings.items() if key not in ("wobble", "feed")}
+    fax_dpi = cast(tuple[float, float], settings["dpi"])
     fax_rows: dict[str, object] = {
         "resolution": resolution or "plain",
         "dpi": list(fax_dpi),
