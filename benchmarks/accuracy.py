@@ -222,6 +222,8 @@ def main() -> None:
         parser.error(f"unknown conditions {', '.join(unknown)}; known: {', '.join(CONDITIONS)}")
     batches = plan(args.conditions, args.all_conditions, args.profiles)
     print(f"accuracy: {args.ballots} ballots per batch, difficulty {args.difficulty}, seed {seed} ({kind})")
+    for name in dict.fromkeys(name for job in batches for name in job.conditions):
+        print(f"  {name}: {CONDITIONS[name].summary}")  # type: ignore[index]
     print(
         f"{'condition':22s} {'profile':7s} {'pages':>5s} {'refused':>7s} {'cut r/r':>7s} {'rows':>5s} {'misread':>7s} "
         f"{'clear flagged':>12s} {'amb read':>9s} {'obscured':>9s} {'lost':>4s} {'scan':>7s}"
