@@ -28,7 +28,7 @@ from pipeline.simulation.geometry import (
     page_to_image,
     unfold_points,
 )
-from pipeline.simulation.paper import show_through
+from pipeline.simulation.paper import show_through, text_document
 from pipeline.simulation.pen import Pen
 from pipeline.simulation.simulate import RENDER_DPI, SheetTruth, SimulationError, load_truth, simulate_batch
 from pipeline.simulation.writer import ScanWriter
@@ -311,6 +311,20 @@ def test_show_through_is_mirrored_and_faint() -> None:
         assert (right > 5 * left) if mirrored else (left > 5 * right)
         assert 0 < darker.max() <= 0.14 * 250 + 1  # faint: at most 14 % of the paper's light
         assert applied["show_through"]["mirrored"] is mirrored  # type: ignore[index]
+
+
+def test_an_office_document_on_the_back_shows_through_as_mirrored_text() -> None:
+    px_per_mm = 4.0
+    document = text_document((round(297 * px_per_mm), round(210 * px_per_mm)), np.random.default_rng(3), px_per_mm)
+    lines = np.flatnonzero((document < 128).sum(axis=1) > 10)
+    assert len(lines) > 100  # a title and paragraphs of Chinese text
+    half = document.shape[1] // 2
+    document[:, half:] = 255  # keep the text of the left half only: turned over, it lies on the right
+    page = np.full(document.shape, 250, np.uint8)
+    seen = show_through(page, document, "back_document", np.random.default_rng(4), {}, px_per_mm)
+    darker = page.astype(int) - seen.astype(int)
+    assert darker[:, half:].sum() > 5 * darker[:, :half].sum()
+    assert 0 < darker.max() <= 0.14 * 250 + 1
 
 
 def test_show_through_prints_the_back_on_each_page(ballots: Path, layout: Layout, tmp_path: Path) -> None:

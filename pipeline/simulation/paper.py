@@ -14,6 +14,7 @@ from typing import Literal, cast
 import cv2
 import numpy as np
 
+from pipeline.common.fonts import SC_FACE_INDEX, find_font
 from pipeline.simulation.effects import PAGE_MM, Floats, Gray, draw_crease, pick
 from pipeline.simulation.geometry import crease_frame
 
@@ -136,9 +137,7 @@ def pick_back(rng: np.random.Generator) -> BackKind:
 
 def text_document(shape: tuple[int, int], rng: np.random.Generator, px_per_mm: float) -> Gray:
     """An office document as printed (upright, as its own front): a title and paragraphs of Chinese text."""
-    from PIL import Image, ImageDraw, ImageFont  # only this condition draws text (and loads fpdf's module)
-
-    from pipeline.printing.render import SC_FACE_INDEX, find_font
+    from PIL import Image, ImageDraw, ImageFont  # only this condition draws text
 
     image = Image.new("L", (shape[1], shape[0]), 255)
     draw = ImageDraw.Draw(image)
@@ -160,4 +159,4 @@ def text_document(shape: tuple[int, int], rng: np.random.Generator, px_per_mm: f
         draw.text((margin + indent * BODY_MM * px_per_mm, y), chunk, font=body, fill=int(rng.integers(0, 40)))
         cursor += length
         y += line
-    return np.asarray(image, np.uint8)
+    return np.array(image, np.uint8)
