@@ -59,8 +59,8 @@ ALL_CONDITIONS: dict[str, tuple[str, ...]] = {
     "folded": ("office", "phone"),
     "long-tick": ("office", "fax"),
     "streak": ("office", "fax"),
-    "show-through": ("office",),
-    "erasure": ("office",),
+    "show-through": ("office", "phone"),
+    "erasure": ("office", "phone"),
 }
 
 
