@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,25 +27,54 @@ class SimulatedBatch:
     layout: Layout
 
 
-def simulated_batch(
-    folder: Path, profile: Profile, copies: int, seed: int, *, file_format: str | None = None, difficulty: str = "mixed"
-) -> SimulatedBatch:
+@dataclass(frozen=True)
+class Printed:
+    """Ballots printed once into a store: copy both to simulate several batches of the same sheets."""
+
+    db: Path
+    pdf: Path
+
+
+def print_ballots(folder: Path, copies: int) -> Printed:
+    """Issue ``copies`` serials in a fresh store in ``folder`` and print them (one PDF page each)."""
     folder.mkdir(parents=True, exist_ok=True)
     template = load_template(TEMPLATE)
     store = open_store(folder / "ballots.db")
     serials = store.issue_serials(SESSION, template, copies, "bench.pdf")
     store.close()
-    pdf = folder / "ballots.pdf"
-    render_ballots(template, SESSION, serials, pdf)
-    layout = compute_layout(template)
+    render_ballots(template, SESSION, serials, folder / "ballots.pdf")
+    return Printed(folder / "ballots.db", folder / "ballots.pdf")
+
+
+def simulated_batch(
+    folder: Path,
+    profile: Profile,
+    copies: int,
+    seed: int,
+    *,
+    file_format: str | None = None,
+    difficulty: str = "mixed",
+    conditions: Sequence[str] = (),
+    printed: Printed | None = None,
+) -> SimulatedBatch:
+    """Print ``copies`` ballots into a store in ``folder`` (or copy ``printed`` there), then fill and capture
+    them as ``profile`` under ``conditions``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if printed is None:
+        printed = print_ballots(folder, copies)
+    else:
+        shutil.copyfile(printed.db, folder / "ballots.db")
+    layout = compute_layout(load_template(TEMPLATE))
     truth = simulate_batch(
-        pdf,
+        printed.pdf,
         layout,
         folder / "scans",
         profile=profile,
         seed=seed,
+        pages=copies,
         file_format=file_format,  # type: ignore[arg-type]
         difficulty=difficulty,  # type: ignore[arg-type]
+        conditions=conditions,
     )
     return SimulatedBatch(folder / "ballots.db", folder / "scans", truth, layout)
 

@@ -20,15 +20,14 @@ from pipeline.ballot.template import CATEGORY_ROW, Template
 from pipeline.cli.simulate import simulate_command
 from pipeline.printing.render import render_pdf_bytes
 from pipeline.simulation.degrade import Device, degrade, device_for
+from pipeline.simulation.pen import CLEAR_OF_PRINT_MM, Canvas
 from pipeline.simulation.simulate import (
     BLANK,
-    CLEAR_OF_PRINT_MM,
     OVERVOTE,
     RENDER_DPI,
     MarkKind,
     Pen,
     RowTruth,
-    _Canvas,
     _with_legibility,
     draw_mark,
     fill_sheet,
@@ -324,7 +323,7 @@ def test_legibility_is_judged_clear_of_printed_lines() -> None:
     scale = RENDER_DPI / 25.4
     page = np.full((240, 240), 255, np.uint8)
     page[118:122, :] = 0  # a printed line across the page
-    canvas = _Canvas(page.shape, (120.0, 120.0), scale)
+    canvas = Canvas(page.shape, (120.0, 120.0), scale)
     canvas.stroke(np.array([[-8.0, 0.2], [8.0, 0.2]]), 0.5)  # along the line, just below its centre
     canvas.stroke(np.array([[0.0, -8.0], [0.0, 8.0]]), 0.5)  # across it
     cores = canvas.lay(page, Pen(60, 0.5), np.random.default_rng(0), erased=False)

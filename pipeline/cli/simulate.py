@@ -9,6 +9,21 @@ import click
 
 from pipeline.cli.common import fail, invalid, read_template, say
 
+# The conditions' names, spelled here so that `ballot --help` need not import the simulator (a test checks
+# they agree with pipeline.simulation.conditions.CONDITIONS).
+CONDITION_NAMES = (
+    "steep-photo",
+    "marks-cut",
+    "box-cut",
+    "fax-standard",
+    "fax-fine",
+    "folded",
+    "long-tick",
+    "streak",
+    "show-through",
+    "erasure",
+)
+
 
 @click.command("simulate")
 @click.argument("ballots_pdf", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -45,6 +60,14 @@ from pipeline.cli.common import fail, invalid, read_template, say
     show_default=True,
     help="Voters: clean single marks only, a realistic mix, or many faint, erased, corrected and stray marks.",
 )
+@click.option(
+    "--condition",
+    "conditions",
+    multiple=True,
+    type=click.Choice(CONDITION_NAMES),
+    help="What the world adds on top of the profile (repeatable): steep-photo (phone), marks-cut, box-cut, "
+    "fax-standard, fax-fine (fax), folded, long-tick, streak (office, fax), show-through, erasure.",
+)
 def simulate_command(
     ballots_pdf: Path,
     template_file: Path,
@@ -54,13 +77,15 @@ def simulate_command(
     pages: int | None,
     file_format: str | None,
     difficulty: str,
+    conditions: tuple[str, ...],
 ) -> None:
     """Fill BALLOTS_PDF (printed by `ballot print`) as voters would and scan it as a real device would;
     writes the images and truth.jsonl (what every row meant) to the output folder.
 
     \b
     Example:
-      ballot simulate 2026H1-测评票.pdf --template templates/shuangping.yaml -o scans/ --profile phone --seed 7
+      ballot simulate 2026H1-测评票.pdf --template templates/shuangping.yaml -o scans/ --profile phone --seed 7 \\
+        --condition steep-photo --condition long-tick
     """
     from pipeline.ballot.layout import compute_layout
     from pipeline.ballot.template import TemplateInvalid
@@ -77,6 +102,7 @@ def simulate_command(
             pages=pages,
             file_format=cast("FileFormat | None", file_format),
             difficulty=cast(Difficulty, difficulty),
+            conditions=conditions,
         )
     except TemplateInvalid as error:
         invalid("template_invalid", error)

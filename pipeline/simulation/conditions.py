@@ -1,0 +1,273 @@
+"""Conditions: named ways the world makes a sheet harder to read, on top of a device profile.
+
+Contract. A condition is asked by name (``ballot simulate … --condition folded --condition long-tick``,
+``simulate_batch(…, conditions=("folded", "long-tick"))``) and composes with the profiles it names in
+:data:`CONDITIONS`; :func:`check_conditions` refuses the rest. Everything a condition draws comes from its own
+generator (seeded apart from the page's own), so a profile's output for a seed does not change when no
+condition is asked, and the same seed gives the same voters with or without one. The stage functions
+(:func:`paper_stage`, :func:`capture_stage`, :func:`sensor_stage`, :func:`fax_stage`) are called by
+:func:`pipeline.simulation.degrade.degrade` at their place in the physics; the voters' conditions
+(``long-tick``, ``erasure``) are applied by :mod:`pipeline.simulation.simulate` while filling the sheet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal, cast, get_args
+
+import numpy as np
+
+from pipeline.ballot.layout import Layout
+from pipeline.simulation.capture import (
+    FAX_LINE_PELS,
+    FAX_OVERRUN_MM,
+    FAX_PELS_PER_MM,
+    FAX_TRUNCATED_MM,
+    Framing,
+    Placement,
+    fax_lines,
+    fax_settings,
+    long_streaks,
+    scanned,
+    scanner_placement,
+)
+from pipeline.simulation.effects import PAGE_MM, Binarise, Gray, Profile
+from pipeline.simulation.paper import BackKind, fold_page, show_through
+from pipeline.simulation.photo import photo
+
+Condition = Literal[
+    "steep-photo",
+    "marks-cut",
+    "box-cut",
+    "fax-standard",
+    "fax-fine",
+    "folded",
+    "long-tick",
+    "streak",
+    "show-through",
+    "erasure",
+]
+ALL_PROFILES: tuple[Profile, ...] = ("office", "fax", "phone", "bad")
+CONDITION_STREAM = 2_000_029  # seeds every condition's generator apart from the page's own
+
+
+@dataclass(frozen=True)
+class ConditionInfo:
+    """What a condition is (words for ``--help`` and the README) and the profiles it composes with."""
+
+    summary: str
+    profiles: tuple[Profile, ...]
+
+
+CONDITIONS: dict[Condition, ConditionInfo] = {
+    "steep-photo": ConditionInfo(
+        "phone photo tilted 10–35°, rolled, the sheet 40–90 % of the frame, on wood, desk, dark cloth or a light"
+        " surface, uneven light, a cast shadow, barrel distortion, half of them with a fold",
+        ("phone",),
+    ),
+    "marks-cut": ConditionInfo(
+        "fed shifted, placed crooked or photographed tight: 1–2 corner marks outside the image, the code and"
+        " every box inside (to be read)",
+        ("office", "fax", "phone"),
+    ),
+    "box-cut": ConditionInfo(
+        "a box outside the image: sheet hanging off the glass, fax page cut short, photo too tight (to be refused)",
+        ("office", "fax", "phone"),
+    ),
+    "fax-standard": ConditionInfo(
+        "standard fax: 8 pels/mm × 3.85 lines/mm, file says 204×98, 200×100 or nothing; feed wobble, lost and"
+        " repeated lines, header line, 1-bit or dithered",
+        ("fax",),
+    ),
+    "fax-fine": ConditionInfo(
+        "fine fax: 8 pels/mm × 7.7 lines/mm, file says 204×196 or nothing; as standard", ("fax",)
+    ),
+    "folded": ConditionInfo(
+        "folded in half or quarters and opened: parts 1–3 mm apart, a shadow line along each crease", ALL_PROFILES
+    ),
+    "long-tick": ConditionInfo("ticks whose right leg runs 3–10 mm out of the box", ALL_PROFILES),
+    "streak": ConditionInfo("1–3 lines down the whole page from dirty glass, light or dark, 1–4 px", ("office", "fax")),
+    "show-through": ConditionInfo(
+        "print on the back (a ballot or a document, mirrored) or on the sheet behind, 3–14 % dark", ALL_PROFILES
+    ),
+    "erasure": ConditionInfo(
+        "40 % of rows changed: pencil or erasable gel rubbed out (residue up to a tick's darkness), correction"
+        " tape, a mark scribbled over, or two firm marks",
+        ALL_PROFILES,
+    ),
+}
+EXCLUSIVE: tuple[frozenset[Condition], ...] = (
+    frozenset({"fax-standard", "fax-fine"}),
+    frozenset({"marks-cut", "box-cut"}),
+)
+
+
+class ConditionError(ValueError):
+    """Conditions that cannot be simulated together, or not with this profile."""
+
+
+def check_conditions(profile: Profile, conditions: Iterable[str]) -> tuple[Condition, ...]:
+    """The asked conditions, known, compatible with ``profile`` and each other, in :data:`CONDITIONS` order."""
+    asked = set(conditions)
+    unknown = sorted(asked - set(get_args(Condition)))
+    if unknown:
+        raise ConditionError(f"unknown condition {', '.join(unknown)}; known: {', '.join(CONDITIONS)}")
+    for name in sorted(asked):
+        if profile not in CONDITIONS[cast(Condition, name)].profiles:
+            allowed = "/".join(CONDITIONS[cast(Condition, name)].profiles)
+            raise ConditionError(f"condition {name} needs profile {allowed}, not {profile}")
+    for group in EXCLUSIVE:
+        if len(asked & group) > 1:
+            raise ConditionError(f"conditions {' and '.join(sorted(group))} exclude each other")
+    return tuple(name for name in CONDITIONS if name in asked)
+
+
+@dataclass(frozen=True)
+class ConditionContext:
+    """What the device stages need to apply the page's conditions."""
+
+    conditions: tuple[Condition, ...]
+    rng: np.random.Generator
+    layout: Layout
+    back: tuple[BackKind, Gray] | None = None  # show-through: what is printed on the back or lies behind
+
+    def has(self, condition: Condition) -> bool:
+        return condition in self.conditions
+
+
+def paper_stage(
+    page: Gray, context: ConditionContext, applied: dict[str, object], px_per_mm: float, background: int
+) -> Gray:
+    """The sheet before the device: print showing through, then folded and opened (a steep photo's crease
+    is drawn here too)."""
+    if context.back is not None:
+        page = show_through(page, context.back[1], context.back[0], context.rng, applied, px_per_mm)
+    creased_photo = context.has("steep-photo") and context.rng.random() < 0.5
+    if context.has("folded") or creased_photo:
+        page = fold_page(page, context.rng, applied, px_per_mm, background)
+    return page
+
+
+def _framing(context: ConditionContext) -> Framing:
+    if context.has("marks-cut"):
+        return "marks_cut"
+    return "box_cut" if context.has("box-cut") else "whole"
+
+
+def capture_stage(
+    page: Gray,
+    context: ConditionContext,
+    applied: dict[str, object],
+    source_dpi: float,
+    *,
+    base: Profile,
+    dpi: float,
+    backing: int,
+    upside_down: bool,
+) -> Gray | None:
+    """The device's image when a condition changes how it captures ``base``'s way; None when none does."""
+    rng, framing = context.rng, _framing(context)
+    resolution: Literal["standard", "fine"] | None = (
+        "standard" if context.has("fax-standard") else "fine" if context.has("fax-fine") else None
+    )
+    if base == "phone" and (context.has("steep-photo") or framing != "whole"):
+        steep = context.has("steep-photo")
+        return photo(
+            page, rng, applied, source_dpi, context.layout, steep=steep, framing=framing, upside_down=upside_down
+        )
+    if base == "office" and framing != "whole":
+        placement = scanner_placement(rng, context.layout, PAGE_MM, framing, fax=False, upside_down=upside_down)
+        applied["file_dpi"] = dpi
+        return scanned(
+            page,
+            rng,
+            applied,
+            source_dpi,
+            dpi=(dpi, dpi),
+            frame_mm=PAGE_MM,
+            placement=placement,
+            upside_down=upside_down,
+            backing=backing,
+        )
+    if base == "fax" and (resolution is not None or framing != "whole"):
+        return _fax(page, context, applied, source_dpi, resolution, dpi=dpi, backing=backing, upside_down=upside_down)
+    return None
+
+
+def _fax(
+    page: Gray,
+    context: ConditionContext,
+    applied: dict[str, object],
+    source_dpi: float,
+    resolution: Literal["standard", "fine"] | None,
+    *,
+    dpi: float,
+    backing: int,
+    upside_down: bool,
+) -> Gray:
+    """A fax at a fax resolution (or the profile's square ``dpi``), fed shifted or cut short if asked."""
+    rng, framing = context.rng, _framing(context)
+    if resolution is None:  # a plain fax fed shifted or cut short: the profile's resolution, square
+        settings: dict[str, object] = {"dpi": (dpi, dpi), "stated_dpi": (dpi, dpi), "feed": 1.0, "wobble": []}
+        frame_width = PAGE_MM[0]
+    else:
+        settings = fax_settings(rng, resolution)
+        frame_width = FAX_LINE_PELS / FAX_PELS_PER_MM
+    # The fax scans until the sheet's trailing edge has passed: a little backing below a crooked sheet.
+    length = PAGE_MM[1] + FAX_OVERRUN_MM
+    if framing == "box_cut":  # cut short: the page ends partway down the sheet
+        length = float(rng.uniform(*FAX_TRUNCATED_MM))
+        applied["truncated_mm"] = round(length, 2)
+        shift = (float(rng.uniform(-2.0, 2.0)), (PAGE_MM[1] - length) / 2)
+        placement = Placement(float(rng.uniform(-1.0, 1.0)), shift)
+    elif framing == "marks_cut":
+        frame = (frame_width, length)
+        placement = scanner_placement(rng, context.layout, frame, framing, fax=True, upside_down=upside_down)
+    else:
+        placement = Placement(float(rng.uniform(-1.5, 1.5)), (float(rng.uniform(-3.0, 3.0)), 0.0))
+    stated = settings.get("stated_dpi")
+    applied["file_dpi"] = list(cast(tuple[float, float], stated)) if stated is not None else None
+    applied["fax"] = {key: value for key, value in settings.items() if key not in ("wobble", "feed")}
+    fax_dpi = cast(tuple[float, float], settings["dpi"])
+    fax_rows: dict[str, object] = {
+        "resolution": resolution or "plain",
+        "dpi": list(fax_dpi),
+        "feed": settings["feed"],
+        "wobble": settings["wobble"],
+        "lines": [],
+        "header_rows": 0,
+        "header_mode": "none",
+    }
+    return scanned(
+        page,
+        rng,
+        applied,
+        source_dpi,
+        dpi=fax_dpi,
+        frame_mm=(frame_width, length),
+        placement=placement,
+        upside_down=upside_down,
+        backing=backing,
+        fax_rows=fax_rows,
+    )
+
+
+def sensor_stage(image: Gray, context: ConditionContext, applied: dict[str, object], base: Profile) -> Gray:
+    """Dirt on a scanner's glass: long streaks (scanners and faxes only; a phone has no glass)."""
+    if context.has("streak") and base != "phone":
+        return long_streaks(image, context.rng, applied, context.layout)
+    return image
+
+
+def fax_mode(applied: dict[str, object], mode: Binarise) -> Binarise:
+    """How the fax thresholds its page: as its resolution condition drew (sometimes dithered), else ``mode``."""
+    fax = applied.get("fax")
+    return cast(Binarise, fax["mode"]) if isinstance(fax, dict) and "mode" in fax else mode
+
+
+def fax_stage(binary: Gray, context: ConditionContext, applied: dict[str, object]) -> Gray:
+    """A fax of a resolution condition loses and repeats scan lines and prints its header line."""
+    if context.has("fax-standard") or context.has("fax-fine"):
+        return fax_lines(binary, context.rng, applied)
+    return binary

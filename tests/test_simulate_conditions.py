@@ -1,0 +1,451 @@
+"""The simulator's conditions (issue 19): each does what it says, measured on the pixels it writes, with the
+truth and the geometry (pipeline.simulation.geometry) it returns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from pipeline.ballot.layout import Layout, Rect, compute_layout
+from pipeline.ballot.template import Template
+from pipeline.cli.simulate import CONDITION_NAMES, simulate_command
+from pipeline.printing.render import render_pdf_bytes
+from pipeline.simulation.conditions import CONDITIONS
+from pipeline.simulation.corrections import TAPE_VISIBLE_SHARE, draw_long_tick
+from pipeline.simulation.degrade import Device
+from pipeline.simulation.geometry import (
+    fax_rows_forward,
+    fax_source_rows,
+    fold_points,
+    lens_distort,
+    lens_undistort,
+    page_to_image,
+    unfold_points,
+)
+from pipeline.simulation.paper import show_through, text_document
+from pipeline.simulation.pen import Pen
+from pipeline.simulation.simulate import RENDER_DPI, SheetTruth, SimulationError, load_truth, simulate_batch
+from pipeline.simulation.writer import ScanWriter
+from tests.conftest import TEMPLATE_FILE
+
+Gray = npt.NDArray[np.uint8]
+SERIALS = ["AAAAAAAAA1", "BBBBBBBBB2", "CCCCCCCCC3"]
+STEADY_OFFICE = Device(200.0, 90, 0.0, 250, "none")  # never upside down: marks found where expected
+PX_PER_MM = RENDER_DPI / 25.4
+DEVICES = {"office": STEADY_OFFICE}
+FORMATS = {"office": "png", "fax": "png", "phone": "jpeg"}  # one file per page; a 12-megapixel PNG is slow to write
+
+
+@pytest.fixture(scope="module")
+def layout(template: Template) -> Layout:
+    return compute_layout(template)
+
+
+@pytest.fixture(scope="module")
+def ballots(tmp_path_factory: pytest.TempPathFactory, template: Template) -> Path:
+    path = tmp_path_factory.mktemp("printed") / "ballots.pdf"
+    path.write_bytes(render_pdf_bytes(template, "2026H1", SERIALS))
+    return path
+
+
+def pages_of(folder: Path, sheet: SheetTruth) -> Gray:
+    with Image.open(folder / sheet.file) as image:
+        if getattr(image, "n_frames", 1) > 1:
+            image.seek(sheet.page - 1)
+        return np.array(image.convert("L"), dtype=np.uint8)
+
+
+def centre_mm(rect: Rect) -> npt.NDArray[np.float64]:
+    return np.array([rect.center], dtype=np.float64)
+
+
+def dark_at(image: Gray, point: npt.NDArray[np.float64]) -> bool:
+    x, y = np.rint(point).astype(int)
+    return bool(image[y - 1 : y + 2, x - 1 : x + 2].mean() < 110)
+
+
+def inside(image: Gray, point: npt.NDArray[np.float64]) -> bool:
+    return bool(0 <= point[0, 0] < image.shape[1] and 0 <= point[0, 1] < image.shape[0])
+
+
+def test_conditions_are_named_alike_in_the_cli_and_refused_where_they_do_not_apply(
+    ballots: Path, layout: Layout
+) -> None:
+    assert tuple(CONDITIONS) == CONDITION_NAMES
+    cases = [("office", ["steep-photo"]), ("phone", ["streak"]), ("fax", ["fax-standard", "fax-fine"]), ("fax", ["x"])]
+    for profile, conditions in cases:
+        with pytest.raises(SimulationError):
+            simulate_batch(ballots, layout, Path("/nonexistent"), profile=profile, seed=1, conditions=conditions)  # type: ignore[arg-type]
+
+
+def test_a_plain_run_writes_the_truth_it_always_did_and_conditions_keep_the_voters(
+    ballots: Path, layout: Layout, tmp_path: Path
+) -> None:
+    plain = simulate_batch(ballots, layout, tmp_path / "plain", profile="office", seed=4, pages=2, device=STEADY_OFFICE)
+    line = json.loads((tmp_path / "plain" / "truth.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert "capture" not in line and all("drawn" not in row and "obscured" not in row for row in line["rows"])
+    assert "conditions" not in line["degradation"]
+    folded = simulate_batch(
+        ballots,
+        layout,
+        tmp_path / "folded",
+        profile="office",
+        seed=4,
+        pages=2,
+        device=STEADY_OFFICE,
+        conditions=["folded"],
+    )
+    assert [sheet.rows for sheet in folded] == [sheet.rows for sheet in plain]  # same voters, other paper
+    assert load_truth(tmp_path / "folded") == folded
+
+
+def captured(
+    ballots: Path, layout: Layout, folder: Path, profile: str, seed: int, condition: str
+) -> list[tuple[SheetTruth, Gray]]:
+    """Two sheets captured by ``profile`` under ``condition``, with their images."""
+    device, file_format = DEVICES.get(profile), FORMATS[profile]
+    sheets = simulate_batch(
+        ballots,
+        layout,
+        folder,
+        profile=profile,
+        seed=seed,
+        pages=2,
+        file_format=file_format,
+        device=device,
+        conditions=[condition],  # type: ignore[arg-type]
+    )
+    return [(sheet, pages_of(folder, sheet)) for sheet in sheets]
+
+
+@pytest.mark.parametrize("profile", ["office", "fax", "phone"])
+def test_marks_cut_leaves_one_or_two_marks_outside_and_every_box_inside(
+    profile: str, ballots: Path, layout: Layout, tmp_path: Path
+) -> None:
+    for sheet, image in captured(ballots, layout, tmp_path, profile, 3, "marks-cut"):
+        outside = sheet.capture["marks_wholly_outside"]
+        assert outside == sheet.capture["marks_outside"] and len(outside) in (1, 2)  # type: ignore[arg-type]
+        assert sheet.capture["boxes_outside"] == [] and sheet.capture["qr_inside"] is True
+        assert sheet.capture["must_refuse"] is False
+        for index, mark in enumerate(layout.registration):
+            at = page_to_image(sheet.degradation, centre_mm(mark))
+            if index in outside:  # type: ignore[operator]
+                assert not inside(image, at)
+            else:
+                assert dark_at(image, at[0]), f"{sheet.file}: mark {index} not at {at}"
+        for box in layout.boxes:
+            corners = page_to_image(sheet.degradation, np.array(box.rect.corners))
+            assert np.all(corners >= 0) and np.all(corners < np.array(image.shape[::-1]))
+
+
+@pytest.mark.parametrize("profile", ["office", "fax", "phone"])
+def test_box_cut_puts_a_box_outside_the_image_and_the_page_must_be_refused(
+    profile: str, ballots: Path, layout: Layout, tmp_path: Path
+) -> None:
+    for sheet, image in captured(ballots, layout, tmp_path, profile, 5, "box-cut"):
+        assert sheet.capture["must_refuse"] is True and sheet.capture["qr_inside"] is True
+        names = sheet.capture["boxes_outside"]
+        assert names
+        cut = [box for box in layout.boxes if f"{box.unit}/{box.option}" in names]  # type: ignore[operator]
+        for box in cut:
+            corners = page_to_image(sheet.degradation, np.array(box.rect.corners))
+            assert not all(inside(image, corner[None]) for corner in corners)
+
+
+def test_standard_fax_states_its_resolution_and_squashes_rows(ballots: Path, layout: Layout, tmp_path: Path) -> None:
+    sheets = simulate_batch(ballots, layout, tmp_path, profile="fax", seed=2, conditions=["fax-standard"])
+    stated = []
+    with Image.open(tmp_path / "fax.tif") as tiff:
+        for sheet in sheets:
+            tiff.seek(sheet.page - 1)
+            dpi = (tiff.tag_v2.get(282), tiff.tag_v2.get(283))
+            stated.append(None if dpi[0] is None else (float(dpi[0]), float(dpi[1])))
+            assert stated[-1] == (
+                None if sheet.degradation["file_dpi"] is None else tuple(sheet.degradation["file_dpi"])
+            )  # type: ignore[arg-type]
+            assert tiff.mode == "1" and tiff.size[0] == 1728
+            assert tiff.info["compression"] == sheet.degradation["fax"]["compression"]  # type: ignore[index]
+            image = np.array(tiff.convert("L"), dtype=np.uint8)
+            fax_rows = sheet.degradation["fax_rows"]
+            # Feed wobble, lost and repeated lines and the header move rows: the geometry follows them.
+            assert fax_rows["lines"] and fax_rows["header_rows"] > 0  # type: ignore[index]
+            assert 0.97 <= fax_rows["feed"] <= 1.03 and fax_rows["wobble"]  # type: ignore[index, operator]
+            centres = [page_to_image(sheet.degradation, centre_mm(mark))[0] for mark in layout.registration]
+            assert all(dark_at(image, centre) for centre in centres)
+            across = abs(centres[1][0] - centres[0][0]) / 189.0
+            down = abs(centres[3][1] - centres[0][1]) / 276.0
+            assert across == pytest.approx(8.0, rel=0.02) and down == pytest.approx(3.85, rel=0.05)
+            header = image[: round(4.5 * 3.85)]
+            assert (header < 128).mean() > 0.005  # the sender's line of text across the top
+    assert set(stated) <= {(204.0, 98.0), (200.0, 100.0), None}
+
+
+def test_fine_fax_states_204_by_196(ballots: Path, layout: Layout, tmp_path: Path) -> None:
+    sheets = simulate_batch(ballots, layout, tmp_path, profile="fax", seed=8, conditions=["fax-fine"])
+    for sheet in sheets:
+        assert sheet.degradation["file_dpi"] in ([204.0, 196.0], None)
+        assert sheet.degradation["fax"]["dpi"][1] == pytest.approx(7.7 * 25.4)  # type: ignore[index]
+
+
+def test_a_file_may_state_no_resolution(tmp_path: Path) -> None:
+    writer = ScanWriter(tmp_path, "fax", "tiff")
+    page = np.full((40, 64), 255, np.uint8)
+    writer.add(page, {"file_dpi": None, "binarised": True, "dpi": [203.2, 97.79]})
+    writer.add(page, {"file_dpi": [204.0, 98.0], "binarised": True, "dpi": [203.2, 97.79]})
+    writer.close()
+    with Image.open(tmp_path / "fax.tif") as tiff:
+        assert tiff.tag_v2.get(282) is None and tiff.tag_v2.get(283) is None
+        tiff.seek(1)
+        assert (float(tiff.tag_v2[282]), float(tiff.tag_v2[283])) == (204.0, 98.0)
+    png = ScanWriter(tmp_path, "bare", "png")
+    png.add(page, {"file_dpi": None, "binarised": True, "dpi": [203.2, 97.79]})
+    with Image.open(tmp_path / "bare-001.png") as image:
+        assert "dpi" not in image.info
+
+
+def mark_centre(image: Gray, near: npt.NDArray[np.float64], px_per_mm: float) -> npt.NDArray[np.float64]:
+    """The centroid of the dark pixels of a registration mark around ``near`` (its pattern is symmetric)."""
+    reach = round(6 * px_per_mm)
+    x, y = np.rint(near).astype(int)
+    window = image[y - reach : y + reach + 1, x - reach : x + reach + 1] < 128
+    rows, cols = np.nonzero(window)
+    return np.array([cols.mean() + x - reach, rows.mean() + y - reach])
+
+
+def test_a_fold_shadows_its_crease_and_moves_each_part_by_the_drawn_amount(
+    ballots: Path, layout: Layout, tmp_path: Path
+) -> None:
+    sheets = simulate_batch(
+        ballots,
+        layout,
+        tmp_path,
+        profile="office",
+        seed=6,
+        file_format="png",
+        device=STEADY_OFFICE,
+        conditions=["folded"],
+    )
+    moved = 0.0
+    for sheet in sheets:
+        image = pages_of(tmp_path, sheet)
+        applied = sheet.degradation
+        px_per_mm = float(applied["dpi"]) / 25.4  # type: ignore[arg-type]
+        flat = {key: value for key, value in applied.items() if key != "fold"}
+        creases = applied["fold"]["creases"]  # type: ignore[index]
+        for mark in layout.registration:
+            centre = centre_mm(mark)
+            found = mark_centre(image, page_to_image(applied, centre)[0], px_per_mm)
+            folded_at, flat_at = page_to_image(applied, centre)[0], page_to_image(flat, centre)[0]
+            drawn = float(np.linalg.norm(fold_points(creases, centre) - centre))
+            assert np.linalg.norm(found - folded_at) / px_per_mm < 0.25
+            assert np.linalg.norm(found - flat_at) / px_per_mm == pytest.approx(drawn, abs=0.25)
+            moved = max(moved, drawn)
+        # The crease's shadow line: darker than the paper beside it, in the blank margin left of the table.
+        crease = creases[0]
+        x_mm = 15.0
+        y_mm = crease["at_mm"] + np.tan(np.radians(crease["angle_deg"])) * (x_mm - 105.0)
+        x, y = np.rint(page_to_image(applied, np.array([[x_mm, y_mm]]))[0]).astype(int)
+        line = image[y - 2 : y + 3, x - 5 : x + 5].min()
+        paper = np.median(image[y - round(8 * px_per_mm) : y - round(5 * px_per_mm), x - 5 : x + 5])
+        assert line < paper - 12
+    assert moved > 0.8  # some part moved by most of a fold's separation (1–3 mm)
+
+
+def test_a_long_tick_turns_in_its_box_and_its_leg_leaves_it_by_3_to_10_mm(layout: Layout) -> None:
+    target = layout.rows[5].boxes[1]
+    others = {f"{b.unit}/{b.option}": b.rect for b in layout.boxes if b != target}
+    height, width = round(297 * PX_PER_MM), round(210 * PX_PER_MM)
+    crossed = 0
+    for seed in range(30):
+        page = np.full((height, width), 255, np.uint8)
+        _, detail = draw_long_tick(page, target.rect, np.random.default_rng(seed), PX_PER_MM, Pen(40, 0.5), others)
+        turn, end = np.array(detail.turning_point_mm), np.array(detail.leg_end_mm)
+        rect = target.rect
+        assert rect.x + 0.7 < turn[0] < rect.x + rect.w - 0.7 and rect.y + 0.7 < turn[1] < rect.y + rect.h - 0.7
+        assert detail.leaves_box_mm is not None and 3.0 <= detail.leaves_box_mm <= 10.0
+        gap = np.hypot(
+            max(rect.x - end[0], 0, end[0] - rect.x - rect.w), max(rect.y - end[1], 0, end[1] - rect.y - rect.h)
+        )
+        assert gap == pytest.approx(detail.leaves_box_mm, abs=0.01)
+        x, y = np.rint(end * PX_PER_MM).astype(int)
+        assert page[y - 4 : y + 5, x - 4 : x + 5].min() < 200, "ink reaches the leg's end"
+        assert end[1] < rect.y + rect.h / 2 and end[0] > turn[0]  # up and to the right
+        for name in detail.crosses:
+            box = others[name]
+            inner = page[
+                round((box.y + 0.3) * PX_PER_MM) : round((box.y + box.h - 0.3) * PX_PER_MM),
+                round((box.x + 0.3) * PX_PER_MM) : round((box.x + box.w - 0.3) * PX_PER_MM),
+            ]
+            assert inner.min() < 200
+            crossed += 1
+    assert crossed > 0  # some legs climb into the row above's box
+
+
+def test_long_tick_rows_stay_clear_and_say_what_was_drawn(ballots: Path, layout: Layout, tmp_path: Path) -> None:
+    sheets = simulate_batch(ballots, layout, tmp_path, profile="office", seed=9, conditions=["long-tick"])
+    long = [
+        (row, detail) for sheet in sheets for row in sheet.rows for detail in row.drawn if detail.kind == "long_tick"
+    ]
+    assert len(long) >= 10
+    for row, detail in long:
+        assert (detail.option, "long_tick") in row.marks and 3.0 <= (detail.leaves_box_mm or 0) <= 10.0
+        if row.intent not in ("blank", "overvote") and len(row.marks) == 1:
+            assert row.intent == detail.option and not row.ambiguous
+
+
+def test_show_through_is_mirrored_and_faint() -> None:
+    page = np.full((300, 200), 250, np.uint8)
+    back = np.full((300, 200), 255, np.uint8)
+    back[100:200, 20:60] = 0  # print near the back's left edge
+    for kind, mirrored in (("back_document", True), ("back_ballot", True), ("sheet_behind", False)):
+        applied: dict[str, object] = {}
+        seen = show_through(page, back, kind, np.random.default_rng(1), applied, 2.0)  # type: ignore[arg-type]
+        darker = page.astype(int) - seen.astype(int)
+        left, right = darker[:, :100].sum(), darker[:, 100:].sum()
+        assert (right > 5 * left) if mirrored else (left > 5 * right)
+        assert 0 < darker.max() <= 0.14 * 250 + 1  # faint: at most 14 % of the paper's light
+        assert applied["show_through"]["mirrored"] is mirrored  # type: ignore[index]
+
+
+def test_an_office_document_on_the_back_shows_through_as_mirrored_text() -> None:
+    px_per_mm = 4.0
+    document = text_document((round(297 * px_per_mm), round(210 * px_per_mm)), np.random.default_rng(3), px_per_mm)
+    lines = np.flatnonzero((document < 128).sum(axis=1) > 10)
+    assert len(lines) > 100  # a title and paragraphs of Chinese text
+    half = document.shape[1] // 2
+    document[:, half:] = 255  # keep the text of the left half only: turned over, it lies on the right
+    page = np.full(document.shape, 250, np.uint8)
+    seen = show_through(page, document, "back_document", np.random.default_rng(4), {}, px_per_mm)
+    darker = page.astype(int) - seen.astype(int)
+    assert darker[:, half:].sum() > 5 * darker[:, :half].sum()
+    assert 0 < darker.max() <= 0.14 * 250 + 1
+
+
+def test_show_through_prints_the_back_on_each_page(ballots: Path, layout: Layout, tmp_path: Path) -> None:
+    sheets = simulate_batch(
+        ballots, layout, tmp_path, profile="office", seed=2, device=STEADY_OFFICE, conditions=["show-through"]
+    )
+    kinds = {sheet.degradation["show_through"]["kind"] for sheet in sheets}  # type: ignore[index]
+    assert kinds <= {"back_ballot", "back_document", "sheet_behind"}
+    assert all(0.03 <= sheet.degradation["show_through"]["opacity"] <= 0.14 for sheet in sheets)  # type: ignore[index, operator]
+
+
+@pytest.mark.parametrize("profile", ["office", "fax"])
+def test_a_streak_runs_the_whole_length_of_the_page(
+    profile: str, ballots: Path, layout: Layout, tmp_path: Path
+) -> None:
+    sheets = simulate_batch(
+        ballots,
+        layout,
+        tmp_path,
+        profile=profile,
+        seed=11,
+        file_format="png",
+        device=DEVICES.get(profile),
+        conditions=["streak"],
+    )  # type: ignore[arg-type]
+    dark = 0
+    for sheet in sheets:
+        image = pages_of(tmp_path, sheet).astype(int)
+        streaks = sheet.degradation["long_streaks"]
+        assert 1 <= len(streaks) <= 3  # type: ignore[arg-type]
+        for streak in streaks:  # type: ignore[attr-defined]
+            x, width = streak["x"], streak["width"]
+            if not streak["dark"] or streak["factor"] > 0.7:
+                continue
+            dark += 1
+            # In each tenth of the page, the streak's column is darker than the paper beside it.
+            for part in np.array_split(np.arange(image.shape[0]), 10):
+                column = np.median(image[part, x : x + width])
+                beside = np.median(image[part][:, max(0, x - 12) : x - 4])
+                assert column < beside - 15 or (profile == "fax" and column == 0)
+        hidden = {name.split("/")[0] for s in streaks if s["hides"] for name in s["boxes"]}  # type: ignore[attr-defined]
+        assert {row.unit for row in sheet.rows if row.obscured} == hidden
+    assert dark > 0
+
+
+def test_erasures_and_corrections_are_ambiguous_unless_the_intent_is_plain(
+    ballots: Path, layout: Layout, tmp_path: Path
+) -> None:
+    kinds: set[str] = set()
+    for seed in (1, 2, 3):
+        sheets = simulate_batch(
+            ballots, layout, tmp_path / str(seed), profile="office", seed=seed, conditions=["erasure"]
+        )
+        for row in (row for sheet in sheets for row in sheet.rows):
+            marks = dict(row.marks)
+            kinds.update(marks.values())
+            removed = [kind for kind in marks.values() if kind in ("erased", "erased_gel", "scribble_correction")]
+            if removed:
+                assert row.ambiguous
+            for detail in row.drawn:
+                if detail.kind == "taped":
+                    assert row.ambiguous == ((detail.visible_outside_tape or 0) > TAPE_VISIBLE_SHARE)
+                    assert row.intent != detail.option
+                if detail.kind in ("erased", "erased_gel"):
+                    assert detail.residue is not None and row.intent != detail.option
+            if row.intent == "overvote" and not removed:
+                assert not row.ambiguous and len(row.marks) == 2
+    assert {"erased_gel", "taped", "scribble_correction"} <= kinds
+
+
+def test_steep_photos_tilt_and_fill_as_described(ballots: Path, layout: Layout, tmp_path: Path) -> None:
+    sheets = simulate_batch(ballots, layout, tmp_path, profile="phone", seed=12, pages=2, conditions=["steep-photo"])
+    for sheet in sheets:
+        applied = sheet.degradation
+        image = pages_of(tmp_path, sheet)
+        assert 10.0 <= applied["tilt_deg"] <= 35.0  # type: ignore[operator]
+        assert applied["lens"]["k1"] < 0 and applied["background"] in ("wood", "desk", "dark_cloth", "light")  # type: ignore[index, operator]
+        corners = np.array(applied["page_corners_px"], dtype=float)
+        spread = np.ptp(corners, axis=0) / np.array(image.shape[::-1])
+        assert 0.38 <= spread.max() <= 0.92
+        for mark in layout.registration:
+            assert dark_at(image, page_to_image(applied, centre_mm(mark))[0])
+        sides = np.linalg.norm(np.roll(corners, -1, axis=0) - corners, axis=1)
+        if applied["tilt_deg"] > 25:  # type: ignore[operator]
+            # Perspective: opposite sides of the sheet no longer look equally long.
+            assert max(sides[0] / sides[2], sides[2] / sides[0], sides[1] / sides[3], sides[3] / sides[1]) > 1.08
+
+
+def test_geometry_inverses_and_fax_rows() -> None:
+    creases = [
+        {"axis": "y", "at_mm": 150.0, "angle_deg": 1.0, "shift_mm": [2.0, 1.0], "extent_mm": [150.0, 147.0]},
+        {"axis": "x", "at_mm": 100.0, "angle_deg": -0.5, "shift_mm": [0.5, 1.5], "extent_mm": [100.0, 110.0]},
+    ]
+    points = np.random.default_rng(0).uniform((0, 0), (210, 297), (50, 2))
+    assert np.allclose(unfold_points(creases, fold_points(creases, points)), points, atol=1e-9)
+    top = fold_points(creases[:1], np.array([[105.0, 0.0]]))
+    assert top[0, 1] == pytest.approx(2.0, abs=0.01)  # the far edge moved by the drawn amount
+    lens = {"k1": -0.03, "centre": [500.0, 400.0], "radius": 640.0}
+    pixels = np.random.default_rng(1).uniform(0, 1000, (50, 2))
+    assert np.allclose(lens_undistort(lens, lens_distort(lens, pixels)), pixels, atol=1e-3)
+    fax_rows = {
+        "scan_rows": 100,
+        "feed": 1.0,
+        "wobble": [],
+        "lines": [{"at": 10, "rows": 2, "kind": "lost"}, {"at": 50, "rows": 3, "kind": "repeated"}],
+        "header_rows": 5,
+        "header_mode": "prepend",
+    }
+    source = fax_source_rows(fax_rows)
+    assert len(source) == 100 - 2 + 3 + 5 and np.isnan(source[:5]).all()
+    # Glitches apply in turn, each at a row of the image as it then is: the repeat is of row 50 after the loss.
+    assert source[5 + 10] == 12 and list(source[5 + 49 : 5 + 55]) == [51, 52, 52, 52, 52, 53]
+    last = len(source) - 1
+    assert list(fax_rows_forward(fax_rows, np.array([0.0, 12.0, 52.0, 200.0]))) == [5, 15, 55, last + 101]
+
+
+def test_cli_passes_conditions(ballots: Path, tmp_path: Path) -> None:
+    out = tmp_path / "scans"
+    arguments = [str(ballots), "--template", str(TEMPLATE_FILE), "-o", str(out), "--profile", "office", "--pages", "1"]
+    result = CliRunner().invoke(simulate_command, [*arguments, "--condition", "folded", "--condition", "long-tick"])
+    assert result.exit_code == 0, result.output
+    assert load_truth(out)[0].capture["conditions"] == ["folded", "long-tick"]
+    result = CliRunner().invoke(simulate_command, [*arguments, "--condition", "fax-fine"])
+    assert result.exit_code == 1 and "fax" in result.output
