@@ -309,7 +309,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def label_accuracy(browser: Any, forms: int, seed: int) -> None:
     """from-scan on generated blanks: labels and option headings exact / flagged / wrong, and OCR cost."""
-    from pipeline.forms.proposal import FormNotFound, scan_blank
+    from pipeline.forms.proposal import scan_blank
+    from pipeline.forms.proposed import FormNotFound
     from pipeline.reading.ingest import ScanPage
 
     labels: dict[str, Tally] = {}
@@ -399,7 +400,9 @@ def read_accuracy(browser: Any, profiles: list[str], copies: int, seed: int) -> 
     A row is *misread* when the reading is definite (an option or blank) and not what the voter meant;
     *review* when it is pending. Fax copies use no pencil: a fax's threshold wipes light pencil out
     entirely (nothing is left to read; the simulator's truth calls such marks illegible)."""
-    from pipeline.forms.proposal import FormNotFound, proposal_template, scan_blank
+    from pipeline.forms.draft import proposal_template
+    from pipeline.forms.proposal import scan_blank
+    from pipeline.forms.proposed import FormNotFound
     from pipeline.forms.read import read_form_sheet
     from pipeline.reading.ingest import ScanPage
     from pipeline.reading.outcome import SheetRead

@@ -26,7 +26,9 @@ from pipeline.ballot.template import Template, load_template
 from pipeline.cli import main
 from pipeline.common.messages import page_reason
 from pipeline.common.reasons import PageReason, Why
-from pipeline.forms.proposal import FormNotFound, proposal_template, scan_blank
+from pipeline.forms.draft import proposal_template
+from pipeline.forms.proposal import scan_blank
+from pipeline.forms.proposed import FormNotFound
 from pipeline.forms.read import read_form_sheet
 from pipeline.reading.ingest import Gray, ScanPage, pdf_bytes_pages
 from pipeline.reading.outcome import SheetRead, SheetRejected

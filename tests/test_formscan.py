@@ -23,7 +23,9 @@ from benchmarks.ocr import CHROMIUM, FormSpec, Scan, available_fonts, chromium, 
 from pipeline.ballot.template import TemplateInvalid, parse_template
 from pipeline.cli.formscan import commands
 from pipeline.forms.ocr import similarity, text_ems
-from pipeline.forms.proposal import FormNotFound, FormProposal, proposal_template, scan_blank, template_yaml
+from pipeline.forms.draft import proposal_template, template_yaml
+from pipeline.forms.proposal import scan_blank
+from pipeline.forms.proposed import FormNotFound, FormProposal
 from pipeline.forms.ruling import deskew, find_tables
 from pipeline.reading.ingest import ScanPage
 
