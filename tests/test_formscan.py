@@ -22,8 +22,8 @@ from PIL import Image
 from benchmarks.ocr import CHROMIUM, FormSpec, Scan, available_fonts, chromium, print_pdf, scanned
 from pipeline.ballot.template import TemplateInvalid, parse_template
 from pipeline.cli.formscan import commands
-from pipeline.forms.ocr import similarity, text_ems
 from pipeline.forms.draft import proposal_template, template_yaml
+from pipeline.forms.ocr import similarity, text_ems
 from pipeline.forms.proposal import scan_blank
 from pipeline.forms.proposed import FormNotFound, FormProposal
 from pipeline.forms.ruling import deskew, find_tables
