@@ -188,6 +188,16 @@ class ExternalSection(_Strict):
         return self
 
 
+class Anchor(_Strict):
+    """A printed answer place seen on an existing form's blank, in a section or not: the form is found on a
+    scan by all of them together (a page of another form with a few alike boxes does not match them all)."""
+
+    x: float = Field(description="Centre, mm right of the origin.")
+    y: float = Field(description="Centre, mm below the origin.")
+    size: float = Field(gt=0, le=20, description="Outer size (the larger side), mm.")
+    marker: Literal["square", "circle"] = Field(description="A printed □ or ○.")
+
+
 class ExternalForm(_Strict):
     """Geometry of an existing paper form (no registration marks, no QR code), measured on a blank scan."""
 
@@ -207,6 +217,12 @@ class ExternalForm(_Strict):
     )
     sections: list[ExternalSection] = Field(
         min_length=1, max_length=EXTERNAL_SECTIONS, description="One per template section, in the same order."
+    )
+    anchors: list[Anchor] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Every printed □ and ○ seen on the blank, in a section or not: a form without a ruled table "
+        "is found on a scan by them (empty: by its sections' boxes).",
     )
 
     @property
@@ -291,8 +307,9 @@ class Template(_Strict):
         fields = self.model_dump(mode="json", exclude={"external"} if self.external is None else None)
         if self.external is not None:
             external = fields["external"]
-            if not external["codes"]:
-                del external["codes"]
+            for key in ("codes", "anchors"):
+                if not external[key]:
+                    del external[key]
             for row in (row for section in external["sections"] for row in section["rows"]):
                 if not row["clear"]:
                     del row["clear"]

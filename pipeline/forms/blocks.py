@@ -47,6 +47,7 @@ from pipeline.forms.ruling import PxRect, lines_in
 CLEAR_DIRECTIONS = 16  # directions round a place its clearance is measured in, from rightwards, clockwise
 SECTOR_RAYS = 5  # rays a sector's clearance is the least of
 CLEAR_MM = 5.0  # clearance is measured this far at most (beyond the widest ring the scorer looks at)
+SHADE_INK = 8.0  # grey levels below the local paper: print, for clearance (a light grey band's edge)
 PRINT_GROW_MM = 0.3  # print is grown this much before measuring clearance (blur, a slightly shifted copy)
 WORD_GAP_MM = 1.8  # ink closer than this across is one phrase (letters, words, CJK characters)
 LINE_GAP_MM = 0.3  # … and this close down (accents, the dots of i and ä)
@@ -375,7 +376,8 @@ def clearance(ink: InkMap, place: Place, neighbours: Sequence[Place], px_per_mm:
     half = place.size / 2
     x0, y0 = max(0, round(cx - half - reach - grow - 2)), max(0, round(cy - half - reach - grow - 2))
     x1, y1 = round(cx + half + reach + grow + 2), round(cy + half + reach + grow + 2)
-    window = ink.ink[y0:y1, x0:x1].copy()
+    # Light shading counts as print here (a grey heading band whose edge a copy may print darker).
+    window = (ink.darkness[y0:y1, x0:x1] > max(SHADE_INK, ink.threshold / 2)).astype(np.uint8)
     own = _grown(place.rect, place.stroke / 2 + grow)
     window[
         max(0, round(own[1]) - y0) : max(0, round(own[3]) - y0), max(0, round(own[0]) - x0) : max(0, round(own[2]) - x0)

@@ -101,6 +101,16 @@ def proposal_template(proposal: FormProposal, template_id: str) -> tuple[Templat
         "codes": list(proposal.codes[:8]),
         "sections": places,
     }
+    if not all(section.table is not None for section in proposal.sections):  # found by its places, not rules
+        external["anchors"] = [
+            {
+                "x": round((place.centre[0] - origin[0]) / scale, 2),
+                "y": round((place.centre[1] - origin[1]) / scale, 2),
+                "size": round(place.size / scale, 2),
+                "marker": place.kind,
+            }
+            for place in proposal.places
+        ]
     for code in proposal.codes[:8]:
         reason = "a code printed on the blank: keep it only if every copy carries the same (not a sheet number)"
         doubts.append(Doubt("external.codes", code[:60], reason))

@@ -37,6 +37,7 @@ VOTE_MM = 1.5  # shifts this close are one vote
 MATCH_MM = 1.5  # a page place this close to where the fit puts a form place is that place
 RANSAC_MM = 0.5  # a place further than this from the fitted plane does not count
 MIN_MATCHED = 0.5  # share of the form's places that must be found (marked boxes hide theirs)
+SURE_MATCHED = 0.8  # … when this many are found, the page's orientation is settled without looking further
 MIN_PLACES = 6  # … and at least this many
 SIZE_SLACK = 1.35  # a page place is compared with the form's when their sizes differ by less than this factor
 FOREIGN_MM = 2.0  # a page place further than this from every form place is one the form does not have
@@ -61,10 +62,17 @@ class _View:
 
 
 def template_places(template: Template) -> tuple[Points, list[PlaceKind], list[float]]:
-    """The centres (page mm), kinds and sizes (mm) of a form's printed answer places (not its empty cells)."""
+    """The centres (page mm), kinds and sizes (mm) of a form's printed answer places (not its empty cells): its
+    anchors (every □ and ○ of the blank), else its sections' boxes."""
     external = template.external
     assert external is not None
     centres, kinds, sizes = [], [], []
+    if external.anchors:
+        for anchor in external.anchors:
+            centres.append((external.origin_x_mm + anchor.x, external.origin_y_mm + anchor.y))
+            kinds.append(anchor.marker)
+            sizes.append(anchor.size)
+        return np.array(centres, dtype=np.float64).reshape(-1, 2), kinds, sizes
     for place in external.sections:
         if place.marker == "cell":
             continue
@@ -86,20 +94,32 @@ def fit_by_places(
     views: dict[tuple[int, float], _View] = {}
     for turns in (0, 2, 1, 3):
         for index, template in enumerate(templates):
-            if isinstance(results[index], PlaceFit):
+            if _sure(results[index]):
                 continue
             key = (turns, round(px_per_mm[index], 2))
             if key not in views:
                 views[key] = _view(image, turns, px_per_mm[index])
             found = _fit(views[key], template, limits)
-            if found is not None and (results[index] is None or isinstance(found, PlaceFit)):
+            if found is not None and _better(found, results[index]):
                 results[index] = found
-        if any(isinstance(result, PlaceFit) for result in results):
+        # A form whose places nearly all match settles the page's orientation; a weaker match may be a page
+        # of another form with some boxes alike, or this form turned: every orientation is looked at.
+        if any(_sure(result) for result in results):
             break
     return [
         result if result is not None else PageReason.of(Why.FORM_PLACES_MISSING, form=t.id, found=0, expected=0)
         for result, t in zip(results, templates, strict=True)
     ]
+
+
+def _sure(result: PlaceFit | PageReason | None) -> bool:
+    return isinstance(result, PlaceFit) and result.matched >= SURE_MATCHED * result.expected
+
+
+def _better(found: PlaceFit | PageReason, before: PlaceFit | PageReason | None) -> bool:
+    if isinstance(found, PlaceFit):
+        return not isinstance(before, PlaceFit) or found.matched > before.matched
+    return before is None
 
 
 def _view(image: Gray, turns: int, px_per_mm: float) -> _View:

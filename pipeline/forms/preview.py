@@ -58,9 +58,9 @@ def preview_png(proposal: FormProposal, doubts: list[Doubt]) -> bytes:
     canvas = _Canvas(Image.fromarray(proposal.image), proposal.px_per_mm)
     doubted = {doubt.text for doubt in doubts}
     used = {box for section in proposal.sections for row in section.rows for box in row.boxes}
-    for rect in proposal.places:
-        if rect not in used:
-            canvas.box(rect, SEEN, 1)
+    for place in proposal.places:
+        if place.rect not in used:
+            canvas.box(place.rect, SEEN, 1)
     if proposal.title is not None:
         title = proposal.title
         canvas.box(title.rect, SURE if title.sure else DOUBT)
@@ -96,8 +96,8 @@ def not_found_png(found: FormNotFound) -> bytes | None:
     if found.image is None:
         return None
     canvas = _Canvas(Image.fromarray(found.image), found.px_per_mm)
-    for rect in found.places:
-        canvas.box(rect, DOUBT, 2)
+    for place in found.places:
+        canvas.box(place.rect, DOUBT, 2)
     lines = [f"没有找到可用的表格 / no usable form: {found.reason}", *found.notes]
     y = 40.0 / canvas.scale
     for line in lines:

@@ -48,6 +48,7 @@ PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0), "B5": (176.0, 250.0), "L
 FALLBACK_DPI = 200.0
 MIN_PX_PER_MM = 7.5  # ≈ 190 dpi: below it no OCR reading of the blank is trusted
 ChoicePer = Literal["row", "column"]
+SIDE_BY_SIDE_MM = 5.0  # sections whose tops are this close are side by side
 TITLE_GAP_MM = 1.0  # the title of a form without a ruled table is looked for this far above its first section
 
 
@@ -89,10 +90,12 @@ def scan_blank(
                 notes.append(f"answer places {_where(block.rect, px_per_mm)}: {section}; ignored")
             else:
                 sections.append(section)
-        seen = tuple(place.rect for place in places)
+        # Every printed place, and those the blocks found under marks: the form is found again by all of them.
+        hidden = [place for block in blocks for row in block.rows for place in row if not place.seen]
+        seen = tuple((*places, *hidden))
         if not sections:
             return FormNotFound(_nothing(tables, places, notes), image, px_per_mm, seen, tuple(notes))
-        sections.sort(key=lambda section: (section.rect[1], section.rect[0]))
+        sections = _reading_order(sections, SIDE_BY_SIDE_MM * px_per_mm)
         if sections[0].table is not None:
             title = read_title(image, sections[0].table, reader)
         else:
@@ -122,6 +125,17 @@ def scan_blank(
         tuple(text for text, _ in codes),
         seen,
     )
+
+
+def _reading_order(sections: list[ProposedSection], side_by_side: float) -> list[ProposedSection]:
+    """Top to bottom, and left to right among sections side by side (tops closer than ``side_by_side`` px)."""
+    ordered: list[list[ProposedSection]] = []
+    for section in sorted(sections, key=lambda s: s.rect[1]):
+        if ordered and section.rect[1] - ordered[-1][0].rect[1] < side_by_side:
+            ordered[-1].append(section)
+        else:
+            ordered.append([section])
+    return [section for line in ordered for section in sorted(line, key=lambda s: s.rect[0])]
 
 
 def _nothing(tables: Sequence[object], places: Sequence[Place], notes: list[str]) -> str:

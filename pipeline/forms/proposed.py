@@ -12,6 +12,7 @@ from typing import Literal
 
 from pipeline.common.imaging import Gray
 from pipeline.forms.ocr import OcrText, similarity
+from pipeline.forms.places import Place
 from pipeline.forms.ruling import PxRect, Table
 
 Marker = Literal["square", "circle", "cell"]
@@ -76,7 +77,7 @@ class FormProposal:
     ocr_calls: int
     ocr_seconds: float
     codes: tuple[str, ...] = ()  # QR codes and barcodes printed on the blank (their texts)
-    places: tuple[PxRect, ...] = ()  # every answer place seen, in sections or not (for the preview)
+    places: tuple[Place, ...] = ()  # every answer place seen, in sections or not (the form's anchors)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class FormNotFound:
     reason: str
     image: Gray | None = None
     px_per_mm: float = 0.0
-    places: tuple[PxRect, ...] = ()
+    places: tuple[Place, ...] = ()
     notes: tuple[str, ...] = ()
 
 

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from pipeline.ballot.layout import Checkbox, Layout, Rect
 from pipeline.ballot.template import Template
 from pipeline.common.imaging import Gray, Matrix
-from pipeline.reading.score import MIN_CONTRAST, RING_GAP_MM, RING_MM, BoxScore
+from pipeline.reading.score import ARC_DARKNESS, ARC_MM, MIN_CONTRAST, RING_GAP_MM, RING_MM, SECTORS, BoxScore
 
 PLACE_INSET_MM = 0.3  # beyond the outline's stroke: where new ink in a square or cell is looked for
 OUTLINE_SLACK_MM = 0.25  # the printed outline is looked for, and masked, this much beyond its stroke
@@ -204,6 +204,7 @@ def _score_place(
         if (joined & ink & interior).any() and fill > 0:
             scattered = max(scattered, fill)
         ring &= ~(joined & ~_joined(ink, interior, scale))
+    encircled = _encircled(ink, ring, raw, rect, x_mm, y_mm, scale) if square else 0.0
     beyond = ring if square else ~inside(-(stroke_mm / 2 + OUTLINE_SLACK_MM))
     streak = _streak(ink, interior, beyond)
     return BoxScore(
@@ -216,6 +217,7 @@ def _score_place(
         darkness=round(float(np.median(raw[ink & interior])) if np.any(ink & interior) else 0.0, 4),
         crossing=round(streak, 4),
         scattered=round(min(1.0, scattered), 4),
+        encircled=round(encircled, 4),
         shift_mm=round(math.hypot(dx, dy), 3),
         border_match=round(
             _circle_found(darkness, depth, x_mm, y_mm, rect, stroke_mm, level + visible)
@@ -224,6 +226,36 @@ def _score_place(
             4,
         ),
     )
+
+
+def _encircled(
+    ink: npt.NDArray[np.bool_],
+    ring: npt.NDArray[np.bool_],
+    raw: npt.NDArray[np.float32],
+    rect: Rect,
+    x_mm: npt.NDArray[np.float64],
+    y_mm: npt.NDArray[np.float64],
+    scale: float,
+) -> float:
+    """Share of the directions round the place (SECTORS) in which a long pen or pencil arc lies in its ring: a
+    ring drawn round the box. Directions where the blank had print close by (no ring there: a heading over
+    the box, its option text) count when a seen one is beside them: the ring drawn round passes over it."""
+    arcs = ink & ring
+    if not arcs.any():
+        return 0.0
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(arcs.astype(np.uint8), connectivity=8)
+    long_enough = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= ARC_MM * scale
+    darkness = np.bincount(labels.ravel(), weights=raw.ravel(), minlength=count) / np.maximum(stats[:, 4], 1)
+    keep = long_enough & (darkness >= ARC_DARKNESS)
+    keep[0] = False
+    angle = np.arctan2(y_mm - rect.h / 2, x_mm - rect.w / 2)
+    sector = (np.floor((angle + np.pi) / (2 * np.pi) * SECTORS).astype(np.int64)) % SECTORS
+    covered = np.zeros(SECTORS, dtype=bool)
+    covered[np.unique(sector[keep[labels] & arcs])] = True
+    open_ = np.zeros(SECTORS, dtype=bool)
+    open_[np.unique(sector[ring])] = True
+    beside = np.roll(covered, 1) | np.roll(covered, -1)
+    return float(np.count_nonzero(covered | (~open_ & beside))) / SECTORS
 
 
 def _interiors(
