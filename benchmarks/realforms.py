@@ -59,6 +59,7 @@ class FormResult:
     clerk: int = 0  # certain rows sent to a clerk (pending)
     wrong: list[str] = field(default_factory=list)  # certain rows read as something else, silently
     unsure: Counter[str] = field(default_factory=Counter)  # how rows whose truth is '?' were read
+    unsure_rows: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -127,6 +128,7 @@ def measure(spec: dict[str, Any], folder: Path) -> FormResult:
                 got = options[unit].index(str(reading.choice)) + 1
             if truth == UNSURE:
                 result.unsure[str(got)] += 1
+                result.unsure_rows.append(f"{name} {unit}: read {got}")
             elif reading.reading == "pending":
                 result.clerk += 1
             elif got == truth:
@@ -156,6 +158,7 @@ def table(results: Sequence[FormResult]) -> Iterator[str]:
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--forms", default="", help="comma-separated form names (default: every fixture)")
+    parser.add_argument("--unsure", action="store_true", help="list how each row whose truth is '?' was read")
     args = parser.parse_args(argv)
     folder = real_forms_folder()
     if folder is None:
@@ -164,6 +167,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     results = [measure(spec, folder) for spec in fixtures() if not wanted or spec["form"] in wanted]
     for line in table(results):
         print(line)
+    if args.unsure:
+        for result in results:
+            for line in result.unsure_rows:
+                print(f"    ? {line}")
 
 
 if __name__ == "__main__":

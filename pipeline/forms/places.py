@@ -34,7 +34,9 @@ MAX_ASPECT = 1.35  # width / height of a place's inside, either way
 SQUARE_FILL = 0.85  # of its bounding box, the least a square's inside covers (a circle covers π/4)
 ROUND_FILL = (0.65, 0.85)  # a circle's inside, of its bounding box
 ROUNDNESS = 0.75  # 4πA/P², the least a circle's inside has (a square's is π/4 ≈ 0.785, a circle's 1)
-MAX_STROKE_SHARE = 0.25  # of the place's outer size: 口 ■ and bold glyphs are thicker
+# Of the place's outer size, the thickest outline: a □ glyph or a drawn box is thin (0.06–0.13 of it as
+# scanned), 口 is 0.18; a bubble's ring is bolder (a letter o as bold stands in a word, see ALONE_SHARE).
+MAX_STROKE_SHARE: dict[PlaceKind, float] = {"square": 0.16, "circle": 0.25}
 ALONE_SHARE = 0.7  # of its size: the paper a bubble has on either side (a letter o has its word beside it)
 PAPER_MM = 3.0  # the local paper is the lightest grey within this window (wider than any stroke)
 SMOOTH_MM = 0.07  # smoothing before the threshold: a dotted half-tone outline becomes a line
@@ -116,13 +118,14 @@ def find_places(ink_map_: InkMap, px_per_mm: float, exclude: Sequence[PxRect] = 
         if kind is None:
             continue
         stroke = _stroke(ink, (x, y, w, h), high)
-        if stroke is None or stroke > MAX_STROKE_SHARE * (max(w, h) + 2 * stroke):
+        share = MAX_STROKE_SHARE[kind]
+        if stroke is None or stroke > share * (max(w, h) + 2 * stroke):
             continue
         ox, oy, ow, oh = cv2.boundingRect(contours[parent])
         outer = (ox, oy, ow, oh)
         if _in_grid((w, h), outer, stroke) or (kind == "circle" and not _alone(ink, (x, y, w, h), outer, stroke)):
             continue
-        rect = (x - stroke, y - stroke, x + w + stroke, y + h + stroke)
+        rect = (x + 1 - stroke, y + 1 - stroke, x + w - 1 + stroke, y + h - 1 + stroke)
         if any(_near(rect, code, margin) for code in exclude):
             continue
         places.append(Place(rect, kind, stroke))
@@ -143,18 +146,20 @@ def _shape(hole: npt.NDArray[np.integer[Any] | np.floating[Any]], w: int, h: int
 
 def _stroke(ink: npt.NDArray[np.uint8], hole: tuple[int, int, int, int], longest: float) -> float | None:
     """The outline's thickness: ink run outward from the middle of each side of the hole (median); None when
-    a side has none (the hole is a gap between strokes, not a ring's inside)."""
+    a side has none (the hole is a gap between strokes, not a ring's inside). A hole's contour runs along the
+    ink bordering it, so each run starts on it (a one-pixel ring is one pixel thick)."""
     x, y, w, h = hole
     cx, cy = x + w // 2, y + h // 2
     height, width = ink.shape
     runs = []
-    for px, py, dx, dy in ((x - 1, cy, -1, 0), (x + w, cy, 1, 0), (cx, y - 1, 0, -1), (cx, y + h, 0, 1)):
+    for px, py, dx, dy in ((x, cy, -1, 0), (x + w - 1, cy, 1, 0), (cx, y, 0, -1), (cx, y + h - 1, 0, 1)):
         run = 0
         while 0 <= py < height and 0 <= px < width and ink[py, px] and run < longest:
             run += 1
             px, py = px + dx, py + dy
         runs.append(run)
-    return float(np.median(runs)) if min(runs) > 0 else None
+    # The second thinnest side: a rule joining the box to the next (a Likert line) lengthens one or two runs.
+    return float(sorted(runs)[1]) if min(runs) > 0 else None
 
 
 def _in_grid(hole: tuple[int, int], outer: tuple[int, int, int, int], stroke: float) -> bool:

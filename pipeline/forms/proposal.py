@@ -20,12 +20,13 @@ marked 待核对; nothing is silently guessed.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Literal
 
 import numpy as np
 import zxingcpp
 
-from pipeline.ballot.template import EXTERNAL_SECTIONS
+from pipeline.ballot.template import EXTERNAL_ROWS, EXTERNAL_SECTIONS
 from pipeline.common.imaging import MM_PER_INCH, Gray
 from pipeline.forms.blocks import page_words, read_block, read_text, title_line
 from pipeline.forms.columns import read_columns
@@ -95,7 +96,7 @@ def scan_blank(
         seen = tuple((*places, *hidden))
         if not sections:
             return FormNotFound(_nothing(tables, places, notes), image, px_per_mm, seen, tuple(notes))
-        sections = _reading_order(sections, SIDE_BY_SIDE_MM * px_per_mm)
+        sections = _joined_alike(_reading_order(sections, SIDE_BY_SIDE_MM * px_per_mm))
         if sections[0].table is not None:
             title = read_title(image, sections[0].table, reader)
         else:
@@ -136,6 +137,34 @@ def _reading_order(sections: list[ProposedSection], side_by_side: float) -> list
         else:
             ordered.append([section])
     return [section for line in ordered for section in sorted(line, key=lambda s: s.rect[0])]
+
+
+def _joined_alike(sections: list[ProposedSection]) -> list[ProposedSection]:
+    """Consecutive sections of free-standing places offering the same options, surely read, made one: rows
+    of inline boxes (1. 局机关 □满意 □基本满意 □不满意) move with their label's length, so each is a block of
+    its own, yet they are one question list."""
+    joined: list[ProposedSection] = []
+    for section in sections:
+        last = joined[-1] if joined else None
+        if (
+            last is not None
+            and last.table is None
+            and section.table is None
+            and last.marker == section.marker
+            and [c.word for c in last.options] == [c.word for c in section.options]
+            and all(c.heading.sure for c in (*last.options, *section.options))
+            and len(last.rows) + len(section.rows) <= EXTERNAL_ROWS
+        ):
+            rect = (
+                min(last.rect[0], section.rect[0]),
+                min(last.rect[1], section.rect[1]),
+                max(last.rect[2], section.rect[2]),
+                max(last.rect[3], section.rect[3]),
+            )
+            joined[-1] = replace(last, rect=rect, rows=last.rows + section.rows, notes=last.notes + section.notes)
+        else:
+            joined.append(section)
+    return joined
 
 
 def _nothing(tables: Sequence[object], places: Sequence[Place], notes: list[str]) -> str:

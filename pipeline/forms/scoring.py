@@ -28,7 +28,7 @@ SQUARE_PX_PER_MM = 16.0  # a 0.15 mm glyph stroke needs finer sampling than our 
 CELL_PX_PER_MM = 8.0  # ≈ 200 dpi, as pipeline.reading.score samples our boxes
 SPECK_MM2 = 0.15  # smaller ink is dust or noise, never a mark
 DOT_GAP_MM = 0.25  # on a fax, dots this close belong to one stroke
-TRAIL_GAP_MM = 0.4  # … and, as a trail of light pencil, dots this close (0.2–0.35 mm apart at 300 dpi, 1-bit)
+TRAIL_GAP_MM = 0.7  # … and, as a trail of light pencil, dots this close (0.25–0.6 mm apart at 300 dpi, 1-bit)
 STROKE_MM = 1.5  # faint or dotted ink this long is a stroke (as in pipeline.reading.score)
 OUR_BOX_MM = 6.0  # pipeline.ballot.layout.BOX_SIZE: marks and thresholds are sized for it
 RULE_CLEARANCE_MM = 0.5  # a row's rules, measured from their centre lines, are no part of the ring around a □
@@ -43,12 +43,13 @@ BACKGROUND_MM = 7.0  # wider than a filled box, so that a scribbled-out □ is n
 NEIGHBOUR_MM = 15.0  # places closer than this (centre to centre) are checked for one stroke reaching both
 SHADE_WIDTH_MM = 1.2  # faint ink at least this wide, running off the patch, is a shaded band of the form
 SHADE_DARKNESS = 0.35  # … when its mean darkness stays under this (pencil shading a box is in the box)
-TRAIL_MM = 1.0  # a trail of dots this long on a 1-bit page is a stroke (light pencil), not noise
+TRAIL_MM = 1.5  # a trail of dots this long on a 1-bit page is a stroke (light pencil), not noise …
+TRAIL_DOTS = 4  # … when it has this many dots at least
 TRAIL_SOLID = 0.5  # share of a trail's pen line its dots cover for it to count as one solid mark
 PEN_MM = 0.45  # a mark drawn thinner counts as drawn this wide (see _largest_mark)
 THIN_PEN_FACTOR = 2.5  # … but at most this many times its own area
 CIRCLE_SECTORS = 36  # directions round a printed circle its outline is looked for in
-PRINT_MARGIN_MM = 0.5  # the ring round a place stops this far short of the blank's print (a copy shifts a little, a
+PRINT_MARGIN_MM = 0.25  # the ring round a place stops this far short of the blank's print (a copy shifts a little, a
 # scan blurs a shaded band's edge outwards)
 INK_FLOOR = 0.2  # darkness (0 paper – 1 printed black) below which nothing is ink, however clean the scan
 
@@ -306,16 +307,21 @@ def ring_of(
 
 
 def _trail(dots: npt.NDArray[np.bool_], scale: float) -> float:
-    """The area (px) the longest trail of dots (each within TRAIL_GAP_MM of the next, TRAIL_MM long at least)
-    would cover drawn PEN_MM wide; 0 when there is none."""
+    """The area (px) the longest trail of dots (each within TRAIL_GAP_MM of the next, TRAIL_MM long at least,
+    TRAIL_DOTS dots at least) would cover drawn PEN_MM wide; 0 when there is none."""
     if not dots.any():
         return 0.0
     gap = max(1, round(TRAIL_GAP_MM * scale / 2))
     grouped = cv2.dilate(dots.astype(np.uint8), np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
     if count <= 1:
         return 0.0
-    extent = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) - 2 * gap
+    _, dot_labels = cv2.connectedComponents(dots.astype(np.uint8), connectivity=8)
+    pairs = np.unique(np.stack([labels[dots], dot_labels[dots]]), axis=1)  # (trail, dot) once each
+    dot_count = np.bincount(pairs[0], minlength=count)
+    extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) - 2 * gap
+    extent[0] = 0
+    extent[dot_count < TRAIL_DOTS] = 0
     longest = float(extent.max())
     return longest * PEN_MM * scale if longest >= TRAIL_MM * scale else 0.0
 
