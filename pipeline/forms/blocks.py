@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,6 +45,11 @@ from pipeline.forms.proposed import (
 )
 from pipeline.forms.ruling import PxRect, lines_in
 
+NUMBER_EMS = 2.5  # a row number (序号) is at most this many line heights wide …
+NUMBER_SPACE = 0.2  # … and stands this many line heights (a space) before the name
+NUMBER_INK = 160  # grey level darker than which a column of a word holds ink
+ROW_NUMBER = re.compile(r"[\(（]?\d{1,3}[\.\)）、．:：,，]?")
+ROW_NUMBER_START = re.compile(r"[\(（]?\d{1,3}[\.\)）、．:：,，]?(?=\D)")
 CLEAR_DIRECTIONS = 16  # directions round a place its clearance is measured in, from rightwards, clockwise
 SECTOR_RAYS = 5  # rays a sector's clearance is the least of
 CLEAR_MM = 5.0  # clearance is measured this far at most (beyond the widest ring the scorer looks at)
@@ -215,10 +221,10 @@ def _beside(row: tuple[Place, ...], index: int, words: Words, side: str) -> list
     level = [r for r in words.rects if r[1] < place.rect[3] and r[3] > place.rect[1]]
     if side == "right":
         limit = row[index + 1].rect[0] if index + 1 < len(row) else place.rect[2] + widest
-        near = [r for r in level if r[0] >= place.rect[2] - 1 and r[2] <= limit]
+        near = [r for r in level if r[0] >= place.rect[2] - place.size / 4 and r[2] <= limit]
         return [min(near, key=lambda r: r[0])] if near else []
     limit = row[index - 1].rect[2] if index > 0 else place.rect[0] - widest
-    near = [r for r in level if r[2] <= place.rect[0] + 1 and r[0] >= limit]
+    near = [r for r in level if r[2] <= place.rect[0] + place.size / 4 and r[0] >= limit]
     return [max(near, key=lambda r: r[2])] if near else []
 
 
@@ -322,7 +328,12 @@ def _label(
         and rect[1] < centre < rect[3]
     ]
     if left and not right:
-        return read_words(union(left), words, reader, phrases=phrases)
+        label = read_words(union(_unnumbered(left, words, reader)), words, reader, phrases=phrases)
+        glued = ROW_NUMBER_START.match(label.text) if label is not None else None
+        if label is not None and glued is not None and glued.end() < len(label.text):
+            reason = f"a leading {glued.group(0)} was taken for the row number (序号) and left out"
+            return doubted(Reading(label.text[glued.end() :], label.sure, label.doubt, label.rect), reason)
+        return label
     above = [
         rect
         for rect in words.rects
@@ -354,6 +365,43 @@ def _stacked(line: list[PxRect], free: list[PxRect], band: PxRect, words: Words)
                 group.append(rect)
                 grown = True
     return group
+
+
+def _unnumbered(line: list[PxRect], words: Words, reader: LabelReader) -> list[PxRect]:
+    """``line`` without its leading row number (1. 局机关, （2）办公室): the number is the form's 序号, not the
+    unit's name. Only a short first piece standing apart (a word, or ink before a space) is read to see
+    whether it is one."""
+    first = min(line, key=lambda rect: rect[0])
+    rest = [rect for rect in line if rect is not first]
+    if first[2] - first[0] > NUMBER_EMS * words.line_px or not rest:
+        number = _leading_piece(first, words)
+        if number is None:
+            return line
+        first, rest = number, [(number[2] + 1, first[1], first[2], first[3]), *rest]
+    read = _read(words, first, reader, phrases=True)
+    if read is None or not read.sure or not ROW_NUMBER.fullmatch(read.text):
+        return line
+    return rest
+
+
+def _leading_piece(word: PxRect, words: Words) -> PxRect | None:
+    """The ink of ``word`` before its first space, when that piece is short enough to be a row number."""
+    x0, y0, x1, y1 = (round(v) for v in word)
+    crop = words.image[y0:y1, x0:x1]
+    columns = [bool(inked) for inked in np.asarray(np.any(crop < NUMBER_INK, axis=0), dtype=bool).ravel()]
+    space = max(2, round(NUMBER_SPACE * words.line_px))
+    run, start = 0, None
+    for index, inked in enumerate(columns):
+        if inked:
+            if start is not None and run >= space:
+                end = index - run
+                short = end - start <= NUMBER_EMS * words.line_px
+                return (word[0], word[1], float(x0 + end), word[3]) if short else None
+            start = index if start is None else start
+            run = 0
+        else:
+            run += 1
+    return None
 
 
 def _overlap(a: PxRect, b: PxRect) -> bool:

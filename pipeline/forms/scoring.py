@@ -19,35 +19,35 @@ import numpy.typing as npt
 from pipeline.ballot.layout import Checkbox, Layout, Rect
 from pipeline.ballot.template import Template
 from pipeline.common.imaging import Gray, Matrix
-from pipeline.reading.score import ARC_DARKNESS, ARC_MM, MIN_CONTRAST, RING_GAP_MM, RING_MM, SECTORS, BoxScore
+from pipeline.forms.marks import (
+    blobs,
+    encircled,
+    hysteresis,
+    interiors,
+    joined_to,
+    largest_mark,
+    shading,
+    trail,
+)
+from pipeline.forms.strokes import shared_marks
+from pipeline.reading.score import MIN_CONTRAST, RING_GAP_MM, RING_MM, BoxScore
 
 PLACE_INSET_MM = 0.3  # beyond the outline's stroke: where new ink in a square or cell is looked for
 OUTLINE_SLACK_MM = 0.25  # the printed outline is looked for, and masked, this much beyond its stroke
 REFERENCE_BOX_MM2 = 26.0  # a cell's fill is its ink area relative to the interior of our 6 mm box
 SQUARE_PX_PER_MM = 16.0  # a 0.15 mm glyph stroke needs finer sampling than our 0.35 mm box outline
 CELL_PX_PER_MM = 8.0  # ≈ 200 dpi, as pipeline.reading.score samples our boxes
-SPECK_MM2 = 0.15  # smaller ink is dust or noise, never a mark
-DOT_GAP_MM = 0.25  # on a fax, dots this close belong to one stroke
-TRAIL_GAP_MM = 0.7  # … and, as a trail of light pencil, dots this close (0.25–0.6 mm apart at 300 dpi, 1-bit)
-STROKE_MM = 1.5  # faint or dotted ink this long is a stroke (as in pipeline.reading.score)
 OUR_BOX_MM = 6.0  # pipeline.ballot.layout.BOX_SIZE: marks and thresholds are sized for it
 RULE_CLEARANCE_MM = 0.5  # a row's rules, measured from their centre lines, are no part of the ring around a □
 SEARCH_MM = 1.0  # the printed outline may be found this far from where the fit puts it
 OUTLINE_PAD_MM = 0.5  # paper around the outline in the template it is searched with
 MIN_OUTLINE_MATCH = 0.3  # weaker correlation: the outline is not clear, keep the fit's position
 OUTLINE_CONTRAST = 0.12  # darkness above the paper's at which a printed outline counts as seen
-MARK_GAP_MM = 0.8  # strokes this close are one mark (a cross's arms, a tick lifted mid-stroke)
 HALO_MM = 0.35  # how far a printed line's blur reaches on a soft scan or photo
 WEAK_FLOOR = 0.08  # fainter than this is never ink, even as part of a stroke
 BACKGROUND_MM = 7.0  # wider than a filled box, so that a scribbled-out □ is not taken for paper
 NEIGHBOUR_MM = 15.0  # places closer than this (centre to centre) are checked for one stroke reaching both
-SHADE_WIDTH_MM = 1.2  # faint ink at least this wide, running off the patch, is a shaded band of the form
-SHADE_DARKNESS = 0.35  # … when its mean darkness stays under this (pencil shading a box is in the box)
-TRAIL_MM = 1.5  # a trail of dots this long on a 1-bit page is a stroke (light pencil), not noise …
-TRAIL_DOTS = 4  # … when it has this many dots at least
 TRAIL_SOLID = 0.5  # share of a trail's pen line its dots cover for it to count as one solid mark
-PEN_MM = 0.45  # a mark drawn thinner counts as drawn this wide (see _largest_mark)
-THIN_PEN_FACTOR = 2.5  # … but at most this many times its own area
 CIRCLE_SECTORS = 36  # directions round a printed circle its outline is looked for in
 PRINT_MARGIN_MM = 0.25  # the ring round a place stops this far short of the blank's print (a copy shifts a little, a
 # scan blurs a shaded band's edge outwards)
@@ -74,6 +74,7 @@ def score_external(image: Gray, matrix: Matrix, template: Template, layout: Layo
     printed_places = [
         box.rect for row in layout.rows if external.sections[row.section].marker != "cell" for box in row.boxes
     ]
+    strokes: list[tuple[Checkbox, float]] = []
     for row in layout.rows:
         place = external.sections[row.section]
         clear = place.rows[row.row].clear
@@ -84,7 +85,12 @@ def score_external(image: Gray, matrix: Matrix, template: Template, layout: Layo
             near = tuple(rect for rect in printed_places if rect is not box.rect and _near(rect, box.rect))
             printed = Printed(place.marker == "circle", tuple(clear[position]) if clear else (), near)
             scores.append(_score_place(image, matrix, box, position, place.box_line_mm, row.band, binary, printed))
-    return scores
+            strokes.append((box, place.box_line_mm))
+        if place.marker == "cell":
+            strokes += [(box, place.line_mm) for box in row.boxes]
+    # A stroke from one row's box into the next row's is no one row's vote (issue 20): looked at on the page,
+    # as the boxes may be further apart than one box's patch reaches.
+    return shared_marks(image, matrix, strokes, scores)
 
 
 def _near(a: Rect, b: Rect) -> bool:
@@ -170,8 +176,8 @@ def _score_place(
     if binary:  # a 1-bit page has no faint ink, and re-sampling grows each noise dot a grey halo
         strong = weak = raw > 0.5
     stroke_level = max(1.5 * WEAK_FLOOR, level + 3.5 * spread)
-    ink = _blobs(_hysteresis(weak & ~printed, strong, darkness, stroke_level, scale), scale, dotted=binary)
-    ink &= ~_shading(ink, raw, interior, scale)
+    ink = blobs(hysteresis(weak & ~printed, strong, darkness, stroke_level, scale), scale, dotted=binary)
+    ink &= ~shading(ink, raw, interior, scale)
     # A hairline □ (UMing: 0.09 mm) comes out of a 200 dpi scan a pale grey; it only has to stand out.
     visible = max(OUTLINE_CONTRAST, 4 * spread)
     # Ink area in our box's terms: in a cell, against our box's interior; in a small □ against at least half
@@ -181,15 +187,15 @@ def _score_place(
     )
     # One voter makes one mark: only the largest group of ink counts, so that dust and toner specks
     # scattered over a 20 mm cell never add up to a tick.
-    fill = _largest_mark(ink & interior, scale, thin_pen=True) / scale**2 / reference
+    fill = largest_mark(ink & interior, scale, thin_pen=True) / scale**2 / reference
     trail_in = trail_out = scattered = 0.0
     if binary:
         # Light pencil on a 1-bit page is a trail of sparse dots, too thin to be kept as ink: as much as such a
         # trail would cover drawn with a pen counts in ``fill`` (as ``scattered``: no solid mark, so at most
         # marginal) and beside the box, so that the row goes to a clerk rather than being read as empty.
         dots = (raw > 0.5) & ~printed
-        trail_in = _trail(dots & interior, scale) / scale**2 / reference
-        trail_out = _trail(dots & ring_of(band, printed_as, inside, x_mm, y_mm, rect), scale) / scale**2
+        trail_in = trail(dots & interior, scale) / scale**2 / reference
+        trail_out = trail(dots & ring_of(band, printed_as, inside, x_mm, y_mm, rect), scale) / scale**2
         if trail_in > fill:
             # A trail whose dots cover most of the pen line it stands for is a stroke (pencil a 1-bit scan left
             # grainy); a sparse one is at most marginal.
@@ -197,15 +203,11 @@ def _score_place(
     central = inside(rect.w / 4 if square else min(rect.w, rect.h) / 4) & interior
     ring = ring_of(band, printed_as, inside, x_mm, y_mm, rect)
     if printed_as.others:
-        # A stroke that also lies inside another answer place (one mark across two rows, or over the rule
-        # between two boxes) is no one place's mark: it makes this one at most marginal, so that a clerk
-        # decides; ink beside this place that belongs to another place's mark (its tail) is not beside it.
-        elsewhere = _interiors(printed_as.others, rect, x_mm, y_mm, stroke_mm + PLACE_INSET_MM)
-        joined = _joined(ink, elsewhere, scale)
-        if (joined & ink & interior).any() and fill > 0:
-            scattered = max(scattered, fill)
-        ring &= ~(joined & ~_joined(ink, interior, scale))
-    encircled = _encircled(ink, ring, raw, rect, x_mm, y_mm, scale) if square else 0.0
+        # Ink beside this place that belongs to another place's mark (its tail) is not beside this one. (A
+        # stroke reaching inside both is looked for on the page: pipeline.forms.strokes.)
+        elsewhere = interiors(printed_as.others, rect, x_mm, y_mm, stroke_mm + PLACE_INSET_MM)
+        ring &= ~(joined_to(ink, elsewhere, scale) & ~joined_to(ink, interior, scale))
+    ring_arcs = encircled(ink, ring, raw, rect, x_mm, y_mm, scale) if square else 0.0
     beyond = ring if square else ~inside(-(stroke_mm / 2 + OUTLINE_SLACK_MM))
     streak = _streak(ink, interior, beyond)
     return BoxScore(
@@ -213,12 +215,12 @@ def _score_place(
         option=box.option,
         position=position,
         fill=round(min(1.0, fill), 4),
-        outside=round(min(1.0, max(_largest_mark(ink & ring, scale) / scale**2, trail_out) / REFERENCE_BOX_MM2), 4),
+        outside=round(min(1.0, max(largest_mark(ink & ring, scale) / scale**2, trail_out) / REFERENCE_BOX_MM2), 4),
         centre=round(float(np.count_nonzero(ink & central)) / max(int(np.count_nonzero(central)), 1), 4),
         darkness=round(float(np.median(raw[ink & interior])) if np.any(ink & interior) else 0.0, 4),
         crossing=round(streak, 4),
         scattered=round(min(1.0, scattered), 4),
-        encircled=round(encircled, 4),
+        encircled=round(ring_arcs, 4),
         shift_mm=round(math.hypot(dx, dy), 3),
         border_match=round(
             _circle_found(darkness, depth, x_mm, y_mm, rect, stroke_mm, level + visible)
@@ -227,61 +229,6 @@ def _score_place(
             4,
         ),
     )
-
-
-def _encircled(
-    ink: npt.NDArray[np.bool_],
-    ring: npt.NDArray[np.bool_],
-    raw: npt.NDArray[np.float32],
-    rect: Rect,
-    x_mm: npt.NDArray[np.float64],
-    y_mm: npt.NDArray[np.float64],
-    scale: float,
-) -> float:
-    """Share of the directions round the place (SECTORS) in which a long pen or pencil arc lies in its ring: a
-    ring drawn round the box. Directions where the blank had print close by (no ring there: a heading over
-    the box, its option text) count when a seen one is beside them: the ring drawn round passes over it."""
-    arcs = ink & ring
-    if not arcs.any():
-        return 0.0
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(arcs.astype(np.uint8), connectivity=8)
-    long_enough = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= ARC_MM * scale
-    darkness = np.bincount(labels.ravel(), weights=raw.ravel(), minlength=count) / np.maximum(stats[:, 4], 1)
-    keep = long_enough & (darkness >= ARC_DARKNESS)
-    keep[0] = False
-    angle = np.arctan2(y_mm - rect.h / 2, x_mm - rect.w / 2)
-    sector = (np.floor((angle + np.pi) / (2 * np.pi) * SECTORS).astype(np.int64)) % SECTORS
-    covered = np.zeros(SECTORS, dtype=bool)
-    covered[np.unique(sector[keep[labels] & arcs])] = True
-    open_ = np.zeros(SECTORS, dtype=bool)
-    open_[np.unique(sector[ring])] = True
-    beside = np.roll(covered, 1) | np.roll(covered, -1)
-    return float(np.count_nonzero(covered | (~open_ & beside))) / SECTORS
-
-
-def _interiors(
-    others: tuple[Rect, ...], rect: Rect, x_mm: npt.NDArray[np.float64], y_mm: npt.NDArray[np.float64], inset: float
-) -> npt.NDArray[np.bool_]:
-    """The insides of ``others`` in this patch (``x_mm``, ``y_mm``: mm from this place's corner)."""
-    mask = np.zeros(x_mm.shape, dtype=bool)
-    for other in others:
-        left, top = other.x - rect.x + inset, other.y - rect.y + inset
-        right, bottom = other.x + other.w - rect.x - inset, other.y + other.h - rect.y - inset
-        mask |= (x_mm > left) & (x_mm < right) & (y_mm > top) & (y_mm < bottom)
-    return mask
-
-
-def _joined(ink: npt.NDArray[np.bool_], where: npt.NDArray[np.bool_], scale: float) -> npt.NDArray[np.bool_]:
-    """The groups of ``ink`` (strokes closer than MARK_GAP_MM) that reach into ``where``."""
-    if not (ink & where).any():
-        return np.zeros_like(ink)
-    gap = max(1, round(MARK_GAP_MM * scale / 2))
-    grouped = cv2.dilate(ink.astype(np.uint8), np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
-    count, labels = cv2.connectedComponents(grouped, connectivity=8)
-    reaching = np.zeros(count, dtype=bool)
-    reaching[np.unique(labels[ink & where])] = True
-    reaching[0] = False
-    return np.asarray(reaching[labels] & ink, dtype=bool)
 
 
 def ring_of(
@@ -304,26 +251,6 @@ def ring_of(
         return np.asarray(ring & _paper_round(x_mm, y_mm, rect, printed_as))
     top, bottom = band.y - rect.y + RULE_CLEARANCE_MM, band.y + band.h - rect.y - RULE_CLEARANCE_MM
     return np.asarray(ring & (y_mm > top) & (y_mm < bottom))
-
-
-def _trail(dots: npt.NDArray[np.bool_], scale: float) -> float:
-    """The area (px) the longest trail of dots (each within TRAIL_GAP_MM of the next, TRAIL_MM long at least,
-    TRAIL_DOTS dots at least) would cover drawn PEN_MM wide; 0 when there is none."""
-    if not dots.any():
-        return 0.0
-    gap = max(1, round(TRAIL_GAP_MM * scale / 2))
-    grouped = cv2.dilate(dots.astype(np.uint8), np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
-    if count <= 1:
-        return 0.0
-    _, dot_labels = cv2.connectedComponents(dots.astype(np.uint8), connectivity=8)
-    pairs = np.unique(np.stack([labels[dots], dot_labels[dots]]), axis=1)  # (trail, dot) once each
-    dot_count = np.bincount(pairs[0], minlength=count)
-    extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) - 2 * gap
-    extent[0] = 0
-    extent[dot_count < TRAIL_DOTS] = 0
-    longest = float(extent.max())
-    return longest * PEN_MM * scale if longest >= TRAIL_MM * scale else 0.0
 
 
 def _paper_round(
@@ -460,83 +387,3 @@ def _circle_found(
     present[np.unique(sector[band])] = True
     found = float(seen[present].mean()) if present.any() else 0.0
     return max(0.0, (found - 0.5) / 0.5)
-
-
-def _largest_mark(ink: npt.NDArray[np.bool_], scale: float, *, thin_pen: bool = False) -> float:
-    """Pixels of the largest group of ``ink`` (strokes closer than MARK_GAP_MM: a cross, a broken tick). With
-    ``thin_pen``, a mark drawn thinner than PEN_MM counts as the area it would cover drawn PEN_MM wide (up to
-    THIN_PEN_FACTOR times its own): a fine ballpoint tick in a 5 mm box covers a few percent of it, yet it is
-    as clear a vote as a gel pen's. Its width is its area over half its outline's length."""
-    if not ink.any():
-        return 0.0
-    gap = max(1, round(MARK_GAP_MM * scale / 2))
-    grouped = cv2.dilate(ink.astype(np.uint8), np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
-    count, labels = cv2.connectedComponents(grouped, connectivity=8)
-    sizes = np.bincount(labels[ink], minlength=count)
-    largest = int(np.argmax(sizes[1:])) + 1
-    pixels = float(sizes[largest])
-    if not thin_pen:
-        return pixels
-    mark = (ink & (labels == largest)).astype(np.uint8)
-    contours, _ = cv2.findContours(mark, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    outline = sum(cv2.arcLength(contour, True) for contour in contours)
-    width = 2 * pixels / outline if outline else PEN_MM * scale
-    return pixels * float(np.clip(PEN_MM * scale / max(width, 1e-6), 1.0, THIN_PEN_FACTOR))
-
-
-def _hysteresis(
-    weak: npt.NDArray[np.bool_],
-    strong: npt.NDArray[np.bool_],
-    darkness: npt.NDArray[np.float32],
-    stroke_level: float,
-    scale: float,
-) -> npt.NDArray[np.bool_]:
-    """Faint ink that belongs to a stroke: regions of ``weak`` holding some ``strong`` ink, or running
-    STROKE_MM long and dark enough on average (a faint pencil circle round a □ is too light to pass the
-    ink level anywhere; a chain of a noisy photo's grain is as long but paler)."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(weak.astype(np.uint8), connectivity=8)
-    if count <= 1:
-        return np.zeros_like(weak)
-    has_strong = np.bincount(labels[strong & weak], minlength=count) > 0
-    long_enough = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) >= STROKE_MM * scale
-    mean = np.bincount(labels.ravel(), weights=darkness.ravel(), minlength=count) / np.maximum(stats[:, 4], 1)
-    keep = has_strong | (long_enough & (mean >= stroke_level))
-    keep[0] = False
-    return np.asarray(keep[labels], dtype=bool)
-
-
-def _shading(
-    ink: npt.NDArray[np.bool_], raw: npt.NDArray[np.float32], interior: npt.NDArray[np.bool_], scale: float
-) -> npt.NDArray[np.bool_]:
-    """Faint, wide ink running off the patch and not into the place: a shaded band of the form (a grey
-    heading row, a tinted column) whose edge a scan makes darker than the blank's, never a pen line (a pen or
-    pencil line is under SHADE_WIDTH_MM wide; a mark inside the place is never taken for shading)."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    shade = np.zeros(count, dtype=bool)
-    height, width = ink.shape
-    for index in range(1, count):
-        x, y, w, h, area = stats[index]
-        if x > 0 and y > 0 and x + w < width and y + h < height:
-            continue  # a shaded band runs on beyond the patch
-        region = labels == index
-        if (region & interior).any():
-            continue
-        contours, _ = cv2.findContours(region.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-        outline = sum(cv2.arcLength(contour, True) for contour in contours)
-        wide = 2 * area / max(outline, 1.0) >= SHADE_WIDTH_MM * scale / 2
-        shade[index] = wide and float(np.mean(raw[region])) < SHADE_DARKNESS
-    return np.asarray(shade[labels], dtype=bool)
-
-
-def _blobs(ink: npt.NDArray[np.bool_], scale: float, *, dotted: bool) -> npt.NDArray[np.bool_]:
-    """``ink`` without isolated specks (dust, JPEG and fax noise). On a ``dotted`` (1-bit) page, dots closer
-    than DOT_GAP_MM count together, so that a pencil stroke a fax broke into dots stays a stroke: kept when
-    its group covers SPECK_MM2 or runs STROKE_MM long. (On a grey page that would join noise grains.)"""
-    gap = max(1, round(DOT_GAP_MM * scale)) if dotted else 0
-    grouped = cv2.dilate(ink.astype(np.uint8), np.ones((2 * gap + 1, 2 * gap + 1), np.uint8))
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
-    area = np.bincount(labels[ink], minlength=len(stats))
-    extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]) - 2 * gap
-    keep = (area >= SPECK_MM2 * scale * scale) | (dotted & (extent >= STROKE_MM * scale))
-    keep[0] = False
-    return np.asarray(ink & keep[labels], dtype=bool)
