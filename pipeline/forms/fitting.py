@@ -103,6 +103,12 @@ def fit_tables(
             break
     else:
         for index, template in enumerate(templates):
+            # Faint grey rules (a pale photo): looked for only now, upright and upside down.
+            for turns in (0, 2) if results[index] is None else ():
+                view = _upright_view(image, turns, _px_per_mm(image, _external(template), dpi), faint=True)
+                results[index] = _fit_in_view(view, template, limits)
+                if results[index] is not None:
+                    break
             for view in _rectified_views(image, template) if results[index] is None else ():
                 results[index] = _fit_in_view(view, template, limits)
                 if results[index] is not None:
@@ -125,8 +131,8 @@ class _View:
     tables: list[Table]
 
 
-def _make_view(image: Gray, to_image: Matrix, px_per_mm: float) -> _View:
-    masks = rule_masks(image, px_per_mm)
+def _make_view(image: Gray, to_image: Matrix, px_per_mm: float, *, faint: bool = False) -> _View:
+    masks = rule_masks(image, px_per_mm, faint=faint)
     return _View(image, to_image, px_per_mm, masks, find_tables(image, px_per_mm, masks))
 
 
@@ -134,10 +140,11 @@ def _px_per_mm(image: Gray, external: ExternalForm, dpi: float | None) -> float:
     return dpi / MM_PER_INCH if dpi else max(image.shape) / max(external.page_w_mm, external.page_h_mm)
 
 
-def _upright_view(image: Gray, turns: int, px_per_mm: float) -> _View:
+def _upright_view(image: Gray, turns: int, px_per_mm: float, *, faint: bool = False) -> _View:
     turned = np.ascontiguousarray(np.rot90(image, turns))
     upright, angle = deskew(turned)
-    return _make_view(upright, unturn(turns, image.shape) @ np.linalg.inv(rotation_of(upright.shape, angle)), px_per_mm)
+    to_image = unturn(turns, image.shape) @ np.linalg.inv(rotation_of(upright.shape, angle))
+    return _make_view(upright, to_image, px_per_mm, faint=faint)
 
 
 def _fit_in_view(view: _View, template: Template, limits: AlignmentLimits) -> FormFit | PageReason | None:

@@ -64,6 +64,9 @@ def scan_blank(
     codes = _codes(image)
     wanted = tuple(options)
     tables = find_tables(image, px_per_mm)
+    if not tables:
+        tables = find_tables(image, px_per_mm, faint=True)
+        notes += ["the table's rules are faint: found looking for faint grey lines"] if tables else []
     ink = ink_map(image, px_per_mm)
     sections: list[ProposedSection] = []
     with LabelReader(lang) as reader:

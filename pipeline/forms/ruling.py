@@ -36,6 +36,9 @@ SQUARE_MM = (1.2, 10.0)  # side of a printed answer square or circle (□ at 11 
 ROUND_SHARE = 0.86  # of its bounding box, the most a circle's outline encloses (π/4 ≈ 0.79, a square 1)
 HOLLOW_SHARE = 0.25  # of its bounding box, the least a square's hole covers (a small blurred □ has a thick outline)
 TONER_BLACK = 25.0  # grey level of printed black on a scan
+INK_CONTRAST = 25.0  # grey levels under the local mean that are ink on any page …
+MIN_INK_CONTRAST = 10.0  # … down to this on a quiet page (faint grey rules, a pale photo) …
+NOISE_FACTOR = 6.0  # … but never within this many times the page's noise (its median absolute deviation)
 INSET_PX = 2  # beyond half a rule's thickness: a cell's interior starts this far inside its rules
 
 
@@ -66,11 +69,23 @@ class Table:
         raise KeyError((row, col))
 
 
-def ink_of(gray: Gray, px_per_mm: float) -> Mask:
-    """Dark marks against the local paper (uneven scanner light and grey paper are not ink)."""
+def ink_of(gray: Gray, px_per_mm: float, *, faint: bool = False) -> Mask:
+    """Dark marks against the local paper (uneven scanner light and grey paper are not ink): darker than the
+    mean around them by INK_CONTRAST grey levels; with ``faint``, by less on a quiet page (a pale phone
+    photo's grey rules stand out from its paper by 12–20 levels), never by less than NOISE_FACTOR times the
+    page's noise. Faint ink is only looked for where the usual finds no table: shadows and a photo's uneven
+    light make long faint lines too."""
     block = int(3.0 * px_per_mm) | 1
+    contrast = INK_CONTRAST
+    if faint:
+        small = gray[::3, ::3]
+        local = cv2.blur(small, (block // 3 | 1, block // 3 | 1)).astype(np.int16)
+        diff = (local - small.astype(np.int16)).ravel()
+        noise = 1.4826 * float(np.median(np.abs(diff - np.median(diff))))
+        contrast = float(np.clip(NOISE_FACTOR * noise, MIN_INK_CONTRAST, INK_CONTRAST))
     return np.asarray(
-        cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 25), dtype=np.uint8
+        cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, contrast),
+        dtype=np.uint8,
     )
 
 
@@ -117,9 +132,9 @@ def unturn(turns: int, shape: tuple[int, ...]) -> Matrix:
     }[turns % 4]
 
 
-def rule_masks(gray: Gray, px_per_mm: float) -> tuple[Mask, Mask, Mask]:
-    """Ink, and the horizontal and vertical ruling lines in it."""
-    ink = ink_of(gray, px_per_mm)
+def rule_masks(gray: Gray, px_per_mm: float, *, faint: bool = False) -> tuple[Mask, Mask, Mask]:
+    """Ink, and the horizontal and vertical ruling lines in it (``faint``: see :func:`ink_of`)."""
+    ink = ink_of(gray, px_per_mm, faint=faint)
     return (ink, *lines_in(ink, px_per_mm))
 
 
@@ -134,9 +149,12 @@ def lines_in(ink: Mask, px_per_mm: float) -> tuple[Mask, Mask]:
     return np.asarray(horizontal, dtype=np.uint8), np.asarray(vertical, dtype=np.uint8)
 
 
-def find_tables(gray: Gray, px_per_mm: float, masks: tuple[Mask, Mask, Mask] | None = None) -> list[Table]:
-    """Every ruled table on the (upright) page, top to bottom. ``masks``: :func:`rule_masks` when known."""
-    ink, horizontal, vertical = masks or rule_masks(gray, px_per_mm)
+def find_tables(
+    gray: Gray, px_per_mm: float, masks: tuple[Mask, Mask, Mask] | None = None, *, faint: bool = False
+) -> list[Table]:
+    """Every ruled table on the (upright) page, top to bottom. ``masks``: :func:`rule_masks` when known;
+    ``faint``: look for faint grey rules (see :func:`ink_of`)."""
+    ink, horizontal, vertical = masks or rule_masks(gray, px_per_mm, faint=faint)
     grid = cv2.dilate(horizontal | vertical, np.ones((5, 5), np.uint8))
     _, labels, stats, _ = cv2.connectedComponentsWithStats(grid, connectivity=8)
     tables = []
