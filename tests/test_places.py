@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from pipeline.forms.blocks import clearance
 from pipeline.forms.grid import find_blocks
-from pipeline.forms.places import find_places, ink_map
+from pipeline.forms.places import clearance, find_places, ink_map
 
 PX = 8.0  # px per mm
 FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"

@@ -26,7 +26,7 @@ MAX_OPTIONS = 7  # a six- or seven-grade scale (优 良 中 差 …, or a 1–7 
 #: What one printed ballot can hold (our layout); an existing form (source: external) may hold more.
 NATIVE_SECTIONS, NATIVE_ROWS = 4, 30
 EXTERNAL_SECTIONS, EXTERNAL_ROWS = 40, 100
-CLEAR_DIRECTIONS = 16  # directions round an existing form's answer place its clearance is given in
+CLEAR_DIRECTIONS = 16  # directions round an existing form's answer place its clearance is given in (from rightwards)
 DONT_KNOW = "不了解"
 CATEGORY_ROW = "测评人类别"
 

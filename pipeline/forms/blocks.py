@@ -21,7 +21,6 @@ directions, so that the reader looks for ink beside a box only where the blank h
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ import numpy as np
 from pipeline.common.imaging import Gray
 from pipeline.forms.grid import Block
 from pipeline.forms.ocr import LabelReader, OcrText
-from pipeline.forms.places import InkMap, Place
+from pipeline.forms.places import InkMap, Place, clearance
 from pipeline.forms.proposed import (
     MAX_OPTIONS,
     OPTION_WORDS,
@@ -50,11 +49,6 @@ NUMBER_SPACE = 0.2  # … and stands this many line heights (a space) before the
 NUMBER_INK = 160  # grey level darker than which a column of a word holds ink
 ROW_NUMBER = re.compile(r"[\(（]?\d{1,3}[\.\)）、．:：,，]?")
 ROW_NUMBER_START = re.compile(r"[\(（]?\d{1,3}[\.\)）、．:：,，]?(?=\D)")
-CLEAR_DIRECTIONS = 16  # directions round a place its clearance is measured in, from rightwards, clockwise
-SECTOR_RAYS = 5  # rays a sector's clearance is the least of
-CLEAR_MM = 5.0  # clearance is measured this far at most (beyond the widest ring the scorer looks at)
-SHADE_INK = 8.0  # grey levels below the local paper: print, for clearance (a light grey band's edge)
-PRINT_GROW_MM = 0.3  # print is grown this much before measuring clearance (blur, a slightly shifted copy)
 WORD_GAP_MM = 1.8  # ink closer than this across is one phrase (letters, words, CJK characters)
 LINE_GAP_MM = 0.3  # … and this close down (accents, the dots of i and ä)
 SPECK_MM2 = 0.05  # smaller ink is dust
@@ -413,47 +407,6 @@ def read_words(rect: PxRect, words: Words, reader: LabelReader, *, phrases: bool
     if read is None:
         return None
     return Reading(read.text, read.sure, read.doubt, rect)
-
-
-def clearance(ink: InkMap, place: Place, neighbours: Sequence[Place], px_per_mm: float) -> tuple[float, ...]:
-    """How far (px) paper reaches out from ``place``'s outline in each of CLEAR_DIRECTIONS directions before
-    other print: text, rules, ``neighbours`` (other answer places), grown by PRINT_GROW_MM."""
-    reach = CLEAR_MM * px_per_mm
-    grow = max(1, round(PRINT_GROW_MM * px_per_mm))
-    cx, cy = place.centre
-    half = place.size / 2
-    x0, y0 = max(0, round(cx - half - reach - grow - 2)), max(0, round(cy - half - reach - grow - 2))
-    x1, y1 = round(cx + half + reach + grow + 2), round(cy + half + reach + grow + 2)
-    # Light shading counts as print here (a grey heading band whose edge a copy may print darker).
-    window = (ink.darkness[y0:y1, x0:x1] > max(SHADE_INK, ink.threshold / 2)).astype(np.uint8)
-    own = _grown(place.rect, place.stroke / 2 + grow)
-    window[
-        max(0, round(own[1]) - y0) : max(0, round(own[3]) - y0), max(0, round(own[0]) - x0) : max(0, round(own[2]) - x0)
-    ] = 0
-    for other in neighbours:
-        a = _grown(other.rect, 1)
-        window[
-            max(0, round(a[1]) - y0) : max(0, round(a[3]) - y0), max(0, round(a[0]) - x0) : max(0, round(a[2]) - x0)
-        ] = 1
-    printed = cv2.dilate(window, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
-    height, width = printed.shape
-    result = []
-    sector = 2 * math.pi / CLEAR_DIRECTIONS
-    for k in range(CLEAR_DIRECTIONS):
-        # The nearest print over the whole sector (the reader takes each direction's value for its sector).
-        distances = []
-        for angle in np.linspace(sector * (k - 0.5), sector * (k + 0.5), SECTOR_RAYS).tolist():
-            dx, dy = math.cos(angle), math.sin(angle)
-            edge = half if place.kind == "circle" else half / max(abs(dx), abs(dy))
-            distance = reach
-            for step in np.arange(0.0, reach, 1.0).tolist():
-                px, py = round(cx + dx * (edge + step)) - x0, round(cy + dy * (edge + step)) - y0
-                if not (0 <= px < width and 0 <= py < height) or printed[py, px]:
-                    distance = step
-                    break
-            distances.append(distance)
-        result.append(min(distances))
-    return tuple(result)
 
 
 def title_line(words: Words, above: float) -> PxRect | None:

@@ -14,7 +14,6 @@ import numpy as np
 
 from pipeline.forms.blocks import (
     Words,
-    clearance,
     column_spans,
     headings_of,
     label_left,
@@ -24,7 +23,7 @@ from pipeline.forms.blocks import (
 )
 from pipeline.forms.grid import Block
 from pipeline.forms.ocr import LabelReader
-from pipeline.forms.places import InkMap
+from pipeline.forms.places import InkMap, clearance
 from pipeline.forms.proposed import MAX_OPTIONS, OptionColumn, ProposedRow, ProposedSection, Reading
 
 BAND_GAP = 1.5  # a gap this many times the block's narrowest row pitch starts a new band

@@ -16,6 +16,7 @@ half-tone □ printed in 40 % black, a pale phone photo. Its threshold follows t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -24,6 +25,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from pipeline.ballot.template import CLEAR_DIRECTIONS
 from pipeline.common.imaging import Gray
 from pipeline.forms.ruling import PxRect
 
@@ -45,6 +47,10 @@ NOISE_FACTOR = 6.0  # … or this many times the page's noise (its median absolu
 CODE_MARGIN_MM = 2.0  # places this close to a QR code or barcode are the code's own squares
 SIDE_SHARE = 0.5  # of each side of a □, the least printed where its outline is looked for
 CLEAR_INSIDE = 0.5  # share of a thin □'s outline with paper just inside it, marks and all (text has ink there)
+SECTOR_RAYS = 5  # rays a sector's clearance is the least of
+CLEAR_MM = 5.0  # clearance is measured this far at most (beyond the widest ring the scorer looks at)
+SHADE_INK = 8.0  # grey levels below the local paper: print, for clearance (a light grey band's edge)
+PRINT_GROW_MM = 0.3  # print is grown this much before measuring clearance (blur, a slightly shifted copy)
 
 
 @dataclass(frozen=True)
@@ -253,3 +259,48 @@ def _outline_points(kind: PlaceKind, radius: float) -> list[tuple[float, float, 
         s = float(t * radius)
         points += [(s, -radius, 0.0, -1.0), (s, radius, 0.0, 1.0), (-radius, s, -1.0, 0.0), (radius, s, 1.0, 0.0)]
     return points
+
+
+def clearance(ink: InkMap, place: Place, neighbours: Sequence[Place], px_per_mm: float) -> tuple[float, ...]:
+    """How far (px) paper reaches out from ``place``'s outline in each of CLEAR_DIRECTIONS directions before
+    other print: text, rules, ``neighbours`` (other answer places), grown by PRINT_GROW_MM."""
+    reach = CLEAR_MM * px_per_mm
+    grow = max(1, round(PRINT_GROW_MM * px_per_mm))
+    cx, cy = place.centre
+    half = place.size / 2
+    x0, y0 = max(0, round(cx - half - reach - grow - 2)), max(0, round(cy - half - reach - grow - 2))
+    x1, y1 = round(cx + half + reach + grow + 2), round(cy + half + reach + grow + 2)
+    # Light shading counts as print here (a grey heading band whose edge a copy may print darker).
+    window = (ink.darkness[y0:y1, x0:x1] > max(SHADE_INK, ink.threshold / 2)).astype(np.uint8)
+    own = _grown(place.rect, place.stroke / 2 + grow)
+    window[
+        max(0, round(own[1]) - y0) : max(0, round(own[3]) - y0), max(0, round(own[0]) - x0) : max(0, round(own[2]) - x0)
+    ] = 0
+    for other in neighbours:
+        a = _grown(other.rect, 1)
+        window[
+            max(0, round(a[1]) - y0) : max(0, round(a[3]) - y0), max(0, round(a[0]) - x0) : max(0, round(a[2]) - x0)
+        ] = 1
+    printed = cv2.dilate(window, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8)).astype(bool)
+    height, width = printed.shape
+    result = []
+    sector = 2 * math.pi / CLEAR_DIRECTIONS
+    for k in range(CLEAR_DIRECTIONS):
+        # The nearest print over the whole sector (the reader takes each direction's value for its sector).
+        distances = []
+        for angle in np.linspace(sector * (k - 0.5), sector * (k + 0.5), SECTOR_RAYS).tolist():
+            dx, dy = math.cos(angle), math.sin(angle)
+            edge = half if place.kind == "circle" else half / max(abs(dx), abs(dy))
+            distance = reach
+            for step in np.arange(0.0, reach, 1.0).tolist():
+                px, py = round(cx + dx * (edge + step)) - x0, round(cy + dy * (edge + step)) - y0
+                if not (0 <= px < width and 0 <= py < height) or printed[py, px]:
+                    distance = step
+                    break
+            distances.append(distance)
+        result.append(min(distances))
+    return tuple(result)
+
+
+def _grown(rect: PxRect, by: float) -> PxRect:
+    return (rect[0] - by, rect[1] - by, rect[2] + by, rect[3] + by)

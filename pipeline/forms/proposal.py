@@ -49,7 +49,7 @@ PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0), "B5": (176.0, 250.0), "L
 FALLBACK_DPI = 200.0
 MIN_PX_PER_MM = 7.5  # ≈ 190 dpi: below it no OCR reading of the blank is trusted
 ChoicePer = Literal["row", "column"]
-SIDE_BY_SIDE_MM = 5.0  # sections whose tops are this close are side by side
+SIDE_BY_SIDE = 0.5  # sections overlapping by this share of the lower one's height are side by side
 TITLE_GAP_MM = 1.0  # the title of a form without a ruled table is looked for this far above its first section
 
 
@@ -99,7 +99,7 @@ def scan_blank(
         seen = tuple((*places, *hidden))
         if not sections:
             return FormNotFound(_nothing(tables, places, notes), image, px_per_mm, seen, tuple(notes))
-        sections = _joined_alike(_reading_order(sections, SIDE_BY_SIDE_MM * px_per_mm))
+        sections = _joined_alike(_reading_order(sections))
         if sections[0].table is not None:
             title = read_title(image, sections[0].table, reader)
         else:
@@ -131,21 +131,27 @@ def scan_blank(
     )
 
 
-def _reading_order(sections: list[ProposedSection], side_by_side: float) -> list[ProposedSection]:
-    """Top to bottom, and left to right among sections side by side (tops closer than ``side_by_side`` px)."""
-    ordered: list[list[ProposedSection]] = []
+def _reading_order(sections: list[ProposedSection]) -> list[ProposedSection]:
+    """Top to bottom, and left to right among sections side by side (overlapping by half their height)."""
+    lines: list[list[ProposedSection]] = []
     for section in sorted(sections, key=lambda s: s.rect[1]):
-        if ordered and section.rect[1] - ordered[-1][0].rect[1] < side_by_side:
-            ordered[-1].append(section)
+        line = lines[-1] if lines else None
+        if line is not None and _beside(line[0].rect, section.rect):
+            line.append(section)
         else:
-            ordered.append([section])
-    return [section for line in ordered for section in sorted(line, key=lambda s: s.rect[0])]
+            lines.append([section])
+    return [section for line in lines for section in sorted(line, key=lambda s: s.rect[0])]
+
+
+def _beside(a: PxRect, b: PxRect) -> bool:
+    overlap = min(a[3], b[3]) - max(a[1], b[1])
+    return overlap >= SIDE_BY_SIDE * min(a[3] - a[1], b[3] - b[1])
 
 
 def _joined_alike(sections: list[ProposedSection]) -> list[ProposedSection]:
-    """Consecutive sections of free-standing places offering the same options, surely read, made one: rows
-    of inline boxes (1. 局机关 □满意 □基本满意 □不满意) move with their label's length, so each is a block of
-    its own, yet they are one question list."""
+    """Consecutive sections of free-standing places offering the same options (as read) made one: rows of
+    inline boxes (1. 局机关 □满意 □基本满意 □不满意) move with their label's length, so each is a block of
+    its own, yet they are one question list. An option read surely in one of them names it for both."""
     joined: list[ProposedSection] = []
     for section in sections:
         last = joined[-1] if joined else None
@@ -155,7 +161,6 @@ def _joined_alike(sections: list[ProposedSection]) -> list[ProposedSection]:
             and section.table is None
             and last.marker == section.marker
             and [c.word for c in last.options] == [c.word for c in section.options]
-            and all(c.heading.sure for c in (*last.options, *section.options))
             and len(last.rows) + len(section.rows) <= EXTERNAL_ROWS
         ):
             rect = (
@@ -164,7 +169,11 @@ def _joined_alike(sections: list[ProposedSection]) -> list[ProposedSection]:
                 max(last.rect[2], section.rect[2]),
                 max(last.rect[3], section.rect[3]),
             )
-            joined[-1] = replace(last, rect=rect, rows=last.rows + section.rows, notes=last.notes + section.notes)
+            # Blocks of alike columns may interleave (two names of one length, one longer between): the rows
+            # of the joined section are put back in the page's order.
+            rows = tuple(sorted(last.rows + section.rows, key=lambda row: row.band[1]))
+            options = tuple(a if a.heading.sure else b for a, b in zip(last.options, section.options, strict=True))
+            joined[-1] = replace(last, rect=rect, rows=rows, options=options, notes=last.notes + section.notes)
         else:
             joined.append(section)
     return joined
