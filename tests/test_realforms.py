@@ -57,12 +57,14 @@ def test_the_preview_is_written_and_a_next_step_given_when_no_form_is_found(tmp_
     result = CliRunner().invoke(
         main,
         [
+            "--lang",
+            "en",
             "template",
             "from-scan",
             str(FOLDER / "formscanner/Questionnaire.pdf"),
             "-o",
             str(output),
-            "--lang",
+            "--ocr-lang",
             "eng",
             "--options",
             "1,2,3,4,5,6,7",

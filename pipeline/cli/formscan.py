@@ -28,7 +28,7 @@ MAX_OPTIONS = 7  # pipeline.ballot.template.MAX_OPTIONS (not imported: --help st
     "--options",
     "options_text",
     default=None,
-    help="The options, left to right, comma-separated (2–7, any language), e.g. \"非常满意,满意,一般,不满意\": "
+    help='The options, left to right, comma-separated (2–7, any language), e.g. "非常满意,满意,一般,不满意": '
     "the answer columns they name are taken as they are, without reading their headings.",
 )
 @click.option(

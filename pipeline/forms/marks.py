@@ -10,8 +10,10 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline.ballot.layout import Rect
-from pipeline.reading.score import ARC_DARKNESS, ARC_MM, SECTORS
 
+SECTORS = 12  # directions round a place in which arcs of a ring drawn round it are looked for (as our boxes')
+ARC_MM = 3.0  # only ink this long is an arc of such a ring (a circle's arcs between border crossings)
+ARC_DARKNESS = 0.15  # … drawn with a pen or a pencil: fainter long strokes are no arcs
 SPECK_MM2 = 0.15  # smaller ink is dust or noise, never a mark
 DOT_GAP_MM = 0.25  # on a fax, dots this close belong to one stroke
 TRAIL_GAP_MM = 0.7  # … and, as a trail of light pencil, dots this close (0.25–0.6 mm apart at 300 dpi, 1-bit)

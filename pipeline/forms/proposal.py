@@ -170,8 +170,10 @@ def _joined_alike(sections: list[ProposedSection]) -> list[ProposedSection]:
                 max(last.rect[3], section.rect[3]),
             )
             # Blocks of alike columns may interleave (two names of one length, one longer between): the rows
-            # of the joined section are put back in the page's order.
-            rows = tuple(sorted(last.rows + section.rows, key=lambda row: row.band[1]))
+            # of the joined section are put back in the page's order; sections side by side follow each other.
+            rows = last.rows + section.rows
+            if not _beside(last.rect, section.rect):
+                rows = tuple(sorted(rows, key=lambda row: row.band[1]))
             options = tuple(a if a.heading.sure else b for a, b in zip(last.options, section.options, strict=True))
             joined[-1] = replace(last, rect=rect, rows=rows, options=options, notes=last.notes + section.notes)
         else:
