@@ -161,6 +161,23 @@ def test_a_stroke_across_two_rows_goes_to_a_clerk(forms: dict[str, tuple[Gray, T
     assert all(reading.reading == "blank" for reading in result.readings[2:])
 
 
+@pytest.mark.parametrize("seed", [21, 22])
+def test_phone_photos_of_a_form_without_a_ruled_table_are_read_right_or_rejected(
+    forms: dict[str, tuple[Gray, Template]], seed: int
+) -> None:
+    """A tilted, curled photo of the scale of boxes: its places fit one page or the page is rejected with a
+    reason; no row is read as something the voter did not mean."""
+    rng = np.random.default_rng(seed)
+    page, template = forms["likert"]
+    filled, intent = fill(page, template, rng)
+    photo, _ = degrade(filled, "phone", rng, source_dpi=DPI)
+    result = read_form_sheet(ScanPage("photo.jpg", 1, photo, None), SESSION, [template], load_settings())
+    if isinstance(result, SheetRejected):
+        assert result.outcome == "unreadable"
+    else:
+        check(result, intent, "likert")
+
+
 @pytest.mark.parametrize("seed", [4, 7])
 def test_phone_photos_are_read_right_or_rejected(forms: dict[str, tuple[Gray, Template]], seed: int) -> None:
     """A curled, tilted photo is rectified on the table's border; when its lines do not fit one flat page

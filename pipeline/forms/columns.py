@@ -23,7 +23,7 @@ from pipeline.forms.blocks import (
 )
 from pipeline.forms.grid import Block
 from pipeline.forms.ocr import LabelReader
-from pipeline.forms.places import InkMap, clearance
+from pipeline.forms.places import InkMap, Place, clearance
 from pipeline.forms.proposed import MAX_OPTIONS, OptionColumn, ProposedRow, ProposedSection, Reading
 
 BAND_GAP = 1.5  # a gap this many times the block's narrowest row pitch starts a new band
@@ -40,9 +40,9 @@ def read_columns(
     phrases: bool = False,
 ) -> tuple[list[ProposedSection], list[str]]:
     """The sections ``block`` holds read column by column, and notes on the bands left out."""
-    spans = column_spans(block)
-    column_names = [
-        read_words(rect, words, reader, phrases=phrases) if rect else None for rect in headings_of(block, words, spans)
+    headings = [
+        read_words(rect, words, reader, phrases=phrases) if rect else None
+        for rect in headings_of(block, words, column_spans(block))
     ]
     everywhere = [place for row in block.rows for place in row]
     sections, notes = [], []
@@ -53,41 +53,56 @@ def read_columns(
             continue
         labels = [label_left(row, words, reader, phrases=phrases) for row in rows]
         heading = line_above(rows[0], words, reader, phrases=phrases)
-        names = []
-        for index, (row, label) in enumerate(zip(rows, labels, strict=True)):
-            where = label.rect if label is not None else row[0].rect
-            if options:
-                names.append(
-                    OptionColumn(options[index], Reading(label.text if label else "", True, "", where), (index, index))
-                )
-            elif label is None or not label.text:
-                names.append(
-                    OptionColumn(
-                        str(index + 1), Reading("", False, "no option name beside the row", where), (index, index)
-                    )
-                )
-            else:
-                names.append(OptionColumn(label.text[:40], label, (index, index)))
-        proposed = []
-        for column, name in enumerate(column_names):
-            places = [row[column] for row in rows]
-            title = " ".join(
-                part for part in (heading.text if heading else "", name.text if name else str(column + 1)) if part
-            )
-            sure = (heading is None or heading.sure) and (name is None or name.sure)
-            doubt = "; ".join(filter(None, [heading.doubt if heading else "", name.doubt if name else ""]))
-            rect = name.rect if name is not None else places[0].rect
-            strip = union([p.rect for p in places])
-            clear = tuple(
-                clearance(ink, place, [p for p in everywhere if p is not place], px_per_mm) for place in places
-            )
-            proposed.append(
-                ProposedRow(Reading(title, sure, doubt, rect), strip, tuple(p.rect for p in places), len(places), clear)
-            )
+        proposed = [
+            _column_row(heading, name, column, [row[column] for row in rows], everywhere, ink, px_per_mm)
+            for column, name in enumerate(headings)
+        ]
         stroke = float(np.median([place.stroke for row in rows for place in row]))
         extent = union([*(p.rect for row in rows for p in row), *(label.rect for label in labels if label is not None)])
-        sections.append(ProposedSection(None, extent, tuple(names), tuple(proposed), rows[0][0].kind, (), (), stroke))
+        named = _options(rows, labels, options)
+        sections.append(ProposedSection(None, extent, named, tuple(proposed), rows[0][0].kind, (), (), stroke))
     return sections, notes
+
+
+def _options(
+    rows: list[tuple[Place, ...]], labels: list[Reading | None], options: tuple[str, ...]
+) -> tuple[OptionColumn, ...]:
+    """A band's options: its rows, named by the clerk or by the text left of each."""
+    named = []
+    for index, (row, label) in enumerate(zip(rows, labels, strict=True)):
+        where = label.rect if label is not None else row[0].rect
+        if options:
+            reading = Reading(label.text if label else "", True, "", where)
+            named.append(OptionColumn(options[index], reading, (index, index)))
+        elif label is None or not label.text:
+            reading = Reading("", False, "no option name beside the row", where)
+            named.append(OptionColumn(str(index + 1), reading, (index, index)))
+        else:
+            named.append(OptionColumn(label.text[:40], label, (index, index)))
+    return tuple(named)
+
+
+def _column_row(
+    heading: Reading | None,
+    name: Reading | None,
+    column: int,
+    places: list[Place],
+    everywhere: list[Place],
+    ink: InkMap,
+    px_per_mm: float,
+) -> ProposedRow:
+    """One column of a band as a row: named after the band's heading and the column's (Vehicle type 3), or
+    its place when the column has no heading."""
+    number = name.text if name is not None else str(column + 1)
+    title = " ".join(part for part in (heading.text if heading else "", number) if part)
+    sure = (heading is None or heading.sure) and (name is None or name.sure)
+    doubt = "; ".join(filter(None, [heading.doubt if heading else "", name.doubt if name else ""]))
+    rect = name.rect if name is not None else places[0].rect
+    clear = tuple(clearance(ink, place, [p for p in everywhere if p is not place], px_per_mm) for place in places)
+    strip = union([place.rect for place in places])
+    return ProposedRow(
+        Reading(title, sure, doubt, rect), strip, tuple(place.rect for place in places), len(places), clear
+    )
 
 
 def _bands(block: Block) -> list[list[int]]:
