@@ -54,8 +54,10 @@ LINE_GAP_MM = 0.3  # … and this close down (accents, the dots of i and ä)
 SPECK_MM2 = 0.05  # smaller ink is dust
 LABEL_REACH_MM = 120.0  # a row's label is within this much left of its first place
 HEADING_GAP_LINES = 2.5  # column headings end within this many text lines above the first row
+ABOVE_LINES = 3.0  # a row's question over it ends at most this many lines above the row's strip
 STACK_GAP_LINES = 0.8  # lines of one heading (Strongly / agree) are this close
-ANCHOR_MM = 15.0  # a word this close after a row's last place is the scale's end anchor (… □ 5, □ 总是)
+ANCHOR_PITCHES = 1.5  # a word within this many of a row's pitches after its last place is the scale's end
+# anchor (… □ 5, □ 总是); further away it is another question on the line
 MIN_ROW_MM = 3.0  # around a lone row, half its band is at least this
 TITLE_SHARE = 0.7  # a line whose print is this large, of the largest, may be the title (caps vs descenders)
 
@@ -130,7 +132,9 @@ def read_block(
     for row, band in zip(block.rows, bands, strict=True):
         named = _inline_texts(row, words)
         taken = named[0] if named is not None else []
-        label = _label(row, band, words, others, heading_rects + taken, spans, named, reader, phrases=phrases)
+        # Words on another row's line are that row's (its label, a scale's anchors), never this row's question.
+        lines = [_strip(other, words.image.shape[1]) for other in block.rows if other is not row]
+        label = _label(row, band, words, others, heading_rects + taken + lines, spans, named, reader, phrases=phrases)
         if label is None:
             nowhere = (band[0] - 2 * px_per_mm, band[1], band[0] - px_per_mm, band[3])
             label = Reading("", False, "no label found beside or above the row", nowhere)
@@ -318,7 +322,9 @@ def _label(
         rect
         for rect in words.rects
         if inline is None
-        and last.rect[2] <= rect[0] <= last.rect[2] + ANCHOR_MM * words.px_per_mm
+        and last.rect[2]
+        <= rect[0]
+        <= last.rect[2] + ANCHOR_PITCHES * (last.centre[0] - first.centre[0]) / (len(row) - 1)
         and rect[1] < centre < rect[3]
     ]
     if left and not right:
@@ -328,10 +334,12 @@ def _label(
             reason = f"a leading {glued.group(0)} was taken for the row number (序号) and left out"
             return doubted(Reading(label.text[glued.end() :], label.sure, label.doubt, label.rect), reason)
         return label
+    top = min(place.rect[1] for place in row)
     above = [
         rect
         for rect in words.rects
-        if rect[3] <= band[1] + words.line_px / 2
+        if rect[3] <= top + words.line_px / 4
+        and rect[3] >= band[1] - ABOVE_LINES * words.line_px
         and rect[2] > fence
         and rect[0] < last.rect[2]
         and not any(_overlap(rect, taken) for taken in headings)
@@ -396,6 +404,11 @@ def _leading_piece(word: PxRect, words: Words) -> PxRect | None:
         else:
             run += 1
     return None
+
+
+def _strip(row: tuple[Place, ...], width: int) -> PxRect:
+    """The page's width at the height of a row's places."""
+    return (0.0, min(p.rect[1] for p in row), float(width), max(p.rect[3] for p in row))
 
 
 def _overlap(a: PxRect, b: PxRect) -> bool:
