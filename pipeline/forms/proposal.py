@@ -49,6 +49,7 @@ PAPER_MM = {"A4": (210.0, 297.0), "A3": (297.0, 420.0), "B5": (176.0, 250.0), "L
 FALLBACK_DPI = 200.0
 MIN_PX_PER_MM = 7.5  # ≈ 190 dpi: below it no OCR reading of the blank is trusted
 ChoicePer = Literal["row", "column"]
+STACKED = 0.5  # share of a joined section's boxes' width under another's: their rows interleave, sorted down
 SIDE_BY_SIDE = 0.5  # sections overlapping by this share of the lower one's height are side by side
 TITLE_GAP_MM = 1.0  # the title of a form without a ruled table is looked for this far above its first section
 
@@ -172,13 +173,20 @@ def _joined_alike(sections: list[ProposedSection]) -> list[ProposedSection]:
             # Blocks of alike columns may interleave (two names of one length, one longer between): the rows
             # of the joined section are put back in the page's order; sections side by side follow each other.
             rows = last.rows + section.rows
-            if not _beside(last.rect, section.rect):
+            (left, right), (start, end) = _boxes_across(last), _boxes_across(section)
+            if min(right, end) - max(left, start) >= STACKED * (end - start):  # one column of rows, not two
                 rows = tuple(sorted(rows, key=lambda row: row.band[1]))
             options = tuple(a if a.heading.sure else b for a, b in zip(last.options, section.options, strict=True))
             joined[-1] = replace(last, rect=rect, rows=rows, options=options, notes=last.notes + section.notes)
         else:
             joined.append(section)
     return joined
+
+
+def _boxes_across(section: ProposedSection) -> tuple[float, float]:
+    """How far a section's answer places reach across the page (px), its labels left out."""
+    boxes = [box for row in section.rows for box in row.boxes]
+    return min(box[0] for box in boxes), max(box[2] for box in boxes)
 
 
 def _nothing(tables: Sequence[object], places: Sequence[Place], notes: list[str]) -> str:
