@@ -8,9 +8,10 @@ rasterized and optionally degraded like a scan (slight rotation, blur, JPEG).
     .venv/bin/python -m benchmarks.ocr [--forms 40] [--copies 12] [--profiles clean,office,fax,phone,bad]
 
 prints, per form style and scan condition, the row labels and option headings recovered exactly / flagged
-unsure / wrong, and the OCR step's cost (ms per label, labels/s); then reads filled copies of three forms
-(□ boxes, empty cells with a merged heading, hairline □ in a Ming font) through each device profile of
-pipeline.simulation.degrade and counts rows read right / sent to review / misread, and pages rejected.
+unsure / wrong, and the OCR step's cost (ms per label, labels/s); then reads filled copies of five forms
+(□ boxes, empty cells with a merged heading, hairline □ in a Ming font, inline □ after each name, a scale of
+boxes joined by rules without a ruled table) through each device profile of pipeline.simulation.degrade and
+counts rows read right / sent to review / misread, and pages rejected.
 """
 
 from __future__ import annotations
@@ -98,6 +99,10 @@ class FormSpec:
     row_mm: float = 9.0
     landscape: bool = False
     second_units: tuple[str, ...] = ()  # a second table (二、二级单位) below the first
+    # "table": a ruled table; "inline": 1. 局机关  □满意 □基本满意 □不满意, one line per unit, no rules (the □
+    # move with the label's length); "likert": no rules, option headings over columns of boxes drawn with CSS
+    # and joined by a thin rule (□—□—□), as survey tools print scales.
+    style: str = "table"
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,10 @@ def form_html(spec: FormSpec) -> str:
     """The form as an office would lay it out in HTML (what Word's "save as web page" looks like, roughly)."""
     esc = html.escape
     tables = f"<table>{table_html(spec, spec.units)}</table>"
+    if spec.style == "inline":
+        tables = inline_html(spec)
+    elif spec.style == "likert":
+        tables = likert_html(spec)
     if spec.second_units:
         tables = (
             f"<h2>一、机关科室</h2>{tables}<h2>二、二级单位</h2><table>{table_html(spec, spec.second_units)}</table>"
@@ -157,6 +166,37 @@ p.foot {{ font-size: {spec.size_pt - 2}pt; margin-top: 4mm; }}
 {tables}
 <p class="foot">填表说明：本表不记名，请于会后交工作人员。</p>
 </body></html>"""
+
+
+def inline_html(spec: FormSpec) -> str:
+    """One unit a line: its number and name, then each option as □ and its word (□ move with the name)."""
+    esc = html.escape
+    options = "&emsp;".join(f"□{esc(option)}" for option in spec.options)
+    lines = [
+        f'<p class="inline">{index}. {esc(unit)}&emsp;&emsp;{options}</p>' for index, unit in enumerate(spec.units, 1)
+    ]
+    return f"""<style>p.inline {{ margin: 0 0 {spec.row_mm - 5:.1f}mm; line-height: 5mm; }}</style>{"".join(lines)}"""
+
+
+def likert_html(spec: FormSpec) -> str:
+    """A scale without ruling lines: headings over the option columns, each row's boxes joined by a rule."""
+    esc = html.escape
+    width = 24
+    heads = "".join(f'<span class="lk-h">{esc(option)}</span>' for option in spec.options)
+    box = '<span class="lk-b"></span>'
+    joined = '<span class="lk-r"></span>'.join([box] * len(spec.options))
+    rows = "".join(
+        f'<div class="lk"><span class="lk-l">{esc(unit)}</span><span class="lk-s">{joined}</span></div>'
+        for unit in spec.units
+    )
+    return f"""<style>
+div.lk, div.lk-head {{ display: flex; align-items: center; height: {spec.row_mm}mm; }}
+.lk-l {{ width: 55mm; }} .lk-head .lk-l {{ visibility: hidden; }}
+.lk-h {{ width: {width}mm; text-align: center; font-weight: bold; }}
+.lk-s {{ display: flex; align-items: center; margin-left: {(width - 4) / 2}mm; }}
+.lk-b {{ display: inline-block; width: 4mm; height: 4mm; border: 0.3mm solid #000; box-sizing: border-box; }}
+.lk-r {{ display: inline-block; width: {width - 4}mm; height: 0; border-top: 0.2mm solid #000; }}
+</style><div class="lk-head"><span class="lk-l">单位名称</span>{heads}</div>{rows}"""
 
 
 def table_html(spec: FormSpec, units: tuple[str, ...]) -> str:
@@ -284,12 +324,40 @@ def random_specs(count: int, seed: int) -> list[tuple[FormSpec, Scan]]:
     return specs
 
 
+def style_specs() -> list[tuple[FormSpec, Scan]]:
+    """Forms without a ruled table, in each installed font: inline □ after each name, and a scale of boxes
+    joined by rules under option headings (issue 20)."""
+    specs = []
+    for index, font in enumerate(available_fonts()):
+        units = UNITS[index * 3 : index * 3 + 8]
+        scan = SCANS[index % 2]
+        specs.append(
+            (
+                FormSpec(
+                    f"inline{index}", "2026年度满意度测评表", units, OPTION_SETS[index % 2], font, 12.0, style="inline"
+                ),
+                scan,
+            )
+        )
+        specs.append(
+            (
+                FormSpec(
+                    f"likert{index}", "满意度测评表", units, OPTION_SETS[2 + index % 2], font, 12.0, style="likert"
+                ),
+                scan,
+            )
+        )
+    return specs
+
+
 def condition_of(scan: Scan) -> str:
     return scan.name
 
 
 def style_of(spec: FormSpec) -> str:
     font = spec.font.replace(" CJK SC", "").replace("WenQuanYi Micro Hei", "WQY").replace("AR PL UMing CN", "UMing")
+    if spec.style != "table":
+        return f"{font}, {spec.style}, {len(spec.options)} options"
     return f"{font}, {'□ boxes' if spec.boxes else 'empty cells'}, {len(spec.options)} options"
 
 
@@ -309,7 +377,8 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 def label_accuracy(browser: Any, forms: int, seed: int) -> None:
     """from-scan on generated blanks: labels and option headings exact / flagged / wrong, and OCR cost."""
-    from pipeline.forms.proposal import FormNotFound, scan_blank
+    from pipeline.forms.proposal import scan_blank
+    from pipeline.forms.proposed import FormNotFound
     from pipeline.reading.ingest import ScanPage
 
     labels: dict[str, Tally] = {}
@@ -317,7 +386,7 @@ def label_accuracy(browser: Any, forms: int, seed: int) -> None:
     ocr_seconds, ocr_calls, ocr_labels = 0.0, 0, 0
     problems: list[str] = []
     with tempfile.TemporaryDirectory() as folder:
-        for spec, scan in random_specs(forms, seed):
+        for spec, scan in [*random_specs(forms, seed), *style_specs()]:
             image = scanned(print_pdf(browser, spec), scan)
             page = ScanPage(str(Path(folder) / f"{spec.name}.png"), 1, image, scan.dpi)
             result = scan_blank(page)
@@ -364,6 +433,8 @@ READ_FORMS = (
         remark_column=True,
     ),
     FormSpec("hairline", "机关科室满意度测评表", UNITS[4:20], OPTION_SETS[2], FONTS[3], 10.5, outer_px=2, row_mm=8.0),
+    FormSpec("inline", "窗口单位满意度测评表", UNITS[14:22], OPTION_SETS[0], FONTS[0], 12.0, style="inline"),
+    FormSpec("likert", "服务对象满意度调查", UNITS[:8], OPTION_SETS[2], FONTS[1], 12.0, style="likert", row_mm=10.0),
 )
 
 
@@ -399,7 +470,9 @@ def read_accuracy(browser: Any, profiles: list[str], copies: int, seed: int) -> 
     A row is *misread* when the reading is definite (an option or blank) and not what the voter meant;
     *review* when it is pending. Fax copies use no pencil: a fax's threshold wipes light pencil out
     entirely (nothing is left to read; the simulator's truth calls such marks illegible)."""
-    from pipeline.forms.proposal import FormNotFound, proposal_template, scan_blank
+    from pipeline.forms.draft import proposal_template
+    from pipeline.forms.proposal import scan_blank
+    from pipeline.forms.proposed import FormNotFound
     from pipeline.forms.read import read_form_sheet
     from pipeline.reading.ingest import ScanPage
     from pipeline.reading.outcome import SheetRead

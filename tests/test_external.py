@@ -26,7 +26,9 @@ from pipeline.ballot.template import Template, load_template
 from pipeline.cli import main
 from pipeline.common.messages import page_reason
 from pipeline.common.reasons import PageReason, Why
-from pipeline.forms.proposal import FormNotFound, proposal_template, scan_blank
+from pipeline.forms.draft import proposal_template
+from pipeline.forms.proposal import scan_blank
+from pipeline.forms.proposed import FormNotFound
 from pipeline.forms.read import read_form_sheet
 from pipeline.reading.ingest import Gray, ScanPage, pdf_bytes_pages
 from pipeline.reading.outcome import SheetRead, SheetRejected
@@ -56,6 +58,11 @@ CELLS = FormSpec(
 )
 # The squares form again under another title: the same table, told apart by OCR of the title only.
 RETITLED = FormSpec("retitled", "机关科室满意度测评表", SQUARES.units, SQUARES.options, SQUARES.font, SQUARES.size_pt)
+# No ruled table: □ after each name (they move with its length), and a scale of boxes joined by rules.
+INLINE = FormSpec("inline", "窗口单位满意度测评表", UNITS[14:22], ("满意", "基本满意", "不满意"), style="inline")
+LIKERT = FormSpec(
+    "likert", "服务对象满意度调查", UNITS[:8], ("非常满意", "满意", "一般", "不满意"), style="likert", row_mm=10.0
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +70,7 @@ def forms() -> Iterator[dict[str, tuple[Gray, Template]]]:
     """Each form's clean page (300 dpi) and the template ``from-scan`` made of its blank."""
     made = {}
     with chromium() as browser:
-        for spec in (SQUARES, CELLS, RETITLED):
+        for spec in (SQUARES, CELLS, RETITLED, INLINE, LIKERT):
             page = pdf_bytes_pages(print_pdf(browser, spec), DPI)[0]
             proposal = scan_blank(ScanPage(f"{spec.name}.png", 1, page, DPI))
             assert not isinstance(proposal, FormNotFound)
@@ -111,6 +118,64 @@ def test_filled_copies_are_read_or_sent_to_review(
         "its table matches rule for rule (of 2 forms, the only one)"
     )
     assert result.alignment.residual_mm < 0.5
+
+
+@pytest.mark.parametrize(
+    ("form", "profile", "seed"), [("inline", "office", 11), ("likert", "office", 12), ("likert", "fax", 13)]
+)
+def test_forms_without_a_ruled_table_are_found_by_their_boxes(
+    forms: dict[str, tuple[Gray, Template]], form: str, profile: str, seed: int
+) -> None:
+    """Inline □ and a scale of boxes are found by their printed places among all five forms; every row is
+    read as meant or sent to a clerk."""
+    rng = np.random.default_rng(seed)
+    page, template = forms[form]
+    assert template.external is not None and not template.external.ruled and template.external.anchors
+    filled, intent = fill(page, template, rng)
+    scanned, applied = degrade(filled, profile, rng, source_dpi=DPI)  # type: ignore[arg-type]
+    result = read_form_sheet(
+        ScanPage("copy.jpg", 1, scanned, None), SESSION, [t for _, t in forms.values()], load_settings()
+    )
+    read = check(result, intent, form)
+    # The simulator's marks are sized for our 6 mm box: on these 3.7 mm □ many run over the edge or round a
+    # neighbour (a ring drawn round one inline box reaches the box above it), which sends the row to a clerk.
+    assert read >= 0.5 * len(intent), f"only {read} of {len(intent)} rows read ({applied})"
+    assert isinstance(result, SheetRead) and result.identified_by is not None
+    assert result.identified_by.code == Why.FORM_BY_PLACES
+
+
+def test_a_stroke_across_two_rows_goes_to_a_clerk(forms: dict[str, tuple[Gray, Template]]) -> None:
+    """One line drawn from a box of one row into a box of the next is no one row's vote (issue 20, item 6)."""
+    page, template = forms["likert"]
+    layout = compute_layout(template)
+    first, second = layout.rows[0].boxes[1].rect, layout.rows[1].boxes[1].rect
+    filled = page.copy()
+    # Firm enough that each box's part alone would be a vote.
+    start = (round((first.x + 0.8) * PX), round((first.y + 0.8) * PX))
+    end = (round((second.x + second.w - 0.8) * PX), round((second.y + second.h - 0.8) * PX))
+    cv2.line(filled, start, end, 30, round(0.6 * PX))
+    result = read_form_sheet(ScanPage("across.png", 1, filled, DPI), SESSION, [template], load_settings())
+    assert isinstance(result, SheetRead)
+    readings = {reading.unit: reading for reading in result.readings}
+    assert [readings[layout.rows[i].unit].reading for i in (0, 1)] == ["pending", "pending"], result.readings[:2]
+    assert all(reading.reading == "blank" for reading in result.readings[2:])
+
+
+@pytest.mark.parametrize("seed", [21, 22])
+def test_phone_photos_of_a_form_without_a_ruled_table_are_read_right_or_rejected(
+    forms: dict[str, tuple[Gray, Template]], seed: int
+) -> None:
+    """A tilted, curled photo of the scale of boxes: its places fit one page or the page is rejected with a
+    reason; no row is read as something the voter did not mean."""
+    rng = np.random.default_rng(seed)
+    page, template = forms["likert"]
+    filled, intent = fill(page, template, rng)
+    photo, _ = degrade(filled, "phone", rng, source_dpi=DPI)
+    result = read_form_sheet(ScanPage("photo.jpg", 1, photo, None), SESSION, [template], load_settings())
+    if isinstance(result, SheetRejected):
+        assert result.outcome == "unreadable"
+    else:
+        check(result, intent, "likert")
 
 
 @pytest.mark.parametrize("seed", [4, 7])

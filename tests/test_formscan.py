@@ -22,8 +22,10 @@ from PIL import Image
 from benchmarks.ocr import CHROMIUM, FormSpec, Scan, available_fonts, chromium, print_pdf, scanned
 from pipeline.ballot.template import TemplateInvalid, parse_template
 from pipeline.cli.formscan import commands
+from pipeline.forms.draft import proposal_template, template_yaml
 from pipeline.forms.ocr import similarity, text_ems
-from pipeline.forms.proposal import FormNotFound, FormProposal, proposal_template, scan_blank, template_yaml
+from pipeline.forms.proposal import scan_blank
+from pipeline.forms.proposed import FormNotFound, FormProposal
 from pipeline.forms.ruling import deskew, find_tables
 from pipeline.reading.ingest import ScanPage
 
@@ -101,6 +103,12 @@ def _forms() -> list[tuple[FormSpec, Scan]]:
             TURNED,
         ),
         (
+            # No ruled table: □ after each name, so the boxes move with the names' lengths (rows of alike
+            # lengths make blocks that interleave; the rows must come out in the page's order).
+            FormSpec("inline", "窗口单位满意度测评表", UNITS_20[4:12], FOUR, fonts[0], 12.0, style="inline"),
+            TURNED,
+        ),
+        (
             FormSpec(
                 "two-tables",
                 "机关科室和二级单位满意度测评表",
@@ -116,13 +124,20 @@ def _forms() -> list[tuple[FormSpec, Scan]]:
 
 
 FORMS = _forms()
+# Named by no usual grade words: six grades in a ruled table of empty cells, a 1–7 scale without a table.
+CLERKS_OPTIONS = [
+    FormSpec("six-grades", "干部作风评议表", UNITS_20[:6], ("优秀", "良好", "较好", "一般", "较差", "差"), boxes=False),
+    FormSpec(
+        "seven-scale", "服务评价", UNITS_20[6:11], ("1", "2", "3", "4", "5", "6", "7"), size_pt=11.0, style="likert"
+    ),
+]
 
 
 @pytest.fixture(scope="module")
 def printed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, bytes]]:
     """Every form of FORMS printed to PDF once (Chromium starts once for the module)."""
     with chromium() as browser:
-        yield {spec.name: print_pdf(browser, spec) for spec, _ in FORMS}
+        yield {spec.name: print_pdf(browser, spec) for spec in [*(spec for spec, _ in FORMS), *CLERKS_OPTIONS]}
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +174,7 @@ def test_every_label_and_option_is_exact_or_flagged(
 
 
 def test_each_table_with_options_is_a_section(proposals: dict[str, FormProposal]) -> None:
-    spec = FORMS[4][0]
+    spec = next(spec for spec, _ in FORMS if spec.name == "two-tables")
     proposal = proposals["two-tables"]
     assert [len(section.rows) for section in proposal.sections] == [5, 6]
     template, doubts = proposal_template(proposal, "two")
@@ -335,3 +350,42 @@ def test_text_width_and_similarity() -> None:
     assert similarity("不满意", "不满意") == 1.0
     assert similarity("满意", "不满意") == pytest.approx(2 / 3)
     assert similarity("", "满意") == 0.0
+
+
+def test_faint_grey_rules_on_a_pale_photo_are_found() -> None:
+    """A phone photo of a form with grey rules: paper at 190, the rules only 14 grey levels darker, noise 2.
+    Not seen as ink at the usual contrast; found when faint rules are looked for (what from-scan and the
+    fit do when no table is found otherwise)."""
+    page = _grid(merged=False)
+    pale = np.where(page < 128, 176, 190).astype(np.float32)
+    noisy = np.asarray(np.clip(pale + np.random.default_rng(3).normal(0.0, 2.0, pale.shape), 0, 255), dtype=np.uint8)
+    assert find_tables(noisy, 8.0) == []
+    (table,) = find_tables(noisy, 8.0, faint=True)
+    assert len(table.xs) == 7 and len(table.ys) == 6
+
+
+@pytest.mark.parametrize("spec", CLERKS_OPTIONS, ids=["table-six", "scale-seven"])
+def test_the_clerks_options_name_the_columns(spec: FormSpec, printed: dict[str, bytes]) -> None:
+    """Six grades in a ruled table, a 1–7 scale without one: neither is named surely by the usual grade words;
+    with --options every column is taken as the clerk names it, and the rows are read as usual."""
+    options = spec.options
+    page = ScanPage(f"{spec.name}.png", 1, scanned(printed[spec.name], Scan(dpi=300.0)), 300.0)
+    without = scan_blank(page)  # the columns may be found, but not named surely
+    assert isinstance(without, FormNotFound) or not all(c.heading.sure for s in without.sections for c in s.options)
+    proposal = scan_blank(page, options=options)
+    assert isinstance(proposal, FormProposal), proposal
+    (section,) = proposal.sections
+    assert [column.word for column in section.options] == list(options)
+    assert all(column.heading.sure for column in section.options)
+    assert len(section.rows) == len(spec.units)
+    template, _ = proposal_template(proposal, spec.name)
+    assert template.sections[0].options == list(options)
+
+
+def test_a_missing_language_names_its_debian_package() -> None:
+    from pipeline.forms.ocr import OcrUnavailableError, find_tessdata
+
+    with pytest.raises(OcrUnavailableError) as caught:
+        find_tessdata("chi_sim+zzz_test")
+    assert "apt-get install tesseract-ocr tesseract-ocr-zzz-test" in str(caught.value)
+    assert "chi-sim" not in str(caught.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -85,6 +86,9 @@ def test_hash_ignores_yaml_formatting_but_not_content(tmp_path: Path) -> None:
         (lambda d: d["sections"][0].update(options=["满意", "不了解"]), "use 'dont_know: true'"),
         (lambda d: d["sections"][0]["rows"][0].update(unitt="x"), "sections.0.rows.0.unitt → unknown field"),
         (lambda d: d.update(paper="Letter"), "paper → Input should be 'A4'"),
+        (lambda d: d["sections"][0].update(options=[str(i) for i in range(8)]), "at most 7 items"),
+        (lambda d: d.update(sections=[{"rows": [{"unit": f"单位{i}"}]} for i in range(5)]), "at most 4 on a ballot"),
+        (lambda d: d["sections"][0].update(rows=[{"unit": f"单位{i}"} for i in range(31)]), "at most 30 on a ballot"),
     ],
 )
 def test_invalid_templates_name_the_path(mutate: object, expected: str) -> None:
@@ -147,3 +151,52 @@ def test_sessions() -> None:
     assert validate_session("2026 H1") is not None
     assert validate_session("第一轮") is not None
     assert validate_session("a" * 25) is not None
+
+
+def _external(**place: object) -> dict[str, object]:
+    """A one-section existing form whose section geometry is ``place`` (plus one row of two boxes)."""
+    box = {"x": 50.0, "y": 1.0, "w": 4.0, "h": 4.0}
+    row = {"band": {"x": 0.0, "y": 0.0, "w": 100.0, "h": 6.0}, "label": box, "boxes": [box, {**box, "x": 60.0}]}
+    section = {"table": {"x": 0.0, "y": 0.0, "w": 100.0, "h": 6.0}, "line_mm": 0.2, "rows": [row], **place}
+    return {
+        **base(),
+        "source": "external",
+        "sections": [{"rows": [{"unit": "局机关"}], "options": ["满意", "不满意"]}],
+        "external": {"page_w_mm": 210, "page_h_mm": 297, "origin_x_mm": 10, "origin_y_mm": 20, "sections": [section]},
+    }
+
+
+def test_existing_forms_may_have_free_standing_places_circles_and_seven_options() -> None:
+    free = parse_template(_external(marker="circle"))
+    assert free.external is not None and not free.external.ruled and not free.external.sections[0].ruled
+    ruled = parse_template(_external(marker="square", columns=[0.0, 100.0], rules=[0.0, 6.0]))
+    assert ruled.external is not None and ruled.external.ruled
+    assert errors_of(_external(marker="cell")) == [
+        "external.sections.0 → marker 'cell' needs the table's ruling lines (columns and rules)"
+    ]
+    assert errors_of(_external(marker="square", columns=[0.0, 100.0])) == [
+        "external.sections.0 → columns and rules: two or more of each (a ruled table), or neither"
+    ]
+    data = _external(marker="square")
+    data["external"]["sections"][0]["rows"][0]["clear"] = [[1.0] * 16]  # type: ignore[index]
+    assert any("clear: 2 needed" in message for message in errors_of(data))
+    big = base()
+    big["sections"] = [{"options": [str(i) for i in range(7)], "rows": [{"unit": "局机关"}]}]
+    assert len(parse_template(big).sections[0].options) == 7
+
+
+def test_fields_added_for_existing_forms_leave_older_forms_hashes_alone() -> None:
+    """A form made before codes, anchors and clearances existed hashes as it did: its stored template and
+    the pages read with it stay its own."""
+    data = _external(marker="square", columns=[0.0, 100.0], rules=[0.0, 6.0])
+    plain = parse_template(data)
+    data["external"]["codes"] = ["FORM-7"]  # type: ignore[index]
+    assert parse_template(data).content_hash() != plain.content_hash()
+    fields = plain.model_dump(mode="json")
+    for key in ("codes", "anchors"):
+        del fields["external"][key]
+    del fields["external"]["sections"][0]["rows"][0]["clear"]
+    canonical = json.dumps(
+        {"layout_version": 1, "template": fields}, ensure_ascii=False, sort_keys=True, separators=(",", ":")
+    )
+    assert plain.content_hash() == hashlib.sha256(canonical.encode("utf-8")).hexdigest()

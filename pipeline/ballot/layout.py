@@ -371,10 +371,11 @@ def _external_layout(template: Template) -> Layout:
 
     rows, lines = [], []
     for index, (section, place) in enumerate(zip(template.sections, external.sections, strict=True)):
-        top, bottom = oy + place.rules[0], oy + place.rules[-1]
-        left, right = ox + place.columns[0], ox + place.columns[-1]
-        lines += [Line(ox + x, top, ox + x, bottom, place.line_mm) for x in place.columns]
-        lines += [Line(left, oy + y, right, oy + y, place.line_mm) for y in place.rules]
+        if place.ruled:
+            top, bottom = oy + place.rules[0], oy + place.rules[-1]
+            left, right = ox + place.columns[0], ox + place.columns[-1]
+            lines += [Line(ox + x, top, ox + x, bottom, place.line_mm) for x in place.columns]
+            lines += [Line(left, oy + y, right, oy + y, place.line_mm) for y in place.rules]
         for row_index, (row, geometry) in enumerate(zip(section.rows, place.rows, strict=True)):
             boxes = tuple(
                 Checkbox(index, row_index, row.unit, option, rect(box))

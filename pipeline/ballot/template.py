@@ -22,6 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 LAYOUT_VERSION = 1
 
 DEFAULT_OPTIONS = ("满意", "基本满意", "不满意")
+MAX_OPTIONS = 7  # a six- or seven-grade scale (优 良 中 差 …, or a 1–7 Likert line)
+#: What one printed ballot can hold (our layout); an existing form (source: external) may hold more.
+NATIVE_SECTIONS, NATIVE_ROWS = 4, 30
+EXTERNAL_SECTIONS, EXTERNAL_ROWS = 40, 100
+CLEAR_DIRECTIONS = 16  # directions round an existing form's answer place its clearance is given in (from rightwards)
 DONT_KNOW = "不了解"
 CATEGORY_ROW = "测评人类别"
 
@@ -59,12 +64,16 @@ class Section(_Strict):
     options: list[ShortText] = Field(
         default_factory=lambda: list(DEFAULT_OPTIONS),
         min_length=2,
-        max_length=5,
+        max_length=MAX_OPTIONS,
         description="The grades every row offers, left to right (without 不了解).",
     )
     dont_know: bool = Field(default=False, description="Add a 不了解 column after the options.")
     comment: bool = Field(default=False, description="Add a 意见建议 cell per row (kept as an image only).")
-    rows: list[Row] = Field(min_length=1, max_length=30)
+    rows: list[Row] = Field(
+        min_length=1,
+        max_length=EXTERNAL_ROWS,
+        description=f"The rows; at most {NATIVE_ROWS} on a ballot we print, {EXTERNAL_ROWS} on an existing form.",
+    )
 
     @property
     def all_options(self) -> tuple[str, ...]:
@@ -112,36 +121,81 @@ class MmRect(_Strict):
 
 
 class ExternalRow(_Strict):
-    """Where one row of an existing form sits: its band, its label cell and one answer place per option."""
+    """Where one row of an existing form sits: its band, its label and one answer place per option."""
 
-    band: MmRect = Field(description="The row between its ruling lines, across the whole table.")
-    label: MmRect = Field(description="The cell holding the row's label (单位名称).")
+    band: MmRect = Field(
+        description="The row between its ruling lines across the whole table; on a form without a ruled "
+        "table, the strip the row's answer places and label take up."
+    )
+    label: MmRect = Field(description="Where the row's label (单位名称, a question) is printed.")
     boxes: list[MmRect] = Field(
         min_length=2,
-        max_length=6,
+        max_length=MAX_OPTIONS + 1,
         description="Where each option is marked, in the section's option order (then 不了解): the printed "
-        "square, or the whole cell between its ruling lines.",
+        "square or circle, or the whole cell between its ruling lines.",
     )
+    clear: list[Annotated[list[float], Field(min_length=CLEAR_DIRECTIONS, max_length=CLEAR_DIRECTIONS)]] = Field(
+        default_factory=list,
+        description=f"Per box, how far paper reaches from its outline before other print (its option text, a "
+        f"rule joining it to the next box, a heading), mm, in {CLEAR_DIRECTIONS} directions from rightwards, "
+        "clockwise: ink beside a box is looked for only there. Empty in a ruled table (its rules bound the row).",
+    )
+
+    @model_validator(mode="after")
+    def _clear_per_box(self) -> ExternalRow:
+        if self.clear and len(self.clear) != len(self.boxes):
+            raise ValueError(f"clear: {len(self.boxes)} needed, one per box (or none)")
+        return self
 
 
 class ExternalSection(_Strict):
     """One table of an existing form, matching the template section of the same index."""
 
-    table: MmRect = Field(description="The table's outer border (centres of its ruling lines).")
-    marker: Literal["square", "cell"] = Field(
-        description="'square': a printed □ in every answer cell; 'cell': the empty cell itself is ticked."
+    table: MmRect = Field(
+        description="The table's outer border (centres of its ruling lines); without a ruled table, the box "
+        "around the section's rows."
+    )
+    marker: Literal["square", "circle", "cell"] = Field(
+        description="'square': a printed □ at every answer place; 'circle': a printed ○ (a bubble); 'cell': "
+        "the empty table cell itself is ticked."
     )
     line_mm: float = Field(gt=0, le=3, description="Thickness of the table's ruling lines, mm.")
     box_line_mm: float = Field(
-        default=0.2, gt=0, le=2, description="Stroke of the printed squares, mm (marker 'square' only)."
+        default=0.2, gt=0, le=2, description="Stroke of the printed squares or circles, mm (not for 'cell')."
     )
     columns: list[float] = Field(
-        min_length=2, description="x of every vertical ruling line, mm from the origin, left to right."
+        default_factory=list,
+        description="x of every vertical ruling line, mm from the origin, left to right; empty when the "
+        "answer places stand free (no ruled table): the form is then found by its printed places.",
     )
     rules: list[float] = Field(
-        min_length=2, description="y of every horizontal ruling line, mm from the origin, top to bottom."
+        default_factory=list,
+        description="y of every horizontal ruling line, mm from the origin, top to bottom; empty as 'columns'.",
     )
-    rows: list[ExternalRow] = Field(min_length=1, max_length=30, description="One per row of the section.")
+    rows: list[ExternalRow] = Field(min_length=1, max_length=EXTERNAL_ROWS, description="One per row of the section.")
+
+    @property
+    def ruled(self) -> bool:
+        """Whether the section is a ruled table (found by its rules) rather than free-standing places."""
+        return len(self.columns) >= 2 and len(self.rules) >= 2
+
+    @model_validator(mode="after")
+    def _rules_or_places(self) -> ExternalSection:
+        if (len(self.columns) >= 2) != (len(self.rules) >= 2) or len(self.columns) == 1 or len(self.rules) == 1:
+            raise ValueError("columns and rules: two or more of each (a ruled table), or neither")
+        if self.marker == "cell" and not self.ruled:
+            raise ValueError("marker 'cell' needs the table's ruling lines (columns and rules)")
+        return self
+
+
+class Anchor(_Strict):
+    """A printed answer place seen on an existing form's blank, in a section or not: the form is found on a
+    scan by all of them together (a page of another form with a few alike boxes does not match them all)."""
+
+    x: float = Field(description="Centre, mm right of the origin.")
+    y: float = Field(description="Centre, mm below the origin.")
+    size: float = Field(gt=0, le=20, description="Outer size (the larger side), mm.")
+    marker: Literal["square", "circle"] = Field(description="A printed □ or ○.")
 
 
 class ExternalForm(_Strict):
@@ -154,9 +208,27 @@ class ExternalForm(_Strict):
     title_box: MmRect | None = Field(
         default=None, description="The printed title line, OCR'd to tell several external forms apart."
     )
-    sections: list[ExternalSection] = Field(
-        min_length=1, max_length=4, description="One per template section, in the same order."
+    codes: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list,
+        max_length=8,
+        description="Texts of QR codes or barcodes printed alike on every copy of the form (read on the "
+        "blank): a page carrying one of them is this form. Leave out a code that differs from copy to copy "
+        "(a sheet number).",
     )
+    sections: list[ExternalSection] = Field(
+        min_length=1, max_length=EXTERNAL_SECTIONS, description="One per template section, in the same order."
+    )
+    anchors: list[Anchor] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Every printed □ and ○ seen on the blank, in a section or not: a form without a ruled table "
+        "is found on a scan by them (empty: by its sections' boxes).",
+    )
+
+    @property
+    def ruled(self) -> bool:
+        """Whether every section is a ruled table: the form is then found by its rules, else by its places."""
+        return all(section.ruled for section in self.sections)
 
 
 class Template(_Strict):
@@ -173,7 +245,12 @@ class Template(_Strict):
     footer: str | None = Field(default=None, max_length=120, description="Small print at the bottom.")
     paper: Literal["A4"] = Field(default="A4", description="Paper size; A4 portrait only for now.")
     voter_category: VoterCategory | None = Field(default=None, description="Optional 测评人类别 question.")
-    sections: list[Section] = Field(min_length=1, max_length=4)
+    sections: list[Section] = Field(
+        min_length=1,
+        max_length=EXTERNAL_SECTIONS,
+        description=f"The tables; at most {NATIVE_SECTIONS} on a ballot we print, {EXTERNAL_SECTIONS} on an "
+        "existing form.",
+    )
     source: Literal["native", "external"] = Field(
         default="native", description="'external' for forms built from a scan of an existing paper form."
     )
@@ -181,6 +258,17 @@ class Template(_Strict):
         default=None,
         description="Where everything sits on an existing form ('ballot template from-scan'); source: external only.",
     )
+
+    @model_validator(mode="after")
+    def _fits_a_printed_ballot(self) -> Template:
+        if self.source == "external":
+            return self
+        if len(self.sections) > NATIVE_SECTIONS:
+            raise ValueError(f"sections: at most {NATIVE_SECTIONS} on a ballot we print")
+        for index, section in enumerate(self.sections):
+            if len(section.rows) > NATIVE_ROWS:
+                raise ValueError(f"sections.{index}.rows: at most {NATIVE_ROWS} on a ballot we print")
+        return self
 
     @model_validator(mode="after")
     def _external_geometry_matches(self) -> Template:
@@ -214,8 +302,17 @@ class Template(_Strict):
 
     def content_hash(self) -> str:
         """Hex sha256 of the normalised template plus the layout version: stable across YAML formatting."""
-        # Leaving out an absent 'external' keeps the hashes of templates printed before it existed.
+        # Leaving out an absent 'external' keeps the hashes of templates printed before it existed; so does
+        # leaving out fields added since (at their defaults) for forms made before them.
         fields = self.model_dump(mode="json", exclude={"external"} if self.external is None else None)
+        if self.external is not None:
+            external = fields["external"]
+            for key in ("codes", "anchors"):
+                if not external[key]:
+                    del external[key]
+            for row in (row for section in external["sections"] for row in section["rows"]):
+                if not row["clear"]:
+                    del row["clear"]
         canonical = json.dumps(
             {"layout_version": LAYOUT_VERSION, "template": fields},
             ensure_ascii=False,

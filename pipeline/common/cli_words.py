@@ -226,8 +226,16 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
     "template_comment": ("  + 意见建议", "  + 意见建议 (comments)"),
     "template_hash": ("  内容哈希 {hash}（二维码中：{short}）", "  hash {hash} (QR: {short})"),
     "output_exists": ("{path} 已存在；要覆盖请加 --force", "{path} exists; use --force to overwrite it"),
-    "no_form": ("在 {path} 里没找到表格：{reason}", "no form found in {path}: {reason}"),
-    "not_a_template": ("这张表格做不成模板：\n{table}", "the form cannot be a template:\n{table}"),
+    "no_form": (
+        "在 {path} 里没找到可用的表格：{reason}（找到的内容见预览 {preview}）。下一步：用 300 dpi 把空白表扫正；"
+        "若方框已找到而选项列没认出，用 --options 写明选项",
+        "no usable form found in {path}: {reason} (what was seen: {preview}). Next: scan the blank at 300 dpi, "
+        "straight; or name the options with --options when the boxes were found but not their columns",
+    ),
+    "not_a_template": (
+        "这张表格做不成模板（找到的内容见预览 {preview}）：\n{table}",
+        "the form cannot be a template (what was found: {preview}):\n{table}",
+    ),
     "proposed": ("模板 {id}：{title} → {path}", "template {id}: {title} → {path}"),
     "proposed_section": (
         "  表格 {index}：{rows} 行，{options}（{marker}）",
@@ -235,6 +243,8 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
     ),
     "marker_square": ("印好的方框 □", "□ printed boxes"),
     "marker_cell": ("空白格", "empty cells"),
+    "marker_circle": ("印好的圆圈 ○", "○ printed circles"),
+    "marker_free": ("，无表格线", ", no ruled table"),
     "proposed_rows": ("  共 {rows} 行；纠斜 {skew}°；预览 {path}", "  {rows} rows; deskewed {skew}°; preview {path}"),
     "proposed_note": ("  注意：{note}", "  note: {note}"),
     "please_check": ("待核对（{count} 处，已在 YAML 中标出）：", "please check ({count}), marked in the YAML:"),

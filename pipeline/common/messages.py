@@ -181,6 +181,19 @@ PAGE_TEXT: dict[Why, tuple[str, str]] = {
         "the ballot was found by its marks, but neither its code nor its serial can be read; count it by hand "
         "from the paper (the serial is printed under the code)",
     ),
+    Why.FORM_PLACES_MISSING: (
+        "{form}：印好的答题框只找到 {found}/{expected} 个（另一种表格，或被裁掉？）",
+        "{form}: only {found} of {expected} printed answer boxes found (another form, or cut off?)",
+    ),
+    Why.FORM_PLACES_FOREIGN: (
+        "{form}：页面上有 {extra} 个它没有的答题框（另一种表格）",
+        "{form}: {extra} answer boxes on the page that it does not have (another form)",
+    ),
+    Why.FORM_BY_PLACES: (
+        "表格 {form}：印好的答题框对上 {found}/{expected} 个{only}",
+        "form {form}: {found} of its {expected} printed answer boxes match{only}",
+    ),
+    Why.FORM_BY_CODE: ("表格 {form}：由其印的码认出（{text}）", "form {form}: told by the code it prints ({text})"),
     Why.DUPLICATE_IMAGE: (
         "同一图像已从 {path} 第 {page} 页计入；不再计入",
         "the same image was already counted from {path} page {page}; not counted",
@@ -339,7 +352,7 @@ REFUSAL_TEXT: dict[Refusal, tuple[str, str]] = {
 def page_reason(reason: PageReason, lang: Lang = "zh") -> str:
     """The clerk's sentence for ``reason``."""
     detail = dict(reason.detail)
-    if reason.code == Why.FORM_BY_TABLE:  # "the only one" of several configured forms
+    if reason.code in (Why.FORM_BY_TABLE, Why.FORM_BY_PLACES):  # "the only one" of several configured forms
         forms = int(detail.get("forms", 1))
         detail["only"] = _fill(SHARED_TEXT["forms_only_one"][_index(lang)], {"forms": forms}, lang) if forms > 1 else ""
     if reason.code == Why.SERIAL_FROM_TEXT:  # the issued serial a misread one was taken for, if it was

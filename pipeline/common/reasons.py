@@ -74,6 +74,10 @@ class Why(StrEnum):
     FORM_DISTORTED = "form_distorted"  # degrees, percent
     FORM_BY_TABLE = "form_by_table"  # form, forms (how many were configured): a read page
     FORM_BY_TITLE = "form_by_title"  # form, title, percent: a read page
+    FORM_PLACES_MISSING = "form_places_missing"  # form, found, expected
+    FORM_PLACES_FOREIGN = "form_places_foreign"  # form, extra
+    FORM_BY_PLACES = "form_by_places"  # form, forms, found, expected: a read page
+    FORM_BY_CODE = "form_by_code"  # form, text: a read page, told apart by the code it prints
     # -- the session's history (decided when the page is stored) -------------------------------------------
     DUPLICATE_IMAGE = "duplicate_image"  # path, page
     UNKNOWN_SERIAL = "unknown_serial"  # serial, session

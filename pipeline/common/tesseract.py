@@ -30,16 +30,25 @@ class OcrUnavailableError(RuntimeError):
 
 
 def find_tessdata(lang: str) -> str:
-    """The folder holding ``<lang>.traineddata`` for every language of ``lang`` ('chi_sim+eng')."""
+    """The folder holding ``<lang>.traineddata`` for every language of ``lang`` ('chi_sim+eng'); when one is
+    missing, :class:`OcrUnavailableError` names the Debian package that holds it."""
     candidates = [os.environ["TESSDATA_PREFIX"]] if os.environ.get("TESSDATA_PREFIX") else []
     candidates += list(TESSDATA_DIRS)
+    parts = [part for part in lang.split("+") if part]
     for folder in candidates:
-        if all((Path(folder) / f"{part}.traineddata").is_file() for part in lang.split("+")):
+        if parts and all((Path(folder) / f"{part}.traineddata").is_file() for part in parts):
             return folder
+    missing = [part for part in parts if not any((Path(f) / f"{part}.traineddata").is_file() for f in candidates)]
+    packages = " ".join(debian_package(part) for part in missing or parts)
     raise OcrUnavailableError(
-        f"Tesseract language data {lang!r} not found (looked in {', '.join(candidates)}); "
-        "install it with: apt-get install tesseract-ocr tesseract-ocr-chi-sim"
+        f"Tesseract language data {', '.join(missing or parts)} not found (looked in {', '.join(candidates)}); "
+        f"install it with: apt-get install tesseract-ocr {packages}"
     )
+
+
+def debian_package(lang: str) -> str:
+    """The Debian package holding one Tesseract language ('chi_sim' → 'tesseract-ocr-chi-sim')."""
+    return "tesseract-ocr-" + lang.lower().replace("_", "-")
 
 
 def tesserocr_module() -> Any:

@@ -1,8 +1,9 @@
-"""External forms: existing office forms we did not print, found on a scan by their own ruling lines.
+"""External forms: existing office forms we did not print, found on a scan by their own ruling lines (or, for
+a form without a ruled table, by its printed answer places: :mod:`pipeline.forms.placefit`).
 
 Such a form has no registration marks and no QR code; its table is what we measure it by.
 
-1. *Fit* (:func:`fit_forms`): the page is tried as fed in all four directions, deskewed (each view made
+1. *Fit* (:func:`fit_tables`): the page is tried as fed in all four directions, deskewed (each view made
    once for all configured forms; the first view any form is found in is the page's orientation), and for
    phone photos rectified on the table's outer border; the table found (:mod:`pipeline.forms.ruling`) must match
    the blank's rule for rule; then every rule crossing is located and a homography fitted to them robustly
@@ -23,7 +24,8 @@ import numpy.typing as npt
 from pipeline.ballot.template import ExternalForm, ExternalSection, Template
 from pipeline.common.imaging import MM_PER_INCH, Gray, Matrix
 from pipeline.common.reasons import PageReason, Why
-from pipeline.forms.ruling import MIN_TABLE_MM, Table, deskew, find_tables, ink_of, rule_masks
+from pipeline.forms.placefit import PlaceFit, fit_by_places
+from pipeline.forms.ruling import MIN_TABLE_MM, Table, deskew, find_tables, ink_of, rotation_of, rule_masks, unturn
 from pipeline.reading.settings import AlignmentLimits
 
 Mask = npt.NDArray[np.uint8]
@@ -39,18 +41,47 @@ MIN_INLIERS = 0.8  # share of crossings on one plane; fewer: folded or curled (l
 
 @dataclass(frozen=True)
 class FormFit:
-    """Where an external form's table lies on a scan: page mm (of the blank) → image px, and how well."""
+    """Where an external form lies on a scan: page mm (of the blank) → image px, and how well."""
 
     template: Template
     matrix: Matrix
-    residual_mm: float  # 90th percentile misfit of the rule crossings
-    crossings: int  # found and agreeing with the fit
+    residual_mm: float  # 90th percentile misfit of the rule crossings (or of the answer places)
+    crossings: int  # found and agreeing with the fit: rule crossings, or answer places
+    expected: int = 0  # answer places the form has (found by its places); 0 when found by its table
 
 
 def fit_forms(
     image: Gray, templates: Sequence[Template], dpi: float | None, limits: AlignmentLimits
 ) -> list[FormFit | PageReason]:
     """For each of ``templates``: where its form lies on ``image`` (:class:`FormFit`), or why it is not there.
+    Forms whose every section is a ruled table are found by their rules (:func:`fit_tables`), the others by
+    their printed answer places (:func:`pipeline.forms.placefit.fit_by_places`)."""
+    ruled = [index for index, template in enumerate(templates) if _external(template).ruled]
+    free = [index for index in range(len(templates)) if index not in ruled]
+    results: dict[int, FormFit | PageReason] = {}
+    if ruled:
+        results.update(zip(ruled, fit_tables(image, [templates[i] for i in ruled], dpi, limits), strict=True))
+    if free:
+        scales = [_px_per_mm(image, _external(templates[i]), dpi) for i in free]
+        found = fit_by_places(image, [templates[i] for i in free], scales, limits)
+        for index, fit in zip(free, found, strict=True):
+            results[index] = (
+                FormFit(templates[index], fit.matrix, fit.residual_mm, fit.matched, fit.expected)
+                if isinstance(fit, PlaceFit)
+                else fit
+            )
+    return [results[index] for index in range(len(templates))]
+
+
+def _external(template: Template) -> ExternalForm:
+    assert template.external is not None
+    return template.external
+
+
+def fit_tables(
+    image: Gray, templates: Sequence[Template], dpi: float | None, limits: AlignmentLimits
+) -> list[FormFit | PageReason]:
+    """For each of ``templates`` (ruled forms): where its table lies on ``image``, or why it is not there.
 
     The page is looked at as fed in all four directions (deskewed), each view computed once and tried
     against every form; as soon as forms are found in one view, that is the page's orientation and the
@@ -72,6 +103,12 @@ def fit_forms(
             break
     else:
         for index, template in enumerate(templates):
+            # Faint grey rules (a pale photo): looked for only now, upright and upside down.
+            for turns in (0, 2) if results[index] is None else ():
+                view = _upright_view(image, turns, _px_per_mm(image, _external(template), dpi), faint=True)
+                results[index] = _fit_in_view(view, template, limits)
+                if results[index] is not None:
+                    break
             for view in _rectified_views(image, template) if results[index] is None else ():
                 results[index] = _fit_in_view(view, template, limits)
                 if results[index] is not None:
@@ -94,8 +131,8 @@ class _View:
     tables: list[Table]
 
 
-def _make_view(image: Gray, to_image: Matrix, px_per_mm: float) -> _View:
-    masks = rule_masks(image, px_per_mm)
+def _make_view(image: Gray, to_image: Matrix, px_per_mm: float, *, faint: bool = False) -> _View:
+    masks = rule_masks(image, px_per_mm, faint=faint)
     return _View(image, to_image, px_per_mm, masks, find_tables(image, px_per_mm, masks))
 
 
@@ -103,10 +140,11 @@ def _px_per_mm(image: Gray, external: ExternalForm, dpi: float | None) -> float:
     return dpi / MM_PER_INCH if dpi else max(image.shape) / max(external.page_w_mm, external.page_h_mm)
 
 
-def _upright_view(image: Gray, turns: int, px_per_mm: float) -> _View:
+def _upright_view(image: Gray, turns: int, px_per_mm: float, *, faint: bool = False) -> _View:
     turned = np.ascontiguousarray(np.rot90(image, turns))
     upright, angle = deskew(turned)
-    return _make_view(upright, _unturn(turns, image.shape) @ np.linalg.inv(_rotation(upright.shape, angle)), px_per_mm)
+    to_image = unturn(turns, image.shape) @ np.linalg.inv(rotation_of(upright.shape, angle))
+    return _make_view(upright, to_image, px_per_mm, faint=faint)
 
 
 def _fit_in_view(view: _View, template: Template, limits: AlignmentLimits) -> FormFit | PageReason | None:
@@ -224,23 +262,3 @@ def _crossing(
     rows = np.flatnonzero(h_window >= 0.5 * h_window.max())
     cols = np.flatnonzero(v_window >= 0.5 * v_window.max())
     return float(x - radius + cols.mean()), float(y - radius + rows.mean())
-
-
-def _rotation(shape: tuple[int, ...], angle: float) -> Matrix:
-    """The 3×3 matrix :func:`deskew` turned the page with."""
-    height, width = shape[:2]
-    matrix = np.eye(3)
-    if angle:
-        matrix[:2] = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
-    return matrix
-
-
-def _unturn(turns: int, shape: tuple[int, ...]) -> Matrix:
-    """Pixel coordinates in ``np.rot90(image, turns)`` → in ``image`` (of ``shape``)."""
-    height, width = shape[:2]
-    return {
-        0: np.eye(3),
-        1: np.array([[0.0, -1.0, width - 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]),
-        2: np.array([[-1.0, 0.0, width - 1.0], [0.0, -1.0, height - 1.0], [0.0, 0.0, 1.0]]),
-        3: np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, height - 1.0], [0.0, 0.0, 1.0]]),
-    }[turns % 4]

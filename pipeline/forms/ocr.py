@@ -42,14 +42,15 @@ WORD_GAP_EM = 0.45  # a gap this wide between glyphs is a space (e.g. "满 意")
 INK_BELOW_PAPER = 60  # grey levels below the local paper white that count as printed ink
 SPECK_PX = 6  # smaller ink blobs are scanner dust
 FULL_WIDTH = str.maketrans("(),:;!?", "（），：；！？")
-LABEL_PUNCTUATION = frozenset("（）·、-—")
+LABEL_PUNCTUATION = frozenset("（）·、-— ")
+CJK_LANGUAGES = ("chi_", "jpn", "kor")
 
 
 @dataclass(frozen=True)
 class OcrText:
     """What Tesseract read in one label crop."""
 
-    text: str  # the best reading, whitespace removed, lines joined ('' when nothing was recognised)
+    text: str  # the best reading, lines joined; spaces only between Latin words ('' when nothing was recognised)
     readings: tuple[str, ...]  # every distinct non-empty reading of the modes tried
     confidence: float  # 0–100, the lowest confidence of any character of ``text``
     sure: bool
@@ -68,6 +69,13 @@ class TextLine:
 class _LineRead:
     text: str
     confidences: tuple[float, ...]
+
+
+def is_cjk(lang: str) -> bool:
+    """Whether ``lang`` ('chi_sim+eng') reads Chinese, Japanese or Korean first: labels are then a few wide
+    characters, checked by their width; otherwise they are phrases of letters."""
+    first = lang.split("+")[0].lower()
+    return first.startswith(CJK_LANGUAGES)
 
 
 class LabelReader:
@@ -125,7 +133,10 @@ class LabelReader:
 
     def _read_lines(self, lines: list[TextLine], mode: int) -> _LineRead:
         parts = [self._read_line(line.image, mode) for line in lines]
-        return _LineRead("".join(p.text for p in parts), tuple(c for p in parts for c in p.confidences))
+        text = ""
+        for part in parts:
+            text = _spaced(text, part.text)
+        return _LineRead(text, tuple(c for p in parts for c in p.confidences))
 
     def _read_line(self, crop: Gray, mode: int) -> _LineRead:
         tesserocr = self._tesserocr
@@ -145,11 +156,30 @@ class LabelReader:
                 except RuntimeError:  # tesserocr's way of saying "an empty symbol"
                     continue
                 if glyph and not glyph.isspace():
+                    # Latin words keep their spaces ("Very good"); CJK text has none between its words.
+                    if (
+                        chars
+                        and symbol.IsAtBeginningOf(tesserocr.RIL.WORD)
+                        and _spaced(chars[-1], glyph) != chars[-1] + glyph
+                    ):
+                        chars.append(" ")
+                        confidences.append(100.0)
                     chars.append(glyph.strip())
                     confidences.append(float(symbol.Confidence(level)))
         self.calls += 1
         self.seconds += time.perf_counter() - started
         return _clean(chars, confidences)
+
+
+def _spaced(before: str, after: str) -> str:
+    """``before`` and ``after`` joined as words: with a space between two letters or digits that are not CJK."""
+    if before and after and _narrow(before[-1]) and _narrow(after[0]):
+        return f"{before} {after}"
+    return before + after
+
+
+def _narrow(ch: str) -> bool:
+    return unicodedata.east_asian_width(ch) not in ("W", "F") and unicodedata.category(ch)[0] in "LN"
 
 
 def _mean(values: tuple[float, ...]) -> float:

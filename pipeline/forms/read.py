@@ -4,7 +4,8 @@ identify (a page without our QR code) and rejoins it at classification, so that 
 
 1. *Fit* (:func:`pipeline.forms.fitting.fit_forms`): the page's table, matched to each configured form rule
    for rule.
-2. *Identification*: when several forms' tables fit, the title is re-sampled upright and OCR'd, and the form
+2. *Identification*: when several forms fit, the one whose own code (printed alike on every copy, listed in
+   its template) the page carries is taken; else the title is re-sampled upright and OCR'd, and the form
    whose title it clearly resembles most is taken; otherwise the page is rejected as ``wrong_template``. How
    the form was recognised is kept as the page's reason.
 3. *Scoring* (:mod:`pipeline.forms.scoring`) in :class:`~pipeline.reading.score.BoxScore` terms, then
@@ -20,6 +21,7 @@ from collections.abc import Sequence
 
 import cv2
 import numpy as np
+import zxingcpp
 
 from pipeline.ballot.layout import Layout, compute_layout
 from pipeline.ballot.payload import SheetId
@@ -66,9 +68,9 @@ def read_form_sheet(
         reason = PageReason.of(Why.FORM_NOT_FOUND, failures=failures)
         return SheetRejected("unreadable", reason, fingerprint, image=reduced_image(image))
     if len(fits) == 1:
-        fit, identified = fits[0], PageReason.of(Why.FORM_BY_TABLE, form=fits[0].template.id, forms=len(templates))
+        fit, identified = fits[0], _found_by(fits[0], len(templates))
     else:
-        chosen = _by_title(image, fits)
+        chosen = _by_code(image, fits) or _by_title(image, fits)
         if isinstance(chosen, PageReason):
             return SheetRejected("wrong_template", chosen, fingerprint, image=reduced_image(image))
         fit, identified = chosen
@@ -89,6 +91,30 @@ def read_form_sheet(
     sheet = SheetId(template.id, template.short_hash(), session, "")
     review = kept_image(page, alignment.matrix, layout)
     return SheetRead(sheet, template.content_hash(), alignment, scores, readings, fingerprint, review, identified)
+
+
+def _found_by(fit: FormFit, forms: int) -> PageReason:
+    """How the one form that fits was recognised: its table, rule for rule, or its answer places."""
+    if fit.expected:
+        return PageReason.of(
+            Why.FORM_BY_PLACES, form=fit.template.id, forms=forms, found=fit.crossings, expected=fit.expected
+        )
+    return PageReason.of(Why.FORM_BY_TABLE, form=fit.template.id, forms=forms)
+
+
+def _by_code(image: Gray, fits: list[FormFit]) -> tuple[FormFit, PageReason] | None:
+    """The one fitting form whose own printed code (the same on every copy) the page carries, if exactly one
+    does; None when none or several do (the title then decides)."""
+    codes = {id(fit): set(fit.template.external.codes) for fit in fits if fit.template.external is not None}
+    if not any(codes.values()):
+        return None
+    printed = {result.text for result in zxingcpp.read_barcodes(image) if result.valid}
+    carrying = [fit for fit in fits if printed & codes.get(id(fit), set())]
+    if len(carrying) != 1:
+        return None
+    fit = carrying[0]
+    code = sorted(printed & codes[id(fit)])[0]
+    return fit, PageReason.of(Why.FORM_BY_CODE, form=fit.template.id, text=code[:40])
 
 
 def _by_title(image: Gray, fits: list[FormFit]) -> tuple[FormFit, PageReason] | PageReason:

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.common.imaging import Gray
+from pipeline.common.imaging import Gray, Matrix
 from pipeline.forms.ocr import printed_ink
 
 Mask = npt.NDArray[np.uint8]
@@ -33,8 +33,12 @@ VERTICAL_SHARE = 0.4  # of the table's height: column rules run through every bo
 # a wrapped label (非 over 保) stack into short false ones
 MIN_TABLE_MM = (40.0, 15.0)
 SQUARE_MM = (1.2, 10.0)  # side of a printed answer square or circle (□ at 11 pt in WenQuanYi: 1.7 mm)
+ROUND_SHARE = 0.86  # of its bounding box, the most a circle's outline encloses (π/4 ≈ 0.79, a square 1)
 HOLLOW_SHARE = 0.25  # of its bounding box, the least a square's hole covers (a small blurred □ has a thick outline)
 TONER_BLACK = 25.0  # grey level of printed black on a scan
+INK_CONTRAST = 25.0  # grey levels under the local mean that are ink on any page …
+MIN_INK_CONTRAST = 10.0  # … down to this on a quiet page (faint grey rules, a pale photo) …
+NOISE_FACTOR = 6.0  # … but never within this many times the page's noise (its median absolute deviation)
 INSET_PX = 2  # beyond half a rule's thickness: a cell's interior starts this far inside its rules
 
 
@@ -65,11 +69,23 @@ class Table:
         raise KeyError((row, col))
 
 
-def ink_of(gray: Gray, px_per_mm: float) -> Mask:
-    """Dark marks against the local paper (uneven scanner light and grey paper are not ink)."""
+def ink_of(gray: Gray, px_per_mm: float, *, faint: bool = False) -> Mask:
+    """Dark marks against the local paper (uneven scanner light and grey paper are not ink): darker than the
+    mean around them by INK_CONTRAST grey levels; with ``faint``, by less on a quiet page (a pale phone
+    photo's grey rules stand out from its paper by 12–20 levels), never by less than NOISE_FACTOR times the
+    page's noise. Faint ink is only looked for where the usual finds no table: shadows and a photo's uneven
+    light make long faint lines too."""
     block = int(3.0 * px_per_mm) | 1
+    contrast = INK_CONTRAST
+    if faint:
+        small = gray[::3, ::3]
+        local = cv2.blur(small, (block // 3 | 1, block // 3 | 1)).astype(np.int16)
+        diff = (local - small.astype(np.int16)).ravel()
+        noise = 1.4826 * float(np.median(np.abs(diff - np.median(diff))))
+        contrast = float(np.clip(NOISE_FACTOR * noise, MIN_INK_CONTRAST, INK_CONTRAST))
     return np.asarray(
-        cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, 25), dtype=np.uint8
+        cv2.adaptiveThreshold(gray, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, contrast),
+        dtype=np.uint8,
     )
 
 
@@ -96,21 +112,49 @@ def deskew(gray: Gray) -> tuple[Gray, float]:
     return np.asarray(upright, dtype=np.uint8), fine
 
 
-def rule_masks(gray: Gray, px_per_mm: float) -> tuple[Mask, Mask, Mask]:
-    """Ink, and the horizontal and vertical ruling lines in it."""
-    ink = ink_of(gray, px_per_mm)
+def rotation_of(shape: tuple[int, ...], angle: float) -> Matrix:
+    """The 3×3 matrix :func:`deskew` turned a page of ``shape`` with (``angle``: what it returned)."""
+    height, width = shape[:2]
+    matrix = np.eye(3)
+    if angle:
+        matrix[:2] = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    return matrix
+
+
+def unturn(turns: int, shape: tuple[int, ...]) -> Matrix:
+    """Pixel coordinates in ``np.rot90(image, turns)`` → in ``image`` (of ``shape``)."""
+    height, width = shape[:2]
+    return {
+        0: np.eye(3),
+        1: np.array([[0.0, -1.0, width - 1.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]]),
+        2: np.array([[-1.0, 0.0, width - 1.0], [0.0, -1.0, height - 1.0], [0.0, 0.0, 1.0]]),
+        3: np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, height - 1.0], [0.0, 0.0, 1.0]]),
+    }[turns % 4]
+
+
+def rule_masks(gray: Gray, px_per_mm: float, *, faint: bool = False) -> tuple[Mask, Mask, Mask]:
+    """Ink, and the horizontal and vertical ruling lines in it (``faint``: see :func:`ink_of`)."""
+    ink = ink_of(gray, px_per_mm, faint=faint)
+    return (ink, *lines_in(ink, px_per_mm))
+
+
+def lines_in(ink: Mask, px_per_mm: float) -> tuple[Mask, Mask]:
+    """The horizontal and vertical ruling lines in an ink mask: ink runs longer than glyph strokes."""
     # Bridge one-pixel breaks (JPEG, a faint toner line) before the opening measures length.
     h_len, v_len = round(HORIZONTAL_MIN_MM * px_per_mm), round(VERTICAL_MIN_MM * px_per_mm)
     bridged_h = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 1)))
     bridged_v = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 5)))
     horizontal = cv2.morphologyEx(bridged_h, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (h_len, 1)))
     vertical = cv2.morphologyEx(bridged_v, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len)))
-    return ink, np.asarray(horizontal, dtype=np.uint8), np.asarray(vertical, dtype=np.uint8)
+    return np.asarray(horizontal, dtype=np.uint8), np.asarray(vertical, dtype=np.uint8)
 
 
-def find_tables(gray: Gray, px_per_mm: float, masks: tuple[Mask, Mask, Mask] | None = None) -> list[Table]:
-    """Every ruled table on the (upright) page, top to bottom. ``masks``: :func:`rule_masks` when known."""
-    ink, horizontal, vertical = masks or rule_masks(gray, px_per_mm)
+def find_tables(
+    gray: Gray, px_per_mm: float, masks: tuple[Mask, Mask, Mask] | None = None, *, faint: bool = False
+) -> list[Table]:
+    """Every ruled table on the (upright) page, top to bottom. ``masks``: :func:`rule_masks` when known;
+    ``faint``: look for faint grey rules (see :func:`ink_of`)."""
+    ink, horizontal, vertical = masks or rule_masks(gray, px_per_mm, faint=faint)
     grid = cv2.dilate(horizontal | vertical, np.ones((5, 5), np.uint8))
     _, labels, stats, _ = cv2.connectedComponentsWithStats(grid, connectivity=8)
     tables = []
@@ -213,8 +257,9 @@ def interior(image: Gray, rect: PxRect, line_px: float) -> tuple[Gray, tuple[int
     return image[y0:y1, x0:x1], (x0, y0)
 
 
-def square_in(image: Gray, rect: PxRect, line_px: float, px_per_mm: float) -> PxRect | None:
-    """The one printed hollow square (or circle) in a cell, or None when the cell has none."""
+def square_in(image: Gray, rect: PxRect, line_px: float, px_per_mm: float) -> tuple[PxRect, bool] | None:
+    """The one printed hollow square (or circle) in a cell, and whether it is round; None when the cell has
+    none."""
     crop, (ox, oy) = interior(image, rect, line_px)
     if crop.size == 0:
         return None
@@ -229,8 +274,11 @@ def square_in(image: Gray, rect: PxRect, line_px: float, px_per_mm: float) -> Px
         x, y, w, h = cv2.boundingRect(contour)
         if parent != -1 or child == -1 or not (low <= w <= high and low <= h <= high) or max(w, h) > 1.3 * min(w, h):
             continue
-        if cv2.contourArea(contours[child]) >= HOLLOW_SHARE * w * h:
-            found.append((float(ox + x), float(oy + y), float(ox + x + w), float(oy + y + h)))
+        hole = cv2.contourArea(contours[child])
+        if hole >= HOLLOW_SHARE * w * h:
+            # A round outline's area is π/4 of its bounding box; a square's fills it.
+            round_ = cv2.contourArea(contour) < ROUND_SHARE * w * h
+            found.append(((float(ox + x), float(oy + y), float(ox + x + w), float(oy + y + h)), round_))
     return found[0] if len(found) == 1 else None
 
 
@@ -246,13 +294,13 @@ def square_stroke(image: Gray, rect: PxRect) -> float:
     return float(darkness.sum()) / (2 * ((x1 - x0) + (y1 - y0)))
 
 
-CellKind = Literal["empty", "square", "text"]
+CellKind = Literal["empty", "square", "circle", "text"]
 
 
 def cell_content(image: Gray, cell: Cell, line_px: float, px_per_mm: float) -> tuple[CellKind, PxRect | None]:
-    """What a cell holds: nothing, one printed answer square (and where), or text."""
-    square = square_in(image, cell.rect, line_px, px_per_mm)
-    if square is not None:
-        return "square", square
+    """What a cell holds: nothing, one printed answer square or circle (and where), or text."""
+    found = square_in(image, cell.rect, line_px, px_per_mm)
+    if found is not None:
+        return ("circle" if found[1] else "square"), found[0]
     crop, _ = interior(image, cell.rect, line_px)
     return ("text" if printed_ink(crop).any() else "empty"), None

@@ -302,6 +302,9 @@ def _read_pdf_page(path: Path, page_no: int) -> ScanPage | UnreadablePageImage:
             extracted = _embedded_image(images[0])
             if extracted is not None:
                 pixels, jpeg = extracted
+                turns = page.get_rotation() // 90 % 4
+                if turns:  # the page is shown turned (/Rotate, clockwise): so is the scan on it
+                    pixels, jpeg = np.ascontiguousarray(np.rot90(pixels, -turns)), None
                 dpi = pixels.shape[1] / (width_pt / 72.0) if width_pt else None
                 return ScanPage(source, page_no, pixels, dpi, jpeg)
         bitmap = page.render(scale=VECTOR_RENDER_DPI / 72.0, grayscale=True)

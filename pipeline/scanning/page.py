@@ -20,6 +20,9 @@ from pipeline.reading.settings import ReadingSettings
 
 #: A page refused for these reasons may be an existing office form.
 NOT_OUR_BALLOT = frozenset({Why.BLANK, Why.NO_CODE})
+#: … and so may a page whose only code is not a ballot's: many survey forms print their own QR code or
+#: barcode. If no configured form is found on it either, what its code was is the better reason to keep.
+FOREIGN_CODE = frozenset({Why.CODE_NOT_OURS, Why.CODE_DAMAGED, Why.CODE_VERSION})
 
 
 def read_page(
@@ -31,8 +34,14 @@ def read_page(
     debug: DebugWriter,
 ) -> SheetResult:
     """``page`` read as one of our ballots (``catalog``: every template printed with the store) or, when it has
-    no ballot's code, as one of the session's existing ``forms``."""
+    no ballot's code (none, or another form's), as one of the session's existing ``forms``."""
     result = read_sheet(page, session, catalog, settings, debug)
-    if forms and isinstance(result, SheetRejected) and result.reason.code in NOT_OUR_BALLOT:
+    if not forms or not isinstance(result, SheetRejected):
+        return result
+    if result.reason.code in NOT_OUR_BALLOT:
         return read_form_sheet(page, session, forms, settings, debug)
+    if result.reason.code in FOREIGN_CODE:
+        form = read_form_sheet(page, session, forms, settings, debug)
+        missing = isinstance(form, SheetRejected) and form.reason.code == Why.FORM_NOT_FOUND
+        return result if missing else form
     return result
