@@ -208,6 +208,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--held-out", action="store_true", help=f"use the first held-out seed, {HELD_OUT_FROM}")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it (to look at pages)")
     args = parser.parse_args()
     seed = HELD_OUT_FROM if args.held_out else args.seed
     kind = "tuning" if seed in TUNING_SEEDS else "held out: report, never tune" if seed >= HELD_OUT_FROM else "other"
@@ -230,10 +231,11 @@ def main() -> None:
     )
     started = time.perf_counter()
     totals: Counter[str] = Counter()
-    with tempfile.TemporaryDirectory() as folder:
-        printed = print_ballots(Path(folder) / "printed", args.ballots)
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.keep or Path(scratch)
+        printed = print_ballots(folder / "printed", args.ballots)
         work = [
-            (job, Path(folder) / f"{index:02d}", args.ballots, seed, args.difficulty, printed)
+            (job, folder / f"{index:02d}", args.ballots, seed, args.difficulty, printed)
             for index, job in enumerate(batches)
         ]
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:
