@@ -51,7 +51,11 @@ def test_box_classes_follow_thresholds() -> None:
         ((0.0, 0.0, 0.0), ("blank", None, None)),
         ((0.25, 0.22, 0.0), ("overvote", None, None)),
         ((0.25, 0.0, 0.95), ("pending", None, RowWhy.CORRECTION)),
-        ((0.25, 0.0, 0.8), ("pending", None, RowWhy.UNEQUAL)),  # a scribble measured light: still asked
+        ((0.25, 0.0, 0.8), ("pending", None, RowWhy.CORRECTION)),  # a scribble measured light: still asked
+        ((0.0, 0.76, 0.45), ("pending", None, RowWhy.CORRECTION)),  # a box scribbled over beside a tick
+        ((0.55, 0.75, 0.0), ("overvote", None, None)),  # two crosses, one drawn smaller
+        ((0.2, 0.0, 0.4), ("overvote", None, None)),  # two ticks, one drawn smaller
+        ((0.1, 0.0, 0.4), ("pending", None, RowWhy.UNEQUAL)),  # a speck beside a tick
         ((0.7, 0.75, 0.0), ("overvote", None, None)),  # two crosses thickened by a soft photo
         ((0.05, 0.0, 0.0), ("pending", None, RowWhy.MARGINAL)),
         ((0.25, 0.05, 0.0), ("pending", None, RowWhy.MARGINAL)),
@@ -99,10 +103,27 @@ def test_ink_along_a_border_is_judged_against_the_row_and_the_page() -> None:
 
     def page(*edges: float) -> list[BoxScore]:  # five rows with these edges, then one with a ring
         others = [replace(score, unit=f"{score.unit}{n}") for n in range(5) for score in edged(*edges)]
-        return others + edged(0.15, 0.15 + margin + 0.01, 0.15)
+        return others + edged(0.05, 0.05 + margin + 0.01, 0.05)
 
     assert {r.reading for r in classify_page(page(0.15, 0.16, 0.17), SETTINGS)} == {"blank"}
     assert classify_page(page(0.0, 0.0, 0.0), SETTINGS)[-1].reason == RowWhy.EDGE
+
+
+def test_a_row_with_ink_along_every_border_is_misaligned() -> None:
+    """Ink along the border of every box of a row, its cleanest too, far beyond the page's usual, where the row's
+    borders are found worse than the page's (a fax whose lost scan lines moved the row: the printed borders lie
+    beside their masks, every box measures ink, and the row was read as an overvote of three marks; accuracy
+    seed 1001): the row goes to a clerk as misaligned."""
+    margin = SETTINGS.marks.edge
+    quiet = [replace(score, unit=f"{score.unit}{n}", edge=0.01) for n in range(5) for score in row(0, 0, 0)]
+    moved = [replace(score, edge=margin + 0.1) for score in row(0.22, 0.11, 0.13, match=0.6)]
+    assert classify_page(quiet + moved, SETTINGS)[-1].reason == RowWhy.ALIGNMENT
+    # Every box of the page alike (a fax's thickened lines, a soft photo's halo): measured against the page.
+    thick = [replace(score, edge=margin + 0.1) for score in quiet]
+    assert classify_page(thick + moved, SETTINGS)[-1].reading == "overvote"
+    # Borders found as well as elsewhere (a phone photo's grain and halo heavier in one part of the page): read.
+    found = [replace(score, border_match=0.9) for score in moved]
+    assert classify_page(quiet + found, SETTINGS)[-1].reading == "overvote"
 
 
 def test_a_ring_all_along_one_border_is_read_only_where_the_row_and_the_page_are_clean() -> None:
@@ -415,6 +436,28 @@ def test_a_ticks_long_leg_into_the_box_above_is_not_a_mark_beside_it() -> None:
     ):
         readings = {reading.unit: reading for reading in classify_page(odd, SETTINGS)}
         assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", RowWhy.OUTSIDE)
+
+
+def test_a_ticks_long_leg_that_ends_in_the_box_above_is_asked_about() -> None:
+    """Issue 19: a leg running 8–10 mm up ends inside the box above (the accuracy benchmark's seed 1001: an empty
+    row read 满意 from the leg of the row below's tick). A mark in a box whose ink around it lies below it, over a
+    marked box whose ink leaves it, may be that leg: the row goes to a clerk; the row below is read."""
+    upper = [replace(box, unit="图书馆") for box in row(0.0, 0.0, 0.0)]
+    lower = [replace(box, unit="博物馆") for box in row(0.3, 0.0, 0.0)]
+    leg_inside = replace(upper[0], fill=0.17, centre=0.04, darkness=0.4, outside=0.03, outside_below=1.0)
+    leaving = replace(lower[0], outside=0.03)
+    readings = {r.unit: r for r in classify_page([leg_inside, *upper[1:], leaving, *lower[1:]], SETTINGS)}
+    assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", RowWhy.LEG)
+    assert (readings["博物馆"].reading, readings["博物馆"].choice) == ("choice", "满意")
+    # Ink round the upper mark above it too (its own tick's arm), the box below not leaving ink, or leaving it
+    # every way, not up (a slash or a cross reaching out of both boxes): read.
+    for upper_box, lower_box in (
+        (replace(leg_inside, outside_below=0.5), leaving),
+        (leg_inside, lower[0]),
+        (leg_inside, replace(leaving, outside_below=0.5)),
+    ):
+        readings = {r.unit: r for r in classify_page([upper_box, *upper[1:], lower_box, *lower[1:]], SETTINGS)}
+        assert (readings["图书馆"].reading, readings["图书馆"].choice) == ("choice", "满意")
 
 
 def test_a_mark_far_fainter_than_the_voters_others_is_asked_about() -> None:

@@ -67,7 +67,8 @@ def test_a_sheet_whose_code_is_smeared_is_found_by_its_marks_and_counted_under_i
     line = scanned(tmp_path, batch, smudged(ticked(batch, 0), batch))
     assert (line["outcome"], line["reason_code"]) == ("read", Why.SERIAL_FROM_TEXT), line["reason"]
     assert line["serial"] == batch.serials[0]
-    assert format_serial(batch.serials[0]) in line["reason"]  # the clerk sees what was read off the sheet
+    assert "read from the print as '" in line["reason"]  # the clerk sees what was read off the sheet …
+    assert line["reason"].endswith(f"the issued serial {format_serial(batch.serials[0])}")  # … and what it counts as
     assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
 
 

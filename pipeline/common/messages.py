@@ -229,6 +229,10 @@ ROW_TEXT: dict[RowWhy, tuple[str, str]] = {
         "a mark far fainter than the sheet's others",
     ),
     RowWhy.OUTSIDE: ("标记在方框外", "mark outside the box"),
+    RowWhy.LEG: (
+        "框内笔迹可能是下一行对勾伸上来的长笔画",
+        "the ink in the box may be the long leg of a tick in the row below",
+    ),
     RowWhy.ALIGNMENT: ("定位质量低", "low alignment quality"),
     RowWhy.LINE: ("有直线穿过方框（扫描条纹或折痕）", "a line runs through a box (scanner streak or fold)"),
     RowWhy.UNEQUAL: ("多选，但标记大小悬殊（可能是污点）", "two marks of very different size (a speck?)"),

@@ -112,6 +112,7 @@ class RowWhy(StrEnum):
     EDGE = "edge"
     NOISY = "noisy"
     FAINT = "faint"
+    LEG = "leg"  # the mark may be the long leg of a tick in the box below
 
 
 class BoxSeen(StrEnum):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -28,6 +28,7 @@ Reading = Literal["choice", "blank", "overvote", "pending"]
 
 #: A trace (see ``marks.trace``) covers under this share of its box; more ink than that is asked about.
 TRACE_FILL = 0.05
+MISFIT_MATCH = 0.1  # a row's borders found this much worse than the page's as a rule may lie off their masks
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class Page:
 
     residue: float = 0.0  # what the page leaves along an empty box's border as a rule (median ``edge``)
     clean: bool = False  # no stray ink anywhere (:func:`is_clean_page`)
+    match: float = 1.0  # how well the page's box borders were found as a rule (median ``border_match``)
 
 
 def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
@@ -201,10 +203,12 @@ def classify_row(
     page: Page = Page(),
     *,
     from_below: frozenset[int] = frozenset(),
+    reached: frozenset[int] = frozenset(),
     hand: float | None = None,
 ) -> RowReading:
     """One row's reading. ``page``: what is known of its page (:func:`page_of`); ``from_below``: positions of
-    boxes whose ink around them is the leg of a tick in the box below (:func:`legs_from_below`); ``hand``: how
+    boxes whose ink around them is the leg of a tick in the box below (:func:`legs_from_below`); ``reached``:
+    boxes whose mark may be such a leg ending in them (:func:`legs_reaching_in`); ``hand``: how
     dark the voter's marks on this sheet are as a rule (:func:`voters_hand`), None when too few to tell."""
     marks = settings.marks
     limits = settings.alignment
@@ -236,8 +240,12 @@ def classify_row(
     def pending(reason: RowWhy) -> RowReading:
         return RowReading(unit, "pending", None, reason)
 
-    # A box filled in solid hides its own border, so its border match says nothing about alignment.
-    if any(
+    # A box filled in solid hides its own border, so its border match says nothing about alignment. Ink along
+    # the border of every box of a row, the cleanest too, far beyond what the page leaves there as a rule,
+    # where the row's borders match worse than the page's do, is the printed border itself lying off its mask
+    # (a fax's lost scan lines moved the row): nothing measured in those boxes is to be trusted.
+    misfit = statistics.median(score.border_match for score in scores) <= page.match - MISFIT_MATCH
+    if (misfit and cleanest - residue >= marks.edge) or any(
         score.shift_mm > limits.max_box_shift_mm
         or (score.border_match < limits.min_border_match and score.fill < limits.border_hidden_fill)
         for score in scores
@@ -247,6 +255,9 @@ def classify_row(
     # what it is (a correction beside another mark, else the row's one mark), a streak's or a fold's does not.
     if any(score.crossing >= marks.crossing and score.fill < marks.cancelled for score in scores):
         return pending(RowWhy.LINE)
+    # A tick's long leg from the box below may end in this box: whose mark it is, only the paper shows.
+    if any(score.position in reached for score in marked):
+        return pending(RowWhy.LEG)
     if circled:
         if len(circled) > 1 or marked or marginal or beside or along:
             return pending(RowWhy.CIRCLE)
@@ -258,6 +269,8 @@ def classify_row(
         if min(darkness) < marks.firm_alike * max(darkness):  # an erasure, a faint second mark, a correction?
             return pending(RowWhy.CORRECTION)
         fills = sorted(score.fill for score in marked)
+        if fills[-1] >= marks.covering and fills[0] < marks.firm_alike * fills[-1]:  # a box scribbled over, a tick
+            return pending(RowWhy.CORRECTION)
         if fills[0] < marks.overvote_balance * fills[-1]:
             return pending(RowWhy.UNEQUAL)
         return RowReading(unit, "overvote", None, None)
@@ -290,9 +303,18 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
     page = page_of(scores)
     rows = _rows(scores)
     legs = legs_from_below(list(rows.values()), settings)
+    reaching = legs_reaching_in(list(rows.values()), settings)
     hand = voters_hand(rows.values(), settings, page)
     return [
-        classify_row(unit, group, settings, page, from_below=legs.get(unit, frozenset()), hand=hand)
+        classify_row(
+            unit,
+            group,
+            settings,
+            page,
+            from_below=legs.get(unit, frozenset()),
+            reached=reaching.get(unit, frozenset()),
+            hand=hand,
+        )
         for unit, group in rows.items()
     ]
 
@@ -318,22 +340,43 @@ def legs_from_below(rows: Sequence[Sequence[BoxScore]], settings: ReadingSetting
     written with a long right leg running out of its box and up, into the ring of the box above it. It is a vote
     for the box holding its turning point, not ink beside the box above: so where a box's ink around it lies
     below it (``outside_below`` ≥ ``marks.from_below``) and the box right below it (the next row, same options,
-    same position) is marked with ink leaving it, that ink is the leg. Ink elsewhere around the box still asks."""
+    same position) is marked with ink leaving it, that ink is the leg. Ink elsewhere around the box still asks.
+    A leg may run on into the box above itself: see :func:`legs_reaching_in`."""
     marks = settings.marks
+    return _legs(
+        rows,
+        lambda above, below: (
+            above.outside > 0
+            and above.outside_below >= marks.from_below
+            and below.outside > 0
+            and classify_box(below, settings) == "marked"
+        ),
+    )
+
+
+def legs_reaching_in(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> dict[str, frozenset[int]]:
+    """Per row, the boxes whose mark may be a leg from the row below ending in them (:attr:`RowWhy.LEG`): as
+    :func:`legs_from_below`, and the marked box below leaves its ink upwards (all but ``1 - marks.from_below`` of
+    its ink around it lies above it: a slash or a cross reaching out of both boxes leaves ink every way)."""
+    marks = settings.marks
+    explained = legs_from_below(rows, settings)
+    return _legs(
+        rows,
+        lambda above, below: (
+            above.position in explained.get(above.unit, frozenset()) and below.outside_below <= 1 - marks.from_below
+        ),
+    )
+
+
+def _legs(rows: Sequence[Sequence[BoxScore]], leg: Callable[[BoxScore, BoxScore], bool]) -> dict[str, frozenset[int]]:
+    """Per row, the positions of its boxes for which ``leg`` (the box, the box right below it) holds."""
     legs: dict[str, frozenset[int]] = {}
     for upper, lower in itertools.pairwise(rows):
         if [score.option for score in upper] != [score.option for score in lower]:
             continue  # the rows of another table (or the 测评人类别 row): not one above the other
-        explained = {
-            above.position
-            for above, below in zip(upper, lower, strict=True)
-            if above.outside > 0
-            and above.outside_below >= marks.from_below
-            and below.outside > 0
-            and classify_box(below, settings) == "marked"
-        }
-        if explained:
-            legs[upper[0].unit] = frozenset(explained)
+        positions = {above.position for above, below in zip(upper, lower, strict=True) if leg(above, below)}
+        if positions:
+            legs[upper[0].unit] = frozenset(positions)
     return legs
 
 
@@ -351,8 +394,10 @@ def page_of(scores: Sequence[BoxScore]) -> Page:
     """What a row's reading needs to know of its page: what the page leaves along an empty box's border as a
     rule (most boxes of a ballot are empty, so the median ``edge``: a soft photo's grey halo of the printed
     lines, a fax's thickened lines) and whether it shows no stray ink (:func:`is_clean_page`)."""
-    residue = statistics.median(score.edge for score in scores) if scores else 0.0
-    return Page(residue, is_clean_page(scores))
+    if not scores:
+        return Page()
+    residue = statistics.median(score.edge for score in scores)
+    return Page(residue, is_clean_page(scores), statistics.median(score.border_match for score in scores))
 
 
 def _rows(scores: Sequence[BoxScore]) -> dict[str, list[BoxScore]]:

@@ -56,8 +56,12 @@ class PageLine:
 
     def distance_mm(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         """How far each point (page mm) lies from the line's centre, across it."""
+        return np.asarray(np.abs(self.offset_mm(xs, ys)), dtype=np.float32)
+
+    def offset_mm(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+        """How far each point (page mm) lies from the line's centre, across it, right of or below it positive."""
         along, across = (ys, xs) if self.vertical else (xs, ys)
-        return np.asarray(np.abs(across - (self.slope * along + self.intercept)), dtype=np.float32)
+        return np.asarray(across - (self.slope * along + self.intercept), dtype=np.float32)
 
 
 def printed_of(model: BallotModel, px_per_mm: float) -> np.ndarray:

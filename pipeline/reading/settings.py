@@ -99,6 +99,13 @@ class MarkThresholds(_Strict):
         "fainter at least this share of the darker): a fainter mark beside a firm one may be an erasure, a faint "
         "second thought or a correction, and goes to a clerk.",
     )
+    covering: float = Field(
+        default=0.6,
+        gt=0,
+        le=1,
+        description="a mark covering this share of its box or more (a box scribbled over, filled in) beside a mark "
+        "under ``firm_alike`` of its size is of another kind (a correction beside the voter's tick): ask.",
+    )
     faint_share: float = Field(
         default=0.5,
         gt=0,

@@ -378,8 +378,10 @@ def _issued_like(db: sqlite3.Connection, page: PageRecord) -> PageRecord:
     if page.reason is None or page.serial is None:
         return page
     issued = [str(row[0]) for row in db.execute("SELECT serial FROM serials WHERE session = ?", (page.session,))]
-    if page.serial in issued:
-        return page
+    if page.serial in issued:  # the clerk is told which serial it is counted under, however it was read
+        return replace(
+            page, reason=PageReason.of(Why.SERIAL_FROM_TEXT, **page.reason.detail, issued=format_serial(page.serial))
+        )
     readings = [serial_characters(str(text)) for text in page.reason.detail.get("readings", [])] or [page.serial]
     nearest = sorted((min(_distance_within(serial, text) for text in readings), serial) for serial in issued)
     alone = len(nearest) < 2 or nearest[1][0] >= nearest[0][0] + SERIAL_MARGIN

@@ -29,7 +29,7 @@ from pipeline.reading.align import Alignment
 from pipeline.reading.lines import PageLine
 from pipeline.reading.model import BallotModel
 from pipeline.reading.score.geometry import BLUR_MM, Geometries, Geometry, border_sides, geometry_of, without
-from pipeline.reading.score.ink import GRAIN_STRONG_SHARE, MIN_STRONG_SHARE, ink_regions, largest_mark
+from pipeline.reading.score.ink import GRAIN_STRONG_SHARE, HYSTERESIS, MIN_STRONG_SHARE, ink_regions, largest_mark
 from pipeline.reading.score.patch import (
     SHOW_THROUGH_SCAN_MM,
     back_print,
@@ -59,6 +59,9 @@ SCALE_STEP = 0.02  # a row's boxes drawn this much larger or smaller than the fi
 SCALE_MAX = 0.12  # … up to this much; more is no feed or lens, but a side taken for another line
 LINE_MARGIN_MM = 0.4  # a line across the page is taken for print this far beyond its measured width (its blur)
 SOFT_STROKE_SHARE = 0.5  # a faint stroke this much of which is soft grey (:func:`~.patch.soft_pixels`) is none
+PROFILE_STEP_MM = 0.125  # a line's darkness across it is measured in steps this wide (one patch pixel) …
+PROFILE_PIXELS = 8  # … each from at least this many pixels of its course beside the box …
+PROFILE_QUANTILE = 0.9  # … as dark as this share of them (a streak wobbles and is uneven, dust lies on it)
 BILEVEL_GREY_SHARE = 0.01  # a page with fewer grey pixels than this share is a fax or a 1-bit scan
 
 
@@ -100,12 +103,15 @@ def score_row(
     patches, shifts, matches = found
     measured = []
     for (box, geometry, difference), (dx, dy) in zip(patches, shifts, strict=True):
-        hidden = _crossed(geometry, lines)
-        if hidden is not None:  # moved back with the scan's content, where the template's masks apply
-            geometry = without(geometry, shifted(hidden, (-dx, -dy)))
         # Move the scan's difference from its paper back by the shift found (wrapped edge pixels lie outside
         # every mask), so the template's masks, computed once, apply as they are.
-        measured.append((box, geometry, *darkness_of(shifted(difference, (-dx, -dy)), geometry)))
+        moved = shifted(difference, (-dx, -dy))
+        crossed = _crossed(geometry, lines)
+        if crossed is not None:  # moved back with the scan's content, where the template's masks apply
+            geometry = without(
+                geometry, _the_lines(darkness_of(moved, geometry)[0], shifted(crossed, (-dx, -dy)), geometry)
+            )
+        measured.append((box, geometry, *darkness_of(moved, geometry)))
     # One softness per row, like the shift: a mark across one box's border cannot pull it.
     soft = int(statistics.median(softness(darkness, geometry) for _, geometry, darkness, _ in measured))
     scores = []
@@ -267,17 +273,45 @@ def _below(ink: npt.NDArray[np.bool_], geometry: Geometry) -> float:
     return float(np.count_nonzero(ink & geometry.ring_below)) / around if around else 0.0
 
 
-def _crossed(geometry: Geometry, lines: Sequence[PageLine]) -> npt.NDArray[np.bool_] | None:
-    """The patch pixels the ``lines`` cross (with LINE_MARGIN_MM either side for the scan's blur), or None."""
+def _crossed(geometry: Geometry, lines: Sequence[PageLine]) -> npt.NDArray[np.int32] | None:
+    """Over the patch pixels the ``lines`` cross (with LINE_MARGIN_MM either side for the scan's blur), which
+    line is nearest, and on which side of its centre and how far, in steps of PROFILE_STEP_MM: numbered from 1,
+    each line's apart (0 elsewhere); or None where none crosses."""
     if not lines:
         return None
     coords = (np.arange(geometry.size, dtype=np.float32) + 0.0) / PATCH_PX_PER_MM
     xs = coords[None, :] + geometry.origin[0]
     ys = coords[:, None] + geometry.origin[1]
-    hidden = np.zeros((geometry.size, geometry.size), dtype=bool)
-    for line in lines:
-        hidden |= line.distance_mm(xs, ys) <= line.half_width_mm + LINE_MARGIN_MM
-    return hidden if hidden.any() else None
+    steps = np.zeros((geometry.size, geometry.size), dtype=np.int32)
+    nearest = np.full((geometry.size, geometry.size), np.inf, dtype=np.float32)
+    reach = round((max(line.half_width_mm for line in lines) + LINE_MARGIN_MM) / PROFILE_STEP_MM) + 1
+    for index, line in enumerate(lines):
+        offset = line.offset_mm(xs, ys)
+        across = (np.abs(offset) <= line.half_width_mm + LINE_MARGIN_MM) & (np.abs(offset) < nearest)
+        nearest[across] = np.abs(offset[across])
+        first = index * (2 * reach + 1) + reach + 1  # the step of this line's centre
+        steps[across] = np.round(offset[across] / PROFILE_STEP_MM).astype(np.int32) + first
+    return steps if steps.any() else None
+
+
+def _the_lines(darkness: Floats, steps: npt.NDArray[np.int32], geometry: Geometry) -> npt.NDArray[np.bool_]:
+    """The pixels of the lines' courses (``steps``, :func:`_crossed`) that are the lines' own: no darker than the
+    line's profile across it (at each step, the PROFILE_QUANTILE of its darkness where it runs beside the box,
+    outside the box and its print) by HYSTERESIS × INK_LEVEL. Where a mark crosses a line, the two darken the
+    paper together: that is the mark's (a faint tick drawn low in its box, its turning point on a crease), and
+    the line's blur beside its course hides no pen stroke."""
+    course = steps > 0
+    beside = course & ~geometry.interior & ~geometry.printed_mask
+    count = int(steps.max()) + 1
+    totals = np.bincount(steps[beside], minlength=count)
+    profile = np.zeros(count, dtype=np.float32)
+    for step in np.flatnonzero(totals >= PROFILE_PIXELS):
+        profile[step] = float(np.quantile(darkness[beside & (steps == step)], PROFILE_QUANTILE))
+    if not (totals >= PROFILE_PIXELS).any():
+        return course  # nowhere to see the line beside the box: all of its course is taken for it
+    unseen = totals < PROFILE_PIXELS
+    profile[unseen] = profile[~unseen].max()  # steps not seen beside the box: as dark as its darkest
+    return np.asarray(course & (darkness <= profile[steps] + HYSTERESIS * INK_LEVEL))
 
 
 def is_bilevel(image: Gray) -> bool:
