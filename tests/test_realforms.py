@@ -50,6 +50,31 @@ def test_a_filled_copy_serves_as_the_blank_when_there_is_none() -> None:
     assert all(len(row.boxes) == 5 for row in template.external.sections[0].rows)
 
 
+def test_the_questionnaire_s_inline_question_vertical_lists_and_likert_block_are_found() -> None:
+    """Question 1 (Female ○ Male ○, the text before each place), questions 2 and 3 (options one under another,
+    the two lists side by side), question 4 (a Likert block); question 5, a multiple-choice grid, is reported."""
+    assert FOLDER is not None
+    from pipeline.forms.proposal import scan_blank
+    from pipeline.forms.proposed import FormProposal
+
+    page = load_page(FOLDER / "formscanner/Questionnaire.pdf", 1)
+    proposal = scan_blank(page, lang="eng")
+    assert isinstance(proposal, FormProposal)
+    found = [(len(section.rows), len(section.options)) for section in proposal.sections]
+    assert found == [(1, 2), (1, 6), (1, 5), (3, 4)]
+    first, ages, meals, _ = proposal.sections
+    assert [option.word for option in first.options] == ["Female", "Male"]
+    assert [option.word for option in ages.options] == ["Under 25", "25-29", "30-39", "40-49", "50-59", "60 or more"]
+    assert ages.rows[0].label.text.startswith("How old are you")
+    assert meals.rows[0].label.text.startswith("How often do you eat at restaurants")
+    # The two lists' places stand in two columns, top to bottom.
+    for section in (ages, meals):
+        xs = [box[0] for box in section.rows[0].boxes]
+        ys = [box[1] for box in section.rows[0].boxes]
+        assert max(xs) - min(xs) < 5 and ys == sorted(ys)
+    assert any("multiple-choice grid" in note for note in proposal.notes), proposal.notes
+
+
 def test_the_preview_is_written_and_a_next_step_given_when_no_form_is_found(tmp_path: Path) -> None:
     """The questionnaire's bubbles name four options at most; asking for seven finds no usable block."""
     assert FOLDER is not None

@@ -328,12 +328,7 @@ def _label(
         and rect[1] < centre < rect[3]
     ]
     if left and not right:
-        label = read_words(union(_unnumbered(left, words, reader)), words, reader, phrases=phrases)
-        glued = ROW_NUMBER_START.match(label.text) if label is not None else None
-        if label is not None and glued is not None and glued.end() < len(label.text):
-            reason = f"a leading {glued.group(0)} was taken for the row number (序号) and left out"
-            return doubted(Reading(label.text[glued.end() :], label.sure, label.doubt, label.rect), reason)
-        return label
+        return numbered_label(left, words, reader, phrases=phrases)
     top = min(place.rect[1] for place in row)
     above = [
         rect
@@ -352,6 +347,16 @@ def _label(
     if min(place.rect[1] for place in row) - lowest > 3 * words.line_px:
         return read_words(union(left), words, reader, phrases=phrases) if left else None
     return read_words(union(line), words, reader, phrases=phrases)
+
+
+def numbered_label(line: list[PxRect], words: Words, reader: LabelReader, *, phrases: bool) -> Reading | None:
+    """The words of ``line`` read as one label, without a leading row or question number (1. 局机关)."""
+    label = read_words(union(_unnumbered(line, words, reader)), words, reader, phrases=phrases)
+    glued = ROW_NUMBER_START.match(label.text) if label is not None else None
+    if label is not None and glued is not None and glued.end() < len(label.text):
+        reason = f"a leading {glued.group(0)} was taken for the row number (序号) and left out"
+        return doubted(Reading(label.text[glued.end() :], label.sure, label.doubt, label.rect), reason)
+    return label
 
 
 def _stacked(line: list[PxRect], free: list[PxRect], band: PxRect, words: Words) -> list[PxRect]:

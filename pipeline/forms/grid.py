@@ -86,7 +86,8 @@ def find_blocks(places: Sequence[Place], ink: InkMap, px_per_mm: float) -> list[
     return [block for block in found if block.hidden <= (1 - MIN_SEEN) * len(block.rows) * len(block.rows[0])]
 
 
-def _alike(a: Place, b: Place) -> bool:
+def alike(a: Place, b: Place) -> bool:
+    """Two places of one kind and about one size (they may share a line or a column)."""
     return a.kind == b.kind and max(a.size, b.size) <= ALIKE * min(a.size, b.size)
 
 
@@ -103,7 +104,7 @@ def _lines(places: Sequence[Place]) -> list[list[Place]]:
     for i, a in enumerate(places):
         for j in range(i + 1, len(places)):
             b = places[j]
-            if _alike(a, b) and abs(a.centre[1] - b.centre[1]) <= ROW_SHARE * min(a.size, b.size):
+            if alike(a, b) and abs(a.centre[1] - b.centre[1]) <= ROW_SHARE * min(a.size, b.size):
                 parent[find(j)] = find(i)
     groups: dict[int, list[Place]] = {}
     for index, place in enumerate(places):
@@ -245,7 +246,7 @@ def _joined(
 ) -> list[tuple[Place, ...]] | None:
     """``block`` with ``row`` added when it stands in the same columns: the columns of both, each row with a
     place in every one (its outline found where the column crosses it); None when the row does not fit."""
-    if not _alike(_typical(block[0]), _typical(row)):
+    if not alike(_typical(block[0]), _typical(row)):
         return None
     reach = max(COLUMN_SHARE * row[0].size, COLUMN_MM * px_per_mm)
     present = _column_xs(block)

@@ -5,6 +5,7 @@ every answer place seen and why nothing could be made of them."""
 from __future__ import annotations
 
 import io
+import math
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -18,6 +19,7 @@ PREVIEW_FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"  # index
 SURE, DOUBT, TABLE, BOX, SEEN = "#1a9641", "#d7191c", "#2b83ba", "#7b3294", "#999999"
 SAME_LINE_MM = 2.0  # rows whose middles are this close are listed on one line of the panel
 PANEL_SHARE = 0.75  # the panel of readings beside the page, as a share of the page's width
+LINE_SHARE = 1.3  # of the panel's text size: the least distance between two of its lines
 
 
 class _Canvas:
@@ -33,6 +35,7 @@ class _Canvas:
         self.draw = ImageDraw.Draw(self.image)
         self.font = _font(round(PREVIEW_TEXT_MM * PREVIEW_PX_PER_MM))
         self.small = _font(round(0.7 * PREVIEW_TEXT_MM * PREVIEW_PX_PER_MM))
+        self.free = -math.inf  # the panel's first free height (preview px): sections side by side say in turn
 
     def box(self, rect: PxRect, colour: str, width: int = 2) -> None:
         x0, y0, x1, y1 = (value * self.scale for value in rect)
@@ -40,10 +43,12 @@ class _Canvas:
 
     def say(self, y: float, text: str, sure: bool, reason: str = "") -> None:
         x = self.page_width + 12
-        self.draw.text((x, y * self.scale), text, fill=SURE if sure else DOUBT, font=self.font, anchor="lm")
+        at = max(y * self.scale, self.free)
+        self.free = at + LINE_SHARE * PREVIEW_TEXT_MM * PREVIEW_PX_PER_MM
+        self.draw.text((x, at), text, fill=SURE if sure else DOUBT, font=self.font, anchor="lm")
         if reason:
             left = x + self.draw.textlength(text, font=self.font) + 10
-            self.draw.text((left, y * self.scale), f"待核对: {reason}"[:80], fill=DOUBT, font=self.small, anchor="lm")
+            self.draw.text((left, at), f"待核对: {reason}"[:80], fill=DOUBT, font=self.small, anchor="lm")
 
     def png(self) -> bytes:
         buffer = io.BytesIO()

@@ -9,7 +9,8 @@ Stages, in :func:`scan_blank`:
    or the clerk's ``--options``) is a section.
 3. *Answer places anywhere* (:mod:`pipeline.forms.places`, :mod:`pipeline.forms.grid`,
    :mod:`pipeline.forms.blocks`): printed □ and ○ outside those tables, grouped into rows and option columns,
-   are sections too, named by the text around them.
+   are sections too, named by the text around them; a column of places each with its option text beside it
+   is one question (:mod:`pipeline.forms.lists`: a vertical list, also two standing side by side).
 4. *Title*: the tallest text line above the first section, OCR'd to tell forms apart later.
 
 Everything is measured in pixels of the deskewed blank; :mod:`pipeline.forms.draft` expresses it in mm and
@@ -31,6 +32,7 @@ from pipeline.common.imaging import MM_PER_INCH, Gray
 from pipeline.forms.blocks import page_words, read_block, read_text, title_line
 from pipeline.forms.columns import read_columns
 from pipeline.forms.grid import find_blocks
+from pipeline.forms.lists import find_lists, read_list
 from pipeline.forms.ocr import LabelReader, ink_mask, is_cjk
 from pipeline.forms.places import Place, find_places, ink_map
 from pipeline.forms.proposed import (
@@ -83,6 +85,14 @@ def scan_blank(
         blocks = find_blocks(free, ink, px_per_mm)
         words = page_words(image, ink, free, px_per_mm)
         phrases = not is_cjk(lang)
+        blocks, lists, left_out = find_lists(blocks, free, words, reader, phrases=phrases)
+        notes += left_out
+        for vertical in lists:
+            listed = read_list(vertical, words, ink, px_per_mm, reader, wanted, phrases=phrases)
+            if isinstance(listed, str):
+                notes.append(f"answer places {_where(vertical.rect, px_per_mm)}: {listed}; ignored")
+            else:
+                sections.append(listed)
         for block in blocks:
             if choice_per == "column":
                 found, left_out = read_columns(block, words, ink, px_per_mm, reader, wanted, phrases=phrases)
