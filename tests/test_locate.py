@@ -14,7 +14,8 @@ import pytest
 from pipeline.ballot.payload import format_serial
 from pipeline.ballot.template import Template
 from pipeline.common.reasons import PageReason, Why
-from pipeline.reading.locate import mark_candidates, serial_guess
+from pipeline.reading.locate import mark_candidates, marks_fit, serial_guess
+from pipeline.reading.model import ballot_model
 from pipeline.reading.settings import load_settings
 from pipeline.scanning.batch import scan
 from pipeline.store.database import open_store
@@ -89,16 +90,50 @@ def test_a_sheet_whose_code_and_serial_are_smeared_is_left_to_a_clerk_saying_so(
     assert line["serial"] is None
 
 
-def test_the_marks_are_found_in_each_quarter_of_a_page_and_nowhere_on_one_without_them(batch: Batch) -> None:
-    quarters = mark_candidates(batch.pages()[0])
-    assert all(quarter for quarter in quarters)
-    side = 7.0 * PX
-    assert all(abs(quarter[0].side - side) < 0.15 * side for quarter in quarters)
+def test_the_marks_are_among_the_candidates_and_no_sheet_is_fitted_without_them(batch: Batch) -> None:
     page = batch.pages()[0]
-    for mark in batch.layout.registration:  # the marks painted out: a page of print and boxes only
+    candidates = mark_candidates(page)
+    side = 7.0 * PX
+    for mark in batch.layout.registration:
+        centre = np.array(mark.center) * PX
+        assert any(
+            np.hypot(*(found.centre - centre)) < 0.5 * PX and abs(found.side - side) < 0.15 * side
+            for found in candidates
+        ), mark
+    model = ballot_model(batch.template)
+    assert marks_fit(page, model) is not None
+    for mark in batch.layout.registration:  # the marks painted out: a page of print, boxes and the code's finders
         x, y = round(mark.x * PX) - 3, round(mark.y * PX) - 3
         page[y : y + round(mark.h * PX) + 6, x : x + round(mark.w * PX) + 6] = 255
-    assert sum(1 for quarter in mark_candidates(page) if quarter) < 3
+    assert marks_fit(page, model) is None
+
+
+def photographed(image: np.ndarray, roll_deg: float, far_edge: float) -> np.ndarray:
+    """``image`` as a photo of the sheet on a dark desk: rolled ``roll_deg`` in the frame, and tilted so that its
+    bottom edge, further from the lens, comes out ``far_edge`` times as wide as its top."""
+    height, width = image.shape
+    inset = width * (1 - far_edge) / 2
+    corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    tilted = np.float32([[0, 0], [width, 0], [width - inset, height * 0.9], [inset, height * 0.9]])
+    frame = int(max(width, height) * 1.5)
+    angle = np.radians(roll_deg)
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    placed = (tilted - tilted.mean(axis=0)) @ turn.T + frame / 2
+    matrix = cv2.getPerspectiveTransform(corners, placed.astype(np.float32))
+    return np.asarray(cv2.warpPerspective(image, matrix, (frame, frame), borderValue=60), dtype=np.uint8)
+
+
+@pytest.mark.parametrize(("roll_deg", "far_edge"), [(40.0, 0.85), (-135.0, 0.9), (8.0, 0.6)])
+def test_a_rolled_and_steeply_tilted_photo_is_found_by_its_marks(
+    tmp_path: Path, batch: Batch, roll_deg: float, far_edge: float
+) -> None:
+    """Issue 19: a photo rolled 40° or upside down puts two marks in one quarter of the frame and none in
+    another (the marks were looked for one a quarter: no_code); tilted so that the far edge comes out 0.6 as
+    wide as the near one, the far marks are 0.6 the size of the near ones and squashed (refused as marks that
+    do not agree in size). Either way the four marks are the sheet's corners, taken round in turn."""
+    line = scanned(tmp_path, batch, photographed(smudged(ticked(batch, 3), batch), roll_deg, far_edge))
+    assert (line["outcome"], line["serial"]) == ("read", batch.serials[3]), line["reason"]
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
 
 
 def test_what_is_read_on_the_serials_line_gives_a_serial_only_where_one_was_read() -> None:
@@ -156,3 +191,14 @@ def test_a_sheet_showing_only_a_stickers_code_is_found_by_its_marks(tmp_path: Pa
     image[top : top + sticker.shape[0], left : left + sticker.shape[1]] = sticker
     line = scanned(tmp_path, batch, image)
     assert (line["outcome"], line["serial"]) == ("read", batch.serials[3]), line["reason"]
+
+
+@pytest.mark.parametrize("far_edge", [0.75, 0.6])
+def test_a_steep_photo_whose_code_is_read_is_fitted_through_its_marks_found_anywhere(
+    tmp_path: Path, batch: Batch, far_edge: float
+) -> None:
+    """Issue 19: the code is read, but tilted this steeply the marks lie centimetres off where the code's
+    corners put them (refused: only 2 of 4 marks found). Found all over the photo instead, they fit the page."""
+    line = scanned(tmp_path, batch, photographed(ticked(batch, 2), 25.0, far_edge))
+    assert (line["outcome"], line["serial"]) == ("read", batch.serials[2]), line["reason"]
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED

@@ -98,6 +98,15 @@ def align_page(image: Gray, layout: Layout, qr: QrCode, limits: AlignmentLimits)
     return _checked(image, matrix, qr, qr_mm, len(found_px), layout, limits)
 
 
+def aligned_by(
+    image: Gray, matrix: Matrix, qr: QrCode, layout: Layout, limits: AlignmentLimits
+) -> Alignment | AlignmentFailure:
+    """The page read through ``matrix`` (page mm → image px, from all four registration marks found some other
+    way), checked as a fit through the marks is: against the code's corners, skew, stretch, resolution, every box
+    in the image."""
+    return _checked(image, matrix, qr, qr_symbol_corners_mm(layout, qr.modules), 4, layout, limits)
+
+
 def _checked(
     image: Gray,
     matrix: Matrix,

@@ -4,9 +4,9 @@ A phone photo taken from afar, a heavy JPEG or a scanner app's harsh binarisatio
 decoder reads, while the four 7 mm marks at the sheet's corners, each twelve modules' worth of ink, still show.
 So, for a page that is not blank and showed no code:
 
-1. **marks** — finder-pattern squares (a ring round a core) of any size are looked for in each quarter of
-   the image; one from each quarter (three will do) whose sizes agree are the sheet's corners, in whichever
-   of the four ways the sheet lay;
+1. **marks** — finder-pattern squares (a ring round a core) of any size are looked for all over the image;
+   four of them (three will do) whose sizes agree, taken round in turn, are the sheet's corners, however the
+   sheet lay and however far the photo was rolled;
 2. **template** — each template printed with the store is fitted through them and its box borders are looked
    for where that puts them (:func:`~pipeline.reading.refine.find_border`): the sheet is the template, and the
    way up, whose borders are found;
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -44,12 +44,12 @@ from pipeline.reading.refine import border_model, find_border
 
 #: A sheet fills at least this share of the photo's shorter side (a photo from afar), at most all of its longer.
 SHEET_SHARE = 0.35
-SEARCH_SIDE_PX = 900  # marks are looked for on the image reduced to this many pixels across its shorter side
-MARK_SQUARENESS = 1.35  # a mark's bounding rectangle is at most this much longer than wide (a steep photo)
-MARK_SIZES_AGREE = 1.35  # the sheet's marks differ in size by at most this factor (perspective)
+SEARCH_SIDE_PX = 1400  # marks are looked for on the image reduced to this many pixels across its shorter side
+CANDIDATES = 12  # the likeliest squares found (the four marks, the code's three finders, a stray one or two)
+MARK_SQUARENESS = 1.6  # a mark's bounding rectangle is at most this much longer than wide (35° of tilt up close)
+MARK_SIZES_AGREE = 2.5  # the sheet's marks differ in size by at most this factor (perspective: 35° of tilt up close)
 MARK_BLOCK_SHARE = 0.018  # the threshold's neighbourhood, as a share of the photo's shorter side (~half a mark)
 MARK_CONTRAST = 5  # grey levels a ring must lie below its neighbourhood's mean
-TOP_MARKS = 4  # the likeliest candidates of each quarter are tried
 MISSING_MARK_MM = 35.0  # a mark no quarter showed is looked for this far round where the other three put it
 BORDERS_FOUND = 0.6  # a template is the sheet's where this share of its box borders is found
 CODE_PX_PER_MM = 12.0  # the code is brought upright at this resolution (~7 px a module)
@@ -57,9 +57,6 @@ SERIAL_PX_PER_MM = 16.0  # the serial's line, 7 pt, is brought upright at this r
 SERIAL_MODES = (7, 13)  # Tesseract's page segmentation: a line, a raw line
 SERIAL_MIN_CHARS = 8  # a line read with fewer serial characters than this is no serial
 SERIAL_PATTERN = re.compile(r"([0-9A-Z]{4})\s*[-—–]\s*([0-9A-Z]{4})\s*[-—–]\s*([0-9A-Z]{2})")
-#: Which registration mark (layout order: top-left, top-right, bottom-right, bottom-left) lies in each quarter
-#: of the image (top-left, top-right, bottom-right, bottom-left) for a sheet turned 0, 90, 180 or 270°.
-ORIENTATIONS = {0: (0, 1, 2, 3), 90: (3, 0, 1, 2), 180: (2, 3, 0, 1), 270: (1, 2, 3, 0)}
 
 
 @dataclass(frozen=True)
@@ -77,16 +74,14 @@ def locate_by_marks(
     serial's line when the serial came from the print rather than the code (None when the code was decoded).
     A :data:`~pipeline.common.reasons.Why.SERIAL_UNREADABLE` reason when the sheet is found but neither its code
     nor (``session`` known) its serial can be read; None when no template's marks and borders are found."""
-    quarters = mark_candidates(image)
-    if sum(1 for marks in quarters if marks) < 3:
+    candidates = mark_candidates(image)
+    if len(candidates) < 3:
         return None
     best: tuple[float, Matrix, str, Template] | None = None
     for template_hash, template in templates:
-        model = ballot_model(template)
-        for matrix in _fits(image, quarters, model.layout):
-            share = _borders_found(image, matrix, model)
-            if share >= BORDERS_FOUND and (best is None or share > best[0]):
-                best = (share, matrix, template_hash, template)
+        fitted = _best_fit(image, candidates, ballot_model(template))
+        if fitted is not None and (best is None or fitted[0] > best[0]):
+            best = (*fitted, template_hash, template)
     if best is None:
         return None
     _, matrix, template_hash, template = best
@@ -106,6 +101,30 @@ def locate_by_marks(
     return Identified(QrCode(sheet, "", corners, modules), sheet, template_hash, template), readings
 
 
+def marks_fit(image: Gray, model: BallotModel) -> Matrix | None:
+    """Page mm → image px through the registration marks of ``model``'s sheet found anywhere in the image (not
+    only where its code predicts them: a steep photo's perspective puts them centimetres off an affine guess),
+    the fit under which most of its box borders are found (at least BORDERS_FOUND), or None."""
+    candidates = mark_candidates(image)
+    if len(candidates) < 3:
+        return None
+    fitted = _best_fit(image, candidates, model)
+    return None if fitted is None else fitted[1]
+
+
+def _best_fit(image: Gray, candidates: list[Mark], model: BallotModel) -> tuple[float, Matrix] | None:
+    """Of the fits through the marks (:func:`_fits`: through four, else through three), the one under which the
+    largest share of ``model``'s box borders is found, with that share, if it is at least BORDERS_FOUND."""
+    for marks in (4, 3):
+        scored = [
+            (_borders_found(image, matrix, model), matrix) for matrix in _fits(image, candidates, model.layout, marks)
+        ]
+        best = max(scored, key=lambda fit: fit[0], default=None)
+        if best is not None and best[0] >= BORDERS_FOUND:
+            return best
+    return None
+
+
 def serial_guess(readings: Sequence[str]) -> str | None:
     """The serial in what Tesseract read on the serial's line (``编号 K7QX-M2PD-5Z``): the first ``XXXX-XXXX-XX``
     there, else the serial characters (:func:`~pipeline.ballot.payload.serial_characters`) after the label of the
@@ -121,26 +140,25 @@ def serial_guess(readings: Sequence[str]) -> str | None:
     return longest if len(longest) >= SERIAL_MIN_CHARS else None
 
 
-def mark_candidates(image: Gray) -> list[list[Mark]]:
-    """The finder-pattern squares in each quarter of the image (top-left, top-right, bottom-right,
-    bottom-left), likeliest first: a dark square ring round a dark core, as square as a steep photo leaves it,
-    of a size a sheet filling SHEET_SHARE of the photo or more would print its 7 mm marks at. Looked for on the
-    image reduced to SEARCH_SIDE_PX across (a 7 mm mark stays 10 px or more), each then centred on the image
-    itself (:func:`~pipeline.reading.align.find_mark`)."""
-    factor = min(1.0, SEARCH_SIDE_PX / min(image.shape))
-    small = image if factor == 1.0 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    height, width = small.shape
-    smallest = SHEET_SHARE * min(height, width) / 210.0 * MARK_SIZE * 0.7
-    largest = max(height, width) / 210.0 * MARK_SIZE * 1.3
-    quarters = []
-    for top, left in ((0, 0), (0, width // 2), (height // 2, width // 2), (height // 2, 0)):
-        window = np.asarray(small[top : top + (height + 1) // 2, left : left + (width + 1) // 2], dtype=np.uint8)
-        marks = _squares(window, smallest, largest)
-        if not marks:  # broken up by specks (a fax, a dusty scan): cleaned
-            marks = _squares(np.asarray(cv2.medianBlur(window, 3), dtype=np.uint8), smallest, largest)
-        offset = np.array([left, top], dtype=np.float64)
-        quarters.append([_on_image(image, Mark(mark.centre + offset, mark.side), factor) for mark in marks[:TOP_MARKS]])
-    return quarters
+def mark_candidates(image: Gray) -> list[Mark]:
+    """The finder-pattern squares of the image, likeliest (largest) first, at most CANDIDATES: a dark square ring
+    round a dark core, as square as a steep photo leaves it, of a size a sheet filling SHEET_SHARE of the photo
+    or more would print its 7 mm marks at. Looked for on the image reduced to SEARCH_SIDE_PX across (a 7 mm mark
+    stays 10 px or more), each then centred on the image itself (:func:`~pipeline.reading.align.find_mark`)."""
+    marks: list[Mark] = []
+    for side in (SEARCH_SIDE_PX, min(image.shape)):  # a small, soft sheet's rings close up when reduced: whole
+        factor = min(1.0, side / min(image.shape))
+        small = image if factor == 1.0 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        height, width = small.shape
+        smallest = SHEET_SHARE * min(height, width) / 210.0 * MARK_SIZE * 0.7
+        largest = max(height, width) / 210.0 * MARK_SIZE * 1.3
+        block = _odd(min(max(MARK_BLOCK_SHARE * min(height, width), 15), 61))
+        marks = _squares(np.asarray(small, dtype=np.uint8), smallest, largest, block)
+        if len(marks) < 3:  # broken up by specks (a fax, a dusty scan): cleaned
+            marks = _squares(np.asarray(cv2.medianBlur(small, 3), dtype=np.uint8), smallest, largest, block)
+        if len(marks) >= 3 or factor == 1.0:
+            break
+    return [_on_image(image, mark, factor) for mark in marks[:CANDIDATES]]
 
 
 def _on_image(image: Gray, mark: Mark, factor: float) -> Mark:
@@ -152,11 +170,10 @@ def _on_image(image: Gray, mark: Mark, factor: float) -> Mark:
     return Mark(centre if found is None else found, side)
 
 
-def _squares(window: Gray, smallest: float, largest: float) -> list[Mark]:
+def _squares(window: Gray, smallest: float, largest: float, block: int) -> list[Mark]:
     """Finder-pattern squares in ``window`` with sides from ``smallest`` to ``largest`` px, largest first."""
-    # Thresholded against the mean of a neighbourhood about half a mark wide: each ring against the paper right
-    # beside it, even where the photo's dark background or a shadow lies next to the mark.
-    block = _odd(min(max(MARK_BLOCK_SHARE * min(window.shape) * 2, 15), 61))
+    # Thresholded against the mean of a neighbourhood about half a mark wide (``block`` px): each ring against
+    # the paper right beside it, even where the photo's dark background or a shadow lies next to the mark.
     ink = cv2.adaptiveThreshold(window, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, MARK_CONTRAST)
     contours, hierarchy = cv2.findContours(ink, cv2.RETR_TREE, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
@@ -191,41 +208,54 @@ def _odd(value: float) -> int:
     return max(3, int(value) | 1)
 
 
-def _fits(image: Gray, quarters: list[list[Mark]], layout: Layout) -> list[Matrix]:
-    """Page mm → image px transforms through one mark of each quarter, for each way the sheet may lie, where the
-    marks' sizes agree and the fit gives them the size they have. Where one quarter shows none, the fit through
-    the other three (an affine map: a steep photo's perspective puts the fourth mark centimetres off it) says
-    where to look for it, widely (MISSING_MARK_MM), with :func:`~pipeline.reading.align.find_mark`'s test."""
+def _fits(image: Gray, candidates: list[Mark], layout: Layout, marks: int) -> Iterator[Matrix]:
+    """Page mm → image px transforms through ``marks`` (4 or 3) of the ``candidates`` whose sizes agree, taken
+    round in turn (clockwise about their middle, as the sheet's corners are) with each as the top-left, where
+    the fit gives each mark the size it has. Through three (an affine map: a steep photo's perspective puts
+    the fourth mark centimetres off it), the fourth is looked for widely where they put it (MISSING_MARK_MM),
+    with :func:`~pipeline.reading.align.find_mark`'s test, and used where found."""
     marks_mm = np.array([mark.center for mark in layout.registration], dtype=np.float64)
-    fits = []
-    for order in ORIENTATIONS.values():
-        choices: list[list[Mark | None]] = [list(quarter) or [None] for quarter in quarters]
-        for chosen in itertools.product(*choices):
-            present = [(order[at], mark) for at, mark in enumerate(chosen) if mark is not None]
-            if len(present) < 3:
+    for group in itertools.combinations(candidates, marks):
+        sides = [mark.side for mark in group]
+        if max(sides) > MARK_SIZES_AGREE * min(sides):
+            continue
+        middle = np.mean([mark.centre for mark in group], axis=0)
+        ordered = sorted(group, key=lambda mark: float(np.arctan2(*(mark.centre - middle)[::-1])))
+        if marks == 4 and not _convex([mark.centre for mark in ordered]):
+            continue
+        for first in range(4):
+            present = [((first + at) % 4, mark) for at, mark in enumerate(ordered)]
+            matrix = _through(present, marks_mm)
+            if not _sized_alike(matrix, present):
                 continue
-            sides = [mark.side for _, mark in present]
-            if max(sides) > MARK_SIZES_AGREE * min(sides):
-                continue
-            if len(present) == 3:
+            if marks == 3:
                 present = _completed(image, present, marks_mm)
-            src = np.array([marks_mm[index] for index, _ in present], dtype=np.float32)
-            dst = np.array([mark.centre for _, mark in present], dtype=np.float32)
-            if len(present) == 4:
-                matrix = np.asarray(cv2.getPerspectiveTransform(src, dst), dtype=np.float64)
-            else:
-                matrix = np.vstack([cv2.getAffineTransform(src, dst), [0.0, 0.0, 1.0]]).astype(np.float64)
-            if _sized_alike(matrix, present):
-                fits.append(matrix)
-    return fits
+                completed = _through(present, marks_mm)
+                matrix = completed if len(present) == 4 and _sized_alike(completed, present) else matrix
+            yield matrix
+
+
+def _through(present: list[tuple[int, Mark]], marks_mm: Matrix) -> Matrix:
+    """Page mm → image px through the ``present`` marks (index into ``marks_mm``, where found): a perspective
+    map through four, an affine one through three."""
+    src = np.array([marks_mm[index] for index, _ in present], dtype=np.float32)
+    dst = np.array([mark.centre for _, mark in present], dtype=np.float32)
+    if len(present) == 4:
+        return np.asarray(cv2.getPerspectiveTransform(src, dst), dtype=np.float64)
+    return np.vstack([cv2.getAffineTransform(src, dst), [0.0, 0.0, 1.0]]).astype(np.float64)
+
+
+def _convex(points: list[npt.NDArray[np.float64]]) -> bool:
+    """Whether the quadrilateral through ``points``, in turn, is convex (no corner turned in)."""
+    edges = [points[(at + 1) % 4] - points[at] for at in range(4)]
+    turns = [float(edges[at][0] * edges[(at + 1) % 4][1] - edges[at][1] * edges[(at + 1) % 4][0]) for at in range(4)]
+    return all(turn > 0 for turn in turns) or all(turn < 0 for turn in turns)
 
 
 def _completed(image: Gray, present: list[tuple[int, Mark]], marks_mm: Matrix) -> list[tuple[int, Mark]]:
     """Three marks and the fourth, looked for widely where the affine fit through the three puts it, if found."""
     missing = next(index for index in range(4) if index not in {index for index, _ in present})
-    src = np.array([marks_mm[index] for index, _ in present], dtype=np.float32)
-    dst = np.array([mark.centre for _, mark in present], dtype=np.float32)
-    matrix = np.vstack([cv2.getAffineTransform(src, dst), [0.0, 0.0, 1.0]]).astype(np.float64)
+    matrix = _through(present, marks_mm)
     predicted = _to_image(matrix, [marks_mm[missing]])[0]
     side = float(np.mean([mark.side for _, mark in present]))
     height, width = image.shape

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pipeline.ballot.template import Template
 from pipeline.common.imaging import Gray
 from pipeline.common.reasons import PageReason, Why
-from pipeline.reading.align import Alignment, AlignmentFailure, align_page
+from pipeline.reading.align import Alignment, AlignmentFailure, align_page, aligned_by
 from pipeline.reading.check import LINES_PX_PER_MM, check_page, expected_rules_of
 from pipeline.reading.classify import classify_page
 from pipeline.reading.debug import DebugWriter, draw_overlay
@@ -24,7 +24,7 @@ from pipeline.reading.identify import Catalog, Identified, Unidentified, identif
 from pipeline.reading.ingest import ScanPage, image_fingerprint
 from pipeline.reading.keep import kept_image, reduced_image
 from pipeline.reading.lines import printed_of
-from pipeline.reading.locate import locate_by_marks
+from pipeline.reading.locate import locate_by_marks, marks_fit
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outcome import SheetRead, SheetRejected, SheetResult
 from pipeline.reading.refine import border_model, refine_alignment
@@ -90,6 +90,12 @@ def locate(
         grown = grow_from_code(image, found.qr, model, settings.alignment)
         if isinstance(grown, Alignment) or grown.reason.code == Why.CUT_OFF:
             alignment = grown
+    if isinstance(alignment, AlignmentFailure) and alignment.reason.code in GROWN_INSTEAD:
+        # The marks where the code did not predict them (a steep photo's perspective): looked for everywhere.
+        matrix = marks_fit(image, model)
+        if matrix is not None:
+            by_marks = aligned_by(image, matrix, found.qr, model.layout, settings.alignment)
+            alignment = by_marks if isinstance(by_marks, Alignment) else alignment
     if isinstance(alignment, AlignmentFailure):
         return alignment
     return refine_alignment(image, alignment, model, settings.alignment)
