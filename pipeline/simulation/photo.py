@@ -57,6 +57,7 @@ BACKGROUND_SHARES = (0.35, 0.25, 0.25, 0.15)
 CAST_SHADOW_SHARE, CAST_SHADOW_STRENGTH = 0.5, (0.15, 0.45)
 PHOTO_BLUR_PX, PHOTO_MOTION_PX, PHOTO_NOISE = (0.5, 1.4), 3.0, (3.0, 8.0)
 PHOTO_FILE_DPI = 72.0
+CAMERA_TRIES = 20  # cameras drawn for one photo until a framing of the kind asked for holds from one
 MAP_STEP_PX = 8  # the photo's pixel map is smooth: computed on this grid and interpolated
 
 
@@ -93,46 +94,53 @@ def photo(
     upside_down: bool,
 ) -> Gray:
     """A phone photo of the sheet lying on a surface (see the module docstring)."""
-    tilt = rng.uniform(*PHOTO_TILT_DEG["steep" if steep else "mild"])
-    azimuth = rng.uniform(0, 360)
-    roll = (
-        rng.normal(0, ROLL_DEG / 2)
-        if rng.random() > WIDE_ROLL_SHARE
-        else rng.choice([-1, 1]) * rng.uniform(*WIDE_ROLL_DEG)
-    )
-    roll = float(np.clip(roll, -WIDE_ROLL_DEG[1], WIDE_ROLL_DEG[1])) + (180.0 if upside_down else 0.0)
-    axis = np.array([math.cos(math.radians(azimuth)), math.sin(math.radians(azimuth)), 0.0])
-    rotation = _rotation(axis, tilt) @ _rotation(np.array([0.0, 0.0, 1.0]), roll)
-    low, high = PHOTO_LONG_SIDE[0] if rng.random() < PHOTO_ORIGINAL_SHARE else PHOTO_LONG_SIDE[1]
-    long_side = int(rng.integers(low, high + 1))
-    short_side = round(long_side * 3 / 4)
-    camera = _Camera(rotation, FOCAL_PER_DIAGONAL * math.hypot(long_side, short_side))
-    target = rng.uniform(-TARGET_OFFSET_MM, TARGET_OFFSET_MM, 2)
-    corners = np.array([[0, 0], [PAGE_MM[0], 0], [PAGE_MM[0], PAGE_MM[1]], [0, PAGE_MM[1]]], dtype=np.float64)
-    seen = camera.project(corners, 500.0, target)
-    spread = np.ptp(seen, axis=0)
-    frame = (long_side, short_side) if spread[0] > spread[1] else (short_side, long_side)
-    lens = {"k1": round(float(rng.uniform(*LENS_K1)), 5), "centre": [frame[0] / 2 - 0.5, frame[1] / 2 - 0.5]}
-    lens["radius"] = round(math.hypot(frame[0], frame[1]) / 2, 2)
-    fill_range = PHOTO_FILL if framing == "whole" else TIGHT_FILL[framing]
-    for _ in range(FRAMING_TRIES):
-        fill = rng.uniform(*fill_range)
-        distance = _distance_for_fill(camera, corners, target, frame, fill)
-        projected = camera.project(corners, distance, target)
-        low_corner, high_corner = projected.min(axis=0), projected.max(axis=0)
-        slack = np.array(frame) - (high_corner - low_corner)
-        if framing == "whole":  # aimed at the sheet: off the frame's centre, rarely against its edge
-            origin = -low_corner + rng.uniform(*PHOTO_PLACE_SHARE, 2) * np.maximum(slack, 0)
-        else:
-            origin = -low_corner + rng.uniform(-0.25, 1.25, 2) * slack
-        homography = np.asarray(
-            cv2.getPerspectiveTransform(corners.astype(np.float32), (projected + origin).astype(np.float32)), np.float64
+    # A camera from which no framing of the kind asked for holds (a steep tilt that cannot cut off just the
+    # corner marks) is drawn again; the draws before it stay as they were, so a seed's photos are unchanged.
+    for _ in range(CAMERA_TRIES):
+        tilt = rng.uniform(*PHOTO_TILT_DEG["steep" if steep else "mild"])
+        azimuth = rng.uniform(0, 360)
+        roll = (
+            rng.normal(0, ROLL_DEG / 2)
+            if rng.random() > WIDE_ROLL_SHARE
+            else rng.choice([-1, 1]) * rng.uniform(*WIDE_ROLL_DEG)
         )
-        trial = {"page_mm_to_image": homography.tolist(), "lens": lens}
-        if framing_holds(partial(page_to_image, trial), (frame[0], frame[1]), layout, framing):
-            break
+        roll = float(np.clip(roll, -WIDE_ROLL_DEG[1], WIDE_ROLL_DEG[1])) + (180.0 if upside_down else 0.0)
+        axis = np.array([math.cos(math.radians(azimuth)), math.sin(math.radians(azimuth)), 0.0])
+        rotation = _rotation(axis, tilt) @ _rotation(np.array([0.0, 0.0, 1.0]), roll)
+        low, high = PHOTO_LONG_SIDE[0] if rng.random() < PHOTO_ORIGINAL_SHARE else PHOTO_LONG_SIDE[1]
+        long_side = int(rng.integers(low, high + 1))
+        short_side = round(long_side * 3 / 4)
+        camera = _Camera(rotation, FOCAL_PER_DIAGONAL * math.hypot(long_side, short_side))
+        target = rng.uniform(-TARGET_OFFSET_MM, TARGET_OFFSET_MM, 2)
+        corners = np.array([[0, 0], [PAGE_MM[0], 0], [PAGE_MM[0], PAGE_MM[1]], [0, PAGE_MM[1]]], dtype=np.float64)
+        seen = camera.project(corners, 500.0, target)
+        spread = np.ptp(seen, axis=0)
+        frame = (long_side, short_side) if spread[0] > spread[1] else (short_side, long_side)
+        lens = {"k1": round(float(rng.uniform(*LENS_K1)), 5), "centre": [frame[0] / 2 - 0.5, frame[1] / 2 - 0.5]}
+        lens["radius"] = round(math.hypot(frame[0], frame[1]) / 2, 2)
+        fill_range = PHOTO_FILL if framing == "whole" else TIGHT_FILL[framing]
+        for _ in range(FRAMING_TRIES):
+            fill = rng.uniform(*fill_range)
+            distance = _distance_for_fill(camera, corners, target, frame, fill)
+            projected = camera.project(corners, distance, target)
+            low_corner, high_corner = projected.min(axis=0), projected.max(axis=0)
+            slack = np.array(frame) - (high_corner - low_corner)
+            if framing == "whole":  # aimed at the sheet: off the frame's centre, rarely against its edge
+                origin = -low_corner + rng.uniform(*PHOTO_PLACE_SHARE, 2) * np.maximum(slack, 0)
+            else:
+                origin = -low_corner + rng.uniform(-0.25, 1.25, 2) * slack
+            homography = np.asarray(
+                cv2.getPerspectiveTransform(corners.astype(np.float32), (projected + origin).astype(np.float32)),
+                np.float64,
+            )
+            trial = {"page_mm_to_image": homography.tolist(), "lens": lens}
+            if framing_holds(partial(page_to_image, trial), (frame[0], frame[1]), layout, framing):
+                break
+        else:
+            continue  # no framing of this kind from where this camera stands: another camera
+        break
     else:
-        raise AssertionError(f"no {framing} photo framing found in {FRAMING_TRIES} tries")
+        raise AssertionError(f"no {framing} photo framing found for {CAMERA_TRIES} cameras")
     applied["page_mm_to_image"] = [[round(float(v), 9) for v in row] for row in homography / homography[2, 2]]
     applied["lens"] = lens
     image, cover = _render_photo(page, homography, lens, frame, source_dpi)
