@@ -481,3 +481,13 @@ def test_a_mark_far_fainter_than_the_voters_others_is_asked_about() -> None:
     light = sheet(0.19, 0.2, 0.18, 0.18)  # a light hand: every mark alike
     assert {r.reading for r in light} == {"choice"}
     assert sheet(0.8, 0.3)[1].reading == "choice"  # two marks: no hand to judge by
+
+
+def test_an_overvote_needs_both_marks_to_reach_their_boxes_middle() -> None:
+    """Issue 19: correction tape laid over a marked box hides the mark's middle; the strokes showing beside the
+    tape measure as a mark as dark as the voter's tick in another box (accuracy seed 1003: read as an overvote,
+    the voter's one vote lost). A mark that leaves its box's middle empty is no complete mark: asked."""
+    tick, _, taped = row(0.36, 0.0, 0.185)
+    result = classify_row("文化馆", [tick, row(0.36, 0.0, 0.185)[1], replace(taped, centre=0.0)], SETTINGS)
+    assert (result.reading, result.reason) == ("pending", RowWhy.CORRECTION)
+    assert classify_row("文化馆", row(0.36, 0.0, 0.185), SETTINGS).reading == "overvote"

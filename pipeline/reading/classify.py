@@ -271,6 +271,10 @@ def classify_row(
         fills = sorted(score.fill for score in marked)
         if fills[-1] >= marks.covering and fills[0] < marks.firm_alike * fills[-1]:  # a box scribbled over, a tick
             return pending(RowWhy.CORRECTION)
+        # A complete mark reaches the box's middle; one that leaves it empty is strokes showing beside correction
+        # tape laid over the box, or what an eraser left along its border.
+        if any(score.centre == 0 for score in marked):
+            return pending(RowWhy.CORRECTION)
         if fills[0] < marks.overvote_balance * fills[-1]:
             return pending(RowWhy.UNEQUAL)
         return RowReading(unit, "overvote", None, None)

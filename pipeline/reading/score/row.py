@@ -26,7 +26,7 @@ import numpy.typing as npt
 from pipeline.ballot.layout import Checkbox, RowPlace
 from pipeline.common.imaging import Floats, Gray, upper_median
 from pipeline.reading.align import Alignment
-from pipeline.reading.lines import PageLine
+from pipeline.reading.lines import FIRM, HIDES_MM, PageLine
 from pipeline.reading.model import BallotModel
 from pipeline.reading.score.geometry import BLUR_MM, Geometries, Geometry, border_sides, geometry_of, without
 from pipeline.reading.score.ink import GRAIN_STRONG_SHARE, HYSTERESIS, MIN_STRONG_SHARE, ink_regions, largest_mark
@@ -57,7 +57,9 @@ from pipeline.reading.score.shapes import crossing, edge_scores, encircled_score
 LOCAL_MM = 0.5  # each box's border may lie this far from its row's (a curled photo bends rows)
 SCALE_STEP = 0.02  # a row's boxes drawn this much larger or smaller than the fit has them are sampled at their size
 SCALE_MAX = 0.12  # … up to this much; more is no feed or lens, but a side taken for another line
-LINE_MARGIN_MM = 0.4  # a line across the page is taken for print this far beyond its measured width (its blur)
+# A line across the page is looked for this far beyond its measured width: its blur, and its course known to about a
+# millimetre (a fold's halves shift, a lens bends it); there only what is no darker than the line's own profile is its.
+LINE_MARGIN_MM = 1.0
 SOFT_STROKE_SHARE = 0.5  # a faint stroke this much of which is soft grey (:func:`~.patch.soft_pixels`) is none
 PROFILE_STEP_MM = 0.125  # a line's darkness across it is measured in steps this wide (one patch pixel) …
 PROFILE_PIXELS = 8  # … each from at least this many pixels of its course beside the box …
@@ -311,7 +313,13 @@ def _the_lines(darkness: Floats, steps: npt.NDArray[np.int32], geometry: Geometr
         return course  # nowhere to see the line beside the box: all of its course is taken for it
     unseen = totals < PROFILE_PIXELS
     profile[unseen] = profile[~unseen].max()  # steps not seen beside the box: as dark as its darkest
-    return np.asarray(course & (darkness <= profile[steps] + HYSTERESIS * INK_LEVEL))
+    own = course & (darkness <= profile[steps] + HYSTERESIS * INK_LEVEL)
+    # Taken together, the lines' own pixels as dark as a firm stroke must not cover a band of the box as wide
+    # as a mark (the two edges of a dark band found as two lines): a mark could lie under them, unseen.
+    hiding = np.count_nonzero(own & geometry.interior & (darkness >= FIRM))
+    if hiding >= HIDES_MM * PATCH_PX_PER_MM * np.sqrt(geometry.interior_count):
+        return np.zeros_like(course)
+    return np.asarray(own)
 
 
 def is_bilevel(image: Gray) -> bool:
