@@ -449,6 +449,11 @@ def test_a_ticks_long_leg_that_ends_in_the_box_above_is_asked_about() -> None:
     readings = {r.unit: r for r in classify_page([leg_inside, *upper[1:], leaving, *lower[1:]], SETTINGS)}
     assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", RowWhy.LEG)
     assert (readings["博物馆"].reading, readings["博物馆"].choice) == ("choice", "满意")
+    # A leg through a corner of the box above runs out of its side too; it leaves the box's middle empty (seed
+    # 1004: read 满意 on an empty row).
+    through = replace(leg_inside, fill=0.086, centre=0.0, outside=0.044, outside_below=0.73)
+    readings = {r.unit: r for r in classify_page([through, *upper[1:], leaving, *lower[1:]], SETTINGS)}
+    assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", RowWhy.LEG)
     # Ink round the upper mark above it too (its own tick's arm), the box below not leaving ink, or leaving it
     # every way, not up (a slash or a cross reaching out of both boxes): read.
     for upper_box, lower_box in (

@@ -359,15 +359,20 @@ def legs_from_below(rows: Sequence[Sequence[BoxScore]], settings: ReadingSetting
 
 
 def legs_reaching_in(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> dict[str, frozenset[int]]:
-    """Per row, the boxes whose mark may be a leg from the row below ending in them (:attr:`RowWhy.LEG`): as
-    :func:`legs_from_below`, and the marked box below leaves its ink upwards (all but ``1 - marks.from_below`` of
-    its ink around it lies above it: a slash or a cross reaching out of both boxes leaves ink every way)."""
+    """Per row, the boxes whose mark may be a leg from the row below ending in them or passing through
+    (:attr:`RowWhy.LEG`): the box has ink around it, lying below it (as :func:`legs_from_below`), or leaves its
+    middle empty (a leg crossing a corner of the box runs out of its side), and the box right below is marked
+    with ink leaving it upwards (all but ``1 - marks.from_below`` of its ink around it lies above it: a slash or
+    a cross reaching out of both boxes leaves ink every way)."""
     marks = settings.marks
-    explained = legs_from_below(rows, settings)
     return _legs(
         rows,
         lambda above, below: (
-            above.position in explained.get(above.unit, frozenset()) and below.outside_below <= 1 - marks.from_below
+            above.outside > 0
+            and (above.outside_below >= marks.from_below or above.centre == 0)
+            and below.outside > 0
+            and below.outside_below <= 1 - marks.from_below
+            and classify_box(below, settings) == "marked"
         ),
     )
 
