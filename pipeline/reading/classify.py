@@ -361,7 +361,8 @@ def legs_from_below(rows: Sequence[Sequence[BoxScore]], settings: ReadingSetting
 def legs_reaching_in(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> dict[str, frozenset[int]]:
     """Per row, the boxes whose mark may be a leg from the row below ending in them or passing through
     (:attr:`RowWhy.LEG`): the box has ink around it, lying below it (as :func:`legs_from_below`), or leaves its
-    middle empty (a leg crossing a corner of the box runs out of its side), and the box right below is marked
+    middle empty without ringing it (a leg crossing a corner of the box runs out of its side; a ring drawn round
+    the box crosses into it all round), and the box right below is marked
     with ink leaving it upwards (all but ``1 - marks.from_below`` of its ink around it lies above it: a slash or
     a cross reaching out of both boxes leaves ink every way)."""
     marks = settings.marks
@@ -369,7 +370,7 @@ def legs_reaching_in(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettin
         rows,
         lambda above, below: (
             above.outside > 0
-            and (above.outside_below >= marks.from_below or above.centre == 0)
+            and (above.outside_below >= marks.from_below or (above.centre == 0 and above.encircled < marks.encircled))
             and below.outside > 0
             and below.outside_below <= 1 - marks.from_below
             and classify_box(below, settings) == "marked"
