@@ -309,11 +309,12 @@ def _the_lines(darkness: Floats, steps: npt.NDArray[np.int32], geometry: Geometr
     profile = np.zeros(count, dtype=np.float32)
     for step in np.flatnonzero(totals >= PROFILE_PIXELS):
         profile[step] = float(np.quantile(darkness[beside & (steps == step)], PROFILE_QUANTILE))
-    if not (totals >= PROFILE_PIXELS).any():
-        return course  # nowhere to see the line beside the box: all of its course is taken for it
-    unseen = totals < PROFILE_PIXELS
-    profile[unseen] = profile[~unseen].max()  # steps not seen beside the box: as dark as its darkest
-    own = course & (darkness <= profile[steps] + HYSTERESIS * INK_LEVEL)
+    if (totals >= PROFILE_PIXELS).any():
+        unseen = totals < PROFILE_PIXELS
+        profile[unseen] = profile[~unseen].max()  # steps not seen beside the box: as dark as its darkest
+        own = course & (darkness <= profile[steps] + HYSTERESIS * INK_LEVEL)
+    else:  # nowhere to see the line beside the box: all of its course is taken for it
+        own = course
     # Taken together, the lines' own pixels as dark as a firm stroke must not cover a band of the box as wide
     # as a mark (the two edges of a dark band found as two lines): a mark could lie under them, unseen.
     hiding = np.count_nonzero(own & geometry.interior & (darkness >= FIRM))
