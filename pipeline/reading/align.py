@@ -135,14 +135,23 @@ def _checked(
     if not limits.min_px_per_mm <= scale <= limits.max_px_per_mm:
         return AlignmentFailure(PageReason.of(Why.RESOLUTION, dpi=round(scale * MM_PER_INCH)))
     # The paper's own corners may be cut off by the scanner; every checkbox must be on the image.
+    if not boxes_inside(image, matrix, layout):
+        return AlignmentFailure(PageReason.of(Why.CUT_OFF))
+    return Alignment(matrix, quarter_turns(local), residual, scale, skew, marks)
+
+
+def boxes_inside(image: Gray, matrix: Matrix, layout: Layout) -> bool:
+    """Whether every checkbox of ``layout`` lies wholly on the image under ``matrix`` (page mm → image px)."""
     boxes = np.array([corner for box in layout.boxes for corner in box.rect.corners], dtype=np.float64)
     corners = cv2.perspectiveTransform(boxes.reshape(-1, 1, 2), matrix).reshape(-1, 2)
     height, width = image.shape
-    if np.any(corners < 0) or np.any(corners[:, 0] >= width) or np.any(corners[:, 1] >= height):
-        return AlignmentFailure(PageReason.of(Why.CUT_OFF))
-    direction = math.degrees(math.atan2(local[1, 0], local[0, 0])) % 360
-    rotation = round(direction / 90.0) % 4 * 90
-    return Alignment(matrix, rotation, residual, scale, skew, marks)
+    return not (np.any(corners < 0) or np.any(corners[:, 0] >= width) or np.any(corners[:, 1] >= height))
+
+
+def quarter_turns(local: Matrix) -> int:
+    """How the page lies on the image, to the nearest quarter turn (0, 90, 180 or 270°), from the transform's
+    local linear part (:func:`jacobian`)."""
+    return round(math.degrees(math.atan2(local[1, 0], local[0, 0])) % 360 / 90.0) % 4 * 90
 
 
 def affine(src: Matrix, dst: Matrix) -> Matrix:

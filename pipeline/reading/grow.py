@@ -23,7 +23,16 @@ import numpy as np
 
 from pipeline.common.imaging import MM_PER_INCH, Gray, Matrix
 from pipeline.common.reasons import PageReason, Why
-from pipeline.reading.align import Alignment, AlignmentFailure, affine, find_mark, jacobian, qr_symbol_corners_mm
+from pipeline.reading.align import (
+    Alignment,
+    AlignmentFailure,
+    affine,
+    boxes_inside,
+    find_mark,
+    jacobian,
+    qr_symbol_corners_mm,
+    quarter_turns,
+)
 from pipeline.reading.identify import QrCode
 from pipeline.reading.model import BallotModel
 from pipeline.reading.refine import MIN_BORDERS, border_model, find_border
@@ -123,15 +132,11 @@ def _checked(
         return AlignmentFailure(PageReason.of(Why.QR_DISAGREES, mm=round(residual, 1)))
     if not limits.min_px_per_mm <= scale <= limits.max_px_per_mm:
         return AlignmentFailure(PageReason.of(Why.RESOLUTION, dpi=round(scale * MM_PER_INCH)))
-    boxes = np.array([corner for box in layout.boxes for corner in box.rect.corners], dtype=np.float64)
-    corners = cv2.perspectiveTransform(boxes.reshape(-1, 1, 2), matrix).reshape(-1, 2)
-    height, width = image.shape
-    if np.any(corners < 0) or np.any(corners[:, 0] >= width) or np.any(corners[:, 1] >= height):
+    if not boxes_inside(image, matrix, layout):
         return AlignmentFailure(PageReason.of(Why.CUT_OFF))
     sx, sy = float(np.linalg.norm(local[:, 0])), float(np.linalg.norm(local[:, 1]))
     skew = abs(90.0 - math.degrees(math.acos(max(-1.0, min(1.0, float(local[:, 0] @ local[:, 1]) / (sx * sy))))))
-    rotation = round(math.degrees(math.atan2(local[1, 0], local[0, 0])) % 360 / 90.0) % 4 * 90
-    return Alignment(matrix, rotation, residual, scale, skew, marks)
+    return Alignment(matrix, quarter_turns(local), residual, scale, skew, marks)
 
 
 def _as_homography(affine_2x3: Matrix) -> Matrix:

@@ -126,10 +126,11 @@ def _best_fit(image: Gray, candidates: list[Mark], model: BallotModel) -> tuple[
 
 
 def serial_guess(readings: Sequence[str]) -> str | None:
-    """The serial in what Tesseract read on the serial's line (``编号 K7QX-M2PD-5Z``): the first ``XXXX-XXXX-XX``
-    there, else the serial characters (:func:`~pipeline.ballot.payload.serial_characters`) after the label of the
-    reading with a dash and most of them, for the store to match against the serials issued; None with fewer
-    than SERIAL_MIN_CHARS of them in every such reading."""
+    """The serial in what Tesseract read on the serial's line (``编号 K7QX-M2PD-5Z``): the first run shaped like
+    one there (four, four and two serial characters joined by dashes, SERIAL_PATTERN), else the serial
+    characters (:func:`~pipeline.ballot.payload.serial_characters`) after the label of the reading with a dash
+    and most of them, for the store to match against the serials issued; None with fewer than SERIAL_MIN_CHARS
+    of them in every such reading."""
     for text in readings:
         match = SERIAL_PATTERN.search(text.upper().translate(str.maketrans("OIL", "011")).replace(" ", ""))
         if match is not None and (serial := normalise_serial("".join(match.groups()))) is not None:

@@ -107,13 +107,12 @@ def score_row(
     for (box, geometry, difference), (dx, dy) in zip(patches, shifts, strict=True):
         # Move the scan's difference from its paper back by the shift found (wrapped edge pixels lie outside
         # every mask), so the template's masks, computed once, apply as they are.
-        moved = shifted(difference, (-dx, -dy))
+        darkness, contrast = darkness_of(shifted(difference, (-dx, -dy)), geometry)
         crossed = _crossed(geometry, lines)
         if crossed is not None:  # moved back with the scan's content, where the template's masks apply
-            geometry = without(
-                geometry, _the_lines(darkness_of(moved, geometry)[0], shifted(crossed, (-dx, -dy)), geometry)
-            )
-        measured.append((box, geometry, *darkness_of(moved, geometry)))
+            # (the darkness stays: it is judged against the box's border, which no line takes away)
+            geometry = without(geometry, _the_lines(darkness, shifted(crossed, (-dx, -dy)), geometry))
+        measured.append((box, geometry, darkness, contrast))
     # One softness per row, like the shift: a mark across one box's border cannot pull it.
     soft = int(statistics.median(softness(darkness, geometry) for _, geometry, darkness, _ in measured))
     scores = []
