@@ -109,6 +109,29 @@ def test_ink_along_a_border_is_judged_against_the_row_and_the_page() -> None:
     assert classify_page(page(0.0, 0.0, 0.0), SETTINGS)[-1].reason == RowWhy.EDGE
 
 
+def test_ink_along_a_border_is_judged_against_its_part_of_the_page() -> None:
+    """A photo focused on the middle of a tilted sheet is soft at the top: there every empty box's border
+    leaves a grey halo, one end of a row more than the other (field sample phone 0000: 0.04 at one end of the
+    测评人类别 row, 0.18 at the other, 0.23–0.25 on the row below; 0 on most of the page). Such a box is not a
+    ring; a ring in that part of the page, or a box as grey as that in a sharp part, still asks."""
+    margin = SETTINGS.marks.edge
+
+    def edged(unit: str, *edges: float) -> list[BoxScore]:
+        return [replace(score, unit=unit, edge=edge) for score, edge in zip(row(0, 0, 0), edges, strict=True)]
+
+    sharp = [score for n in range(8) for score in edged(f"单位{n}", 0.0, 0.0, 0.0)]
+    soft_row = edged("软", 0.23, 0.24, 0.25)
+    top = edged("顶", 0.04, 0.08, 0.04 + margin + 0.1)
+    assert {r.reading for r in classify_page(top + soft_row + sharp, SETTINGS)} == {"blank"}
+    ring = edged("顶", 0.04, 0.08, 0.25 + margin + 0.05)
+    assert classify_page(ring + soft_row + sharp, SETTINGS)[0].reason == RowWhy.EDGE
+    # The same row among sharp rows: its grey end stands out, asked.
+    assert classify_page(top + sharp, SETTINGS)[0].reason == RowWhy.EDGE
+    # A ring round one box in each of three rows raises no halo: it is still asked in the middle row.
+    rings = [score for n in range(3) for score in edged(f"圈{n}", 0.0, margin + 0.05, 0.0)]
+    assert [r.reason for r in classify_page(rings, SETTINGS)] == [RowWhy.EDGE] * 3
+
+
 def test_a_row_with_ink_along_every_border_is_misaligned() -> None:
     """Ink along the border of every box of a row, its cleanest too, far beyond the page's usual, where the row's
     borders are found worse than the page's (a fax whose lost scan lines moved the row: the printed borders lie

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 import pytest
@@ -411,6 +412,32 @@ def test_steep_photos_tilt_and_fill_as_described(ballots: Path, layout: Layout, 
         if applied["tilt_deg"] > 25:  # type: ignore[operator]
             # Perspective: opposite sides of the sheet no longer look equally long.
             assert max(sides[0] / sides[2], sides[2] / sides[0], sides[1] / sides[3], sides[3] / sides[1]) > 1.08
+
+
+def test_a_tilted_photo_is_sharp_where_the_camera_focused_and_soft_farther_off() -> None:
+    """Depth of field: the aimed-at point is in focus, the sheet's parts nearer or farther from the camera blur
+    in proportion to |1/d − 1/z|; a photo from straight above is sharp all over."""
+    from pipeline.simulation.photo import _blur_by, _Camera, _defocus_px, _rotation
+
+    frame, focal = (3000, 4000), 3000.0
+    lens = {"k1": 0.0, "centre": [1499.5, 1999.5], "radius": 2500.0}
+    target = np.zeros(2)
+    corners = np.array([[0, 0], [210, 0], [210, 297], [0, 297]], dtype=np.float64)
+    for tilt, soft in ((0.0, False), (30.0, True)):
+        camera = _Camera(_rotation(np.array([1.0, 0.0, 0.0]), tilt), focal)
+        projected = camera.project(corners, 400.0, target) + np.array(frame) / 2
+        homography = cv2.getPerspectiveTransform(corners.astype(np.float32), projected.astype(np.float32))
+        sigma = _defocus_px(camera, 400.0, target, np.asarray(homography, np.float64), lens, frame, 3.0)
+        aimed = cv2.perspectiveTransform(np.array([[[105.0, 148.5]]]), homography)[0, 0].astype(int)
+        assert sigma[aimed[1], aimed[0]] < 0.05
+        top, bottom = projected[:2].mean(axis=0).astype(int), projected[2:].mean(axis=0).astype(int)
+        far = max(sigma[top[1], top[0]], sigma[bottom[1], bottom[0]])
+        assert (far > 1.0) == soft, (tilt, far)
+    step = np.zeros((40, 40), np.float32)
+    step[:, 20:] = 255.0
+    blurred = _blur_by(step, np.tile(np.linspace(0, 3.5, 40, dtype=np.float32)[:, None], (1, 40)))
+    assert blurred[0, 19] == 0 and blurred[0, 20] == 255  # sigma 0: untouched
+    assert 60 < blurred[-1, 19] < 128 < blurred[-1, 20] < 195  # sigma 3.5: a soft edge
 
 
 def test_geometry_inverses_and_fax_rows() -> None:

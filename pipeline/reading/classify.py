@@ -205,11 +205,13 @@ def classify_row(
     from_below: frozenset[int] = frozenset(),
     reached: frozenset[int] = frozenset(),
     hand: float | None = None,
+    halo: float = 0.0,
 ) -> RowReading:
     """One row's reading. ``page``: what is known of its page (:func:`page_of`); ``from_below``: positions of
     boxes whose ink around them is the leg of a tick in the box below (:func:`legs_from_below`); ``reached``:
     boxes whose mark may be such a leg ending in them (:func:`legs_reaching_in`); ``hand``: how
-    dark the voter's marks on this sheet are as a rule (:func:`voters_hand`), None when too few to tell."""
+    dark the voter's marks on this sheet are as a rule (:func:`voters_hand`), None when too few to tell;
+    ``halo``: what the printed borders leave along themselves in this part of the page (:func:`halos`)."""
     marks = settings.marks
     limits = settings.alignment
     residue = page.residue
@@ -229,12 +231,14 @@ def classify_row(
     ]
     # A ring drawn tight round a box runs along its printed border and leaves little ink anywhere else. A soft
     # photo leaves some of the printed line's own grey there too, unevenly: a box is compared with the row's
-    # cleanest one, by a margin that grows with what the page leaves along its borders as a rule.
+    # cleanest one or with the empty boxes around it (a photo's blur grows with the distance from where it
+    # focused, so one end of a row may be far softer than the other), whichever leaves more, by a margin that
+    # grows with what the page leaves along its borders as a rule.
     cleanest = min(score.edge for score in scores)
     along = [
         score
         for score, kind in zip(scores, classes, strict=True)
-        if kind == "unmarked" and score.edge - cleanest >= marks.edge + residue
+        if kind == "unmarked" and score.edge - max(cleanest, halo) >= marks.edge + residue
     ]
 
     def pending(reason: RowWhy) -> RowReading:
@@ -309,6 +313,7 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
     legs = legs_from_below(list(rows.values()), settings)
     reaching = legs_reaching_in(list(rows.values()), settings)
     hand = voters_hand(rows.values(), settings, page)
+    around = halos(list(rows.values()), settings)
     return [
         classify_row(
             unit,
@@ -318,9 +323,25 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
             from_below=legs.get(unit, frozenset()),
             reached=reaching.get(unit, frozenset()),
             hand=hand,
+            halo=halo,
         )
-        for unit, group in rows.items()
+        for (unit, group), halo in zip(rows.items(), around, strict=True)
     ]
+
+
+def halos(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> list[float]:
+    """Per row, what the printed borders leave along themselves in its part of the page: the median ``edge`` of
+    the empty boxes (no ink inside, none beside) of the row and the rows right before and after it in sheet order.
+    A soft photo's blur varies across the sheet (the part farthest from where the camera focused is the softest),
+    and the line's grey halo with it; a ring drawn round one box in each row still leaves most boxes of three
+    rows empty, so it does not raise its own part's halo."""
+    quiet = settings.marks.marginal
+    empty = [[score.edge for score in row if score.fill < quiet and score.outside < quiet] for row in rows]
+    result: list[float] = []
+    for at in range(len(rows)):
+        near = [edge for row in empty[max(0, at - 1) : at + 2] for edge in row]
+        result.append(statistics.median(near) if near else 0.0)
+    return result
 
 
 #: The voter's hand is told from this many marked boxes of one sheet or more.

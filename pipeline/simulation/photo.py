@@ -8,11 +8,14 @@ and returns the grey photo before the phone's own sharpening and JPEG.
 
 What the world does, as described to us: the camera tilted up to 35° from straight above, rolled, the sheet
 filling 40–90 % of the frame, lying on a wooden table, a plain desk, a dark cloth or a light surface; light
-falling unevenly, the sharper shadow of a hand or the phone; an uncorrected lens's barrel distortion.
+falling unevenly, the sharper shadow of a hand or the phone; an uncorrected lens's barrel distortion; a
+phone's wide aperture, focused on the point it is aimed at: the parts of a tilted sheet nearer or farther than
+that point are out of focus, the more the farther (depth of field).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from functools import partial
@@ -57,6 +60,12 @@ BACKGROUND_SHARES = (0.35, 0.25, 0.25, 0.15)
 CAST_SHADOW_SHARE, CAST_SHADOW_STRENGTH = 0.5, (0.15, 0.45)
 PHOTO_BLUR_PX, PHOTO_MOTION_PX, PHOTO_NOISE = (0.5, 1.4), 3.0, (3.0, 8.0)
 PHOTO_FILE_DPI = 72.0
+# A phone's main camera is 4–6.5 mm long at f/1.5–1.9: an aperture 2–3.5 mm across. A point at distance z, with
+# the lens focused at distance d, spreads into a disc of A · focal_px · |1/d − 1/z| pixels (thin lens, z ≫ focal
+# length); a disc's spread is a quarter of its diameter along each axis.
+APERTURE_MM = (2.0, 3.5)
+DEFOCUS_LEVELS_PX = (0.0, 0.5, 1.0, 1.6, 2.4, 3.5)  # the photo is blurred at these sigmas and blended per pixel
+DEPTH_STEP_PX = 32  # depth is smooth across the frame: computed on this grid
 CAMERA_TRIES = 20  # cameras drawn for one photo until a framing of the kind asked for holds from one
 MAP_STEP_PX = 8  # the photo's pixel map is smooth: computed on this grid and interpolated
 
@@ -148,8 +157,11 @@ def photo(
     drop = soft_blur(cover, 0.01 * max(frame)) * rng.uniform(0.2, 0.45)
     lit = (image + surface * (1 - drop) * (1 - cover)) * light_field(rng, applied, (frame[1], frame[0]))
     lit *= _cast_shadow(rng, applied, (frame[1], frame[0]))
+    aperture = rng.uniform(*APERTURE_MM)
+    defocus = _defocus_px(camera, distance, target, homography, lens, frame, aperture)
+    focused = _blur_by(np.asarray(lit, np.float32), defocus)
     sigma, motion = rng.uniform(*PHOTO_BLUR_PX), rng.uniform(0, PHOTO_MOTION_PX)
-    out = motion_blur(np.asarray(cv2.GaussianBlur(lit, (0, 0), sigma), np.float32), motion, rng.uniform(0, 180))
+    out = motion_blur(np.asarray(cv2.GaussianBlur(focused, (0, 0), sigma), np.float32), motion, rng.uniform(0, 180))
     noise = rng.uniform(*PHOTO_NOISE)
     centre_scale = _px_per_mm(homography, np.array(PAGE_MM) / 2)
     qr_scale = _px_per_mm(homography, np.array(layout.qr.center))
@@ -166,11 +178,54 @@ def photo(
         frame_px=list(frame),
         page_corners_px=[[round(float(v), 1) for v in p] for p in page_to_image(applied, corners)],
         background=kind,
+        aperture_mm=round(aperture, 3),
+        defocus_sigma_px=[round(float(defocus.min()), 3), round(float(defocus.max()), 3)],
         blur_sigma_px=round(sigma, 3),
         motion_blur_px=round(motion, 2),
         noise_sigma=round(noise, 2),
     )
     return add_noise(np.clip(out, 0, 255).astype(np.uint8), rng, noise)
+
+
+def _defocus_px(
+    camera: _Camera,
+    distance: float,
+    target: Points,
+    homography: Matrix,
+    lens: dict[str, object],
+    frame: tuple[int, int],
+    aperture_mm: float,
+) -> Floats:
+    """Per frame pixel, the blur's sigma (px) of the table's plane seen there, the camera focused on the point
+    it is aimed at (``target``, at ``distance`` along its axis): see APERTURE_MM."""
+    step = DEPTH_STEP_PX
+    grid_w, grid_h = -(-frame[0] // step) + 1, -(-frame[1] // step) + 1
+    gx, gy = np.meshgrid(np.arange(grid_w) * step, np.arange(grid_h) * step)
+    undistorted = lens_undistort(lens, np.column_stack([gx.ravel(), gy.ravel()]).astype(np.float64))
+    page_mm = apply_matrix(np.asarray(np.linalg.inv(homography), np.float64), undistorted)
+    world = np.column_stack([page_mm - np.array(PAGE_MM) / 2, np.zeros(len(page_mm))])
+    centre = np.append(target, 0.0) - distance * camera.rotation[:, 2]
+    depth = np.maximum(((world - centre) @ camera.rotation)[:, 2], distance / 4)  # far off the frame: bounded
+    sigma = (aperture_mm * camera.focal_px * np.abs(1 / distance - 1 / depth) / 4).reshape(grid_h, grid_w)
+    full = cv2.resize(sigma.astype(np.float32), (grid_w * step, grid_h * step), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(full[: frame[1], : frame[0]], np.float32)
+
+
+def _blur_by(image: Floats, sigma: Floats) -> Floats:
+    """``image`` blurred by a sigma varying per pixel: blurred at each of DEFOCUS_LEVELS_PX and blended between
+    the two levels around each pixel's sigma."""
+    levels = DEFOCUS_LEVELS_PX
+    clipped = np.clip(sigma, levels[0], levels[-1])
+    out = np.zeros_like(image)
+    below = image
+    for low, high in itertools.pairwise(levels):
+        above = np.asarray(cv2.GaussianBlur(image, (0, 0), high), np.float32)
+        inside = (clipped >= low) & (clipped <= high)
+        if inside.any():
+            share = (clipped - low) / (high - low)
+            out = np.where(inside, below + share * (above - below), out)
+        below = above
+    return out
 
 
 def _distance_for_fill(camera: _Camera, corners: Points, target: Points, frame: tuple[int, int], fill: float) -> float:
