@@ -253,6 +253,24 @@ def test_a_heavy_mark_hides_its_own_border_but_not_the_others() -> None:
     assert classify_row("文化馆", [covered, misplaced, others[1]], SETTINGS).reason == RowWhy.ALIGNMENT
 
 
+def test_a_thick_tick_over_its_border_hides_it_where_the_row_vouches_for_its_place() -> None:
+    """Thick marker ticks reaching into the middle and out across the border found it at 0.43 (field sample bad
+    0009, four rows sent to a clerk as misaligned): where the row's other boxes are found as well as the page's,
+    the row is in its place and the tick is read. A border found off its place puts no ink in the middle, and a
+    row whose other boxes are found poorly vouches for nothing: both still ask."""
+    limits, marks = SETTINGS.alignment, SETTINGS.marks
+    tick, *others = row(0.47, 0.0, 0.0, outside=(0.16, 0.0, 0.0), match=0.85)
+    thick = replace(tick, border_match=limits.min_border_match - 0.02, centre=0.8)
+    page = Page(match=0.85)
+    assert classify_row("文化馆", [thick, *others], SETTINGS, page).choice == "满意"
+    off_its_place = replace(thick, centre=0.0)
+    assert classify_row("文化馆", [off_its_place, *others], SETTINGS, page).reason == RowWhy.ALIGNMENT
+    inside = replace(thick, outside=marks.outside - 0.01)
+    assert classify_row("文化馆", [inside, *others], SETTINGS, page).reason == RowWhy.ALIGNMENT
+    poorly = [replace(other, border_match=0.85 - 0.15) for other in others]
+    assert classify_row("文化馆", [thick, *poorly], SETTINGS, page).reason == RowWhy.ALIGNMENT
+
+
 def test_faint_ink_is_never_a_definite_mark() -> None:
     faint = BoxScore("文化馆", "满意", 0, 0.3, 0.0, 0.3, SETTINGS.marks.firm - 0.01, 0.0, 0.0, 0.9)
     others = row(0.0, 0.0, 0.0)[1:]

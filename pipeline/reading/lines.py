@@ -33,6 +33,11 @@ BEYOND_MM = 5.0  # a page line shows at least this far past the table's rows at 
 SUPPORT = 0.6  # … and shows over this share of its course through the rows where nothing is printed …
 RIDGE = 3  # … darker by this many grey levels on its course than …
 RIDGE_SIDE_PX = 3  # … this far either side (1 mm)
+# A sheet photographed curled, its crease seen through a flat page's fit, bends off a straight course: a line seen in
+# both margins is also tried bent (a parabola), taken so where more of its course shows it, no more than this far
+# off straight
+# (the farthest a curled page's boxes may lie off its fit: reading.yaml's alignment.max_residual_mm).
+BEND_MM = 1.6
 HIDDEN_COURSE = 0.3  # a course this little of which is free of print (along a rule) is judged by its margins
 PRINT_MARGIN_MM = 1.0  # the template's own print, widened this much, is never a page line
 EDGE_MM = 8.0  # nearer the page's edge lies the paper's own edge (or the scanner lid's), and no box
@@ -43,12 +48,12 @@ MIN_BLACK = 40.0  # grey levels: the darkest a page's print is taken to be, howe
 
 @dataclass(frozen=True)
 class PageLine:
-    """A line across the page, in page mm: ``vertical`` (x = a·y + b) or horizontal (y = a·x + b), its half
-    width, and its darkness as a share of the printed black's."""
+    """A line across the page, in page mm: ``vertical`` (x = course(y)) or horizontal (y = course(x)), ``course``
+    a polynomial's coefficients, highest power first (straight, or bent a little where a curled sheet's crease
+    was photographed: :data:`BEND_MM`), its half width, and its darkness as a share of the printed black's."""
 
     vertical: bool
-    slope: float
-    intercept: float
+    course: tuple[float, ...]
     half_width_mm: float
     darkness: float
 
@@ -62,7 +67,7 @@ class PageLine:
     def offset_mm(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         """How far each point (page mm) lies from the line's centre, across it, right of or below it positive."""
         along, across = (ys, xs) if self.vertical else (xs, ys)
-        return np.asarray(across - (self.slope * along + self.intercept), dtype=np.float32)
+        return np.asarray(across - np.polyval(self.course, along), dtype=np.float32)
 
 
 def printed_of(model: BallotModel, px_per_mm: float) -> np.ndarray:
@@ -115,16 +120,35 @@ def page_lines(
             along = ys if vertical else xs
             if along.min() > rows[0] - beyond and along.max() < rows[1] + beyond:
                 continue  # inside the table only: a voter's line down a column, a rule shown off its place
-            fitted = np.polyfit(along.astype(np.float64), (xs if vertical else ys).astype(np.float64), 1)
+            across = (xs if vertical else ys).astype(np.float64)
+            fitted = np.polyfit(along.astype(np.float64), across, 1)
             shown, free = _support(dark, printed, fitted, vertical, rows)
             # Along a rule of the table's own (a fold creased beside it) its course is hidden by print: seen in
             # the margins at both ends, it is one line across the page all the same.
             both_margins = along.min() <= rows[0] - beyond and along.max() >= rows[1] + beyond
+            if both_margins:  # a course known at both ends: bent, if it follows the line better so
+                bent = _bent(along.astype(np.float64), across, fitted, rows, BEND_MM * px_per_mm)
+                if bent is not None:
+                    bent_shown, bent_free = _support(dark, printed, bent, vertical, rows)
+                    if bent_shown > shown:
+                        fitted, shown, free = bent, bent_shown, bent_free
             if shown < SUPPORT and not (free < HIDDEN_COURSE and both_margins):
                 continue  # runs in a margin, but no line through the rows: not one line across the page
             black = _printed_black(dark, printed) if black is None else black
             found.append(_line((ys, xs), fitted, dark, black, vertical, px_per_mm))
     return tuple(found)
+
+
+def _bent(
+    along: np.ndarray, across: np.ndarray, straight: np.ndarray, rows: tuple[float, float], limit_px: float
+) -> np.ndarray | None:
+    """A parabola through the run pixels, where it stays within ``limit_px`` of the ``straight`` course over the
+    rows; else None."""
+    bent = np.polyfit(along, across, 2)
+    course = np.linspace(rows[0], rows[1], 16)
+    if np.abs(np.polyval(bent, course) - np.polyval(straight, course)).max() > limit_px:
+        return None
+    return np.asarray(bent)
 
 
 def _reaches_a_margin(runs: np.ndarray, vertical: bool, rows: tuple[float, float], beyond: float) -> bool:
@@ -199,16 +223,18 @@ def _line(
     """The line through a group of run pixels, in page mm."""
     ys, xs = pixels
     along = ys if vertical else xs
-    slope, intercept = float(fitted[0]), float(fitted[1])
     extent = float(along.max() - along.min()) + 1.0
     # Pixels at each place along it: its width (runs of a slanted line overlap a little; the median holds).
     width_px = max(1.0, float(len(along)) / extent)
     darkness = float(np.median(dark[ys, xs])) / black
-    # Pixel i of the upright sheet is centred on (i + 0.5) / px_per_mm mm.
+    # Pixel i of the upright sheet is centred on (i + 0.5) / px_per_mm mm: the course in mm through as many points
+    # as it has coefficients (a polynomial's own degree fits them exactly).
+    at_mm = np.linspace(0.0, 300.0, len(fitted))
+    across_mm = (np.polyval(fitted, at_mm * px_per_mm - 0.5) + 0.5) / px_per_mm
+    course = np.polyfit(at_mm, across_mm, len(fitted) - 1)
     return PageLine(
         vertical,
-        slope,
-        (intercept + 0.5 - 0.5 * slope) / px_per_mm,
+        tuple(float(value) for value in course),
         half_width_mm=width_px / 2 / px_per_mm,
         darkness=min(1.0, darkness),
     )

@@ -1,0 +1,55 @@
+"""Page lines on a sheet brought upright: creases and streaks found once per page, straight or bent."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.reading.lines import page_lines
+
+PX_PER_MM = 3.0  # the check stage's upright view
+TABLE = (18.0, 51.0, 192.0, 193.0)  # the rows' left, top, right and bottom (mm), as on the shipped ballot
+
+
+def creased(course_mm: np.ndarray, seed: int = 3) -> np.ndarray:
+    """Plain paper (grey 200, grain σ 2) crossed from edge to edge by a faint crease whose centre runs at
+    ``course_mm`` (one value per pixel column), 24 grey levels dark, spread over the two pixel rows it falls
+    between."""
+    height, width = round(297 * PX_PER_MM), round(210 * PX_PER_MM)
+    paper = np.full((height, width), 200.0)
+    for x, y_mm in enumerate(course_mm):
+        y = y_mm * PX_PER_MM - 0.5
+        low = int(np.floor(y))
+        paper[low, x] -= 24 * (1 - (y - low))
+        paper[low + 1, x] -= 24 * (y - low)
+    grain = np.random.default_rng(seed).normal(0.0, 2.0, paper.shape)
+    return np.clip(paper + grain, 0, 255).astype(np.uint8)
+
+
+def columns_mm() -> np.ndarray:
+    return (np.arange(round(210 * PX_PER_MM)) + 0.5) / PX_PER_MM
+
+
+@pytest.mark.parametrize("rise_mm", [2.5, 3.0])
+def test_a_crease_bent_by_a_curled_photo_is_followed_along_its_bend(rise_mm: float) -> None:
+    """A folded sheet photographed curled: the flat page's fit straightens the table but not the crease, which
+    lies flat in the left margin, rises across the first columns and runs flat again (field sample phone 0004:
+    151.0 mm at the left edge, 153 mm from the middle on). The scorer looks for a line's own pixels within a
+    millimetre of its course (score.row.LINE_MARGIN_MM): a straight course drawn through it lay up to 0.9–1.3 mm
+    off; the course found follows the bend to within 0.6 mm all through the rows."""
+    xs = columns_mm()
+    rise = np.clip((xs - 15.0) / 70.0, 0.0, 1.0)
+    course = 151.5 + rise_mm * (3 * rise**2 - 2 * rise**3)
+    found = page_lines(creased(course), PX_PER_MM, np.zeros((891, 630), bool), TABLE)
+    across = [line for line in found if not line.vertical]
+    assert len(across) == 1, found
+    rows = (xs > TABLE[0]) & (xs < TABLE[2])
+    assert np.abs(across[0].offset_mm(xs[rows], course[rows])).max() < 0.6
+
+
+def test_a_straight_crease_stays_straight() -> None:
+    xs = columns_mm()
+    course = 120.0 + 0.004 * xs
+    found = page_lines(creased(course), PX_PER_MM, np.zeros((891, 630), bool), TABLE)
+    assert len(found) == 1 and not found[0].vertical
+    assert np.abs(found[0].offset_mm(xs, course)).max() < 0.25
