@@ -317,6 +317,22 @@ def test_rows_a_fax_wiped_out_are_marked_illegible(layout: Layout) -> None:
     assert [row.legible for row in checked] == [True, False]
 
 
+def test_a_stroke_left_as_scattered_pixels_is_wiped_out_a_dithered_one_is_not(layout: Layout) -> None:
+    """A faint stroke a fax's threshold wiped leaves a black pixel here and there, as the paper's pepper does: no
+    trail a person reads (accuracy seed 7, fax page 53: a pencil tick left as 6 black pixels in its box, counted
+    legible because every core had one within a pixel). A stroke dithered to half its pixels is still a trail."""
+    rows = (RowTruth("a", "满意", (("满意", "tick"),), False), RowTruth("b", "满意", (("满意", "tick"),), False))
+    scan = np.full((100, 100), 255, np.uint8)
+    scan[20:30:3, 20:30:3] = 0  # row a: one pixel in 9 left, every core within a pixel of one
+    band = scan[70:80, 70:80]
+    band[(np.add.outer(np.arange(10), np.arange(10)) % 2) == 0] = 0  # row b: a checkerboard, half of it black
+    pixels = [np.array([[y, x] for y in range(22, 28) for x in range(22, 28)])] * 2
+    pixels[1] = pixels[1] + 50
+    identity = {"page_mm_to_image": [[1.0, 0, -0.5], [0, 1.0, -0.5], [0, 0, 1]]}
+    checked = _with_legibility(rows, pixels, scan, identity, 1.0)  # type: ignore[arg-type]
+    assert [row.legible for row in checked] == [False, True]
+
+
 def test_legibility_is_judged_clear_of_printed_lines() -> None:
     """Where a stroke runs beside a printed line, a 1-bit scan's black belongs to the line: such cores are
     not used to decide whether the mark survived."""
