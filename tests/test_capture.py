@@ -284,6 +284,25 @@ def test_a_ticks_long_leg_ending_in_the_box_above_is_asked_about(batch: Batch) -
     assert (readings["体育中心"].reading, readings["体育中心"].choice) == ("choice", "满意")
 
 
+def test_a_mark_of_its_own_beside_the_tip_of_a_leg_from_below_is_read(batch: Batch) -> None:
+    """A tick's long leg stops a millimetre short of the box above, in its ring; that box holds a short slash of
+    its own row's voter, clear of the leg (field sample office 0009, asked about as a possible leg): the row above
+    is read 满意 from its slash, the row below 满意 from its tick. A leg that runs on into the box stays asked
+    (the test above)."""
+    page = batch.pages()[1]
+    below = box(batch.layout, "体育中心", "满意").rect
+    above = box(batch.layout, "文物管理所", "满意").rect
+    long_leg_tick(page, batch, "体育中心", "满意", below.y - (above.y + above.h) - 1.0)
+    x, y, s = above.x * PX, above.y * PX, above.w * PX
+    slash = np.array([[x + s * 0.3, y + s * 0.65], [x + s * 0.55, y + s * 0.3]], dtype=np.int32)
+    cv2.polylines(page, [slash], False, 25, max(1, int(0.5 * PX)), lineType=cv2.LINE_AA)
+    result = read(batch, ScanPage("slash.png", 1, page, None))
+    assert isinstance(result, SheetRead), result
+    readings = {row.unit: row for row in result.readings}
+    assert (readings["文物管理所"].reading, readings["文物管理所"].choice) == ("choice", "满意"), readings["文物管理所"]
+    assert (readings["体育中心"].reading, readings["体育中心"].choice) == ("choice", "满意")
+
+
 def test_a_faint_tick_whose_turning_point_lies_on_a_crease_is_not_read_as_empty(batch: Batch) -> None:
     """A sheet folded in quarters creases across the page; a light pencil tick drawn low in its box has its
     turning point on the crease. The crease is nobody's mark, but it hides only its own shadow: where the tick

@@ -485,7 +485,9 @@ def test_a_ticks_long_leg_that_ends_in_the_box_above_is_asked_about() -> None:
     marked box whose ink leaves it, may be that leg: the row goes to a clerk; the row below is read."""
     upper = [replace(box, unit="图书馆") for box in row(0.0, 0.0, 0.0)]
     lower = [replace(box, unit="博物馆") for box in row(0.3, 0.0, 0.0)]
-    leg_inside = replace(upper[0], fill=0.17, centre=0.04, darkness=0.4, outside=0.03, outside_below=1.0)
+    leg_inside = replace(
+        upper[0], fill=0.17, centre=0.04, darkness=0.4, outside=0.03, outside_below=1.0, joined_below=1.0
+    )
     leaving = replace(lower[0], outside=0.03)
     readings = {r.unit: r for r in classify_page([leg_inside, *upper[1:], leaving, *lower[1:]], SETTINGS)}
     assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", RowWhy.LEG)
@@ -497,10 +499,14 @@ def test_a_ticks_long_leg_that_ends_in_the_box_above_is_asked_about() -> None:
     assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", RowWhy.LEG)
     # Ink round the upper mark above it too (its own tick's arm), the box below not leaving ink, or leaving it
     # every way, not up (a slash or a cross reaching out of both boxes): read.
+    # Nor when the mark inside does not run on into the ink below it: the box's own short slash beside the tip of
+    # the tick below (field sample office 0009, asked about as a leg).
     for upper_box, lower_box in (
         (replace(leg_inside, outside_below=0.5), leaving),
         (leg_inside, lower[0]),
         (leg_inside, replace(leaving, outside_below=0.5)),
+        (replace(leg_inside, joined_below=0.0), leaving),
+        (replace(through, joined_below=0.0), leaving),
     ):
         readings = {r.unit: r for r in classify_page([upper_box, *upper[1:], lower_box, *lower[1:]], SETTINGS)}
         assert (readings["图书馆"].reading, readings["图书馆"].choice) == ("choice", "满意")

@@ -403,7 +403,8 @@ def legs_reaching_in(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettin
     """Per row, the boxes whose mark may be a leg from the row below ending in them or passing through
     (:attr:`RowWhy.LEG`): the box has ink around it, lying below it (as :func:`legs_from_below`), or leaves its
     middle empty without ringing it (a leg crossing a corner of the box runs out of its side; a ring drawn round
-    the box crosses into it all round), and the box right below is marked
+    the box crosses into it all round), its ink inside runs on into the ring below it (``joined_below``: a mark of
+    the box's own beside the tip of a stroke from below does not touch it), and the box right below is marked
     with ink leaving it upwards (all but ``1 - marks.from_below`` of its ink around it lies above it: a slash or
     a cross reaching out of both boxes leaves ink every way)."""
     marks = settings.marks
@@ -411,6 +412,7 @@ def legs_reaching_in(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettin
         rows,
         lambda above, below: (
             above.outside > 0
+            and above.joined_below > 0
             and (above.outside_below >= marks.from_below or (above.centre == 0 and above.encircled < marks.encircled))
             and below.outside > 0
             and below.outside_below <= 1 - marks.from_below

@@ -20,7 +20,7 @@ from pipeline.common.reasons import RowWhy, Why
 from pipeline.store.core import StoreError
 from pipeline.store.pages import PageReviewStore
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 DEFAULT_DB = Path("output/ballots.db")
 #: The machine readings table as version 10 made it (a migration rebuilds it so).
 ROW_READINGS = """CREATE TABLE row_readings (
@@ -135,6 +135,8 @@ MIGRATIONS = {
     DROP TABLE page_decisions;
     ALTER TABLE page_decisions_new RENAME TO page_decisions;
     CREATE UNIQUE INDEX page_decisions_one_per_version ON page_decisions (page_id, coalesce(previous_id, 0));""",
+    # 1 is "the ink in the box may run on below it", as those scores were classified (a possible leg asked about).
+    14: "ALTER TABLE box_scores ADD COLUMN joined_below REAL NOT NULL DEFAULT 1;",
 }
 
 

@@ -20,6 +20,7 @@ import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -29,7 +30,16 @@ from pipeline.reading.align import Alignment
 from pipeline.reading.lines import FIRM, HIDES_MM, PageLine
 from pipeline.reading.model import BallotModel
 from pipeline.reading.score.geometry import BLUR_MM, Geometries, Geometry, border_sides, geometry_of, without
-from pipeline.reading.score.ink import GRAIN_STRONG_SHARE, HYSTERESIS, MIN_STRONG_SHARE, ink_regions, largest_mark
+from pipeline.reading.score.ink import (
+    BORDER_BRIDGE_KERNEL,
+    GRAIN_STRONG_SHARE,
+    HYSTERESIS,
+    LINK_KERNEL,
+    MIN_STRONG_SHARE,
+    ink_regions,
+    joined_across,
+    largest_mark,
+)
 from pipeline.reading.score.patch import (
     SHOW_THROUGH_SCAN_MM,
     back_print,
@@ -60,6 +70,7 @@ SCALE_MAX = 0.12  # … up to this much; more is no feed or lens, but a side tak
 # A line across the page is looked for this far beyond its measured width: its blur, and its course known to about a
 # millimetre (a fold's halves shift, a lens bends it); there only what is no darker than the line's own profile is its.
 LINE_MARGIN_MM = 1.0
+FOOT_MM = 0.5  # a stroke reaching this near the outer edge of the ring below a box comes from farther down
 SOFT_STROKE_SHARE = 0.5  # a faint stroke this much of which is soft grey (:func:`~.patch.soft_pixels`) is none
 PROFILE_STEP_MM = 0.125  # a line's darkness across it is measured in steps this wide (one patch pixel) …
 PROFILE_PIXELS = 8  # … each from at least this many pixels of its course beside the box …
@@ -259,6 +270,7 @@ def _score_box(
         scattered=round((inked - largest) / geometry.interior_count, 4),
         outside=round(share(geometry.ring, geometry.ring_count), 4),
         outside_below=round(_below(ink, geometry), 4),
+        joined_below=round(_joined_below(ink, inside, geometry), 4),
         centre=round(centre, 4),
         darkness=round(darkness_of_ink, 4),
         crossing=round(
@@ -266,6 +278,25 @@ def _score_box(
         ),
         encircled=round(encircled, 4),
     )
+
+
+def _joined_below(ink: npt.NDArray[np.bool_], inside: npt.NDArray[np.bool_], geometry: Geometry) -> float:
+    """The share of the ink inside the box in strokes that run down through the ring below it to its foot (its
+    last FOOT_MM, towards the row below), as the leg of a tick from the row below does; a mark of the box's own
+    that ends in the ring (a slash leaving the box), or the tip of a stroke from below that stops there, does not.
+    Pieces the printed border cuts apart are one stroke (as in :func:`~.ink.largest_mark`), and so are pieces a
+    pen's skip or a fax's dropout left within LINK_KERNEL of each other."""
+    below = geometry.ring_below
+    if not (ink & below).any() or not inside.any():
+        return 0.0
+    rows = np.flatnonzero(below.any(axis=1))
+    foot = below.copy()
+    foot[: rows[-1] + 1 - max(1, round(FOOT_MM * PATCH_PX_PER_MM))] = False
+    linked = cv2.dilate(ink.astype(np.uint8), LINK_KERNEL) > 0
+    _, strokes, _ = joined_across(linked, geometry.printed_mask, BORDER_BRIDGE_KERNEL)
+    reaching = np.unique(strokes[foot & ink])
+    reaching = reaching[reaching > 0]
+    return float(np.count_nonzero(inside & np.isin(strokes, reaching))) / float(np.count_nonzero(inside))
 
 
 def _below(ink: npt.NDArray[np.bool_], geometry: Geometry) -> float:
