@@ -284,6 +284,26 @@ def test_a_ticks_long_leg_ending_in_the_box_above_is_asked_about(batch: Batch) -
     assert (readings["体育中心"].reading, readings["体育中心"].choice) == ("choice", "满意")
 
 
+def test_a_ticks_long_leg_passing_beside_the_box_above_is_a_vote_for_its_own_box(batch: Batch) -> None:
+    """The leg runs up past the right side of the box above, through its ring but not into it (long-tick office
+    seed 11: 8 such rows asked about for ink beside a box, most of that ink beside the box, not below it): it
+    comes up from the row below, whose box is marked with ink leaving it, so the row above is 弃权."""
+    page = batch.pages()[1]
+    below = box(batch.layout, "体育中心", "满意").rect
+    above = box(batch.layout, "文物管理所", "满意").rect
+    turn = (below.x + below.w * 0.42, below.y + below.h * 0.8)
+    end = (above.x + above.w + 1.8, above.y + above.h * 0.3)
+    points = np.array([[below.x + below.w * 0.2, below.y + below.h * 0.5], turn, end]) * PX
+    cv2.polylines(page, [points.astype(np.int32)], False, 25, max(1, int(0.5 * PX)), lineType=cv2.LINE_AA)
+    result = read(batch, ScanPage("beside.png", 1, page, None))
+    assert isinstance(result, SheetRead), result
+    passed = next(s for s in result.scores if (s.unit, s.option) == ("文物管理所", "满意"))
+    assert passed.fill == 0 and passed.outside > 0 and passed.outside_below < 0.8, passed  # beside it, mostly
+    readings = {row.unit: row for row in result.readings}
+    assert (readings["文物管理所"].reading, readings["文物管理所"].choice) == ("blank", None), readings["文物管理所"]
+    assert (readings["体育中心"].reading, readings["体育中心"].choice) == ("choice", "满意")
+
+
 def test_a_mark_of_its_own_beside_the_tip_of_a_leg_from_below_is_read(batch: Batch) -> None:
     """A tick's long leg stops a millimetre short of the box above, in its ring; that box holds a short slash of
     its own row's voter, clear of the leg (field sample office 0009, asked about as a possible leg): the row above

@@ -451,12 +451,13 @@ def test_an_overvote_needs_two_marks_alike_in_darkness() -> None:
 
 def test_a_ticks_long_leg_into_the_box_above_is_not_a_mark_beside_it() -> None:
     """Issue 19: a Chinese √ written with its right leg running up out of its box, into the ring of the box above
-    it in the previous row, is a vote for the box holding its turning point. The ink in the upper box's ring lies
-    below that box; the row above is read as its own mark says, not sent to a clerk for ink beside a box."""
+    it in the previous row, is a vote for the box holding its turning point. The ink in the upper box's ring comes
+    up from below it (below it, or passing beside it: long-tick office seed 11); the row above is read as its own
+    mark says, not sent to a clerk for ink beside a box."""
     marks = SETTINGS.marks
     upper = [replace(box, unit="图书馆") for box in row(0.3, 0.0, 0.0)]
     lower = [replace(box, unit="博物馆") for box in row(0.0, 0.3, 0.0)]
-    leg_into_ring = replace(upper[1], outside=0.09, outside_below=1.0)
+    leg_into_ring = replace(upper[1], outside=0.09, outside_below=0.3, outside_from_below=1.0)
     leaving = replace(lower[1], outside=0.08)
     page = [upper[0], leg_into_ring, upper[2], lower[0], leaving, lower[2]]
     readings = {reading.unit: reading for reading in classify_page(page, SETTINGS)}
@@ -466,7 +467,7 @@ def test_a_ticks_long_leg_into_the_box_above_is_not_a_mark_beside_it() -> None:
     for odd in (
         [
             upper[0],
-            replace(leg_into_ring, outside_below=marks.from_below - 0.05),
+            replace(leg_into_ring, outside_from_below=marks.from_below - 0.05),
             upper[2],
             lower[0],
             leaving,
@@ -486,7 +487,14 @@ def test_a_ticks_long_leg_that_ends_in_the_box_above_is_asked_about() -> None:
     upper = [replace(box, unit="图书馆") for box in row(0.0, 0.0, 0.0)]
     lower = [replace(box, unit="博物馆") for box in row(0.3, 0.0, 0.0)]
     leg_inside = replace(
-        upper[0], fill=0.17, centre=0.04, darkness=0.4, outside=0.03, outside_below=1.0, joined_below=1.0
+        upper[0],
+        fill=0.17,
+        centre=0.04,
+        darkness=0.4,
+        outside=0.03,
+        outside_below=1.0,
+        outside_from_below=1.0,
+        joined_below=1.0,
     )
     leaving = replace(lower[0], outside=0.03)
     readings = {r.unit: r for r in classify_page([leg_inside, *upper[1:], leaving, *lower[1:]], SETTINGS)}
@@ -494,7 +502,7 @@ def test_a_ticks_long_leg_that_ends_in_the_box_above_is_asked_about() -> None:
     assert (readings["博物馆"].reading, readings["博物馆"].choice) == ("choice", "满意")
     # A leg through a corner of the box above runs out of its side too; it leaves the box's middle empty (seed
     # 1004: read 满意 on an empty row).
-    through = replace(leg_inside, fill=0.086, centre=0.0, outside=0.044, outside_below=0.73)
+    through = replace(leg_inside, fill=0.086, centre=0.0, outside=0.044, outside_below=0.73, outside_from_below=0.73)
     readings = {r.unit: r for r in classify_page([through, *upper[1:], leaving, *lower[1:]], SETTINGS)}
     assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", RowWhy.LEG)
     # Ink round the upper mark above it too (its own tick's arm), the box below not leaving ink, or leaving it

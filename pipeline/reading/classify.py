@@ -383,16 +383,17 @@ def voters_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings, p
 def legs_from_below(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> dict[str, frozenset[int]]:
     """Per row, the boxes whose ink around them is the leg of a tick in the row below: a Chinese √ is often
     written with a long right leg running out of its box and up, into the ring of the box above it. It is a vote
-    for the box holding its turning point, not ink beside the box above: so where a box's ink around it lies
-    below it (``outside_below`` ≥ ``marks.from_below``) and the box right below it (the next row, same options,
-    same position) is marked with ink leaving it, that ink is the leg. Ink elsewhere around the box still asks.
+    for the box holding its turning point, not ink beside the box above: so where a box's ink around it comes up
+    from the row below (``outside_from_below`` ≥ ``marks.from_below``: strokes coming up through the ring below it,
+    passing beside it or ending there) and the box right below it (the next row, same options, same position) is
+    marked with ink leaving it, that ink is the leg. Ink elsewhere around the box still asks.
     A leg may run on into the box above itself: see :func:`legs_reaching_in`."""
     marks = settings.marks
     return _legs(
         rows,
         lambda above, below: (
             above.outside > 0
-            and above.outside_below >= marks.from_below
+            and above.outside_from_below >= marks.from_below
             and below.outside > 0
             and classify_box(below, settings) == "marked"
         ),
@@ -401,7 +402,8 @@ def legs_from_below(rows: Sequence[Sequence[BoxScore]], settings: ReadingSetting
 
 def legs_reaching_in(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> dict[str, frozenset[int]]:
     """Per row, the boxes whose mark may be a leg from the row below ending in them or passing through
-    (:attr:`RowWhy.LEG`): the box has ink around it, lying below it (as :func:`legs_from_below`), or leaves its
+    (:attr:`RowWhy.LEG`): the box has ink around it, lying below it (where a leg ending in it leaves its own; a
+    stroke passing beside the box may cross the box's own mark's, :func:`legs_from_below`), or leaves its
     middle empty without ringing it (a leg crossing a corner of the box runs out of its side; a ring drawn round
     the box crosses into it all round), its ink inside runs on into the ring below it (``joined_below``: a mark of
     the box's own beside the tip of a stroke from below does not touch it), and the box right below is marked

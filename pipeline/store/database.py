@@ -135,8 +135,11 @@ MIGRATIONS = {
     DROP TABLE page_decisions;
     ALTER TABLE page_decisions_new RENAME TO page_decisions;
     CREATE UNIQUE INDEX page_decisions_one_per_version ON page_decisions (page_id, coalesce(previous_id, 0));""",
-    # 1 is "the ink in the box may run on below it", as those scores were classified (a possible leg asked about).
-    14: "ALTER TABLE box_scores ADD COLUMN joined_below REAL NOT NULL DEFAULT 1;",
+    # Scores stored before are classified as they were: the ink around a box taken to come from the row below is
+    # all of it that lies below the box, and the ink in a box may run on below it (a possible leg, asked about).
+    14: """ALTER TABLE box_scores ADD COLUMN outside_from_below REAL NOT NULL DEFAULT 0;
+    UPDATE box_scores SET outside_from_below = outside_below;
+    ALTER TABLE box_scores ADD COLUMN joined_below REAL NOT NULL DEFAULT 1;""",
 }
 
 

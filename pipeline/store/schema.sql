@@ -138,7 +138,8 @@ CREATE TABLE box_scores (
     ink_level     REAL NOT NULL DEFAULT 0,    -- 0-1, darkness new ink had to reach in this box (noise-adaptive)
     edge_around   REAL NOT NULL DEFAULT 0,    -- 0-1, share of directions around the box with a pen line along its border
     outside_below REAL NOT NULL DEFAULT 0,    -- 0-1, share of the ink around the box lying below it (a leg from below)
-    joined_below  REAL NOT NULL DEFAULT 1,    -- 0-1, share of the ink inside the box in strokes reaching below it
+    outside_from_below REAL NOT NULL DEFAULT 0, -- 0-1, share of the ink around the box in strokes from the row below
+    joined_below  REAL NOT NULL DEFAULT 1,    -- 0-1, share of the ink inside the box in strokes from the row below
     PRIMARY KEY (page_id, unit, option)
 ) STRICT;
 

@@ -264,13 +264,15 @@ def _score_box(
     centre = share(geometry.centre, geometry.centre_count)
     # A ring leaves the box's middle empty: with ink there (a tick, a cross, a fill) it is not measured.
     encircled = 0.0 if centre else encircled_score(darkness, level, geometry, strong_share, dotted=dotted, quiet=quiet)
+    rising_around, rising_inside = _from_below(ink, inside, geometry)
     return replace(
         empty,
         fill=round(inked / geometry.interior_count, 4),
         scattered=round((inked - largest) / geometry.interior_count, 4),
         outside=round(share(geometry.ring, geometry.ring_count), 4),
         outside_below=round(_below(ink, geometry), 4),
-        joined_below=round(_joined_below(ink, inside, geometry), 4),
+        outside_from_below=round(rising_around, 4),
+        joined_below=round(rising_inside, 4),
         centre=round(centre, 4),
         darkness=round(darkness_of_ink, 4),
         crossing=round(
@@ -280,23 +282,30 @@ def _score_box(
     )
 
 
-def _joined_below(ink: npt.NDArray[np.bool_], inside: npt.NDArray[np.bool_], geometry: Geometry) -> float:
-    """The share of the ink inside the box in strokes that run down through the ring below it to its foot (its
-    last FOOT_MM, towards the row below), as the leg of a tick from the row below does; a mark of the box's own
-    that ends in the ring (a slash leaving the box), or the tip of a stroke from below that stops there, does not.
-    Pieces the printed border cuts apart are one stroke (as in :func:`~.ink.largest_mark`), and so are pieces a
-    pen's skip or a fax's dropout left within LINK_KERNEL of each other."""
+def _from_below(ink: npt.NDArray[np.bool_], inside: npt.NDArray[np.bool_], geometry: Geometry) -> tuple[float, float]:
+    """Of the ink around the box (in its ring) and of the ink inside it, the shares in strokes that come up through
+    the ring below the box from its foot (its last FOOT_MM, towards the row below), as the leg of a tick in the row
+    below does, whether it passes beside the box or runs on into it; a mark of the box's own that ends in the ring
+    (a slash leaving the box), or a stroke from beside it, does not. Pieces the printed border cuts apart are one
+    stroke (as in :func:`~.ink.largest_mark`), and so are pieces a pen's skip or a fax's dropout left within
+    LINK_KERNEL of each other."""
     below = geometry.ring_below
-    if not (ink & below).any() or not inside.any():
-        return 0.0
+    if not (ink & below).any():
+        return 0.0, 0.0
     rows = np.flatnonzero(below.any(axis=1))
     foot = below.copy()
     foot[: rows[-1] + 1 - max(1, round(FOOT_MM * PATCH_PX_PER_MM))] = False
     linked = cv2.dilate(ink.astype(np.uint8), LINK_KERNEL) > 0
     _, strokes, _ = joined_across(linked, geometry.printed_mask, BORDER_BRIDGE_KERNEL)
     reaching = np.unique(strokes[foot & ink])
-    reaching = reaching[reaching > 0]
-    return float(np.count_nonzero(inside & np.isin(strokes, reaching))) / float(np.count_nonzero(inside))
+    rising = np.isin(strokes, reaching[reaching > 0])
+    around = ink & geometry.ring
+
+    def share(where: npt.NDArray[np.bool_]) -> float:
+        total = int(np.count_nonzero(where))
+        return float(np.count_nonzero(where & rising)) / total if total else 0.0
+
+    return share(around), share(inside)
 
 
 def _below(ink: npt.NDArray[np.bool_], geometry: Geometry) -> float:
