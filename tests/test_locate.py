@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from pipeline.ballot.layout import MARK_SIZE
 from pipeline.ballot.payload import format_serial
 from pipeline.ballot.template import Template
 from pipeline.common.reasons import PageReason, Why
-from pipeline.reading.locate import mark_candidates, marks_fit, serial_guess
+from pipeline.reading.align import Alignment, qr_symbol_corners_mm
+from pipeline.reading.grow import grow_from_code
+from pipeline.reading.identify import Identified, identify_page
+from pipeline.reading.locate import Mark, _fits, anchored_fits, mark_candidates, marks_fit, serial_guess
 from pipeline.reading.model import ballot_model
 from pipeline.reading.settings import load_settings
 from pipeline.scanning.batch import scan
@@ -202,3 +207,67 @@ def test_a_steep_photo_whose_code_is_read_is_fitted_through_its_marks_found_anyw
     line = scanned(tmp_path, batch, photographed(ticked(batch, 2), 25.0, far_edge))
     assert (line["outcome"], line["serial"]) == ("read", batch.serials[2]), line["reason"]
     assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+
+
+@pytest.mark.parametrize("missing", [0, 1, 2, 3])
+def test_three_marks_and_the_code_fit_the_page_whichever_corner_is_cut_off(batch: Batch, missing: int) -> None:
+    """Issue 19 (field sample bad 0005: a phone photo tilted 15°, its top right corner off the frame, refused as
+    "only 1 of 4 registration marks found"). Three marks taken round in turn may have the missing corner after any
+    of them (before, only after the last: with the top right one missing the right fit was never tried), and with
+    the code's corners they fit the page in perspective, which three marks alone (an affine map) cannot."""
+    layout = batch.layout
+    page_mm = np.float32([[0, 0], [210, 0], [210, 297], [0, 297]])
+    seen = np.float32([[400, 300], [1500, 380], [1300, 1900], [520, 1750]])  # steep: the far side narrower
+    truth = cv2.getPerspectiveTransform(page_mm, seen).astype(np.float64)
+
+    def at(points: np.ndarray) -> np.ndarray:
+        return cv2.perspectiveTransform(np.asarray(points, np.float64).reshape(-1, 1, 2), truth).reshape(-1, 2)
+
+    def local_scale(point: np.ndarray) -> float:
+        steps = at([point, point + np.array([1.0, 0.0]), point + np.array([0.0, 1.0])])
+        across, down = steps[1] - steps[0], steps[2] - steps[0]
+        return float(np.sqrt(abs(across[0] * down[1] - across[1] * down[0])))
+
+    marks = [
+        Mark(at([mark.center])[0], MARK_SIZE * local_scale(np.array(mark.center)))
+        for index, mark in enumerate(layout.registration)
+        if index != missing
+    ]
+    corners_mm = qr_symbol_corners_mm(layout, 25)
+    anchors = (corners_mm, at(corners_mm))
+    blank = np.full((2100, 1800), 255, np.uint8)
+    fits = list(_fits(blank, marks, layout, 3, anchors))
+    boxes = np.array([box.rect.center for box in layout.boxes])
+    worst = [
+        float(np.abs(cv2.perspectiveTransform(boxes.reshape(-1, 1, 2), fit).reshape(-1, 2) - at(boxes)).max())
+        for fit in fits
+    ]
+    assert min(worst) < 0.5, (missing, sorted(worst)[:3])  # px: the true fit is among them
+
+
+def test_two_marks_and_the_code_fit_the_sheet_when_the_other_two_are_cut_off(batch: Batch) -> None:
+    """Issue 19 (marks-cut phone photos with the two bottom marks off the frame, refused as marks missing where the
+    code's corners alone, extrapolated over a lens's barrel distortion, put even the nearest boxes beyond the
+    border search): two marks found across the top and the code's corners fit the sheet, affine (six points along
+    one side leave a perspective fit free to tilt the far side), as a start to grow the fit from; grown from it,
+    with the code's corners seen 0.7 mm off, the page is fitted."""
+    page = ticked(batch, 2)
+    page = np.ascontiguousarray(page[: round((batch.layout.registration[2].y - 3) * PX)])  # bottom marks cut off
+    store = open_store(batch.db)
+    found = identify_page(page, SESSION, store.template_catalog(), 0.002)
+    store.close()
+    assert isinstance(found, Identified)
+    model = ballot_model(found.template)
+    starts = anchored_fits(page, model, found.qr)
+    assert starts, "two marks and the code fit the sheet"
+    boxes = np.array([box.rect.center for box in batch.layout.boxes])
+    placed = cv2.perspectiveTransform(boxes.reshape(-1, 1, 2), starts[0]).reshape(-1, 2)
+    off_mm = np.linalg.norm(placed - (boxes * PX - 0.5), axis=1) / PX
+    near = boxes[:, 1] < 80.0  # the rows a fit is grown from first
+    assert off_mm[near].max() < 0.5 and off_mm.max() < 1.5, off_mm.round(2)
+    middle, turn = found.qr.corners.mean(axis=0), np.radians(2.5)
+    rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    misread = replace(found.qr, corners=(found.qr.corners - middle) @ rotation.T + middle)
+    grown = grow_from_code(page, misread, model, load_settings().alignment, starts[0])
+    assert isinstance(grown, Alignment), grown
+    assert grown.marks_found == 2

@@ -44,12 +44,16 @@ MARK_RADIUS_MM = 8.0  # a mark is looked for this near where the grown fit puts 
 RANSAC_MM = 1.0  # a found point further than this from the grown fit is a wrong match, not a landmark
 MIN_MARGIN_PX = 2.0  # a landmark predicted closer than this to the image's edge is not looked for
 QR_AGREEMENT_MM = 1.5  # the grown fit must put the code's corners this close to where zxing found them
+RANSAC_POINTS = 4  # landmarks found before the fit is a robust homography through them and the code
 
 
 def grow_from_code(
-    image: Gray, qr: QrCode, model: BallotModel, limits: AlignmentLimits
+    image: Gray, qr: QrCode, model: BallotModel, limits: AlignmentLimits, start: Matrix | None = None
 ) -> Alignment | AlignmentFailure:
-    """The page's fit grown from its QR code over the printed boxes and whatever marks are in the image."""
+    """The page's fit grown from its QR code over the printed boxes and whatever marks are in the image; ``start``:
+    the fit to begin with instead of the code's corners alone (through two marks found across the top and the
+    code, :func:`~pipeline.reading.locate.anchored_fits`: the code's corners alone, a module's accuracy on a soft
+    photo, may put even the nearest boxes beyond the border search)."""
     layout = model.layout
     code_mm = qr_symbol_corners_mm(layout, qr.modules)
     centre = code_mm.mean(axis=0)
@@ -59,7 +63,7 @@ def grow_from_code(
         [(float(np.linalg.norm(np.array(o.centre) - centre)), index) for index, o in enumerate(outlines)]
         + [(float(np.linalg.norm(mark - centre)), -1 - index) for index, mark in enumerate(marks)]
     )
-    matrix = _as_homography(affine(code_mm, qr.corners))
+    matrix = _as_homography(affine(code_mm, qr.corners)) if start is None else start
     found_mm: list[Matrix] = []
     found_px: list[Matrix] = []
     marks_found = 0
@@ -87,7 +91,8 @@ def grow_from_code(
             if located is not None:
                 found_mm.append(page)
                 found_px.append(located)
-        matrix = _fitted(matrix, code_mm, qr.corners, found_mm, found_px, scale)
+        if start is None or len(found_mm) >= RANSAC_POINTS:  # a start through far marks beats a few points near
+            matrix = _fitted(matrix, code_mm, qr.corners, found_mm, found_px, scale)
         reach += RING_STEP_MM
     boxes_found = len(found_px) - marks_found
     if boxes_found < MIN_BORDERS:
@@ -105,7 +110,7 @@ def _fitted(
 ) -> Matrix:
     """The fit to the code's corners and every landmark found, robustly (a border matched in the wrong place
     is left out); the previous fit while too few points were found to do better."""
-    if len(found_mm) < 4:
+    if len(found_mm) < RANSAC_POINTS:
         if not found_mm:
             return matrix
         return _as_homography(affine(np.vstack([code_mm, *found_mm]), np.vstack([code_px, *found_px])))

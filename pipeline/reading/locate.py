@@ -37,7 +37,7 @@ from pipeline.ballot.template import Template
 from pipeline.common.imaging import Gray, Matrix
 from pipeline.common.reasons import PageReason, Why
 from pipeline.common.tesseract import OcrUnavailableError, read_line
-from pipeline.reading.align import find_mark, largest_child, qr_symbol_corners_mm
+from pipeline.reading.align import affine, find_mark, largest_child, qr_symbol_corners_mm
 from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.refine import border_model, find_border
@@ -50,6 +50,8 @@ MARK_SQUARENESS = 1.6  # a mark's bounding rectangle is at most this much longer
 MARK_SIZES_AGREE = 2.5  # the sheet's marks differ in size by at most this factor (perspective: 35° of tilt up close)
 MARK_BLOCK_SHARE = 0.018  # the threshold's neighbourhood, as a share of the photo's shorter side (~half a mark)
 MARK_CONTRAST = 5  # grey levels a ring must lie below its neighbourhood's mean
+ANCHORED_MISFIT = 0.25  # two marks and the code's corners fit one sheet within this share of a mark's side
+ANCHORED_STARTS = 3  # fits through two marks and the code a fit is grown from, at most
 MISSING_MARK_MM = 35.0  # a mark no quarter showed is looked for this far round where the other three put it
 BORDERS_FOUND = 0.6  # a template is the sheet's where this share of its box borders is found
 CODE_PX_PER_MM = 12.0  # the code is brought upright at this resolution (~7 px a module)
@@ -101,24 +103,43 @@ def locate_by_marks(
     return Identified(QrCode(sheet, "", corners, modules), sheet, template_hash, template), readings
 
 
-def marks_fit(image: Gray, model: BallotModel) -> Matrix | None:
+def marks_fit(image: Gray, model: BallotModel, qr: QrCode | None = None) -> Matrix | None:
     """Page mm → image px through the registration marks of ``model``'s sheet found anywhere in the image (not
     only where its code predicts them: a steep photo's perspective puts them centimetres off an affine guess),
-    the fit under which most of its box borders are found (at least BORDERS_FOUND), or None."""
+    the fit under which most of its box borders are found (at least BORDERS_FOUND), or None. ``qr``: the code
+    read on the page, whose corners stand in for a mark cut off the image (see :func:`_fits`)."""
     candidates = mark_candidates(image)
     if len(candidates) < 3:
         return None
-    fitted = _best_fit(image, candidates, model)
+    anchors = None if qr is None else (qr_symbol_corners_mm(model.layout, qr.modules), qr.corners)
+    fitted = _best_fit(image, candidates, model, anchors)
     return None if fitted is None else fitted[1]
 
 
-def _best_fit(image: Gray, candidates: list[Mark], model: BallotModel) -> tuple[float, Matrix] | None:
-    """Of the fits through the marks (:func:`_fits`: through four, else through three), the one under which the
-    largest share of ``model``'s box borders is found, with that share, if it is at least BORDERS_FOUND."""
-    for marks in (4, 3):
-        scored = [
-            (_borders_found(image, matrix, model), matrix) for matrix in _fits(image, candidates, model.layout, marks)
-        ]
+def anchored_fits(image: Gray, model: BallotModel, qr: QrCode) -> list[Matrix]:
+    """Fits through two of the marks found anywhere in the photo and the code's corners (:func:`_pairs_anchored`),
+    the most consistent first, at most ANCHORED_STARTS: where two marks are cut off, the start a fit is grown
+    from (:func:`~pipeline.reading.grow.grow_from_code`)."""
+    candidates = mark_candidates(image)
+    anchors = (qr_symbol_corners_mm(model.layout, qr.modules), qr.corners)
+    return list(itertools.islice(_pairs_anchored(candidates, model.layout, anchors), ANCHORED_STARTS))
+
+
+def _best_fit(
+    image: Gray, candidates: list[Mark], model: BallotModel, anchors: tuple[Matrix, Matrix] | None = None
+) -> tuple[float, Matrix] | None:
+    """Of the fits through the marks (:func:`_fits`: through four, else through three; with the code's corners,
+    through two: :func:`_pairs_anchored`), the one under which the largest share of ``model``'s box borders is
+    found, with that share, if it is at least BORDERS_FOUND."""
+    for marks in (4, 3, 2):
+        if marks == 2 and anchors is None:
+            break
+        fits = (
+            _pairs_anchored(candidates, model.layout, anchors)
+            if marks == 2 and anchors is not None
+            else _fits(image, candidates, model.layout, marks, anchors)
+        )
+        scored = [(_borders_found(image, matrix, model), matrix) for matrix in fits]
         best = max(scored, key=lambda fit: fit[0], default=None)
         if best is not None and best[0] >= BORDERS_FOUND:
             return best
@@ -209,12 +230,21 @@ def _odd(value: float) -> int:
     return max(3, int(value) | 1)
 
 
-def _fits(image: Gray, candidates: list[Mark], layout: Layout, marks: int) -> Iterator[Matrix]:
+def _fits(
+    image: Gray,
+    candidates: list[Mark],
+    layout: Layout,
+    marks: int,
+    anchors: tuple[Matrix, Matrix] | None = None,
+) -> Iterator[Matrix]:
     """Page mm → image px transforms through ``marks`` (4 or 3) of the ``candidates`` whose sizes agree, taken
     round in turn (clockwise about their middle, as the sheet's corners are) with each as the top-left, where
     the fit gives each mark the size it has. Through three (an affine map: a steep photo's perspective puts
     the fourth mark centimetres off it), the fourth is looked for widely where they put it (MISSING_MARK_MM),
-    with :func:`~pipeline.reading.align.find_mark`'s test, and used where found."""
+    with :func:`~pipeline.reading.align.find_mark`'s test, and used where found. The code's four corners
+    (``anchors``: page mm, image px), printed beside the sheet's top right mark, also make a perspective fit with
+    the three marks (the fourth cut off the image; what is found near where it would be may be a finder of the
+    code)."""
     marks_mm = np.array([mark.center for mark in layout.registration], dtype=np.float64)
     for group in itertools.combinations(candidates, marks):
         sides = [mark.side for mark in group]
@@ -224,8 +254,14 @@ def _fits(image: Gray, candidates: list[Mark], layout: Layout, marks: int) -> It
         ordered = sorted(group, key=lambda mark: float(np.arctan2(*(mark.centre - middle)[::-1])))
         if marks == 4 and not _convex([mark.centre for mark in ordered]):
             continue
-        for first in range(4):
-            present = [((first + at) % 4, mark) for at, mark in enumerate(ordered)]
+        # Three marks in turn have the missing corner after any one of them: each of them may come first.
+        starts = [ordered[shift:] + ordered[:shift] for shift in range(marks if marks == 3 else 1)]
+        for first, start in itertools.product(range(4), starts):
+            present = [((first + at) % 4, mark) for at, mark in enumerate(start)]
+            if marks == 3 and anchors is not None:  # in perspective: the affine fit may size the marks wrong
+                anchored = _through_anchored(present, marks_mm, anchors)
+                if anchored is not None and _sized_alike(anchored, present):
+                    yield anchored
             matrix = _through(present, marks_mm)
             if not _sized_alike(matrix, present):
                 continue
@@ -244,6 +280,42 @@ def _through(present: list[tuple[int, Mark]], marks_mm: Matrix) -> Matrix:
     if len(present) == 4:
         return np.asarray(cv2.getPerspectiveTransform(src, dst), dtype=np.float64)
     return np.vstack([cv2.getAffineTransform(src, dst), [0.0, 0.0, 1.0]]).astype(np.float64)
+
+
+def _pairs_anchored(candidates: list[Mark], layout: Layout, anchors: tuple[Matrix, Matrix]) -> Iterator[Matrix]:
+    """Page mm → image px, affine, through two of the ``candidates`` as two of the sheet's marks (any two: a photo
+    taken tight cuts off one side's or one diagonal's) and the code's corners (``anchors``), where the fit puts all six
+    points within ANCHORED_MISFIT of a mark's side of where they were seen and gives each mark its size; the
+    most consistent first."""
+    fits = []
+    marks_mm = np.array([mark.center for mark in layout.registration], dtype=np.float64)
+    for pair in itertools.combinations(candidates, 2):
+        if max(pair[0].side, pair[1].side) > MARK_SIZES_AGREE * min(pair[0].side, pair[1].side):
+            continue
+        for indices in itertools.permutations(range(4), 2):
+            present = list(zip(indices, pair, strict=True))
+            src = np.vstack([marks_mm[list(indices)], anchors[0]])
+            dst = np.vstack([[mark.centre for mark in pair], anchors[1]])
+            # Affine: six points along one side of the sheet leave a perspective fit free to tilt the far side.
+            matrix = np.vstack([affine(src, dst), [0.0, 0.0, 1.0]])
+            if not _sized_alike(matrix, present):
+                continue
+            misfit = float(np.linalg.norm(_to_image(matrix, src) - dst, axis=1).max()) / min(m.side for m in pair)
+            if misfit <= ANCHORED_MISFIT:
+                fits.append((misfit, matrix))
+    for _, matrix in sorted(fits, key=lambda fit: fit[0]):
+        yield matrix
+
+
+def _through_anchored(
+    present: list[tuple[int, Mark]], marks_mm: Matrix, anchors: tuple[Matrix, Matrix]
+) -> Matrix | None:
+    """Page mm → image px, a perspective map through the ``present`` marks and the ``anchors`` (page mm, image px)
+    together (least squares), or None where they admit none."""
+    src = np.vstack([np.array([marks_mm[index] for index, _ in present]), anchors[0]]).astype(np.float32)
+    dst = np.vstack([np.array([mark.centre for _, mark in present]), anchors[1]]).astype(np.float32)
+    matrix, _ = cv2.findHomography(src, dst, 0)
+    return None if matrix is None else np.asarray(matrix, dtype=np.float64)
 
 
 def _convex(points: list[npt.NDArray[np.float64]]) -> bool:

@@ -24,7 +24,7 @@ from pipeline.reading.identify import Catalog, Identified, Unidentified, identif
 from pipeline.reading.ingest import ScanPage, image_fingerprint
 from pipeline.reading.keep import kept_image, reduced_image
 from pipeline.reading.lines import printed_of
-from pipeline.reading.locate import locate_by_marks, marks_fit
+from pipeline.reading.locate import anchored_fits, locate_by_marks, marks_fit
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outcome import SheetRead, SheetRejected, SheetResult
 from pipeline.reading.refine import border_model, refine_alignment
@@ -87,18 +87,38 @@ def locate(
     """The transform a sheet is read with: the registration marks' fit, refined on the printed borders."""
     alignment = align_page(image, model.layout, found.qr, settings.alignment)
     if isinstance(alignment, AlignmentFailure) and alignment.reason.code in GROWN_INSTEAD:
-        grown = grow_from_code(image, found.qr, model, settings.alignment)
-        if isinstance(grown, Alignment) or grown.reason.code == Why.CUT_OFF:
-            alignment = grown
-    if isinstance(alignment, AlignmentFailure) and alignment.reason.code in GROWN_INSTEAD:
-        # The marks where the code did not predict them (a steep photo's perspective): looked for everywhere.
-        matrix = marks_fit(image, model)
-        if matrix is not None:
-            by_marks = aligned_by(image, matrix, found.qr, model.layout, settings.alignment)
-            alignment = by_marks if isinstance(by_marks, Alignment) else alignment
+        alignment = _without_the_marks(image, found, model, settings, alignment)
     if isinstance(alignment, AlignmentFailure):
         return alignment
-    return refine_alignment(image, alignment, model, settings.alignment)
+    refined = refine_alignment(image, alignment, model, settings.alignment)
+    if isinstance(refined, AlignmentFailure) and refined.reason.code == Why.BORDERS_MISSING and alignment.marks_found:
+        # The marks found where the code put them fit no page: one of them may be something else lying where a mark
+        # cut off the image would be (a box, the code's own finder, a stain). Fitted without trusting them:
+        instead = _without_the_marks(image, found, model, settings, refined)
+        if isinstance(instead, Alignment):
+            return refine_alignment(image, instead, model, settings.alignment)
+    return refined
+
+
+def _without_the_marks(
+    image: Gray, found: Identified, model: BallotModel, settings: ReadingSettings, failure: AlignmentFailure
+) -> Alignment | AlignmentFailure:
+    """The page fitted another way than through the marks the code predicts: grown from the code over the boxes,
+    else through the marks found anywhere in the photo (a steep photo's perspective); ``failure`` if neither."""
+    grown = grow_from_code(image, found.qr, model, settings.alignment)
+    if isinstance(grown, Alignment) or grown.reason.code == Why.CUT_OFF:
+        return grown
+    matrix = marks_fit(image, model, found.qr)
+    if matrix is not None:
+        by_marks = aligned_by(image, matrix, found.qr, model.layout, settings.alignment)
+        if isinstance(by_marks, Alignment):
+            return by_marks
+    # Two marks cut off: the two left and the code fit the sheet near them, and the fit is grown from there.
+    for start in anchored_fits(image, model, found.qr):
+        grown = grow_from_code(image, found.qr, model, settings.alignment, start)
+        if isinstance(grown, Alignment):
+            return grown
+    return failure
 
 
 def prepared_model(template: Template) -> BallotModel:
