@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 
 from pipeline.ballot.layout import MARK_SIZE
-from pipeline.ballot.payload import format_serial
+from pipeline.ballot.payload import SheetId, format_serial
 from pipeline.ballot.template import Template
 from pipeline.common.reasons import PageReason, Why
-from pipeline.reading.align import Alignment, qr_symbol_corners_mm
+from pipeline.reading import align
+from pipeline.reading.align import Alignment, AlignmentFailure, aligned_by, qr_symbol_corners_mm
 from pipeline.reading.grow import grow_from_code
-from pipeline.reading.identify import Identified, identify_page
+from pipeline.reading.identify import Identified, QrCode, identify_page
 from pipeline.reading.locate import Mark, _fits, anchored_fits, mark_candidates, marks_fit, serial_guess
 from pipeline.reading.model import ballot_model
 from pipeline.reading.settings import load_settings
@@ -271,3 +272,25 @@ def test_two_marks_and_the_code_fit_the_sheet_when_the_other_two_are_cut_off(bat
     grown = grow_from_code(page, misread, model, load_settings().alignment, starts[0])
     assert isinstance(grown, Alignment), grown
     assert grown.marks_found == 2
+
+
+def test_a_fit_through_marks_found_anywhere_may_be_as_skewed_and_stretched_as_a_steep_photo(batch: Batch) -> None:
+    """Issue 19 (steep photos, seed 11: fits through four marks found anywhere, three of five box borders found
+    where they put them, refused as "skewed 10.2°" and "stretched 18 %"): a sheet tilted 35° to the camera along a
+    diagonal comes out that skewed and squeezed, which a flatbed never shows. Such a fit is held to the code's
+    corners, the resolution and every box on the image; a flat scan's fit through marks found where the code
+    predicts them is still held to skew and stretch."""
+    layout = batch.layout
+    page_mm = np.float32([[0, 0], [210, 0], [210, 297], [0, 297]])
+    seen = np.float32([[300, 200], [1750, 520], [1300, 2150], [250, 1600]])  # tilted along a diagonal: 13.5°, 20 %
+    matrix = cv2.getPerspectiveTransform(page_mm, seen).astype(np.float64)
+    corners_mm = qr_symbol_corners_mm(layout, 29)
+    code = cv2.perspectiveTransform(corners_mm.reshape(-1, 1, 2), matrix).reshape(-1, 2)
+    image = np.full((2400, 2000), 255, np.uint8)
+    qr = QrCode(SheetId(layout.template_id, "0" * 8, SESSION, "A" * 10), "", code, 29)
+    limits = load_settings().alignment
+    aligned = aligned_by(image, matrix, qr, layout, limits)
+    assert isinstance(aligned, Alignment), aligned
+    assert aligned.skew_deg > limits.max_skew_deg
+    strict = align._checked(image, matrix, qr, corners_mm, 4, layout, limits)
+    assert isinstance(strict, AlignmentFailure) and strict.reason.code in (Why.SKEWED, Why.STRETCHED), strict
