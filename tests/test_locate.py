@@ -294,3 +294,20 @@ def test_a_fit_through_marks_found_anywhere_may_be_as_skewed_and_stretched_as_a_
     assert aligned.skew_deg > limits.max_skew_deg
     strict = align._checked(image, matrix, qr, corners_mm, 4, layout, limits)
     assert isinstance(strict, AlignmentFailure) and strict.reason.code in (Why.SKEWED, Why.STRETCHED), strict
+
+
+def test_a_sheet_photographed_from_too_far_is_refused_saying_so(tmp_path: Path, batch: Batch) -> None:
+    """Issue 19 (steep photos at 70–95 dpi: neither the code nor the marks show, refused as "no ballot QR code
+    found: not a ballot, or the code is covered"): a sheet lying on a desk, 50 dpi in the photo and soft, is refused with a
+    reason a clerk can act on (photograph it closer), its size measured from its outline; an empty desk is not."""
+    small = cv2.resize(ticked(batch, 1), None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)  # 50 dpi
+    desk = np.full((1500, 1100), 70, np.uint8)
+    desk[300 : 300 + small.shape[0], 250 : 250 + small.shape[1]] = small
+    desk = cv2.GaussianBlur(desk, (0, 0), 1.2)
+    (tmp_path / "far").mkdir()
+    line = scanned(tmp_path / "far", batch, desk)
+    assert (line["outcome"], line["reason_code"]) == ("unreadable", "sheet_too_small"), line["reason"]
+    assert "closer" in line["reason"], line["reason"]
+    (tmp_path / "empty").mkdir()
+    empty = scanned(tmp_path / "empty", batch, np.full((1500, 1100), 70, np.uint8))
+    assert empty["reason_code"] != "sheet_too_small"

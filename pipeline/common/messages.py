@@ -181,6 +181,11 @@ PAGE_TEXT: dict[Why, tuple[str, str]] = {
         "the ballot was found by its marks, but neither its code nor its serial can be read; count it by hand "
         "from the paper (the serial is printed under the code)",
     ),
+    Why.SHEET_TOO_SMALL: (
+        "照片里的票太小（约 {dpi} dpi），二维码和定位标记都看不清；请靠近重拍，让整张票占满画面",
+        "the sheet is too small in the photo (about {dpi} dpi) for its code or marks to show; photograph it "
+        "again from closer, the whole sheet filling the frame",
+    ),
     Why.FORM_PLACES_MISSING: (
         "{form}：印好的答题框只找到 {found}/{expected} 个（另一种表格，或被裁掉？）",
         "{form}: only {found} of {expected} printed answer boxes found (another form, or cut off?)",

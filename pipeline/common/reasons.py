@@ -49,6 +49,7 @@ class Why(StrEnum):
     OTHER_SESSION = "other_session"  # session (on the sheet), expected
     SERIAL_FROM_TEXT = "serial_from_text"  # readings (what OCR read), issued (the serial taken, if corrected): read
     SERIAL_UNREADABLE = "serial_unreadable"  # template: found by its marks, neither its code nor its serial read
+    SHEET_TOO_SMALL = "sheet_too_small"  # dpi: a sheet in the photo, too small for its code or marks to show
     # -- align and refine ----------------------------------------------------------------------------------
     RESOLUTION = "resolution"  # dpi
     MARKS_MISSING = "marks_missing"  # found

@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.ballot.layout import MARK_SIZE, Layout
+from pipeline.ballot.layout import MARK_SIZE, PAGE_H, PAGE_W, Layout
 from pipeline.ballot.payload import SheetId, normalise_serial, serial_characters
 from pipeline.ballot.template import Template
 from pipeline.common.imaging import Gray, Matrix
@@ -44,6 +44,8 @@ from pipeline.reading.refine import border_model, find_border
 
 #: A sheet fills at least this share of the photo's shorter side (a photo from afar), at most all of its longer.
 SHEET_SHARE = 0.35
+SHEET_SEARCH_PX = 600  # a sheet's outline is looked for on the photo reduced to this many pixels along its longer side
+SHEET_AREA = (0.03, 0.9)  # … covering this share of the frame
 SEARCH_SIDE_PX = 1400  # marks are looked for on the image reduced to this many pixels across its shorter side
 CANDIDATES = 12  # the likeliest squares found (the four marks, the code's three finders, a stray one or two)
 MARK_SQUARENESS = 1.6  # a mark's bounding rectangle is at most this much longer than wide (35° of tilt up close)
@@ -101,6 +103,26 @@ def locate_by_marks(
     modules = 25  # any size: the corners are put where the marks say, so the stages after agree with them
     corners = _to_image(matrix, qr_symbol_corners_mm(layout, modules))
     return Identified(QrCode(sheet, "", corners, modules), sheet, template_hash, template), readings
+
+
+def sheet_px_per_mm(image: Gray) -> float | None:
+    """How large a sheet lying on a darker surface came out in a photo (px per mm, over its whole area), or None
+    where no such sheet shows: the largest bright region (Otsu's threshold on the photo reduced to SHEET_SEARCH_PX,
+    print closed over) with four corners, covering SHEET_AREA of the frame: an A4 sheet at any distance a phone
+    focuses, with surface round it (a scan, or a photo the sheet fills, has none, and is not measured so)."""
+    factor = min(1.0, SHEET_SEARCH_PX / float(max(image.shape)))
+    small = image if factor == 1.0 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    _, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
+    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours:
+        return None
+    sheet = cv2.convexHull(max(contours, key=cv2.contourArea))
+    share = cv2.contourArea(sheet) / small.size
+    corners = cv2.approxPolyDP(sheet, 0.02 * cv2.arcLength(sheet, True), True)
+    if not SHEET_AREA[0] <= share <= SHEET_AREA[1] or len(corners) != 4:
+        return None
+    return float(np.sqrt(float(cv2.contourArea(sheet)) / (PAGE_W * PAGE_H))) / factor
 
 
 def marks_fit(image: Gray, model: BallotModel, qr: QrCode | None = None) -> Matrix | None:

@@ -13,7 +13,7 @@ code may be an existing office form: :mod:`pipeline.scanning` tries :mod:`pipeli
 from __future__ import annotations
 
 from pipeline.ballot.template import Template
-from pipeline.common.imaging import Gray
+from pipeline.common.imaging import MM_PER_INCH, Gray
 from pipeline.common.reasons import PageReason, Why
 from pipeline.reading.align import Alignment, AlignmentFailure, align_page, aligned_by
 from pipeline.reading.check import LINES_PX_PER_MM, check_page, expected_rules_of
@@ -24,7 +24,7 @@ from pipeline.reading.identify import Catalog, Identified, Unidentified, identif
 from pipeline.reading.ingest import ScanPage, image_fingerprint
 from pipeline.reading.keep import kept_image, reduced_image
 from pipeline.reading.lines import printed_of
-from pipeline.reading.locate import anchored_fits, locate_by_marks, marks_fit
+from pipeline.reading.locate import anchored_fits, locate_by_marks, marks_fit, sheet_px_per_mm
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outcome import SheetRead, SheetRejected, SheetResult
 from pipeline.reading.refine import border_model, refine_alignment
@@ -57,6 +57,9 @@ def read_sheet(
             found = Unidentified("unreadable", located)
         elif located is not None:
             found, serial_text = located
+        elif (scale := sheet_px_per_mm(image)) is not None and scale < settings.alignment.min_px_per_mm:
+            # A sheet on a desk, photographed from so far that its code's modules and its marks' rings close up.
+            found = Unidentified("unreadable", PageReason.of(Why.SHEET_TOO_SMALL, dpi=round(scale * MM_PER_INCH)))
     if not isinstance(found, Identified):
         kept = None if found.outcome == "blank" else reduced_image(image)
         return SheetRejected(found.outcome, found.reason, fingerprint, found.sheet, found.template_hash, kept)
