@@ -16,10 +16,10 @@ from pipeline.ballot.layout import MARK_SIZE
 from pipeline.ballot.payload import SheetId, format_serial
 from pipeline.ballot.template import Template
 from pipeline.common.reasons import PageReason, Why
-from pipeline.reading import align
+from pipeline.reading import align, locate
 from pipeline.reading.align import Alignment, AlignmentFailure, aligned_by, qr_symbol_corners_mm
 from pipeline.reading.grow import grow_from_code
-from pipeline.reading.identify import Identified, QrCode, identify_page
+from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region, identify_page
 from pipeline.reading.locate import Mark, _fits, anchored_fits, mark_candidates, marks_fit, serial_guess
 from pipeline.reading.model import ballot_model
 from pipeline.reading.settings import load_settings
@@ -298,8 +298,9 @@ def test_a_fit_through_marks_found_anywhere_may_be_as_skewed_and_stretched_as_a_
 
 def test_a_sheet_photographed_from_too_far_is_refused_saying_so(tmp_path: Path, batch: Batch) -> None:
     """Issue 19 (steep photos at 70–95 dpi: neither the code nor the marks show, refused as "no ballot QR code
-    found: not a ballot, or the code is covered"): a sheet lying on a desk, 50 dpi in the photo and soft, is refused with a
-    reason a clerk can act on (photograph it closer), its size measured from its outline; an empty desk is not."""
+    found: not a ballot, or the code is covered"): a sheet lying on a desk, 50 dpi in the photo and soft, is refused
+    with a reason a clerk can act on (photograph it closer), its size measured from its outline; an empty desk is
+    not."""
     small = cv2.resize(ticked(batch, 1), None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA)  # 50 dpi
     desk = np.full((1500, 1100), 70, np.uint8)
     desk[300 : 300 + small.shape[0], 250 : 250 + small.shape[1]] = small
@@ -311,3 +312,22 @@ def test_a_sheet_photographed_from_too_far_is_refused_saying_so(tmp_path: Path, 
     (tmp_path / "empty").mkdir()
     empty = scanned(tmp_path / "empty", batch, np.full((1500, 1100), 70, np.uint8))
     assert empty["reason_code"] != "sheet_too_small"
+
+
+def test_a_code_too_soft_to_decode_is_read_from_its_module_grid(batch: Batch) -> None:
+    """Issue 19 (steep photos, seed 11: the sheet found by its marks, its code too soft for the decoder, refused as
+    "neither its code nor its serial can be read"): where the marks put the code to a fraction of a module, its
+    grid is set on its fixed patterns, the blur taken back, each module read at its middle and the code redrawn:
+    it decodes to the sheet's own serial. The same code as it is does not decode."""
+    model = ballot_model(batch.template)
+    place = model.layout.qr
+    matrix = np.array([[PX, 0.0, -0.5], [0.0, PX, -0.5], [0.0, 0.0, 1.0]])
+    upright, _ = locate._upright(batch.pages()[1], matrix, place.x, place.y, place.w, place.h, locate.CODE_PX_PER_MM)
+    modules = locate._symbol_sizes(batch.template, SESSION)[0]
+    pitch = upright.shape[1] / (modules + 8)
+    soft = cv2.GaussianBlur(upright, (0, 0), 0.55 * pitch)  # each module spread over its neighbours
+    grain = np.random.default_rng(5).normal(0.0, 5.0, soft.shape)
+    soft = np.clip(soft + grain, 0, 255).astype(np.uint8)
+    assert all(decode_region(soft, 0, 0, binarizer) is None for binarizer in BINARIZERS)
+    code = locate.code_by_modules(locate.sharpened(soft, 0.56 * pitch), modules)
+    assert code is not None and isinstance(code.sheet, SheetId) and code.sheet.serial == batch.serials[1]

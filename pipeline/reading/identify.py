@@ -217,7 +217,7 @@ def decode_region(
         dtype=np.float64,
     ) / scale + np.array([left, top], dtype=np.float64)
     version = best.extra.get("Version") if isinstance(best.extra, dict) else None
-    modules = 17 + 4 * int(version) if version and str(version).isdigit() else _modules_of(best.text)
+    modules = 17 + 4 * int(version) if version and str(version).isdigit() else modules_of(best.text)
     return QrCode(parse_payload(best.text), best.text, corners, modules, overlap)
 
 
@@ -227,7 +227,7 @@ def _two_ballots(sheets: list[SheetId]) -> PageReason:
     return PageReason.of(Why.TWO_BALLOTS, serials=serials)
 
 
-def _modules_of(text: str) -> int:
+def modules_of(text: str) -> int:
     """Symbol size as our printer would have encoded ``text`` (when the decoder does not say)."""
     import segno
 

@@ -32,13 +32,13 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline.ballot.layout import MARK_SIZE, PAGE_H, PAGE_W, Layout
-from pipeline.ballot.payload import SheetId, normalise_serial, serial_characters
+from pipeline.ballot.payload import SERIAL_LENGTH, SheetId, normalise_serial, serial_characters
 from pipeline.ballot.template import Template
 from pipeline.common.imaging import Gray, Matrix
 from pipeline.common.reasons import PageReason, Why
 from pipeline.common.tesseract import OcrUnavailableError, read_line
 from pipeline.reading.align import affine, find_mark, largest_child, qr_symbol_corners_mm
-from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region
+from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region, modules_of
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.refine import border_model, find_border
 
@@ -57,6 +57,15 @@ ANCHORED_STARTS = 3  # fits through two marks and the code a fit is grown from, 
 MISSING_MARK_MM = 35.0  # a mark no quarter showed is looked for this far round where the other three put it
 BORDERS_FOUND = 0.6  # a template is the sheet's where this share of its box borders is found
 CODE_PX_PER_MM = 12.0  # the code is brought upright at this resolution (~7 px a module)
+# A code's module grid is looked for this far (modules) off the fit's place and this much larger or smaller, in coarse
+# steps, then in fine ones about the best.
+GRID_SHIFTS = tuple(float(shift) for shift in np.linspace(-2.0, 2.0, 17))
+GRID_SCALES = (0.96, 0.98, 1.0, 1.02, 1.04)
+GRID_FINE_SHIFTS = tuple(float(shift) for shift in np.linspace(-0.125, 0.125, 5))
+GRID_FINE_SCALES = (-0.01, 0.0, 0.01)
+DEBLUR_MODULES = (0.42, 0.56)  # a photo's blur (Gaussian sigma, in modules) taken back from a code too soft to read
+DEBLUR_ROUNDS = 30
+GRID_MATCH = 0.6  # the fixed patterns' darkness read on the grid correlates this well with what they print
 SERIAL_PX_PER_MM = 16.0  # the serial's line, 7 pt, is brought upright at this resolution for Tesseract
 SERIAL_MODES = (7, 13)  # Tesseract's page segmentation: a line, a raw line
 SERIAL_MIN_CHARS = 8  # a line read with fewer serial characters than this is no serial
@@ -90,7 +99,7 @@ def locate_by_marks(
         return None
     _, matrix, template_hash, template = best
     layout = ballot_model(template).layout
-    code = code_where_printed(image, matrix, layout)
+    code = code_where_printed(image, matrix, layout, _symbol_sizes(template, session))
     if code is not None:
         sheet = code.sheet
         if isinstance(sheet, SheetId) and (sheet.template_id, sheet.short_hash) == (template.id, template.short_hash()):
@@ -123,6 +132,15 @@ def sheet_px_per_mm(image: Gray) -> float | None:
     if not SHEET_AREA[0] <= share <= SHEET_AREA[1] or len(corners) != 4:
         return None
     return float(np.sqrt(float(cv2.contourArea(sheet)) / (PAGE_W * PAGE_H))) / factor
+
+
+def _symbol_sizes(template: Template, session: str | None) -> tuple[int, ...]:
+    """The symbol sizes (modules) the sheet's code may have: the one our printer gives a payload of ``template``
+    and ``session`` (every serial is as long), or the sizes payloads of that template run to."""
+    if session is None:
+        return (25, 29, 33)
+    payload = SheetId(template.id, template.short_hash(), session, "0" * SERIAL_LENGTH).encode()
+    return (modules_of(payload),)
 
 
 def marks_fit(image: Gray, model: BallotModel, qr: QrCode | None = None) -> Matrix | None:
@@ -388,9 +406,11 @@ def _borders_found(image: Gray, matrix: Matrix, model: BallotModel) -> float:
     return found / len(outlines) if outlines else 0.0
 
 
-def code_where_printed(image: Gray, matrix: Matrix, layout: Layout) -> QrCode | None:
+def code_where_printed(image: Gray, matrix: Matrix, layout: Layout, modules: Sequence[int] = ()) -> QrCode | None:
     """The code decoded where ``matrix`` puts the layout's code: brought upright at CODE_PX_PER_MM with its quiet
-    zone, as it is, median-filtered and enlarged; its corners (in the image) from the transform."""
+    zone, as it is, median-filtered and enlarged; else, for each symbol size in ``modules``, redrawn from its
+    modules (:func:`code_by_modules`), as it is and with a photo's blur of DEBLUR_MODULES taken back
+    (:func:`sharpened`). Its corners (in the image) from the transform."""
     place = layout.qr
     upright, to_image = _upright(image, matrix, place.x, place.y, place.w, place.h, CODE_PX_PER_MM)
     for region in (upright, np.asarray(cv2.medianBlur(upright, 3), dtype=np.uint8), _enlarged(upright)):
@@ -400,7 +420,89 @@ def code_where_printed(image: Gray, matrix: Matrix, layout: Layout) -> QrCode | 
             if code is not None:
                 corners = _to_image(to_image, code.corners)
                 return QrCode(code.sheet, code.text, corners, code.modules, code.overlap)
+    for size, blur in itertools.product(modules, (0.0, *DEBLUR_MODULES)):
+        pitch = upright.shape[1] / (size + 8)
+        code = code_by_modules(upright if blur == 0.0 else sharpened(upright, blur * pitch), size)
+        if code is not None:
+            corners = _to_image(to_image, (qr_symbol_corners_mm(layout, size) - (place.x, place.y)) * CODE_PX_PER_MM)
+            return QrCode(code.sheet, code.text, corners, size, code.overlap)
     return None
+
+
+def code_by_modules(upright: Gray, modules: int) -> QrCode | None:
+    """A code too soft or noisy for a decoder to find its edges, read from the grid its ``modules`` lie on: the
+    code's place (``upright``, brought upright with its quiet zone, :func:`_upright`) known from the marks to a
+    fraction of a module, the grid is set where the code's fixed patterns (three finders, two timing lines) match
+    best (shifted by up to GRID_SHIFTS of a module, scaled by GRID_SCALES, then finer about the best), each
+    module's darkness is read at its middle, split at the fixed patterns' own dark and light levels, and the code
+    redrawn clean for the decoder."""
+    height, width = upright.shape
+    pitch = width / (modules + 8)  # px per module: the place holds the symbol and a 4-module quiet zone each side
+    # Each module's darkness averaged over its middle half, then read at the grid's points.
+    soft = cv2.blur(255.0 - upright.astype(np.float32), (max(1, round(pitch / 2)),) * 2)
+    fixed, dark = _fixed_patterns(modules)
+    centres = (np.arange(modules) + 0.5) - modules / 2  # in modules, about the symbol's middle
+
+    def read(scale: float, dx: float, dy: float) -> tuple[float, npt.NDArray[np.float32]]:
+        xs = (width / 2 + (centres + dx) * pitch * scale).astype(np.float32)
+        ys = (height / 2 + (centres + dy) * pitch * scale).astype(np.float32)
+        grid_x, grid_y = np.meshgrid(xs, ys)
+        samples = np.asarray(
+            cv2.remap(soft, grid_x, grid_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), dtype=np.float32
+        )
+        known = samples[fixed]
+        return (float(np.corrcoef(known, dark[fixed])[0, 1]) if known.std() > 0 else -1.0), samples
+
+    # Coarse over the whole reach, then fine about the best.
+    coarse = max(itertools.product(GRID_SCALES, GRID_SHIFTS, GRID_SHIFTS), key=lambda grid: read(*grid)[0])
+    fine = [
+        (coarse[0] * (1 + ds), coarse[1] + dx, coarse[2] + dy)
+        for ds, dx, dy in itertools.product(GRID_FINE_SCALES, GRID_FINE_SHIFTS, GRID_FINE_SHIFTS)
+    ]
+    best = max((read(*grid) for grid in fine), key=lambda found: found[0])
+    if best[0] < GRID_MATCH:
+        return None
+    samples = best[1]
+    threshold = (samples[fixed & dark].mean() + samples[fixed & ~dark].mean()) / 2
+    cell = 8
+    clean = np.where(samples > threshold, 0, 255).astype(np.uint8)
+    drawn = cv2.copyMakeBorder(
+        np.kron(clean, np.ones((cell, cell), np.uint8)),
+        4 * cell,
+        4 * cell,
+        4 * cell,
+        4 * cell,
+        cv2.BORDER_CONSTANT,
+        value=255,
+    )
+    return decode_region(np.ascontiguousarray(drawn), 0, 0, BINARIZERS[-1])
+
+
+def sharpened(image: Gray, sigma: float) -> Gray:
+    """``image`` with a Gaussian blur of ``sigma`` px taken back (Richardson–Lucy, DEBLUR_ROUNDS rounds, after a
+    3 px median against the photo's grain): a code's modules blurred into each other stand apart again."""
+    seen = np.asarray(cv2.medianBlur(image, 3), dtype=np.float32) / 255.0 + 0.02
+    estimate = np.full_like(seen, float(seen.mean()))
+    for _ in range(DEBLUR_ROUNDS):
+        blurred = np.asarray(cv2.GaussianBlur(estimate, (0, 0), sigma), dtype=np.float32) + 1e-4
+        estimate = estimate * np.asarray(cv2.GaussianBlur(seen / blurred, (0, 0), sigma), dtype=np.float32)
+    return np.asarray(np.clip((estimate - 0.02) * 255.0, 0, 255), dtype=np.uint8)
+
+
+def _fixed_patterns(modules: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Where a QR symbol of ``modules`` has modules fixed by the standard (its three finders with their separators
+    and its two timing lines), and which of all its modules are dark there."""
+    fixed = np.zeros((modules, modules), dtype=bool)
+    dark = np.zeros((modules, modules), dtype=bool)
+    ring = np.zeros((7, 7), dtype=bool)
+    ring[[0, -1], :] = ring[:, [0, -1]] = True
+    ring[2:5, 2:5] = True
+    for top, left in ((0, 0), (0, modules - 7), (modules - 7, 0)):
+        fixed[max(0, top - 1) : top + 8, max(0, left - 1) : left + 8] = True  # the finder and its light separator
+        dark[top : top + 7, left : left + 7] = ring
+    fixed[6, 8 : modules - 8] = fixed[8 : modules - 8, 6] = True
+    dark[6, 8 : modules - 8 : 2] = dark[8 : modules - 8 : 2, 6] = True
+    return fixed, dark
 
 
 def serial_where_printed(image: Gray, matrix: Matrix, layout: Layout) -> list[str]:
