@@ -11,13 +11,17 @@ So, for a page that is not blank and showed no code:
    for where that puts them (:func:`~pipeline.reading.refine.find_border`): the sheet is the template, and the
    way up, whose borders are found;
 3. **code** — the layout says where the code was printed: brought upright at a fixed size and cleaned, it
-   often decodes where the raw photo did not (:func:`code_where_printed`);
+   often decodes where the raw photo did not (:func:`code_where_printed`); a code too soft even so is read from
+   its module grid, the photo's blur taken back (:func:`code_by_modules`);
 4. **serial** — else the serial printed under the code (``编号 K7QX-M2PD-5Z``) is read with Tesseract. A serial
    read from text is checked against the serials issued when the page is stored (a misread character or two
    is taken for the one issued serial that near, never for a guess), so no page is counted on it blind.
 
 The result is an :class:`~pipeline.reading.identify.Identified` page like any other, the code's corners put
-where the marks say it was printed: the stages after it run as they do for a code read directly.
+where the marks say it was printed: the stages after it run as they do for a code read directly. A page where
+nothing of this is found may still show a sheet lying on a desk, photographed too small for its code or marks
+(:func:`sheet_px_per_mm`): the clerk is told to photograph it closer. The same marks found anywhere, with a code
+that was read, fit pages whose marks the code's corners do not predict (:func:`marks_fit`, :func:`anchored_fits`).
 """
 
 from __future__ import annotations
