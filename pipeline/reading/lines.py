@@ -35,8 +35,7 @@ RIDGE = 3  # … darker by this many grey levels on its course than …
 RIDGE_SIDE_PX = 3  # … this far either side (1 mm)
 # A sheet photographed curled, its crease seen through a flat page's fit, bends off a straight course: a line seen in
 # both margins is also tried bent (a parabola), taken so where more of its course shows it, no more than this far
-# off straight
-# (the farthest a curled page's boxes may lie off its fit: reading.yaml's alignment.max_residual_mm).
+# off straight (the farthest a curled page's boxes may lie off its fit: reading.yaml's alignment.max_residual_mm).
 BEND_MM = 1.6
 HIDDEN_COURSE = 0.3  # a course this little of which is free of print (along a rule) is judged by its margins
 PRINT_MARGIN_MM = 1.0  # the template's own print, widened this much, is never a page line
