@@ -38,12 +38,13 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from benchmarks.common import SESSION, Printed, SimulatedBatch, export_lines, print_ballots, simulated_batch
 from pipeline.reading.settings import load_settings
 from pipeline.scanning.batch import scan
 from pipeline.simulation.conditions import CONDITIONS, ConditionError, check_conditions
-from pipeline.simulation.simulate import SheetTruth
+from pipeline.simulation.simulate import Profile, SheetTruth
 from pipeline.store.database import open_store
 
 HELD_OUT_FROM = 1000
@@ -146,18 +147,20 @@ def _simulate(args: tuple[Job, Path, int, int, str, Printed]) -> SimulatedBatch:
     job, folder, ballots, seed, difficulty, printed = args
     return simulated_batch(
         folder,
-        job.profile,
+        cast(Profile, job.profile),  # one of PROFILES: plan() takes no other
         ballots,
         seed,
         difficulty=difficulty,
         conditions=job.conditions,
-        printed=printed,  # type: ignore[arg-type]
+        printed=printed,
     )
 
 
 def plan(conditions: str | None, all_conditions: bool, profiles: str | None) -> list[Job]:
     """The batches asked for: plain profiles, the named conditions, or every condition."""
     chosen = tuple(profiles.split(",")) if profiles else None
+    if chosen and (unknown := [name for name in chosen if name not in PROFILES]):
+        raise SystemExit(f"unknown profile {', '.join(unknown)}: choose from {', '.join(PROFILES)}")
     if all_conditions:
         return [
             Job((name,), profile)

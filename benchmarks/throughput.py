@@ -50,7 +50,7 @@ def make_scans(folder: Path, pages: int, dpi: int, as_pdf: bool) -> Path:
         fill_sheet(page, layout, dpi / 25.4, rng, difficulty="clean")
         angle = float(rng.uniform(-1.5, 1.5))
         matrix = cv2.getRotationMatrix2D((page.shape[1] / 2, page.shape[0] / 2), angle, 1.0)
-        page = cv2.warpAffine(page, matrix, (page.shape[1], page.shape[0]), borderValue=250)
+        page = np.asarray(cv2.warpAffine(page, matrix, (page.shape[1], page.shape[0]), borderValue=250), np.uint8)
         if as_pdf:
             images.append(Image.fromarray(page))
         else:
