@@ -234,7 +234,20 @@ def test_blank_means_light_pencil_would_have_shown() -> None:
 
 
 def test_ink_around_the_marked_box_is_a_tick_leaving_it() -> None:
-    assert reading(0.25, 0.0, 0.0, outside=(0.2, 0.0, 0.0)) == ("choice", "满意", None)
+    # As much as the longest legs measured (long ticks up to 0.147); far more is asked (``scribbled``, below).
+    assert reading(0.25, 0.0, 0.0, outside=(0.15, 0.0, 0.0)) == ("choice", "满意", None)
+
+
+def test_a_mark_with_a_mass_of_ink_around_it_may_be_crossed_out() -> None:
+    """A tick crossed out by loops scribbled over it and past the box (field sample office 0000: the row's one mark,
+    read 不满意, where the voter had struck it out; outside 0.24): more ink around the one mark than any tick's leg
+    leaves goes to a clerk. Ink coming up from the row below (a long tick's leg) is not the mark's own."""
+    marks = SETTINGS.marks
+    assert reading(0.36, 0.0, 0.0, outside=(marks.scribbled + 0.04, 0.0, 0.0)) == ("pending", None, RowWhy.SCRIBBLED)
+    assert reading(0.36, 0.0, 0.0, outside=(marks.scribbled - 0.05, 0.0, 0.0)) == ("choice", "满意", None)
+    leg, *others = row(0.36, 0.0, 0.0, outside=(marks.scribbled + 0.04, 0.0, 0.0))
+    from_below = replace(leg, outside_from_below=0.8)
+    assert classify_row("文化馆", [from_below, *others], SETTINGS).choice == "满意"
 
 
 def test_poor_alignment_flags_even_a_clear_mark() -> None:

@@ -238,6 +238,10 @@ ROW_TEXT: dict[RowWhy, tuple[str, str]] = {
         "框内笔迹可能是下一行对勾伸上来的长笔画",
         "the ink in the box may be the long leg of a tick in the row below",
     ),
+    RowWhy.SCRIBBLED: (
+        "唯一的记号周围还有大片笔迹，可能已被涂掉",
+        "the row's one mark has a mass of ink around it: it may have been crossed out",
+    ),
     RowWhy.ALIGNMENT: ("定位质量低", "low alignment quality"),
     RowWhy.LINE: ("有直线穿过方框（扫描条纹或折痕）", "a line runs through a box (scanner streak or fold)"),
     RowWhy.UNEQUAL: ("多选，但标记大小悬殊（可能是污点）", "two marks of very different size (a speck?)"),

@@ -114,6 +114,7 @@ class RowWhy(StrEnum):
     NOISY = "noisy"
     FAINT = "faint"
     LEG = "leg"  # the mark may be the long leg of a tick in the box below
+    SCRIBBLED = "scribbled"  # the row's one mark has far more ink around it than a tick leaves: crossed out?
 
 
 class BoxSeen(StrEnum):

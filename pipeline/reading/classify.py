@@ -314,6 +314,9 @@ def classify_row(
         # all alike, are read.
         if hand is not None and marked[0].darkness < marks.faint_share * hand:
             return pending(RowWhy.FAINT)
+        # A mass of ink around the one mark, more than any tick's leg leaves: scribbled over, crossed out?
+        if marked[0].outside * (1.0 - marked[0].outside_from_below) >= marks.scribbled:
+            return pending(RowWhy.SCRIBBLED)
         return RowReading(unit, "choice", marked[0].option, None)
     # 弃权 is a definite reading too: it means no ink at all, so even a little ink beside a box (a small
     # tick that missed a small printed □) sends the row to a clerk.

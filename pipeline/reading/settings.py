@@ -114,6 +114,13 @@ class MarkThresholds(_Strict):
         "marked boxes (three or more) is far fainter than the voter's own hand (a pen running dry, very light "
         "pencil, an erased mark's residue): ask.",
     )
+    scribbled: float = Field(
+        default=0.2,
+        gt=0,
+        le=1,
+        description="a row's one marked box with this share of its ring inked or more (ink not coming up from the "
+        "row below) has far more ink around it than a tick's leg leaves: scribbled over, crossed out? Ask.",
+    )
     overvote_balance: float = Field(
         default=0.5,
         gt=0,
