@@ -259,7 +259,7 @@ def test_two_marks_and_the_code_fit_the_sheet_when_the_other_two_are_cut_off(bat
     store.close()
     assert isinstance(found, Identified)
     model = ballot_model(found.template)
-    starts = anchored_fits(page, model, found.qr)
+    starts = anchored_fits(model, found.qr, mark_candidates(page))
     assert starts, "two marks and the code fit the sheet"
     boxes = np.array([box.rect.center for box in batch.layout.boxes])
     placed = cv2.perspectiveTransform(boxes.reshape(-1, 1, 2), starts[0]).reshape(-1, 2)

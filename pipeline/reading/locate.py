@@ -147,12 +147,15 @@ def _symbol_sizes(template: Template, session: str | None) -> tuple[int, ...]:
     return (modules_of(payload),)
 
 
-def marks_fit(image: Gray, model: BallotModel, qr: QrCode | None = None) -> Matrix | None:
+def marks_fit(
+    image: Gray, model: BallotModel, qr: QrCode | None = None, candidates: list[Mark] | None = None
+) -> Matrix | None:
     """Page mm → image px through the registration marks of ``model``'s sheet found anywhere in the image (not
     only where its code predicts them: a steep photo's perspective puts them centimetres off an affine guess),
     the fit under which most of its box borders are found (at least BORDERS_FOUND), or None. ``qr``: the code
-    read on the page, whose corners stand in for a mark cut off the image (see :func:`_fits`)."""
-    candidates = mark_candidates(image)
+    read on the page, whose corners stand in for a mark cut off the image (see :func:`_fits`); ``candidates``:
+    :func:`mark_candidates` of the image, where already looked for."""
+    candidates = mark_candidates(image) if candidates is None else candidates
     if len(candidates) < 3:
         return None
     anchors = None if qr is None else (qr_symbol_corners_mm(model.layout, qr.modules), qr.corners)
@@ -160,11 +163,10 @@ def marks_fit(image: Gray, model: BallotModel, qr: QrCode | None = None) -> Matr
     return None if fitted is None else fitted[1]
 
 
-def anchored_fits(image: Gray, model: BallotModel, qr: QrCode) -> list[Matrix]:
-    """Fits through two of the marks found anywhere in the photo and the code's corners (:func:`_pairs_anchored`),
-    the most consistent first, at most ANCHORED_STARTS: where two marks are cut off, the start a fit is grown
-    from (:func:`~pipeline.reading.grow.grow_from_code`)."""
-    candidates = mark_candidates(image)
+def anchored_fits(model: BallotModel, qr: QrCode, candidates: list[Mark]) -> list[Matrix]:
+    """Fits through two of the ``candidates`` (:func:`mark_candidates`) and the code's corners
+    (:func:`_pairs_anchored`), the most consistent first, at most ANCHORED_STARTS: where two marks are cut off,
+    the start a fit is grown from (:func:`~pipeline.reading.grow.grow_from_code`)."""
     anchors = (qr_symbol_corners_mm(model.layout, qr.modules), qr.corners)
     return list(itertools.islice(_pairs_anchored(candidates, model.layout, anchors), ANCHORED_STARTS))
 

@@ -24,7 +24,7 @@ from pipeline.reading.identify import Catalog, Identified, Unidentified, identif
 from pipeline.reading.ingest import ScanPage, image_fingerprint
 from pipeline.reading.keep import kept_image, reduced_image
 from pipeline.reading.lines import printed_of
-from pipeline.reading.locate import anchored_fits, locate_by_marks, marks_fit, sheet_px_per_mm
+from pipeline.reading.locate import anchored_fits, locate_by_marks, mark_candidates, marks_fit, sheet_px_per_mm
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outcome import SheetRead, SheetRejected, SheetResult
 from pipeline.reading.refine import border_model, refine_alignment
@@ -89,12 +89,17 @@ def locate(
 ) -> Alignment | AlignmentFailure:
     """The transform a sheet is read with: the registration marks' fit, refined on the printed borders."""
     alignment = align_page(image, model.layout, found.qr, settings.alignment)
-    if isinstance(alignment, AlignmentFailure) and alignment.reason.code in GROWN_INSTEAD:
-        alignment = _without_the_marks(image, found, model, settings, alignment)
     if isinstance(alignment, AlignmentFailure):
-        return alignment
+        if alignment.reason.code not in GROWN_INSTEAD:
+            return alignment
+        instead = _without_the_marks(image, found, model, settings, alignment)
+        return (
+            instead
+            if isinstance(instead, AlignmentFailure)
+            else refine_alignment(image, instead, model, settings.alignment)
+        )
     refined = refine_alignment(image, alignment, model, settings.alignment)
-    if isinstance(refined, AlignmentFailure) and refined.reason.code == Why.BORDERS_MISSING and alignment.marks_found:
+    if isinstance(refined, AlignmentFailure) and refined.reason.code == Why.BORDERS_MISSING:
         # The marks found where the code put them fit no page: one of them may be something else lying where a mark
         # cut off the image would be (a box, the code's own finder, a stain). Fitted without trusting them:
         instead = _without_the_marks(image, found, model, settings, refined)
@@ -107,17 +112,19 @@ def _without_the_marks(
     image: Gray, found: Identified, model: BallotModel, settings: ReadingSettings, failure: AlignmentFailure
 ) -> Alignment | AlignmentFailure:
     """The page fitted another way than through the marks the code predicts: grown from the code over the boxes,
-    else through the marks found anywhere in the photo (a steep photo's perspective); ``failure`` if neither."""
+    else through the marks found anywhere in the photo (a steep photo's perspective), else grown from two of them
+    and the code; ``failure`` if none."""
     grown = grow_from_code(image, found.qr, model, settings.alignment)
     if isinstance(grown, Alignment) or grown.reason.code == Why.CUT_OFF:
         return grown
-    matrix = marks_fit(image, model, found.qr)
+    candidates = mark_candidates(image)  # looked for once, for both fits below
+    matrix = marks_fit(image, model, found.qr, candidates)
     if matrix is not None:
         by_marks = aligned_by(image, matrix, found.qr, model.layout, settings.alignment)
         if isinstance(by_marks, Alignment):
             return by_marks
     # Two marks cut off: the two left and the code fit the sheet near them, and the fit is grown from there.
-    for start in anchored_fits(image, model, found.qr):
+    for start in anchored_fits(model, found.qr, candidates):
         grown = grow_from_code(image, found.qr, model, settings.alignment, start)
         if isinstance(grown, Alignment):
             return grown
