@@ -359,11 +359,36 @@ def test_a_circled_box_with_other_ink_in_the_row_goes_to_a_clerk(other: tuple[fl
 
 def test_a_ring_round_a_misplaced_border_is_no_circle() -> None:
     """A border found in the wrong place leaves its own printed line beside the box, all round it: that
-    "ring" is no vote, the row goes to a clerk."""
-    scores = row(0.0, 0.0, 0.0)
-    scores[0] = replace(circled(0), border_match=SETTINGS.marks.circle_border_match - 0.05)
+    "ring" is no vote, the row goes to a clerk — where the row's other borders were found poorly too, or where
+    this one lies farther off the fit than theirs."""
+    marks = SETTINGS.marks
+    page = Page(match=0.8)
+    scores = row(0.0, 0.0, 0.0, match=0.8)
+    scores[0] = replace(circled(0), border_match=marks.circle_border_match - 0.05, shift_mm=0.5)
     assert classify_box(scores[0], SETTINGS) == "marginal"
-    assert classify_row("文化馆", scores, SETTINGS).reading == "pending"
+    assert classify_row("文化馆", scores, SETTINGS, page).reading == "pending"
+    poorly_found = [scores[0], *(replace(score, border_match=page.match - 0.15) for score in scores[1:])]
+    poorly_found[0] = replace(poorly_found[0], shift_mm=0.0)
+    assert classify_row("文化馆", poorly_found, SETTINGS, page).reading == "pending"
+
+
+def test_a_ring_over_its_boxs_border_is_read_where_the_row_vouches_for_the_border() -> None:
+    """An ellipse drawn through a box's corners, or a thick ring hugging it, lies over the printed border and
+    lowers its match (field sample bad 0007: 0.43–0.54, the rows' other boxes 0.79–0.81). Where the row's other
+    borders are found as well as the page's and this one lies where theirs do, the border is where it is: the
+    ring is the row's vote, even below the match a row is trusted at, which its ink explains."""
+    marks = SETTINGS.marks
+    page = Page(match=0.8)
+    scores = row(0.0, 0.0, 0.0, match=0.8)
+    for match in (marks.circle_border_match - 0.05, SETTINGS.alignment.min_border_match - 0.02):
+        scores[1] = replace(circled(1, fill=0.03), border_match=match, shift_mm=0.125)
+        result = classify_row("文化馆", scores, SETTINGS, page)
+        assert (result.reading, result.choice) == ("choice", "基本满意")
+    assert classify_row("文化馆", [scores[0], replace(scores[1], centre=0.1), scores[2]], SETTINGS, page).reading == (
+        "pending"
+    )  # ink in its middle: no ring
+    with_a_tick = classify_row("文化馆", [row(0.3, 0, 0, match=0.8)[0], scores[1], scores[2]], SETTINGS, page)
+    assert (with_a_tick.reading, with_a_tick.reason) == ("pending", RowWhy.CIRCLE)
 
 
 def test_ink_in_the_middle_is_no_circle() -> None:

@@ -14,13 +14,14 @@ speck anywhere. Pure functions: ``ballot rescore`` runs them again on stored sco
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from pipeline.common.reasons import BoxSeen, RowWhy
-from pipeline.reading.score import INK_LEVEL, BoxScore
+from pipeline.reading.score import INK_LEVEL, PATCH_PX_PER_MM, BoxScore
 from pipeline.reading.settings import ReadingSettings
 
 BoxClass = Literal["marked", "circled", "marginal", "unmarked"]
@@ -30,6 +31,9 @@ Reading = Literal["choice", "blank", "overvote", "pending"]
 TRACE_FILL = 0.05
 MISFIT_MATCH = 0.1  # a row's borders found this much worse than the page's as a rule may lie off their masks
 MIDDLE_REACHED = 0.25  # a mark covering this share of its box's middle is ink there, not a border found off its place
+# A box's border found this much farther off the fit than its row's others': shifts are whole patch pixels, so one
+# pixel across and one down is no move.
+ROW_SHIFT_MM = math.hypot(1, 1) / PATCH_PX_PER_MM
 
 
 @dataclass(frozen=True)
@@ -128,6 +132,29 @@ def is_tight_ring(score: BoxScore, others: Sequence[BoxScore], residue: float, s
     )
 
 
+def ringed_over_its_border(score: BoxScore, others: Sequence[BoxScore], page: Page, settings: ReadingSettings) -> bool:
+    """A ring drawn so close round a box that its own ink lies over the printed border (an ellipse through the
+    box's corners, a thick pen): the border's match falls below ``marks.circle_border_match`` though it was
+    found where it is. The row vouches for that: its other boxes' borders are found as well as the page's are
+    as a rule (within MISFIT_MATCH) and well enough for a ring round them to count, and this box's border lies
+    where theirs do (its shift no more than ROW_SHIFT_MM beyond theirs). A border found off its place, the one
+    thing the match guards against, leaves the printed line beside the box only where its row's borders are
+    found off theirs too, or where it moved away from them (field sample bad 0007: one voter's seven rings
+    through the corners of their boxes, matched 0.43–0.54 in rows matching 0.79–0.81, all asked)."""
+    marks = settings.marks
+    return (
+        score.encircled >= marks.encircled
+        and score.fill < marks.definite
+        and score.centre < marks.marginal
+        and bool(others)
+        and all(
+            other.border_match > page.match - MISFIT_MATCH and other.border_match >= marks.circle_border_match
+            for other in others
+        )
+        and score.shift_mm <= max(other.shift_mm for other in others) + ROW_SHIFT_MM
+    )
+
+
 def is_small_dot(score: BoxScore, others: Sequence[BoxScore], settings: ReadingSettings) -> bool:
     """A dot smaller than ``definite``: a dark mark of at least ``marks.dot`` reaching the box's middle, nothing
     beside it, alone (:func:`is_alone`). Only on a clean page (:func:`is_clean_page`): dust on a dirty scan
@@ -195,13 +222,17 @@ def is_clean_page(scores: Sequence[BoxScore]) -> bool:
 
 
 def row_classes(scores: Sequence[BoxScore], settings: ReadingSettings, page: Page = Page()) -> list[BoxClass]:
-    """The class of each box of one row: :func:`classify_box`; a tight ring (:func:`is_tight_ring`), which
-    only the row and the page can tell, is circled; on a clean page (:attr:`Page.clean`, :func:`is_clean_page`),
+    """The class of each box of one row: :func:`classify_box`; a tight ring (:func:`is_tight_ring`) or a ring
+    over the box's border (:func:`ringed_over_its_border`), which only the row and the page can tell, is
+    circled; on a clean page (:attr:`Page.clean`, :func:`is_clean_page`),
     a small dot (:func:`is_small_dot`) or a light mark (:func:`is_light_mark`) alone in its row is marked."""
     classes = [classify_box(score, settings) for score in scores]
     for at, (score, kind) in enumerate(zip(scores, classes, strict=True)):
         others = [*scores[:at], *scores[at + 1 :]]
-        if kind in ("marginal", "unmarked") and is_tight_ring(score, others, page.residue, settings):
+        if kind in ("marginal", "unmarked") and (
+            is_tight_ring(score, others, page.residue, settings)
+            or ringed_over_its_border(score, others, page, settings)
+        ):
             classes[at] = "circled"
         elif (
             kind == "marginal"
@@ -260,7 +291,8 @@ def classify_row(
     def pending(reason: RowWhy) -> RowReading:
         return RowReading(unit, "pending", None, reason)
 
-    # A box filled in solid hides its own border, so its border match says nothing about alignment. Ink along
+    # A box filled in solid, or ringed over its border, hides that border, so its border match says nothing about
+    # alignment. Ink along
     # the border of every box of a row, the cleanest too, far beyond what the page leaves there as a rule,
     # where the row's borders match worse than the page's do, is the printed border itself lying off its mask
     # (a fax's lost scan lines moved the row): nothing measured in those boxes is to be trusted.
@@ -270,9 +302,10 @@ def classify_row(
         or (
             score.border_match < limits.min_border_match
             and score.fill < limits.border_hidden_fill
+            and kind != "circled"
             and not hidden_by_its_mark(score, [other for other in scores if other is not score], page, settings)
         )
-        for score in scores
+        for score, kind in zip(scores, classes, strict=True)
     ):
         return pending(RowWhy.ALIGNMENT)
     # A box scribbled out solid, the strokes running past its sides, crosses it like a line: its fill says
