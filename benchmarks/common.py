@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,12 +36,15 @@ class Printed:
     pdf: Path
 
 
-def print_ballots(folder: Path, copies: int) -> Printed:
-    """Issue ``copies`` serials in a fresh store in ``folder`` and print them (one PDF page each)."""
+def print_ballots(folder: Path, copies: int, seed: int | None = None) -> Printed:
+    """Issue ``copies`` serials in a fresh store in ``folder`` and print them (one PDF page each). With a ``seed``,
+    the same serials in the same order every time: the code's modules differ from serial to serial, and with them
+    what a capture does to the sheet, so two versions of the reader are compared on the very same pages."""
     folder.mkdir(parents=True, exist_ok=True)
     template = load_template(TEMPLATE)
     store = open_store(folder / "ballots.db")
-    serials = store.issue_serials(SESSION, template, copies, "bench.pdf")
+    draw = random.Random(seed) if seed is not None else None
+    serials = store.issue_serials(SESSION, template, copies, "bench.pdf", draw=draw)
     store.close()
     render_ballots(template, SESSION, serials, folder / "ballots.pdf")
     return Printed(folder / "ballots.db", folder / "ballots.pdf")
@@ -61,7 +65,7 @@ def simulated_batch(
     them as ``profile`` under ``conditions``."""
     folder.mkdir(parents=True, exist_ok=True)
     if printed is None:
-        printed = print_ballots(folder, copies)
+        printed = print_ballots(folder, copies, seed)
     else:
         shutil.copyfile(printed.db, folder / "ballots.db")
     layout = compute_layout(load_template(TEMPLATE))

@@ -4,6 +4,7 @@ the Chinese font is embedded and its text extractable."""
 from __future__ import annotations
 
 import json
+import random
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from pipeline.ballot.payload import SERIAL_ALPHABET, SheetId, parse_payload
 from pipeline.ballot.template import Template
 from pipeline.cli import main
 from pipeline.printing.render import render_ballots
-from pipeline.store.database import Store
+from pipeline.store.database import Store, open_store
 from tests.conftest import TEMPLATE_FILE
 
 MM_PER_INCH = 25.4
@@ -141,6 +142,19 @@ def test_serials_are_unique_random_and_recorded(store: Store, template: Template
     # 8000 characters over 32 symbols: each appears about 250 times; a broken generator would skew this.
     assert len(characters) == 32 and min(characters.values()) > 150 and max(characters.values()) < 360
     assert not store.serial_issued("2026H2", first[0])
+
+
+def test_a_benchmark_batch_drawn_from_a_seed_comes_out_the_same_every_time(tmp_path: Path, template: Template) -> None:
+    """Benchmarks compare two versions of the reader on the very same sheets: serials drawn from a seeded
+    generator are the same, in the same shuffled order, in every fresh store; without one they never are."""
+    batches = []
+    for name in ("a", "b", "c"):
+        store = open_store(tmp_path / f"{name}.db")
+        draw = random.Random(7) if name != "c" else None
+        batches.append(store.issue_serials("2026H1", template, 30, "x.pdf", draw=draw))
+        store.close()
+    assert batches[0] == batches[1] and batches[0] != sorted(batches[0])
+    assert not set(batches[2]) & set(batches[0])
 
 
 def test_serial_table_keeps_no_print_order(store: Store, template: Template) -> None:

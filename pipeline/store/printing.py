@@ -5,6 +5,7 @@ The serial table is keyed by the serial itself and keeps no print order (ballots
 
 from __future__ import annotations
 
+import random
 import secrets
 
 from pipeline import __version__
@@ -17,8 +18,12 @@ from pipeline.store.templates import TemplateStore
 class PrintingStore(TemplateStore):
     """Print batches and issued serials."""
 
-    def issue_serials(self, session: str, template: Template, copies: int, output_path: str) -> list[str]:
-        """Record a print batch and return ``copies`` new serials, unique within the session."""
+    def issue_serials(
+        self, session: str, template: Template, copies: int, output_path: str, *, draw: random.Random | None = None
+    ) -> list[str]:
+        """Record a print batch and return ``copies`` new serials, unique within the session, in random order.
+        ``draw``: where the serials and their order come from instead of :mod:`secrets`, for a batch that must
+        come out the same every time (benchmarks); never for ballots that are handed out."""
         digest = self.add_template(template)
         self.ensure_session(session)
         with self.transaction() as db:
@@ -29,7 +34,7 @@ class PrintingStore(TemplateStore):
             ).lastrowid
             serials: set[str] = set()
             while len(serials) < copies:
-                candidate = new_serial()
+                candidate = new_serial(draw)
                 if candidate in serials:
                     continue
                 taken = db.execute(
@@ -43,7 +48,7 @@ class PrintingStore(TemplateStore):
             )
         # A set has no print order to leak; shuffle explicitly anyway so the PDF order is random too.
         ordered = sorted(serials)
-        _shuffle(ordered)
+        _shuffle(ordered, draw)
         return ordered
 
     def serial_issued(self, session: str, serial: str) -> bool:
@@ -55,7 +60,7 @@ class PrintingStore(TemplateStore):
         return [row[0] for row in rows]
 
 
-def _shuffle(items: list[str]) -> None:
+def _shuffle(items: list[str], draw: random.Random | None) -> None:
     for index in range(len(items) - 1, 0, -1):
-        other = secrets.randbelow(index + 1)
+        other = secrets.randbelow(index + 1) if draw is None else draw.randrange(index + 1)
         items[index], items[other] = items[other], items[index]
