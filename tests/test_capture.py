@@ -208,6 +208,41 @@ def test_a_line_down_the_whole_page_is_nobodys_mark(batch: Batch, grey: int, wid
     assert all(row.reading != "pending" for row in result.readings), result.readings
 
 
+def test_a_one_bit_streak_on_a_turned_page_is_nobodys_mark(batch: Batch) -> None:
+    """A fax machine's dirty scanner bar draws its streak straight down the image, two pixels wide, on a page fed
+    0.8° turned: along the page's own course the streak's edge steps a pixel sideways every few millimetres, so
+    where it crosses a box it may lie a pixel off where it lies above and below the box (field fax 0000: 4 % of
+    the 企业代表 box kept as ink). Every row is read, none sent to a clerk."""
+    page = ticked(batch)
+    height, width = page.shape
+    turn = cv2.getRotationMatrix2D((width / 2, height / 2), 0.8, 1.0)
+    turned = np.asarray(cv2.warpAffine(page, turn, (width, height), borderValue=255), dtype=np.uint8)
+    for option in ("满意", "基本满意", "不满意"):
+        x = round(through_a_column(batch, option) * PX)
+        turned[:, x : x + 2] = 0
+    fax = np.where(turned < 160, 0, 255).astype(np.uint8)
+    result = assert_read_right(read(batch, ScanPage("streaked.png", 1, fax, None)))
+    assert all(row.reading != "pending" for row in result.readings), result.readings
+
+
+def test_a_crease_too_faint_to_stand_out_as_ink_is_found_along_its_course(batch: Batch) -> None:
+    """A sheet folded in half, photographed dim: the lower half lies a little turned from the light (12 grey
+    levels darker) and the fold shows as a thin line a few levels darker still along the boundary, through a row
+    of boxes (field phone 0002: the row asked as a line through its boxes). Nowhere does the crease stand out
+    from the paper around it as a run of ink in a margin (LINE_CONTRAST), yet it is one straight ridge from margin
+    to margin: a line across the page, not ink. Every row is read, none sent to a clerk."""
+    page = ticked(batch).astype(np.float32) * 0.55 + 60.0  # paper 200, print 60
+    row = box(batch.layout, "图书馆", "满意").rect
+    height, width = page.shape
+    rows, columns = np.arange(height)[:, None], np.arange(width)[None, :]
+    fold = (row.y + row.h * 0.45) * PX + PX * (columns / width - 0.5)  # 1 mm slanted over the page's width
+    page -= 12.0 * (rows >= fold) + 6.0 * ((rows >= fold) & (rows < fold + 3))
+    grain = np.random.default_rng(5).normal(0.0, 1.5, page.shape)
+    photo = np.clip(page + grain, 0, 255).astype(np.uint8)
+    result = assert_read_right(read(batch, ScanPage("crease.jpg", 1, photo, None)))
+    assert all(row.reading != "pending" for row in result.readings), result.readings
+
+
 def test_a_crease_along_a_rule_of_the_table_is_nobodys_mark(batch: Batch) -> None:
     """A sheet folded in thirds creases right beside one of the table's own rules, from edge to edge, a little
     slanted: its course through the rows hides under the print, so only the margins show it is one line across

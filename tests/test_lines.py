@@ -11,17 +11,19 @@ PX_PER_MM = 3.0  # the check stage's upright view
 TABLE = (18.0, 51.0, 192.0, 193.0)  # the rows' left, top, right and bottom (mm), as on the shipped ballot
 
 
-def creased(course_mm: np.ndarray, seed: int = 3) -> np.ndarray:
+def creased(course_mm: np.ndarray, seed: int = 3, depth: float = 24.0) -> np.ndarray:
     """Plain paper (grey 200, grain σ 2) crossed from edge to edge by a faint crease whose centre runs at
-    ``course_mm`` (one value per pixel column), 24 grey levels dark, spread over the two pixel rows it falls
-    between."""
+    ``course_mm`` (one value per pixel column; NaN: not there), ``depth`` grey levels dark, spread over the two
+    pixel rows it falls between."""
     height, width = round(297 * PX_PER_MM), round(210 * PX_PER_MM)
     paper = np.full((height, width), 200.0)
     for x, y_mm in enumerate(course_mm):
+        if np.isnan(y_mm):
+            continue
         y = y_mm * PX_PER_MM - 0.5
         low = int(np.floor(y))
-        paper[low, x] -= 24 * (1 - (y - low))
-        paper[low + 1, x] -= 24 * (y - low)
+        paper[low, x] -= depth * (1 - (y - low))
+        paper[low + 1, x] -= depth * (y - low)
     grain = np.random.default_rng(seed).normal(0.0, 2.0, paper.shape)
     return np.clip(paper + grain, 0, 255).astype(np.uint8)
 
@@ -53,3 +55,23 @@ def test_a_straight_crease_stays_straight() -> None:
     found = page_lines(creased(course), PX_PER_MM, np.zeros((891, 630), bool), TABLE)
     assert len(found) == 1 and not found[0].vertical
     assert np.abs(found[0].offset_mm(xs, course)).max() < 0.25
+
+
+def test_a_crease_fainter_than_any_run_of_ink_is_found_along_its_whole_course() -> None:
+    """A crease only 7 grey levels dark, spread over two pixel rows, on paper with grain (σ 2): no run of it stands
+    out as ink (that takes LINE_CONTRAST over RUN_MM), but along one straight course, a little slanted, it is a
+    ridge from margin to margin, found to within a pixel."""
+    xs = columns_mm()
+    course = 120.0 + 0.006 * xs
+    found = page_lines(creased(course, depth=7.0), PX_PER_MM, np.zeros((891, 630), bool), TABLE)
+    assert len(found) == 1 and not found[0].vertical, found
+    assert np.abs(found[0].offset_mm(xs, course)).max() < 0.2
+
+
+def test_grain_alone_or_a_faint_line_inside_the_table_only_is_no_page_line() -> None:
+    """Paper grain makes no line; a faint line drawn across the rows that stops short of both margins is no
+    fold or streak (a voter's, or the back's print): neither is taken for a page line."""
+    xs = columns_mm()
+    assert page_lines(creased(np.full(xs.shape, np.nan)), PX_PER_MM, np.zeros((891, 630), bool), TABLE) == ()
+    inside = np.where((xs > TABLE[0] + 1) & (xs < TABLE[2] - 1), 120.0, np.nan)
+    assert page_lines(creased(inside, depth=7.0), PX_PER_MM, np.zeros((891, 630), bool), TABLE) == ()

@@ -16,6 +16,7 @@ as ink, and the box's row goes to a clerk as a line through a box, as before.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import cv2
@@ -43,6 +44,13 @@ EDGE_MM = 8.0  # nearer the page's edge lies the paper's own edge (or the scanne
 HIDES_MM = 2.0  # a line this wide and as dark as a firm stroke could hide a mark under it
 FIRM = 0.17  # the darkness (share of the printed black) of a firm stroke: reading.yaml's marks.firm
 MIN_BLACK = 40.0  # grey levels: the darkest a page's print is taken to be, however faint it came out
+# A crease in soft light may stay under LINE_CONTRAST everywhere, yet show as a ridge (RIDGE) along one straight
+# course from a margin through the rows: each such course is tried, in pieces across the table (FAINT_PIECES), each
+# free to lie a pixel off (the course drifting up to FAINT_DRIFT_MM over the page's width, a sheet a little turned).
+FAINT_PIECES = 6
+FAINT_DRIFT_MM = 2.0
+MARGIN_SEEN_MM = 3.0  # … and over at least this much free paper in a margin past the rows (BEYOND_MM)
+MIDDLE_MM = 150.0  # two lines are one where their courses lie within SAME_PLACE_MM of each other here (mid-page)
 
 
 @dataclass(frozen=True)
@@ -102,12 +110,12 @@ def page_lines(
     candidate = ((dark > LINE_CONTRAST) & ~printed).astype(np.uint8)
     edge = round(EDGE_MM * px_per_mm)  # the paper's own edge, a shadow or the lid beside it: no line of the page
     candidate[:, :edge], candidate[:, -edge:], candidate[:edge], candidate[-edge:] = 0, 0, 0, 0
-    if not candidate.any():
-        return ()
     run = round(RUN_MM * px_per_mm)
     black: float | None = None
     found = []
     for vertical in (True, False):
+        if not candidate.any():
+            break
         start, end = (table[1], table[3]) if vertical else (table[0], table[2])
         rows = (start * px_per_mm, end * px_per_mm)
         kernel = np.ones((run, 1) if vertical else (1, run), np.uint8)
@@ -135,7 +143,116 @@ def page_lines(
                 continue  # runs in a margin, but no line through the rows: not one line across the page
             black = _printed_black(dark, printed) if black is None else black
             found.append(_line((ys, xs), fitted, dark, black, vertical, px_per_mm))
+    # Lines too faint for the runs above, found along their whole course; a line found both ways is kept once.
+    for vertical in (True, False):
+        known = [np.polyval(line.course, MIDDLE_MM) for line in found if line.vertical == vertical]
+        for pixels, fitted in _faint(dark, printed, table, px_per_mm, vertical):
+            black = _printed_black(dark, printed) if black is None else black
+            line = _line(pixels, fitted, dark, black, vertical, px_per_mm)
+            if all(abs(np.polyval(line.course, MIDDLE_MM) - place) > SAME_PLACE_MM for place in known):
+                found.append(line)
     return tuple(found)
+
+
+def _faint(
+    dark: np.ndarray, printed: np.ndarray, table: tuple[float, float, float, float], px_per_mm: float, vertical: bool
+) -> list[tuple[tuple[np.ndarray, np.ndarray], np.ndarray]]:
+    """Lines across the page too faint to pass LINE_CONTRAST (a crease photographed in soft light), found as
+    straight courses along which the paper is darker by RIDGE than RIDGE_SIDE_PX either side: over SUPPORT of
+    their free course through the rows and of at least MARGIN_SEEN_MM of a margin past them. Each line's pixels
+    (ys, xs, within a pixel of its course) and its course (across = polyval(fitted, along), pixels)."""
+    across_axis = 1 if vertical else 0
+    shown, free = _ridge(dark, printed, across_axis)
+    edge = round(EDGE_MM * px_per_mm)  # the paper's own edge
+    free[:edge], free[-edge:], free[:, :edge], free[:, -edge:] = False, False, False, False
+    height, width = (dark.shape[1], dark.shape[0]) if vertical else dark.shape  # across, along
+    near = shown.copy()  # within a pixel of the course
+    ahead, behind = [slice(None)] * 2, [slice(None)] * 2
+    ahead[across_axis], behind[across_axis] = slice(1, None), slice(None, -1)
+    near[tuple(ahead)] |= shown[tuple(behind)]
+    near[tuple(behind)] |= shown[tuple(ahead)]
+    seen = near & free
+    start, end = (table[1], table[3]) if vertical else (table[0], table[2])
+    low, high = round(start * px_per_mm), round(end * px_per_mm)
+    beyond = round(BEYOND_MM * px_per_mm)
+    cuts = [edge, max(edge, low - beyond), *np.linspace(low, high, FAINT_PIECES + 1).round().astype(int)]
+    cuts += [max(high, min(width - edge, high + beyond)), width - edge]
+    pieces = list(itertools.pairwise(cuts))
+    seen_count, free_count = (_piece_counts(where, cuts, 1 - across_axis) for where in (seen, free))
+    centres = np.array([(a + b) / 2 for a, b in pieces]) - width / 2
+    through = slice(2, 2 + FAINT_PIECES)  # pieces 0-1: the near margin and the gap; then the rows; then gap, margin
+    margins = (0, len(pieces) - 1)
+    enough_margin = MARGIN_SEEN_MM * px_per_mm
+    drift_px = round(FAINT_DRIFT_MM * px_per_mm)
+    candidates = []
+    for drift in range(-drift_px, drift_px + 1):
+        offsets = np.round(drift * centres / width).astype(int)
+        moved_seen = np.zeros_like(seen_count)
+        moved_free = np.zeros_like(free_count)
+        for piece, offset in enumerate(offsets):
+            lo, hi = max(0, -offset), min(height, height - offset)
+            moved_seen[lo:hi, piece] = seen_count[lo + offset : hi + offset, piece]
+            moved_free[lo:hi, piece] = free_count[lo + offset : hi + offset, piece]
+        course_free = moved_free[:, through].sum(axis=1)
+        support = moved_seen[:, through].sum(axis=1) / np.maximum(course_free, 1)
+        in_margin = np.zeros(height, dtype=bool)
+        for piece in margins:
+            in_margin |= (moved_free[:, piece] >= enough_margin) & (
+                moved_seen[:, piece] >= SUPPORT * moved_free[:, piece]
+            )
+        good = (support >= SUPPORT) & (course_free >= HIDDEN_COURSE * (high - low)) & in_margin
+        candidates += [(float(support[at]), int(at), drift) for at in np.flatnonzero(good)]
+    lines: list[tuple[tuple[np.ndarray, np.ndarray], np.ndarray]] = []
+    taken: list[float] = []
+    for _, at, drift in sorted(candidates, reverse=True):
+        if any(abs(at - other) <= SAME_PLACE_MM * px_per_mm for other in taken):
+            continue
+        taken.append(at)
+        # The course tried (across = at + drift · (along − width / 2) / width), then refitted through the ridge's
+        # own pixels within a pixel of it.
+        along = np.arange(width)
+        course = np.rint(at + drift * (along - width / 2) / width).astype(int)
+        ys = np.concatenate([course + step for step in (-1, 0, 1)])
+        xs = np.concatenate([along] * 3)
+        inside = (ys >= 0) & (ys < height)
+        ys, xs = ys[inside], xs[inside]
+        pixels = (xs, ys) if vertical else (ys, xs)
+        on = shown[pixels] & free[pixels]
+        ys, xs = ys[on], xs[on]
+        fitted = np.polyfit(xs.astype(np.float64), ys.astype(np.float64), 1)
+        lines.append(((xs, ys) if vertical else (ys, xs), fitted))
+    return lines
+
+
+def _ridge(dark: np.ndarray, printed: np.ndarray, axis: int) -> tuple[np.ndarray, np.ndarray]:
+    """Where ``dark`` is darker by RIDGE than RIDGE_SIDE_PX either side across ``axis``, and where neither the pixel
+    nor those beside it are print."""
+    side = RIDGE_SIDE_PX
+    size = dark.shape[axis]
+
+    def cut(start: int, stop: int) -> tuple[slice, slice]:
+        return (slice(start, stop), slice(None)) if axis == 0 else (slice(None), slice(start, stop))
+
+    middle, before, after = cut(side, size - side), cut(0, size - 2 * side), cut(2 * side, size)
+    shown = np.zeros(dark.shape, dtype=bool)
+    shown[middle] = cv2.subtract(dark[middle], cv2.max(dark[before], dark[after])) >= RIDGE
+    free = np.zeros(dark.shape, dtype=bool)
+    free[middle] = ~(printed[middle] | printed[before] | printed[after])
+    return shown, free
+
+
+def _piece_counts(where: np.ndarray, cuts: list[int], axis: int) -> np.ndarray:
+    """How many pixels of ``where`` lie in each piece between consecutive ``cuts`` along ``axis``, for every place
+    across it: (places, pieces)."""
+    counts = np.add.reduceat(where.view(np.uint8), cuts[:-1], axis=axis, dtype=np.int32)
+    counts = counts if axis == 1 else counts.T
+    empty = np.diff(cuts) <= 0
+    counts[:, empty] = 0
+    # The last piece runs to cuts[-1], not to the image's end.
+    last = [slice(None)] * 2
+    last[axis] = slice(cuts[-1], None)
+    counts[:, -1] -= where[tuple(last)].sum(axis=axis, dtype=np.int32) if not empty[-1] else 0
+    return np.asarray(counts)
 
 
 def _bent(
