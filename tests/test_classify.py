@@ -248,6 +248,10 @@ def test_a_mark_with_a_mass_of_ink_around_it_may_be_crossed_out() -> None:
     leg, *others = row(0.36, 0.0, 0.0, outside=(marks.scribbled + 0.04, 0.0, 0.0))
     from_below = replace(leg, outside_from_below=0.8)
     assert classify_row("文化馆", [from_below, *others], SETTINGS).choice == "满意"
+    # A ring round the box dipping into it (field phone 0003): its middle empty, it is a circled vote.
+    ring = replace(leg, fill=0.1, centre=0.0, darkness=0.32, encircled=1.0, outside=0.27)
+    assert classify_row("文化馆", [ring, *others], SETTINGS).choice == "满意"
+    assert classify_row("文化馆", [replace(ring, centre=0.05), *others], SETTINGS).reason == RowWhy.SCRIBBLED
 
 
 def test_poor_alignment_flags_even_a_clear_mark() -> None:

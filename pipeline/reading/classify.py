@@ -347,8 +347,11 @@ def classify_row(
         # all alike, are read.
         if hand is not None and marked[0].darkness < marks.faint_share * hand:
             return pending(RowWhy.FAINT)
-        # A mass of ink around the one mark, more than any tick's leg leaves: scribbled over, crossed out?
-        if marked[0].outside * (1.0 - marked[0].outside_from_below) >= marks.scribbled:
+        # A mass of ink around the one mark, more than any tick's leg leaves: scribbled over, crossed out? Not where
+        # the mark is a ring round the box that dips into it, its middle empty (field phone 0003: a circle read as
+        # a mark, fill 0.10, its ring 0.27): strokes crossing a mark out run over it, through the box's middle.
+        ring = marked[0].encircled >= marks.encircled and marked[0].centre < marks.marginal
+        if marked[0].outside * (1.0 - marked[0].outside_from_below) >= marks.scribbled and not ring:
             return pending(RowWhy.SCRIBBLED)
         return RowReading(unit, "choice", marked[0].option, None)
     # 弃权 is a definite reading too: it means no ink at all, so even a little ink beside a box (a small
