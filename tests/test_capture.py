@@ -358,6 +358,27 @@ def test_a_mark_of_its_own_beside_the_tip_of_a_leg_from_below_is_read(batch: Bat
     assert (readings["体育中心"].reading, readings["体育中心"].choice) == ("choice", "满意")
 
 
+def test_a_slash_down_to_the_rule_beside_a_leg_crossing_it_elsewhere_is_read(batch: Batch) -> None:
+    """The box above holds a slash of its own that runs out of its bottom down to the rule between the rows; the
+    tick below has a long leg that crosses that rule 5 mm to the right and ends in the corner of the ring (field
+    phone 0006: asked about as a possible leg). Within one box's patch both reach the rule and the printed border
+    joins them; across the rule only the leg runs on into the row below, so only the leg comes from there: the
+    row above is read 满意 from its slash, the row below 满意 from its tick."""
+    page = batch.pages()[1]
+    below = box(batch.layout, "体育中心", "满意").rect
+    above = box(batch.layout, "文物管理所", "满意").rect
+    rule = (above.y + above.h + below.y) / 2
+    long_leg_tick(page, batch, "体育中心", "满意", below.y - rule + 1.2)
+    x, s = above.x * PX, above.w * PX
+    slash = np.array([[x - s * 0.05, (rule - 0.3) * PX], [x + s * 0.4, (above.y + above.h * 0.25) * PX]])
+    cv2.polylines(page, [slash.astype(np.int32)], False, 25, max(1, int(0.6 * PX)), lineType=cv2.LINE_AA)
+    result = read(batch, ScanPage("slash.png", 1, page, None))
+    assert isinstance(result, SheetRead), result
+    readings = {row.unit: row for row in result.readings}
+    assert (readings["文物管理所"].reading, readings["文物管理所"].choice) == ("choice", "满意"), readings["文物管理所"]
+    assert (readings["体育中心"].reading, readings["体育中心"].choice) == ("choice", "满意")
+
+
 def test_a_faint_tick_whose_turning_point_lies_on_a_crease_is_not_read_as_empty(batch: Batch) -> None:
     """A sheet folded in quarters creases across the page; a light pencil tick drawn low in its box has its
     turning point on the crease. The crease is nobody's mark, but it hides only its own shadow: where the tick

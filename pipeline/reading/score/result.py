@@ -20,9 +20,10 @@ band in a few directions),
 ``outside_below`` (the share of the ring's ink that lies below the box: the long right leg of a tick in the box
 of the row below, reaching up into this box's ring, leaves its ink there and nowhere else),
 ``outside_from_below`` and ``joined_below`` (the shares of the ink around the box and inside it in strokes that
-come up through the ring below it from its outer edge, pieces the printed border or a small gap cuts apart joined:
-a leg from the row below, passing beside the box or running on into it; a mark of the box's own leaving it, or
-beside the tip of a stroke from below, does not), and ``ink_level``
+come up through the ring below it from its outer edge, pieces the printed border or a small gap cuts apart joined,
+and run on across the rule into the ring above the box below, where the page has one: a leg from the row below,
+passing beside the box or running on into it; a mark of the box's own leaving it, or beside the tip of a stroke
+from below, does not), and ``ink_level``
 (the darkness new ink must reach in this patch: :data:`INK_LEVEL`, or
 :data:`~.patch.NOISE_SIGMAS` deviations of its plain paper above their middle on a noisy scan; ink whose
 median darkness stays under it is mostly the noise's own tail).
@@ -36,9 +37,9 @@ from pipeline.ballot.layout import BOX_LINE_WIDTH
 from pipeline.reading.model import BLANK_PX_PER_MM
 
 #: Stored with every page read: raised whenever a score of some box could change for the same image.
-SCORER_VERSION = 10  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
+SCORER_VERSION = 11  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
 # fits; 8: lines; 9: lines looked for 1 mm beside their course, never hiding a mark-wide band, and bent;
-# 10: outside_from_below, joined_below
+# 10: outside_from_below, joined_below; 11: … only from strokes running on across the rule into the row below
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 RING_MM = 2.0  # width of the "just around the box" ring

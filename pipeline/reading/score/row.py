@@ -16,9 +16,10 @@ Then each box's ink (:mod:`.ink`) and its shapes (:mod:`.shapes`) give its :clas
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -70,7 +71,10 @@ SCALE_MAX = 0.12  # … up to this much; more is no feed or lens, but a side tak
 # A line across the page is looked for this far beyond its measured width: its blur, and its course known to about a
 # millimetre (a fold's halves shift, a lens bends it); there only what is no darker than the line's own profile is its.
 LINE_MARGIN_MM = 1.0
-FOOT_MM = 0.5  # a stroke reaching this near the outer edge of the ring below a box comes from farther down
+FOOT_MM = 0.5  # a stroke reaching this near the outer edge of the ring below a box comes from farther down …
+# … where it runs on across the rule between the rows: strokes meeting it from either side within this of each other
+# across the page are one (a leg crossing the rule at a slant moves sideways by about the rule's masked width).
+RULE_CROSSING_MM = 1.5
 SOFT_STROKE_SHARE = 0.5  # a faint stroke this much of which is soft grey (:func:`~.patch.soft_pixels`) is none
 PROFILE_STEP_MM = 0.125  # a line's darkness across it is measured in steps this wide (one patch pixel) …
 PROFILE_PIXELS = 8  # … each from at least this many pixels of its course beside the box …
@@ -86,11 +90,56 @@ def score_page(image: Gray, alignment: Alignment, model: BallotModel, lines: Seq
     dotted = is_bilevel(image)
     placed = _placed(geometry_of(model), alignment.box_offsets_mm)
     discounted = tuple(line for line in lines if not line.could_hide_a_mark())
-    return [
-        score
-        for row in model.layout.rows
-        for score in score_row(image, alignment.matrix, placed, row, dotted=dotted, lines=discounted)
+    rows = [
+        _scored_row(image, alignment.matrix, placed, row, dotted=dotted, lines=discounted) for row in model.layout.rows
     ]
+    for upper, lower in itertools.pairwise(rows):
+        if [score.option for score, _ in upper] != [score.option for score, _ in lower]:
+            continue  # another table's rows (or the 测评人类别 row): not one above the other
+        for at, ((above, reach), (_, below)) in enumerate(zip(upper, lower, strict=True)):
+            # Only a stroke running on across the rule into the ring above the box below comes from that row.
+            crossing = [stroke for stroke in reach.strokes if _continues((stroke.left, stroke.right), below.head)]
+            if len(crossing) < len(reach.strokes):
+                around, inside = reach.shares(crossing)
+                upper[at] = (replace(above, outside_from_below=round(around, 4), joined_below=round(inside, 4)), reach)
+    return [score for row in rows for score, _ in row]
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """A stroke of a box's ink reaching the foot of the ring below it: where across the page (mm) it meets the
+    foot, and how many of its pixels lie around the box (in its ring) and inside it."""
+
+    left: float
+    right: float
+    around: int
+    inside: int
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How a box's ink meets the rules between rows: the strokes reaching the foot of the ring below it (coming up
+    from the row below, or leaving down to it), the box's ink around it and inside it in all, and where across the
+    page (mm) its ink lies at the head of the ring above it."""
+
+    strokes: tuple[Stroke, ...] = ()
+    around: int = 0
+    inside: int = 0
+    head: tuple[float, float] | None = None
+
+    def shares(self, strokes: Sequence[Stroke]) -> tuple[float, float]:
+        """The shares of the box's ink around it and inside it that ``strokes`` hold."""
+        around = sum(stroke.around for stroke in strokes) / self.around if self.around else 0.0
+        inside = sum(stroke.inside for stroke in strokes) / self.inside if self.inside else 0.0
+        return around, inside
+
+
+def _continues(foot: tuple[float, float] | None, head: tuple[float, float] | None) -> bool:
+    """Whether strokes meeting the rule from above (``foot``) and from below (``head``) are one stroke across it:
+    within RULE_CROSSING_MM of each other across the page (a leg crossing the rule at a slant moves sideways)."""
+    if foot is None or head is None:
+        return False
+    return foot[0] - RULE_CROSSING_MM <= head[1] and head[0] - RULE_CROSSING_MM <= foot[1]
 
 
 def score_row(
@@ -103,7 +152,21 @@ def score_row(
     lines: Sequence[PageLine] = (),
 ) -> list[BoxScore]:
     """Scores of every box of ``row``; each border is looked for near the row's median shift. ``dotted``:
-    the scan is bilevel (see :func:`is_bilevel`); ``lines``: lines across the page taken for print."""
+    the scan is bilevel (see :func:`is_bilevel`); ``lines``: lines across the page taken for print. Strokes
+    coming up from the row below are judged without that row (:func:`score_page` checks them across the rule)."""
+    return [score for score, _ in _scored_row(image, matrix, boxes, row, dotted=dotted, lines=lines)]
+
+
+def _scored_row(
+    image: Gray,
+    matrix: npt.NDArray[np.float64],
+    boxes: Geometries,
+    row: RowPlace,
+    *,
+    dotted: bool,
+    lines: Sequence[PageLine],
+) -> list[tuple[BoxScore, Reach]]:
+    """:func:`score_row`, each box's score with where its ink meets the rules above and below it."""
     found = _found(image, [matrix] * len(row.boxes), boxes, row)
     scale = _row_scale(found)
     if scale is not None:  # the row's boxes drawn larger or smaller than the fit has them: sampled at their size
@@ -209,7 +272,7 @@ def _score_box(
     match: float,
     dotted: bool,
     back: Callable[[Floats, float, Geometry], Floats | None] | None,
-) -> BoxScore:
+) -> tuple[BoxScore, Reach]:
     darkness, contrast = measured
     noise = noise_level(darkness, geometry)
     level = max(INK_LEVEL, noise)
@@ -252,7 +315,7 @@ def _score_box(
         edge_around=round(edge_around, 4),
     )
     if not ink.any():  # most boxes of a ballot: nothing more to measure
-        return empty
+        return empty, Reach()
 
     def share(region: npt.NDArray[np.bool_], total: int) -> float:
         return float(np.count_nonzero(ink & region)) / total if total else 0.0
@@ -264,8 +327,9 @@ def _score_box(
     centre = share(geometry.centre, geometry.centre_count)
     # A ring leaves the box's middle empty: with ink there (a tick, a cross, a fill) it is not measured.
     encircled = 0.0 if centre else encircled_score(darkness, level, geometry, strong_share, dotted=dotted, quiet=quiet)
-    rising_around, rising_inside = _from_below(ink, inside, geometry)
-    return replace(
+    reach = _reach(ink, inside, geometry, shift)
+    rising_around, rising_inside = reach.shares(reach.strokes)
+    scored = replace(
         empty,
         fill=round(inked / geometry.interior_count, 4),
         scattered=round((inked - largest) / geometry.interior_count, 4),
@@ -280,32 +344,53 @@ def _score_box(
         ),
         encircled=round(encircled, 4),
     )
+    return scored, reach
 
 
-def _from_below(ink: npt.NDArray[np.bool_], inside: npt.NDArray[np.bool_], geometry: Geometry) -> tuple[float, float]:
-    """Of the ink around the box (in its ring) and of the ink inside it, the shares in strokes that come up through
-    the ring below the box from its foot (its last FOOT_MM, towards the row below), as the leg of a tick in the row
-    below does, whether it passes beside the box or runs on into it; a mark of the box's own that ends in the ring
-    (a slash leaving the box), or a stroke from beside it, does not. Pieces the printed border cuts apart are one
-    stroke (as in :func:`~.ink.largest_mark`), and so are pieces a pen's skip or a fax's dropout left within
-    LINK_KERNEL of each other."""
+def _reach(
+    ink: npt.NDArray[np.bool_], inside: npt.NDArray[np.bool_], geometry: Geometry, shift: tuple[int, int]
+) -> Reach:
+    """The strokes that come up through the ring below the box from its foot (its last FOOT_MM, towards the row
+    below), as the leg of a tick in the row below does, whether it passes beside the box or runs on into it; a
+    mark of the box's own that ends in the ring (a slash leaving the box), or a stroke from beside it, does not
+    reach the foot. Pieces the printed border cuts apart are one stroke (as in :func:`~.ink.largest_mark`), and so
+    are pieces a pen's skip or a fax's dropout left within LINK_KERNEL of each other. And where across the page
+    the box's ink lies in the first FOOT_MM of the ring above it (``shift``: the border's, by which the scan's
+    content was moved back onto the masks)."""
+    foot_px = max(1, round(FOOT_MM * PATCH_PX_PER_MM))
+
+    def across(columns: npt.NDArray[np.intp]) -> tuple[float, float]:
+        left, right = (
+            geometry.origin[0] + (column + shift[0]) / PATCH_PX_PER_MM for column in (columns[0], columns[-1])
+        )
+        return float(left), float(right)
+
+    above = geometry.ring & (np.arange(geometry.size)[:, None] < geometry.box_px[1])
+    top = int(np.argmax(above.any(axis=1)))  # the ring's first row above the box
+    head_columns = np.flatnonzero((above[top : top + foot_px] & ink[top : top + foot_px]).any(axis=0))
+    head = across(head_columns) if head_columns.size else None
+    around, inside_count = int(np.count_nonzero(ink & geometry.ring)), int(np.count_nonzero(inside))
     below = geometry.ring_below
     if not (ink & below).any():
-        return 0.0, 0.0
+        return Reach((), around, inside_count, head)
     rows = np.flatnonzero(below.any(axis=1))
     foot = below.copy()
-    foot[: rows[-1] + 1 - max(1, round(FOOT_MM * PATCH_PX_PER_MM))] = False
+    foot[: rows[-1] + 1 - foot_px] = False
     linked = cv2.dilate(ink.astype(np.uint8), LINK_KERNEL) > 0
     _, strokes, _ = joined_across(linked, geometry.printed_mask, BORDER_BRIDGE_KERNEL)
     reaching = np.unique(strokes[foot & ink])
-    rising = np.isin(strokes, reaching[reaching > 0])
-    around = ink & geometry.ring
-
-    def share(where: npt.NDArray[np.bool_]) -> float:
-        total = int(np.count_nonzero(where))
-        return float(np.count_nonzero(where & rising)) / total if total else 0.0
-
-    return share(around), share(inside)
+    found = []
+    for label in reaching[reaching > 0]:
+        stroke = strokes == label
+        columns = np.flatnonzero((stroke & foot & ink).any(axis=0))
+        found.append(
+            Stroke(
+                *across(columns),
+                around=int(np.count_nonzero(stroke & ink & geometry.ring)),
+                inside=int(np.count_nonzero(stroke & inside)),
+            )
+        )
+    return Reach(tuple(found), around, inside_count, head)
 
 
 def _below(ink: npt.NDArray[np.bool_], geometry: Geometry) -> float:
