@@ -258,6 +258,21 @@ def test_a_crease_along_a_rule_of_the_table_is_nobodys_mark(batch: Batch) -> Non
     assert all(row.reading != "pending" for row in result.readings), result.readings
 
 
+@pytest.mark.parametrize("copy_mm", [0.9, 1.3])
+def test_a_rule_copied_beside_itself_by_the_feed_is_nobodys_mark(batch: Batch, copy_mm: float) -> None:
+    """A sheet feeder that slipped repeats a band of scan lines: a row's rule shows again, fainter, a millimetre
+    nearer the boxes, a straight grey line through the ring of every box beside it (field bad 0008: asked as ink
+    beside the boxes). Every row is read, none sent to a clerk."""
+    page = ticked(batch)
+    rows = [place for place in batch.layout.rows if place.unit != "测评人类别"]
+    rule = round(rows[3].band.y * PX)  # the rule between the 3rd and 4th rows
+    band = page[rule - 3 : rule + 4].astype(np.float32)
+    at = rule + round(copy_mm * PX)
+    page[at - 3 : at + 4] = np.minimum(page[at - 3 : at + 4], 255 - (255 - band) * 0.35).astype(np.uint8)
+    result = assert_read_right(read(batch, ScanPage("repeated.png", 1, page, None)))
+    assert all(row.reading != "pending" for row in result.readings), result.readings
+
+
 def test_a_voters_line_down_a_column_inside_the_table_is_asked_about(batch: Batch) -> None:
     """A line drawn down the 满意 column from its first row to its last (a voter's shortcut, not a streak: it
     stays inside the table) is ink: the rows it crosses go to a clerk."""

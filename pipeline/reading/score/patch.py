@@ -124,7 +124,10 @@ def show_through(darkness: Floats, level: float, geometry: Geometry) -> npt.NDAr
     flat = weak & soft_pixels(darkness, geometry)
     # Broad: a pen line's flanks meet their own average somewhere too, but in a thin band along the line.
     soft = cv2.morphologyEx((flat & ~geometry.printed_mask).astype(np.uint8), cv2.MORPH_OPEN, BROAD_KERNEL) > 0
-    if np.count_nonzero(soft & geometry.ring) < SHOW_THROUGH_AROUND * geometry.ring_count:
+    # Of the ring as far as it is paper: a line across the page or a rule seen off its place, taken for print, hides
+    # part of it.
+    paper = geometry.ring & ~geometry.printed_mask
+    if np.count_nonzero(soft & geometry.ring) < SHOW_THROUGH_AROUND * np.count_nonzero(paper):
         return None
     return np.asarray(soft, dtype=bool)
 

@@ -39,7 +39,8 @@ from pipeline.reading.model import BLANK_PX_PER_MM
 #: Stored with every page read: raised whenever a score of some box could change for the same image.
 SCORER_VERSION = 11  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
 # fits; 8: lines; 9: lines looked for 1 mm beside their course, never hiding a mark-wide band, and bent;
-# 10: outside_from_below, joined_below; 11: … only from strokes running on across the rule into the row below
+# 10: outside_from_below, joined_below; 11: … only from strokes running on across the rule into the row below; lines
+# along the table's rules, off their place, taken for print
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 RING_MM = 2.0  # width of the "just around the box" ring

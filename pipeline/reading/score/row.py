@@ -6,6 +6,8 @@ Each box's patch is sampled where the page transform (and its row's offset from 
 - the printed border is searched for within ±:data:`SEARCH_MM` for the row, then within ±:data:`LOCAL_MM`
   of the row's shift for each box (so a long tick across one box cannot pull it far), correcting small
   registration errors and the bend of a curled photo;
+- lines along the table's rules, off their place next to the box (a fold, a feed that slipped), are taken for print
+  (:func:`_rules_off_their_place`);
 - the print on the sheet's back, where the paper lets it show through, is taken away (:func:`~.patch.back_print`);
 - the printed lines' own grey is taken away as the scan shows it: how soft the scan is (:data:`~.geometry.BLUR_MM`)
   is measured around the printed lines of the row and their blurred template subtracted, so the halo of
@@ -30,7 +32,15 @@ from pipeline.common.imaging import Floats, Gray, upper_median
 from pipeline.reading.align import Alignment
 from pipeline.reading.lines import FIRM, HIDES_MM, PageLine
 from pipeline.reading.model import BallotModel
-from pipeline.reading.score.geometry import BLUR_MM, Geometries, Geometry, border_sides, geometry_of, without
+from pipeline.reading.score.geometry import (
+    BLUR_MM,
+    TEMPLATE_DILATE_MM,
+    Geometries,
+    Geometry,
+    border_sides,
+    geometry_of,
+    without,
+)
 from pipeline.reading.score.ink import (
     BORDER_BRIDGE_KERNEL,
     GRAIN_STRONG_SHARE,
@@ -75,6 +85,9 @@ FOOT_MM = 0.5  # a stroke reaching this near the outer edge of the ring below a 
 # … where it runs on across the rule between the rows: strokes meeting it from either side within this of each other
 # across the page are one (a leg crossing the rule at a slant moves sideways by about the rule's masked width).
 RULE_CROSSING_MM = 1.5
+RULE_SEARCH_MM = 2.0  # a rule of the table may show this far off its place next to a box (folds, feed jumps)
+RULE_DRAWN = 0.4  # a row of the template's patch this dark across it (beside the box) is one of the table's rules
+RULE_ALONG = 0.8  # a line along a rule shows over this share of the patch's width beside the box
 SOFT_STROKE_SHARE = 0.5  # a faint stroke this much of which is soft grey (:func:`~.patch.soft_pixels`) is none
 PROFILE_STEP_MM = 0.125  # a line's darkness across it is measured in steps this wide (one patch pixel) …
 PROFILE_PIXELS = 8  # … each from at least this many pixels of its course beside the box …
@@ -186,6 +199,11 @@ def _scored_row(
         if crossed is not None:  # moved back with the scan's content, where the template's masks apply
             # (the darkness stays: it is judged against the box's border, which no line takes away)
             geometry = without(geometry, _the_lines(darkness, shifted(crossed, (-dx, -dy)), geometry))
+        moved = _rules_off_their_place(darkness, geometry)
+        if moved is not None:  # never ink; the paper's noise and the scan's softness are still judged as they were
+            geometry = replace(
+                geometry, printed_mask=geometry.printed_mask | moved, near_line=geometry.near_line | moved
+            )
         measured.append((box, geometry, darkness, contrast))
     # One softness per row, like the shift: a mark across one box's border cannot pull it.
     soft = int(statistics.median(softness(darkness, geometry) for _, geometry, darkness, _ in measured))
@@ -451,6 +469,50 @@ def _the_lines(darkness: Floats, steps: npt.NDArray[np.int32], geometry: Geometr
     if hiding >= HIDES_MM * PATCH_PX_PER_MM * np.sqrt(geometry.interior_count):
         return np.zeros_like(course)
     return np.asarray(own)
+
+
+def _rules_off_their_place(darkness: Floats, geometry: Geometry) -> npt.NDArray[np.bool_] | None:
+    """Lines along the table's rules above and below the box, beyond the rules' masks, or None where there are
+    none. A sheet folded and opened lies in parts a few millimetres apart, a scanner's feed may jump or repeat
+    lines between a row's boxes and its rule, a lens bends a photo: the box's border is found where it is, but the
+    rule 2.5 mm from it shows up to a millimetre off its mask, or thickened, or twice (a fainter copy beside it): a
+    straight line across the patch through the ring that is nobody's mark. Such lines show all along the patch
+    beside the box (RULE_ALONG of it, within a pixel: a stroke crossing the ring or the back's print does not):
+    rows, on the rule's side of the box within RULE_SEARCH_MM of it, at least as dark as ink regions reach here
+    (HYSTERESIS × the patch's ink level), running on from the rule's place, or apart from it no wider than the rule
+    drawn with the template's margin either side. They are taken for print, a pixel wider."""
+    left, top, right, bottom = geometry.box_px
+    size = geometry.size
+    away = round(TEMPLATE_DILATE_MM * PATCH_PX_PER_MM)
+    beside = np.r_[0 : max(0, left - away), min(size, right + away) : size]
+    drawn = np.median(geometry.printed[:, beside], axis=1) > RULE_DRAWN
+    if not drawn.any():
+        return None
+    # Within a pixel of one row all along it, beside the box: a line, where the back's print or a stain is patchy.
+    columns = darkness[:, beside]
+    near = np.maximum(columns, np.maximum(np.r_[columns[:1], columns[:-1]], np.r_[columns[1:], columns[-1:]]))
+    level = max(INK_LEVEL, noise_level(darkness, geometry))
+    seen = np.quantile(near, 1.0 - RULE_ALONG, axis=1) >= HYSTERESIS * level
+    search = round(RULE_SEARCH_MM * PATCH_PX_PER_MM)
+    hidden = np.zeros(size, dtype=bool)
+    rules = np.flatnonzero(np.diff(np.r_[0, drawn.astype(np.int8), 0]))
+    for start, stop in zip(rules[::2], rules[1::2], strict=True):  # each rule: rows start … stop − 1
+        # Looked for on the rule's side of the box only, clear of the box's own border.
+        if stop <= top:
+            low, high = max(0, start - search), min(top - away, stop + search)
+        else:
+            low, high = max(bottom + away, start - search), min(size, stop + search)
+        if high <= low:
+            continue
+        widest = stop - start + 2 * away
+        runs = low + np.flatnonzero(np.diff(np.r_[0, seen[low:high].astype(np.int8), 0]))
+        for first, last in zip(runs[::2], runs[1::2], strict=True):  # rows first … last − 1
+            on_the_rule = first <= stop + away and last >= start - away
+            if on_the_rule or last - first <= widest:
+                hidden[max(0, first - 1) : last + 1] = True
+    if not hidden.any():
+        return None
+    return np.repeat(hidden[:, None], size, axis=1)
 
 
 def is_bilevel(image: Gray) -> bool:
