@@ -41,6 +41,8 @@ NOISE_SAMPLE_STEP = 3  # every third plain pixel is plenty to estimate the noise
 CIRCLE_INNER_MM = 2.0  # ink nearer the centre than this is a mark in the box, not a ring around it
 NEAR_LINE_MM = 0.125  # ``encircled`` sees ink from one patch pixel beside a printed line (a ring drawn tight)
 EDGE_MM = 0.6  # ``edge`` looks this far either side of the border's solid core (beyond NEAR_LINE_MM of the line)
+RULE_DRAWN = 0.4  # a row of the blank this dark across the patch beside the box is one of the table's rules …
+RULE_SEARCH_MM = 2.0  # … which may show this far off its place next to a box (folds, a feed that slipped)
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,10 @@ class Geometry:
     near_line: npt.NDArray[np.bool_]  # the printed ink and NEAR_LINE_MM around it: hidden from ``encircled``
     edge_band: npt.NDArray[np.intp]  # flat indices of EDGE_MM along the box's border, ``near_line`` aside
     edge_sectors: npt.NDArray[np.intp]  # direction (0 … SECTORS − 1) of each :attr:`edge_band` pixel
+    beside: npt.NDArray[np.intp]  # the patch's columns clear of the box and its print: where the rules run alone
+    # The table's rules above and below the box: per rule, its rows (start, stop) and the rows on its side of the box
+    # within RULE_SEARCH_MM of it, clear of the box's own border (low, high), where it may show off its place.
+    rules: tuple[tuple[int, int, int, int], ...]
 
     @property
     def interior_count(self) -> int:
@@ -188,7 +194,32 @@ def _box_geometry(blank: Gray, rect: Rect) -> Geometry:
         near_line,
         edge_band,
         edge_sectors,
+        *_rules(printed, box_px),
     )
+
+
+def _rules(
+    printed: Floats, box_px: tuple[int, int, int, int]
+) -> tuple[npt.NDArray[np.intp], tuple[tuple[int, int, int, int], ...]]:
+    """The columns beside the box (its print widened by TEMPLATE_DILATE_MM aside) and the table's rules above and
+    below it there (rows of the blank darker than RULE_DRAWN across them), each with its search window: see
+    :attr:`Geometry.rules`."""
+    left, top, right, bottom = box_px
+    size = printed.shape[0]
+    away = round(TEMPLATE_DILATE_MM * PATCH_PX_PER_MM)
+    beside = np.flatnonzero((np.arange(size) < left - away) | (np.arange(size) >= right + away))
+    drawn = np.median(printed[:, beside], axis=1) > RULE_DRAWN
+    edges = np.flatnonzero(np.diff(np.r_[0, drawn.astype(np.int8), 0]))
+    search = round(RULE_SEARCH_MM * PATCH_PX_PER_MM)
+    rules = []
+    for start, stop in zip(edges[::2], edges[1::2], strict=True):
+        if stop <= top:
+            low, high = max(0, start - search), min(top - away, stop + search)
+        else:
+            low, high = max(bottom + away, start - search), min(size, stop + search)
+        if high > low:
+            rules.append((int(start), int(stop), int(low), int(high)))
+    return beside.astype(np.intp), tuple(rules)
 
 
 #: A side of the border is looked for this many patch pixels either side of where the template draws it.

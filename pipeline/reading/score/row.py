@@ -85,8 +85,6 @@ FOOT_MM = 0.5  # a stroke reaching this near the outer edge of the ring below a 
 # … where it runs on across the rule between the rows: strokes meeting it from either side within this of each other
 # across the page are one (a leg crossing the rule at a slant moves sideways by about the rule's masked width).
 RULE_CROSSING_MM = 1.5
-RULE_SEARCH_MM = 2.0  # a rule of the table may show this far off its place next to a box (folds, feed jumps)
-RULE_DRAWN = 0.4  # a row of the template's patch this dark across it (beside the box) is one of the table's rules
 RULE_ALONG = 0.8  # a line along a rule shows over this share of the patch's width beside the box
 SOFT_STROKE_SHARE = 0.5  # a faint stroke this much of which is soft grey (:func:`~.patch.soft_pixels`) is none
 PROFILE_STEP_MM = 0.125  # a line's darkness across it is measured in steps this wide (one patch pixel) …
@@ -478,39 +476,34 @@ def _rules_off_their_place(darkness: Floats, geometry: Geometry) -> npt.NDArray[
     rule 2.5 mm from it shows up to a millimetre off its mask, or thickened, or twice (a fainter copy beside it): a
     straight line across the patch through the ring that is nobody's mark. Such lines show all along the patch
     beside the box (RULE_ALONG of it, within a pixel: a stroke crossing the ring or the back's print does not):
-    rows, on the rule's side of the box within RULE_SEARCH_MM of it, at least as dark as ink regions reach here
-    (HYSTERESIS × the patch's ink level), running on from the rule's place, or apart from it no wider than the rule
-    drawn with the template's margin either side. They are taken for print, a pixel wider."""
-    left, top, right, bottom = geometry.box_px
+    rows, on the rule's side of the box within :data:`~.geometry.RULE_SEARCH_MM` of it (:attr:`Geometry.rules`), at
+    least as dark as ink regions reach here (HYSTERESIS × the patch's ink level), running on from the rule's place,
+    or apart from it no wider than the rule drawn with the template's margin either side. They are taken for print,
+    a pixel wider."""
+    if not geometry.rules:
+        return None
     size = geometry.size
     away = round(TEMPLATE_DILATE_MM * PATCH_PX_PER_MM)
-    beside = np.r_[0 : max(0, left - away), min(size, right + away) : size]
-    drawn = np.median(geometry.printed[:, beside], axis=1) > RULE_DRAWN
-    if not drawn.any():
-        return None
-    # Within a pixel of one row all along it, beside the box: a line, where the back's print or a stain is patchy.
-    columns = darkness[:, beside]
-    near = np.maximum(columns, np.maximum(np.r_[columns[:1], columns[:-1]], np.r_[columns[1:], columns[-1:]]))
-    level = max(INK_LEVEL, noise_level(darkness, geometry))
-    seen = np.quantile(near, 1.0 - RULE_ALONG, axis=1) >= HYSTERESIS * level
-    search = round(RULE_SEARCH_MM * PATCH_PX_PER_MM)
+    floor = HYSTERESIS * max(INK_LEVEL, noise_level(darkness, geometry))
+    along = len(geometry.beside)
+    rank = min(along - 1, round((1.0 - RULE_ALONG) * along))
     hidden = np.zeros(size, dtype=bool)
-    rules = np.flatnonzero(np.diff(np.r_[0, drawn.astype(np.int8), 0]))
-    for start, stop in zip(rules[::2], rules[1::2], strict=True):  # each rule: rows start … stop − 1
-        # Looked for on the rule's side of the box only, clear of the box's own border.
-        if stop <= top:
-            low, high = max(0, start - search), min(top - away, stop + search)
-        else:
-            low, high = max(bottom + away, start - search), min(size, stop + search)
-        if high <= low:
-            continue
+    for start, stop, low, high in geometry.rules:  # each rule: rows start … stop − 1, looked for in low … high − 1
+        # Within a pixel of one row all along it, beside the box: a line, where the back's print or a stain is
+        # patchy.
+        top, bottom = max(0, low - 1), min(size, high + 1)
+        rows = darkness[top:bottom][:, geometry.beside]
+        around = np.maximum(rows, np.maximum(np.vstack([rows[:1], rows[:-1]]), np.vstack([rows[1:], rows[-1:]])))
+        near = around[low - top : high - top]
+        seen = np.partition(near, rank, axis=1)[:, rank] >= floor
         widest = stop - start + 2 * away
-        runs = low + np.flatnonzero(np.diff(np.r_[0, seen[low:high].astype(np.int8), 0]))
-        for first, last in zip(runs[::2], runs[1::2], strict=True):  # rows first … last − 1
-            on_the_rule = first <= stop + away and last >= start - away
-            if on_the_rule or last - first <= widest:
-                hidden[max(0, first - 1) : last + 1] = True
-    if not hidden.any():
+        runs = low + np.flatnonzero(np.diff(seen.astype(np.int8), prepend=0, append=0))
+        for begin, end in zip(runs[::2], runs[1::2], strict=True):  # rows begin … end − 1
+            on_the_rule = begin <= stop + away and end >= start - away
+            if on_the_rule or end - begin <= widest:
+                hidden[max(0, begin - 1) : end + 1] = True
+    hidden &= ~geometry.printed_mask[:, geometry.beside].all(axis=1)  # rows the template's print covers already
+    if not hidden.any():  # most boxes: the rules where the template has them
         return None
     return np.repeat(hidden[:, None], size, axis=1)
 
