@@ -78,6 +78,7 @@ class Geometry:
     # The table's rules above and below the box: per rule, its rows (start, stop) and the rows on its side of the box
     # within RULE_SEARCH_MM of it, clear of the box's own border (low, high), where it may show off its place.
     rules: tuple[tuple[int, int, int, int], ...]
+    rule_rows: npt.NDArray[np.intp]  # the rows of every rule's search window, one after the other
 
     @property
     def interior_count(self) -> int:
@@ -200,7 +201,7 @@ def _box_geometry(blank: Gray, rect: Rect) -> Geometry:
 
 def _rules(
     printed: Floats, box_px: tuple[int, int, int, int]
-) -> tuple[npt.NDArray[np.intp], tuple[tuple[int, int, int, int], ...]]:
+) -> tuple[npt.NDArray[np.intp], tuple[tuple[int, int, int, int], ...], npt.NDArray[np.intp]]:
     """The columns beside the box (its print widened by TEMPLATE_DILATE_MM aside) and the table's rules above and
     below it there (rows of the blank darker than RULE_DRAWN across them), each with its search window: see
     :attr:`Geometry.rules`."""
@@ -219,7 +220,8 @@ def _rules(
             low, high = max(bottom + away, start - search), min(size, stop + search)
         if high > low:
             rules.append((int(start), int(stop), int(low), int(high)))
-    return beside.astype(np.intp), tuple(rules)
+    rows = np.concatenate([np.arange(low, high) for _, _, low, high in rules] or [np.zeros(0, dtype=np.intp)])
+    return beside.astype(np.intp), tuple(rules), rows.astype(np.intp)
 
 
 #: A side of the border is looked for this many patch pixels either side of where the template draws it.

@@ -483,27 +483,33 @@ def _rules_off_their_place(darkness: Floats, geometry: Geometry) -> npt.NDArray[
     if not geometry.rules:
         return None
     size = geometry.size
-    away = round(TEMPLATE_DILATE_MM * PATCH_PX_PER_MM)
-    floor = HYSTERESIS * max(INK_LEVEL, noise_level(darkness, geometry))
+    rows = geometry.rule_rows
+    # Within a pixel of one row all along it, beside the box: a line, where the back's print or a stain is patchy.
+    columns = darkness[:, geometry.beside]
+    near = np.maximum(
+        columns[rows], np.maximum(columns[np.maximum(rows - 1, 0)], columns[np.minimum(rows + 1, size - 1)])
+    )
     along = len(geometry.beside)
     rank = min(along - 1, round((1.0 - RULE_ALONG) * along))
+    alike = np.partition(near, rank, axis=1)[:, rank]
+    printed = geometry.printed_mask[rows][:, geometry.beside].all(axis=1)  # rows the template's print covers already
+    if not (alike[~printed] >= HYSTERESIS * INK_LEVEL).any():  # most boxes: the rules where the template has them
+        return None
+    seen = alike >= HYSTERESIS * max(INK_LEVEL, noise_level(darkness, geometry))
+    away = round(TEMPLATE_DILATE_MM * PATCH_PX_PER_MM)
     hidden = np.zeros(size, dtype=bool)
+    at = 0
     for start, stop, low, high in geometry.rules:  # each rule: rows start … stop − 1, looked for in low … high − 1
-        # Within a pixel of one row all along it, beside the box: a line, where the back's print or a stain is
-        # patchy.
-        top, bottom = max(0, low - 1), min(size, high + 1)
-        rows = darkness[top:bottom][:, geometry.beside]
-        around = np.maximum(rows, np.maximum(np.vstack([rows[:1], rows[:-1]]), np.vstack([rows[1:], rows[-1:]])))
-        near = around[low - top : high - top]
-        seen = np.partition(near, rank, axis=1)[:, rank] >= floor
+        window = seen[at : at + high - low]
+        at += high - low
         widest = stop - start + 2 * away
-        runs = low + np.flatnonzero(np.diff(seen.astype(np.int8), prepend=0, append=0))
+        runs = low + np.flatnonzero(np.diff(window.astype(np.int8), prepend=0, append=0))
         for begin, end in zip(runs[::2], runs[1::2], strict=True):  # rows begin … end − 1
             on_the_rule = begin <= stop + away and end >= start - away
             if on_the_rule or end - begin <= widest:
                 hidden[max(0, begin - 1) : end + 1] = True
-    hidden &= ~geometry.printed_mask[:, geometry.beside].all(axis=1)  # rows the template's print covers already
-    if not hidden.any():  # most boxes: the rules where the template has them
+    hidden[rows[printed]] = False
+    if not hidden.any():
         return None
     return np.repeat(hidden[:, None], size, axis=1)
 
