@@ -382,7 +382,11 @@ def test_erasures_and_corrections_are_ambiguous_unless_the_intent_is_plain(
         for row in (row for sheet in sheets for row in sheet.rows):
             marks = dict(row.marks)
             kinds.update(marks.values())
-            removed = [kind for kind in marks.values() if kind in ("erased", "erased_gel", "scribble_correction")]
+            removed = [
+                kind
+                for kind in marks.values()
+                if kind in ("erased", "erased_gel", "scribble_correction", "crossed_out")
+            ]
             if removed:
                 assert row.ambiguous
             for detail in row.drawn:
@@ -393,7 +397,31 @@ def test_erasures_and_corrections_are_ambiguous_unless_the_intent_is_plain(
                     assert detail.residue is not None and row.intent != detail.option
             if row.intent == "overvote" and not removed:
                 assert not row.ambiguous and len(row.marks) == 2
-    assert {"erased_gel", "taped", "scribble_correction"} <= kinds
+    assert {"erased_gel", "taped", "scribble_correction", "crossed_out"} <= kinds
+
+
+def test_a_mark_struck_out_with_loops_runs_past_both_sides_of_its_box() -> None:
+    """A voter who changed their mind strikes a tick out with a run of loops across the box and past both its
+    sides (the field samples' `crossed_out`): ink inside the box and 1 mm or more beyond its left and right
+    sides, the loops' ink far more than the tick's."""
+    from pipeline.ballot.layout import Rect
+    from pipeline.simulation.corrections import draw_crossed_out
+    from pipeline.simulation.pen import random_pen
+
+    px = 8.0
+    box = Rect(20.0, 20.0, 6.0, 6.0)
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        page = np.full((400, 400), 255, dtype=np.uint8)
+        draw_crossed_out(page, box, rng, px, random_pen(rng))
+        ink = page < 160
+        rows, columns = (
+            slice(round(box.y * px), round((box.y + box.h) * px)),
+            slice(round(box.x * px), round((box.x + box.w) * px)),
+        )
+        assert ink[rows, columns].mean() > 0.1
+        band = slice(round((box.y - 3) * px), round((box.y + box.h + 3) * px))
+        assert ink[band, : round((box.x - 1) * px)].any() and ink[band, round((box.x + box.w + 1) * px) :].any()
 
 
 def test_steep_photos_tilt_and_fill_as_described(ballots: Path, layout: Layout, tmp_path: Path) -> None:

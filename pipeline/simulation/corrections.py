@@ -11,8 +11,9 @@ of the box, across its border, into the next cell or the row above; the vote is 
 turning point. A pencil mark rubbed out leaves smeared graphite, sometimes nearly as dark as a tick; a
 friction-erasable gel pen (heated by its eraser) leaves a faint but complete stroke; correction tape covers
 the mark (and the box's printed border) with a white strip whose edges cast a hairline shadow; a mark can
-also be scribbled over. Such a row needs a clerk unless the intent is plain; two complete firm marks are an
-overvote.
+also be scribbled over, inside its box, or struck out with a run of loops drawn across the box and past both its
+sides, the row then left without another mark (the voter abstains, or meant to come back). Such a row needs a
+clerk unless the intent is plain; two complete firm marks are an overvote.
 """
 
 from __future__ import annotations
@@ -30,7 +31,13 @@ from pipeline.simulation.effects import Gray, pick
 from pipeline.simulation.pen import Canvas, Pen, Pixels, Points, curved
 
 Correction = Literal[
-    "pencil_then_mark", "gel_then_mark", "erased_only", "taped_then_mark", "scribbled_then_mark", "two_marks"
+    "pencil_then_mark",
+    "gel_then_mark",
+    "erased_only",
+    "taped_then_mark",
+    "scribbled_then_mark",
+    "two_marks",
+    "crossed_out_only",
 ]
 
 LONG_TICK_SHARE = 0.85  # of a long-tick voter's ticks
@@ -48,8 +55,11 @@ CORRECTIONS: tuple[Correction, ...] = (
     "taped_then_mark",
     "scribbled_then_mark",
     "two_marks",
+    "crossed_out_only",
 )
-CORRECTION_SHARES = (0.25, 0.15, 0.10, 0.20, 0.15, 0.15)
+CORRECTION_SHARES = (0.22, 0.13, 0.10, 0.18, 0.15, 0.12, 0.10)
+# A mark struck out: loops of this radius, this many, along a line across the box that runs this far past each side.
+CROSS_OUT_LOOP_MM, CROSS_OUT_LOOPS, CROSS_OUT_PAST_MM = (1.2, 2.2), (4, 7), (1.0, 3.0)
 PENCIL_INK, GEL_INK = (115, 170), (40, 90)  # the mark before it was erased
 PENCIL_RESIDUE = (0.1, 0.85)  # share of the pencil's darkness a rubber leaves (smeared)
 GEL_RESIDUE = (0.04, 0.2)  # share of the gel ink's darkness left once heated clear (stroke intact)
@@ -123,6 +133,37 @@ def draw_long_tick(
         crosses=crosses,
     )
     return cores, detail
+
+
+def draw_crossed_out(
+    image: Gray, box: Rect, rng: np.random.Generator, px_per_mm: float, pen: Pen
+) -> tuple[Pixels, MarkDetail]:
+    """A √ in ``box`` (page mm), then struck out with the same pen: a run of loops (a coil) along a line across the
+    box, a little slanted, running 1–3 mm past both its sides."""
+    half = (box.w / 2, box.h / 2)
+    centre = np.array(box.center)
+    canvas = Canvas(image.shape, (centre[0] * px_per_mm, centre[1] * px_per_mm), px_per_mm)
+    canvas.stroke(_plain_tick(rng), pen.width_mm, taper=True)
+    angle = math.radians(rng.uniform(-15.0, 15.0))
+    along, across = np.array([math.cos(angle), math.sin(angle)]), np.array([-math.sin(angle), math.cos(angle)])
+    start = -along * (half[0] + rng.uniform(*CROSS_OUT_PAST_MM)) + across * rng.uniform(-1.0, 1.0)
+    end = along * (half[0] + rng.uniform(*CROSS_OUT_PAST_MM)) + across * rng.uniform(-1.0, 1.0)
+    loops, radius = rng.uniform(*CROSS_OUT_LOOPS), rng.uniform(*CROSS_OUT_LOOP_MM)
+    share = np.linspace(0.0, 1.0, round(48 * loops))[:, None]
+    turn = 2 * math.pi * loops * share
+    wobble = 1 + 0.15 * np.sin(turn / 3 + rng.uniform(0, 6.3))
+    coil = start + share * (end - start) + radius * wobble * (0.6 * np.cos(turn) * along + np.sin(turn) * across)
+    canvas.stroke(coil, pen.width_mm)
+    cores = canvas.lay(image, pen, rng, erased=False)
+    return cores, MarkDetail()
+
+
+def _plain_tick(rng: np.random.Generator) -> Points:
+    """A √ of ordinary size around the box's centre (mm, y down)."""
+    turn = np.array([rng.uniform(-0.8, 0.2), rng.uniform(0.6, 1.6)])
+    start = turn + rng.uniform(1.2, 2.0) * np.array([-math.cos(0.9), -math.sin(0.9)])
+    end = turn + rng.uniform(3.0, 4.2) * np.array([math.cos(1.05), -math.sin(1.05)])
+    return np.vstack([curved(start, turn, rng, 0.12), curved(turn, end, rng, 0.06)[1:]])
 
 
 def _densify(points: Points, step_mm: float = 0.1) -> Points:

@@ -15,8 +15,8 @@ from pipeline.simulation.pen import Canvas, Pen, Pixels, Points, curved, random_
 
 MarkKind = Literal["tick", "cross", "fill", "circle", "dot", "faint_pencil", "erased", "scribble_correction", "stray"]
 # Marks only the voters' conditions draw (pipeline.simulation.corrections): a √ with a long right leg, gel ink
-# heated clear, a mark under correction tape.
-ConditionMarkKind = Literal["long_tick", "erased_gel", "taped"]
+# heated clear, a mark under correction tape, a mark struck out with loops.
+ConditionMarkKind = Literal["long_tick", "erased_gel", "taped", "crossed_out"]
 TickSize = Literal["small", "normal", "large"]
 
 TICK_SIZES: tuple[TickSize, ...] = ("small", "normal", "large")

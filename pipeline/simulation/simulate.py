@@ -36,6 +36,7 @@ from pipeline.simulation.corrections import (
     LONG_TICK_SHARE,
     TAPE_VISIBLE_SHARE,
     MarkDetail,
+    draw_crossed_out,
     draw_long_tick,
     lay_tape,
     plan_correction,
@@ -278,6 +279,8 @@ def _plan_correction(
             return second, [_Planned(first, "scribble_correction", voter.pen, False), replace(firm, kind="tick")], True
         case "two_marks":
             return OVERVOTE, [replace(firm, option=first), firm], False
+        case "crossed_out_only":  # struck out, nothing else: the voter may mean 弃权; a clerk looks
+            return BLANK, [_Planned(first, "crossed_out", voter.pen, False)], True
     raise AssertionError(correction)
 
 
@@ -295,6 +298,8 @@ def _draw_conditioned(
                 image, box_px, pick(hand.rng, ("tick", "cross")), hand.rng, px_per_mm, mark.pen, "normal"
             )
             return under, lay_tape(image, rect, hand.rng, px_per_mm, under)
+        case "crossed_out":
+            return draw_crossed_out(image, rect, hand.rng, px_per_mm, mark.pen)
         case "erased_gel":  # heated clear: the whole stroke, faint, without a rubber's smear
             core = draw_mark_cores(image, box_px, "tick", hand.rng, px_per_mm, mark.pen, "normal")
             return core, MarkDetail(residue=mark.residue)
