@@ -201,12 +201,30 @@ def test_two_boxes_filled_solid_alike_are_an_overvote_else_maybe_a_correction() 
 def test_a_line_through_a_box_is_a_streak_unless_the_box_is_scribbled_out() -> None:
     """A scanner streak or a fold runs straight through a box and beyond: the row goes to a clerk as such. A
     box scribbled out solid, the strokes running past its sides, crosses it just as straight; beside a tick
-    the clerk is told it may be a correction, and alone it is the row's mark."""
+    the clerk is told it may be a correction. Alone, it is the row's mark where the voter fills boxes in on the
+    sheet's other rows; on a sheet marked otherwise it may be a mark struck out with loops (the erasure condition's
+    tuning seeds 11, 23 and 7 read 7 such rows as votes), and a clerk looks."""
     streak, scribbled = replace(row(0.15, 0, 0)[0], crossing=0.7), replace(row(0.95, 0, 0)[0], crossing=0.7)
     tick = row(0, 0, 0.3)[1:]
     assert classify_row("文化馆", [streak, *tick], SETTINGS).reason == RowWhy.LINE
     assert classify_row("文化馆", [scribbled, *tick], SETTINGS).reason == RowWhy.CORRECTION
-    assert classify_row("文化馆", [scribbled, *row(0, 0, 0)[1:]], SETTINGS).choice == "满意"
+    alone = [scribbled, *row(0, 0, 0)[1:]]
+    assert classify_row("文化馆", alone, SETTINGS).reason == RowWhy.SCRIBBLED
+    assert classify_row("文化馆", alone, SETTINGS, heavy_elsewhere=3).choice == "满意"
+    # Covering most of its box, ink beside it though no stroke runs straight past its sides: struck out too.
+    heavy = replace(row(0.76, 0, 0)[0], outside=0.15, crossing=0.44)
+    assert classify_row("文化馆", [heavy, *row(0, 0, 0)[1:]], SETTINGS).reason == RowWhy.SCRIBBLED
+    neat = replace(row(0.95, 0, 0)[0], outside=0.0)  # a fill inside its box
+    assert classify_row("文化馆", [neat, *row(0, 0, 0)[1:]], SETTINGS).choice == "满意"
+
+
+def test_an_overvote_of_two_light_marks_may_be_an_erasure() -> None:
+    """Rubbed-out pencil can leave residue as dark as a light pencil tick beside it (tuning seed 23: 0.189 beside
+    0.195, read 多选): two marks alike but both lighter than pen go to a clerk; two pen marks are an overvote."""
+    light = [replace(score, darkness=0.19) for score in row(0.3, 0.0, 0.35)]
+    assert classify_row("文化馆", light, SETTINGS).reason == RowWhy.CORRECTION
+    pen = [replace(score, darkness=0.5) for score in row(0.3, 0.0, 0.35)]
+    assert classify_row("文化馆", pen, SETTINGS).reading == "overvote"
 
 
 def test_blank_means_no_ink_at_all() -> None:

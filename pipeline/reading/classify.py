@@ -253,12 +253,14 @@ def classify_row(
     reached: frozenset[int] = frozenset(),
     hand: float | None = None,
     halo: float = 0.0,
+    heavy_elsewhere: int = 0,
 ) -> RowReading:
     """One row's reading. ``page``: what is known of its page (:func:`page_of`); ``from_below``: positions of
     boxes whose ink around them is the leg of a tick in the box below (:func:`legs_from_below`); ``reached``:
     boxes whose mark may be such a leg ending in them (:func:`legs_reaching_in`); ``hand``: how
     dark the voter's marks on this sheet are as a rule (:func:`voters_hand`), None when too few to tell;
-    ``halo``: what the printed borders leave along themselves in this part of the page (:func:`halos`)."""
+    ``halo``: what the printed borders leave along themselves in this part of the page (:func:`halos`);
+    ``heavy_elsewhere``: how many of the page's other rows hold a mark covering most of its box (:func:`heavy_rows`)."""
     marks = settings.marks
     limits = settings.alignment
     residue = page.residue
@@ -325,6 +327,8 @@ def classify_row(
         darkness = [score.darkness for score in marked]
         if min(darkness) < marks.firm_alike * max(darkness):  # an erasure, a faint second mark, a correction?
             return pending(RowWhy.CORRECTION)
+        if min(darkness) < marks.overvote_darkness:  # pencil: one of them may be a rubbed-out mark's residue
+            return pending(RowWhy.CORRECTION)
         fills = sorted(score.fill for score in marked)
         if fills[-1] >= marks.covering and fills[0] < marks.firm_alike * fills[-1]:  # a box scribbled over, a tick
             return pending(RowWhy.CORRECTION)
@@ -353,6 +357,12 @@ def classify_row(
         ring = marked[0].encircled >= marks.encircled and marked[0].centre < marks.marginal
         if marked[0].outside * (1.0 - marked[0].outside_from_below) >= marks.scribbled and not ring:
             return pending(RowWhy.SCRIBBLED)
+        # A box scribbled over, most of it covered, the strokes running on past it: a voter who fills boxes in (or
+        # marks them heavily) filled this one; on a sheet marked otherwise it is a mark struck out with loops, the
+        # row perhaps meant 弃权.
+        spills = marked[0].crossing >= marks.crossing or marked[0].outside >= marks.outside
+        if is_heavy(marked[0], settings) and spills and heavy_elsewhere < HAND_MARKS:
+            return pending(RowWhy.SCRIBBLED)
         return RowReading(unit, "choice", marked[0].option, None)
     # 弃权 is a definite reading too: it means no ink at all, so even a little ink beside a box (a small
     # tick that missed a small printed □) sends the row to a clerk.
@@ -373,6 +383,7 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
     reaching = legs_reaching_in(list(rows.values()), settings)
     hand = voters_hand(rows.values(), settings, page)
     around = halos(list(rows.values()), settings)
+    heavy = heavy_rows(rows.values(), settings)
     return [
         classify_row(
             unit,
@@ -383,9 +394,21 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
             reached=reaching.get(unit, frozenset()),
             hand=hand,
             halo=halo,
+            heavy_elsewhere=heavy - any(is_heavy(score, settings) for score in group),
         )
         for (unit, group), halo in zip(rows.items(), around, strict=True)
     ]
+
+
+def is_heavy(score: BoxScore, settings: ReadingSettings) -> bool:
+    """A mark covering most of its box (``marks.covering``): filled in, scribbled over, a thick pen's cross."""
+    return score.fill >= settings.marks.covering
+
+
+def heavy_rows(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings) -> int:
+    """How many rows of a page hold a mark covering most of its box (:func:`is_heavy`): a voter who fills boxes in
+    (or marks heavily) does so on most rows of the sheet, one who strikes a mark out does it once or twice."""
+    return sum(any(is_heavy(score, settings) for score in group) for group in rows)
 
 
 def halos(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> list[float]:

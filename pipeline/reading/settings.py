@@ -99,6 +99,14 @@ class MarkThresholds(_Strict):
         "fainter at least this share of the darker): a fainter mark beside a firm one may be an erasure, a faint "
         "second thought or a correction, and goes to a clerk.",
     )
+    overvote_darkness: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="two marks are read as an overvote (无效) only when the fainter is at least this dark: pen, not "
+        "HB pencil (0.17–0.20), whose rubbed-out residue can be as dark as a pencil tick; lighter, the row goes to "
+        "a clerk as a possible correction.",
+    )
     covering: float = Field(
         default=0.6,
         gt=0,
