@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -253,14 +253,14 @@ def classify_row(
     reached: frozenset[int] = frozenset(),
     hand: float | None = None,
     halo: float = 0.0,
-    heavy_elsewhere: int = 0,
+    heavy_elsewhere: Sequence[BoxScore] = (),
 ) -> RowReading:
     """One row's reading. ``page``: what is known of its page (:func:`page_of`); ``from_below``: positions of
     boxes whose ink around them is the leg of a tick in the box below (:func:`legs_from_below`); ``reached``:
     boxes whose mark may be such a leg ending in them (:func:`legs_reaching_in`); ``hand``: how
     dark the voter's marks on this sheet are as a rule (:func:`voters_hand`), None when too few to tell;
     ``halo``: what the printed borders leave along themselves in this part of the page (:func:`halos`);
-    ``heavy_elsewhere``: how many of the page's other rows hold a mark covering most of its box (:func:`heavy_rows`)."""
+    ``heavy_elsewhere``: the page's other rows' marks covering most of their box (:func:`heavy_marks`)."""
     marks = settings.marks
     limits = settings.alignment
     residue = page.residue
@@ -358,10 +358,10 @@ def classify_row(
         if marked[0].outside * (1.0 - marked[0].outside_from_below) >= marks.scribbled and not ring:
             return pending(RowWhy.SCRIBBLED)
         # A box scribbled over, most of it covered, the strokes running on past it: a voter who fills boxes in (or
-        # marks them heavily) filled this one; on a sheet marked otherwise it is a mark struck out with loops, the
-        # row perhaps meant 弃权.
-        spills = marked[0].crossing >= marks.crossing or marked[0].outside >= marks.outside
-        if is_heavy(marked[0], settings) and spills and heavy_elsewhere < HAND_MARKS:
+        # marks them heavily) and spills past them filled this one; on a sheet marked otherwise, or where this one
+        # spills further than the voter's other heavy marks do, it is a mark struck out with loops, the row
+        # perhaps meant 弃权.
+        if is_heavy(marked[0], settings) and spills_past(marked[0], heavy_elsewhere, settings):
             return pending(RowWhy.SCRIBBLED)
         return RowReading(unit, "choice", marked[0].option, None)
     # 弃权 is a definite reading too: it means no ink at all, so even a little ink beside a box (a small
@@ -383,7 +383,7 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
     reaching = legs_reaching_in(list(rows.values()), settings)
     hand = voters_hand(rows.values(), settings, page)
     around = halos(list(rows.values()), settings)
-    heavy = heavy_rows(rows.values(), settings)
+    heavy = heavy_marks(rows, settings)
     return [
         classify_row(
             unit,
@@ -394,7 +394,7 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
             reached=reaching.get(unit, frozenset()),
             hand=hand,
             halo=halo,
-            heavy_elsewhere=heavy - any(is_heavy(score, settings) for score in group),
+            heavy_elsewhere=[score for score in heavy if score.unit != unit],
         )
         for (unit, group), halo in zip(rows.items(), around, strict=True)
     ]
@@ -405,10 +405,24 @@ def is_heavy(score: BoxScore, settings: ReadingSettings) -> bool:
     return score.fill >= settings.marks.covering
 
 
-def heavy_rows(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings) -> int:
-    """How many rows of a page hold a mark covering most of its box (:func:`is_heavy`): a voter who fills boxes in
-    (or marks heavily) does so on most rows of the sheet, one who strikes a mark out does it once or twice."""
-    return sum(any(is_heavy(score, settings) for score in group) for group in rows)
+def heavy_marks(rows: Mapping[str, Sequence[BoxScore]], settings: ReadingSettings) -> list[BoxScore]:
+    """The page's marks covering most of their box (:func:`is_heavy`): a voter who fills boxes in (or marks
+    heavily) does so on most rows of the sheet, one who strikes a mark out does it once or twice."""
+    return [score for group in rows.values() for score in group if is_heavy(score, settings)]
+
+
+def spills_past(score: BoxScore, heavy_elsewhere: Sequence[BoxScore], settings: ReadingSettings) -> bool:
+    """Whether a heavy mark's ink runs on past its box (beside it, ``marks.outside``, or straight past its sides,
+    ``marks.crossing``) further than the voter's way: with HAND_MARKS or more heavy marks on the sheet's other rows,
+    beyond their median by ``marks.outside`` beside the box (not beyond their most: a voter may strike out two
+    rows), or crossing where they do not."""
+    marks = settings.marks
+    crosses = score.crossing >= marks.crossing
+    if len(heavy_elsewhere) < HAND_MARKS:
+        return crosses or score.outside >= marks.outside
+    usual_outside = statistics.median(other.outside for other in heavy_elsewhere)
+    usual_crossing = statistics.median(other.crossing for other in heavy_elsewhere)
+    return score.outside >= usual_outside + marks.outside or (crosses and usual_crossing < marks.crossing)
 
 
 def halos(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> list[float]:
