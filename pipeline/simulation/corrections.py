@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 import cv2
 import numpy as np
@@ -48,16 +48,8 @@ TURN_INSET_MM = 0.8  # the turning point lies at least this far inside the box's
 LONG_TICK_REACH_MM = 17.0
 # Erasures and corrections, per row that shows one (the condition gives one to this share of unit rows).
 CORRECTION_ROW_SHARE = 0.4
-CORRECTIONS: tuple[Correction, ...] = (
-    "pencil_then_mark",
-    "gel_then_mark",
-    "erased_only",
-    "taped_then_mark",
-    "scribbled_then_mark",
-    "two_marks",
-    "crossed_out_only",
-)
-CORRECTION_SHARES = (0.22, 0.13, 0.10, 0.18, 0.15, 0.12, 0.10)
+CORRECTIONS: tuple[Correction, ...] = get_args(Correction)
+CORRECTION_SHARES = (0.22, 0.13, 0.10, 0.18, 0.15, 0.12, 0.10)  # in the order of Correction
 # A mark struck out: loops of this radius, this many, along a line across the box that runs this far past each side.
 CROSS_OUT_LOOP_MM, CROSS_OUT_LOOPS, CROSS_OUT_PAST_MM = (1.2, 2.2), (4, 7), (1.0, 3.0)
 PENCIL_INK, GEL_INK = (115, 170), (40, 90)  # the mark before it was erased
