@@ -146,11 +146,7 @@ def ringed_over_its_border(score: BoxScore, others: Sequence[BoxScore], page: Pa
         score.encircled >= marks.encircled
         and score.fill < marks.definite
         and score.centre < marks.marginal
-        and bool(others)
-        and all(
-            other.border_match > page.match - MISFIT_MATCH and other.border_match >= marks.circle_border_match
-            for other in others
-        )
+        and row_vouches(others, page, marks.circle_border_match)
         and score.shift_mm <= max(other.shift_mm for other in others) + ROW_SHIFT_MM
     )
 
@@ -210,8 +206,15 @@ def hidden_by_its_mark(score: BoxScore, others: Sequence[BoxScore], page: Page, 
         classify_box(score, settings) == "marked"
         and score.centre >= MIDDLE_REACHED
         and score.outside >= settings.marks.outside
-        and bool(others)
-        and all(other.border_match > page.match - MISFIT_MATCH for other in others)
+        and row_vouches(others, page)
+    )
+
+
+def row_vouches(others: Sequence[BoxScore], page: Page, at_least: float = 0.0) -> bool:
+    """The row's other boxes' borders are found as well as the page's are as a rule (within MISFIT_MATCH), and at
+    least ``at_least``: they vouch for the row's place where one box's own ink hides its border."""
+    return bool(others) and all(
+        other.border_match > page.match - MISFIT_MATCH and other.border_match >= at_least for other in others
     )
 
 

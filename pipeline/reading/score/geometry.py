@@ -57,6 +57,7 @@ class Geometry:
     centre: npt.NDArray[np.bool_]
     ring: npt.NDArray[np.bool_]
     ring_below: npt.NDArray[np.bool_]  # the part of the ring below the box's bottom edge
+    ring_above: npt.NDArray[np.bool_]  # the part of the ring above the box's top edge
     outline: Floats  # the printed border alone with OUTLINE_PAD_MM of paper around it, for the border search
     search_window: tuple[slice, slice]  # the part of a patch the outline is searched in (±SEARCH_MM)
     border_pixels: npt.NDArray[np.intp]  # flat indices of where the border's ink is solid: its grey is "black"
@@ -178,6 +179,7 @@ def _box_geometry(blank: Gray, rect: Rect) -> Geometry:
         centre,
         ring,
         ring & (ys > rect.y + rect.h),
+        ring & (ys < rect.y),
         np.ascontiguousarray(outline[top:bottom, left:right]),
         (slice(top - search, bottom + search), slice(left - search, right + search)),
         np.flatnonzero(outline > 0.5),

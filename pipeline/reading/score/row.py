@@ -381,7 +381,7 @@ def _reach(
         )
         return float(left), float(right)
 
-    above = geometry.ring & (np.arange(geometry.size)[:, None] < geometry.box_px[1])
+    above = geometry.ring_above
     top = int(np.argmax(above.any(axis=1)))  # the ring's first row above the box
     head_columns = np.flatnonzero((above[top : top + foot_px] & ink[top : top + foot_px]).any(axis=0))
     head = across(head_columns) if head_columns.size else None
