@@ -6,13 +6,15 @@ from dataclasses import replace
 
 import pytest
 
-from pipeline.common.reasons import RowWhy
+from pipeline.common.reasons import BoxSeen, RowWhy
 from pipeline.reading.classify import (
     Page,
     RowReading,
+    box_seen,
     classify_box,
     classify_page,
     classify_row,
+    heavy_marks,
 )
 from pipeline.reading.score import INK_LEVEL, BoxScore
 from pipeline.reading.settings import ReadingSettings
@@ -221,6 +223,28 @@ def test_a_line_through_a_box_is_a_streak_unless_the_box_is_scribbled_out() -> N
     assert classify_row("文化馆", [heavy, *row(0, 0, 0)[1:]], SETTINGS).reason == RowWhy.SCRIBBLED
     neat = replace(row(0.95, 0, 0)[0], outside=0.0)  # a fill inside its box
     assert classify_row("文化馆", [neat, *row(0, 0, 0)[1:]], SETTINGS).choice == "满意"
+
+
+def test_heavy_marks_are_the_voters_way_only_where_they_mark_most_rows() -> None:
+    """A voter who fills boxes in does so on most rows; one who ticks and strikes marks out with loops does that on
+    a few, however many (tuning seed 11: four rows struck out on a sheet of six ticks vouched for each other as
+    the voter's way, one of them read as the vote). Half the sheet's marks or fewer: no hand to judge by."""
+    struck = replace(row(0.88, 0, 0)[0], outside=0.15, crossing=0.7)
+
+    def sheet(heavy: int, ticks: int) -> dict[str, list[BoxScore]]:
+        rows = {
+            f"h{index}": [replace(score, unit=f"h{index}") for score in [struck, *row(0, 0, 0)[1:]]]
+            for index in range(heavy)
+        }
+        rows |= {f"t{index}": [replace(score, unit=f"t{index}") for score in row(0, 0.3, 0)] for index in range(ticks)}
+        return rows
+
+    assert len(heavy_marks(sheet(4, 3), SETTINGS)) == 4
+    assert heavy_marks(sheet(4, 4), SETTINGS) == []
+    readings = classify_page([score for group in sheet(4, 6).values() for score in group], SETTINGS)
+    assert {(r.reading, r.reason) for r in readings if r.unit.startswith("h")} == {("pending", RowWhy.SCRIBBLED)}
+    readings = classify_page([score for group in sheet(6, 3).values() for score in group], SETTINGS)
+    assert {r.reading for r in readings} == {"choice"}
 
 
 def test_an_overvote_of_two_light_marks_may_be_an_erasure() -> None:
@@ -616,3 +640,41 @@ def test_an_overvote_needs_both_marks_to_reach_their_boxes_middle() -> None:
     result = classify_row("文化馆", [tick, row(0.36, 0.0, 0.185)[1], replace(taped, centre=0.0)], SETTINGS)
     assert (result.reading, result.reason) == ("pending", RowWhy.CORRECTION)
     assert classify_row("文化馆", row(0.36, 0.0, 0.185), SETTINGS).reading == "overvote"
+
+
+def test_a_mark_under_correction_tape_is_asked_even_where_its_strokes_reach_the_middle() -> None:
+    """Issue 19, held-out seed 1005 (erasure, phone): strokes showing at both ends of a strip of correction tape
+    reached a sliver of the box's middle (0.05) and were as dark as 0.7 of the voter's tick in another box: read
+    as an overvote, the voter's one vote lost. The tape hides the printed border on both sides it crosses, which
+    no ink does: the row goes to a clerk as a correction — and a single mark under tape too (the row may be 弃权).
+    A solid fill whose border was found a pixel off shows some of it, but covers its box: no strip of tape there."""
+    taped = SETTINGS.marks.taped
+    tick, _, strokes = row(0.36, 0.0, 0.2)
+    under = replace(strokes, centre=0.05, darkness=0.56, border_hidden=taped)
+    result = classify_row("文化馆", [tick, row(0.36, 0.0, 0.2)[1], under], SETTINGS)
+    assert (result.reading, result.reason) == ("pending", RowWhy.CORRECTION)
+    visible = replace(under, border_hidden=taped - 0.01)
+    assert classify_row("文化馆", [tick, row(0.36, 0.0, 0.2)[1], visible], SETTINGS).reading == "overvote"
+    alone = classify_row("文化馆", [*row(0.0, 0.0, 0.0)[:2], under], SETTINGS)
+    assert (alone.reading, alone.reason) == ("pending", RowWhy.CORRECTION)
+    filled = row(0.0, 0.0, 0.95)
+    filled[2] = replace(filled[2], border_hidden=0.4)
+    assert classify_row("文化馆", filled, SETTINGS).choice == OPTIONS[2]
+
+
+def test_what_shows_of_a_mark_under_tape_beside_a_clear_mark_is_the_mark_taken_back() -> None:
+    """Faint strokes through the tape and its edges' shadows (ink beside the box, along its border, a straight line
+    through it where the strip lies level) beside the voter's one clear mark: the row reads that mark. Tape alone
+    with nothing showing in its box: 弃权. Where every border of the row shows paper it is no tape but the row lost
+    (a fax's burst of dropped scan lines): nothing is excused."""
+    taped = SETTINGS.marks.taped
+    tick, _, _ = row(0.36, 0.0, 0.0)
+    through = BoxScore("文化馆", OPTIONS[2], 2, 0.03, 0.1, 0.0, 0.09, 0.8, 0.0, 0.65, edge=0.2, border_hidden=0.7)
+    result = classify_row("文化馆", [tick, row(0.36, 0.0, 0.0)[1], through], SETTINGS)
+    assert (result.reading, result.choice) == ("choice", OPTIONS[0])
+    bare = replace(through, fill=0.0, darkness=0.0, crossing=0.0)
+    assert classify_row("文化馆", [*row(0.0, 0.0, 0.0)[:2], bare], SETTINGS).reading == "blank"
+    assert classify_row("文化馆", [*row(0.0, 0.0, 0.0)[:2], through], SETTINGS).reason == RowWhy.CORRECTION
+    lost = [replace(score, border_hidden=taped) for score in [tick, row(0.36, 0.0, 0.0)[1], through]]
+    assert classify_row("文化馆", lost, SETTINGS).reading == "pending"
+    assert box_seen(through, SETTINGS) == BoxSeen.TAPED

@@ -862,3 +862,52 @@ def test_the_csv_export_writes_no_formula(tmp_path: Path) -> None:
     assert table[1][:5] == ["'=cmd|' /C calc'!A0.jpg", "1", "K3J9Q0ZP2M", "read", '\'=HYPERLINK("http://x","局机关")']
     assert table[1][7] == "0.3" and table[2][6] == "'+1 页"
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in table for cell in row)
+
+
+def test_marks_under_correction_tape_are_read_or_asked_about_with_the_paper_named(
+    tmp_path: Path, template: Template
+) -> None:
+    """Issue 19 (item 8): correction tape is a mark taken back. On a real scan: a tick taped over beside the voter's
+    clear tick reads as the clear tick; tape alone, nothing showing, reads 弃权; a tick drawn over the tape beside
+    another tick goes to a clerk as a correction, the box described as taped and the clerk sent to the paper (what
+    lies under tape does not show on screen)."""
+    from tests.helpers import PX, box, print_batch, save_jpeg, tick
+
+    batch = print_batch(tmp_path, template, 1, SESSION)
+    db, layout, [sheet] = batch.fresh_db(tmp_path), batch.layout, batch.pages()
+
+    def tape(unit: str, option: str) -> None:
+        rect = box(layout, unit, option).rect
+        cx, cy = (rect.x + rect.w / 2) * PX, (rect.y + rect.h / 2) * PX
+        x0, x1, y0, y1 = round(cx - 5.5 * PX), round(cx + 5.5 * PX), round(cy - 2.3 * PX), round(cy + 2.3 * PX)
+        under = sheet[y0:y1, x0:x1].astype(np.float32)
+        sheet[y0:y1, x0:x1] = np.clip(252 - (255 - under) * 0.05, 0, 255).astype(np.uint8)
+        sheet[[y0, y1 - 1], x0:x1] = np.clip(sheet[[y0, y1 - 1], x0:x1].astype(int) - 25, 0, 255).astype(np.uint8)
+
+    tick(sheet, box(layout, "测评人类别", "基层代表"))
+    tick(sheet, box(layout, "文化馆", "满意"), big=False)
+    tape("文化馆", "满意")
+    tick(sheet, box(layout, "文化馆", "不满意"))
+    tick(sheet, box(layout, "图书馆", "基本满意"), big=False)
+    tape("图书馆", "基本满意")
+    tape("博物馆", "满意")
+    tick(sheet, box(layout, "博物馆", "满意"), big=False)
+    tick(sheet, box(layout, "博物馆", "不满意"), big=False)
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    save_jpeg(sheet, scans / "taped.jpg", quality=90)
+    result = CliRunner().invoke(main, ["scan", str(scans), "--session", SESSION, "--db", str(db), "--jobs", "1"])
+    assert result.exit_code in (0, 1), result.output  # read; 1: rows to review
+
+    store = open_store(db)
+    rows = exported(db)["taped.jpg"]["rows"]
+    assert rows["文化馆"]["reading"] == "不满意"
+    assert rows["图书馆"]["reading"] == "blank"
+    assert rows["博物馆"]["reading"] == "pending"
+    client = create_app(store, SESSION, TOKEN, "测试员").test_client()
+    client.set_cookie(cookie_name(TOKEN), TOKEN)
+    row = row_of(client, "taped.jpg", "博物馆")
+    assert row["reason"] == "correction"
+    assert [b["seen"] for b in row["boxes"]] == ["taped", "empty", "clear"]
+    assert row["paper"].startswith("方框上贴了修正带")
+    store.close()

@@ -259,3 +259,32 @@ FAX_ROW_MATRIX = [
     [0.08103477603111503, 7.636774627748524, -1184.7991686176517],
     [2.5847184924143735e-05, -2.409230534456579e-05, 1.0],
 ]
+
+
+def taped(page: Gray, model: BallotModel, key: tuple[str, str], *, width_mm: float, length_mm: float) -> Gray:
+    """``page`` with a strip of white correction tape laid across the box ``key`` (along the row, centred on it),
+    showing 5 % of what lies under it, its long edges casting a faint shadow."""
+    rect = checkbox(model, key).rect
+    cx, cy = (rect.x + rect.w / 2) * MM, (rect.y + rect.h / 2) * MM
+    x0, x1 = round(cx - length_mm * MM / 2), round(cx + length_mm * MM / 2)
+    y0, y1 = round(cy - width_mm * MM / 2), round(cy + width_mm * MM / 2)
+    out = page.astype(np.float32)
+    out[y0:y1, x0:x1] = 252 - (255 - out[y0:y1, x0:x1]) * 0.05
+    out[[y0, y1 - 1], x0:x1] -= 25
+    return np.asarray(np.clip(out, 0, 255), dtype=np.uint8)
+
+
+def test_correction_tape_across_a_box_hides_both_sides_it_crosses(model: BallotModel) -> None:
+    """Correction tape is opaque: where a strip of it lies across a box, both sides it crosses are gone, where a
+    voter's ink over a border keeps it dark. A side lost alone (the row below's eraser rubbing it off) is no strip."""
+    tick = scores_by_box(ticked(model), model)[TICKED]
+    assert tick.border_hidden == 0.0
+    under = scores_by_box(taped(ticked(model), model, TICKED, width_mm=4.5, length_mm=11.0), model)[TICKED]
+    assert under.border_hidden > 0.6  # the strip covers the middle 4.5 mm of both 6 mm sides
+    assert under.border_hidden >= ReadingSettings().marks.taped
+    rect = checkbox(model, TICKED).rect
+    rubbed = ticked(model)
+    bottom = round((rect.y + rect.h) * MM)
+    rubbed[bottom - MM // 2 : bottom + MM // 2, round(rect.x * MM) - MM : round((rect.x + rect.w) * MM) + MM] = 255
+    # the sides' last half millimetre goes with it, a tenth of them: far from a strip's share
+    assert scores_by_box(rubbed, model)[TICKED].border_hidden < ReadingSettings().marks.taped / 2

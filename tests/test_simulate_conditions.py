@@ -375,6 +375,7 @@ def test_erasures_and_corrections_are_ambiguous_unless_the_intent_is_plain(
     ballots: Path, layout: Layout, tmp_path: Path
 ) -> None:
     kinds: set[str] = set()
+    taped_only = 0
     for seed in (1, 2, 3):
         sheets = simulate_batch(
             ballots, layout, tmp_path / str(seed), profile="office", seed=seed, conditions=["erasure"]
@@ -393,11 +394,13 @@ def test_erasures_and_corrections_are_ambiguous_unless_the_intent_is_plain(
                 if detail.kind == "taped":
                     assert row.ambiguous == ((detail.visible_outside_tape or 0) > TAPE_VISIBLE_SHARE)
                     assert row.intent != detail.option
+                    taped_only += len(row.marks) == 1 and row.intent == "blank"
                 if detail.kind in ("erased", "erased_gel"):
                     assert detail.residue is not None and row.intent != detail.option
             if row.intent == "overvote" and not removed:
                 assert not row.ambiguous and len(row.marks) == 2
     assert {"erased_gel", "taped", "scribble_correction", "crossed_out"} <= kinds
+    assert taped_only > 0  # a mark taken back with tape, the row left 弃权
 
 
 def test_a_mark_struck_out_with_loops_runs_past_both_sides_of_its_box() -> None:

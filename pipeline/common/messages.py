@@ -316,6 +316,7 @@ BOX_SEEN_TEXT: dict[BoxSeen, tuple[str, str]] = {
     BoxSeen.LINE: ("一条直线穿过方框（扫描条纹或折痕？）", "a straight line through the box (streak or fold?)"),
     BoxSeen.OUTSIDE: ("笔迹在方框外", "ink beside the box"),
     BoxSeen.BORDER: ("笔迹沿着方框边线", "ink along the box's border"),
+    BoxSeen.TAPED: ("方框上贴了修正带（改过的笔迹？）", "correction tape over the box (a mark taken back?)"),
 }
 
 #: Why a clerk's decision was not recorded.

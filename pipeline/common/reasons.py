@@ -130,6 +130,7 @@ class BoxSeen(StrEnum):
     LINE = "line"  # a straight line right through the box
     OUTSIDE = "outside"  # ink beside the box, not in it
     BORDER = "border"  # ink along the printed border
+    TAPED = "taped"  # correction tape laid across the box: a mark taken back
 
 
 class Refusal(StrEnum):

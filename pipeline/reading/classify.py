@@ -81,6 +81,8 @@ def box_seen(score: BoxScore, settings: ReadingSettings) -> BoxSeen:
     :func:`classify_box`): a fill share alone points the wrong way where an eraser's residue covers more of a
     box than a faint tick does; whether the ink is as dark as a stroke (``firm``) is what tells them apart."""
     marks = settings.marks
+    if is_taped(score, settings):
+        return BoxSeen.TAPED
     kind = classify_box(score, settings)
     if kind == "marked":
         return BoxSeen.CLEAR
@@ -210,6 +212,13 @@ def hidden_by_its_mark(score: BoxScore, others: Sequence[BoxScore], page: Page, 
     )
 
 
+def is_taped(score: BoxScore, settings: ReadingSettings) -> bool:
+    """A strip of correction tape (or fluid) laid across the box: its printed border shows paper on two opposite
+    sides over ``marks.taped`` of them (``border_hidden``: ink over a border keeps it dark), and no mark covers the
+    box (a solid fill whose border was found a pixel off shows a little of that)."""
+    return score.border_hidden >= settings.marks.taped and score.fill < settings.marks.covering
+
+
 def row_vouches(others: Sequence[BoxScore], page: Page, at_least: float = 0.0) -> bool:
     """The row's other boxes' borders are found as well as the page's are as a rule (within MISFIT_MATCH), and at
     least ``at_least``: they vouch for the row's place where one box's own ink hides its border."""
@@ -272,6 +281,9 @@ def classify_row(
     marginal = [score for score, kind in zip(scores, classes, strict=True) if kind == "marginal"]
     circled = [score for score, kind in zip(scores, classes, strict=True) if kind == "circled"]
     clear_mark = len(marked) == 1 and marked[0].fill >= 2 * marks.definite and not circled
+    # Tape is laid over one box, where a fax's burst of lost scan lines or a row off its fit hides every border.
+    whole = any(score.border_hidden < marks.taped / 2 for score in scores)
+    taped = {score.position for score in scores if is_taped(score, settings) and whole}
     if clear_mark or (len(circled) == 1 and not marked):
         # Beside one clear mark (a firm tick, or a ring round a box), a trace too faint and small for any pen
         # or pencil (grain on a photo) is no second mark.
@@ -292,15 +304,22 @@ def classify_row(
         for score, kind in zip(scores, classes, strict=True)
         if kind == "unmarked" and score.edge - max(cleanest, halo) >= marks.edge + residue
     ]
+    # What shows of a mark under tape (faint strokes through it, the tape edges' shadows beside the box and along
+    # its border) beside the voter's one clear mark is the mark taken back, not a second one; alone in its row,
+    # only where nothing shows inside the box at all (the row is 弃权).
+    withdrawn = {score.position for score in scores if score.position in taped and (score.fill == 0 or clear_mark)}
+    marginal, beside, along = (
+        [score for score in group if score.position not in withdrawn] for group in (marginal, beside, along)
+    )
 
     def pending(reason: RowWhy) -> RowReading:
         return RowReading(unit, "pending", None, reason)
 
-    # A box filled in solid, or ringed over its border, hides that border, so its border match says nothing about
-    # alignment. Ink along
-    # the border of every box of a row, the cleanest too, far beyond what the page leaves there as a rule,
-    # where the row's borders match worse than the page's do, is the printed border itself lying off its mask
-    # (a fax's lost scan lines moved the row): nothing measured in those boxes is to be trusted.
+    # A box filled in solid, ringed over its border or taped over hides that border, so its border match says
+    # nothing about alignment where the row's others vouch for its place. Ink along the border of every box of a
+    # row, the cleanest too, far beyond what the page leaves there as a rule, where the row's borders match worse
+    # than the page's do, is the printed border itself lying off its mask (a fax's lost scan lines moved the row):
+    # nothing measured in those boxes is to be trusted.
     misfit = statistics.median(score.border_match for score in scores) <= page.match - MISFIT_MATCH
     if (misfit and cleanest - residue >= marks.edge) or any(
         score.shift_mm > limits.max_box_shift_mm
@@ -309,17 +328,28 @@ def classify_row(
             and score.fill < limits.border_hidden_fill
             and kind != "circled"
             and not hidden_by_its_mark(score, [other for other in scores if other is not score], page, settings)
+            and not (score.position in taped and row_vouches([other for other in scores if other is not score], page))
         )
         for score, kind in zip(scores, classes, strict=True)
     ):
         return pending(RowWhy.ALIGNMENT)
     # A box scribbled out solid, the strokes running past its sides, crosses it like a line: its fill says
     # what it is (a correction beside another mark, else the row's one mark), a streak's or a fold's does not.
-    if any(score.crossing >= marks.crossing and score.fill < marks.cancelled for score in scores):
+    # Nor do the edges of a strip of tape laid level across a box (whose own reading follows).
+    if any(
+        score.crossing >= marks.crossing and score.fill < marks.cancelled and score.position not in taped
+        for score in scores
+    ):
         return pending(RowWhy.LINE)
     # A tick's long leg from the box below may end in this box: whose mark it is, only the paper shows.
     if any(score.position in reached for score in marked):
         return pending(RowWhy.LEG)
+    # Correction tape laid across a box (:func:`is_taped`): the mark under it was taken back. Where its strokes
+    # show as a mark (at the tape's ends, or through it; the tape edges' shadows, running past the box above and
+    # below, may even look like a ring round it), or show through it in a row with no other clear mark, a clerk
+    # sees whether the row is 弃权.
+    if taped - withdrawn or any(score.position in taped for score in [*marked, *circled]):
+        return pending(RowWhy.CORRECTION)
     if circled:
         if len(circled) > 1 or marked or marginal or beside or along:
             return pending(RowWhy.CIRCLE)
@@ -369,11 +399,11 @@ def classify_row(
         return RowReading(unit, "choice", marked[0].option, None)
     # 弃权 is a definite reading too: it means no ink at all, so even a little ink beside a box (a small
     # tick that missed a small printed □) sends the row to a clerk.
-    if any(score.outside >= marks.marginal and score.position not in from_below for score in scores):
+    if any(score.outside >= marks.marginal and score.position not in from_below | withdrawn for score in scores):
         return pending(RowWhy.OUTSIDE)
     # It also means a light pencil mark would have shown. Where the paper's noise raised a box's ink level to
     # `firm` (a dark or grainy photo), HB pencil, as dark as `firm` and no darker, is lost in it.
-    if any(score.ink_level >= marks.firm for score in scores):
+    if any(score.ink_level >= marks.firm and score.position not in withdrawn for score in scores):
         return pending(RowWhy.NOISY)
     return RowReading(unit, "blank", None, None)
 
@@ -409,9 +439,14 @@ def is_heavy(score: BoxScore, settings: ReadingSettings) -> bool:
 
 
 def heavy_marks(rows: Mapping[str, Sequence[BoxScore]], settings: ReadingSettings) -> list[BoxScore]:
-    """The page's marks covering most of their box (:func:`is_heavy`): a voter who fills boxes in (or marks
-    heavily) does so on most rows of the sheet, one who strikes a mark out does it once or twice."""
-    return [score for group in rows.values() for score in group if is_heavy(score, settings)]
+    """The page's marks covering most of their box (:func:`is_heavy`) where they are the voter's way of marking:
+    more of them than of the sheet's other marks. A voter who fills boxes in (or marks heavily) does so on most
+    rows of the sheet; one who ticks and strikes a mark out with loops does that on a few rows, however many
+    (tuning seed 11: four rows struck out on a sheet of six ticks vouched for each other, one read as the vote).
+    None where they are not."""
+    marks = [score for group in rows.values() for score in group if classify_box(score, settings) == "marked"]
+    heavy = [score for score in marks if is_heavy(score, settings)]
+    return heavy if 2 * len(heavy) > len(marks) else []
 
 
 def spills_past(score: BoxScore, heavy_elsewhere: Sequence[BoxScore], settings: ReadingSettings) -> bool:

@@ -107,6 +107,15 @@ class MarkThresholds(_Strict):
         "HB pencil (0.17–0.20), whose rubbed-out residue can be as dark as a pencil tick; lighter, the row goes to "
         "a clerk as a possible correction.",
     )
+    taped: float = Field(
+        default=0.3,
+        gt=0,
+        le=1,
+        description="a marked box whose printed border shows paper over this share of two opposite sides (score "
+        "``border_hidden``; ink over a border keeps it dark) and whose mark covers under ``covering`` of it has a "
+        "strip of correction tape laid across it: the mark was taken back, its strokes show beside or through the "
+        "tape; a clerk looks.",
+    )
     covering: float = Field(
         default=0.6,
         gt=0,

@@ -109,6 +109,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "屏幕上分不清轻轻打的勾和擦掉的痕迹：请核对纸质测评票。",
         "On screen a light tick and an erased one look alike: check the paper ballot.",
     ),
+    "paper_taped": (
+        "方框上贴了修正带：屏幕上看不见带下的笔迹，请核对纸质测评票（对着光看）。",
+        "Correction tape over a box: what lies under it does not show on screen; hold the paper ballot to the light.",
+    ),
     "paper_noisy": (
         "图像噪点多，淡铅笔痕迹可能看不出：请核对纸质测评票。",
         "The scan is too grainy to show light pencil: check the paper ballot.",

@@ -237,7 +237,9 @@ def flagged_json(
             }
         )
     paper = ""
-    if seen_any & PAPER_DECIDES:
+    if BoxSeen.TAPED in seen_any:
+        paper = texts["paper_taped"]
+    elif seen_any & PAPER_DECIDES:
         paper = texts["paper_faint"]
     elif row.state.reason == RowWhy.NOISY:
         paper = texts["paper_noisy"]

@@ -93,7 +93,7 @@ CONDITIONS: dict[Condition, ConditionInfo] = {
     ),
     "erasure": ConditionInfo(
         "40 % of rows changed: pencil or erasable gel rubbed out (residue up to a tick's darkness), correction"
-        " tape, a mark scribbled over, or two firm marks",
+        " tape (beside a new mark, or alone), a mark scribbled over, or two firm marks",
         ALL_PROFILES,
     ),
 }

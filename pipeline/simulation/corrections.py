@@ -10,7 +10,8 @@ What the world does, as described to us: a √ is often written with a long righ
 of the box, across its border, into the next cell or the row above; the vote is the box holding the tick's
 turning point. A pencil mark rubbed out leaves smeared graphite, sometimes nearly as dark as a tick; a
 friction-erasable gel pen (heated by its eraser) leaves a faint but complete stroke; correction tape covers
-the mark (and the box's printed border) with a white strip whose edges cast a hairline shadow; a mark can
+the mark (and the box's printed border) with a white strip whose edges cast a hairline shadow (a voter who took
+back a mark so may mark another box, or leave the row 弃权, the tape alone); a mark can
 also be scribbled over, inside its box, or struck out with a run of loops drawn across the box and past both its
 sides, the row then left without another mark (the voter abstains, or meant to come back). Such a row needs a
 clerk unless the intent is plain; two complete firm marks are an overvote.
@@ -38,6 +39,7 @@ Correction = Literal[
     "scribbled_then_mark",
     "two_marks",
     "crossed_out_only",
+    "taped_only",
 ]
 
 LONG_TICK_SHARE = 0.85  # of a long-tick voter's ticks
@@ -49,7 +51,7 @@ LONG_TICK_REACH_MM = 17.0
 # Erasures and corrections, per row that shows one (the condition gives one to this share of unit rows).
 CORRECTION_ROW_SHARE = 0.4
 CORRECTIONS: tuple[Correction, ...] = get_args(Correction)
-CORRECTION_SHARES = (0.22, 0.13, 0.10, 0.18, 0.15, 0.12, 0.10)  # in the order of Correction
+CORRECTION_SHARES = (0.22, 0.13, 0.10, 0.12, 0.15, 0.12, 0.10, 0.06)  # in the order of Correction
 # A mark struck out: loops of this radius, this many, along a line across the box that runs this far past each side.
 CROSS_OUT_LOOP_MM, CROSS_OUT_LOOPS, CROSS_OUT_PAST_MM = (1.2, 2.2), (4, 7), (1.0, 3.0)
 PENCIL_INK, GEL_INK = (115, 170), (40, 90)  # the mark before it was erased

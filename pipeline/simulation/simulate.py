@@ -275,6 +275,8 @@ def _plan_correction(
             return second, [erased, firm], True
         case "taped_then_mark":  # ambiguous only if strokes stick out of the tape (decided once drawn)
             return second, [_Planned(first, "taped", voter.pen, False), firm], False
+        case "taped_only":  # taken back, nothing else: 弃权, plain where the tape hides the mark
+            return BLANK, [_Planned(first, "taped", voter.pen, False)], False
         case "scribbled_then_mark":
             return second, [_Planned(first, "scribble_correction", voter.pen, False), replace(firm, kind="tick")], True
         case "two_marks":

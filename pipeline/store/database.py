@@ -20,7 +20,7 @@ from pipeline.common.reasons import RowWhy, Why
 from pipeline.store.core import StoreError
 from pipeline.store.pages import PageReviewStore
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 DEFAULT_DB = Path("output/ballots.db")
 #: The machine readings table as version 10 made it (a migration rebuilds it so).
 ROW_READINGS = """CREATE TABLE row_readings (
@@ -140,6 +140,8 @@ MIGRATIONS = {
     14: """ALTER TABLE box_scores ADD COLUMN outside_from_below REAL NOT NULL DEFAULT 0;
     UPDATE box_scores SET outside_from_below = outside_below;
     ALTER TABLE box_scores ADD COLUMN joined_below REAL NOT NULL DEFAULT 1;""",
+    # Scores stored before measured no border hidden under anything laid over it: 0, as they were classified.
+    15: "ALTER TABLE box_scores ADD COLUMN border_hidden REAL NOT NULL DEFAULT 0;",
 }
 
 

@@ -140,6 +140,7 @@ CREATE TABLE box_scores (
     outside_below REAL NOT NULL DEFAULT 0,    -- 0-1, share of the ink around the box lying below it (a leg from below)
     outside_from_below REAL NOT NULL DEFAULT 0, -- 0-1, share of the ink around the box in strokes from the row below
     joined_below  REAL NOT NULL DEFAULT 1,    -- 0-1, share of the ink inside the box in strokes from the row below
+    border_hidden REAL NOT NULL DEFAULT 0,    -- 0-1, share of the printed border showing paper (tape laid over it)
     PRIMARY KEY (page_id, unit, option)
 ) STRICT;
 

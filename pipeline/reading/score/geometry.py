@@ -61,6 +61,7 @@ class Geometry:
     outline: Floats  # the printed border alone with OUTLINE_PAD_MM of paper around it, for the border search
     search_window: tuple[slice, slice]  # the part of a patch the outline is searched in (±SEARCH_MM)
     border_pixels: npt.NDArray[np.intp]  # flat indices of where the border's ink is solid: its grey is "black"
+    border_side: npt.NDArray[np.int8]  # the side (0 left, 1 top, 2 right, 3 bottom) each of those lies on
     plain_sample: npt.NDArray[np.intp]  # flat indices of every NOISE_SAMPLE_STEP-th pixel of interior and ring
     box_px: tuple[int, int, int, int]  # the box's left, top, right, bottom edges in patch pixels
     sides: Floats  # where the printed border's left, top, right and bottom lines lie (:func:`border_sides`)
@@ -183,6 +184,7 @@ def _box_geometry(blank: Gray, rect: Rect) -> Geometry:
         np.ascontiguousarray(outline[top:bottom, left:right]),
         (slice(top - search, bottom + search), slice(left - search, right + search)),
         np.flatnonzero(outline > 0.5),
+        _sides_of(np.flatnonzero(outline > 0.5), size, box_px),
         np.flatnonzero(interior | ring)[::NOISE_SAMPLE_STEP],
         box_px,
         border_sides(printed, box_px),
@@ -228,6 +230,14 @@ def _rules(
 
 #: A side of the border is looked for this many patch pixels either side of where the template draws it.
 SIDE_REACH = 4
+
+
+def _sides_of(pixels: npt.NDArray[np.intp], size: int, box_px: tuple[int, int, int, int]) -> npt.NDArray[np.int8]:
+    """The side of the box (0 left, 1 top, 2 right, 3 bottom) each of the flat ``pixels`` lies nearest."""
+    rows, columns = np.divmod(pixels, size)
+    left, top, right, bottom = box_px
+    distances = np.abs(np.stack([columns - left, rows - top, columns - right, rows - bottom]))
+    return np.asarray(np.argmin(distances, axis=0), dtype=np.int8)
 
 
 def border_sides(darkness: Floats, box_px: tuple[int, int, int, int]) -> Floats:

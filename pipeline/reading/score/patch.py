@@ -45,6 +45,10 @@ BACK_SEEN = 0.1  # under a mark, the back is taken to be what it is around it wh
 # Told apart by softness only where the scan is sharper than the paper's diffusion: printed lines blurred by at
 # most this σ (:data:`~.geometry.BLUR_MM`). On a softer scan a pen line is as soft as the back's print.
 SHOW_THROUGH_SCAN_MM = 0.3
+# Ink over the printed border keeps it dark; paper where the border's solid line should be, under this share of the
+# line's black (its BORDER_BLACK quantile: tape may hide half of it), is something opaque laid over it (correction
+# tape or fluid) or a border missing.
+BORDER_HIDDEN, BORDER_BLACK = 0.4, 0.9
 
 
 def sample_patch(image: Gray, matrix: npt.NDArray[np.float64], geometry: Geometry) -> Floats:
@@ -99,6 +103,22 @@ def darkness_of(difference: Floats, geometry: Geometry) -> tuple[Floats, float]:
     # A light blur averages sensor and JPEG noise away but keeps any pen stroke (≥ 0.3 mm = 2.4 px).
     darkness = cv2.GaussianBlur(np.clip(difference / max(contrast, MIN_CONTRAST), 0.0, 1.0), (5, 5), 1.0)
     return np.asarray(darkness, dtype=np.float32), contrast
+
+
+def border_hidden(darkness: Floats, geometry: Geometry) -> float:
+    """How much of two opposite sides of the printed border shows paper (``darkness`` moved back by the border's
+    shift, before the printed ink's halo is taken away; paper: under BORDER_HIDDEN of the line's black): the larger
+    over the two pairs of sides of the smaller share of a side's solid line hidden. A strip of correction tape laid
+    across a box runs past it both ways and hides both sides it crosses; a side lost alone (rubbed off by an eraser
+    in the row beside it, a crease) or a corner is no strip."""
+    border = np.take(darkness, geometry.border_pixels)
+    if not border.size:
+        return 0.0
+    black = float(np.quantile(border, BORDER_BLACK))
+    hidden = border < BORDER_HIDDEN * black if black > 0 else np.ones(border.shape, dtype=bool)
+    sides = geometry.border_side
+    shares = [float(np.mean(hidden[sides == side])) if np.any(sides == side) else 0.0 for side in range(4)]
+    return max(min(shares[0], shares[2]), min(shares[1], shares[3]))
 
 
 def noise_level(darkness: Floats, geometry: Geometry) -> float:

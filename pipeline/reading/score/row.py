@@ -54,6 +54,7 @@ from pipeline.reading.score.ink import (
 from pipeline.reading.score.patch import (
     SHOW_THROUGH_SCAN_MM,
     back_print,
+    border_hidden,
     border_response,
     darkness_of,
     noise_level,
@@ -212,7 +213,8 @@ def _scored_row(
         new = np.clip(darkness - geometry.halos[soft], 0.0, 1.0)
         # The back's print is told from the front's ink by its softness, so only on a scan sharper than it.
         back = None if dotted or BLUR_MM[soft] > SHOW_THROUGH_SCAN_MM else back_print
-        scores.append(_score_box(box, position, geometry, (new, contrast), shift, match, dotted, back))
+        score, reach = _score_box(box, position, geometry, (new, contrast), shift, match, dotted, back)
+        scores.append((replace(score, border_hidden=round(border_hidden(darkness, geometry), 4)), reach))
     return scores
 
 
