@@ -868,9 +868,9 @@ def test_marks_under_correction_tape_are_read_or_asked_about_with_the_paper_name
     tmp_path: Path, template: Template
 ) -> None:
     """Issue 19 (item 8): correction tape is a mark taken back. On a real scan: a tick taped over beside the voter's
-    clear tick reads as the clear tick; tape alone, nothing showing, reads 弃权; a tick drawn over the tape beside
-    another tick goes to a clerk as a correction, the box described as taped and the clerk sent to the paper (what
-    lies under tape does not show on screen)."""
+    clear tick reads as the clear tick; a tick under tape alone in its row, nothing in or beside the box but the
+    tape's edges, reads 弃权; a tick drawn over the tape beside another tick goes to a clerk as a correction, the box
+    described as taped and the clerk sent to the paper (what lies under tape does not show on screen)."""
     from tests.helpers import PX, box, print_batch, save_jpeg, tick
 
     batch = print_batch(tmp_path, template, 1, SESSION)

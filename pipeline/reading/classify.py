@@ -22,6 +22,8 @@ from typing import Literal
 
 from pipeline.common.reasons import BoxSeen, RowWhy
 from pipeline.reading.score import INK_LEVEL, PATCH_PX_PER_MM, BoxScore
+from pipeline.reading.score.ink import HYSTERESIS
+from pipeline.reading.score.result import FAINT_STROKE_MM
 from pipeline.reading.settings import ReadingSettings
 
 BoxClass = Literal["marked", "circled", "marginal", "unmarked"]
@@ -30,6 +32,10 @@ Reading = Literal["choice", "blank", "overvote", "pending"]
 #: A trace (see ``marks.trace``) covers under this share of its box; more ink than that is asked about.
 TRACE_FILL = 0.05
 MISFIT_MATCH = 0.1  # a row's borders found this much worse than the page's as a rule may lie off their masks
+# A page line this dark (share of the printed black) hides a mark at the ink level on its course: over a line of
+# darkness d such a mark adds INK_LEVEL × (1 − d), which the scorer keeps as the mark's only above HYSTERESIS ×
+# INK_LEVEL (score.row._the_lines).
+LINE_HIDES = 1.0 - HYSTERESIS
 MIDDLE_REACHED = 0.25  # a mark covering this share of its box's middle is ink there, not a border found off its place
 # A box's border found this much farther off the fit than its row's others': shifts are whole patch pixels, so one
 # pixel across and one down is no move.
@@ -104,15 +110,24 @@ def box_seen(score: BoxScore, settings: ReadingSettings) -> BoxSeen:
 
 
 def is_circled(score: BoxScore, settings: ReadingSettings) -> bool:
-    """A ring drawn round the box: ink all around it, little inside it and none in the middle (a tick or a
-    cross crosses the middle; a ring of grey inside the box is a soft scan's halo, not a pen), around a
-    border that was found where it is (a misplaced border leaves the printed line itself as a "ring")."""
+    """A ring drawn round the box (:func:`rings_round`) around a border that was found where it is (a misplaced
+    border leaves the printed line itself as a "ring")."""
+    return rings_round(score, settings) and score.border_match >= settings.marks.circle_border_match
+
+
+def rings_round(score: BoxScore, settings: ReadingSettings) -> bool:
+    """Ink all around the box, little inside it and none in the middle (a tick or a cross crosses the middle; a
+    ring of grey inside the box is a soft scan's halo, not a pen), and in the ring around the box
+    (``marks.outside``; rings measure 0.09 and more there, ours and the field samples'): the printed lines drawn a
+    pixel off their masks, thick, by a standard fax leave long straight pieces right beside them in most
+    directions but next to nothing there (tuning seed 23: an empty row read 不满意). A ring hugging the printed
+    line is :func:`is_tight_ring`'s."""
     marks = settings.marks
     return (
         score.encircled >= marks.encircled
         and score.fill < marks.definite
         and score.centre < marks.marginal
-        and score.border_match >= marks.circle_border_match
+        and score.outside >= marks.outside
     )
 
 
@@ -143,12 +158,9 @@ def ringed_over_its_border(score: BoxScore, others: Sequence[BoxScore], page: Pa
     thing the match guards against, leaves the printed line beside the box only where its row's borders are
     found off theirs too, or where it moved away from them (field sample bad 0007: one voter's seven rings
     through the corners of their boxes, matched 0.43–0.54 in rows matching 0.79–0.81, all asked)."""
-    marks = settings.marks
     return (
-        score.encircled >= marks.encircled
-        and score.fill < marks.definite
-        and score.centre < marks.marginal
-        and row_vouches(others, page, marks.circle_border_match)
+        rings_round(score, settings)
+        and row_vouches(others, page, settings.marks.circle_border_match)
         and score.shift_mm <= max(other.shift_mm for other in others) + ROW_SHIFT_MM
     )
 
@@ -286,8 +298,15 @@ def classify_row(
     taped = {score.position for score in scores if is_taped(score, settings) and whole}
     if clear_mark or (len(circled) == 1 and not marked):
         # Beside one clear mark (a firm tick, or a ring round a box), a trace too faint and small for any pen
-        # or pencil (grain on a photo) is no second mark.
-        marginal = [score for score in marginal if not (score.darkness < marks.trace and score.fill < TRACE_FILL)]
+        # or pencil (grain on a photo) is no second mark; nor is ink whose median darkness stays under the level
+        # its box's noise set, however much of the box it covers: the noise's own tail, joined to it, or what an
+        # eraser or tape left of a mark taken back (field phone 0001, 0007: grain at 0.08–0.115 under levels of
+        # 0.10–0.13). Under every pen and pencil line measured (HB pencil 0.17–0.20, a light hand 0.15).
+        marginal = [
+            score
+            for score in marginal
+            if not (score.darkness < marks.trace and score.fill < TRACE_FILL) and score.darkness >= score.ink_level
+        ]
     beside = [
         score
         for score, kind in zip(scores, classes, strict=True)
@@ -306,8 +325,12 @@ def classify_row(
     ]
     # What shows of a mark under tape (faint strokes through it, the tape edges' shadows beside the box and along
     # its border) beside the voter's one clear mark is the mark taken back, not a second one; alone in its row,
-    # only where nothing shows inside the box at all (the row is 弃权).
-    withdrawn = {score.position for score in scores if score.position in taped and (score.fill == 0 or clear_mark)}
+    # only where nothing shows in the box or beside it (the row is 弃权; ink beside it may be a tick that missed).
+    withdrawn = {
+        score.position
+        for score in scores
+        if score.position in taped and (clear_mark or score.fill == score.outside == 0)
+    }
     marginal, beside, along = (
         [score for score in group if score.position not in withdrawn] for group in (marginal, beside, along)
     )
@@ -401,6 +424,15 @@ def classify_row(
     # tick that missed a small printed □) sends the row to a clerk.
     if any(score.outside >= marks.marginal and score.position not in from_below | withdrawn for score in scores):
         return pending(RowWhy.OUTSIDE)
+    # Nor a faint stroke the paper's noise left too pale to count (a light pencil tick on a page whose back shows
+    # through), nor a box under a line across the page dark enough to hide a faint mark on its course (LINE_HIDES:
+    # a stroke at the ink level darkens it by less than the hysteresis step; a scanner streak, and what a faint
+    # tick left beside it too little to count; tuning seed 7, streak and show-through office scans: two faint
+    # pencil votes read 弃权). The edges of tape laid inside a box are such strokes too: a mark taken back.
+    if any(score.faint_stroke >= FAINT_STROKE_MM and score.position not in withdrawn for score in scores):
+        return pending(RowWhy.FAINT)
+    if any(score.line_over >= LINE_HIDES for score in scores):
+        return pending(RowWhy.LINE)
     # It also means a light pencil mark would have shown. Where the paper's noise raised a box's ink level to
     # `firm` (a dark or grainy photo), HB pencil, as dark as `firm` and no darker, is lost in it.
     if any(score.ink_level >= marks.firm and score.position not in withdrawn for score in scores):

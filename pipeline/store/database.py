@@ -20,7 +20,7 @@ from pipeline.common.reasons import RowWhy, Why
 from pipeline.store.core import StoreError
 from pipeline.store.pages import PageReviewStore
 
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 16
 DEFAULT_DB = Path("output/ballots.db")
 #: The machine readings table as version 10 made it (a migration rebuilds it so).
 ROW_READINGS = """CREATE TABLE row_readings (
@@ -142,6 +142,9 @@ MIGRATIONS = {
     ALTER TABLE box_scores ADD COLUMN joined_below REAL NOT NULL DEFAULT 1;""",
     # Scores stored before measured no border hidden under anything laid over it: 0, as they were classified.
     15: "ALTER TABLE box_scores ADD COLUMN border_hidden REAL NOT NULL DEFAULT 0;",
+    # Nor a faint stroke too pale to count, nor a page line through a box: 0, as they were classified.
+    16: """ALTER TABLE box_scores ADD COLUMN faint_stroke REAL NOT NULL DEFAULT 0;
+    ALTER TABLE box_scores ADD COLUMN line_over REAL NOT NULL DEFAULT 0;""",
 }
 
 

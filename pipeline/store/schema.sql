@@ -141,6 +141,8 @@ CREATE TABLE box_scores (
     outside_from_below REAL NOT NULL DEFAULT 0, -- 0-1, share of the ink around the box in strokes from the row below
     joined_below  REAL NOT NULL DEFAULT 1,    -- 0-1, share of the ink inside the box in strokes from the row below
     border_hidden REAL NOT NULL DEFAULT 0,    -- 0-1, share of the printed border showing paper (tape laid over it)
+    faint_stroke  REAL NOT NULL DEFAULT 0,    -- mm, longest sharp stroke too faint to count on noisy paper
+    line_over     REAL NOT NULL DEFAULT 0,    -- 0-1, darkness of the darkest page line through the box (taken for print)
     PRIMARY KEY (page_id, unit, option)
 ) STRICT;
 

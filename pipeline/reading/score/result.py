@@ -29,7 +29,10 @@ from below, does not), and ``ink_level``
 median darkness stays under it is mostly the noise's own tail), and ``border_hidden`` (the share of the printed
 border's solid line that shows lighter than :data:`~.patch.BORDER_HIDDEN` of the line's own black where it was found:
 ink over the border keeps it dark, so a border missing in part has something opaque laid over it — correction tape or
-fluid over a mark the voter took back).
+fluid over a mark the voter took back), ``faint_stroke`` (where no ink was found and the paper's noise stays
+under :data:`FAINT_LEVEL` but not well under it, the length in mm of the longest sharp stroke at that level: too faint
+to count as a vote on such paper, enough to doubt 弃权) and ``line_over`` (the darkness of the darkest line across
+the page, taken for print, whose course runs through the box, on a grey scan: what lies under it does not show).
 """
 
 from __future__ import annotations
@@ -40,10 +43,11 @@ from pipeline.ballot.layout import BOX_LINE_WIDTH
 from pipeline.reading.model import BLANK_PX_PER_MM
 
 #: Stored with every page read: raised whenever a score of some box could change for the same image.
-SCORER_VERSION = 12  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
+SCORER_VERSION = 13  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
 # fits; 8: lines; 9: lines looked for 1 mm beside their course, never hiding a mark-wide band, and bent;
 # 10: outside_from_below, joined_below; 11: … only from strokes running on across the rule into the row below; lines
-# along the table's rules, off their place, taken for print; 12: border_hidden
+# along the table's rules, off their place, taken for print; 12: border_hidden (grey scans only);
+# 13: faint_stroke, line_over
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 RING_MM = 2.0  # width of the "just around the box" ring
@@ -88,3 +92,5 @@ class BoxScore:
     outside_from_below: float = 0.0
     joined_below: float = 0.0
     border_hidden: float = 0.0
+    faint_stroke: float = 0.0
+    line_over: float = 0.0

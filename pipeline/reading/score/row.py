@@ -214,7 +214,14 @@ def _scored_row(
         # The back's print is told from the front's ink by its softness, so only on a scan sharper than it.
         back = None if dotted or BLUR_MM[soft] > SHOW_THROUGH_SCAN_MM else back_print
         score, reach = _score_box(box, position, geometry, (new, contrast), shift, match, dotted, back)
-        scores.append((replace(score, border_hidden=round(border_hidden(darkness, geometry), 4)), reach))
+        # On a bilevel scan a printed line's pixels are black or lost to the binarisation, a side or two at a
+        # time (a standard fax: 0.3–0.4 of two opposite sides on 20 empty boxes of 40 pages): paper there tells
+        # nothing of tape laid over it. Nor does a mark there come out too faint to count beside a line: it is
+        # black where it is not lost, and a line hides only what lies under it.
+        hidden = 0.0 if dotted else border_hidden(darkness, geometry)
+        over = 0.0 if dotted else _line_over(geometry, lines)
+        scored = replace(score, border_hidden=round(hidden, 4), line_over=round(over, 4))
+        scores.append((scored, reach))
     return scores
 
 
@@ -301,10 +308,10 @@ def _score_box(
     strong_share = MIN_STRONG_SHARE if noise > INK_LEVEL else 0.0 if quiet else GRAIN_STRONG_SHARE
     regions, _ = ink_regions(darkness, level, geometry.printed_mask, strong_share, dotted=dotted)
     ink = regions > 0
-    if not ink.any() and not dotted and quiet and through is None:
-        # Nothing at the ink level on a quiet scan: a long stroke a little fainter (light pencil the scan
-        # turned into a pale line) is still a mark a clerk would see, and stands well clear of the noise (not
-        # where the sheet's back shows through: what it leaves is as faint).
+    faint_stroke = 0.0
+    if not ink.any() and not dotted and noise <= FAINT_LEVEL and through is None:
+        # Nothing at the ink level: a long stroke a little fainter (light pencil the scan turned into a pale line)
+        # is still a mark a clerk would see (not where the sheet's back shows through: what it leaves is as faint).
         regions, extents = ink_regions(darkness, FAINT_LEVEL, geometry.printed_mask, 0.0, dotted=False)
         long = extents >= FAINT_STROKE_MM * PATCH_PX_PER_MM
         long[0] = False  # label 0 is the paper
@@ -312,7 +319,13 @@ def _score_box(
             area = np.maximum(np.bincount(regions.ravel(), minlength=long.size), 1)
             soft = np.bincount(regions[soft_pixels(darkness, geometry)], minlength=long.size)
             long &= soft < SOFT_STROKE_SHARE * area
-        regions = np.where(long[regions], regions, 0) if long.any() else np.zeros_like(regions)
+        if quiet:  # well clear of the noise: ink
+            regions = np.where(long[regions], regions, 0) if long.any() else np.zeros_like(regions)
+        else:  # clear of the noise's level, not well clear: too faint to count, enough to doubt 弃权 where it
+            # runs into the box (the rules' blurred edges and shadows beside it are no vote)
+            long &= np.bincount(regions[geometry.interior], minlength=long.size) > 0
+            faint_stroke = float(extents[long].max()) / PATCH_PX_PER_MM if long.any() else 0.0
+            regions = np.zeros_like(regions)
         ink = regions > 0
     # A border fainter than MIN_CONTRAST is not trusted to have been found; a dim but well-found one is.
     visible = min(1.0, contrast / MIN_CONTRAST)
@@ -331,6 +344,7 @@ def _score_box(
         edge=round(edge, 4),
         ink_level=round(level, 4),
         edge_around=round(edge_around, 4),
+        faint_stroke=round(faint_stroke, 2),
     )
     if not ink.any():  # most boxes of a ballot: nothing more to measure
         return empty, Reach()
@@ -415,6 +429,18 @@ def _below(ink: npt.NDArray[np.bool_], geometry: Geometry) -> float:
     """The share of the ink around the box (in its ring) that lies below it; 0 when there is none."""
     around = int(np.count_nonzero(ink & geometry.ring))
     return float(np.count_nonzero(ink & geometry.ring_below)) / around if around else 0.0
+
+
+def _line_over(geometry: Geometry, lines: Sequence[PageLine]) -> float:
+    """The darkness (share of the printed black) of the darkest of the ``lines`` taken for print whose course runs
+    through the box's interior; 0 where none does."""
+    if not lines:
+        return 0.0
+    rows, columns = np.nonzero(geometry.interior)
+    xs = geometry.origin[0] + columns.astype(np.float32) / PATCH_PX_PER_MM
+    ys = geometry.origin[1] + rows.astype(np.float32) / PATCH_PX_PER_MM
+    over = [line.darkness for line in lines if np.any(line.distance_mm(xs, ys) <= line.half_width_mm)]
+    return float(max(over, default=0.0))
 
 
 def _crossed(geometry: Geometry, lines: Sequence[PageLine]) -> npt.NDArray[np.int32] | None:
