@@ -114,11 +114,13 @@ def border_hidden(darkness: Floats, geometry: Geometry) -> float:
     border = np.take(darkness, geometry.border_pixels)
     if not border.size:
         return 0.0
-    black = float(np.quantile(border, BORDER_BLACK))
+    at = min(border.size - 1, int(BORDER_BLACK * border.size))
+    black = float(np.partition(border, at)[at])
     hidden = border < BORDER_HIDDEN * black if black > 0 else np.ones(border.shape, dtype=bool)
     sides = geometry.border_side
-    shares = [float(np.mean(hidden[sides == side])) if np.any(sides == side) else 0.0 for side in range(4)]
-    return max(min(shares[0], shares[2]), min(shares[1], shares[3]))
+    counts = np.bincount(sides, minlength=4)
+    shares = np.bincount(sides, weights=hidden, minlength=4) / np.maximum(counts, 1)
+    return float(max(min(shares[0], shares[2]), min(shares[1], shares[3])))
 
 
 def noise_level(darkness: Floats, geometry: Geometry) -> float:
