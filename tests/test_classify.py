@@ -732,3 +732,17 @@ def test_blank_needs_no_faint_stroke_and_no_dark_line_over_a_box() -> None:
     assert classify_row("文化馆", [empty[0], pale, empty[2]], SETTINGS).reading == "blank"
     tick = row(0.35, 0.0, 0.0)[0]
     assert classify_row("文化馆", [tick, under, replace(empty[2], faint_stroke=4.0)], SETTINGS).choice == "满意"
+
+
+def test_ink_around_a_box_under_its_noise_level_beside_a_clear_mark_is_no_second_mark() -> None:
+    """Show-through phone photos (tuning seeds 7, 11): the back's print beside empty boxes, its median darkness
+    0.08–0.12 under their noise level, sent rows with a firm tick to a clerk as ink beside a box (a tick that missed
+    its box?). Beside one clear mark, ink around a box under that box's level is the noise's tail or the back's
+    print; at the level, or with no clear mark in the row, it is still asked."""
+    tick, empty, _ = row(0.35, 0.0, 0.0)
+    back = replace(empty, outside=0.1, outside_darkness=0.09, ink_level=0.11)
+    assert classify_row("文化馆", [tick, back, row(0.0, 0.0, 0.0)[2]], SETTINGS).choice == "满意"
+    pen = replace(back, outside_darkness=back.ink_level)
+    assert classify_row("文化馆", [tick, pen, row(0.0, 0.0, 0.0)[2]], SETTINGS).reason == RowWhy.OUTSIDE
+    alone = classify_row("文化馆", [row(0.0, 0.0, 0.0)[0], back, row(0.0, 0.0, 0.0)[2]], SETTINGS)
+    assert (alone.reading, alone.reason) == ("pending", RowWhy.OUTSIDE)

@@ -333,3 +333,19 @@ def test_a_page_line_taken_for_print_is_noted_in_the_boxes_it_runs_through(model
     # On a bilevel scan a mark is black where it is not lost: a line hides only what lies under it.
     bilevel = np.where(page > 160, 255, 0).astype(np.uint8)
     assert all(score.line_over == 0.0 for score in score_page(bilevel, AS_DRAWN, model, [streak]))
+
+
+def test_the_ink_around_a_box_has_its_darkness_measured(model: BallotModel) -> None:
+    """``outside_darkness`` is to the ink around a box what ``darkness`` is to the ink in it: a pen stroke beside
+    the box (grey 40) measures as a pen's, a grey-150 one far fainter; no ink around, 0."""
+    rect = checkbox(model, TICKED).rect
+    x, y, size = round(rect.x * MM), round(rect.y * MM), round(rect.w * MM)
+    measured = []
+    for grey in (40, 150):
+        page = model.blank.copy()
+        cv2.line(page, (x + size + MM, y + MM), (x + size + MM, y + size - MM), grey, 3)
+        score = scores_by_box(page, model)[TICKED]
+        assert score.outside > 0 and score.fill == 0.0
+        measured.append(score.outside_darkness)
+    assert measured[0] > 0.5 and 0.2 < measured[1] < measured[0] / 2  # a pen line blurred: 0.59
+    assert scores_by_box(model.blank, model)[TICKED].outside_darkness == 0.0

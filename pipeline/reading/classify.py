@@ -310,7 +310,12 @@ def classify_row(
     beside = [
         score
         for score, kind in zip(scores, classes, strict=True)
-        if kind == "unmarked" and score.outside >= marks.outside and score.position not in from_below
+        if kind == "unmarked"
+        and score.outside >= marks.outside
+        and score.position not in from_below
+        # Beside one clear mark, ink around another box whose median darkness stays under that box's noise level
+        # is the noise's tail, the back's print, a shadow (show-through photos: 0.08–0.12 against pen from 0.17)
+        and not (clear_mark and score.outside_darkness < score.ink_level)
     ]
     # A ring drawn tight round a box runs along its printed border and leaves little ink anywhere else. A soft
     # photo leaves some of the printed line's own grey there too, unevenly: a box is compared with the row's

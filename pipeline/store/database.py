@@ -20,7 +20,7 @@ from pipeline.common.reasons import RowWhy, Why
 from pipeline.store.core import StoreError
 from pipeline.store.pages import PageReviewStore
 
-SCHEMA_VERSION = 16
+SCHEMA_VERSION = 17
 DEFAULT_DB = Path("output/ballots.db")
 #: The machine readings table as version 10 made it (a migration rebuilds it so).
 ROW_READINGS = """CREATE TABLE row_readings (
@@ -145,6 +145,8 @@ MIGRATIONS = {
     # Nor a faint stroke too pale to count, nor a page line through a box: 0, as they were classified.
     16: """ALTER TABLE box_scores ADD COLUMN faint_stroke REAL NOT NULL DEFAULT 0;
     ALTER TABLE box_scores ADD COLUMN line_over REAL NOT NULL DEFAULT 0;""",
+    # The ink around a box counted whatever its darkness: 1, as those scores were classified.
+    17: "ALTER TABLE box_scores ADD COLUMN outside_darkness REAL NOT NULL DEFAULT 1;",
 }
 
 

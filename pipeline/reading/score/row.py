@@ -355,6 +355,8 @@ def _score_box(
     inside = geometry.interior & ink
     inked = int(np.count_nonzero(inside))
     darkness_of_ink = upper_median(darkness[inside]) if inked else 0.0
+    around = ink & geometry.ring
+    darkness_around = upper_median(darkness[around]) if around.any() else 0.0
     largest = largest_mark(regions, inside, geometry.printed_mask)
     centre = share(geometry.centre, geometry.centre_count)
     # A ring leaves the box's middle empty: with ink there (a tick, a cross, a fill) it is not measured.
@@ -366,6 +368,7 @@ def _score_box(
         fill=round(inked / geometry.interior_count, 4),
         scattered=round((inked - largest) / geometry.interior_count, 4),
         outside=round(share(geometry.ring, geometry.ring_count), 4),
+        outside_darkness=round(darkness_around, 4),
         outside_below=round(_below(ink, geometry), 4),
         outside_from_below=round(rising_around, 4),
         joined_below=round(rising_inside, 4),
