@@ -111,10 +111,11 @@ class MarkThresholds(_Strict):
         default=0.3,
         gt=0,
         le=1,
-        description="a marked box whose printed border shows paper over this share of two opposite sides (score "
-        "``border_hidden``; ink over a border keeps it dark) and whose mark covers under ``covering`` of it has a "
-        "strip of correction tape laid across it: the mark was taken back, its strokes show beside or through the "
-        "tape; a clerk looks.",
+        description="a box whose printed border shows paper over this share of two opposite sides (score "
+        "``border_hidden``; ink over a border keeps it dark; grey scans only) and whose ink covers under "
+        "``covering`` of it has a strip of correction tape laid across it: its mark was taken back. Asked where "
+        "its strokes show as a mark, or show through with no other clear mark in the row; beside one clear mark, "
+        "what shows of it is no second mark; tape alone, nothing in or beside the box, is 弃权.",
     )
     covering: float = Field(
         default=0.6,
