@@ -34,7 +34,7 @@ def median(values: Floats) -> float:
     return float((ordered[(ordered.size - 1) // 2] + ordered[ordered.size // 2]) / np.float32(2))
 
 
-def percentile(values: npt.NDArray[np.float64], q: float) -> float:
+def percentile(values: npt.NDArray[Any], q: float) -> float:
     """np.percentile's linear interpolation between closest ranks."""
     ordered = np.sort(values)
     position = q / 100.0 * (ordered.size - 1)

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.common.imaging import Floats, Gray, upper_median
+from pipeline.common.imaging import Floats, Gray, percentile, upper_median
 from pipeline.reading.score.geometry import Geometry
 from pipeline.reading.score.ink import HYSTERESIS
 from pipeline.reading.score.result import (
@@ -114,8 +114,7 @@ def border_hidden(darkness: Floats, geometry: Geometry) -> float:
     border = np.take(darkness, geometry.border_pixels)
     if not border.size:
         return 0.0
-    at = min(border.size - 1, int(BORDER_BLACK * border.size))
-    black = float(np.partition(border, at)[at])
+    black = percentile(border, 100.0 * BORDER_BLACK)
     hidden = border < BORDER_HIDDEN * black if black > 0 else np.ones(border.shape, dtype=bool)
     sides = geometry.border_side
     counts = np.bincount(sides, minlength=4)

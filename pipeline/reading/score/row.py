@@ -439,11 +439,16 @@ def _line_over(geometry: Geometry, lines: Sequence[PageLine]) -> float:
     through the box's interior; 0 where none does."""
     if not lines:
         return 0.0
-    rows, columns = np.nonzero(geometry.interior)
-    xs = geometry.origin[0] + columns.astype(np.float32) / PATCH_PX_PER_MM
-    ys = geometry.origin[1] + rows.astype(np.float32) / PATCH_PX_PER_MM
-    over = [line.darkness for line in lines if np.any(line.distance_mm(xs, ys) <= line.half_width_mm)]
+    xs, ys = _patch_mm(geometry)
+    inside = geometry.interior
+    over = [line.darkness for line in lines if np.any((line.distance_mm(xs, ys) <= line.half_width_mm) & inside)]
     return float(max(over, default=0.0))
+
+
+def _patch_mm(geometry: Geometry) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """The page mm of the patch's pixel centres: x across (a row), y down (a column), to broadcast together."""
+    coords = np.arange(geometry.size, dtype=np.float32) / PATCH_PX_PER_MM
+    return coords[None, :] + np.float32(geometry.origin[0]), coords[:, None] + np.float32(geometry.origin[1])
 
 
 def _crossed(geometry: Geometry, lines: Sequence[PageLine]) -> npt.NDArray[np.int32] | None:
@@ -452,9 +457,7 @@ def _crossed(geometry: Geometry, lines: Sequence[PageLine]) -> npt.NDArray[np.in
     each line's apart (0 elsewhere); or None where none crosses."""
     if not lines:
         return None
-    coords = (np.arange(geometry.size, dtype=np.float32) + 0.0) / PATCH_PX_PER_MM
-    xs = coords[None, :] + geometry.origin[0]
-    ys = coords[:, None] + geometry.origin[1]
+    xs, ys = _patch_mm(geometry)
     steps = np.zeros((geometry.size, geometry.size), dtype=np.int32)
     nearest = np.full((geometry.size, geometry.size), np.inf, dtype=np.float32)
     reach = round((max(line.half_width_mm for line in lines) + LINE_MARGIN_MM) / PROFILE_STEP_MM) + 1
