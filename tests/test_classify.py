@@ -16,6 +16,7 @@ from pipeline.reading.classify import (
     classify_page,
     classify_row,
     heavy_marks,
+    page_of,
 )
 from pipeline.reading.score import INK_LEVEL, BoxScore
 from pipeline.reading.score.result import FAINT_STROKE_MM
@@ -379,6 +380,27 @@ def test_bad_settings_file_names_the_field(tmp_path: object) -> None:
 def test_a_speck_beside_a_tick_is_not_an_overvote() -> None:
     assert reading(0.3, 0.0, 0.1) == ("pending", None, "unequal")
     assert reading(0.3, 0.0, 0.2) == ("overvote", None, None)
+
+
+def test_on_a_fax_a_speck_beside_a_solid_mark_is_the_scans_noise() -> None:
+    """A stray pixel or two of a bilevel scan, blurred, beside a mark whose pen came through solid: no second mark.
+    Beside a mark in a light ink broken into dots, a box scribbled over, or on a grey scan: asked as before."""
+    tick = replace(row(0.3, 0.0, 0.0)[0], darkness=0.7, bilevel=True)
+    speck = replace(row(0.0, 0.02, 0.0)[1], darkness=0.2, bilevel=True)
+    empty = replace(row(0.0, 0.0, 0.0)[2], bilevel=True)
+
+    def read(*scores: BoxScore) -> tuple[str, str | None]:
+        result = classify_row("文化馆", list(scores), SETTINGS, page_of(list(scores)))
+        return result.reading, result.reason
+
+    assert read(tick, speck, empty) == ("choice", None)
+    grey = [replace(score, bilevel=False) for score in (tick, speck, empty)]
+    assert read(*grey) == ("pending", "marginal")
+    assert read(replace(tick, darkness=0.3), speck, empty) == ("pending", "marginal")  # a light ink, dithered
+    assert read(replace(tick, fill=0.7), speck, empty) == ("pending", "marginal")  # scribbled over: a correction?
+    assert read(tick, replace(speck, fill=0.06), empty) == ("pending", "marginal")  # more than a speck
+    assert read(tick, replace(speck, scattered=0.01), empty) == ("pending", "marginal")  # pieces: a broken stroke
+    assert read(tick, replace(speck, darkness=0.6), empty) == ("pending", "marginal")  # a solid stroke's tip
 
 
 def circled(option: int, *, centre: float = 0.0, fill: float = 0.04, outside: float = 0.15) -> BoxScore:

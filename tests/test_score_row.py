@@ -145,6 +145,9 @@ def test_a_fax_is_bilevel_and_a_grey_scan_is_not(model: BallotModel) -> None:
         specks = fax.copy()
         specks[::step, ::step] = 128
         assert is_bilevel(specks) == bilevel, step
+    # Every box's score says which it was scored as (the classifier judges a speck on a fax by it).
+    assert all(score.bilevel for score in scores_by_box(fax, model).values())
+    assert not any(score.bilevel for score in scores_by_box(model.blank, model).values())
 
 
 def with_the_back_showing(page: Gray, darkness: float = 0.1, *, through: float = 0.0) -> Gray:

@@ -40,6 +40,10 @@ MIDDLE_REACHED = 0.25  # a mark covering this share of its box's middle is ink t
 # A box's border found this much farther off the fit than its row's others': shifts are whole patch pixels, so one
 # pixel across and one down is no move.
 ROW_SHIFT_MM = math.hypot(1, 1) / PATCH_PX_PER_MM
+# On a bilevel scan a stroke the binarisation kept solid black, 3 patch pixels (0.375 mm) wide or more, measures 0.70
+# after the scorer's blur; a 2-pixel line 0.30, a line broken into dots (dither, a light ink half lost) 0.34 or less,
+# a speck of a pixel or two 0.16–0.28 (score.patch.darkness_of's blur on such lines).
+SOLID = 0.5
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class Page:
     residue: float = 0.0  # what the page leaves along an empty box's border as a rule (median ``edge``)
     clean: bool = False  # no stray ink anywhere (:func:`is_clean_page`)
     match: float = 1.0  # how well the page's box borders were found as a rule (median ``border_match``)
+    bilevel: bool = False  # a black-and-white scan (a fax, a 1-bit scan): its noise is black specks
 
 
 def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
@@ -231,6 +236,18 @@ def is_taped(score: BoxScore, settings: ReadingSettings) -> bool:
     return score.border_hidden >= settings.marks.taped and score.fill < settings.marks.covering
 
 
+def is_speck(score: BoxScore) -> bool:
+    """One small piece of ink, under TRACE_FILL of the box and not solid (SOLID): on a bilevel scan, the scan's
+    own noise (a stray pixel or two, blurred) or all a binarisation left of a light ink."""
+    return score.scattered == 0 and score.fill < TRACE_FILL and score.darkness < SOLID
+
+
+def is_solid(score: BoxScore, settings: ReadingSettings) -> bool:
+    """On a bilevel scan, a mark drawn in an ink the binarisation kept solid (SOLID), not covering its box (a box
+    scribbled over may be a correction, the voter's choice elsewhere)."""
+    return score.darkness >= SOLID and not is_heavy(score, settings)
+
+
 def row_vouches(others: Sequence[BoxScore], page: Page, at_least: float = 0.0) -> bool:
     """The row's other boxes' borders are found as well as the page's are as a rule (within MISFIT_MATCH), and at
     least ``at_least``: they vouch for the row's place where one box's own ink hides its border."""
@@ -301,11 +318,18 @@ def classify_row(
         # or pencil (grain on a photo) is no second mark; nor is ink whose median darkness stays under the level
         # its box's noise set, however much of the box it covers: the noise's own tail, joined to it, or what an
         # eraser or tape left of a mark taken back (field phone 0001, 0007: grain at 0.08–0.115 under levels of
-        # 0.10–0.13). Under every pen and pencil line measured (HB pencil 0.17–0.20, a light hand 0.15).
+        # 0.10–0.13). Under every pen and pencil line measured (HB pencil 0.17–0.20, a light hand 0.15). On a
+        # bilevel scan, beside a mark whose ink came through solid, one speck (:func:`is_speck`) is the scan's
+        # noise: the voter's pen would have come through solid there too. Not beside a mark in a light ink,
+        # broken into dots (a second mark in it may come through as one speck), nor beside a box scribbled over
+        # (tuning seeds 7, 23, 43 on faxes: a scribbled-out box read clear, the vote ticked in a light ink beside
+        # it one speck).
         marginal = [
             score
             for score in marginal
-            if not (score.darkness < marks.trace and score.fill < TRACE_FILL) and score.darkness >= score.ink_level
+            if not (score.darkness < marks.trace and score.fill < TRACE_FILL)
+            and score.darkness >= score.ink_level
+            and not (clear_mark and page.bilevel and is_speck(score) and is_solid(marked[0], settings))
         ]
     beside = [
         score
@@ -603,7 +627,8 @@ def page_of(scores: Sequence[BoxScore]) -> Page:
     if not scores:
         return Page()
     residue = statistics.median(score.edge for score in scores)
-    return Page(residue, is_clean_page(scores), statistics.median(score.border_match for score in scores))
+    match = statistics.median(score.border_match for score in scores)
+    return Page(residue, is_clean_page(scores), match, all(score.bilevel for score in scores))
 
 
 def _rows(scores: Sequence[BoxScore]) -> dict[str, list[BoxScore]]:

@@ -20,7 +20,7 @@ from pipeline.common.reasons import RowWhy, Why
 from pipeline.store.core import StoreError
 from pipeline.store.pages import PageReviewStore
 
-SCHEMA_VERSION = 17
+SCHEMA_VERSION = 18
 DEFAULT_DB = Path("output/ballots.db")
 #: The machine readings table as version 10 made it (a migration rebuilds it so).
 ROW_READINGS = """CREATE TABLE row_readings (
@@ -147,6 +147,8 @@ MIGRATIONS = {
     ALTER TABLE box_scores ADD COLUMN line_over REAL NOT NULL DEFAULT 0;""",
     # The ink around a box counted whatever its darkness: 1, as those scores were classified.
     17: "ALTER TABLE box_scores ADD COLUMN outside_darkness REAL NOT NULL DEFAULT 1;",
+    # Scores stored before did not say whether the scan was black and white: grey, as they were classified.
+    18: "ALTER TABLE box_scores ADD COLUMN bilevel INTEGER NOT NULL DEFAULT 0;",
 }
 
 

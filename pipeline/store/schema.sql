@@ -144,6 +144,7 @@ CREATE TABLE box_scores (
     faint_stroke  REAL NOT NULL DEFAULT 0,    -- mm, longest sharp stroke too faint to count on noisy paper
     line_over     REAL NOT NULL DEFAULT 0,    -- 0-1, darkness of the darkest page line through the box (taken for print)
     outside_darkness REAL NOT NULL DEFAULT 1, -- 0-1, median darkness of the ink around the box
+    bilevel       INTEGER NOT NULL DEFAULT 0, -- 1: the scan is black and white (a fax, a 1-bit scan)
     PRIMARY KEY (page_id, unit, option)
 ) STRICT;
 

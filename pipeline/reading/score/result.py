@@ -33,7 +33,9 @@ fluid over a mark the voter took back), ``faint_stroke`` (where no ink was found
 under :data:`FAINT_LEVEL` but not well under it, the length in mm of the longest sharp stroke at that level: too faint
 to count as a vote on such paper, enough to doubt 弃权) and ``line_over`` (the darkness of the darkest line across
 the page, taken for print, whose course runs through the box, on a grey scan: what lies under it does not show),
-``outside_darkness`` (the median darkness of the ink around the box, as ``darkness`` is of the ink in it).
+``outside_darkness`` (the median darkness of the ink around the box, as ``darkness`` is of the ink in it), and
+``bilevel`` (the scan is black and white, a fax or a 1-bit scan: its noise is black specks, and a light ink comes
+through broken into dots, or as one).
 """
 
 from __future__ import annotations
@@ -44,11 +46,11 @@ from pipeline.ballot.layout import BOX_LINE_WIDTH
 from pipeline.reading.model import BLANK_PX_PER_MM
 
 #: Stored with every page read: raised whenever a score of some box could change for the same image.
-SCORER_VERSION = 14  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
+SCORER_VERSION = 15  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
 # fits; 8: lines; 9: lines looked for 1 mm beside their course, never hiding a mark-wide band, and bent;
 # 10: outside_from_below, joined_below; 11: … only from strokes running on across the rule into the row below; lines
 # along the table's rules, off their place, taken for print; 12: border_hidden (grey scans only);
-# 13: faint_stroke, line_over; 14: outside_darkness
+# 13: faint_stroke, line_over; 14: outside_darkness; 15: bilevel
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 RING_MM = 2.0  # width of the "just around the box" ring
@@ -96,3 +98,4 @@ class BoxScore:
     faint_stroke: float = 0.0
     line_over: float = 0.0
     outside_darkness: float = 0.0
+    bilevel: bool = False

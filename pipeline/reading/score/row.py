@@ -345,6 +345,7 @@ def _score_box(
         ink_level=round(level, 4),
         edge_around=round(edge_around, 4),
         faint_stroke=round(faint_stroke, 2),
+        bilevel=dotted,
     )
     if not ink.any():  # most boxes of a ballot: nothing more to measure
         return empty, Reach()
