@@ -19,7 +19,7 @@ from pipeline.common.reasons import PageReason, Why
 from pipeline.reading import align, locate
 from pipeline.reading.align import Alignment, AlignmentFailure, aligned_by, qr_symbol_corners_mm
 from pipeline.reading.grow import grow_from_code
-from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region, identify_page
+from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region, find_small_qr, identify_page
 from pipeline.reading.locate import Mark, _fits, anchored_fits, mark_candidates, marks_fit, serial_guess
 from pipeline.reading.model import ballot_model
 from pipeline.reading.settings import load_settings
@@ -114,6 +114,23 @@ def test_the_marks_are_among_the_candidates_and_no_sheet_is_fitted_without_them(
     assert marks_fit(page, model) is None
 
 
+def test_a_mark_seen_at_60_degrees_is_a_mark() -> None:
+    """A sheet tilted 35° seen at the edge of a phone's view (25° further) squashes its marks to half their height
+    (1 / cos 60°): the far marks of a steep photo (tuning seed 7: 35 × 21 px, refused as no code)."""
+    page = np.full((2400, 2400), 255, np.uint8)  # a page at 290 dpi, its marks 80 px wide
+    module_w, module_h = 13, 7  # a 7-module square squashed to 1.86 : 1
+    for ring, colour in enumerate((0, 255, 0)):
+        cv2.rectangle(
+            page,
+            (200 + ring * module_w, 300 + ring * module_h),
+            (200 + (7 - ring) * module_w - 1, 300 + (7 - ring) * module_h - 1),
+            colour,
+            -1,
+        )
+    [mark] = mark_candidates(page)
+    assert np.allclose(mark.centre, (200 + 3.5 * module_w, 300 + 3.5 * module_h), atol=1.5)
+
+
 def photographed(image: np.ndarray, roll_deg: float, far_edge: float) -> np.ndarray:
     """``image`` as a photo of the sheet on a dark desk: rolled ``roll_deg`` in the frame, and tilted so that its
     bottom edge, further from the lens, comes out ``far_edge`` times as wide as its top."""
@@ -139,6 +156,61 @@ def test_a_rolled_and_steeply_tilted_photo_is_found_by_its_marks(
     do not agree in size). Either way the four marks are the sheet's corners, taken round in turn."""
     line = scanned(tmp_path, batch, photographed(smudged(ticked(batch, 3), batch), roll_deg, far_edge))
     assert (line["outcome"], line["serial"]) == ("read", batch.serials[3]), line["reason"]
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+
+
+def on_a_desk(image: np.ndarray, scale: float, far_edge: float, at: tuple[float, float]) -> np.ndarray:
+    """``image`` as a photo of the sheet lying on a grained desk, taken from afar: the sheet ``scale`` times its
+    scan's size, tilted so that its top edge comes out ``far_edge`` times as wide as its bottom and its height 0.8,
+    its middle at ``at`` (shares of the frame's width and height) of a frame 2.6 times its height each way."""
+    height, width = image.shape
+    sheet_w, sheet_h = width * scale, height * scale * 0.8
+    frame = round(height * scale * 2.6)
+    inset = sheet_w * (1 - far_edge) / 2
+    middle = np.array([at[0] * frame, at[1] * frame])
+    placed = (
+        np.float32([[inset, 0], [sheet_w - inset, 0], [sheet_w, sheet_h], [0, sheet_h]])
+        - np.float32([sheet_w / 2, sheet_h / 2])
+        + middle.astype(np.float32)
+    )
+    corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    matrix = cv2.getPerspectiveTransform(corners, placed)
+    grain = np.random.default_rng(5).normal(0, 14, (frame, 1)).repeat(frame, axis=1)  # wood: streaks along it
+    desk = np.clip(cv2.GaussianBlur(80 + grain, (0, 0), 3), 0, 255).astype(np.uint8)
+    sheet = cv2.warpPerspective(image, matrix, (frame, frame), flags=cv2.INTER_AREA, borderValue=0)
+    where = cv2.warpPerspective(np.full_like(image, 255), matrix, (frame, frame), borderValue=0) > 127
+    return np.where(where, sheet, desk).astype(np.uint8)
+
+
+def test_a_sheet_in_a_part_of_a_photo_is_looked_for_as_a_page_of_its_own(tmp_path: Path, batch: Batch) -> None:
+    """Issue 19 (steep photos of a sheet on a desk from afar, tuning seed 7: refused as "no code"): the sheet lies
+    in the middle of the frame, tilted, its far marks smaller than a sheet filling the frame prints them, so too few
+    marks are found in the frame to fit it. Its own part of the photo, looked at as a page, shows them at the
+    sheet's size: the sheet is found by its marks. Its code, on the far side, came out too small to read (under two
+    pixels a module): the clerk is told to photograph it closer."""
+    photo = on_a_desk(smudged(ticked(batch, 1), batch, serial=True), 0.75, 0.55, (0.55, 0.5))
+    line = scanned(tmp_path, batch, photo)
+    assert (line["outcome"], line["reason_code"]) == ("unreadable", Why.CODE_TOO_SMALL), line["reason"]
+    assert "72 dpi" in line["reason"] and "closer" in line["reason"]
+
+
+def test_a_small_soft_code_in_the_middle_of_a_photo_is_read_in_the_sheets_corner(batch: Batch) -> None:
+    """Issue 19 (tuning seed 7, steep photos: codes read only once the sheet's part of the photo was looked at):
+    a sheet lying mid-frame, photographed from afar (soft, a JPEG), has its code in none of the frame's corners,
+    where a code too small to read as it is gets enlarged and read; it is in a corner of the sheet's part."""
+    photo = cv2.GaussianBlur(on_a_desk(ticked(batch, 2), 0.7, 0.8, (0.5, 0.5)), (0, 0), 1.0)
+    _, encoded = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    code = find_small_qr(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE))
+    assert code is not None and isinstance(code.sheet, SheetId) and code.sheet.serial == batch.serials[2]
+
+
+def test_a_steep_photo_is_judged_too_coarse_by_its_table_not_by_its_code(tmp_path: Path, batch: Batch) -> None:
+    """Issue 19: on the far side of a steep photo the code comes out at 79 dpi, the table it is read with at over
+    100 (refused: "the scan resolution looks like 79 dpi"); the fit through the marks judges it at the sheet's
+    middle."""
+    photo = on_a_desk(ticked(batch, 2), 0.7, 0.6, (0.55, 0.5))
+    line = scanned(tmp_path, batch, photo)
+    assert (line["outcome"], line["serial"]) == ("read", batch.serials[2]), line["reason"]
     assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
 
 

@@ -181,6 +181,12 @@ PAGE_TEXT: dict[Why, tuple[str, str]] = {
         "the ballot was found by its marks, but neither its code nor its serial can be read; count it by hand "
         "from the paper (the serial is printed under the code)",
     ),
+    Why.CODE_TOO_SMALL: (
+        "按定位标记找到了测评票，但二维码在照片里太小（约 {dpi} dpi），看不清；"
+        "请靠近、正对票面重拍，或按纸质票手工计入",
+        "the ballot was found by its marks, but its code is too small in the photo (about {dpi} dpi) to read; "
+        "photograph it again from closer and from straight above, or count it by hand from the paper",
+    ),
     Why.SHEET_TOO_SMALL: (
         "照片里的票太小（约 {dpi} dpi），二维码和定位标记都看不清；请靠近重拍，让整张票占满画面",
         "the sheet is too small in the photo (about {dpi} dpi) for its code or marks to show; photograph it "

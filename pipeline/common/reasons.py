@@ -50,6 +50,7 @@ class Why(StrEnum):
     SERIAL_FROM_TEXT = "serial_from_text"  # readings (what OCR read), issued (the serial taken, if corrected): read
     SERIAL_UNREADABLE = "serial_unreadable"  # template: found by its marks, neither its code nor its serial read
     SHEET_TOO_SMALL = "sheet_too_small"  # dpi: a sheet in the photo, too small for its code or marks to show
+    CODE_TOO_SMALL = "code_too_small"  # template, dpi: found by its marks, its code too small in the photo to read
     # -- align and refine ----------------------------------------------------------------------------------
     RESOLUTION = "resolution"  # dpi
     MARKS_MISSING = "marks_missing"  # found

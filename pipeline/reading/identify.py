@@ -15,6 +15,7 @@ marks the aligner would find. Only the region already decoded is looked at, so t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ from pipeline.ballot.payload import SheetId, format_serial, parse_payload
 from pipeline.ballot.template import Template
 from pipeline.common.imaging import Gray
 from pipeline.common.reasons import PageReason, Why
+from pipeline.reading.outline import sheet_window
 
 CORNER_SHARE = 0.36  # each corner window spans this share of the page's width and height
 BINARIZERS = (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.FixedThreshold)
@@ -135,15 +137,24 @@ def find_small_qr(image: Gray) -> QrCode | None:
     corner with a global threshold, then prepared in each of the PREPARED ways (:func:`first_ballot`). A few
     tenths of a second: only for a page that showed no ballot's code and is not blank."""
 
-    def attempts() -> Iterator[QrCode | None]:
-        for top, left, corner in _corners(image):
+    def attempts(windows: list[tuple[int, int, Gray]]) -> Iterator[QrCode | None]:
+        for top, left, corner in windows:
             yield decode_region(corner, top, left, zxingcpp.Binarizer.GlobalHistogram)
         for how in PREPARED:
-            for top, left, corner in _corners(image):
+            for top, left, corner in windows:
                 region, factor = _prepared(corner, how)
                 yield decode_region(region, top, left, BINARIZERS[0], factor)
 
-    return first_ballot(attempts())
+    found = first_ballot(attempts(_corners(image)))
+    if found is not None and isinstance(found.sheet, SheetId):
+        return found
+    # A sheet lying in a part of the photo (on a desk, from afar): its code lies in a corner of the sheet, not of
+    # the frame, and the frame's corner windows cut it or miss it.
+    window = sheet_window(image)
+    if window is None:
+        return found
+    inside = [(window.top + top, window.left + left, corner) for top, left, corner in _corners(window.pixels)]
+    return first_ballot(itertools.chain((found,), attempts(inside)))  # a foreign code found before, kept
 
 
 def first_ballot(findings: Iterable[QrCode | None]) -> QrCode | None:

@@ -38,24 +38,28 @@ import numpy.typing as npt
 from pipeline.ballot.layout import MARK_SIZE, PAGE_H, PAGE_W, Layout
 from pipeline.ballot.payload import SERIAL_LENGTH, SheetId, normalise_serial, serial_characters
 from pipeline.ballot.template import Template
-from pipeline.common.imaging import Gray, Matrix
+from pipeline.common.imaging import MM_PER_INCH, Gray, Matrix
 from pipeline.common.reasons import PageReason, Why
 from pipeline.common.tesseract import OcrUnavailableError, read_line
-from pipeline.reading.align import affine, find_mark, largest_child, qr_symbol_corners_mm
+from pipeline.reading.align import affine, find_mark, jacobian, largest_child, qr_symbol_corners_mm
 from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region, modules_of
 from pipeline.reading.model import BallotModel, ballot_model
+from pipeline.reading.outline import sheet_outline, sheet_window
 from pipeline.reading.refine import border_model, find_border
 
 #: A sheet fills at least this share of the photo's shorter side (a photo from afar), at most all of its longer.
 SHEET_SHARE = 0.35
-SHEET_SEARCH_PX = 600  # a sheet's outline is looked for on the photo reduced to this many pixels along its longer side
-SHEET_AREA = (0.03, 0.9)  # … covering this share of the frame
 SEARCH_SIDE_PX = 1400  # marks are looked for on the image reduced to this many pixels across its shorter side
 CANDIDATES = 12  # the likeliest squares found (the four marks, the code's three finders, a stray one or two)
-MARK_SQUARENESS = 1.6  # a mark's bounding rectangle is at most this much longer than wide (35° of tilt up close)
+# A mark's bounding rectangle is at most this much longer than wide: a sheet tilted 35° seen at the edge of a phone's
+# main camera's view (a 26 mm lens: 25° off its axis across the frame's shorter side) is seen at 60°, 1 / cos 60°.
+MARK_SQUARENESS = 2.0
 MARK_SIZES_AGREE = 2.5  # the sheet's marks differ in size by at most this factor (perspective: 35° of tilt up close)
 MARK_BLOCK_SHARE = 0.018  # the threshold's neighbourhood, as a share of the photo's shorter side (~half a mark)
 MARK_CONTRAST = 5  # grey levels a ring must lie below its neighbourhood's mean
+# A code's modules, each under two pixels of the photo (the sampling limit), cannot be told apart, by a decoder or
+# by a person zooming in: the clerk is told to photograph the sheet closer.
+CODE_MODULE_PX = 2.0
 ANCHORED_MISFIT = 0.25  # two marks and the code's corners fit one sheet within this share of a mark's side
 ANCHORED_STARTS = 3  # fits through two marks and the code a fit is grown from, at most
 MISSING_MARK_MM = 35.0  # a mark no quarter showed is looked for this far round where the other three put it
@@ -90,15 +94,17 @@ def locate_by_marks(
     """The page as one of ``templates`` (content hash, template), found by its marks, and what was read on its
     serial's line when the serial came from the print rather than the code (None when the code was decoded).
     A :data:`~pipeline.common.reasons.Why.SERIAL_UNREADABLE` reason when the sheet is found but neither its code
-    nor (``session`` known) its serial can be read; None when no template's marks and borders are found."""
-    candidates = mark_candidates(image)
-    if len(candidates) < 3:
-        return None
+    nor (``session`` known) its serial can be read (:data:`~pipeline.common.reasons.Why.CODE_TOO_SMALL` where the
+    code's modules came out under CODE_MODULE_PX each); None when no template's marks and borders are found."""
+    templates = list(templates)
     best: tuple[float, Matrix, str, Template] | None = None
-    for template_hash, template in templates:
-        fitted = _best_fit(image, candidates, ballot_model(template))
-        if fitted is not None and (best is None or fitted[0] > best[0]):
-            best = (*fitted, template_hash, template)
+    for candidates in candidate_sets(image):
+        for template_hash, template in templates:
+            fitted = _best_fit(image, candidates, ballot_model(template))
+            if fitted is not None and (best is None or fitted[0] > best[0]):
+                best = (*fitted, template_hash, template)
+        if best is not None:
+            break
     if best is None:
         return None
     _, matrix, template_hash, template = best
@@ -111,6 +117,10 @@ def locate_by_marks(
     readings = serial_where_printed(image, matrix, layout) if session is not None else []
     guess = serial_guess(readings)
     if session is None or guess is None:
+        modules = max(_symbol_sizes(template, session))
+        code_scale = _code_px_per_mm(matrix, layout)
+        if code_scale * layout.qr.w / (modules + 8) < CODE_MODULE_PX:  # + 8: the quiet zone, 4 modules a side
+            return PageReason.of(Why.CODE_TOO_SMALL, template=template.id, dpi=round(code_scale * MM_PER_INCH))
         return PageReason.of(Why.SERIAL_UNREADABLE, template=template.id)
     sheet = SheetId(template.id, template.short_hash(), session, guess)
     modules = 25  # any size: the corners are put where the marks say, so the stages after agree with them
@@ -118,24 +128,25 @@ def locate_by_marks(
     return Identified(QrCode(sheet, "", corners, modules), sheet, template_hash, template), readings
 
 
+def _code_px_per_mm(matrix: Matrix, layout: Layout) -> float:
+    """How large the code came out (image px per page mm at its middle), the way it is smaller: a steep photo
+    squeezes it one way."""
+    local = jacobian(matrix, layout.qr.center)
+    return float(min(np.linalg.norm(local[:, 0]), np.linalg.norm(local[:, 1])))
+
+
 def sheet_px_per_mm(image: Gray) -> float | None:
     """How large a sheet lying on a darker surface came out in a photo (px per mm, over its whole area), or None
-    where no such sheet shows: the largest bright region (Otsu's threshold on the photo reduced to SHEET_SEARCH_PX,
-    print closed over) with four corners, covering SHEET_AREA of the frame: an A4 sheet at any distance a phone
-    focuses, with surface round it (a scan, or a photo the sheet fills, has none, and is not measured so)."""
-    factor = min(1.0, SHEET_SEARCH_PX / float(max(image.shape)))
-    small = image if factor == 1.0 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-    _, bright = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    bright = cv2.morphologyEx(bright, cv2.MORPH_CLOSE, np.ones((7, 7), np.uint8))
-    contours, _ = cv2.findContours(bright, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    if not contours:
+    where no such sheet shows: its outline (:func:`~pipeline.reading.outline.sheet_outline`) with four corners:
+    an A4 sheet at any distance a phone focuses."""
+    sheet = sheet_outline(image)
+    if sheet is None:
         return None
-    sheet = cv2.convexHull(max(contours, key=cv2.contourArea))
-    share = cv2.contourArea(sheet) / small.size
-    corners = cv2.approxPolyDP(sheet, 0.02 * cv2.arcLength(sheet, True), True)
-    if not SHEET_AREA[0] <= share <= SHEET_AREA[1] or len(corners) != 4:
+    contour = sheet.astype(np.float32).reshape(-1, 1, 2)
+    corners = cv2.approxPolyDP(contour, 0.02 * cv2.arcLength(contour, True), True)
+    if len(corners) != 4:
         return None
-    return float(np.sqrt(float(cv2.contourArea(sheet)) / (PAGE_W * PAGE_H))) / factor
+    return float(np.sqrt(float(cv2.contourArea(contour)) / (PAGE_W * PAGE_H)))
 
 
 def _symbol_sizes(template: Template, session: str | None) -> tuple[int, ...]:
@@ -208,19 +219,49 @@ def serial_guess(readings: Sequence[str]) -> str | None:
     return longest if len(longest) >= SERIAL_MIN_CHARS else None
 
 
-def mark_candidates(image: Gray) -> list[Mark]:
+def candidate_sets(image: Gray) -> Iterator[list[Mark]]:
+    """The frame's finder-pattern squares (:func:`mark_candidates`), then, where the photo shows a sheet in a part
+    of it (and the caller found no fit through the frame's), those of the sheet's part alone (:func:`_sheet_marks`):
+    the frame's may be the surface's grain or a stain instead of the sheet's far marks, which the frame's size
+    bounds leave out."""
+    yield mark_candidates(image)
+    inside = _sheet_marks(image)
+    if inside:
+        yield inside
+
+
+def _sheet_marks(image: Gray) -> list[Mark]:
+    """The finder-pattern squares of the part of the photo a sheet lies in
+    (:func:`~pipeline.reading.outline.sheet_window`), in the photo's pixels: their size bounds from the sheet's
+    part, not the whole frame (a sheet on a desk photographed from afar and tilted: its far marks are smaller than
+    a sheet filling SHEET_SHARE of the frame prints them). None where the sheet fills the frame or none shows."""
+    window = sheet_window(image)
+    if window is None:
+        return []
+    offset = np.array([window.left, window.top], dtype=np.float64)
+    return [Mark(mark.centre + offset, mark.side) for mark in mark_candidates(window.pixels, window.px_per_mm)]
+
+
+def mark_candidates(image: Gray, px_per_mm: float | None = None) -> list[Mark]:
     """The finder-pattern squares of the image, likeliest (largest) first, at most CANDIDATES: a dark square ring
     round a dark core, as square as a steep photo leaves it, of a size a sheet filling SHEET_SHARE of the photo
-    or more would print its 7 mm marks at. Looked for on the image reduced to SEARCH_SIDE_PX across (a 7 mm mark
-    stays 10 px or more), each then centred on the image itself (:func:`~pipeline.reading.align.find_mark`)."""
+    or more would print its 7 mm marks at (``px_per_mm``: a sheet this large in the image, its marks' sizes within
+    MARK_SIZES_AGREE of that scale's either way). Looked for on the image reduced to SEARCH_SIDE_PX across (a 7 mm
+    mark stays 10 px or more), each then centred on the image itself (:func:`~pipeline.reading.align.find_mark`).
+    Each ring is told from the paper within about half a mark of it."""
     marks: list[Mark] = []
     for side in (SEARCH_SIDE_PX, min(image.shape)):  # a small, soft sheet's rings close up when reduced: whole
         factor = min(1.0, side / min(image.shape))
         small = image if factor == 1.0 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
         height, width = small.shape
-        smallest = SHEET_SHARE * min(height, width) / 210.0 * MARK_SIZE * 0.7
-        largest = max(height, width) / 210.0 * MARK_SIZE * 1.3
-        block = _odd(min(max(MARK_BLOCK_SHARE * min(height, width), 15), 61))
+        if px_per_mm is None:
+            smallest = SHEET_SHARE * min(height, width) / 210.0 * MARK_SIZE * 0.7
+            largest = max(height, width) / 210.0 * MARK_SIZE * 1.3
+            half_mark = MARK_BLOCK_SHARE * min(height, width)
+        else:
+            mark = MARK_SIZE * px_per_mm * factor
+            smallest, largest, half_mark = mark / MARK_SIZES_AGREE, mark * MARK_SIZES_AGREE, mark / 2
+        block = _odd(min(max(half_mark, 15), 61))
         marks = _squares(np.asarray(small, dtype=np.uint8), smallest, largest, block)
         if len(marks) < 3:  # broken up by specks (a fax, a dusty scan): cleaned
             marks = _squares(np.asarray(cv2.medianBlur(small, 3), dtype=np.uint8), smallest, largest, block)

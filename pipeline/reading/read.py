@@ -24,7 +24,7 @@ from pipeline.reading.identify import Catalog, Identified, Unidentified, identif
 from pipeline.reading.ingest import ScanPage, image_fingerprint
 from pipeline.reading.keep import kept_image, reduced_image
 from pipeline.reading.lines import printed_of
-from pipeline.reading.locate import anchored_fits, locate_by_marks, mark_candidates, marks_fit, sheet_px_per_mm
+from pipeline.reading.locate import anchored_fits, candidate_sets, locate_by_marks, marks_fit, sheet_px_per_mm
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outcome import SheetRead, SheetRejected, SheetResult
 from pipeline.reading.refine import border_model, refine_alignment
@@ -37,8 +37,10 @@ BY_MARKS_INSTEAD = frozenset({Why.NO_CODE, Why.CODE_DAMAGED, Why.CODE_NOT_OURS})
 
 #: A page the marks cannot fit for these reasons is fitted from its QR code outward instead (:mod:`.grow`): a
 #: mark outside the image or too far from where the code predicts it (a steep photo), or a fit distorted by one.
+#: Nor is a page's resolution judged by its code alone: on the far side of a steep photo the code comes out
+#: smaller than the table it is read with (the fits after judge it at the sheet's middle).
 GROWN_INSTEAD = frozenset(
-    {Why.MARKS_MISSING, Why.MARKS_MISFIT, Why.QR_DISAGREES, Why.SKEWED, Why.STRETCHED, Why.CUT_OFF}
+    {Why.MARKS_MISSING, Why.MARKS_MISFIT, Why.QR_DISAGREES, Why.SKEWED, Why.STRETCHED, Why.CUT_OFF, Why.RESOLUTION}
 )
 
 
@@ -117,17 +119,17 @@ def _without_the_marks(
     grown = grow_from_code(image, found.qr, model, settings.alignment)
     if isinstance(grown, Alignment) or grown.reason.code == Why.CUT_OFF:
         return grown
-    candidates = mark_candidates(image)  # looked for once, for both fits below
-    matrix = marks_fit(image, model, found.qr, candidates)
-    if matrix is not None:
-        by_marks = aligned_by(image, matrix, found.qr, model.layout, settings.alignment)
-        if isinstance(by_marks, Alignment):
-            return by_marks
-    # Two marks cut off: the two left and the code fit the sheet near them, and the fit is grown from there.
-    for start in anchored_fits(model, found.qr, candidates):
-        grown = grow_from_code(image, found.qr, model, settings.alignment, start)
-        if isinstance(grown, Alignment):
-            return grown
+    for candidates in candidate_sets(image):  # the frame's marks, then the sheet's part of a photo's
+        matrix = marks_fit(image, model, found.qr, candidates)
+        if matrix is not None:
+            by_marks = aligned_by(image, matrix, found.qr, model.layout, settings.alignment)
+            if isinstance(by_marks, Alignment):
+                return by_marks
+        # Two marks cut off: the two left and the code fit the sheet near them, and the fit is grown from there.
+        for start in anchored_fits(model, found.qr, candidates):
+            grown = grow_from_code(image, found.qr, model, settings.alignment, start)
+            if isinstance(grown, Alignment):
+                return grown
     return failure
 
 
