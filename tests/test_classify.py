@@ -661,6 +661,16 @@ def test_a_ticks_long_leg_that_ends_in_the_box_above_is_asked_about() -> None:
     ):
         readings = {r.unit: r for r in classify_page([upper_box, *upper[1:], lower_box, *lower[1:]], SETTINGS)}
         assert (readings["图书馆"].reading, readings["图书馆"].choice) == ("choice", "满意")
+    # A column of long-legged ticks: the box below leaves its own leg upwards, and the leg of the tick two rows
+    # down passes beside it, below it (tuning seed 13, a fax: read 多选 beside the upper row's own tick).
+    ticked = replace(upper[1], fill=0.22, centre=0.33, darkness=0.62)
+    passed = replace(leaving, outside=0.07, outside_below=0.34, outside_from_below=0.34)
+    readings = {r.unit: r for r in classify_page([leg_inside, ticked, upper[2], passed, *lower[1:]], SETTINGS)}
+    assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", RowWhy.LEG)
+    # Its own ink leaving it downwards as well as up (a cross reaching out of both boxes): no leg from it.
+    crossed = replace(passed, outside_below=0.84)
+    readings = {r.unit: r for r in classify_page([leg_inside, ticked, upper[2], crossed, *lower[1:]], SETTINGS)}
+    assert readings["图书馆"].reason != RowWhy.LEG
 
 
 def test_a_mark_far_fainter_than_the_voters_others_is_asked_about() -> None:

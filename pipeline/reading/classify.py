@@ -582,8 +582,8 @@ def legs_reaching_in(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettin
     middle empty without ringing it (a leg crossing a corner of the box runs out of its side; a ring drawn round
     the box crosses into it all round), its ink inside runs on into the ring below it (``joined_below``: a mark of
     the box's own beside the tip of a stroke from below does not touch it), and the box right below is marked
-    with ink leaving it upwards (all but ``1 - marks.from_below`` of its ink around it lies above it: a slash or
-    a cross reaching out of both boxes leaves ink every way)."""
+    with ink leaving it upwards (all but ``1 - marks.from_below`` of its own ink around it lies above it: a slash or
+    a cross reaching out of both boxes leaves ink every way; :func:`own_share_below`)."""
     marks = settings.marks
     return _legs(
         rows,
@@ -592,10 +592,18 @@ def legs_reaching_in(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettin
             and above.joined_below > 0
             and (above.outside_below >= marks.from_below or (above.centre == 0 and above.encircled < marks.encircled))
             and below.outside > 0
-            and below.outside_below <= 1 - marks.from_below
+            and own_share_below(below) <= 1 - marks.from_below
             and classify_box(below, settings) == "marked"
         ),
     )
+
+
+def own_share_below(score: BoxScore) -> float:
+    """The share of a box's own ink around it lying below it: the leg of a tick two rows down, passing beside the
+    box on its way up, lies below it too but is not its ink (``outside_from_below``; a column of long-legged
+    ticks, tuning seed 13 on a fax: a leg ending in the box above read as a second vote, the row 多选)."""
+    own = 1.0 - score.outside_from_below
+    return max(0.0, score.outside_below - score.outside_from_below) / own if own > 0 else 0.0
 
 
 def _legs(rows: Sequence[Sequence[BoxScore]], leg: Callable[[BoxScore, BoxScore], bool]) -> dict[str, frozenset[int]]:
