@@ -12,7 +12,9 @@ It prints ballots, fills and captures them with the simulator (a profile, and op
   that the machine decided without a clerk (right or wrong; wrong ones are also misreads).
 - *Pages refused* are readable pages stored as anything but read, counted by reason code. Pages with a box
   or the code outside the image must be refused: ``cut`` counts them as refused / read (read is a failure).
-- *Lost* rows are marks a 1-bit device wiped out itself (nothing left to read); they are not misreads.
+- *Lost* rows are marks a 1-bit device wiped out itself (nothing left to read): 弃权 and review are both right
+  there (the truth's semantics), so they are neither misreads nor clear rows flagged; ``lost f/r`` counts those
+  sent to a clerk and those read as something else.
 
 Seeds. Seeds 1–999 are for tuning (every seed the README quotes from before issue 19, 7 to 505, is one):
 look at their failures, change the reader, run them again. Seeds from 1000 up are held out: run them only
@@ -126,6 +128,8 @@ def _rows(result: Result, sheet: SheetTruth, line: dict) -> None:  # type: ignor
                 counts["flagged_ambiguous"] += 1
             elif row.obscured:
                 counts["flagged_obscured"] += 1
+            elif not row.legible:  # nothing left to read: review is as right as 弃权 (pipeline.simulation.truth)
+                counts["flagged_lost"] += 1
             else:
                 counts["flagged_clear"] += 1
                 result.clear_reasons[line["rows"][row.unit]["reason"] or "?"] += 1
@@ -191,7 +195,8 @@ def report(result: Result) -> None:
         f"{result.job.name:22s} {result.job.profile:7s} {result.pages:5d} {sum(result.refused.values()):7d} {cut:>7s} "
         f"{counts['rows']:5d} {counts['misread']:7d} {counts['flagged_clear']:5d} "
         f"{100 * counts['flagged_clear'] / clear:5.1f}% {counts['ambiguous_read']:4d}/{counts['ambiguous']:<4d} "
-        f"{counts['flagged_obscured']:4d}/{counts['obscured']:<4d} {counts['lost']:4d} {result.seconds:6.0f}s"
+        f"{counts['flagged_obscured']:4d}/{counts['obscured']:<4d} {counts['flagged_lost']:4d}/{counts['lost']:<4d} "
+        f"{result.seconds:6.0f}s"
     )
     for reason, count in result.refused.most_common():
         print(f"{'':31s}refused {count}× {reason}")
@@ -233,7 +238,7 @@ def main() -> None:
         print(f"  {name}: {CONDITIONS[name].summary}")  # type: ignore[index]
     print(
         f"{'condition':22s} {'profile':7s} {'pages':>5s} {'refused':>7s} {'cut r/r':>7s} {'rows':>5s} {'misread':>7s} "
-        f"{'clear flagged':>12s} {'amb read':>9s} {'obscured':>9s} {'lost':>4s} {'scan':>7s}"
+        f"{'clear flagged':>12s} {'amb read':>9s} {'obscured':>9s} {'lost f/r':>9s} {'scan':>7s}"
     )
     started = time.perf_counter()
     totals: Counter[str] = Counter()
