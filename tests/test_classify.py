@@ -283,6 +283,36 @@ def test_blank_means_light_pencil_would_have_shown() -> None:
     assert at_level(firm + 0.1, 0.3, 0.0, 0.0) == ("choice", "满意", None)
 
 
+def test_on_a_fax_blank_means_the_voters_ink_came_through() -> None:
+    """A fax's threshold wipes a light ink out. Where the voter's marks on the sheet came through solid, an empty
+    row is 弃权; where they came through broken (their median darkness under SOLID), or too few to tell, the
+    threshold may have wiped this row's mark: the clerk checks the paper. Not on a grey scan."""
+    empty = [replace(score, bilevel=True) for score in row(0.0, 0.0, 0.0)]
+
+    def read(scores: list[BoxScore], hand: float | None) -> tuple[str, str | None]:
+        result = classify_row("文化馆", scores, SETTINGS, page_of(scores), hand=hand)
+        return result.reading, result.reason
+
+    assert read(empty, 0.7) == ("blank", None)
+    assert read(empty, 0.3) == ("pending", RowWhy.DROPPED)
+    assert read(empty, None) == ("pending", RowWhy.DROPPED)
+    grey = [replace(score, bilevel=False) for score in empty]
+    assert read(grey, 0.3) == ("blank", None)
+    assert read(grey, None) == ("blank", None)
+    # A sheet whose marks came through broken: its empty rows asked, its clear marks read.
+    sheet = [
+        *empty,
+        *(replace(score, unit="图书馆", bilevel=True, darkness=0.3) for score in row(0.3, 0.0, 0.0)),
+        *(replace(score, unit="博物馆", bilevel=True, darkness=0.3) for score in row(0.0, 0.3, 0.0)),
+        *(replace(score, unit="体育中心", bilevel=True, darkness=0.3) for score in row(0.0, 0.0, 0.3)),
+    ]
+    readings = {result.unit: (result.reading, result.reason) for result in classify_page(sheet, SETTINGS)}
+    assert readings["文化馆"] == ("pending", RowWhy.DROPPED)
+    assert readings["图书馆"] == ("choice", None)
+    solid = [replace(score, darkness=0.7) if score.fill else score for score in sheet]
+    assert {result.unit: result.reading for result in classify_page(solid, SETTINGS)}["文化馆"] == "blank"
+
+
 def test_ink_around_the_marked_box_is_a_tick_leaving_it() -> None:
     # As much as the longest legs measured (long ticks up to 0.147); far more is asked (``scribbled``, below).
     assert reading(0.25, 0.0, 0.0, outside=(0.15, 0.0, 0.0)) == ("choice", "满意", None)

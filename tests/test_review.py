@@ -911,3 +911,35 @@ def test_marks_under_correction_tape_are_read_or_asked_about_with_the_paper_name
     assert [b["seen"] for b in row["boxes"]] == ["taped", "empty", "clear"]
     assert row["paper"].startswith("方框上贴了修正带")
     store.close()
+
+
+def test_an_empty_row_of_a_fax_whose_marks_came_through_broken_sends_the_clerk_to_the_paper(
+    tmp_path: Path, template: Template
+) -> None:
+    """Issue 19: a fax's threshold wipes a light ink out, leaving nothing. On a black-and-white scan whose voter's
+    marks are too few to tell how their ink came through (two ticks here), an empty row is asked about, the clerk
+    sent to the paper; the ticks are read."""
+    import cv2
+
+    from tests.helpers import box, print_batch, tick
+
+    batch = print_batch(tmp_path, template, 1, SESSION)
+    db, layout, [sheet] = batch.fresh_db(tmp_path), batch.layout, batch.pages()
+    tick(sheet, box(layout, "局机关", "满意"))
+    tick(sheet, box(layout, "文化馆", "基本满意"))
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    cv2.imwrite(str(scans / "fax.png"), np.where(sheet < 160, 0, 255).astype(np.uint8))
+    result = CliRunner().invoke(main, ["scan", str(scans), "--session", SESSION, "--db", str(db), "--jobs", "1"])
+    assert result.exit_code in (0, 1), result.output
+
+    rows = exported(db)["fax.png"]["rows"]
+    assert (rows["局机关"]["reading"], rows["文化馆"]["reading"]) == ("满意", "基本满意")
+    assert (rows["图书馆"]["reading"], rows["图书馆"]["reason"]) == ("pending", "dropped")
+    store = open_store(db)
+    client = create_app(store, SESSION, TOKEN, "测试员").test_client()
+    client.set_cookie(cookie_name(TOKEN), TOKEN)
+    row = row_of(client, "fax.png", "图书馆")
+    assert row["paper"].startswith("黑白扫描（传真）会丢掉浅色笔迹")
+    assert [b["seen"] for b in row["boxes"]] == ["empty", "empty", "empty"]
+    store.close()

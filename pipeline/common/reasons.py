@@ -116,6 +116,7 @@ class RowWhy(StrEnum):
     FAINT = "faint"
     LEG = "leg"  # the mark may be the long leg of a tick in the box below
     SCRIBBLED = "scribbled"  # the row's one mark has far more ink around it than a tick leaves: crossed out?
+    DROPPED = "dropped"  # nothing seen, on a black-and-white scan that broke the sheet's marks up: a light one lost?
 
 
 class BoxSeen(StrEnum):

@@ -466,6 +466,12 @@ def classify_row(
     # `firm` (a dark or grainy photo), HB pencil, as dark as `firm` and no darker, is lost in it.
     if any(score.ink_level >= marks.firm and score.position not in withdrawn for score in scores):
         return pending(RowWhy.NOISY)
+    # On a black-and-white scan a light mark may have been wiped out by the threshold, leaving nothing: where the
+    # voter's marks on the sheet came through broken (their median darkness under SOLID) or too few to tell, so may
+    # have one here (tuning seed 7 faxes: on such sheets over half the rows read 弃权 held a vote in a light ink; on
+    # sheets marked solid, none).
+    if page.bilevel and (hand is None or hand < SOLID):
+        return pending(RowWhy.DROPPED)
     return RowReading(unit, "blank", None, None)
 
 

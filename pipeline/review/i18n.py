@@ -113,6 +113,10 @@ STRINGS: dict[str, tuple[str, str]] = {
         "方框上贴了修正带：屏幕上看不见带下的笔迹，请核对纸质测评票（对着光看）。",
         "Correction tape over a box: what lies under it does not show on screen; hold the paper ballot to the light.",
     ),
+    "paper_dropped": (
+        "黑白扫描（传真）会丢掉浅色笔迹：请核对纸质测评票。",
+        "A black-and-white scan (a fax) drops light ink: check the paper ballot.",
+    ),
     "paper_noisy": (
         "图像噪点多，淡铅笔痕迹可能看不出：请核对纸质测评票。",
         "The scan is too grainy to show light pencil: check the paper ballot.",

@@ -243,6 +243,8 @@ def flagged_json(
         paper = texts["paper_faint"]
     elif row.state.reason == RowWhy.NOISY:
         paper = texts["paper_noisy"]
+    elif row.state.reason == RowWhy.DROPPED:
+        paper = texts["paper_dropped"]
     return {
         **row_json(row.state, texts, zone),
         "serial": row.serial,
