@@ -53,7 +53,7 @@ HELD_OUT_FROM = 1000
 #: Held-out seeds that showed a silent misread and were fixed on: tuning seeds since (README, "Seeds").
 SPENT = range(HELD_OUT_FROM, 1006)
 TUNING_SEEDS = [*range(1, HELD_OUT_FROM), *SPENT]
-NEXT_HELD_OUT = 1006  # the seed of the README's report; the next report after a change made on it takes 1007
+NEXT_HELD_OUT = 1007  # the README's report: a seed never run before (1006, reported twice, had no change made on it)
 PROFILES = ("office", "fax", "phone", "bad")
 # Every condition with the devices it is about (a subset of what it composes with, to stay within ~10 min).
 ALL_CONDITIONS: dict[str, tuple[str, ...]] = {
