@@ -543,6 +543,11 @@ def test_ink_under_its_boxs_noise_level_beside_a_clear_mark_is_no_second_mark() 
     assert classify_row("文化馆", [scores[0], level, scores[2]], SETTINGS).reason == RowWhy.MARGINAL
     weak = row(SETTINGS.marks.definite + 0.01, 0.0, 0.0)
     assert classify_row("文化馆", [weak[0], grain, weak[2]], SETTINGS).reason == RowWhy.MARGINAL
+    # Held-out seed 1007 (a dark, grainy photo): two crosses of one pen, 0.387 and 0.385 dark, one a hair under its
+    # box's level (0.387), the other over its own (0.371): as dark as the clear mark, never the noise's tail.
+    cross = replace(scores[0], fill=0.35, darkness=0.385, ink_level=0.371)
+    twin = replace(scores[1], fill=0.44, centre=0.72, darkness=0.3865, ink_level=0.3871)
+    assert classify_row("文化馆", [cross, twin, scores[2]], SETTINGS).reason == RowWhy.MARGINAL
 
 
 def test_a_faint_trace_beside_a_ring_is_grain() -> None:
@@ -808,3 +813,8 @@ def test_ink_around_a_box_under_its_noise_level_beside_a_clear_mark_is_no_second
     assert classify_row("文化馆", [tick, pen, row(0.0, 0.0, 0.0)[2]], SETTINGS).reason == RowWhy.OUTSIDE
     alone = classify_row("文化馆", [row(0.0, 0.0, 0.0)[0], back, row(0.0, 0.0, 0.0)[2]], SETTINGS)
     assert (alone.reading, alone.reason) == ("pending", RowWhy.OUTSIDE)
+    # On grainier paper (level 0.16), under its box's level but as dark as the pencil tick beside it: one pencil's,
+    # asked.
+    pencil = replace(tick, darkness=0.2)
+    beside = replace(back, outside_darkness=0.15, ink_level=0.16)
+    assert classify_row("文化馆", [pencil, beside, row(0.0, 0.0, 0.0)[2]], SETTINGS).reason == RowWhy.OUTSIDE

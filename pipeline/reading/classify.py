@@ -313,12 +313,18 @@ def classify_row(
     # Tape is laid over one box, where a fax's burst of lost scan lines or a row off its fit hides every border.
     whole = any(score.border_hidden < marks.taped / 2 for score in scores)
     taped = {score.position for score in scores if is_taped(score, settings) and whole}
+    # How dark ink beside the row's one clear mark (or ring) must be to be as dark as it, one pen's (firm_alike):
+    # ink that dark is never the noise's tail, whatever the level the noise set in its box.
+    as_dark = marks.firm_alike * (marked[0].darkness if clear_mark else circled[0].outside_darkness if circled else 0.0)
     if clear_mark or (len(circled) == 1 and not marked):
         # Beside one clear mark (a firm tick, or a ring round a box), a trace too faint and small for any pen
         # or pencil (grain on a photo) is no second mark; nor is ink whose median darkness stays under the level
         # its box's noise set, however much of the box it covers: the noise's own tail, joined to it, or what an
         # eraser or tape left of a mark taken back (field phone 0001, 0007: grain at 0.08–0.115 under levels of
-        # 0.10–0.13). Under every pen and pencil line measured (HB pencil 0.17–0.20, a light hand 0.15). On a
+        # 0.10–0.13). Under every pen and pencil line measured (HB pencil 0.17–0.20, a light hand 0.15); and fainter
+        # than the clear mark by far (as_dark): on a dark, grainy photo two crosses of one pen measured 0.387 and
+        # 0.385 against their boxes' levels of 0.387 and 0.371, one a hair under, and the row read as the other
+        # (held-out seed 1007, marks-cut phone: an overvote read 基本满意). On a
         # bilevel scan, beside a mark whose ink came through solid, one speck (:func:`is_speck`) is the scan's
         # noise: the voter's pen would have come through solid there too. Not beside a mark in a light ink,
         # broken into dots (a second mark in it may come through as one speck), nor beside a box scribbled over
@@ -328,7 +334,7 @@ def classify_row(
             score
             for score in marginal
             if not (score.darkness < marks.trace and score.fill < TRACE_FILL)
-            and score.darkness >= score.ink_level
+            and (score.darkness >= score.ink_level or score.darkness >= as_dark)
             and not (clear_mark and page.bilevel and is_speck(score) and is_solid(marked[0], settings))
         ]
     beside = [
@@ -339,7 +345,8 @@ def classify_row(
         and score.position not in from_below
         # Beside one clear mark, ink around another box whose median darkness stays under that box's noise level
         # is the noise's tail, the back's print, a shadow (show-through photos: 0.08–0.12 against pen from 0.17)
-        and not (clear_mark and score.outside_darkness < score.ink_level)
+        # unless it is as dark as the clear mark (as_dark)
+        and not (clear_mark and score.outside_darkness < score.ink_level and score.outside_darkness < as_dark)
     ]
     # A ring drawn tight round a box runs along its printed border and leaves little ink anywhere else. A soft
     # photo leaves some of the printed line's own grey there too, unevenly: a box is compared with the row's
