@@ -255,9 +255,9 @@ ROW_TEXT: dict[RowWhy, tuple[str, str]] = {
     RowWhy.EDGE: ("方框边线上有笔迹（紧贴方框画的圈？）", "ink along a box's border (a ring drawn tight round it?)"),
     RowWhy.NOISY: ("图像噪点多，淡铅笔痕迹可能看不出，请核对原票", "too noisy to show light pencil: check the paper"),
     RowWhy.DROPPED: (
-        "黑白扫描（传真）可能丢掉了浅色笔迹（本票其他记号已断断续续），请核对原票",
-        "a black-and-white scan may have dropped a light mark (the sheet's others came through broken): "
-        "check the paper",
+        "黑白扫描（传真）可能丢掉了浅色笔迹（本票其他记号断断续续，或太少看不出），请核对原票",
+        "a black-and-white scan may have dropped a light mark (the sheet's others came through broken, or are too "
+        "few to tell): check the paper",
     ),
 }
 
