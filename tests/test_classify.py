@@ -242,8 +242,11 @@ def test_heavy_marks_are_the_voters_way_only_where_they_mark_most_rows() -> None
         rows |= {f"t{index}": [replace(score, unit=f"t{index}") for score in row(0, 0.3, 0)] for index in range(ticks)}
         return rows
 
-    assert len(heavy_marks(sheet(4, 3), SETTINGS)) == 4
-    assert heavy_marks(sheet(4, 4), SETTINGS) == []
+    def marked(rows: dict[str, list[BoxScore]]) -> list[BoxScore]:
+        return [score for group in rows.values() for score in group if classify_box(score, SETTINGS) == "marked"]
+
+    assert len(heavy_marks(marked(sheet(4, 3)), SETTINGS)) == 4
+    assert heavy_marks(marked(sheet(4, 4)), SETTINGS) == []
     readings = classify_page([score for group in sheet(4, 6).values() for score in group], SETTINGS)
     assert {(r.reading, r.reason) for r in readings if r.unit.startswith("h")} == {("pending", RowWhy.SCRIBBLED)}
     readings = classify_page([score for group in sheet(6, 3).values() for score in group], SETTINGS)

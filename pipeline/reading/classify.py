@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -494,8 +494,8 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
     reaching = legs_reaching_in(list(rows.values()), settings)
     hand = voters_hand(rows.values(), settings, page)
     around = halos(list(rows.values()), settings)
-    heavy = heavy_marks(rows, settings)
     marked = [score for group in rows.values() for score in group if classify_box(score, settings) == "marked"]
+    heavy = heavy_marks(marked, settings)
     return [
         classify_row(
             unit,
@@ -518,15 +518,14 @@ def is_heavy(score: BoxScore, settings: ReadingSettings) -> bool:
     return score.fill >= settings.marks.covering
 
 
-def heavy_marks(rows: Mapping[str, Sequence[BoxScore]], settings: ReadingSettings) -> list[BoxScore]:
-    """The page's marks covering most of their box (:func:`is_heavy`) where they are the voter's way of marking:
-    more of them than of the sheet's other marks. A voter who fills boxes in (or marks heavily) does so on most
-    rows of the sheet; one who ticks and strikes a mark out with loops does that on a few rows, however many
+def heavy_marks(marked: Sequence[BoxScore], settings: ReadingSettings) -> list[BoxScore]:
+    """Of the page's marked boxes, those covering most of their box (:func:`is_heavy`) where they are the voter's
+    way of marking: more of them than of the sheet's other marks. A voter who fills boxes in (or marks heavily) does
+    so on most rows of the sheet; one who ticks and strikes a mark out with loops does that on a few rows, however many
     (tuning seed 11: four rows struck out on a sheet of six ticks vouched for each other, one read as the vote).
     None where they are not."""
-    marks = [score for group in rows.values() for score in group if classify_box(score, settings) == "marked"]
-    heavy = [score for score in marks if is_heavy(score, settings)]
-    return heavy if 2 * len(heavy) > len(marks) else []
+    heavy = [score for score in marked if is_heavy(score, settings)]
+    return heavy if 2 * len(heavy) > len(marked) else []
 
 
 #: A mark covering this share of its box's middle or more covers all of it (a fill, a scribble, loops); a tick's or a

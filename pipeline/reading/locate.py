@@ -30,6 +30,7 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -89,16 +90,17 @@ class Mark:
 
 
 def locate_by_marks(
-    image: Gray, session: str | None, templates: Iterable[tuple[str, Template]]
+    image: Gray, session: str | None, templates: Iterable[tuple[str, Template]], marks: MarkSearch | None = None
 ) -> tuple[Identified, list[str] | None] | PageReason | None:
     """The page as one of ``templates`` (content hash, template), found by its marks, and what was read on its
     serial's line when the serial came from the print rather than the code (None when the code was decoded).
+    ``marks``: the image's :class:`MarkSearch`, where the caller keeps one.
     A :data:`~pipeline.common.reasons.Why.SERIAL_UNREADABLE` reason when the sheet is found but neither its code
     nor (``session`` known) its serial can be read (:data:`~pipeline.common.reasons.Why.CODE_TOO_SMALL` where the
     code's modules came out under CODE_MODULE_PX each); None when no template's marks and borders are found."""
     templates = list(templates)
     best: tuple[float, Matrix, str, Template] | None = None
-    for candidates in candidate_sets(image):
+    for candidates in (marks or MarkSearch(image)).sets():
         for template_hash, template in templates:
             fitted = _best_fit(image, candidates, ballot_model(template))
             if fitted is not None and (best is None or fitted[0] > best[0]):
@@ -219,15 +221,30 @@ def serial_guess(readings: Sequence[str]) -> str | None:
     return longest if len(longest) >= SERIAL_MIN_CHARS else None
 
 
-def candidate_sets(image: Gray) -> Iterator[list[Mark]]:
-    """The frame's finder-pattern squares (:func:`mark_candidates`), then, where the photo shows a sheet in a part
-    of it (and the caller found no fit through the frame's), those of the sheet's part alone (:func:`_sheet_marks`):
-    the frame's may be the surface's grain or a stain instead of the sheet's far marks, which the frame's size
-    bounds leave out."""
-    yield mark_candidates(image)
-    inside = _sheet_marks(image)
-    if inside:
-        yield inside
+class MarkSearch:
+    """The finder-pattern squares of one image, each search made once and only when asked for (on a large photo
+    one takes up to seconds; a page found by its marks may be fitted through them again when read)."""
+
+    def __init__(self, image: Gray) -> None:
+        self.image = image
+
+    @cached_property
+    def frame(self) -> list[Mark]:
+        """The frame's (:func:`mark_candidates`)."""
+        return mark_candidates(self.image)
+
+    @cached_property
+    def sheet(self) -> list[Mark]:
+        """Those of the part of the photo a sheet lies in (:func:`_sheet_marks`)."""
+        return _sheet_marks(self.image)
+
+    def sets(self) -> Iterator[list[Mark]]:
+        """The frame's, then, where the photo shows a sheet in a part of it (and the caller found no fit through the
+        frame's), the sheet's part's alone: the frame's may be the surface's grain or a stain instead of the sheet's
+        far marks, which the frame's size bounds leave out."""
+        yield self.frame
+        if self.sheet:
+            yield self.sheet
 
 
 def _sheet_marks(image: Gray) -> list[Mark]:

@@ -24,7 +24,7 @@ from pipeline.reading.identify import Catalog, Identified, Unidentified, identif
 from pipeline.reading.ingest import ScanPage, image_fingerprint
 from pipeline.reading.keep import kept_image, reduced_image
 from pipeline.reading.lines import printed_of
-from pipeline.reading.locate import anchored_fits, candidate_sets, locate_by_marks, marks_fit, sheet_px_per_mm
+from pipeline.reading.locate import MarkSearch, anchored_fits, locate_by_marks, marks_fit, sheet_px_per_mm
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outcome import SheetRead, SheetRejected, SheetResult
 from pipeline.reading.refine import border_model, refine_alignment
@@ -53,8 +53,9 @@ def read_sheet(
     fingerprint = image_fingerprint(image)
     found = identify_page(image, session, catalog, settings.blank_page_ink)
     serial_text: list[str] | None = None  # what was read on the serial's line, where the code was not
+    marks = MarkSearch(image)  # looked for once, where a fallback needs them
     if isinstance(found, Unidentified) and found.reason.code in BY_MARKS_INSTEAD:
-        located = locate_by_marks(image, session, catalog.values())
+        located = locate_by_marks(image, session, catalog.values(), marks)
         if isinstance(located, PageReason):  # found by its marks, but no serial to count it under
             found = Unidentified("unreadable", located)
         elif located is not None:
@@ -71,7 +72,7 @@ def read_sheet(
         return SheetRejected("unreadable", reason, fingerprint, sheet, found.template_hash, reduced_image(image))
 
     model = ballot_model(found.template)
-    alignment = locate(image, found, model, settings)
+    alignment = locate(image, found, model, settings, marks)
     if isinstance(alignment, AlignmentFailure):
         return rejected(alignment.reason)
     checked = check_page(image, alignment, model)
@@ -87,14 +88,16 @@ def read_sheet(
 
 
 def locate(
-    image: Gray, found: Identified, model: BallotModel, settings: ReadingSettings
+    image: Gray, found: Identified, model: BallotModel, settings: ReadingSettings, marks: MarkSearch | None = None
 ) -> Alignment | AlignmentFailure:
-    """The transform a sheet is read with: the registration marks' fit, refined on the printed borders."""
+    """The transform a sheet is read with: the registration marks' fit, refined on the printed borders. ``marks``:
+    the image's :class:`~pipeline.reading.locate.MarkSearch`, where the caller keeps one."""
+    marks = marks or MarkSearch(image)
     alignment = align_page(image, model.layout, found.qr, settings.alignment)
     if isinstance(alignment, AlignmentFailure):
         if alignment.reason.code not in GROWN_INSTEAD:
             return alignment
-        instead = _without_the_marks(image, found, model, settings, alignment)
+        instead = _without_the_marks(image, found, model, settings, alignment, marks)
         return (
             instead
             if isinstance(instead, AlignmentFailure)
@@ -104,14 +107,19 @@ def locate(
     if isinstance(refined, AlignmentFailure) and refined.reason.code == Why.BORDERS_MISSING:
         # The marks found where the code put them fit no page: one of them may be something else lying where a mark
         # cut off the image would be (a box, the code's own finder, a stain). Fitted without trusting them:
-        instead = _without_the_marks(image, found, model, settings, refined)
+        instead = _without_the_marks(image, found, model, settings, refined, marks)
         if isinstance(instead, Alignment):
             return refine_alignment(image, instead, model, settings.alignment)
     return refined
 
 
 def _without_the_marks(
-    image: Gray, found: Identified, model: BallotModel, settings: ReadingSettings, failure: AlignmentFailure
+    image: Gray,
+    found: Identified,
+    model: BallotModel,
+    settings: ReadingSettings,
+    failure: AlignmentFailure,
+    marks: MarkSearch,
 ) -> Alignment | AlignmentFailure:
     """The page fitted another way than through the marks the code predicts: grown from the code over the boxes,
     else through the marks found anywhere in the photo (a steep photo's perspective), else grown from two of them
@@ -119,7 +127,7 @@ def _without_the_marks(
     grown = grow_from_code(image, found.qr, model, settings.alignment)
     if isinstance(grown, Alignment) or grown.reason.code == Why.CUT_OFF:
         return grown
-    for candidates in candidate_sets(image):  # the frame's marks, then the sheet's part of a photo's
+    for candidates in marks.sets():  # the frame's marks, then the sheet's part of a photo's
         matrix = marks_fit(image, model, found.qr, candidates)
         if matrix is not None:
             by_marks = aligned_by(image, matrix, found.qr, model.layout, settings.alignment)
