@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,9 +45,11 @@ class Batch:
         return pdf_bytes_pages(self.pdf.read_bytes(), dpi)
 
 
-def print_batch(folder: Path, template: Template, copies: int, session: str = "2026H1") -> Batch:
+def print_batch(folder: Path, template: Template, copies: int, session: str = "2026H1", *, seed: int = 0) -> Batch:
+    """``copies`` ballots printed into a fresh store. The serials come from ``seed``, so a test's pages are the
+    same every run: whether a soft or noisy code reads depends on the code's modules, that is on the serial."""
     store = open_store(folder / "printed.db")
-    serials = store.issue_serials(session, template, copies, "batch.pdf")
+    serials = store.issue_serials(session, template, copies, "batch.pdf", draw=random.Random(seed))
     store.close()
     pdf = folder / "batch.pdf"
     render_ballots(template, session, serials, pdf)

@@ -163,7 +163,10 @@ def test_other_session_and_foreign_serial(tmp_path: Path, batch: Batch, template
     folder = tmp_path / "scans"
     folder.mkdir()
     save_jpeg(other.pages()[0], folder / "other-session.jpg")
-    foreign = print_batch(tmp_path / "foreign" if (tmp_path / "foreign").mkdir() is None else tmp_path, template, 1)
+    # Another seed than the batch's: a serial this store never issued.
+    foreign = print_batch(
+        tmp_path / "foreign" if (tmp_path / "foreign").mkdir() is None else tmp_path, template, 1, seed=1
+    )
     save_jpeg(foreign.pages()[0], folder / "foreign.jpg")
     result = CliRunner().invoke(main, ["scan", str(folder), "--session", "2026H1", "--db", str(db)])
     assert result.exit_code == 2
@@ -646,14 +649,16 @@ def test_a_clear_sticker_code_does_not_hide_a_small_soft_ballot_code(batch: Batc
     page[40 : 40 + sticker.shape[0], 40 : 40 + sticker.shape[1]] = sticker
     photo = from_afar(page)
     found = find_qr(photo)
-    assert found is not None and found.text == STICKER  # the ballot's code is too soft to read as it is
+    # The ballot's code is too soft to read as it is (for this serial; 2 of 40 serials read as they are).
+    assert found is not None and found.text == STICKER
     assert read_image(batch, photo).sheet.serial == batch.serials[0]
 
 
 def test_a_small_soft_code_of_a_photo_taken_from_afar_is_read_enlarged(batch: Batch) -> None:
     """A phone photo from a distance: ~140 dpi, soft, noisy, JPEG 50. zxing does not find the code as it is
     (6 % of such photos in one batch were rejected for "no QR code"); enlarged, it does, and the page is
-    read like any other."""
+    read like any other. Whether the soft code reads as it is depends on its modules, so on the serial: 38 of
+    40 do not; the batch's serials are drawn from a fixed seed, so this page is one of those every run."""
     from pipeline.reading.identify import find_qr
 
     page = batch.pages(140)[0]
