@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -102,8 +103,8 @@ def build_review_batch(folder: Path, template: Template) -> ReviewBatch:
 
     db = folder / "review.db"
     store = open_store(db)
-    hand_serials = store.issue_serials(REVIEW_SESSION, template, 7, "hand.pdf")
-    simulated_serials = store.issue_serials(REVIEW_SESSION, template, 3, "simulated.pdf")
+    hand_serials = store.issue_serials(REVIEW_SESSION, template, 7, "hand.pdf", draw=random.Random(1))
+    simulated_serials = store.issue_serials(REVIEW_SESSION, template, 3, "simulated.pdf", draw=random.Random(2))
     store.close()
     render_ballots(template, REVIEW_SESSION, hand_serials, folder / "hand.pdf")
     render_ballots(template, REVIEW_SESSION, simulated_serials, folder / "simulated.pdf")

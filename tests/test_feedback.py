@@ -3,6 +3,7 @@ lines, collected per unit, and written as letters that name no sheet — text, i
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -167,7 +168,7 @@ def commented(tmp_path_factory: pytest.TempPathFactory, template: Template) -> C
     folder = tmp_path_factory.mktemp("comments")
     db = folder / "ballots.db"
     store = open_store(db)
-    serials = store.issue_serials(SESSION, template, 3, "comments.pdf")
+    serials = store.issue_serials(SESSION, template, 3, "comments.pdf", draw=random.Random(0))
     store.close()
     render_ballots(template, SESSION, serials, folder / "comments.pdf")
     layout = compute_layout(template)
