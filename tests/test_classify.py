@@ -8,7 +8,9 @@ import pytest
 
 from pipeline.common.reasons import BoxSeen, RowWhy
 from pipeline.reading.classify import (
+    LINE_EXCESS,
     LINE_HIDES,
+    STROKE_CORE_MM2,
     Page,
     RowReading,
     box_seen,
@@ -571,6 +573,31 @@ def test_ink_under_its_boxs_noise_level_beside_a_clear_mark_is_no_second_mark() 
     cross = replace(scores[0], fill=0.35, darkness=0.385, ink_level=0.371)
     twin = replace(scores[1], fill=0.44, centre=0.72, darkness=0.3865, ink_level=0.3871)
     assert classify_row("文化馆", [cross, twin, scores[2]], SETTINGS).reason == RowWhy.MARGINAL
+
+
+def test_ink_under_its_boxs_noise_level_holding_a_strokes_dark_line_is_asked() -> None:
+    """Tuning seed 61 (marks-cut phone, a grainy photo): a tick drawn low in its box along its border, grain at the
+    hysteresis level joined to it, the ink's median darkness 0.104 under its box's level 0.143, beside the row's
+    other tick: dropped as the noise's tail, the overvote read 基本满意. Its own dark line (``core``, 1.4 mm² as dark as
+    a firm stroke, in one piece) is a stroke's, which grain's specks are not."""
+    scores = row(0.0, 0.3, 0.0)
+    tick = replace(scores[1], darkness=0.316, ink_level=0.138)
+    webbed = replace(scores[0], fill=0.475, centre=0.47, darkness=0.104, ink_level=0.143, core=1.44)
+    assert classify_row("文化馆", [webbed, tick, scores[2]], SETTINGS).reason == RowWhy.MARGINAL
+    grain = replace(webbed, core=STROKE_CORE_MM2 / 2)  # specks at the level: the noise's tail, as before
+    result = classify_row("文化馆", [grain, tick, scores[2]], SETTINGS)
+    assert (result.reading, result.choice) == ("choice", "基本满意")
+
+
+def test_a_line_darker_inside_a_box_than_beside_it_doubts_abstention() -> None:
+    """Tuning seed 61 (folded, office and phone): a faint pencil tick drawn along a fold's shadow, lost among the
+    line's own pixels, the row read 弃权. A line's course darker inside the box than beside it by the step that tells
+    a mark's pixels from the line's (``line_excess``) sends an empty row to a clerk; a line alone does not."""
+    empty = row(0.0, 0.0, 0.0)
+    crossed = [replace(score, line_over=0.28, line_excess=LINE_EXCESS / 3) for score in empty]
+    assert classify_row("文化馆", crossed, SETTINGS).reading == "blank"
+    crossed[1] = replace(crossed[1], line_excess=LINE_EXCESS)
+    assert classify_row("文化馆", crossed, SETTINGS).reason == RowWhy.LINE
 
 
 def test_a_faint_trace_beside_a_ring_is_grain() -> None:

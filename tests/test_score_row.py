@@ -352,3 +352,73 @@ def test_the_ink_around_a_box_has_its_darkness_measured(model: BallotModel) -> N
         measured.append(score.outside_darkness)
     assert measured[0] > 0.5 and 0.2 < measured[1] < measured[0] / 2  # a pen line blurred: 0.59
     assert scores_by_box(model.blank, model)[TICKED].outside_darkness == 0.0
+
+
+def creased(model: BallotModel, *, sigma_mm: float, stroke: tuple[float, float, int] | None = None) -> Gray:
+    """The blank under a fold's soft shadow down the middle of :data:`TICKED`'s column (0.3 of the paper's light at
+    its centre, ``sigma_mm`` wide), and where ``stroke`` (offset from the shadow's centre in mm, darkness, width in
+    pixels) a pencil line drawn down the box along it."""
+    rect = checkbox(model, TICKED).rect
+    centre = rect.x + rect.w / 2
+    xs = (np.arange(model.blank.shape[1]) + 0.5) / MM
+    page = model.blank.astype(np.float32) * (1 - 0.3 * np.exp(-((xs - centre) ** 2) / (2 * sigma_mm**2)))[None, :]
+    if stroke is not None:
+        offset, darkness, width = stroke
+        line = np.zeros_like(page)
+        x, y, size = round((centre + offset) * MM), round(rect.y * MM), round(rect.w * MM)
+        cv2.line(line, (x, y + MM), (x + 2, y + size - MM), 1.0, width)
+        line = cv2.GaussianBlur(line, (0, 0), 0.6 if width <= 2 else 0.8)
+        page *= 1 - darkness * line / line.max()
+    return np.asarray(np.clip(page, 0, 255), dtype=np.uint8)
+
+
+def fold_line(model: BallotModel) -> PageLine:
+    rect = checkbox(model, TICKED).rect
+    return PageLine(vertical=True, course=(rect.x + rect.w / 2,), half_width_mm=0.17, darkness=0.3)
+
+
+def test_a_faint_stroke_on_a_soft_lines_flank_is_not_taken_for_the_line(model: BallotModel) -> None:
+    """Tuning seed 61 (folded): on a fold's soft shadow the line's darkness climbs a step at a time (0.10 → 0.16 →
+    0.24); each step taken as dark as its darker neighbour hid a faint pencil stroke on the flank, and the row read
+    弃权. A grey scan's line edge falls between two pixels: each step may be half-way to its neighbours, no more."""
+    shadow = fold_line(model)
+    stroke = scores_by_box_with(creased(model, sigma_mm=0.6, stroke=(-0.5, 0.14, 2)), model, [shadow])[TICKED]
+    assert stroke.fill > 0.0
+    alone = scores_by_box_with(creased(model, sigma_mm=0.6), model, [shadow])
+    assert all(score.fill == 0.0 for score in alone.values())  # the shadow alone is still taken for print
+
+
+def test_a_lines_course_darker_inside_a_box_than_beside_it_is_measured(model: BallotModel) -> None:
+    """``line_excess``: a fold's shadow alone is as dark inside every box it crosses as beside them; a pencil line
+    0.5 mm wide drawn along it darkens its course in that box by a good part of its own darkness (0.15). On a bilevel
+    scan nothing is measured (a line there hides only what lies under it)."""
+    shadow = fold_line(model)
+    alone = scores_by_box_with(creased(model, sigma_mm=0.45), model, [shadow])
+    crossed = [score for score in alone.values() if score.line_over > 0]
+    assert len(crossed) >= 10 and all(abs(score.line_excess) < 0.01 for score in crossed)
+    drawn = scores_by_box_with(creased(model, sigma_mm=0.45, stroke=(-0.3, 0.15, 4)), model, [shadow])
+    assert drawn[TICKED].line_excess > 0.04
+    assert all(abs(score.line_excess) < 0.01 for key, score in drawn.items() if key != TICKED)
+    bilevel = np.where(creased(model, sigma_mm=0.45, stroke=(-0.3, 0.15, 4)) > 160, 255, 0).astype(np.uint8)
+    assert all(score.line_excess == 0.0 for score in score_page(bilevel, AS_DRAWN, model, [shadow]))
+
+
+def scores_by_box_with(image: Gray, model: BallotModel, lines: list[PageLine]) -> dict[tuple[str, str], BoxScore]:
+    return {(score.unit, score.option): score for score in score_page(image, AS_DRAWN, model, lines)}
+
+
+def test_the_ink_keeps_the_size_of_its_piece_as_dark_as_a_firm_stroke(model: BallotModel) -> None:
+    """``core``: a pen tick's own line is as dark as a firm stroke along its length, most of its ink (6 of 7 mm²); a
+    stain's soft grey covering as much of a box is ink at the level, but none of it is that dark."""
+    from pipeline.reading.classify import STROKE_CORE_MM2
+
+    tick = scores_by_box(ticked(model), model)[TICKED]
+    interior_mm2 = geometry_of(model)[TICKED].interior_count / PATCH_PX_PER_MM**2
+    assert 4 * STROKE_CORE_MM2 < tick.core < tick.fill * interior_mm2
+    page = model.blank.astype(np.float32)
+    rect = checkbox(model, TICKED).rect
+    ys, xs = np.mgrid[0 : page.shape[0], 0 : page.shape[1]]
+    centre = ((rect.x + rect.w / 2) * MM, (rect.y + rect.w / 2) * MM)
+    stain = 0.16 * np.exp(-((xs - centre[0]) ** 2 + (ys - centre[1]) ** 2) / (2 * (1.2 * MM) ** 2))
+    stained = scores_by_box(np.asarray(np.clip(page * (1 - stain), 0, 255), dtype=np.uint8), model)[TICKED]
+    assert stained.fill > 0.1 and stained.core == 0.0

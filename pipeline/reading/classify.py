@@ -31,11 +31,17 @@ Reading = Literal["choice", "blank", "overvote", "pending"]
 
 #: A trace (see ``marks.trace``) covers under this share of its box; more ink than that is asked about.
 TRACE_FILL = 0.05
+#: A pen or pencil stroke's own dark line, at the least: 0.3 mm wide and FAINT_STROKE_MM (3 mm) long, in mm². Grain
+#: reaches a firm stroke's darkness in specks; a stroke drawn in the box does along its line (``core``).
+STROKE_CORE_MM2 = 0.3 * FAINT_STROKE_MM
 MISFIT_MATCH = 0.1  # a row's borders found this much worse than the page's as a rule may lie off their masks
 # A page line this dark (share of the printed black) hides a mark at the ink level on its course: over a line of
 # darkness d such a mark adds INK_LEVEL × (1 − d), which the scorer keeps as the mark's only above HYSTERESIS ×
 # INK_LEVEL (score.row._the_lines).
 LINE_HIDES = 1.0 - HYSTERESIS
+# A line's course inside a box this much darker than beside it, over a stroke's width (``line_excess``), has a stroke
+# drawn along it, among the line's own pixels: the step by which the scorer tells a mark's pixels from the line's.
+LINE_EXCESS = HYSTERESIS * INK_LEVEL
 MIDDLE_REACHED = 0.25  # a mark covering this share of its box's middle is ink there, not a border found off its place
 # A box's border found this much farther off the fit than its row's others': shifts are whole patch pixels, so one
 # pixel across and one down is no move.
@@ -326,17 +332,20 @@ def classify_row(
         # 0.10–0.13). Under every pen and pencil line measured (HB pencil 0.17–0.20, a light hand 0.15); and fainter
         # than the clear mark by far (as_dark): on a dark, grainy photo two crosses of one pen measured 0.387 and
         # 0.385 against their boxes' levels of 0.387 and 0.371, one a hair under, and the row read as the other
-        # (held-out seed 1007, marks-cut phone: an overvote read 基本满意). On a
-        # bilevel scan, beside a mark whose ink came through solid, one speck (:func:`is_speck`) is the scan's
-        # noise: the voter's pen would have come through solid there too. Not beside a mark in a light ink,
-        # broken into dots (a second mark in it may come through as one speck), nor beside a box scribbled over
-        # (tuning seeds 7, 23, 43 on faxes: a scribbled-out box read clear, the vote ticked in a light ink beside
-        # it one speck).
+        # (held-out seed 1007, marks-cut phone: an overvote read 基本满意). Nor where a stroke's own dark line lies in
+        # it (``core``, STROKE_CORE_MM2): grain joined to a tick drawn low in its box, along its border, pulled the
+        # ink's median to 0.104 under a level of 0.143 (tuning seed 61, marks-cut phone: an overvote read 基本满意;
+        # the tick's line 1.4 mm² as dark as a firm stroke; grain under its level in 77 boxes of the same batches'
+        # photos at most 0.5 mm², a stain on a damaged field scan none). On a bilevel scan, beside a mark whose ink
+        # came through solid, one speck (:func:`is_speck`) is the scan's noise: the voter's pen would have come
+        # through solid there too. Not beside a mark in a light ink, broken into dots (a second mark in it may come
+        # through as one speck), nor beside a box scribbled over (tuning seeds 7, 23, 43 on faxes: a scribbled-out
+        # box read clear, the vote ticked in a light ink beside it one speck).
         marginal = [
             score
             for score in marginal
             if not (score.darkness < marks.trace and score.fill < TRACE_FILL)
-            and (score.darkness >= score.ink_level or score.darkness >= as_dark)
+            and (score.darkness >= score.ink_level or score.darkness >= as_dark or score.core >= STROKE_CORE_MM2)
             and not (clear_mark and page.bilevel and is_speck(score) and is_solid(marked[0], settings))
         ]
     beside = [
@@ -471,7 +480,10 @@ def classify_row(
     # pencil votes read 弃权). The edges of tape laid inside a box are such strokes too: a mark taken back.
     if any(score.faint_stroke >= FAINT_STROKE_MM and score.position not in withdrawn for score in scores):
         return pending(RowWhy.FAINT)
-    if any(score.line_over >= LINE_HIDES for score in scores):
+    # Nor a line whose course is darker inside a box than beside it (LINE_EXCESS): a faint pencil tick drawn along a
+    # fold's shadow, lost among its pixels (tuning seed 61, folded phone photo: a vote read 弃权; on the same
+    # batches' boxes with no mark under a line, 2 of 484 with no ink in them reach it).
+    if any(score.line_over >= LINE_HIDES or score.line_excess >= LINE_EXCESS for score in scores):
         return pending(RowWhy.LINE)
     # It also means a light pencil mark would have shown. Where the paper's noise raised a box's ink level to
     # `firm` (a dark or grainy photo), HB pencil, as dark as `firm` and no darker, is lost in it.

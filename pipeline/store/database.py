@@ -20,7 +20,7 @@ from pipeline.common.reasons import RowWhy, Why
 from pipeline.store.core import StoreError
 from pipeline.store.pages import PageReviewStore
 
-SCHEMA_VERSION = 18
+SCHEMA_VERSION = 19
 DEFAULT_DB = Path("output/ballots.db")
 #: The machine readings table as version 10 made it (a migration rebuilds it so).
 ROW_READINGS = """CREATE TABLE row_readings (
@@ -149,6 +149,10 @@ MIGRATIONS = {
     17: "ALTER TABLE box_scores ADD COLUMN outside_darkness REAL NOT NULL DEFAULT 1;",
     # Scores stored before did not say whether the scan was black and white: grey, as they were classified.
     18: "ALTER TABLE box_scores ADD COLUMN bilevel INTEGER NOT NULL DEFAULT 0;",
+    # Nor the size of the ink's darkest piece: none, as those scores were classified.
+    # Nor how much darker a line across the page was inside a box than beside it: none.
+    19: """ALTER TABLE box_scores ADD COLUMN core REAL NOT NULL DEFAULT 0;
+    ALTER TABLE box_scores ADD COLUMN line_excess REAL NOT NULL DEFAULT 0;""",
 }
 
 

@@ -145,6 +145,8 @@ CREATE TABLE box_scores (
     line_over     REAL NOT NULL DEFAULT 0,    -- 0-1, darkness of the darkest page line through the box (taken for print)
     outside_darkness REAL NOT NULL DEFAULT 1, -- 0-1, median darkness of the ink around the box
     bilevel       INTEGER NOT NULL DEFAULT 0, -- 1: the scan is black and white (a fax, a 1-bit scan)
+    core          REAL NOT NULL DEFAULT 0,    -- mm², the largest piece of the ink inside the box as dark as a firm stroke
+    line_excess   REAL NOT NULL DEFAULT 0,    -- 0-1, how much darker a page line's course is inside the box than beside
     PRIMARY KEY (page_id, unit, option)
 ) STRICT;
 

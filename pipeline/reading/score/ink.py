@@ -72,6 +72,14 @@ def largest_mark(regions: npt.NDArray[np.int32], inside: npt.NDArray[np.bool_], 
     return int(np.bincount(marks[inside]).max())
 
 
+def largest_piece(mask: npt.NDArray[np.bool_]) -> int:
+    """Pixels of the largest 8-connected piece of ``mask``; 0 where it is empty."""
+    if not mask.any():
+        return 0
+    count, _, stats = _labelled(mask)
+    return int(stats[1:count, cv2.CC_STAT_AREA].max())
+
+
 def joined_across(
     ink: npt.NDArray[np.bool_], band: npt.NDArray[np.bool_], kernel: npt.NDArray[np.uint8]
 ) -> tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32]]:

@@ -35,7 +35,12 @@ to count as a vote on such paper, enough to doubt 弃权) and ``line_over`` (the
 the page, taken for print, whose course runs through the box, on a grey scan: what lies under it does not show),
 ``outside_darkness`` (the median darkness of the ink around the box, as ``darkness`` is of the ink in it), and
 ``bilevel`` (the scan is black and white, a fax or a 1-bit scan: its noise is black specks, and a light ink comes
-through broken into dots, or as one).
+through broken into dots, or as one), ``core`` (the area in mm² of the largest connected piece of the box's ink
+inside it as dark as a firm stroke, :data:`~pipeline.reading.lines.FIRM`, and its ``ink_level``: a pen stroke keeps
+its own dark line where grain at the hysteresis level, joined to it, pulls the ink's median ``darkness`` under the
+level; grain reaches that darkness in specks, a stain's soft grey not at all), and
+``line_excess`` (on a grey scan, how much darker the course of a line across the page taken for print is inside
+the box than beside it, over a stroke's width: a faint stroke drawn along the line, among its pixels).
 """
 
 from __future__ import annotations
@@ -46,11 +51,11 @@ from pipeline.ballot.layout import BOX_LINE_WIDTH
 from pipeline.reading.model import BLANK_PX_PER_MM
 
 #: Stored with every page read: raised whenever a score of some box could change for the same image.
-SCORER_VERSION = 15  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
+SCORER_VERSION = 16  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
 # fits; 8: lines; 9: lines looked for 1 mm beside their course, never hiding a mark-wide band, and bent;
 # 10: outside_from_below, joined_below; 11: … only from strokes running on across the rule into the row below; lines
 # along the table's rules, off their place, taken for print; 12: border_hidden (grey scans only);
-# 13: faint_stroke, line_over; 14: outside_darkness; 15: bilevel
+# 13: faint_stroke, line_over; 14: outside_darkness; 15: bilevel; 16: core, line_excess; half-step line flanks
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 RING_MM = 2.0  # width of the "just around the box" ring
@@ -99,3 +104,5 @@ class BoxScore:
     line_over: float = 0.0
     outside_darkness: float = 0.0
     bilevel: bool = False
+    core: float = 0.0
+    line_excess: float = 0.0

@@ -50,6 +50,7 @@ from pipeline.reading.score.ink import (
     ink_regions,
     joined_across,
     largest_mark,
+    largest_piece,
 )
 from pipeline.reading.score.patch import (
     SHOW_THROUGH_SCAN_MM,
@@ -91,6 +92,7 @@ SOFT_STROKE_SHARE = 0.5  # a faint stroke this much of which is soft grey (:func
 PROFILE_STEP_MM = 0.125  # a line's darkness across it is measured in steps this wide (one patch pixel) …
 PROFILE_PIXELS = 8  # … each from at least this many pixels of its course beside the box …
 PROFILE_QUANTILE = 0.9  # … as dark as this share of them (a streak wobbles and is uneven, dust lies on it)
+STROKE_STEPS = 4  # a pen stroke's width (0.5 mm) in profile steps
 BILEVEL_GREY_SHARE = 0.01  # a page with fewer grey pixels than this share is a fax or a 1-bit scan
 
 
@@ -195,19 +197,21 @@ def _scored_row(
         # every mask), so the template's masks, computed once, apply as they are.
         darkness, contrast = darkness_of(shifted(difference, (-dx, -dy)), geometry)
         crossed = _crossed(geometry, lines)
+        excess = 0.0
         if crossed is not None:  # moved back with the scan's content, where the template's masks apply
             # (the darkness stays: it is judged against the box's border, which no line takes away)
-            geometry = without(geometry, _the_lines(darkness, shifted(crossed, (-dx, -dy)), geometry))
+            own, excess = _the_lines(darkness, shifted(crossed, (-dx, -dy)), geometry, dotted=dotted)
+            geometry = without(geometry, own)
         moved = _rules_off_their_place(darkness, geometry)
         if moved is not None:  # never ink; the paper's noise and the scan's softness are still judged as they were
             geometry = replace(
                 geometry, printed_mask=geometry.printed_mask | moved, near_line=geometry.near_line | moved
             )
-        measured.append((box, geometry, darkness, contrast))
+        measured.append((box, geometry, darkness, contrast, excess))
     # One softness per row, like the shift: a mark across one box's border cannot pull it.
-    soft = int(statistics.median(softness(darkness, geometry) for _, geometry, darkness, _ in measured))
+    soft = int(statistics.median(softness(darkness, geometry) for _, geometry, darkness, _, _ in measured))
     scores = []
-    for position, ((box, geometry, darkness, contrast), shift, match) in enumerate(
+    for position, ((box, geometry, darkness, contrast, excess), shift, match) in enumerate(
         zip(measured, shifts, matches, strict=True)
     ):
         new = np.clip(darkness - geometry.halos[soft], 0.0, 1.0)
@@ -220,7 +224,7 @@ def _scored_row(
         # black where it is not lost, and a line hides only what lies under it.
         hidden = 0.0 if dotted else border_hidden(darkness, geometry)
         over = 0.0 if dotted else _line_over(geometry, lines)
-        scored = replace(score, border_hidden=round(hidden, 4), line_over=round(over, 4))
+        scored = replace(score, border_hidden=round(hidden, 4), line_over=round(over, 4), line_excess=excess)
         scores.append((scored, reach))
     return scores
 
@@ -359,6 +363,7 @@ def _score_box(
     around = ink & geometry.ring
     darkness_around = upper_median(darkness[around]) if around.any() else 0.0
     largest = largest_mark(regions, inside, geometry.printed_mask)
+    core = largest_piece(inside & (darkness >= max(level, FIRM)))
     centre = share(geometry.centre, geometry.centre_count)
     # A ring leaves the box's middle empty: with ink there (a tick, a cross, a fill) it is not measured.
     encircled = 0.0 if centre else encircled_score(darkness, level, geometry, strong_share, dotted=dotted, quiet=quiet)
@@ -379,6 +384,7 @@ def _score_box(
             crossing(line_ink(darkness, level, ink, geometry.printed_mask, dotted), geometry.box_px, dotted=dotted), 4
         ),
         encircled=round(encircled, 4),
+        core=round(core / PATCH_PX_PER_MM**2, 3),
     )
     return scored, reach
 
@@ -471,12 +477,16 @@ def _crossed(geometry: Geometry, lines: Sequence[PageLine]) -> npt.NDArray[np.in
     return steps if steps.any() else None
 
 
-def _the_lines(darkness: Floats, steps: npt.NDArray[np.int32], geometry: Geometry) -> npt.NDArray[np.bool_]:
+def _the_lines(
+    darkness: Floats, steps: npt.NDArray[np.int32], geometry: Geometry, *, dotted: bool
+) -> tuple[npt.NDArray[np.bool_], float]:
     """The pixels of the lines' courses (``steps``, :func:`_crossed`) that are the lines' own: no darker than the
     line's profile across it (at each step, the PROFILE_QUANTILE of its darkness where it runs beside the box,
     outside the box and its print) by HYSTERESIS × INK_LEVEL. Where a mark crosses a line, the two darken the
     paper together: that is the mark's (a faint tick drawn low in its box, its turning point on a crease), and
-    the line's blur beside its course hides no pen stroke."""
+    the line's blur beside its course hides no pen stroke. ``dotted``: the scan is bilevel (its lines' edges step
+    by whole pixels). And how much darker the lines' course is inside the box than beside it, over a stroke's width
+    (:func:`_excess`; 0 on a bilevel scan)."""
     course = steps > 0
     beside = course & ~geometry.interior & ~geometry.printed_mask
     count = int(steps.max()) + 1
@@ -487,21 +497,49 @@ def _the_lines(darkness: Floats, steps: npt.NDArray[np.int32], geometry: Geometr
     if (totals >= PROFILE_PIXELS).any():
         unseen = totals < PROFILE_PIXELS
         profile[unseen] = profile[~unseen].max()  # steps not seen beside the box: as dark as its darkest
-        # A line's edge is where the scan's pixels put it: a thin line a little off the scan's grid steps
-        # sideways by a pixel along its course (a fax's 1-bit streak on a page turned 0.8°: field fax 0000, its
-        # edge one step farther in the box than above and below it). Each step may be as dark as its neighbours.
+        # A line's edge is where the scan's pixels put it: on a bilevel scan a thin line a little off the scan's
+        # grid steps sideways by a whole pixel along its course (a fax's 1-bit streak on a page turned 0.8°: field
+        # fax 0000, its edge one step farther in the box than above and below it), so each step may be as dark as
+        # its neighbours. A grey scan renders that step as a grey between two pixels: each may be half-way to its
+        # neighbours. No more: on a soft line's flank (a fold's shadow, 0.10 → 0.16 → 0.24 a step) a neighbour's
+        # darkness hid a faint pencil tick drawn along the crease (tuning seed 61, folded office and phone scans:
+        # a vote read 弃权).
+        reach = 1.0 if dotted else 0.5
         near = profile.copy()
-        near[1:] = np.maximum(near[1:], profile[:-1])
-        near[:-1] = np.maximum(near[:-1], profile[1:])
+        near[1:] = np.maximum(near[1:], profile[1:] + reach * (profile[:-1] - profile[1:]))
+        near[:-1] = np.maximum(near[:-1], profile[:-1] + reach * (profile[1:] - profile[:-1]))
         own = course & (darkness <= near[steps] + HYSTERESIS * INK_LEVEL)
+        excess = 0.0 if dotted else _excess(darkness, steps, geometry, near, totals >= PROFILE_PIXELS)
     else:  # nowhere to see the line beside the box: all of its course is taken for it
-        own = course
+        own, excess = course, 0.0
     # Taken together, the lines' own pixels as dark as a firm stroke must not cover a band of the box as wide
     # as a mark (the two edges of a dark band found as two lines): a mark could lie under them, unseen.
     hiding = np.count_nonzero(own & geometry.interior & (darkness >= FIRM))
     if hiding >= HIDES_MM * PATCH_PX_PER_MM * np.sqrt(geometry.interior_count):
-        return np.zeros_like(course)
-    return np.asarray(own)
+        return np.zeros_like(course), 0.0
+    return np.asarray(own), excess
+
+
+def _excess(
+    darkness: Floats,
+    steps: npt.NDArray[np.int32],
+    geometry: Geometry,
+    near: npt.NDArray[np.float32],
+    seen: npt.NDArray[np.bool_],
+) -> float:
+    """How much darker a line's course is inside the box than its profile beside it (``near``, where ``seen``):
+    per step, the PROFILE_QUANTILE of the interior's darkness there less the profile's; the most of its mean over
+    STROKE_STEPS steps side by side. A line alone is as dark inside the box as beside it; a faint stroke drawn along
+    it, lost among its own pixels, darkens its course inside the box by its own darkness over its width."""
+    inside = (steps > 0) & geometry.interior & ~geometry.printed_mask
+    per_step = np.zeros(near.size, dtype=np.float32)
+    counts = np.bincount(steps[inside], minlength=near.size)
+    for step in np.flatnonzero((counts >= PROFILE_PIXELS) & seen):
+        per_step[step] = float(np.quantile(darkness[inside & (steps == step)], PROFILE_QUANTILE)) - near[step]
+    if near.size <= STROKE_STEPS:
+        return round(float(per_step.mean()), 4)
+    window = np.convolve(per_step, np.ones(STROKE_STEPS, dtype=np.float32) / STROKE_STEPS, mode="valid")
+    return round(float(window.max()), 4)
 
 
 def _rules_off_their_place(darkness: Floats, geometry: Geometry) -> npt.NDArray[np.bool_] | None:
