@@ -55,7 +55,14 @@ CANDIDATES = 12  # the likeliest squares found (the four marks, the code's three
 # A mark's bounding rectangle is at most this much longer than wide: a sheet tilted 35° seen at the edge of a phone's
 # main camera's view (a 26 mm lens: 25° off its axis across the frame's shorter side) is seen at 60°, 1 / cos 60°.
 MARK_SQUARENESS = 2.0
-MARK_SIZES_AGREE = 2.5  # the sheet's marks differ in size by at most this factor (perspective: 35° of tilt up close)
+# The sheet's marks differ in size by at most this factor. A sheet tilted 35° and filling a phone's 65° field from
+# top to bottom has its far edge 2.3 times as far as its near one and seen 64° off its normal against 6°: a far
+# mark's area comes out ~12 times smaller, its side ~3.4 times (tuning seed 67: 101 against 40 px), and a side is
+# measured to a tenth or so.
+MARK_SIZES_AGREE = 4.0
+# A mark in a sheet's part of a photo is within this factor, either way, of the size the sheet's scale over its whole
+# area prints it at: the near and the far marks lie about the middle's, each within 2 of it at 4 : 1.
+MARK_SIZE_BAND = 2.5
 MARK_BLOCK_SHARE = 0.018  # the threshold's neighbourhood, as a share of the photo's shorter side (~half a mark)
 MARK_CONTRAST = 5  # grey levels a ring must lie below its neighbourhood's mean
 # A code's modules, each under two pixels of the photo (the sampling limit), cannot be told apart, by a decoder or
@@ -263,7 +270,7 @@ def mark_candidates(image: Gray, px_per_mm: float | None = None) -> list[Mark]:
     """The finder-pattern squares of the image, likeliest (largest) first, at most CANDIDATES: a dark square ring
     round a dark core, as square as a steep photo leaves it, of a size a sheet filling SHEET_SHARE of the photo
     or more would print its 7 mm marks at (``px_per_mm``: a sheet this large in the image, its marks' sizes within
-    MARK_SIZES_AGREE of that scale's either way). Looked for on the image reduced to SEARCH_SIDE_PX across (a 7 mm
+    MARK_SIZE_BAND of that scale's either way). Looked for on the image reduced to SEARCH_SIDE_PX across (a 7 mm
     mark stays 10 px or more), each then centred on the image itself (:func:`~pipeline.reading.align.find_mark`).
     Each ring is told from the paper within about half a mark of it."""
     marks: list[Mark] = []
@@ -277,7 +284,7 @@ def mark_candidates(image: Gray, px_per_mm: float | None = None) -> list[Mark]:
             half_mark = MARK_BLOCK_SHARE * min(height, width)
         else:
             mark = MARK_SIZE * px_per_mm * factor
-            smallest, largest, half_mark = mark / MARK_SIZES_AGREE, mark * MARK_SIZES_AGREE, mark / 2
+            smallest, largest, half_mark = mark / MARK_SIZE_BAND, mark * MARK_SIZE_BAND, mark / 2
         block = _odd(min(max(half_mark, 15), 61))
         marks = _squares(np.asarray(small, dtype=np.uint8), smallest, largest, block)
         if len(marks) < 3:  # broken up by specks (a fax, a dusty scan): cleaned
