@@ -244,7 +244,7 @@ def main() -> None:
     totals: Counter[str] = Counter()
     with tempfile.TemporaryDirectory() as scratch:
         folder = args.keep or Path(scratch)
-        printed = print_ballots(folder / "printed", args.ballots, args.seed)
+        printed = print_ballots(folder / "printed", args.ballots, seed)
         work = [
             (job, folder / f"{index:02d}", args.ballots, seed, args.difficulty, printed)
             for index, job in enumerate(batches)
