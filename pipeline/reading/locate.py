@@ -352,8 +352,9 @@ def _fits(
     """Page mm → image px transforms through ``marks`` (4 or 3) of the ``candidates`` whose sizes agree, taken
     round in turn (clockwise about their middle, as the sheet's corners are) with each as the top-left, where
     the fit gives each mark the size it has. Through three (an affine map: a steep photo's perspective puts
-    the fourth mark centimetres off it), the fourth is looked for widely where they put it (MISSING_MARK_MM),
-    with :func:`~pipeline.reading.align.find_mark`'s test, and used where found. The code's four corners
+    the fourth mark centimetres off it), the fourth is looked for where their places and sizes put it, then widely
+    where the affine fit puts it (:func:`_completed`), with :func:`~pipeline.reading.align.find_mark`'s test, and
+    used where found. The code's four corners
     (``anchors``: page mm, image px), printed beside the sheet's top right mark, also make a perspective fit with
     the three marks (the fourth cut off the image; what is found near where it would be may be a finder of the
     code)."""
