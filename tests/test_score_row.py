@@ -286,9 +286,20 @@ def test_correction_tape_across_a_box_hides_both_sides_it_crosses(model: BallotM
     under = scores_by_box(taped(ticked(model), model, TICKED, width_mm=4.5, length_mm=11.0), model)[TICKED]
     assert under.border_hidden > 0.6  # the strip covers the middle 4.5 mm of both 6 mm sides
     assert under.border_hidden >= ReadingSettings().marks.taped
-    # On a bilevel scan (a fax) a printed line's pixels are black or lost a side or two at a time: not measured.
+    # On a bilevel scan (a fax) whose borders come through whole, as on a grey one (tuning seed 7, erasure on a fine
+    # fax: strokes beside tape read as votes). Where the binarisation loses a side or two of most boxes (a standard
+    # fax: 0.3–0.4 of two opposite sides), paper there tells nothing of tape: not trusted on that page.
     page = taped(ticked(model), model, TICKED, width_mm=4.5, length_mm=11.0)
-    assert scores_by_box(np.where(page > 160, 255, 0).astype(np.uint8), model)[TICKED].border_hidden == 0.0
+    fax = scores_by_box(np.where(page > 160, 255, 0).astype(np.uint8), model)
+    assert fax[TICKED].border_hidden >= ReadingSettings().marks.taped
+    assert all(score.border_hidden < ReadingSettings().marks.taped / 2 for key, score in fax.items() if key != TICKED)
+    lossy = np.where(page > 160, 255, 0).astype(np.uint8)
+    for box in model.layout.boxes:  # the middle third of each box's left and right sides lost
+        x0, x1 = round(box.rect.x * MM), round((box.rect.x + box.rect.w) * MM)
+        y0, y1 = round((box.rect.y + box.rect.h / 3) * MM), round((box.rect.y + 2 * box.rect.h / 3) * MM)
+        lossy[y0:y1, x0 - 2 : x0 + 3] = 255
+        lossy[y0:y1, x1 - 2 : x1 + 3] = 255
+    assert all(score.border_hidden == 0.0 for score in scores_by_box(lossy, model).values())
     rect = checkbox(model, TICKED).rect
     rubbed = ticked(model)
     bottom = round((rect.y + rect.h) * MM)
