@@ -66,7 +66,7 @@ ALL_CONDITIONS: dict[str, tuple[str, ...]] = {
     "long-tick": ("office", "fax"),
     "streak": ("office", "fax"),
     "show-through": ("office", "phone"),
-    "erasure": ("office", "phone"),
+    "erasure": ("office", "phone", "fax"),
 }
 
 
