@@ -56,7 +56,7 @@ SCORER_VERSION = 17  # 2: outside_below; 3: back print; 4: rows at own size; 5: 
 # 10: outside_from_below, joined_below; 11: … only from strokes running on across the rule into the row below; lines
 # along the table's rules, off their place, taken for print; 12: border_hidden (grey scans only);
 # 13: faint_stroke, line_over; 14: outside_darkness; 15: bilevel; 16: core, line_excess; half-step line flanks;
-# 17: border_hidden on bilevel pages whose borders come through whole
+# 17: border_hidden on bilevel scans, from BILEVEL_HIDDEN
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 RING_MM = 2.0  # width of the "just around the box" ring

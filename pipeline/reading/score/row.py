@@ -93,8 +93,7 @@ PROFILE_STEP_MM = 0.125  # a line's darkness across it is measured in steps this
 PROFILE_PIXELS = 8  # … each from at least this many pixels of its course beside the box …
 PROFILE_QUANTILE = 0.9  # … as dark as this share of them (a streak wobbles and is uneven, dust lies on it)
 STROKE_STEPS = 4  # a pen stroke's width (0.5 mm) in profile steps
-BORDERS_KEPT_SHARE = 0.9  # on a bilevel page this share of the boxes …
-BORDERS_LOST = 0.15  # … shows less of its border lost than this, or no box's border loss is trusted (half of `taped`)
+BILEVEL_HIDDEN = 0.5  # a border lost this much on a bilevel scan is hidden under something, not by the binarisation
 BILEVEL_GREY_SHARE = 0.01  # a page with fewer grey pixels than this share is a fax or a 1-bit scan
 
 
@@ -118,15 +117,7 @@ def score_page(image: Gray, alignment: Alignment, model: BallotModel, lines: Seq
             if len(crossing) < len(reach.strokes):
                 around, inside = reach.shares(crossing)
                 upper[at] = (replace(above, outside_from_below=round(around, 4), joined_below=round(inside, 4)), reach)
-    scores = [score for row in rows for score, _ in row]
-    # On a bilevel scan a printed line's pixels are black or lost to the binarisation, a side or two at a time (a
-    # standard fax: 0.3–0.4 of two opposite sides on 20 empty boxes of 40 pages): where the page's borders do not
-    # come through whole as a rule, paper there tells nothing of tape laid over one. Where they do (a fine fax:
-    # empty boxes 0.035 at most, taped ones 0.67–0.80), it does as on a grey scan (tuning seed 7, erasure on a
-    # fax: two boxes under correction tape, the strokes left beside it read as votes where the voter meant 弃权).
-    if dotted and float(np.quantile([score.border_hidden for score in scores], BORDERS_KEPT_SHARE)) >= BORDERS_LOST:
-        scores = [replace(score, border_hidden=0.0) for score in scores]
-    return scores
+    return [score for row in rows for score, _ in row]
 
 
 @dataclass(frozen=True)
@@ -228,9 +219,14 @@ def _scored_row(
         # The back's print is told from the front's ink by its softness, so only on a scan sharper than it.
         back = None if dotted or BLUR_MM[soft] > SHOW_THROUGH_SCAN_MM else back_print
         score, reach = _score_box(box, position, geometry, (new, contrast), shift, match, dotted, back)
-        # On a bilevel scan a mark does not come out too faint to count beside a line: it is black where it is
-        # not lost, and a line hides only what lies under it. (Its borders: see score_page.)
+        # On a bilevel scan a printed line's pixels are black or lost to the binarisation, a side or two at a
+        # time: a standard fax loses 0.3–0.4 of two opposite sides of an empty box by itself (20 boxes of 40
+        # pages), so less than BILEVEL_HIDDEN lost there tells nothing of tape laid over it; tape hides more
+        # (0.67–0.81 on fine faxes, tuning seeds 7 and 67, erasure: the strokes left beside it read as votes where
+        # the voter meant 弃权). Nor does a mark there come out too faint to count beside a line: it is black where
+        # it is not lost, and a line hides only what lies under it.
         hidden = border_hidden(darkness, geometry)
+        hidden = 0.0 if dotted and hidden < BILEVEL_HIDDEN else hidden
         over = 0.0 if dotted else _line_over(geometry, lines)
         scored = replace(score, border_hidden=round(hidden, 4), line_over=round(over, 4), line_excess=excess)
         scores.append((scored, reach))
