@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.ballot.layout import MARK_SIZE, PAGE_H, PAGE_W, Layout
+from pipeline.ballot.layout import MARK_SIZE, Layout
 from pipeline.ballot.payload import SERIAL_LENGTH, SheetId, normalise_serial, serial_characters
 from pipeline.ballot.template import Template
 from pipeline.common.imaging import MM_PER_INCH, Gray, Matrix
@@ -45,7 +45,7 @@ from pipeline.common.tesseract import OcrUnavailableError, read_line
 from pipeline.reading.align import affine, find_mark, jacobian, largest_child, qr_symbol_corners_mm
 from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region, modules_of
 from pipeline.reading.model import BallotModel, ballot_model
-from pipeline.reading.outline import sheet_outline, sheet_window
+from pipeline.reading.outline import SheetWindow, outline_px_per_mm, sheet_outline, window_around
 from pipeline.reading.refine import border_model, find_border
 
 #: A sheet fills at least this share of the photo's shorter side (a photo from afar), at most all of its longer.
@@ -145,18 +145,15 @@ def _code_px_per_mm(matrix: Matrix, layout: Layout) -> float:
     return float(min(np.linalg.norm(local[:, 0]), np.linalg.norm(local[:, 1])))
 
 
-def sheet_px_per_mm(image: Gray) -> float | None:
+def sheet_px_per_mm(outline: npt.NDArray[np.float64] | None) -> float | None:
     """How large a sheet lying on a darker surface came out in a photo (px per mm, over its whole area), or None
-    where no such sheet shows: its outline (:func:`~pipeline.reading.outline.sheet_outline`) with four corners:
-    an A4 sheet at any distance a phone focuses."""
-    sheet = sheet_outline(image)
-    if sheet is None:
+    where no such sheet shows: its ``outline`` (:attr:`MarkSearch.outline`) with four corners: an A4 sheet at any
+    distance a phone focuses."""
+    if outline is None:
         return None
-    contour = sheet.astype(np.float32).reshape(-1, 1, 2)
+    contour = outline.astype(np.float32).reshape(-1, 1, 2)
     corners = cv2.approxPolyDP(contour, 0.02 * cv2.arcLength(contour, True), True)
-    if len(corners) != 4:
-        return None
-    return float(np.sqrt(float(cv2.contourArea(contour)) / (PAGE_W * PAGE_H)))
+    return outline_px_per_mm(outline) if len(corners) == 4 else None
 
 
 def _symbol_sizes(template: Template, session: str | None) -> tuple[int, ...]:
@@ -242,9 +239,14 @@ class MarkSearch:
         return mark_candidates(self.image)
 
     @cached_property
+    def outline(self) -> npt.NDArray[np.float64] | None:
+        """The outline of a sheet lying on a darker surface (:func:`~pipeline.reading.outline.sheet_outline`)."""
+        return sheet_outline(self.image)
+
+    @cached_property
     def sheet(self) -> list[Mark]:
         """Those of the part of the photo a sheet lies in (:func:`_sheet_marks`)."""
-        return _sheet_marks(self.image)
+        return _sheet_marks(window_around(self.image, self.outline))
 
     def sets(self) -> Iterator[list[Mark]]:
         """The frame's, then, where the photo shows a sheet in a part of it (and the caller found no fit through the
@@ -255,12 +257,11 @@ class MarkSearch:
             yield self.sheet
 
 
-def _sheet_marks(image: Gray) -> list[Mark]:
-    """The finder-pattern squares of the part of the photo a sheet lies in
-    (:func:`~pipeline.reading.outline.sheet_window`), in the photo's pixels: their size bounds from the sheet's
-    part, not the whole frame (a sheet on a desk photographed from afar and tilted: its far marks are smaller than
-    a sheet filling SHEET_SHARE of the frame prints them). None where the sheet fills the frame or none shows."""
-    window = sheet_window(image)
+def _sheet_marks(window: SheetWindow | None) -> list[Mark]:
+    """The finder-pattern squares of the part of the photo a sheet lies in (``window``), in the photo's pixels:
+    their size bounds from the sheet's part, not the whole frame (a sheet on a desk photographed from afar and
+    tilted: its far marks are smaller than a sheet filling SHEET_SHARE of the frame prints them). None where the sheet
+    fills the frame or none shows."""
     if window is None:
         return []
     offset = np.array([window.left, window.top], dtype=np.float64)

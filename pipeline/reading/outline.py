@@ -50,10 +50,19 @@ class SheetWindow:
     px_per_mm: float  # over the sheet's whole outline (its near part larger, its far part smaller)
 
 
+def outline_px_per_mm(outline: npt.NDArray[np.float64]) -> float:
+    """How large the sheet whose ``outline`` it is came out (image px per page mm, over its whole area)."""
+    return float(np.sqrt(cv2.contourArea(outline.astype(np.float32)) / (PAGE_W * PAGE_H)))
+
+
 def sheet_window(image: Gray) -> SheetWindow | None:
-    """The part of the photo the sheet lies in (:func:`sheet_outline`, WINDOW_MARGIN round it), where it is a part
-    (under WINDOW_SMALLER of the frame); else None."""
-    outline = sheet_outline(image)
+    """The part of the photo the sheet lies in (:func:`sheet_outline`, :func:`window_around` it)."""
+    return window_around(image, sheet_outline(image))
+
+
+def window_around(image: Gray, outline: npt.NDArray[np.float64] | None) -> SheetWindow | None:
+    """The part of the photo within WINDOW_MARGIN of a sheet's ``outline``, where it is a part (under
+    WINDOW_SMALLER of the frame); else None."""
     if outline is None:
         return None
     height, width = image.shape
@@ -63,5 +72,4 @@ def sheet_window(image: Gray) -> SheetWindow | None:
     right, bottom = min(int(right), width), min(int(bottom), height)
     if (right - left) * (bottom - top) >= WINDOW_SMALLER * width * height:
         return None
-    scale = float(np.sqrt(cv2.contourArea(outline.astype(np.float32)) / (PAGE_W * PAGE_H)))
-    return SheetWindow(int(top), int(left), image[top:bottom, left:right], scale)
+    return SheetWindow(int(top), int(left), image[top:bottom, left:right], outline_px_per_mm(outline))

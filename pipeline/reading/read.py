@@ -60,7 +60,7 @@ def read_sheet(
             found = Unidentified("unreadable", located)
         elif located is not None:
             found, serial_text = located
-        elif (scale := sheet_px_per_mm(image)) is not None and scale < settings.alignment.min_px_per_mm:
+        elif (scale := sheet_px_per_mm(marks.outline)) is not None and scale < settings.alignment.min_px_per_mm:
             # A sheet on a desk, photographed from so far that its code's modules and its marks' rings close up.
             found = Unidentified("unreadable", PageReason.of(Why.SHEET_TOO_SMALL, dpi=round(scale * MM_PER_INCH)))
     if not isinstance(found, Identified):
