@@ -20,6 +20,7 @@ from pipeline.ballot.template import CATEGORY_ROW, Template
 from pipeline.cli.simulate import simulate_command
 from pipeline.printing.render import render_pdf_bytes
 from pipeline.simulation.degrade import Device, degrade, device_for
+from pipeline.simulation.marks import HASTY_FILL_SHARE, HASTY_OVERRUN_MM
 from pipeline.simulation.pen import CLEAR_OF_PRINT_MM, Canvas
 from pipeline.simulation.simulate import (
     BLANK,
@@ -122,6 +123,23 @@ def test_each_mark_inks_its_own_box_and_nowhere_else(kind: MarkKind, clean_page:
             assert near - ink[px(target.rect, 0.3)].sum() > 0.6 * near, "a circle lies mostly outside its box"
         else:
             assert interior > 0.25 * PX_PER_MM**2, f"{kind} barely touches its box"
+
+
+def test_some_fills_are_blackened_in_a_hurry_past_the_border(clean_page: Gray, layout: Layout) -> None:
+    """A voter who fills boxes in blackens some of them in a hurry (HASTY_FILL_SHARE): the whole box, the strokes
+    running on past its border by up to HASTY_OVERRUN_MM a side (and the pen's half width, a little turned). An
+    ordinary fill stays within 0.7 mm of it (the pen's half width past a zigzag that overshoots a little)."""
+    target = layout.rows[4].boxes[0]
+    hasty = 0
+    for seed in range(40):
+        page = clean_page.copy()
+        draw_mark(page, box_px(target.rect), "fill", np.random.default_rng(seed), PX_PER_MM)
+        ink = inked(clean_page, page)
+        if ink.sum() > ink[px(target.rect, 1.0)].sum():  # an ordinary fill reaches 0.7 mm past at most
+            hasty += 1
+            assert ink[px(target.rect, -0.6)].mean() > 0.9  # a corner may be missed where a side has no overrun
+            assert ink[px(target.rect, HASTY_OVERRUN_MM[1] + 1.5)].sum() == ink.sum()
+    assert 0.1 * 40 <= hasty <= 2 * HASTY_FILL_SHARE * 40
 
 
 def test_fill_covers_most_of_the_box_and_large_ticks_leave_it(clean_page: Gray, layout: Layout) -> None:
@@ -264,6 +282,11 @@ def test_upside_down_feeds_are_turned(clean_page_300: Gray, layout: Layout) -> N
         assert (centre_x > width / 2) != upside_down and (centre_y < height / 2) != upside_down
 
 
+#: The office PDF's pages are rendered at 200 dpi, near the scan's own (the reader decodes the page's image as it is
+#: stored): at 72 dpi, below any scanner's resolution, whether a code's modules survive depends on the capture's noise.
+SCAN_SCALE = 200 / 72
+
+
 def decoded_serials(images: list[Image.Image]) -> list[str]:
     found = []
     for image in images:
@@ -278,7 +301,7 @@ def test_office_pdf_and_fax_g4_tiff_keep_a_readable_qr_code(ballots: Path, layou
     document = pdfium.PdfDocument(str(tmp_path / "office" / "office.pdf"))
     try:
         assert len(document) == 3
-        pages = [document[index].render(scale=1.0).to_pil() for index in range(3)]
+        pages = [document[index].render(scale=SCAN_SCALE).to_pil() for index in range(3)]
     finally:
         document.close()
     assert decoded_serials(pages) == [sheet.serial for sheet in office]

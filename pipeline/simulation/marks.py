@@ -34,6 +34,10 @@ FAINT_INK, ERASED_INK = (180, 215), (200, 235)
 FAINT_WIDTH_MM, ERASED_WIDTH_MM = (0.22, 0.38), (0.30, 0.55)
 FILL_SHARE, SCRIBBLE_SHARE = (0.7, 1.0), (0.8, 1.0)  # share of the box interior a fill / a correction covers
 FILL_MIN_WIDTH_MM = 0.5  # a box is filled (or scribbled out) pressing harder than for a tick
+# A box blackened in a hurry (涂黑): the pen's back-and-forth runs on past the printed border, by a little on one
+# side and more on another, the same voter's boxes each a little different.
+HASTY_FILL_SHARE = 0.3  # of filled boxes
+HASTY_OVERRUN_MM = (0.0, 1.5)  # past each side of the box
 DOT_DIAMETER_MM = (1.0, 2.0)
 
 
@@ -87,7 +91,9 @@ def draw_mark_cores(
             for stroke in _cross(rng):
                 canvas.stroke(stroke, width, taper=True)
         case "fill":
-            canvas.stroke(_zigzag(rng, half, rng.uniform(*FILL_SHARE), overshoot=0.3), max(width, FILL_MIN_WIDTH_MM))
+            blackened = _overrun(rng, half) if rng.random() < HASTY_FILL_SHARE else None
+            fill = _zigzag(rng, half, rng.uniform(*FILL_SHARE), overshoot=0.3) if blackened is None else blackened
+            canvas.stroke(fill, max(width, FILL_MIN_WIDTH_MM))
         case "circle":
             canvas.stroke(_ellipse(rng), width)
         case "dot":
@@ -171,6 +177,17 @@ def _zigzag(
     xs = np.where(np.arange(rows) % 2 == 0, -1.0, 1.0) * (side[0] / 2 + rng.uniform(0, overshoot, rows))
     points = np.stack([xs, ys + rng.uniform(-0.15, 0.15, rows)], axis=1)
     return cast(Points, rotated(points, rng.uniform(-25, 25)) + centre)
+
+
+def _overrun(rng: np.random.Generator, half: tuple[float, float]) -> Points:
+    """A box blackened in a hurry: a solid back-and-forth over all of it, running HASTY_OVERRUN_MM past each of
+    its sides (each its own), a little turned."""
+    left, right, top, bottom = rng.uniform(*HASTY_OVERRUN_MM, 4)
+    rows = max(3, int((2 * half[1] + top + bottom) / 0.35))
+    ys = np.linspace(-half[1] - top, half[1] + bottom, rows)
+    ends = np.where(np.arange(rows) % 2 == 0, -half[0] - left, half[0] + right) + rng.uniform(-0.3, 0.3, rows)
+    points = np.stack([ends, ys + rng.uniform(-0.1, 0.1, rows)], axis=1)
+    return rotated(points, rng.uniform(-10, 10))
 
 
 def _ellipse(rng: np.random.Generator) -> Points:
