@@ -13,6 +13,7 @@ from pipeline.reading.classify import (
     STROKE_CORE_MM2,
     Page,
     RowReading,
+    blackened,
     box_seen,
     classify_box,
     classify_page,
@@ -21,7 +22,7 @@ from pipeline.reading.classify import (
     page_of,
 )
 from pipeline.reading.score import INK_LEVEL, BoxScore
-from pipeline.reading.score.result import FAINT_STROKE_MM
+from pipeline.reading.score.result import FAINT_STROKE_MM, SPILL_MM
 from pipeline.reading.settings import ReadingSettings
 
 SETTINGS = ReadingSettings()
@@ -228,6 +229,31 @@ def test_a_line_through_a_box_is_a_streak_unless_the_box_is_scribbled_out() -> N
     assert classify_row("文化馆", [heavy, *row(0, 0, 0)[1:]], SETTINGS).reason == RowWhy.SCRIBBLED
     neat = replace(row(0.95, 0, 0)[0], outside=0.0)  # a fill inside its box
     assert classify_row("文化馆", [neat, *row(0, 0, 0)[1:]], SETTINGS).choice == "满意"
+
+
+def test_a_box_blackened_whole_spilling_a_little_all_round_is_a_vote_where_loops_running_on_are_asked() -> None:
+    """A box blackened in a hurry (涂黑) covers all of it and spills past its border all round, by a hurried hand's
+    little (SPILL_MM): a vote, however much of the ring the spill darkens (field fax 0002 and 0006: four such rows
+    of two voters who fill boxes in went to a clerk as scribbled, the spills 0.09-0.22 of their rings). Loops striking
+    a mark out run on past its sides (the erasure condition's coils 2.9 mm and more past the border, covering the
+    box), strokes leaving paper in the box are no blackened box, nor is pencil light enough to be a rubbed-out
+    blackening's residue: all asked, as before."""
+    spilled = replace(row(1.0, 0, 0)[0], outside=0.25, crossing=0.6, outside_reach=SPILL_MM - 0.25)
+    others = row(0, 0, 0)[1:]
+    assert blackened(spilled, SETTINGS)
+    assert classify_row("文化馆", [spilled, *others], SETTINGS).choice == "满意"
+    fills = [replace(spilled, unit=f"row{index}", outside=0.02, crossing=0.0) for index in range(3)]
+    assert classify_row("文化馆", [spilled, *others], SETTINGS, heavy_elsewhere=fills).choice == "满意"
+    coil = replace(spilled, outside_reach=SPILL_MM + 0.875)
+    assert not blackened(coil, SETTINGS)
+    assert classify_row("文化馆", [coil, *others], SETTINGS).reason == RowWhy.SCRIBBLED
+    assert classify_row("文化馆", [coil, *others], SETTINGS, heavy_elsewhere=fills).reason == RowWhy.SCRIBBLED
+    holes = replace(spilled, fill=0.9)
+    assert classify_row("文化馆", [holes, *others], SETTINGS).reason == RowWhy.SCRIBBLED
+    rubbed = replace(spilled, darkness=SETTINGS.marks.overvote_darkness - 0.05)  # pencil, perhaps rubbed out
+    assert classify_row("文化馆", [rubbed, *others], SETTINGS).reason == RowWhy.SCRIBBLED
+    # Beside another mark it is still a correction or an overvote, never this row's vote by itself.
+    assert classify_row("文化馆", [spilled, *row(0, 0, 0.3)[1:]], SETTINGS).reading == "pending"
 
 
 def test_heavy_marks_are_the_voters_way_only_where_they_mark_most_rows() -> None:

@@ -23,7 +23,7 @@ from typing import Literal
 from pipeline.common.reasons import BoxSeen, RowWhy
 from pipeline.reading.score import INK_LEVEL, PATCH_PX_PER_MM, BoxScore
 from pipeline.reading.score.ink import HYSTERESIS
-from pipeline.reading.score.result import FAINT_STROKE_MM
+from pipeline.reading.score.result import FAINT_STROKE_MM, SPILL_MM
 from pipeline.reading.settings import ReadingSettings
 
 BoxClass = Literal["marked", "circled", "marginal", "unmarked"]
@@ -457,7 +457,11 @@ def classify_row(
         # A mass of ink around the one mark, more than any tick's leg leaves: scribbled over, crossed out? Not where
         # the mark is a ring round the box that dips into it, its middle empty (field phone 0003: a circle read as
         # a mark, fill 0.10, its ring 0.27): strokes crossing a mark out run over it, through the box's middle.
+        # Nor where it is a box blackened whole (涂黑, a vote), its ink spilling only a little past the border all
+        # round as a hurried hand's does.
         ring = marked[0].encircled >= marks.encircled and marked[0].centre < marks.marginal
+        if blackened(marked[0], settings):
+            return RowReading(unit, "choice", marked[0].option, None)
         if marked[0].outside * (1.0 - marked[0].outside_from_below) >= marks.scribbled and not ring:
             return pending(RowWhy.SCRIBBLED)
         # A box scribbled over, most of it covered, the strokes running on past it: a voter who fills boxes in (or
@@ -528,6 +532,24 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
 def is_heavy(score: BoxScore, settings: ReadingSettings) -> bool:
     """A mark covering most of its box (``marks.covering``): filled in, scribbled over, a thick pen's cross."""
     return score.fill >= settings.marks.covering
+
+
+#: A box covered this whole by its mark is blackened (涂黑) where the ink around it stays within SPILL_MM of its
+#: border: loops or a scribble striking a mark out leave paper in the box, or run on past it (the coils of a
+#: mark struck out reach 1.7–4.3 mm past the box's sides).
+BLACKENED_FILL = 0.97
+
+
+def blackened(score: BoxScore, settings: ReadingSettings) -> bool:
+    """A box blackened whole, a vote: its interior covered (BLACKENED_FILL) in ink as dark as a pen's
+    (``marks.overvote_darkness``: a box blackened in pencil and rubbed out leaves residue as large), its ink
+    spilling past the border no further than a hurried hand's (SPILL_MM), however much of the ring around it that
+    spill darkens."""
+    return (
+        score.fill >= BLACKENED_FILL
+        and score.darkness >= settings.marks.overvote_darkness
+        and score.outside_reach <= SPILL_MM
+    )
 
 
 def heavy_marks(marked: Sequence[BoxScore], settings: ReadingSettings) -> list[BoxScore]:

@@ -20,7 +20,7 @@ from pipeline.common.reasons import RowWhy, Why
 from pipeline.store.core import StoreError
 from pipeline.store.pages import PageReviewStore
 
-SCHEMA_VERSION = 19
+SCHEMA_VERSION = 20
 DEFAULT_DB = Path("output/ballots.db")
 #: The machine readings table as version 10 made it (a migration rebuilds it so).
 ROW_READINGS = """CREATE TABLE row_readings (
@@ -153,6 +153,9 @@ MIGRATIONS = {
     # Nor how much darker a line across the page was inside a box than beside it: none.
     19: """ALTER TABLE box_scores ADD COLUMN core REAL NOT NULL DEFAULT 0;
     ALTER TABLE box_scores ADD COLUMN line_excess REAL NOT NULL DEFAULT 0;""",
+    # Nor how far a box's ink ran out past it: as far as can be, as those scores were classified (no mark of theirs
+    # was taken for a blackened box).
+    20: "ALTER TABLE box_scores ADD COLUMN outside_reach REAL NOT NULL DEFAULT 99;",
 }
 
 

@@ -81,6 +81,7 @@ class Geometry:
     # within RULE_SEARCH_MM of it, clear of the box's own border (low, high), where it may show off its place.
     rules: tuple[tuple[int, int, int, int], ...]
     rule_rows: npt.NDArray[np.intp]  # the rows of every rule's search window, one after the other
+    past: Floats  # how far each pixel lies past the box's border, mm (0 or less inside it)
 
     @property
     def interior_count(self) -> int:
@@ -200,7 +201,17 @@ def _box_geometry(blank: Gray, rect: Rect) -> Geometry:
         edge_band,
         edge_sectors,
         *_rules(printed, box_px),
+        _past(size, box_px),
     )
+
+
+def _past(size: int, box_px: tuple[int, int, int, int]) -> Floats:
+    """How far each pixel of a ``size``² patch lies past the box's border (``box_px``), in mm: the farthest of its
+    distances beyond the four sides' lines, 0 or less inside the box."""
+    left, top, right, bottom = box_px
+    ys, xs = np.indices((size, size))
+    past = np.maximum.reduce([left - xs, xs - right, top - ys, ys - bottom]) / PATCH_PX_PER_MM
+    return np.asarray(past, dtype=np.float32)
 
 
 def _rules(

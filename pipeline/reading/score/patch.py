@@ -33,6 +33,8 @@ from pipeline.reading.score.result import (
 
 NOISE_SIGMAS = 3.0  # ink must stand this many noise deviations above the plain paper of its patch
 MAD_TO_SIGMA = 1.4826
+PAPER_NOISE_MAX = 0.5  # half an ink's darkness: paper this dark is ink, whatever its noise
+PAPER_SAMPLE_SHARE = 0.1  # … and the paper's noise is measured on what is lighter where this share of it is
 # The back's print seen through the paper: office paper is 88–95 % opaque, so the back's black shows at
 # 3–14 % of the front's, and never past SHOW_THROUGH_MAX even on thin paper; the paper's fibres diffuse it
 # over a millimetre or so, where ink on the front is as sharp as the scan (a pencil line as sharp as print).
@@ -124,8 +126,18 @@ def border_hidden(darkness: Floats, geometry: Geometry) -> float:
 
 def noise_level(darkness: Floats, geometry: Geometry) -> float:
     """How dark the plain paper of this patch gets by noise alone: NOISE_SIGMAS deviations above its middle.
-    The ink level is INK_LEVEL or this, whichever is higher."""
+    The ink level is INK_LEVEL or this, whichever is higher. No paper's noise reaches PAPER_NOISE_MAX: where the
+    box and the ring around it are mostly ink (a box blackened past its border all round), the sample's middle is
+    ink, and the paper's noise is measured on what is lighter."""
     plain = np.take(darkness, geometry.plain_sample)
+    level = _noise_of(plain)
+    paper = plain[plain < PAPER_NOISE_MAX]
+    if level >= PAPER_NOISE_MAX and paper.size >= PAPER_SAMPLE_SHARE * plain.size:
+        return min(level, _noise_of(paper))
+    return level
+
+
+def _noise_of(plain: Floats) -> float:
     centre = upper_median(plain)
     spread = upper_median(np.abs(plain - centre)) * MAD_TO_SIGMA
     return centre + NOISE_SIGMAS * spread

@@ -38,9 +38,12 @@ the page, taken for print, whose course runs through the box, on a grey scan: wh
 through broken into dots, or as one), ``core`` (the area in mm² of the largest connected piece of the box's ink
 inside it as dark as a firm stroke, :data:`~pipeline.reading.lines.FIRM`, and its ``ink_level``: a pen stroke keeps
 its own dark line where grain at the hysteresis level, joined to it, pulls the ink's median ``darkness`` under the
-level; grain reaches that darkness in specks, a stain's soft grey not at all), and
+level; grain reaches that darkness in specks, a stain's soft grey not at all),
 ``line_excess`` (on a grey scan, how much darker the course of a line across the page taken for print is inside
-the box than beside it, over a stroke's width: a faint stroke drawn along the line, among its pixels).
+the box than beside it, over a stroke's width: a faint stroke drawn along the line, among its pixels), and
+``outside_reach`` (how far in mm the box's own ink, the ink regions lying in it or within ``SPILL_MM`` of its
+border, runs out past the border: a box blackened in a hurry spills a little all round, loops striking a mark out
+run on well past it).
 """
 
 from __future__ import annotations
@@ -51,15 +54,18 @@ from pipeline.ballot.layout import BOX_LINE_WIDTH
 from pipeline.reading.model import BLANK_PX_PER_MM
 
 #: Stored with every page read: raised whenever a score of some box could change for the same image.
-SCORER_VERSION = 17  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
+SCORER_VERSION = 18  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
 # fits; 8: lines; 9: lines looked for 1 mm beside their course, never hiding a mark-wide band, and bent;
 # 10: outside_from_below, joined_below; 11: … only from strokes running on across the rule into the row below; lines
 # along the table's rules, off their place, taken for print; 12: border_hidden (grey scans only);
 # 13: faint_stroke, line_over; 14: outside_darkness; 15: bilevel; 16: core, line_excess; half-step line flanks;
-# 17: border_hidden on bilevel scans, from BILEVEL_HIDDEN
+# 17: border_hidden on bilevel scans, from BILEVEL_HIDDEN; 18: outside_reach
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 RING_MM = 2.0  # width of the "just around the box" ring
+#: A box blackened in a hurry spills ink this far past its border at most: ink this near is its own mark's where it runs
+#: on out (``outside_reach``), and a box covered whole whose ink stays this near is blackened, not struck out.
+SPILL_MM = 2.0
 RING_GAP_MM = 0.4  # the ring starts this far outside the border (blur of the border itself)
 INTERIOR_INSET_MM = BOX_LINE_WIDTH / 2 + 0.45  # interior starts this far inside the border's centre line
 INK_LEVEL = 0.10  # floor of the ink level: 10 % of the way from paper white to the printed black
@@ -107,3 +113,4 @@ class BoxScore:
     bilevel: bool = False
     core: float = 0.0
     line_excess: float = 0.0
+    outside_reach: float = 99.0  # unknown: farther than any patch reaches

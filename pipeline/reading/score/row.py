@@ -73,6 +73,7 @@ from pipeline.reading.score.result import (
     PATCH_PX_PER_MM,
     QUIET_SHARE,
     SEARCH_MM,
+    SPILL_MM,
     BoxScore,
 )
 from pipeline.reading.score.shapes import crossing, edge_scores, encircled_score, line_ink
@@ -354,6 +355,7 @@ def _score_box(
         edge_around=round(edge_around, 4),
         faint_stroke=round(faint_stroke, 2),
         bilevel=dotted,
+        outside_reach=0.0,
     )
     if not ink.any():  # most boxes of a ballot: nothing more to measure
         return empty, Reach()
@@ -389,8 +391,17 @@ def _score_box(
         ),
         encircled=round(encircled, 4),
         core=round(core / PATCH_PX_PER_MM**2, 3),
+        outside_reach=round(_runs_out(regions, geometry), 3),
     )
     return scored, reach
+
+
+def _runs_out(regions: npt.NDArray[np.int32], geometry: Geometry) -> float:
+    """How far the box's own ink runs out past its border (``outside_reach``, mm): the farthest pixel of the ink
+    regions lying in the box or within SPILL_MM of its border; 0 where none leaves it."""
+    own = np.unique(regions[(geometry.past <= SPILL_MM) & (regions > 0)])
+    mine = np.isin(regions, own)
+    return max(0.0, float(geometry.past[mine].max())) if mine.any() else 0.0
 
 
 def _reach(
