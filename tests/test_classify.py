@@ -11,6 +11,7 @@ from pipeline.reading.classify import (
     LINE_EXCESS,
     LINE_HIDES,
     STROKE_CORE_MM2,
+    THIN_MM,
     Page,
     RowReading,
     blackened,
@@ -254,6 +255,17 @@ def test_a_box_blackened_whole_spilling_a_little_all_round_is_a_vote_where_loops
     assert classify_row("文化馆", [rubbed, *others], SETTINGS).reason == RowWhy.SCRIBBLED
     # Beside another mark it is still a correction or an overvote, never this row's vote by itself.
     assert classify_row("文化馆", [spilled, *row(0, 0, 0.3)[1:]], SETTINGS).reading == "pending"
+
+
+def test_ink_level_with_a_side_no_wider_than_a_stroke_is_asked_about() -> None:
+    """Held-out 1011, a standard fax: an empty box's top border came through a scan line below its mask, a band of
+    ink 0.5 mm high across the box (fill 0.105, darkness 0.44), and the row read 基本满意. A mark spanning no more
+    than a pen stroke's width one way (THIN_MM) is no tick, cross, fill or ring: asked, alone or beside a mark."""
+    band = replace(row(0, 0.105, 0)[1], ink_span=0.5)
+    assert classify_row("文化馆", [row(0, 0, 0)[0], band, row(0, 0, 0)[2]], SETTINGS).reason == RowWhy.ALIGNMENT
+    assert classify_row("文化馆", [row(0.3, 0, 0)[0], band, row(0, 0, 0)[2]], SETTINGS).reason == RowWhy.ALIGNMENT
+    tick = replace(band, ink_span=THIN_MM + 0.2)
+    assert classify_row("文化馆", [row(0, 0, 0)[0], tick, row(0, 0, 0)[2]], SETTINGS).choice == "基本满意"
 
 
 def test_heavy_marks_are_the_voters_way_only_where_they_mark_most_rows() -> None:

@@ -495,3 +495,17 @@ def test_how_far_a_marks_ink_runs_out_past_its_box_is_measured(model: BallotMode
     dust = ticked(model)
     cv2.circle(dust, (right + 3 * MM, middle), round(0.45 * MM), 40, -1)
     assert scores_by_box(dust, model)[TICKED].outside_reach == 0.0
+
+
+def test_how_narrow_a_boxs_ink_is_one_way_is_measured(model: BallotModel) -> None:
+    """``ink_span``: the narrower of the height and width the ink inside a box spans. A tick spans both ways; a
+    straight stroke level with the box's top side, just inside it (the border seen a scan line low on a standard
+    fax), spans its own width one way."""
+    assert scores_by_box(ticked(model), model)[TICKED].ink_span >= 2.0
+    rect = checkbox(model, TICKED).rect
+    page = model.blank.copy()
+    top = round((rect.y + 0.9) * MM)
+    cv2.line(page, (round((rect.x + 0.8) * MM), top), (round((rect.x + rect.w - 0.8) * MM), top), 40, 3)
+    score = scores_by_box(page, model)[TICKED]
+    assert score.fill > 0.05
+    assert 0.3 <= score.ink_span <= 0.7

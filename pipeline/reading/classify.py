@@ -35,6 +35,10 @@ TRACE_FILL = 0.05
 #: reaches a firm stroke's darkness in specks; a stroke drawn in the box does along its line (``core``).
 STROKE_CORE_MM2 = 0.3 * FAINT_STROKE_MM
 MISFIT_MATCH = 0.1  # a row's borders found this much worse than the page's as a rule may lie off their masks
+# A pen stroke is 0.3–0.7 mm wide: a mark whose ink inside its box spans no more than that one way (``ink_span``) is
+# one straight stroke level with a side, no tick, cross, fill or ring (the flattest tick of tuning seed 7's batches
+# spans 0.875 mm; a standard fax's border seen a scan line off its mask 0.5, held-out 1011).
+THIN_MM = 0.7
 # A page line this dark (share of the printed black) hides a mark at the ink level on its course: over a line of
 # darkness d such a mark adds INK_LEVEL × (1 − d), which the scorer keeps as the mark's only above HYSTERESIS ×
 # INK_LEVEL (score.row._the_lines).
@@ -411,6 +415,12 @@ def classify_row(
         for score in scores
     ):
         return pending(RowWhy.LINE)
+    # Nor is ink level with one side of a box, no wider across than a pen's stroke, that does not run on past it as
+    # a line does: most often the box's printed border itself lying a little off its mask (a standard fax's rows
+    # move by whole scan lines, 0.26 mm: held-out 1011, an empty row read 基本满意), else a stroke drawn straight
+    # along it; a clerk looks.
+    if any(score.ink_span < THIN_MM for score in marked):
+        return pending(RowWhy.ALIGNMENT)
     # A tick's long leg from the box below may end in this box: whose mark it is, only the paper shows.
     if any(score.position in reached for score in marked):
         return pending(RowWhy.LEG)

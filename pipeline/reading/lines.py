@@ -50,6 +50,11 @@ MIN_BLACK = 40.0  # grey levels: the darkest a page's print is taken to be, howe
 FAINT_PIECES = 6
 FAINT_DRIFT_MM = 2.0
 MARGIN_SEEN_MM = 3.0  # … and over at least this much free paper in a margin past the rows (BEYOND_MM)
+# Run pixels gathered as one line lie in two lines side by side where those either side of its course lie this far
+# apart (their middles) along a shared stretch this long (:func:`_straight`); a group is split at most this often.
+SIDE_BY_SIDE_MM = 1.5
+OVERLAP_MM = 10.0
+SPLIT_DEPTH = 3
 MIDDLE_MM = 150.0  # two lines are one where their courses lie within SAME_PLACE_MM of each other here (mid-page)
 
 
@@ -123,7 +128,7 @@ def page_lines(
         beyond = BEYOND_MM * px_per_mm
         if not _reaches_a_margin(runs, vertical, rows, beyond):
             continue  # the usual page: no straight run out in a margin, so no line across the page
-        for ys, xs in _gathered(runs, vertical, SAME_PLACE_MM * px_per_mm):
+        for ys, xs in _straight(_gathered(runs, vertical, SAME_PLACE_MM * px_per_mm), vertical, px_per_mm):
             along = ys if vertical else xs
             if along.min() > rows[0] - beyond and along.max() < rows[1] + beyond:
                 continue  # inside the table only: a voter's line down a column, a rule shown off its place
@@ -296,6 +301,38 @@ def _gathered(runs: np.ndarray, vertical: bool, same_place_px: float) -> list[tu
     for group in groups:
         chosen = np.isin(label, group)
         found.append((ys[chosen], xs[chosen]))
+    return found
+
+
+def _straight(
+    groups: list[tuple[np.ndarray, np.ndarray]], vertical: bool, px_per_mm: float
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The groups of run pixels, each split where it holds two lines side by side: runs are gathered by their place
+    across the page step by step, so two streaks a few millimetres apart gather into one group, and a course fitted
+    through both runs between them, over neither (held-out 1011, a damaged scan: two streaks taken for one line
+    half-way between, one of them left as ink in a box, the row read as an overvote). A group whose pixels either
+    side of its fitted course lie SIDE_BY_SIDE_MM apart or more (the middles of each side's offsets), both sides along
+    the same stretch of the page for OVERLAP_MM or more, is two lines; a line as wide as HIDES_MM has its halves 1 mm
+    apart, and a curled crease's bend puts its middle and its ends either side, along different stretches."""
+    found: list[tuple[np.ndarray, np.ndarray]] = []
+    pending = [(group, 0) for group in groups]
+    while pending:
+        (ys, xs), depth = pending.pop()
+        along, across = (ys, xs) if vertical else (xs, ys)
+        if depth >= SPLIT_DEPTH or np.ptp(along) < OVERLAP_MM * px_per_mm:
+            found.append((ys, xs))
+            continue
+        off = across - np.polyval(np.polyfit(along.astype(np.float64), across.astype(np.float64), 1), along)
+        left = off < 0
+        if left.all() or not left.any():
+            found.append((ys, xs))
+            continue
+        apart = float(np.median(off[~left]) - np.median(off[left]))
+        shared = min(along[left].max(), along[~left].max()) - max(along[left].min(), along[~left].min())
+        if apart < SIDE_BY_SIDE_MM * px_per_mm or shared < OVERLAP_MM * px_per_mm:
+            found.append((ys, xs))
+            continue
+        pending += [((ys[part], xs[part]), depth + 1) for part in (left, ~left)]
     return found
 
 

@@ -153,9 +153,10 @@ MIGRATIONS = {
     # Nor how much darker a line across the page was inside a box than beside it: none.
     19: """ALTER TABLE box_scores ADD COLUMN core REAL NOT NULL DEFAULT 0;
     ALTER TABLE box_scores ADD COLUMN line_excess REAL NOT NULL DEFAULT 0;""",
-    # Nor how far a box's ink ran out past it: as far as can be, as those scores were classified (no mark of theirs
-    # was taken for a blackened box).
-    20: "ALTER TABLE box_scores ADD COLUMN outside_reach REAL NOT NULL DEFAULT 99;",
+    # Nor how far a box's ink ran out past it, nor how narrow it was: as far and as wide as can be, as those scores
+    # were classified (no mark of theirs was taken for a blackened box or for a stroke level with a side).
+    20: """ALTER TABLE box_scores ADD COLUMN outside_reach REAL NOT NULL DEFAULT 99;
+    ALTER TABLE box_scores ADD COLUMN ink_span REAL NOT NULL DEFAULT 99;""",
 }
 
 

@@ -148,6 +148,7 @@ CREATE TABLE box_scores (
     core          REAL NOT NULL DEFAULT 0,    -- mm², the largest piece of the ink inside the box as dark as a firm stroke
     line_excess   REAL NOT NULL DEFAULT 0,    -- 0-1, how much darker a page line's course is inside the box than beside
     outside_reach REAL NOT NULL DEFAULT 99,   -- mm, how far the box's own ink runs out past its border (99: unknown)
+    ink_span      REAL NOT NULL DEFAULT 99,   -- mm, the narrower of the height and width of the ink inside the box
     PRIMARY KEY (page_id, unit, option)
 ) STRICT;
 

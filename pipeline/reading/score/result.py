@@ -43,7 +43,8 @@ level; grain reaches that darkness in specks, a stain's soft grey not at all),
 the box than beside it, over a stroke's width: a faint stroke drawn along the line, among its pixels), and
 ``outside_reach`` (how far in mm the box's own ink, the ink regions lying in it or within ``SPILL_MM`` of its
 border, runs out past the border: a box blackened in a hurry spills a little all round, loops striking a mark out
-run on well past it).
+run on well past it) and ``ink_span`` (the narrower of the height and width in mm that the ink inside the box spans:
+a tick, a cross, a fill or a ring's arc spans both ways; a straight stroke level with a side does not).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ SCORER_VERSION = 18  # 2: outside_below; 3: back print; 4: rows at own size; 5: 
 # 10: outside_from_below, joined_below; 11: … only from strokes running on across the rule into the row below; lines
 # along the table's rules, off their place, taken for print; 12: border_hidden (grey scans only);
 # 13: faint_stroke, line_over; 14: outside_darkness; 15: bilevel; 16: core, line_excess; half-step line flanks;
-# 17: border_hidden on bilevel scans, from BILEVEL_HIDDEN; 18: outside_reach
+# 17: border_hidden on bilevel scans, from BILEVEL_HIDDEN; 18: outside_reach, ink_span; paper noise under 0.5
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 RING_MM = 2.0  # width of the "just around the box" ring
@@ -114,3 +115,4 @@ class BoxScore:
     core: float = 0.0
     line_excess: float = 0.0
     outside_reach: float = 99.0  # unknown: farther than any patch reaches
+    ink_span: float = 99.0  # unknown: as wide as any mark

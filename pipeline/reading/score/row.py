@@ -356,6 +356,7 @@ def _score_box(
         faint_stroke=round(faint_stroke, 2),
         bilevel=dotted,
         outside_reach=0.0,
+        ink_span=0.0,
     )
     if not ink.any():  # most boxes of a ballot: nothing more to measure
         return empty, Reach()
@@ -392,8 +393,17 @@ def _score_box(
         encircled=round(encircled, 4),
         core=round(core / PATCH_PX_PER_MM**2, 3),
         outside_reach=round(_runs_out(regions, geometry), 3),
+        ink_span=round(_span(inside), 3),
     )
     return scored, reach
+
+
+def _span(inside: npt.NDArray[np.bool_]) -> float:
+    """The narrower of the height and the width the box's ink spans inside it (``ink_span``, mm); 0 with none."""
+    rows, columns = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    if not rows.size:
+        return 0.0
+    return float(min(rows[-1] - rows[0], columns[-1] - columns[0]) + 1) / PATCH_PX_PER_MM
 
 
 def _runs_out(regions: npt.NDArray[np.int32], geometry: Geometry) -> float:
