@@ -312,8 +312,9 @@ def _straight(
     through both runs between them, over neither (held-out 1011, a damaged scan: two streaks taken for one line
     half-way between, one of them left as ink in a box, the row read as an overvote). A group whose pixels either
     side of its fitted course lie SIDE_BY_SIDE_MM apart or more (the middles of each side's offsets), both sides along
-    the same stretch of the page for OVERLAP_MM or more, is two lines; a line as wide as HIDES_MM has its halves 1 mm
-    apart, and a curled crease's bend puts its middle and its ends either side, along different stretches."""
+    the same stretch of the page for OVERLAP_MM or more, is two lines: a line as wide as HIDES_MM has its halves 1 mm
+    apart, a crease bent 3 mm across a curled page (see BEND_MM) its sides 1.2 mm, and a line that steps aside (a
+    fax's feed slipping) has its two parts along different stretches."""
     found: list[tuple[np.ndarray, np.ndarray]] = []
     pending = [(group, 0) for group in groups]
     while pending:

@@ -91,8 +91,8 @@ def draw_mark_cores(
             for stroke in _cross(rng):
                 canvas.stroke(stroke, width, taper=True)
         case "fill":
-            blackened = _overrun(rng, half) if rng.random() < HASTY_FILL_SHARE else None
-            fill = _zigzag(rng, half, rng.uniform(*FILL_SHARE), overshoot=0.3) if blackened is None else blackened
+            hurried = rng.random() < HASTY_FILL_SHARE
+            fill = _overrun(rng, half) if hurried else _zigzag(rng, half, rng.uniform(*FILL_SHARE), overshoot=0.3)
             canvas.stroke(fill, max(width, FILL_MIN_WIDTH_MM))
         case "circle":
             canvas.stroke(_ellipse(rng), width)

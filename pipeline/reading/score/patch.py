@@ -131,10 +131,10 @@ def noise_level(darkness: Floats, geometry: Geometry) -> float:
     ink, and the paper's noise is measured on what is lighter."""
     plain = np.take(darkness, geometry.plain_sample)
     level = _noise_of(plain)
+    if level < PAPER_NOISE_MAX:
+        return level
     paper = plain[plain < PAPER_NOISE_MAX]
-    if level >= PAPER_NOISE_MAX and paper.size >= PAPER_SAMPLE_SHARE * plain.size:
-        return min(level, _noise_of(paper))
-    return level
+    return min(level, _noise_of(paper)) if paper.size >= PAPER_SAMPLE_SHARE * plain.size else level
 
 
 def _noise_of(plain: Floats) -> float:

@@ -40,10 +40,10 @@ inside it as dark as a firm stroke, :data:`~pipeline.reading.lines.FIRM`, and it
 its own dark line where grain at the hysteresis level, joined to it, pulls the ink's median ``darkness`` under the
 level; grain reaches that darkness in specks, a stain's soft grey not at all),
 ``line_excess`` (on a grey scan, how much darker the course of a line across the page taken for print is inside
-the box than beside it, over a stroke's width: a faint stroke drawn along the line, among its pixels), and
+the box than beside it, over a stroke's width: a faint stroke drawn along the line, among its pixels),
 ``outside_reach`` (how far in mm the box's own ink, the ink regions lying in it or within ``SPILL_MM`` of its
 border, runs out past the border: a box blackened in a hurry spills a little all round, loops striking a mark out
-run on well past it) and ``ink_span`` (the narrower of the height and width in mm that the ink inside the box spans:
+run on well past it), and ``ink_span`` (the narrower of the height and width in mm that the ink inside the box spans:
 a tick, a cross, a fill or a ring's arc spans both ways; a straight stroke level with a side does not).
 """
 
