@@ -442,29 +442,31 @@ def test_the_ink_keeps_the_size_of_its_piece_as_dark_as_a_firm_stroke(model: Bal
 EDGE_TAIL_MM = 0.75
 
 
-def blackened(model: BallotModel, key: tuple[str, str], spill_mm: float, turned_deg: float = 0.0) -> Gray:
-    """The blank with the box ``key`` blackened solid (grey 40), the ink spilling ``spill_mm`` past its border all
+def blackened(
+    model: BallotModel, key: tuple[str, str], spill_mm: float, turned_deg: float = 0.0, grey: int = 40
+) -> Gray:
+    """The blank with the box ``key`` blackened solid in ``grey``, the ink spilling ``spill_mm`` past its border all
     round, the hand turned ``turned_deg``."""
     page = model.blank.copy()
     rect = checkbox(model, key).rect
     centre = ((rect.x + rect.w / 2) * MM, (rect.y + rect.h / 2) * MM)
     side = (rect.w + 2 * spill_mm) * MM
     corners = cv2.boxPoints((centre, (side, side), turned_deg))
-    cv2.fillPoly(page, [np.round(corners).astype(np.int32)], 40)
+    cv2.fillPoly(page, [np.round(corners).astype(np.int32)], grey)
     return page
 
 
-@pytest.mark.parametrize("spill_mm", [1.0, 1.2])
+@pytest.mark.parametrize(("spill_mm", "grey"), [(1.0, 40), (1.2, 40), (1.2, 150)])
 def test_a_box_blackened_past_its_border_all_round_is_seen_as_ink_not_as_dark_paper(
-    model: BallotModel, spill_mm: float
+    model: BallotModel, spill_mm: float, grey: int
 ) -> None:
     """A box blackened in a hurry spills past its border all round: with a spill of 1 mm most of the box and its
     ring is ink, and the paper's noise, measured on them, made the ink level darker than the ink (tuning seed 61,
     erasure: two such boxes read empty, each beside another fill, and an overvote read as a vote). The paper's noise
-    is measured on what is lighter."""
-    score = scores_by_box(blackened(model, TICKED, spill_mm, 15.0), model)[TICKED]
+    is measured on the paper beyond the ring; a light ink's blot (grey 150) is seen as well."""
+    score = scores_by_box(blackened(model, TICKED, spill_mm, 15.0, grey), model)[TICKED]
     assert score.ink_level < 0.2
-    assert score.fill > 0.97 and score.centre == 1.0 and score.darkness > 0.7
+    assert score.fill > 0.97 and score.centre == 1.0 and score.darkness > 0.3
     assert score.outside > 0.3
     assert score.outside_reach >= spill_mm
 

@@ -82,6 +82,9 @@ class Geometry:
     rules: tuple[tuple[int, int, int, int], ...]
     rule_rows: npt.NDArray[np.intp]  # the rows of every rule's search window, one after the other
     past: Floats  # how far each pixel lies past the box's border, mm (0 or less inside it)
+    # Flat indices of every NOISE_SAMPLE_STEP-th pixel of the paper beyond the ring, where nothing is printed: the
+    # paper's noise where the box and its ring are mostly ink (see :func:`~.patch.noise_level`).
+    frame_sample: npt.NDArray[np.intp]
 
     @property
     def interior_count(self) -> int:
@@ -202,6 +205,7 @@ def _box_geometry(blank: Gray, rect: Rect) -> Geometry:
         edge_sectors,
         *_rules(printed, box_px),
         _past(size, box_px),
+        np.flatnonzero(~inside(-(RING_GAP_MM + RING_MM)) & ~printed_mask)[::NOISE_SAMPLE_STEP],
     )
 
 
@@ -313,6 +317,7 @@ def without(geometry: Geometry, hidden: npt.NDArray[np.bool_]) -> Geometry:
         printed_mask=geometry.printed_mask | hidden,
         near_line=geometry.near_line | hidden,
         plain_sample=geometry.plain_sample[~flat[geometry.plain_sample]],
+        frame_sample=geometry.frame_sample[~flat[geometry.frame_sample]],
         edge_band=geometry.edge_band[edge],
         edge_sectors=geometry.edge_sectors[edge],
         halo_band=geometry.halo_band[halo],

@@ -34,7 +34,6 @@ from pipeline.reading.score.result import (
 NOISE_SIGMAS = 3.0  # ink must stand this many noise deviations above the plain paper of its patch
 MAD_TO_SIGMA = 1.4826
 PAPER_NOISE_MAX = 0.5  # half an ink's darkness: paper this dark is ink, whatever its noise
-PAPER_SAMPLE_SHARE = 0.1  # … and the paper's noise is measured on what is lighter where this share of it is
 # The back's print seen through the paper: office paper is 88–95 % opaque, so the back's black shows at
 # 3–14 % of the front's, and never past SHOW_THROUGH_MAX even on thin paper; the paper's fibres diffuse it
 # over a millimetre or so, where ink on the front is as sharp as the scan (a pencil line as sharp as print).
@@ -128,13 +127,14 @@ def noise_level(darkness: Floats, geometry: Geometry) -> float:
     """How dark the plain paper of this patch gets by noise alone: NOISE_SIGMAS deviations above its middle.
     The ink level is INK_LEVEL or this, whichever is higher. No paper's noise reaches PAPER_NOISE_MAX: where the
     box and the ring around it are mostly ink (a box blackened past its border all round), the sample's middle is
-    ink, and the paper's noise is measured on what is lighter."""
+    ink, and the paper's noise is measured on the paper beyond the ring (a light ink's fill is lighter than
+    PAPER_NOISE_MAX itself: tuning seed 23, erasure phone photo, a fill of darkness 0.32 under a level of 0.38
+    measured on what was lighter than that, dropped beside the row's other fill as the noise's tail)."""
     plain = np.take(darkness, geometry.plain_sample)
     level = _noise_of(plain)
-    if level < PAPER_NOISE_MAX:
+    if level < PAPER_NOISE_MAX or not geometry.frame_sample.size:
         return level
-    paper = plain[plain < PAPER_NOISE_MAX]
-    return min(level, _noise_of(paper)) if paper.size >= PAPER_SAMPLE_SHARE * plain.size else level
+    return min(level, _noise_of(np.take(darkness, geometry.frame_sample)))
 
 
 def _noise_of(plain: Floats) -> float:
