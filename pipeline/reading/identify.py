@@ -28,7 +28,7 @@ from pipeline.ballot.payload import SheetId, format_serial, parse_payload
 from pipeline.ballot.template import Template
 from pipeline.common.imaging import Gray
 from pipeline.common.reasons import PageReason, Why
-from pipeline.reading.outline import sheet_window
+from pipeline.reading.outline import PhotoSheet
 
 CORNER_SHARE = 0.36  # each corner window spans this share of the page's width and height
 BINARIZERS = (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.FixedThreshold)
@@ -81,14 +81,15 @@ class Unidentified:
 
 
 def identify_page(
-    image: Gray, session: str | None, catalog: Catalog, blank_page_ink: float
+    image: Gray, session: str | None, catalog: Catalog, blank_page_ink: float, photo: PhotoSheet | None = None
 ) -> Identified | Unidentified:
     """Which ballot ``image`` is: its QR code (looked for hard only on a page that is not blank), checked
-    against the templates printed with the store (``catalog``) and the session being read (None: any)."""
+    against the templates printed with the store (``catalog``) and the session being read (None: any). ``photo``:
+    the photo's sheet (:class:`~pipeline.reading.outline.PhotoSheet`) where the caller looks at it again."""
     qr = find_qr(image)
     blank = qr is None and is_blank(image, blank_page_ink)
     if (qr is None and not blank) or (qr is not None and not isinstance(qr.sheet, SheetId)):
-        qr = first_ballot((qr, find_small_qr(image)))
+        qr = first_ballot((qr, find_small_qr(image, photo)))
     if qr is None:
         return (
             Unidentified("blank", PageReason.of(Why.BLANK))
@@ -132,9 +133,10 @@ def find_qr(image: Gray) -> QrCode | None:
     return first_ballot(attempts())
 
 
-def find_small_qr(image: Gray) -> QrCode | None:
+def find_small_qr(image: Gray, photo: PhotoSheet | None = None) -> QrCode | None:
     """:func:`find_qr`'s last resort for a code too small and soft, or too noisy, to read as it is: each
-    corner with a global threshold, then prepared in each of the PREPARED ways (:func:`first_ballot`). A few
+    corner with a global threshold, then prepared in each of the PREPARED ways (:func:`first_ballot`), then the
+    corners of the part of the photo a sheet lies in (``photo``: the photo's sheet, found here if not given). A few
     tenths of a second: only for a page that showed no ballot's code and is not blank."""
 
     def attempts(windows: list[tuple[int, int, Gray]]) -> Iterator[QrCode | None]:
@@ -150,7 +152,7 @@ def find_small_qr(image: Gray) -> QrCode | None:
         return found
     # A sheet lying in a part of the photo (on a desk, from afar): its code lies in a corner of the sheet, not of
     # the frame, and the frame's corner windows cut it or miss it.
-    window = sheet_window(image)
+    window = (photo or PhotoSheet(image)).window
     if window is None:
         return found
     inside = [(window.top + top, window.left + left, corner) for top, left, corner in _corners(window.pixels)]

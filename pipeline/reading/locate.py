@@ -45,7 +45,7 @@ from pipeline.common.tesseract import OcrUnavailableError, read_line
 from pipeline.reading.align import affine, find_mark, jacobian, largest_child, qr_symbol_corners_mm
 from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region, modules_of
 from pipeline.reading.model import BallotModel, ballot_model
-from pipeline.reading.outline import SheetWindow, outline_px_per_mm, sheet_outline, window_around
+from pipeline.reading.outline import PhotoSheet, SheetWindow, outline_px_per_mm
 from pipeline.reading.refine import border_model, find_border
 
 #: A sheet fills at least this share of the photo's shorter side (a photo from afar), at most all of its longer.
@@ -147,8 +147,8 @@ def _code_px_per_mm(matrix: Matrix, layout: Layout) -> float:
 
 def sheet_px_per_mm(outline: npt.NDArray[np.float64] | None) -> float | None:
     """How large a sheet lying on a darker surface came out in a photo (px per mm, over its whole area), or None
-    where no such sheet shows: its ``outline`` (:attr:`MarkSearch.outline`) with four corners: an A4 sheet at any
-    distance a phone focuses."""
+    where no such sheet shows: its ``outline`` (:attr:`~pipeline.reading.outline.PhotoSheet.outline`) with four
+    corners: an A4 sheet at any distance a phone focuses."""
     if outline is None:
         return None
     contour = outline.astype(np.float32).reshape(-1, 1, 2)
@@ -232,6 +232,7 @@ class MarkSearch:
 
     def __init__(self, image: Gray) -> None:
         self.image = image
+        self.photo = PhotoSheet(image)  # the sheet's outline and part of the photo, shared with the code's search
 
     @cached_property
     def frame(self) -> list[Mark]:
@@ -239,14 +240,9 @@ class MarkSearch:
         return mark_candidates(self.image)
 
     @cached_property
-    def outline(self) -> npt.NDArray[np.float64] | None:
-        """The outline of a sheet lying on a darker surface (:func:`~pipeline.reading.outline.sheet_outline`)."""
-        return sheet_outline(self.image)
-
-    @cached_property
     def sheet(self) -> list[Mark]:
         """Those of the part of the photo a sheet lies in (:func:`_sheet_marks`)."""
-        return _sheet_marks(window_around(self.image, self.outline))
+        return _sheet_marks(self.photo.window)
 
     def sets(self) -> Iterator[list[Mark]]:
         """The frame's, then, where the photo shows a sheet in a part of it (and the caller found no fit through the

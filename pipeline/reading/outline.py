@@ -2,13 +2,15 @@
 
 A phone photo of a ballot on a desk may show the sheet in a part of the frame only, anywhere in it, tilted. The
 code and marks are looked for first as if the sheet filled the frame (a scan, most photos); where that finds
-too little, the sheet's own part of the photo is looked at as a page of its own (:func:`sheet_window`): its
-corners are where the code and marks are, and their size is told from the sheet's, not the frame's.
+too little, the sheet's own part of the photo is looked at as a page of its own (:class:`PhotoSheet`): its
+corners are where the code and marks are, and their size is told from the sheet's, not the frame's. A page whose
+code is looked for there and then its marks finds the sheet once (:class:`PhotoSheet`, shared).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -55,9 +57,21 @@ def outline_px_per_mm(outline: npt.NDArray[np.float64]) -> float:
     return float(np.sqrt(cv2.contourArea(outline.astype(np.float32)) / (PAGE_W * PAGE_H)))
 
 
-def sheet_window(image: Gray) -> SheetWindow | None:
-    """The part of the photo the sheet lies in (:func:`sheet_outline`, :func:`window_around` it)."""
-    return window_around(image, sheet_outline(image))
+class PhotoSheet:
+    """A photo's sheet lying on a darker surface, found on first use and once: its outline (:func:`sheet_outline`)
+    and the part of the photo it lies in (:func:`window_around`). The search for a small code and the search for the
+    marks of a page without one share it."""
+
+    def __init__(self, image: Gray) -> None:
+        self.image = image
+
+    @cached_property
+    def outline(self) -> npt.NDArray[np.float64] | None:
+        return sheet_outline(self.image)
+
+    @cached_property
+    def window(self) -> SheetWindow | None:
+        return window_around(self.image, self.outline)
 
 
 def window_around(image: Gray, outline: npt.NDArray[np.float64] | None) -> SheetWindow | None:

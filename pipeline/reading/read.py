@@ -51,16 +51,16 @@ def read_sheet(
     with the store, (id, short hash) → (hash, template)."""
     image = page.image
     fingerprint = image_fingerprint(image)
-    found = identify_page(image, session, catalog, settings.blank_page_ink)
+    marks = MarkSearch(image)  # looked for once, where a fallback needs them (the photo's sheet, for its code too)
+    found = identify_page(image, session, catalog, settings.blank_page_ink, marks.photo)
     serial_text: list[str] | None = None  # what was read on the serial's line, where the code was not
-    marks = MarkSearch(image)  # looked for once, where a fallback needs them
     if isinstance(found, Unidentified) and found.reason.code in BY_MARKS_INSTEAD:
         located = locate_by_marks(image, session, catalog.values(), marks)
         if isinstance(located, PageReason):  # found by its marks, but no serial to count it under
             found = Unidentified("unreadable", located)
         elif located is not None:
             found, serial_text = located
-        elif (scale := sheet_px_per_mm(marks.outline)) is not None and scale < settings.alignment.min_px_per_mm:
+        elif (scale := sheet_px_per_mm(marks.photo.outline)) is not None and scale < settings.alignment.min_px_per_mm:
             # A sheet on a desk, photographed from so far that its code's modules and its marks' rings close up.
             found = Unidentified("unreadable", PageReason.of(Why.SHEET_TOO_SMALL, dpi=round(scale * MM_PER_INCH)))
     if not isinstance(found, Identified):
