@@ -377,8 +377,9 @@ def test_times_are_the_offices_and_faint_marks_send_the_clerk_to_the_paper(
         shot(tab, tmp_path, "10-faint.png")
         tile = tab.locator(".tile img").first
         expect(tile).to_have_attribute("src", re.compile(r"^/image/closeup/"))
-        natural = tile.evaluate("image => image.complete && image.naturalWidth")
-        crop = tab.locator("#strip img").evaluate("image => image.complete && image.naturalWidth")
+        loaded = "async image => { await image.decode(); return image.naturalWidth; }"  # waits for the file
+        natural = tile.evaluate(loaded)
+        crop = tab.locator("#strip img").evaluate(loaded)
         assert natural and crop and natural > 1.2 * crop  # 200 dpi: 7.9 px/mm against the crop's 6
     finally:
         context.close()
