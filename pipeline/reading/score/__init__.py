@@ -7,8 +7,9 @@ and the constants other rooms measure alike (PATCH_PX_PER_MM, RING_MM, RING_GAP_
 Parts, in the order a box passes them: :mod:`.geometry` (the box's masks, from the blank template) →
 :mod:`.patch` (its neighbourhood sampled from the scan: paper level, darkness, noise, softness, border response) →
 :mod:`.ink` (which pixels are new ink; the largest mark) → :mod:`.shapes` (a ring round the box, a ring along its
-border, a line through it) → :mod:`.row` (the driver: a page's rows, each box's scores); :mod:`.result` holds the
-scores, the version and the constants the parts share.
+border, a line through it) → :mod:`.grain` (in a row with no ink on a grainy photo, a straight stroke standing out of
+the grain) → :mod:`.row` (the driver: a page's rows, each box's scores); :mod:`.result` holds the scores, the version
+and the constants the parts share.
 """
 
 from pipeline.reading.score.geometry import geometry_of

@@ -41,6 +41,7 @@ from pipeline.reading.score.geometry import (
     geometry_of,
     without,
 )
+from pipeline.reading.score.grain import STROKE_MM, STROKE_SIGMAS, stroke_in_grain
 from pipeline.reading.score.ink import (
     BORDER_BRIDGE_KERNEL,
     GRAIN_STRONG_SHARE,
@@ -212,14 +213,15 @@ def _scored_row(
         measured.append((box, geometry, darkness, contrast, excess))
     # One softness per row, like the shift: a mark across one box's border cannot pull it.
     soft = int(statistics.median(softness(darkness, geometry) for _, geometry, darkness, _, _ in measured))
-    scores = []
+    scores, grains = [], []
     for position, ((box, geometry, darkness, contrast, excess), shift, match) in enumerate(
         zip(measured, shifts, matches, strict=True)
     ):
         new = np.clip(darkness - geometry.halos[soft], 0.0, 1.0)
         # The back's print is told from the front's ink by its softness, so only on a scan sharper than it.
         back = None if dotted or BLUR_MM[soft] > SHOW_THROUGH_SCAN_MM else back_print
-        score, reach = _score_box(box, position, geometry, (new, contrast), shift, match, dotted, back)
+        score, reach, grainy = _score_box(box, position, geometry, (new, contrast), shift, match, dotted, back)
+        grains.append((grainy, geometry))
         # On a bilevel scan a printed line's pixels are black or lost to the binarisation, a side or two at a
         # time: a standard fax loses 0.3–0.4 of two opposite sides of an empty box by itself (20 boxes of 40
         # pages), so less than BILEVEL_HIDDEN lost there tells nothing of tape laid over it; tape hides more
@@ -231,7 +233,23 @@ def _scored_row(
         over = 0.0 if dotted else _line_over(geometry, lines)
         scored = replace(score, border_hidden=round(hidden, 4), line_over=round(over, 4), line_excess=excess)
         scores.append((scored, reach))
-    return scores
+    if any(score.fill for score, _ in scores):
+        return scores
+    # A row with no ink in any box reads 弃权: on a grainy photo a light pencil stroke may hide in the grain there
+    # (held-out seed 1012, show-through phone photo: a grey-214 tick in a box of noise level 0.16, read 弃权).
+    # Looked for in such rows only, where doubting 弃权 is all it can do (5 ms a box).
+    return [
+        (replace(score, faint_stroke=max(score.faint_stroke, _grain_stroke(grainy, geometry))), reach)
+        for (score, reach), (grainy, geometry) in zip(scores, grains, strict=True)
+    ]
+
+
+def _grain_stroke(darkness: Floats | None, geometry: Geometry) -> float:
+    """``faint_stroke`` for a box on grainy paper: STROKE_MM where a straight stroke that long stands
+    STROKE_SIGMAS out of the grain inside it (:func:`~.grain.stroke_in_grain`), else 0."""
+    if darkness is None:
+        return 0.0
+    return STROKE_MM if stroke_in_grain(darkness, geometry) >= STROKE_SIGMAS else 0.0
 
 
 Found = tuple[
@@ -306,7 +324,10 @@ def _score_box(
     match: float,
     dotted: bool,
     back: Callable[[Floats, float, Geometry], Floats | None] | None,
-) -> tuple[BoxScore, Reach]:
+) -> tuple[BoxScore, Reach, Floats | None]:
+    """The box's scores, where its ink meets the rules above and below it, and, where no ink was found on paper
+    too grainy for the faint stroke search (noise over FAINT_LEVEL, not bilevel), the darkness judged: where a
+    light stroke may hide in the grain (:func:`_scored_row` looks there in rows with no ink)."""
     darkness, contrast = measured
     noise = noise_level(darkness, geometry)
     level = max(INK_LEVEL, noise)
@@ -359,7 +380,7 @@ def _score_box(
         ink_span=0.0,
     )
     if not ink.any():  # most boxes of a ballot: nothing more to measure
-        return empty, Reach()
+        return empty, Reach(), darkness if not dotted and noise > FAINT_LEVEL else None
 
     def share(region: npt.NDArray[np.bool_], total: int) -> float:
         return float(np.count_nonzero(ink & region)) / total if total else 0.0
@@ -395,7 +416,7 @@ def _score_box(
         outside_reach=round(_runs_out(regions, geometry), 3),
         ink_span=round(_span(inside), 3),
     )
-    return scored, reach
+    return scored, reach, None
 
 
 def _span(inside: npt.NDArray[np.bool_]) -> float:
