@@ -12,7 +12,6 @@ import pytest
 
 from pipeline.ballot.layout import Checkbox
 from pipeline.common.imaging import Gray
-from pipeline.common.reasons import RowWhy
 from pipeline.reading.align import Alignment
 from pipeline.reading.classify import classify_page
 from pipeline.reading.lines import PageLine
@@ -348,25 +347,28 @@ def dim_photo(model: BallotModel, seed: int, pale: float) -> Gray:
     return np.asarray(cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE), dtype=np.uint8)
 
 
-def test_a_light_tick_hidden_in_a_photos_grain_is_doubted_and_the_grain_alone_is_not(model: BallotModel) -> None:
+def test_a_light_tick_hidden_in_a_photos_grain_is_doubted_and_the_grain_alone_seldom(model: BallotModel) -> None:
     """Held-out seed 1012 (show-through phone photo): a light pencil tick on paper whose grain raised the ink level
     over it, no pixel of it darker than the grain's specks, read 弃权. Averaged along its straight pieces it stands
     out of the grain (``faint_stroke``): the row is asked, not read 弃权. On eight such photos, ticked a tenth of the
-    print's darkness, the reader without it read four rows 弃权 (it sees the other four as ink or as doubtful
-    paper); with it, two, whose ticks stand no further out of the grain than the grain does itself. Eight photos
-    with no mark at all: none of their 96 empty rows is doubted."""
+    print's darkness, the reader without it read four rows 弃权 (it sees the others as ink or as doubtful paper);
+    with it, none. The grain alone stands as far out in about one empty row in twenty (the threshold is the 95th
+    percentile of empty rows on grainy photos): of the 168 empty rows of these photos and eight unmarked ones, at
+    most 5 % are doubted (4 are)."""
     settings = ReadingSettings()
-    blank_rows = 0
+    empty_rows = doubted = 0
     for seed in range(8):
-        scores = score_page(dim_photo(model, seed, 0.1), AS_DRAWN, model)
-        assert min(score.ink_level for score in scores) > INK_LEVEL  # grainier than the quiet-paper search goes
-        readings = {reading.unit: reading for reading in classify_page(scores, settings)}
-        blank_rows += readings[TICKED[0]].reading == "blank"
-        assert all(score.faint_stroke == 0 for score in scores if score.unit != TICKED[0])
-        empty = score_page(dim_photo(model, seed, 0.0), AS_DRAWN, model)
-        assert all(score.faint_stroke == 0 for score in empty)
-        assert all(reading.reason != RowWhy.FAINT for reading in classify_page(empty, settings))
-    assert blank_rows <= 2
+        ticked = score_page(dim_photo(model, seed, 0.1), AS_DRAWN, model)
+        assert min(score.ink_level for score in ticked) > INK_LEVEL  # grainier than the quiet-paper search goes
+        readings = {reading.unit: reading for reading in classify_page(ticked, settings)}
+        assert readings[TICKED[0]].reading != "blank"
+        unmarked = score_page(dim_photo(model, seed, 0.0), AS_DRAWN, model)
+        for scores in (ticked, unmarked):
+            units = {score.unit for score in scores} - ({TICKED[0]} if scores is ticked else set())
+            empty_rows += len(units)
+            doubted += sum(any(score.faint_stroke > 0 for score in scores if score.unit == unit) for unit in units)
+    assert empty_rows == 168
+    assert doubted <= 0.05 * empty_rows
 
 
 def test_a_page_line_taken_for_print_is_noted_in_the_boxes_it_runs_through(model: BallotModel) -> None:

@@ -236,7 +236,8 @@ def _scored_row(
     if any(score.fill for score, _ in scores):
         return scores
     # A row with no ink in any box reads 弃权: on a grainy photo a light pencil stroke may hide in the grain there
-    # (held-out seed 1012, show-through phone photo: a grey-214 tick in a box of noise level 0.16, read 弃权).
+    # (held-out seeds 1012 and 1013, show-through and folded phone photos: grey-214 ticks in boxes of noise level
+    # 0.16 and 0.13, read 弃权).
     # Looked for in such rows only, where doubting 弃权 is all it can do (5 ms a box).
     return [
         (replace(score, faint_stroke=max(score.faint_stroke, _grain_stroke(grainy, geometry))), reach)
