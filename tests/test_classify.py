@@ -881,6 +881,9 @@ def test_blank_needs_no_faint_stroke_and_no_dark_line_over_a_box() -> None:
     faint = replace(empty[1], faint_stroke=FAINT_STROKE_MM)
     assert classify_row("文化馆", [empty[0], faint, empty[2]], SETTINGS).reason == RowWhy.FAINT
     assert classify_row("文化馆", [empty[0], replace(faint, faint_stroke=1.0), empty[2]], SETTINGS).reading == "blank"
+    # The clerk is shown which box: its stroke is faint (and only the paper tells a light tick from an eraser's trace).
+    assert box_seen(faint, SETTINGS) == BoxSeen.FAINT
+    assert box_seen(replace(faint, faint_stroke=1.0), SETTINGS) == BoxSeen.EMPTY
     under = replace(empty[1], line_over=LINE_HIDES)
     assert classify_row("文化馆", [empty[0], under, empty[2]], SETTINGS).reason == RowWhy.LINE
     pale = replace(under, line_over=LINE_HIDES - 0.01)  # a mark over it still shows above its profile

@@ -117,6 +117,10 @@ def box_seen(score: BoxScore, settings: ReadingSettings) -> BoxSeen:
         if score.darkness < max(marks.firm, score.ink_level):
             return BoxSeen.FAINT
         return BoxSeen.SMALL
+    # No ink counted, but a stroke as long as a tick's leg too faint to count on its paper (``faint_stroke``, on quiet
+    # paper or out of a photo's grain): the box the clerk is asked about.
+    if score.faint_stroke >= FAINT_STROKE_MM:
+        return BoxSeen.FAINT
     if score.outside >= marks.outside:
         return BoxSeen.OUTSIDE
     if score.edge >= marks.edge:
