@@ -236,8 +236,9 @@ ROW_TEXT: dict[RowWhy, tuple[str, str]] = {
     RowWhy.MARGINAL: ("标记不清（淡、小或擦除痕迹）", "marginal mark"),
     RowWhy.CORRECTION: ("多选，其中一格可能是涂改", "overvote that may be a correction"),
     RowWhy.FAINT: (
-        "记号比本票其他记号淡得多（笔没水、很轻的铅笔或擦除痕迹）",
-        "a mark far fainter than the sheet's others",
+        "记号很淡：比本票其他记号淡得多，或淡得算不上记号（笔没水、很轻的铅笔或擦除痕迹）",
+        "a very faint mark: far fainter than the sheet's others, or too faint to count (a dry pen, light pencil, "
+        "an eraser's trace)",
     ),
     RowWhy.OUTSIDE: ("标记在方框外", "mark outside the box"),
     RowWhy.LEG: (
