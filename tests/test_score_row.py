@@ -12,6 +12,7 @@ import pytest
 
 from pipeline.ballot.layout import Checkbox
 from pipeline.common.imaging import Gray
+from pipeline.common.reasons import RowWhy
 from pipeline.reading.align import Alignment
 from pipeline.reading.classify import classify_page
 from pipeline.reading.lines import PageLine
@@ -369,6 +370,29 @@ def test_a_light_tick_hidden_in_a_photos_grain_is_doubted_and_the_grain_alone_se
             doubted += sum(any(score.faint_stroke > 0 for score in scores if score.unit == unit) for unit in units)
     assert empty_rows == 168
     assert doubted <= 0.05 * empty_rows
+
+
+def test_a_light_tick_over_the_boxs_border_is_doubted_not_read_blank(model: BallotModel) -> None:
+    """Tuning seed 23 (office scans): a light pencil tick whose turn lies on the box's bottom border, its short leg
+    partly inside and its long leg out through the right border. The printed line cut it into pieces each too small
+    to be ink, its leg outside too little to be asked as ink beside the box: the row read 弃权. Joined across the
+    printed lines the pieces are one stroke (``faint_stroke``): the row is asked. The blank, moved a pixel or two and
+    softened, leaves no such stroke in any box."""
+    page = model.blank.copy()
+    rect = checkbox(model, TICKED).rect
+    bottom, left = round((rect.y + rect.h) * MM), round(rect.x * MM)
+    turn = (left + round(3.5 * MM), bottom)
+    cv2.line(page, (turn[0] - round(1.2 * MM), bottom - round(1.2 * MM)), turn, 215, 2)
+    cv2.line(page, turn, (round((rect.x + rect.w + 1.5) * MM), bottom - 2 * MM), 215, 2)
+    scores = score_page(page, AS_DRAWN, model)
+    tick = next(score for score in scores if (score.unit, score.option) == TICKED)
+    assert tick.fill == 0.0 and tick.faint_stroke >= FAINT_STROKE_MM
+    row = next(reading for reading in classify_page(scores, ReadingSettings()) if reading.unit == TICKED[0])
+    assert (row.reading, row.reason) == ("pending", RowWhy.FAINT)
+    for dx, dy in ((1, 0), (0, 1), (2, 2), (-1, 1)):
+        moved = np.roll(np.roll(model.blank, dy, axis=0), dx, axis=1)
+        for blank in (moved, np.asarray(cv2.GaussianBlur(moved, (0, 0), 1.2), dtype=np.uint8)):
+            assert all(score.faint_stroke == 0 for score in score_page(blank, AS_DRAWN, model))
 
 
 def test_a_page_line_taken_for_print_is_noted_in_the_boxes_it_runs_through(model: BallotModel) -> None:

@@ -32,7 +32,8 @@ ink over the border keeps it dark, so a border missing in part has something opa
 fluid over a mark the voter took back), ``faint_stroke`` (where no ink was found and the paper's noise stays
 under :data:`FAINT_LEVEL` but not well under it, the length in mm of the longest sharp stroke at that level: too faint
 to count as a vote on such paper, enough to doubt 弃权; on grainier paper, in a row with no ink in any box,
-:data:`~.grain.STROKE_MM` where a straight stroke that long stands out of the grain, :func:`~.grain.stroke_in_grain`)
+:data:`~.grain.STROKE_MM` where a straight stroke that long stands out of the grain, :func:`~.grain.stroke_in_grain`;
+on quiet paper, in a box with no ink, the length of a stroke whose pieces the printed lines cut too small to count)
 and ``line_over`` (the darkness of the darkest line across
 the page, taken for print, whose course runs through the box, on a grey scan: what lies under it does not show),
 ``outside_darkness`` (the median darkness of the ink around the box, as ``darkness`` is of the ink in it), and
@@ -57,13 +58,14 @@ from pipeline.ballot.layout import BOX_LINE_WIDTH
 from pipeline.reading.model import BLANK_PX_PER_MM
 
 #: Stored with every page read: raised whenever a score of some box could change for the same image.
-SCORER_VERSION = 19  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
+SCORER_VERSION = 20  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
 # fits; 8: lines; 9: lines looked for 1 mm beside their course, never hiding a mark-wide band, and bent;
 # 10: outside_from_below, joined_below; 11: … only from strokes running on across the rule into the row below; lines
 # along the table's rules, off their place, taken for print; 12: border_hidden (grey scans only);
 # 13: faint_stroke, line_over; 14: outside_darkness; 15: bilevel; 16: core, line_excess; half-step line flanks;
 # 17: border_hidden on bilevel scans, from BILEVEL_HIDDEN; 18: outside_reach, ink_span; paper noise under 0.5;
-# 19: faint_stroke from a stroke in a grainy photo's grain, in rows with no ink
+# 19: faint_stroke from a stroke in a grainy photo's grain, in rows with no ink; 20: … from pieces of a stroke the
+# printed lines cut apart, in boxes with no ink on quiet paper
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 RING_MM = 2.0  # width of the "just around the box" ring
