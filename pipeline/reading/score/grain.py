@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from pipeline.common.imaging import Floats
 from pipeline.reading.score.geometry import Geometry
+from pipeline.reading.score.patch import MAD_TO_SIGMA
 from pipeline.reading.score.result import PATCH_PX_PER_MM
 
 STROKE_MM = 3.5  # the straight piece a stroke is averaged along: a tick's legs are 3–8 mm, grain 0.2–1 mm
@@ -30,7 +31,6 @@ DIRECTIONS = 12  # straight pieces every 15°
 #: three under 5 found as ink, or asked, by the other rules). A held-out tick read 弃权 at 6 stood 5.7 out (seed 1013,
 #: folded phone photo), one at 7.4 (seed 1012) made this search.
 STROKE_SIGMAS = 5.0
-MAD_TO_SIGMA = 1.4826
 
 
 def _stroke_kernels() -> tuple[npt.NDArray[np.float32], ...]:

@@ -52,6 +52,7 @@ from pipeline.reading.score.ink import (
     joined_across,
     largest_mark,
     largest_piece,
+    stroke_across_print,
 )
 from pipeline.reading.score.patch import (
     SHOW_THROUGH_SCAN_MM,
@@ -213,7 +214,7 @@ def _scored_row(
         measured.append((box, geometry, darkness, contrast, excess))
     # One softness per row, like the shift: a mark across one box's border cannot pull it.
     soft = int(statistics.median(softness(darkness, geometry) for _, geometry, darkness, _, _ in measured))
-    scores, grains = [], []
+    scores, grains = [], []  # grains: each box's darkness where a stroke may hide in the grain (or None)
     for position, ((box, geometry, darkness, contrast, excess), shift, match) in enumerate(
         zip(measured, shifts, matches, strict=True)
     ):
@@ -221,7 +222,7 @@ def _scored_row(
         # The back's print is told from the front's ink by its softness, so only on a scan sharper than it.
         back = None if dotted or BLUR_MM[soft] > SHOW_THROUGH_SCAN_MM else back_print
         score, reach, grainy = _score_box(box, position, geometry, (new, contrast), shift, match, dotted, back)
-        grains.append((grainy, geometry))
+        grains.append(grainy)
         # On a bilevel scan a printed line's pixels are black or lost to the binarisation, a side or two at a
         # time: a standard fax loses 0.3–0.4 of two opposite sides of an empty box by itself (20 boxes of 40
         # pages), so less than BILEVEL_HIDDEN lost there tells nothing of tape laid over it; tape hides more
@@ -241,7 +242,7 @@ def _scored_row(
     # Looked for in such rows only, where doubting 弃权 is all it can do (5 ms a box).
     return [
         (replace(score, faint_stroke=max(score.faint_stroke, _grain_stroke(grainy, geometry))), reach)
-        for (score, reach), (grainy, geometry) in zip(scores, grains, strict=True)
+        for (score, reach), grainy, (_, geometry, _, _, _) in zip(scores, grains, measured, strict=True)
     ]
 
 
@@ -359,7 +360,8 @@ def _score_box(
             regions = np.zeros_like(regions)
         ink = regions > 0
     if not dotted and noise <= FAINT_LEVEL and not (ink & geometry.interior).any():
-        faint_stroke = max(faint_stroke, _across_border(darkness, level, geometry))
+        cut = stroke_across_print(darkness, level, geometry.printed_mask, geometry.interior)
+        faint_stroke = max(faint_stroke, cut)
     # A border fainter than MIN_CONTRAST is not trusted to have been found; a dim but well-found one is.
     visible = min(1.0, contrast / MIN_CONTRAST)
     edge, edge_around = edge_scores(darkness, level, geometry)
@@ -420,23 +422,6 @@ def _score_box(
         ink_span=round(_span(inside), 3),
     )
     return scored, reach, None
-
-
-def _across_border(darkness: Floats, level: float, geometry: Geometry) -> float:
-    """The length (mm) of the longest stroke the printed lines cut into pieces each too small to count as ink
-    (under MIN_BLOB_MM2, shorter than MIN_STROKE_MM): the weak ink (HYSTERESIS × ``level``) joined across the
-    printed lines (:func:`~.ink.joined_across`) where it reaches ``level`` inside the box; 0 with none. A light tick
-    drawn over the box's border, its turn under the printed line, leaves a few short pieces inside the box and its leg
-    outside (tuning seed 23, office scans: a pencil vote read 弃权, its pieces joined 6.1 mm long; rows left empty on
-    that seed's and seed 11's office scans, 267: 1.2 mm at the 99th percentile)."""
-    weak = (darkness > level * HYSTERESIS) & ~geometry.printed_mask
-    if not (weak & geometry.interior).any():  # most empty boxes
-        return 0.0
-    count, labels, stats = joined_across(weak, geometry.printed_mask, BORDER_BRIDGE_KERNEL)
-    reaching = np.bincount(labels[weak & geometry.interior & (darkness > level)], minlength=count) > 0
-    reaching[0] = False
-    extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    return float(extent[reaching].max()) / PATCH_PX_PER_MM if reaching.any() else 0.0
 
 
 def _span(inside: npt.NDArray[np.bool_]) -> float:
