@@ -166,28 +166,29 @@ def _faint(
     straight courses along which the paper is darker by RIDGE than RIDGE_SIDE_PX either side: over SUPPORT of
     their free course through the rows and of at least MARGIN_SEEN_MM of a margin past them. Each line's pixels
     (ys, xs, within a pixel of its course) and its course (across = polyval(fitted, along), pixels)."""
-    across_axis = 1 if vertical else 0
-    shown, free = _ridge(dark, printed, across_axis)
+    across_axis, along_axis = (1, 0) if vertical else (0, 1)
     edge = round(EDGE_MM * px_per_mm)  # the paper's own edge
-    free[:edge], free[-edge:], free[:, :edge], free[:, -edge:] = False, False, False, False
     height, width = (dark.shape[1], dark.shape[0]) if vertical else dark.shape  # across, along
-    near = shown.copy()  # within a pixel of the course
-    ahead, behind = [slice(None)] * 2, [slice(None)] * 2
-    ahead[across_axis], behind[across_axis] = slice(1, None), slice(None, -1)
-    near[tuple(ahead)] |= shown[tuple(behind)]
-    near[tuple(behind)] |= shown[tuple(ahead)]
-    seen = near & free
     start, end = (table[1], table[3]) if vertical else (table[0], table[2])
     low, high = round(start * px_per_mm), round(end * px_per_mm)
     beyond = round(BEYOND_MM * px_per_mm)
     cuts = [edge, max(edge, low - beyond), *np.linspace(low, high, FAINT_PIECES + 1).round().astype(int)]
     cuts += [max(high, min(width - edge, high + beyond)), width - edge]
     pieces = list(itertools.pairwise(cuts))
-    seen_count, free_count = (_piece_counts(where, cuts, 1 - across_axis) for where in (seen, free))
-    centres = np.array([(a + b) / 2 for a, b in pieces]) - width / 2
-    through = slice(2, 2 + FAINT_PIECES)  # pieces 0-1: the near margin and the gap; then the rows; then gap, margin
     margins = (0, len(pieces) - 1)
     enough_margin = MARGIN_SEEN_MM * px_per_mm
+    # The ridge is judged across the page, so a margin's piece alone shows it as the whole page would: the usual
+    # page has none along enough of either margin, at any place or drift, and is done with after those two pieces.
+    if not any(_margin_seen(dark, printed, pieces[piece], across_axis, edge, enough_margin) for piece in margins):
+        return []
+    shown, free, seen = _ridge_seen(dark, printed, across_axis, edge)
+    ends: list[slice] = [slice(None)] * 2
+    for side in (slice(None, edge), slice(-edge, None)):  # the paper's edges along the course too
+        ends[along_axis] = side
+        free[tuple(ends)], seen[tuple(ends)] = False, False
+    seen_count, free_count = (_piece_counts(where, cuts, along_axis) for where in (seen, free))
+    centres = np.array([(a + b) / 2 for a, b in pieces]) - width / 2
+    through = slice(2, 2 + FAINT_PIECES)  # pieces 0-1: the near margin and the gap; then the rows; then gap, margin
     drift_px = round(FAINT_DRIFT_MM * px_per_mm)
     candidates = []
     # Every other drift: a pixel's tolerance either side (``near``) covers the one between.
@@ -245,6 +246,41 @@ def _ridge(dark: np.ndarray, printed: np.ndarray, axis: int) -> tuple[np.ndarray
     free = np.zeros(dark.shape, dtype=bool)
     free[middle] = ~(printed[middle] | printed[before] | printed[after])
     return shown, free
+
+
+def _ridge_seen(
+    dark: np.ndarray, printed: np.ndarray, across_axis: int, edge: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_ridge` across ``across_axis`` (shown, free: free paper no nearer the page's edges across it than
+    ``edge``), and where a course within a pixel of a ridge pixel runs over free paper (seen)."""
+    shown, free = _ridge(dark, printed, across_axis)
+    cut: list[slice] = [slice(None)] * 2
+    for side in (slice(None, edge), slice(-edge, None)):
+        cut[across_axis] = side
+        free[tuple(cut)] = False
+    near = shown.copy()  # within a pixel of the course
+    ahead, behind = [slice(None)] * 2, [slice(None)] * 2
+    ahead[across_axis], behind[across_axis] = slice(1, None), slice(None, -1)
+    near[tuple(ahead)] |= shown[tuple(behind)]
+    near[tuple(behind)] |= shown[tuple(ahead)]
+    return shown, free, near & free
+
+
+def _margin_seen(
+    dark: np.ndarray, printed: np.ndarray, piece: tuple[int, int], across_axis: int, edge: int, enough_margin: float
+) -> bool:
+    """Whether a course at any place across the page shows the ridge over SUPPORT of at least ``enough_margin``
+    free pixels of the margin ``piece`` (from, to along the page): what :func:`_faint` asks of a line in a margin,
+    at whatever drift (a drift moves a course's margin piece across, not its counts)."""
+    start, stop = piece
+    if stop <= start:
+        return False
+    along: list[slice] = [slice(None)] * 2
+    along[1 - across_axis] = slice(start, stop)  # the margin's piece (inside the page's edges along the course)
+    _, free, seen = _ridge_seen(dark[tuple(along)], printed[tuple(along)], across_axis, edge)
+    seen_count = seen.sum(axis=1 - across_axis, dtype=np.int32)
+    free_count = free.sum(axis=1 - across_axis, dtype=np.int32)
+    return bool(((free_count >= enough_margin) & (seen_count >= SUPPORT * free_count)).any())
 
 
 def _piece_counts(where: np.ndarray, cuts: list[int], axis: int) -> np.ndarray:
