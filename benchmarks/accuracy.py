@@ -92,6 +92,7 @@ class Result:
     clear_reasons: Counter[str] = field(default_factory=Counter)
     misreads: list[str] = field(default_factory=list)
     cut_read: list[str] = field(default_factory=list)
+    flagged: list[str] = field(default_factory=list)  # clear rows sent to a clerk: file:page unit reason
     seconds: float = 0.0
 
 
@@ -132,7 +133,9 @@ def _rows(result: Result, sheet: SheetTruth, line: dict) -> None:  # type: ignor
                 counts["flagged_lost"] += 1
             else:
                 counts["flagged_clear"] += 1
-                result.clear_reasons[line["rows"][row.unit]["reason"] or "?"] += 1
+                reason = line["rows"][row.unit]["reason"] or "?"
+                result.clear_reasons[reason] += 1
+                result.flagged.append(f"{sheet.file}:{sheet.page} {row.unit} {reason} intent {row.intent}")
             continue
         if row.ambiguous:
             counts["ambiguous_read"] += 1
@@ -253,6 +256,8 @@ def main() -> None:
             for job, batch in zip(batches, pool.map(_simulate, work), strict=True):
                 result = evaluate(batch, job, args.jobs)
                 report(result)
+                if args.keep:  # beside the batch's store and scans: which clear rows a clerk was sent
+                    (batch.db.parent / "clear-flagged.txt").write_text("".join(f"{row}\n" for row in result.flagged))
                 totals.update(result.counts)
                 totals["cut_read"] += result.cut["read"]
     print(
