@@ -419,6 +419,16 @@ def test_a_sheet_photographed_from_too_far_is_refused_saying_so(tmp_path: Path, 
     assert empty["reason_code"] != "sheet_too_small"
 
 
+def test_a_sheet_photographed_small_whose_code_still_reads_is_read(tmp_path: Path, batch: Batch) -> None:
+    """Issue 19 (steep photos sent through a chat app, tuning seeds 11, 23, 61, 101-404: 15 sheets at 3.0-3.5 px/mm
+    whose code was read refused as "resolution" at 3.5 px/mm, to be counted by hand): a sheet at 2.8 px/mm (71 dpi),
+    its 6 mm boxes 17 px across, is read, its ticks as ticked."""
+    small = cv2.resize(ticked(batch, 1), None, fx=2.8 / PX, fy=2.8 / PX, interpolation=cv2.INTER_AREA)
+    line = scanned(tmp_path, batch, small)
+    assert line["outcome"] == "read", line["reason"]
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+
+
 def test_a_code_too_soft_to_decode_is_read_from_its_module_grid(batch: Batch) -> None:
     """Issue 19 (steep photos, seed 11: the sheet found by its marks, its code too soft for the decoder, refused as
     "neither its code nor its serial can be read"): where the marks put the code to a fraction of a module, its

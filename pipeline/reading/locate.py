@@ -156,6 +156,18 @@ def sheet_px_per_mm(outline: npt.NDArray[np.float64] | None) -> float | None:
     return outline_px_per_mm(outline) if len(corners) == 4 else None
 
 
+def code_legible_px_per_mm(templates: Iterable[tuple[str, Template]], session: str | None) -> float:
+    """The fewest px per mm at which the code of one of ``templates`` shows each module over CODE_MODULE_PX (with its
+    quiet zone, 4 modules a side): a sheet photographed smaller shows no code anyone could read."""
+    return min(
+        (
+            CODE_MODULE_PX * (max(_symbol_sizes(template, session)) + 8) / ballot_model(template).layout.qr.w
+            for _, template in templates
+        ),
+        default=0.0,
+    )
+
+
 def _symbol_sizes(template: Template, session: str | None) -> tuple[int, ...]:
     """The symbol sizes (modules) the sheet's code may have: the one our printer gives a payload of ``template``
     and ``session`` (every serial is as long), or the sizes payloads of that template run to."""

@@ -24,7 +24,14 @@ from pipeline.reading.identify import Catalog, Identified, Unidentified, identif
 from pipeline.reading.ingest import ScanPage, image_fingerprint
 from pipeline.reading.keep import kept_image, reduced_image
 from pipeline.reading.lines import printed_of
-from pipeline.reading.locate import MarkSearch, anchored_fits, locate_by_marks, marks_fit, sheet_px_per_mm
+from pipeline.reading.locate import (
+    MarkSearch,
+    anchored_fits,
+    code_legible_px_per_mm,
+    locate_by_marks,
+    marks_fit,
+    sheet_px_per_mm,
+)
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outcome import SheetRead, SheetRejected, SheetResult
 from pipeline.reading.refine import border_model, refine_alignment
@@ -60,7 +67,9 @@ def read_sheet(
             found = Unidentified("unreadable", located)
         elif located is not None:
             found, serial_text = located
-        elif (scale := sheet_px_per_mm(marks.photo.outline)) is not None and scale < settings.alignment.min_px_per_mm:
+        elif (scale := sheet_px_per_mm(marks.photo.outline)) is not None and scale < max(
+            settings.alignment.min_px_per_mm, code_legible_px_per_mm(catalog.values(), session)
+        ):
             # A sheet on a desk, photographed from so far that its code's modules and its marks' rings close up.
             found = Unidentified("unreadable", PageReason.of(Why.SHEET_TOO_SMALL, dpi=round(scale * MM_PER_INCH)))
     if not isinstance(found, Identified):

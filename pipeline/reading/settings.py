@@ -200,7 +200,7 @@ class AlignmentLimits(_Strict):
     max_qr_residual_mm: float = Field(
         default=3.0, gt=0, description="coarse check: QR corners against the fit from the registration marks."
     )
-    min_px_per_mm: float = Field(default=3.5, gt=0, description="below ~90 dpi boxes are too small to judge.")
+    min_px_per_mm: float = Field(default=2.5, gt=0, description="below ~64 dpi boxes are too small to judge.")
     max_px_per_mm: float = Field(default=25.0, gt=0, description="above ~635 dpi: probably not a whole page.")
     max_skew_deg: float = Field(
         default=10.0, gt=0, description="the page's axes may deviate this much from square (phone perspective)."
