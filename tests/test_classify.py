@@ -23,7 +23,7 @@ from pipeline.reading.classify import (
     page_of,
 )
 from pipeline.reading.score import INK_LEVEL, BoxScore
-from pipeline.reading.score.result import FAINT_STROKE_MM, SPILL_MM
+from pipeline.reading.score.result import FAINT_STROKE_MM, SEARCH_MM, SPILL_MM
 from pipeline.reading.settings import ReadingSettings
 
 SETTINGS = ReadingSettings()
@@ -400,6 +400,22 @@ def test_a_mark_with_a_mass_of_ink_around_it_may_be_crossed_out() -> None:
 def test_poor_alignment_flags_even_a_clear_mark() -> None:
     assert reading(0.25, 0.0, 0.0, shift=SETTINGS.alignment.max_box_shift_mm + 0.1)[2] == RowWhy.ALIGNMENT
     assert reading(0.25, 0.0, 0.0, match=SETTINGS.alignment.min_border_match - 0.01)[2] == RowWhy.ALIGNMENT
+
+
+def test_a_row_moved_whole_is_read_where_its_empty_boxes_vouch_for_where_it_was_found() -> None:
+    """Field fax 0009: the fax's feed moved a row 0.76-0.88 mm off the page's fit, over max_box_shift_mm; its borders
+    were found there (its empty boxes matched as well as the page's), and its cross was asked as misaligned. A row
+    found whole within the search is read; not where a border lies at the search's edge (one further off would be
+    found there), nor where its empty boxes match worse than the page's, nor with fewer than two empty boxes."""
+    page = Page(match=0.85)
+    moved = row(0.47, 0.0, 0.0, shift=0.88, match=0.85)
+    assert classify_row("文化馆", moved, SETTINGS, page).choice == "满意"
+    at_the_edge = row(0.47, 0.0, 0.0, shift=SEARCH_MM, match=0.85)
+    assert classify_row("文化馆", at_the_edge, SETTINGS, page).reason == RowWhy.ALIGNMENT
+    poorly = [moved[0], *(replace(score, border_match=0.85 - 0.15) for score in moved[1:])]
+    assert classify_row("文化馆", poorly, SETTINGS, page).reason == RowWhy.ALIGNMENT
+    one_empty = [moved[0], replace(moved[1], fill=0.005), moved[2]]  # a speck under the marginal fill
+    assert classify_row("文化馆", one_empty, SETTINGS, page).reason == RowWhy.ALIGNMENT
 
 
 def test_a_heavy_mark_hides_its_own_border_but_not_the_others() -> None:

@@ -23,7 +23,7 @@ from typing import Literal
 from pipeline.common.reasons import BoxSeen, RowWhy
 from pipeline.reading.score import INK_LEVEL, PATCH_PX_PER_MM, BoxScore
 from pipeline.reading.score.ink import HYSTERESIS
-from pipeline.reading.score.result import FAINT_STROKE_MM, SPILL_MM
+from pipeline.reading.score.result import FAINT_STROKE_MM, SEARCH_MM, SPILL_MM
 from pipeline.reading.settings import ReadingSettings
 
 BoxClass = Literal["marked", "circled", "marginal", "unmarked"]
@@ -243,6 +243,25 @@ def hidden_by_its_mark(score: BoxScore, others: Sequence[BoxScore], page: Page, 
     )
 
 
+#: Boxes with no ink that vouch for their row's place where it moved as a whole (:func:`moved_together`), at least.
+MOVED_VOUCHERS = 2
+
+
+def moved_together(scores: Sequence[BoxScore], page: Page) -> bool:
+    """The row's borders were found where the whole row lies, further from the page's fit than
+    ``alignment.max_box_shift_mm`` may be (a fax's feed slipping for a band of rows, a fold): no box's border found at
+    the edge of the search (SEARCH_MM: one beyond it would be found there, its shift SEARCH_MM or more), and at least
+    MOVED_VOUCHERS of its boxes with no ink in them, whose borders nothing hides, found as well as the page's are as a
+    rule (:func:`row_vouches`). Field fax 0009: a row moved 0.76-0.88 mm by the fax's feed, its empty boxes' borders
+    matched 0.85 and 0.88 (the page's median 0.85), its cross read right, was asked as misaligned."""
+    empty = [score for score in scores if score.fill == 0]
+    return (
+        all(score.shift_mm < SEARCH_MM for score in scores)
+        and len(empty) >= MOVED_VOUCHERS
+        and row_vouches(empty, page)
+    )
+
+
 def is_taped(score: BoxScore, settings: ReadingSettings) -> bool:
     """A strip of correction tape (or fluid) laid across the box: its printed border shows paper on two opposite
     sides over ``marks.taped`` of them (``border_hidden``: ink over a border keeps it dark), and no mark covers the
@@ -399,8 +418,9 @@ def classify_row(
     # than the page's do, is the printed border itself lying off its mask (a fax's lost scan lines moved the row):
     # nothing measured in those boxes is to be trusted.
     misfit = statistics.median(score.border_match for score in scores) <= page.match - MISFIT_MATCH
+    moved = moved_together(scores, page)
     if (misfit and cleanest - residue >= marks.edge) or any(
-        score.shift_mm > limits.max_box_shift_mm
+        (score.shift_mm > limits.max_box_shift_mm and not moved)
         or (
             score.border_match < limits.min_border_match
             and score.fill < limits.border_hidden_fill
