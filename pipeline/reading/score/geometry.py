@@ -262,11 +262,13 @@ def border_sides(darkness: Floats, box_px: tuple[int, int, int, int]) -> Floats:
     left, top, right, bottom = box_px
     rows = slice(top + (bottom - top) // 5, bottom - (bottom - top) // 5)
     columns = slice(left + (right - left) // 5, right - (right - left) // 5)
+    # Summed, not averaged, across the side: the darkest place and its parabola do not depend on the scale (and the sum
+    # skips numpy's Python-level mean, ~5 µs a call, eight calls a box).
     found = [
-        _peak(darkness[rows, _near(left)].mean(axis=0), left),
-        _peak(darkness[_near(top), columns].mean(axis=1), top),
-        _peak(darkness[rows, _near(right)].mean(axis=0), right),
-        _peak(darkness[_near(bottom), columns].mean(axis=1), bottom),
+        _peak(darkness[rows, _near(left)].sum(axis=0), left),
+        _peak(darkness[_near(top), columns].sum(axis=1), top),
+        _peak(darkness[rows, _near(right)].sum(axis=0), right),
+        _peak(darkness[_near(bottom), columns].sum(axis=1), bottom),
     ]
     return np.asarray(found, dtype=np.float32)
 
