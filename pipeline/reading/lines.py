@@ -181,11 +181,7 @@ def _faint(
     # page has none along enough of either margin, at any place or drift, and is done with after those two pieces.
     if not any(_margin_seen(dark, printed, pieces[piece], across_axis, edge, enough_margin) for piece in margins):
         return []
-    shown, free, seen = _ridge_seen(dark, printed, across_axis, edge)
-    ends: list[slice] = [slice(None)] * 2
-    for side in (slice(None, edge), slice(-edge, None)):  # the paper's edges along the course too
-        ends[along_axis] = side
-        free[tuple(ends)], seen[tuple(ends)] = False, False
+    shown, free, seen = _ridge_seen(dark, printed, across_axis, edge, (across_axis, along_axis))
     seen_count, free_count = (_piece_counts(where, cuts, along_axis) for where in (seen, free))
     centres = np.array([(a + b) / 2 for a, b in pieces]) - width / 2
     through = slice(2, 2 + FAINT_PIECES)  # pieces 0-1: the near margin and the gap; then the rows; then gap, margin
@@ -249,15 +245,17 @@ def _ridge(dark: np.ndarray, printed: np.ndarray, axis: int) -> tuple[np.ndarray
 
 
 def _ridge_seen(
-    dark: np.ndarray, printed: np.ndarray, across_axis: int, edge: int
+    dark: np.ndarray, printed: np.ndarray, across_axis: int, edge: int, edges: tuple[int, ...]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`_ridge` across ``across_axis`` (shown, free: free paper no nearer the page's edges across it than
-    ``edge``), and where a course within a pixel of a ridge pixel runs over free paper (seen)."""
+    """:func:`_ridge` across ``across_axis`` (shown, free: free paper no nearer than ``edge`` to the image's ends
+    along each axis of ``edges``: the page's own edges), and where a course within a pixel of a ridge pixel runs over
+    free paper (seen)."""
     shown, free = _ridge(dark, printed, across_axis)
-    cut: list[slice] = [slice(None)] * 2
-    for side in (slice(None, edge), slice(-edge, None)):
-        cut[across_axis] = side
-        free[tuple(cut)] = False
+    for axis in edges:
+        for side in (slice(None, edge), slice(-edge, None)):
+            cut: list[slice] = [slice(None)] * 2
+            cut[axis] = side
+            free[tuple(cut)] = False
     near = shown.copy()  # within a pixel of the course
     ahead, behind = [slice(None)] * 2, [slice(None)] * 2
     ahead[across_axis], behind[across_axis] = slice(1, None), slice(None, -1)
@@ -277,7 +275,7 @@ def _margin_seen(
         return False
     along: list[slice] = [slice(None)] * 2
     along[1 - across_axis] = slice(start, stop)  # the margin's piece (inside the page's edges along the course)
-    _, free, seen = _ridge_seen(dark[tuple(along)], printed[tuple(along)], across_axis, edge)
+    _, free, seen = _ridge_seen(dark[tuple(along)], printed[tuple(along)], across_axis, edge, (across_axis,))
     seen_count = seen.sum(axis=1 - across_axis, dtype=np.int32)
     free_count = free.sum(axis=1 - across_axis, dtype=np.int32)
     return bool(((free_count >= enough_margin) & (seen_count >= SUPPORT * free_count)).any())

@@ -127,9 +127,8 @@ def locate_by_marks(
     readings = serial_where_printed(image, matrix, layout) if session is not None else []
     guess = serial_guess(readings)
     if session is None or guess is None:
-        modules = max(_symbol_sizes(template, session))
         code_scale = _code_px_per_mm(matrix, layout)
-        if code_scale * layout.qr.w / (modules + 8) < CODE_MODULE_PX:  # + 8: the quiet zone, 4 modules a side
+        if code_scale < code_legible_px_per_mm([(template_hash, template)], session):
             return PageReason.of(Why.CODE_TOO_SMALL, template=template.id, dpi=round(code_scale * MM_PER_INCH))
         return PageReason.of(Why.SERIAL_UNREADABLE, template=template.id)
     sheet = SheetId(template.id, template.short_hash(), session, guess)

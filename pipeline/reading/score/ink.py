@@ -36,7 +36,7 @@ def ink_regions(
     region cannot creep along the blurred edge of a printed line. A long region counts as a stroke where
     ``strong_share`` of it reaches ``level``: clouds of faint "ink" arise from noise and a photo's grain,
     while on a quiet scan a long faint region is a faint pencil stroke (share 0)."""
-    weak = ((darkness > level * HYSTERESIS) & ~printed).astype(np.uint8)
+    weak = _weak(darkness, level, printed).astype(np.uint8)
     # On a bilevel (fax, 1-bit) scan, fragments a little apart belong together: a stroke the binarisation
     # broke into dots is one stroke. On a grey scan or photo the same linking would join grain into clouds.
     if not weak.any():  # most boxes of a ballot are empty
@@ -48,7 +48,7 @@ def ink_regions(
     # A linked region (bilevel scans) counts only its own ink, not the gaps between its fragments.
     area = np.bincount(labels[weak > 0], minlength=count) if dotted else stats[:, cv2.CC_STAT_AREA]
     strong = np.bincount(labels[(darkness > level) & (weak > 0)], minlength=count)
-    extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
+    extent = _extents(stats)
     # A speck is small and round even where its blurred halo is not; a stroke is long even where faint.
     stroke = (extent >= MIN_STROKE_MM * PATCH_PX_PER_MM) & (strong >= strong_share * area)
     blob = strong >= MIN_BLOB_MM2 * PATCH_PX_PER_MM**2
@@ -98,14 +98,23 @@ def stroke_across_print(
     tick drawn over the box's border, its turn under the printed line, leaves a few short pieces inside the box and
     its leg outside (tuning seed 23, office scans: a pencil vote read 弃权, its pieces joined 6.1 mm long; rows left
     empty on that seed's and seed 11's office scans, 267: 1.2 mm at the 99th percentile)."""
-    weak = (darkness > level * HYSTERESIS) & ~printed
+    weak = _weak(darkness, level, printed)
     if not (weak & interior).any():  # most empty boxes
         return 0.0
     count, labels, stats = joined_across(weak, printed, BORDER_BRIDGE_KERNEL)
     reaching = np.bincount(labels[weak & interior & (darkness > level)], minlength=count) > 0
     reaching[0] = False
-    extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
-    return float(extent[reaching].max()) / PATCH_PX_PER_MM if reaching.any() else 0.0
+    return float(_extents(stats)[reaching].max()) / PATCH_PX_PER_MM if reaching.any() else 0.0
+
+
+def _weak(darkness: Floats, level: float, printed: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    """Where ink regions may reach: darker than HYSTERESIS × ``level``, off the ``printed`` lines."""
+    return np.asarray((darkness > level * HYSTERESIS) & ~printed, dtype=bool)
+
+
+def _extents(stats: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    """Each labelled region's extent (px): the larger of its bounding box's width and height."""
+    return np.asarray(np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT]), dtype=np.int32)
 
 
 def _labelled(mask: npt.NDArray[np.bool_]) -> tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32]]:
