@@ -10,7 +10,9 @@ copy shows most but not all of them). Each form's places (mm) are then matched t
 2. *Refinement*: for each, places within :data:`MATCH_MM` of where it puts them are paired, an affine fit
    moves them closer, and a homography is fitted to the pairs robustly (RANSAC): phone perspective and a
    bowed page. The fit matching most places, less those of the page's alike places round the form that it
-   leaves unexplained, wins: evenly spaced boxes also fit one pitch over, leaving a column out.
+   leaves unexplained and the more of its places' outlines printed where it puts them, wins: evenly spaced
+   boxes also fit one pitch over, leaving a column out (and a mark joining two rows' boxes hides both rows
+   from the place search: one row over then matches as many places, but puts a row on blank paper).
 3. *Checks*: at least :data:`MIN_MATCHED` of the form's places are found (most boxes are not marked), the
    fit's misfit stays within the reading settings' limit, and the page shows few alike places the form does
    not have (another form with boxes of the same size would show many).
@@ -48,6 +50,10 @@ FOREIGN_REACH = 0.15  # of the form's extent: how far round it page places it do
 FOREIGN_WEIGHT = 2  # each such place counts against a fit as much as this many matched ones count for it
 LABEL_INK = 0.03  # share of a label's place that is ink where the label is printed (text covers 10–40 %)
 LABEL_WEIGHT = 0.5  # a fit with all its labels printed where it puts them outweighs a fit with none by this
+OUTLINE_WEIGHT = 0.5  # a fit with every place's outline printed where it puts it outweighs one with none by this
+OUTLINE_SAMPLES = 16  # points round a place's outline looked at …
+OUTLINE_REACH_MM = 0.4  # … each for ink this near (an outer size measured to a few tenths) …
+OUTLINE_SEEN = 0.75  # … and the outline is there when this share of them finds it
 PEAKS = 3  # vote peaks (shifts) refined and weighed
 MAX_FOREIGN = 0.15  # share of the form's places: more places of its kind the form does not have, another form
 
@@ -170,6 +176,7 @@ def _fit(view: _View, template: Template, limits: AlignmentLimits) -> PlaceFit |
             matrix, src, dst, keep = refined
             extra = _foreign(form, page, matrix, scale, typical)
             weight = _weight(int(keep.sum()), extra, _printed(view.ink, matrix, labels), expected, len(labels))
+            weight += OUTLINE_WEIGHT * _outlined(view.ink, matrix, form, kinds, sizes, scale) / expected
             candidates.append((weight, scale, matrix, src, dst, keep, extra))
     if not candidates:
         return PageReason.of(Why.FORM_PLACES_MISSING, form=template.id, found=0, expected=expected)
@@ -209,6 +216,29 @@ def _printed(ink: InkMap, matrix: Matrix, labels: list[Rect]) -> int:
         crop = ink.ink[max(0, top) : min(height, bottom), max(0, left) : min(width, right)]
         found += crop.size > 0 and float(crop.mean()) >= LABEL_INK
     return found
+
+
+def _outlined(
+    ink: InkMap, matrix: Matrix, form: Points, kinds: list[PlaceKind], sizes: list[float], scale: float
+) -> int:
+    """How many of the form's places show their printed outline where ``matrix`` (mm → view px) puts them, found
+    or not as places: a mark joining two rows' boxes hides both from :func:`~pipeline.forms.places.find_places`,
+    and a grid of boxes one row over then matches as many; only the true fit has an outline at every place (the
+    one row over puts a row of them on blank paper past the form's last)."""
+    turns = np.linspace(0.0, 2 * np.pi, OUTLINE_SAMPLES, endpoint=False)
+    # Points round a circle, or round a square in the same directions (pushed out onto its sides).
+    unit_circle = np.stack([np.cos(turns), np.sin(turns)], axis=1)
+    unit_square = unit_circle / np.abs(unit_circle).max(axis=1, keepdims=True)
+    near = ink.near(max(1, round(OUTLINE_REACH_MM * scale)))
+    height, width = near.shape
+    seen = 0
+    for centre, kind, size in zip(form, kinds, sizes, strict=True):
+        outline = centre + (unit_circle if kind == "circle" else unit_square) * size / 2
+        points = cv2.perspectiveTransform(outline.reshape(-1, 1, 2), matrix).reshape(-1, 2).round().astype(int)
+        within = (points[:, 0] >= 0) & (points[:, 0] < width) & (points[:, 1] >= 0) & (points[:, 1] < height)
+        hits = near[points[within, 1], points[within, 0]].sum()
+        seen += hits >= OUTLINE_SEEN * OUTLINE_SAMPLES
+    return seen
 
 
 def _weight(matched: int, extra: int, labels_found: int, expected: int, labels: int) -> float:
