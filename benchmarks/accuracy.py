@@ -12,6 +12,8 @@ It prints ballots, fills and captures them with the simulator (a profile, and op
   that the machine decided without a clerk (right or wrong; wrong ones are also misreads).
 - *Pages refused* are readable pages stored as anything but read, counted by reason code. Pages with a box
   or the code outside the image must be refused: ``cut`` counts them as refused / read (read is a failure).
+- A refused page whose rows were read all the same (``serial_to_type``: no serial legible, the clerk types it
+  and checks the rows, which fill the clerk's form) has its rows scored on a line of their own, ``serial``.
 - *Lost* rows are marks a 1-bit device wiped out itself (nothing left to read): 弃权 and review are both right
   there (the truth's semantics), so they are neither misreads nor clear rows flagged; ``lost f/r`` counts those
   sent to a clerk and those read as something else.
@@ -43,6 +45,7 @@ from pathlib import Path
 from typing import cast
 
 from benchmarks.common import SESSION, Printed, SimulatedBatch, export_lines, print_ballots, simulated_batch
+from pipeline.common.reasons import Why
 from pipeline.reading.settings import load_settings
 from pipeline.scanning.batch import scan
 from pipeline.simulation.conditions import CONDITIONS, ConditionError, check_conditions
@@ -94,13 +97,14 @@ class Result:
     cut_read: list[str] = field(default_factory=list)
     flagged: list[str] = field(default_factory=list)  # clear rows sent to a clerk: file:page unit reason
     seconds: float = 0.0
+    typed: Result | None = None  # rows of refused pages read but for their serial
 
 
 def evaluate(batch: SimulatedBatch, job: Job, jobs: int) -> Result:
     """Scan the batch into its store and compare every page and row with the truth."""
     started = time.perf_counter()
     scan([batch.scans], open_store(batch.db), SESSION, load_settings(), jobs=jobs)
-    result = Result(job, pages=len(batch.truth), seconds=time.perf_counter() - started)
+    result = Result(job, pages=len(batch.truth), seconds=time.perf_counter() - started, typed=Result(job))
     by_file = {(Path(line["source"]).name, line["page"]): line for line in export_lines(batch.db)}
     for sheet in batch.truth:
         line = by_file.get((sheet.file, sheet.page))
@@ -112,6 +116,9 @@ def evaluate(batch: SimulatedBatch, job: Job, jobs: int) -> Result:
             continue
         if line is None or not read:
             result.refused[f"{line['outcome']}:{line['reason_code']}" if line else "missing"] += 1
+            if line is not None and line["reason_code"] == Why.SERIAL_TO_TYPE and result.typed is not None:
+                result.typed.pages += 1
+                _rows(result.typed, sheet, line)
             continue
         _rows(result, sheet, line)
     return result
@@ -190,12 +197,15 @@ def plan(conditions: str | None, all_conditions: bool, profiles: str | None) -> 
     return batches
 
 
-def report(result: Result) -> None:
+def report(result: Result, label: str = "") -> None:
+    """One line of the table (``label`` for the condition's name), then why pages were refused and rows flagged;
+    then the same for the rows of its pages read but for their serial."""
     counts = result.counts
     clear = counts["clear"] or 1
     cut = f"{result.cut['refused']}/{result.cut['read']}" if result.cut else "-"
     print(
-        f"{result.job.name:22s} {result.job.profile:7s} {result.pages:5d} {sum(result.refused.values()):7d} {cut:>7s} "
+        f"{label or result.job.name:22s} {result.job.profile:7s} {result.pages:5d} "
+        f"{sum(result.refused.values()):7d} {cut:>7s} "
         f"{counts['rows']:5d} {counts['misread']:7d} {counts['flagged_clear']:5d} "
         f"{100 * counts['flagged_clear'] / clear:5.1f}% {counts['ambiguous_read']:4d}/{counts['ambiguous']:<4d} "
         f"{counts['flagged_obscured']:4d}/{counts['obscured']:<4d} {counts['flagged_lost']:4d}/{counts['lost']:<4d} "
@@ -210,6 +220,8 @@ def report(result: Result) -> None:
         print(f"{'':31s}CUT PAGE READ {page}")
     for misread in result.misreads:
         print(f"{'':31s}MISREAD {misread}")
+    if result.typed is not None and result.typed.pages:
+        report(result.typed, "  serial")
 
 
 def main() -> None:
@@ -259,9 +271,11 @@ def main() -> None:
                 if args.keep:  # beside the batch's store and scans: which clear rows a clerk was sent
                     (batch.db.parent / "clear-flagged.txt").write_text("".join(f"{row}\n" for row in result.flagged))
                 totals.update(result.counts)
+                totals["typed_misread"] += result.typed.counts["misread"] if result.typed else 0
                 totals["cut_read"] += result.cut["read"]
     print(
-        f"silent misreads in total: {totals['misread']}; pages with a box outside read: {totals['cut_read']}; "
+        f"silent misreads in total: {totals['misread']} (and {totals['typed_misread']} on pages read but for "
+        f"their serial); pages with a box outside read: {totals['cut_read']}; "
         f"{time.perf_counter() - started:.0f} s"
     )
 

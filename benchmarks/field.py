@@ -10,6 +10,9 @@ compares every row with what a careful person would read (the truth's ``rows``):
   else a *clear row flagged* (the cost the targets limit);
 - an ``ambiguous`` row read without a clerk is a *miss*.
 
+A refused page whose rows were read all the same (``serial_to_type``: neither its code nor its serial legible, the
+clerk types the serial and checks the rows) stays refused; its rows are scored on a line of their own.
+
     .venv/bin/python -m benchmarks.field [--samples ../shared/field-samples] [--kinds office,fax,phone,bad] [--verbose]
 """
 
@@ -22,11 +25,14 @@ import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from pipeline.ballot.template import CATEGORY_ROW
+from pipeline.common.reasons import Why
 from pipeline.reading.settings import load_settings
 from pipeline.scanning.batch import scan
 from pipeline.store.database import open_store
+from pipeline.store.reading import PageExport
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT.parent / "shared" / "field-samples"
@@ -47,6 +53,7 @@ class Result:
     prudent: int = 0
     missed: list[str] = field(default_factory=list)
     correct: int = 0
+    typed: Result | None = None  # the rows of refused pages read but for their serial
 
 
 def unit_of(row: str) -> str:
@@ -65,41 +72,49 @@ def evaluate(folder: Path, db: Path, kind: str) -> Result:
         lines = {Path(line["source"]).name: line for line in store.export_pages(SESSION, "en")}
     finally:
         store.close()
-    result = Result(kind)
+    result = Result(kind, typed=Result(kind))
     for text in (folder / "truth.jsonl").read_text(encoding="utf-8").splitlines():
         truth = json.loads(text)
         result.pages += 1
         line = lines.get(truth["file"])
         if line is None or line["outcome"] != "read":
             result.refused[line["reason_code"] if line else "missing"] += 1
+            if line is not None and line["reason_code"] == Why.SERIAL_TO_TYPE and result.typed is not None:
+                result.typed.pages += 1
+                score_rows(result.typed, truth, line)
             continue
-        for row, meant in truth["rows"].items():
-            result.rows += 1
-            unit = unit_of(row)
-            got = line["rows"][unit]
-            marks = {mark for key, mark in truth["boxes"].items() if key.startswith(f"{row}/")}
-            doubtful = bool(marks & DOUBTFUL_MARKS)
-            where = f"{truth['file']} {unit}: truth {meant}, read {got['reading']}"
-            if meant == "ambiguous":
-                if got["reading"] == "pending":
-                    result.prudent += 1
-                else:
-                    result.missed.append(f"{where} (hint {truth.get('hints', {}).get(row)}, marks {sorted(marks)})")
-                continue
-            if not doubtful:
-                result.clear += 1
-            if got["reading"] == "pending":
-                if doubtful:
-                    result.prudent += 1
-                else:
-                    result.flagged_clear[got["reason"]] += 1
-                    boxes = {k.split("/", 1)[1]: m for k, m in truth["boxes"].items() if k.startswith(f"{row}/")}
-                    result.flagged_where.append(f"{where} because {got['reason']} (boxes {boxes})")
-            elif got["reading"] == expected(meant):
-                result.correct += 1
-            else:
-                result.misread.append(f"{where} (marks {sorted(marks)})")
+        score_rows(result, truth, line)
     return result
+
+
+def score_rows(result: Result, truth: dict[str, Any], line: PageExport) -> None:
+    """Score every row of one page's ``line`` against its ``truth`` into ``result``."""
+    for row, meant in truth["rows"].items():
+        result.rows += 1
+        unit = unit_of(row)
+        got = line["rows"][unit]
+        marks = {mark for key, mark in truth["boxes"].items() if key.startswith(f"{row}/")}
+        doubtful = bool(marks & DOUBTFUL_MARKS)
+        where = f"{truth['file']} {unit}: truth {meant}, read {got['reading']}"
+        if meant == "ambiguous":
+            if got["reading"] == "pending":
+                result.prudent += 1
+            else:
+                result.missed.append(f"{where} (hint {truth.get('hints', {}).get(row)}, marks {sorted(marks)})")
+            continue
+        if not doubtful:
+            result.clear += 1
+        if got["reading"] == "pending":
+            if doubtful:
+                result.prudent += 1
+            else:
+                result.flagged_clear[got["reason"]] += 1
+                boxes = {k.split("/", 1)[1]: m for k, m in truth["boxes"].items() if k.startswith(f"{row}/")}
+                result.flagged_where.append(f"{where} because {got['reason']} (boxes {boxes})")
+        elif got["reading"] == expected(meant):
+            result.correct += 1
+        else:
+            result.misread.append(f"{where} (marks {sorted(marks)})")
 
 
 def main() -> None:
@@ -113,31 +128,39 @@ def main() -> None:
     print(f"field samples: {args.samples}")
     header = f"{'kind':8s} {'pages':>5s} {'refused':>7s} {'rows':>5s} {'misread':>7s} {'clear flagged':>14s} "
     print(header + f"{'prudent':>7s} {'missed':>6s}")
+    print("(a kind's 'serial' line: its refused pages whose rows were read, for a clerk who types the serial)")
     for kind in args.kinds.split(","):
         with tempfile.TemporaryDirectory() as work:
             db = Path(work) / "ballots.db"
             shutil.copy(args.samples / "ballots.db", db)
             result = evaluate(args.samples / kind, db, kind)
-        flagged = sum(result.flagged_clear.values())
-        share = 100 * flagged / result.clear if result.clear else 0.0
+        report(result, args.verbose)
+        if result.typed is not None and result.typed.pages:
+            report(result.typed, args.verbose, label="  serial")
+
+
+def report(result: Result, verbose: bool, label: str = "") -> None:
+    """One line of the table (``label`` for the kind's name), then why pages were refused and rows flagged."""
+    flagged = sum(result.flagged_clear.values())
+    share = 100 * flagged / result.clear if result.clear else 0.0
+    print(
+        f"{label or result.kind:8s} {result.pages:5d} {sum(result.refused.values()):7d} {result.rows:5d} "
+        f"{len(result.misread):7d} {flagged:5d} ({share:4.1f} %) {result.prudent:7d} {len(result.missed):6d}"
+    )
+    for reason, count in result.refused.most_common():
+        print(f"         refused {count}× {reason}")
+    if result.flagged_clear:
         print(
-            f"{kind:8s} {result.pages:5d} {sum(result.refused.values()):7d} {result.rows:5d} "
-            f"{len(result.misread):7d} {flagged:5d} ({share:4.1f} %) {result.prudent:7d} {len(result.missed):6d}"
+            "         clear rows flagged because: "
+            + ", ".join(f"{r} {n}" for r, n in result.flagged_clear.most_common())
         )
-        for reason, count in result.refused.most_common():
-            print(f"         refused {count}× {reason}")
-        if result.flagged_clear:
-            print(
-                "         clear rows flagged because: "
-                + ", ".join(f"{r} {n}" for r, n in result.flagged_clear.most_common())
-            )
-        if args.verbose:
-            for line in result.flagged_where:
-                print(f"         flagged {line}")
-        for line in result.misread:
-            print(f"         MISREAD {line}")
-        for line in result.missed:
-            print(f"         missed (ambiguous read without a clerk) {line}")
+    if verbose:
+        for line in result.flagged_where:
+            print(f"         flagged {line}")
+    for line in result.misread:
+        print(f"         MISREAD {line}")
+    for line in result.missed:
+        print(f"         missed (ambiguous read without a clerk) {line}")
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from pipeline.reading.settings import load_settings
 from pipeline.scanning.batch import scan
 from pipeline.store.database import open_store
 from pipeline.store.reading import PageRecord, _distance_within
+from pipeline.store.records import HandRow
 from tests.helpers import PX, Batch, box, print_batch, save_jpeg, tick
 
 SESSION = "2026H1"
@@ -90,10 +91,48 @@ def test_a_photo_at_an_angle_whose_code_is_smeared_is_read_too(tmp_path: Path, b
     assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
 
 
-def test_a_sheet_whose_code_and_serial_are_smeared_is_left_to_a_clerk_saying_so(tmp_path: Path, batch: Batch) -> None:
-    line = scanned(tmp_path, batch, smudged(ticked(batch, 2), batch, serial=True))
-    assert (line["outcome"], line["reason_code"]) == ("unreadable", Why.SERIAL_UNREADABLE)
-    assert line["serial"] is None
+def test_a_sheet_whose_code_and_serial_are_smeared_is_read_and_counted_once_a_clerk_types_its_serial(
+    tmp_path: Path, batch: Batch
+) -> None:
+    """Issue 19, item 3: a sheet found by its marks whose code and printed serial cannot be read is not counted
+    (nothing shows which issued sheet it is, or that it was not counted already), but its rows are read and kept:
+    the clerk checks them against the paper and types the serial; it is then counted once, under that serial."""
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    save_jpeg(smudged(ticked(batch, 2), batch, serial=True), folder / "page.jpg", quality=90)
+    store = open_store(db)
+    scan([folder], store, SESSION, load_settings(), jobs=1)
+    [line] = store.export_pages(SESSION, "en")
+    assert (line["outcome"], line["reason_code"]) == ("unreadable", Why.SERIAL_TO_TYPE), line["reason"]
+    assert line["serial"] is None and "type the serial" in line["reason"]
+    read = {unit: row["reading"] for unit, row in line["rows"].items() if unit in TICKED}
+    assert read == TICKED
+    assert store.effective_ballots(SESSION) == []  # not counted before the clerk gives its serial
+    [page] = store.review_pages(SESSION, rejected=True)
+    machine = {unit: (reading, choice) for unit, reading, choice, _ in page.machine_rows}
+    assert {unit: machine[unit] for unit in TICKED} == {unit: ("choice", option) for unit, option in TICKED.items()}
+    rows = [
+        HandRow(place.unit, "choice", TICKED[place.unit]) if place.unit in TICKED else HandRow(place.unit, "blank")
+        for place in batch.layout.rows
+    ]
+    digest = batch.template.content_hash()
+    serial = batch.serials[2]
+    store.decide_page(SESSION, page.page_id, "count", "张三", 0, template_hash=digest, rows=rows, serial=serial)
+    [ballot] = store.effective_ballots(SESSION)
+    assert ballot.serial == batch.serials[2]
+    counted = {row.unit: row.choice for row in ballot.rows if row.choice}
+    assert counted == TICKED and len(ballot.rows) == len(batch.layout.rows) - 1  # each row once (the category apart)
+    store.close()
+    # The same sheet scanned again, its code clean this time, is a duplicate of the sheet the clerk counted.
+    again = tmp_path / "again"
+    again.mkdir()
+    save_jpeg(ticked(batch, 2), again / "page.jpg", quality=90)
+    store = open_store(db)
+    scan([again], store, SESSION, load_settings(), jobs=1)
+    outcomes = [(line["outcome"], line["serial"]) for line in store.export_pages(SESSION, "en")]
+    store.close()
+    assert outcomes == [("unreadable", None), ("duplicate", batch.serials[2])]
 
 
 def test_the_marks_are_among_the_candidates_and_no_sheet_is_fitted_without_them(batch: Batch) -> None:
@@ -187,11 +226,22 @@ def test_a_sheet_in_a_part_of_a_photo_is_looked_for_as_a_page_of_its_own(tmp_pat
     in the middle of the frame, tilted, its far marks smaller than a sheet filling the frame prints them, so too few
     marks are found in the frame to fit it. Its own part of the photo, looked at as a page, shows them at the
     sheet's size: the sheet is found by its marks. Its code, on the far side, came out too small to read (under two
-    pixels a module): the clerk is told to photograph it closer."""
+    pixels a module), but its table is large enough: its rows are read, for a clerk who types the serial."""
     photo = on_a_desk(smudged(ticked(batch, 1), batch, serial=True), 0.75, 0.55, (0.55, 0.5))
     line = scanned(tmp_path, batch, photo)
+    assert (line["outcome"], line["reason_code"]) == ("unreadable", Why.SERIAL_TO_TYPE), line["reason"]
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+
+
+def test_a_sheet_photographed_too_far_off_to_read_its_rows_is_left_to_a_clerk_saying_photograph_it_closer(
+    tmp_path: Path, batch: Batch
+) -> None:
+    """The same photo from further off (the sheet about half the size): its marks are found, its code and its table
+    both came out too small to read: nothing is read, and the clerk is told to photograph it closer."""
+    photo = on_a_desk(smudged(ticked(batch, 1), batch, serial=True), 0.4, 0.55, (0.55, 0.5))
+    line = scanned(tmp_path, batch, photo)
     assert (line["outcome"], line["reason_code"]) == ("unreadable", Why.CODE_TOO_SMALL), line["reason"]
-    assert "72 dpi" in line["reason"] and "closer" in line["reason"]
+    assert "closer" in line["reason"] and line["rows"] == {}
 
 
 def test_a_small_soft_code_in_the_middle_of_a_photo_is_read_in_the_sheets_corner(batch: Batch) -> None:

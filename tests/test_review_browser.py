@@ -18,12 +18,17 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from pipeline.ballot.template import Template
 from pipeline.cli import main
 from pipeline.common.messages import row_reason
+from pipeline.reading.settings import load_settings
 from pipeline.review.app import create_app
 from pipeline.review.server import new_token, review_url, start_server
+from pipeline.scanning.batch import scan
 from pipeline.store.database import Store, open_store
 from tests.conftest import REVIEW_SESSION, ReviewBatch
+from tests.helpers import box, print_batch, save_jpeg, tick
+from tests.test_locate import TICKED, smudged
 
 pytestmark = pytest.mark.browser
 
@@ -427,3 +432,68 @@ def test_the_token_cookie_goes_to_no_other_local_service(
         other.shutdown()
         other.server_close()
         store.close()
+
+
+# -- a sheet read but for its serial (issue 19, item 3) ---------------------------------------------------------
+
+
+def test_a_sheet_read_but_for_its_serial_is_checked_and_counted_from_the_machines_rows(
+    tmp_path: Path, template: Template, page: Any
+) -> None:
+    """A sheet whose code and printed serial are smeared is read all the same: on the rejected list it is to be
+    checked, not counted by hand. The form comes filled with the machine's rows, a row it doubted left for the clerk
+    with why; the clerk chooses that row, types the serial off the paper, and the sheet is counted under it."""
+    from playwright.sync_api import expect
+
+    batch = print_batch(tmp_path / "printed", template, 1, SESSION)
+    sheet = batch.pages()[0]
+    for unit, option in TICKED.items():
+        tick(sheet, box(batch.layout, unit, option))
+    tick(sheet, box(batch.layout, "体育中心", "满意"), grey=215)  # a faint tick: a row for the clerk
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    save_jpeg(smudged(sheet, batch, serial=True), scans / "smeared.jpg", quality=90)
+    db = batch.fresh_db(tmp_path)
+    store = open_store(db)
+    scan([scans], store, SESSION, load_settings(), jobs=1)
+    [rejected] = store.review_pages(SESSION, rejected=True)
+    doubted = [unit for unit, reading, _, _ in rejected.machine_rows if reading == "pending"]
+    assert doubted == ["体育中心"], rejected.machine_rows
+    token = new_token()
+    server = start_server(create_app(store, SESSION, token, "王五"), None, 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        page.goto(review_url(server, token))
+        page.click("button[data-tab=rejected]")
+        card = page.locator(".page-card", has_text="smeared.jpg")
+        expect(card).to_contain_text("读出了各行")
+        expect(card.locator(".hand-count")).to_contain_text("核对读数并计入")
+        card.locator(".hand-count").click()
+        expect(page.locator("#hand-heading")).to_contain_text("核对机器读数")
+        rows = page.locator("#hand-rows tr")
+        expect(rows).to_have_count(11)
+        for unit, option in TICKED.items():  # each clear row comes checked as the machine read it
+            expect(rows.filter(has_text=unit).get_by_label(option, exact=True)).to_be_checked()
+        expect(rows.filter(has_text="文物管理所").get_by_label("弃权", exact=True)).to_be_checked()
+        doubt = rows.filter(has_text="体育中心")
+        expect(doubt.locator(".doubt")).to_contain_text("机器存疑")
+        expect(doubt.locator("input:checked")).to_have_count(0)
+        page.click("#hand-submit")  # the doubted row is not chosen yet
+        expect(page.locator("#hand-message")).to_have_text("请为每一行选择一项（或弃权、无效）。")
+        doubt.get_by_label("满意", exact=True).check()
+        page.fill("#hand-serial", batch.serials[0])
+        shot(page, tmp_path, "12-serial-to-type.png")
+        page.click("#hand-submit")
+        expect(page.locator("#hand-dialog")).to_be_hidden()
+        expect(card.locator(".state")).to_contain_text("已人工录入计入")
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        store.close()
+    store = checking(db)
+    [ballot] = store.effective_ballots(SESSION)
+    store.close()
+    assert ballot.serial == batch.serials[0]
+    assert {row.unit: row.choice for row in ballot.rows if row.choice} == {**TICKED, "体育中心": "满意"}

@@ -181,6 +181,12 @@ PAGE_TEXT: dict[Why, tuple[str, str]] = {
         "the ballot was found by its marks, but neither its code nor its serial can be read; count it by hand "
         "from the paper (the serial is printed under the code)",
     ),
+    Why.SERIAL_TO_TYPE: (
+        "二维码和票号都看不清，但按定位标记找到了测评票并读出了各行：请对照纸质票核对读数，"
+        "输入二维码下方印的票号后计入",
+        "neither the code nor the serial can be read, but the ballot was found by its marks and its rows were read: "
+        "check them against the paper ballot and type the serial printed under the code to count it",
+    ),
     Why.CODE_TOO_SMALL: (
         "按定位标记找到了测评票，但二维码在照片里太小（约 {dpi} dpi），看不清；"
         "请靠近、正对票面重拍，或按纸质票手工计入",

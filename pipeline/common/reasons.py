@@ -49,6 +49,9 @@ class Why(StrEnum):
     OTHER_SESSION = "other_session"  # session (on the sheet), expected
     SERIAL_FROM_TEXT = "serial_from_text"  # readings (what OCR read), issued (the serial taken, if corrected): read
     SERIAL_UNREADABLE = "serial_unreadable"  # template: found by its marks, neither its code nor its serial read
+    # template: found by its marks and its rows read, neither its code nor its serial read: counted once a clerk
+    # types the serial printed under the code (its rows, stored, fill the clerk's form)
+    SERIAL_TO_TYPE = "serial_to_type"
     SHEET_TOO_SMALL = "sheet_too_small"  # dpi: a sheet in the photo, too small for its code or marks to show
     CODE_TOO_SMALL = "code_too_small"  # template, dpi: found by its marks, its code too small in the photo to read
     # -- align and refine ----------------------------------------------------------------------------------

@@ -99,13 +99,15 @@ class Mark:
 
 def locate_by_marks(
     image: Gray, session: str | None, templates: Iterable[tuple[str, Template]], marks: MarkSearch | None = None
-) -> tuple[Identified, list[str] | None] | PageReason | None:
-    """The page as one of ``templates`` (content hash, template), found by its marks, and what was read on its
-    serial's line when the serial came from the print rather than the code (None when the code was decoded).
-    ``marks``: the image's :class:`MarkSearch`, where the caller keeps one.
-    A :data:`~pipeline.common.reasons.Why.SERIAL_UNREADABLE` reason when the sheet is found but neither its code
-    nor (``session`` known) its serial can be read (:data:`~pipeline.common.reasons.Why.CODE_TOO_SMALL` where the
-    code's modules came out under CODE_MODULE_PX each); None when no template's marks and borders are found."""
+) -> tuple[Identified, PageReason | None] | None:
+    """The page as one of ``templates`` (content hash, template), found by its marks, and how its serial was
+    had: None when the code was decoded; :data:`~pipeline.common.reasons.Why.SERIAL_FROM_TEXT` with what was read
+    on the serial's line when it came from the print; :data:`~pipeline.common.reasons.Why.SERIAL_UNREADABLE` when
+    neither its code nor (``session`` known) its serial can be read (:data:`~pipeline.common.reasons.Why.
+    CODE_TOO_SMALL` where the code's modules came out under CODE_MODULE_PX each), the sheet then identified
+    without a serial (empty): its rows may still be read, for a clerk to count it under the serial the paper
+    shows. ``marks``: the image's :class:`MarkSearch`, where the caller keeps one. None when no template's marks
+    and borders are found."""
     templates = list(templates)
     best: tuple[float, Matrix, str, Template] | None = None
     for candidates in (marks or MarkSearch(image)).sets():
@@ -126,15 +128,16 @@ def locate_by_marks(
             return Identified(code, sheet, template_hash, template), None
     readings = serial_where_printed(image, matrix, layout) if session is not None else []
     guess = serial_guess(readings)
-    if session is None or guess is None:
-        code_scale = _code_px_per_mm(matrix, layout)
-        if code_scale < code_legible_px_per_mm([(template_hash, template)], session):
-            return PageReason.of(Why.CODE_TOO_SMALL, template=template.id, dpi=round(code_scale * MM_PER_INCH))
-        return PageReason.of(Why.SERIAL_UNREADABLE, template=template.id)
-    sheet = SheetId(template.id, template.short_hash(), session, guess)
+    sheet = SheetId(template.id, template.short_hash(), session or "", guess or "")
     modules = 25  # any size: the corners are put where the marks say, so the stages after agree with them
     corners = _to_image(matrix, qr_symbol_corners_mm(layout, modules))
-    return Identified(QrCode(sheet, "", corners, modules), sheet, template_hash, template), readings
+    found = Identified(QrCode(sheet, "", corners, modules), sheet, template_hash, template)
+    if session is not None and guess is not None:
+        return found, PageReason.of(Why.SERIAL_FROM_TEXT, readings=readings)
+    code_scale = _code_px_per_mm(matrix, layout)
+    if code_scale < code_legible_px_per_mm([(template_hash, template)], session):
+        return found, PageReason.of(Why.CODE_TOO_SMALL, template=template.id, dpi=round(code_scale * MM_PER_INCH))
+    return found, PageReason.of(Why.SERIAL_UNREADABLE, template=template.id)
 
 
 def _code_px_per_mm(matrix: Matrix, layout: Layout) -> float:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pipeline.ballot.payload import SheetId
-from pipeline.common.reasons import PageReason
+from pipeline.common.reasons import PageReason, Why
 from pipeline.reading.align import Alignment
 from pipeline.reading.classify import RowReading
 from pipeline.reading.score import BoxScore
@@ -40,7 +40,13 @@ class SheetRead:
     readings: list[RowReading]
     fingerprint: str
     image: PageImage
-    identified_by: PageReason | None = None  # a form without a QR code: how it was recognised (the page's reason)
+    # How a sheet without a readable code was identified, or a form without one recognised (the page's reason);
+    # a sheet identified without its serial (SERIAL_TO_TYPE) is not counted until a clerk gives it.
+    identified_by: PageReason | None = None
+
+    @property
+    def serial_to_type(self) -> bool:
+        return self.identified_by is not None and self.identified_by.code == Why.SERIAL_TO_TYPE
 
 
 @dataclass(frozen=True)

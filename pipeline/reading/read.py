@@ -42,6 +42,10 @@ from pipeline.reading.settings import ReadingSettings
 #: sticker's or another form's) is looked for by its registration marks instead (:mod:`.locate`).
 BY_MARKS_INSTEAD = frozenset({Why.NO_CODE, Why.CODE_DAMAGED, Why.CODE_NOT_OURS})
 
+#: A sheet found by its marks for these reasons has no serial: its rows are read for a clerk, who types the serial
+#: the paper shows (:data:`~pipeline.common.reasons.Why.SERIAL_TO_TYPE`); it is counted only then.
+NO_SERIAL = frozenset({Why.SERIAL_UNREADABLE, Why.CODE_TOO_SMALL})
+
 #: A page the marks cannot fit for these reasons is fitted from its QR code outward instead (:mod:`.grow`): a
 #: mark outside the image or too far from where the code predicts it (a steep photo), or a fit distorted by one.
 #: Nor is a page's resolution judged by its code alone: on the far side of a steep photo the code comes out
@@ -60,13 +64,11 @@ def read_sheet(
     fingerprint = image_fingerprint(image)
     marks = MarkSearch(image)  # looked for once, where a fallback needs them (the photo's sheet, for its code too)
     found = identify_page(image, session, catalog, settings.blank_page_ink, marks.photo)
-    serial_text: list[str] | None = None  # what was read on the serial's line, where the code was not
+    by_marks: PageReason | None = None  # how the serial was had, where the code was not read
     if isinstance(found, Unidentified) and found.reason.code in BY_MARKS_INSTEAD:
         located = locate_by_marks(image, session, catalog.values(), marks)
-        if isinstance(located, PageReason):  # found by its marks, but no serial to count it under
-            found = Unidentified("unreadable", located)
-        elif located is not None:
-            found, serial_text = located
+        if located is not None:
+            found, by_marks = located
         elif (scale := sheet_px_per_mm(marks.photo.outline)) is not None and scale < max(
             settings.alignment.min_px_per_mm, code_legible_px_per_mm(catalog.values(), session)
         ):
@@ -76,14 +78,18 @@ def read_sheet(
         kept = None if found.outcome == "blank" else reduced_image(image)
         return SheetRejected(found.outcome, found.reason, fingerprint, found.sheet, found.template_hash, kept)
 
+    # Found by its marks with no serial at all: read all the same, for a clerk to count under the serial on the
+    # paper; where it cannot be read, what the clerk is told is that no serial was found (count it by hand).
+    serial_less = by_marks if by_marks is not None and by_marks.code in NO_SERIAL else None
+
     def rejected(reason: PageReason, *, serial_known: bool = True) -> SheetRejected:
-        sheet = found.sheet if serial_known else None
+        sheet = found.sheet if serial_known and serial_less is None else None
         return SheetRejected("unreadable", reason, fingerprint, sheet, found.template_hash, reduced_image(image))
 
     model = ballot_model(found.template)
     alignment = locate(image, found, model, settings, marks)
     if isinstance(alignment, AlignmentFailure):
-        return rejected(alignment.reason)
+        return rejected(serial_less or alignment.reason)
     checked = check_page(image, alignment, model)
     if checked.foreign is not None:  # another sheet's table: its serial may be the one read, so none is kept
         return rejected(checked.foreign, serial_known=False)
@@ -92,8 +98,9 @@ def read_sheet(
     debug.write(_stem(page), lambda: draw_overlay(image, alignment, model.layout, scores, settings))
     kept = kept_image(page, alignment.matrix, model.layout)
     # A serial read from the print, not the code, is checked against those issued when the page is stored.
-    by_text = None if serial_text is None else PageReason.of(Why.SERIAL_FROM_TEXT, readings=serial_text)
-    return SheetRead(found.sheet, found.template_hash, alignment, scores, readings, fingerprint, kept, by_text)
+    if serial_less is not None:
+        by_marks = PageReason.of(Why.SERIAL_TO_TYPE, template=found.template.id)
+    return SheetRead(found.sheet, found.template_hash, alignment, scores, readings, fingerprint, kept, by_marks)
 
 
 def locate(

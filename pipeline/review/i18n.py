@@ -59,6 +59,12 @@ STRINGS: dict[str, tuple[str, str]] = {
     "not_ballot": ("不是测评票", "Not a ballot"),
     "hand_count": ("人工录入…", "Count by hand…"),
     "hand_title": ("人工录入：按所见逐行选择", "Count by hand: choose what each row shows"),
+    "check_count": ("核对读数并计入…", "Check and count…"),
+    "check_title": (
+        "核对机器读数：逐行对照纸质票，输入票号后计入",
+        "Check the machine's reading against the paper ballot row by row, type the serial, then count it",
+    ),
+    "machine_doubt": ("机器存疑：{why}，请按所见选择", "the machine doubted this row ({why}): choose what it shows"),
     "hand_submit": ("计入", "Count it"),
     "hand_serial": (
         "票号（二维码下方的编号，看得清就填，以防同一张票被计两次）：",

@@ -18,7 +18,7 @@ import numpy as np
 
 from pipeline.ballot.layout import Layout, Rect, RowPlace, compute_layout
 from pipeline.common.clock import local_time
-from pipeline.common.messages import Lang, box_seen, page_reason, refusal
+from pipeline.common.messages import Lang, box_seen, page_reason, refusal, row_reason
 from pipeline.common.reasons import BoxSeen, Refusal, RowWhy
 from pipeline.reading.classify import box_seen as seen_in
 from pipeline.reading.ingest import decode_image
@@ -53,6 +53,8 @@ CLOSEUP_GAMMA = 2.5
 PAPER_DECIDES = {BoxSeen.FAINT}
 
 JSON = dict[str, object]
+#: A machine reading as the clerk's hand form enters it (多选 is 无效 there); a pending row has none.
+MACHINE_TO_HAND = {"choice": "choice", "blank": "blank", "overvote": "void"}
 
 
 @dataclass(frozen=True)
@@ -337,6 +339,12 @@ def page_json(
             else []
         )
         result["has_serial"] = page.serial is not None
+        # A sheet read but for its serial: the machine's reading of each row fills the clerk's form (a row it
+        # doubted is left for the clerk to choose, with why).
+        result["machine_rows"] = {
+            unit: {"kind": MACHINE_TO_HAND.get(reading), "choice": choice, "doubt": row_reason(reason, lang)}
+            for unit, reading, choice, reason in page.machine_rows
+        }
     return result
 
 

@@ -263,7 +263,7 @@ def page_record(task: PageTask, result: SheetResult | UnreadablePageImage, stamp
     alignment = result.alignment
     return PageRecord(
         **where,  # type: ignore[arg-type]
-        outcome="read",
+        outcome="unreadable" if result.serial_to_type else "read",  # its rows kept for the clerk who counts it
         reason=result.identified_by,
         serial=result.sheet.serial or None,
         template_hash=result.template_hash,

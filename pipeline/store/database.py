@@ -20,7 +20,7 @@ from pipeline.common.reasons import RowWhy, Why
 from pipeline.store.core import StoreError
 from pipeline.store.pages import PageReviewStore
 
-SCHEMA_VERSION = 20
+SCHEMA_VERSION = 21
 DEFAULT_DB = Path("output/ballots.db")
 #: The machine readings table as version 10 made it (a migration rebuilds it so).
 ROW_READINGS = """CREATE TABLE row_readings (
@@ -157,6 +157,9 @@ MIGRATIONS = {
     # were classified (no mark of theirs was taken for a blackened box or for a stroke level with a side).
     20: """ALTER TABLE box_scores ADD COLUMN outside_reach REAL NOT NULL DEFAULT 99;
     ALTER TABLE box_scores ADD COLUMN ink_span REAL NOT NULL DEFAULT 99;""",
+    # A rejected page may hold machine readings (a sheet read but for its serial): only the views change (a
+    # counted page's hand rows are counted once), and they are made again after every step.
+    21: "SELECT 1;",
 }
 
 

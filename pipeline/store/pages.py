@@ -75,6 +75,15 @@ class PageReviewStore(ReviewStore):
                         (state.page_id,),
                     )
                 ]
+            machine: list[tuple[str, str, str | None, str]] = []
+            if rejected:
+                machine = [
+                    (str(unit), str(reading), choice, str(reason or ""))
+                    for unit, reading, choice, reason in self.db.execute(
+                        "SELECT unit, reading, choice, reason FROM machine_readings WHERE page_id = ?",
+                        (state.page_id,),
+                    )
+                ]
             pages.append(
                 PageSummary(
                     page_id=row["id"],
@@ -89,6 +98,7 @@ class PageReviewStore(ReviewStore):
                     flagged_rows=int(row["flagged"]),
                     hand_rows=tuple(hand),
                     corrected_rows=int(row["corrected"]),
+                    machine_rows=tuple(machine),
                 )
             )
         return pages

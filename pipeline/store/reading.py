@@ -165,7 +165,8 @@ class ReadingStore(PrintingStore):
                 outcome, reason = self._serial_outcome(db, page)
             elif outcome == "read":
                 outcome, reason = self._image_outcome(db, page)
-            read = outcome == "read"
+            # A sheet read but for its serial keeps its scores and readings: the clerk counts it from them.
+            scored = outcome == "read" or (outcome == "unreadable" and bool(page.readings))
             cursor = db.execute(
                 "INSERT INTO pages (file_id, session, page_no, outcome, reason_code, reason_detail, serial, "
                 "template_hash, image_fingerprint, rotation, transform, residual_mm, scale_px_per_mm, skew_deg, "
@@ -187,13 +188,13 @@ class ReadingStore(PrintingStore):
                     page.skew_deg,
                     page.marks_found,
                     __version__,
-                    SCORER_VERSION if read and page.scores else None,
+                    SCORER_VERSION if scored and page.scores else None,
                     page.settings_hash,
                     now(),
                 ),
             )
             page_id = int(cursor.lastrowid or 0)
-            if read:
+            if scored:
                 # In the table's column order; not dataclasses.astuple, whose deep copies cost 2 ms a page.
                 db.executemany(
                     f"INSERT INTO box_scores (page_id, {', '.join(SCORE_COLUMNS)}) "
@@ -242,13 +243,14 @@ class ReadingStore(PrintingStore):
         return counts
 
     def stored_scores(self, session: str) -> dict[int, list[BoxScore]]:
-        """Box scores of every read page of the session, by page id, in sheet order, built by column name."""
+        """Box scores of every read page of the session (and of every sheet read but for its serial), by page id,
+        in sheet order, built by column name."""
         pages: dict[int, list[BoxScore]] = {}
         columns = ", ".join(f"b.{column}" for column in SCORE_COLUMNS)
         for row in self.named(
             f"SELECT b.page_id, {columns} "
-            "FROM box_scores b JOIN pages p ON p.id = b.page_id WHERE p.session = ? AND p.outcome = 'read' "
-            "ORDER BY b.page_id, b.rowid",
+            "FROM box_scores b JOIN pages p ON p.id = b.page_id WHERE p.session = ? "
+            "AND p.outcome IN ('read', 'unreadable') ORDER BY b.page_id, b.rowid",
             (session,),
         ):
             pages.setdefault(int(row["page_id"]), []).append(
@@ -330,7 +332,8 @@ class ReadingStore(PrintingStore):
                     "reason_code": row["reason_code"] or "",
                     "reason": "; ".join(said),
                     "serial": row["serial"],
-                    "rows": readings.get(row["id"], {}),  # read pages, and rejected pages a clerk counted
+                    # read pages, sheets read but for their serial, and rejected pages a clerk counted
+                    "rows": readings.get(row["id"], {}),
                 }
             )
         return lines

@@ -102,6 +102,8 @@ class PageSummary:
     flagged_rows: int = 0  # read pages: rows the machine sent to review
     hand_rows: tuple[tuple[str, str], ...] = ()  # a counted page: (unit, effective reading) as entered
     corrected_rows: int = 0  # read pages: rows the machine was sure of that a clerk corrected
+    # a rejected page read but for its serial: (unit, reading, choice, reason code) as the machine read each row
+    machine_rows: tuple[tuple[str, str, str | None, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -289,7 +289,8 @@ WHERE d.id = (
 );
 
 -- What tally and report count, the effective reading: the clerk's decision in force, else the machine's; plus the
--- hand-entered rows of pages the machine rejected and a clerk counted (those have no machine reading at all).
+-- hand-entered rows of pages the machine rejected and a clerk counted, those without a machine reading (a sheet
+-- read but for its serial has one: its hand rows are the decisions in force over it, not a second copy).
 CREATE VIEW effective_readings AS
 SELECT m.page_id, m.unit,
        CASE WHEN c.id IS NULL THEN m.reading ELSE c.reading END AS reading,
@@ -299,4 +300,5 @@ LEFT JOIN current_decisions AS c ON c.page_id = m.page_id AND c.unit = m.unit
 UNION ALL
 SELECT c.page_id, c.unit, c.reading, c.choice
 FROM current_decisions AS c
-JOIN current_page_decisions AS p ON p.page_id = c.page_id AND p.decision = 'count';
+JOIN current_page_decisions AS p ON p.page_id = c.page_id AND p.decision = 'count'
+WHERE NOT EXISTS (SELECT 1 FROM row_readings AS r WHERE r.page_id = c.page_id AND r.unit = c.unit);

@@ -476,7 +476,8 @@
         keyed("B", T.not_ballot, "small not-ballot", () => settle(page, "/api/pages/decide", { kind: "not_ballot" })),
         keyed("D", notCounted, "small not-counted", () => settle(page, "/api/pages/decide", { kind: "not_counted" })),
       );
-      const hand = keyed("H", T.hand_count, "small hand-count", () => openHand(page));
+      const label = Object.keys(page.machine_rows || {}).length ? T.check_count : T.hand_count;
+      const hand = keyed("H", label, "small hand-count", () => openHand(page));
       hand.disabled = !page.countable;
       hand.title = page.why_not || "";
       actions.append(hand);
@@ -574,9 +575,16 @@
     state.handPage = page.page_id;
     $("hand-image").src = page.image || "";
     $("hand-image").classList.remove("rotated");
+    // A sheet read but for its serial: each row as the machine read it, for the clerk to check; a row it doubted
+    // is left unchosen, saying why.
+    const machine = page.machine_rows || {};
+    $("hand-heading").textContent = Object.keys(machine).length ? T.check_title : T.hand_title;
     const rows = page.rows.map((row, index) => {
       const tr = el("tr");
-      tr.append(el("td", "unit", row.unit));
+      const read = machine[row.unit];
+      const unit = el("td", "unit", row.unit);
+      if (read && !read.kind) unit.append(el("div", "doubt", fmt("machine_doubt", { why: read.doubt })));
+      tr.append(unit);
       const cell = el("td");
       const choices = [
         ...row.options.map((option) => ["choice", option, option]),
@@ -589,6 +597,7 @@
         input.type = "radio";
         input.name = `row-${index}`;
         input.value = JSON.stringify({ unit: row.unit, kind, choice: kind === "choice" ? choice : null });
+        input.checked = Boolean(read && read.kind === kind && (kind !== "choice" || read.choice === choice));
         label.append(input, ` ${text}`);
         cell.append(label);
       }
