@@ -504,6 +504,10 @@ def test_geometry_inverses_and_fax_rows() -> None:
     assert source[5 + 10] == 12 and list(source[5 + 49 : 5 + 55]) == [51, 52, 52, 52, 52, 53]
     last = len(source) - 1
     assert list(fax_rows_forward(fax_rows, np.array([0.0, 12.0, 52.0, 200.0]))) == [5, 15, 55, last + 101]
+    # A noise burst drops a band of lines at once: rows 69 and 70 of the image were 68 and 79 of the page.
+    burst = {**fax_rows, "lines": [*fax_rows["lines"], {"at": 70, "rows": 10, "kind": "burst"}]}  # type: ignore[list-item]
+    dropped = fax_source_rows(burst)
+    assert len(dropped) == len(source) - 10 and list(dropped[5 + 69 : 5 + 71]) == [68, 79]
 
 
 def test_cli_passes_conditions(ballots: Path, tmp_path: Path) -> None:

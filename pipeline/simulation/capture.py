@@ -11,9 +11,9 @@ What the world does, as described to us:
   two corner marks fall outside the image while the code and every box stay in — or, separately, a box
   falls outside (:func:`scanner_placement`, :func:`framing_holds`);
 - a fax: 8 pels/mm across a 1728-pel line, 3.85 (standard) or 7.7 (fine) lines/mm down the page, the feed's
-  speed varying slowly, scan lines lost or repeated in transmission, the sender's header line across the top,
-  and the file stating 204 × 98, 200 × 100 or 204 × 196 dpi, or nothing (:func:`fax_settings`,
-  :func:`scanned`, :func:`fax_lines`);
+  speed varying slowly, scan lines lost or repeated in transmission (a band of them at once in a noise burst),
+  the sender's header line across the top, and the file stating 204 × 98, 200 × 100 or 204 × 196 dpi, or nothing
+  (:func:`fax_settings`, :func:`scanned`, :func:`fax_lines`);
 - dirt on a scanner's glass drawing a line down the whole page (:func:`long_streaks`).
 """
 
@@ -62,6 +62,10 @@ FAX_FEED = (0.97, 1.03)  # the feed's overall speed error (nominal rows per scan
 FAX_WOBBLE_SHARE_PER_ROW = 0.02  # the feed's local speed varies by up to this much
 FAX_WOBBLE_PERIOD_MM = (30.0, 160.0)
 FAX_LINE_EVENTS, FAX_LINE_ROWS = (1, 4), {"standard": 3, "fine": 6}
+# A burst of noise on the telephone line (a click, a crackle; no error correction) garbles the coded data until the
+# next end-of-line code the receiver finds again: every scan line in between is dropped, a band 0.5–3 mm of the page
+# lost at once, anywhere (through a row of boxes as likely as through paper), on some pages.
+FAX_BURST_SHARE, FAX_BURST_MM = 0.3, (0.5, 3.0)
 FAX_HEADER_MM, FAX_HEADER_TEXT_MM = 4.5, 2.6
 FAX_MODES, FAX_MODE_SHARES = ("otsu", "fixed", "dither"), (0.4, 0.35, 0.25)
 SCAN_BLUR_PX, SCAN_NOISE = (0.3, 0.8), (1.5, 4.0)
@@ -240,7 +244,8 @@ def fax_settings(rng: np.random.Generator, resolution: Literal["standard", "fine
 
 
 def fax_lines(binary: Gray, rng: np.random.Generator, applied: dict[str, object]) -> Gray:
-    """Scan lines lost or repeated in transmission, then the sender's header line across the top."""
+    """Scan lines lost or repeated in transmission (on some pages a burst of noise drops a band of them), then the
+    sender's header line across the top."""
     fax_rows = cast(dict[str, object], applied["fax_rows"])
     resolution = cast(str, fax_rows["resolution"])
     lines, out = [], binary
@@ -253,6 +258,11 @@ def fax_lines(binary: Gray, rng: np.random.Generator, applied: dict[str, object]
         else:
             out = np.concatenate([out[: at + 1], np.repeat(out[at : at + 1], count, axis=0), out[at + 1 :]])
         lines.append({"at": at, "rows": count, "kind": kind})
+    if rng.random() < FAX_BURST_SHARE:
+        count = max(1, round(rng.uniform(*FAX_BURST_MM) * FAX_LINES_PER_MM[resolution]))
+        at = int(rng.integers(1, out.shape[0] - count - 1))
+        out = np.concatenate([out[:at], out[at + count :]])
+        lines.append({"at": at, "rows": count, "kind": "burst"})
     dpi = cast(tuple[float, float], fax_rows["dpi"])
     header = _header_strip(rng, out.shape[1], dpi)
     mode = "prepend" if rng.random() < 0.5 else "overlay"

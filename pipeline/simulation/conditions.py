@@ -77,7 +77,7 @@ CONDITIONS: dict[Condition, ConditionInfo] = {
     ),
     "fax-standard": ConditionInfo(
         "standard fax: 8 pels/mm × 3.85 lines/mm, file says 204×98, 200×100 or nothing; feed wobble, lost and"
-        " repeated lines, header line, 1-bit or dithered",
+        " repeated lines (on some pages a noise burst drops 0.5–3 mm at once), header line, 1-bit or dithered",
         ("fax",),
     ),
     "fax-fine": ConditionInfo(

@@ -102,7 +102,7 @@ def fax_source_rows(fax_rows: Mapping[str, object]) -> npt.NDArray[np.float64]:
     scan = np.arange(int(cast(int, fax_rows["scan_rows"])), dtype=np.float64)
     for glitch in cast(Sequence[Mapping[str, object]], fax_rows["lines"]):
         at, count = int(cast(int, glitch["at"])), int(cast(int, glitch["rows"]))
-        if glitch["kind"] == "lost":
+        if glitch["kind"] in ("lost", "burst"):  # a burst of line noise drops a band of lines at once
             scan = np.concatenate([scan[:at], scan[at + count :]])
         else:
             scan = np.concatenate([scan[: at + 1], np.repeat(scan[at], count), scan[at + 1 :]])
