@@ -198,10 +198,11 @@ def test_a_rolled_and_steeply_tilted_photo_is_found_by_its_marks(
     assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
 
 
-def on_a_desk(image: np.ndarray, scale: float, far_edge: float, at: tuple[float, float]) -> np.ndarray:
-    """``image`` as a photo of the sheet lying on a grained desk, taken from afar: the sheet ``scale`` times its
-    scan's size, tilted so that its top edge comes out ``far_edge`` times as wide as its bottom and its height 0.8,
-    its middle at ``at`` (shares of the frame's width and height) of a frame 2.6 times its height each way."""
+def on_a_desk(image: np.ndarray, scale: float, far_edge: float, at: tuple[float, float], desk: int = 80) -> np.ndarray:
+    """``image`` as a photo of the sheet lying on a grained desk (``desk``: its grey), taken from afar: the sheet
+    ``scale`` times its scan's size, tilted so that its top edge comes out ``far_edge`` times as wide as its bottom
+    and its height 0.8, its middle at ``at`` (shares of the frame's width and height) of a frame 2.6 times its
+    height each way."""
     height, width = image.shape
     sheet_w, sheet_h = width * scale, height * scale * 0.8
     frame = round(height * scale * 2.6)
@@ -215,10 +216,10 @@ def on_a_desk(image: np.ndarray, scale: float, far_edge: float, at: tuple[float,
     corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
     matrix = cv2.getPerspectiveTransform(corners, placed)
     grain = np.random.default_rng(5).normal(0, 14, (frame, 1)).repeat(frame, axis=1)  # wood: streaks along it
-    desk = np.clip(cv2.GaussianBlur(80 + grain, (0, 0), 3), 0, 255).astype(np.uint8)
+    surface = np.clip(cv2.GaussianBlur(desk + grain, (0, 0), 3), 0, 255).astype(np.uint8)
     sheet = cv2.warpPerspective(image, matrix, (frame, frame), flags=cv2.INTER_AREA, borderValue=0)
     where = cv2.warpPerspective(np.full_like(image, 255), matrix, (frame, frame), borderValue=0) > 127
-    return np.where(where, sheet, desk).astype(np.uint8)
+    return np.where(where, sheet, surface).astype(np.uint8)
 
 
 def test_a_sheet_in_a_part_of_a_photo_is_looked_for_as_a_page_of_its_own(tmp_path: Path, batch: Batch) -> None:
@@ -231,6 +232,35 @@ def test_a_sheet_in_a_part_of_a_photo_is_looked_for_as_a_page_of_its_own(tmp_pat
     line = scanned(tmp_path, batch, photo)
     assert (line["outcome"], line["reason_code"]) == ("unreadable", Why.SERIAL_TO_TYPE), line["reason"]
     assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+
+
+def test_a_sheet_photographed_from_afar_on_a_light_table_is_no_blank_page(tmp_path: Path, batch: Batch) -> None:
+    """A ballot photographed from afar on a table nearly as light as the paper: its print, soft and small, is nowhere
+    darker than the blank-page test's ink level, and the page was stored as blank — never counted, never shown to a
+    clerk. Its print stands out from the paper round it: it is read (here its code is smeared too: for the clerk)."""
+    photo = on_a_desk(smudged(ticked(batch, 0), batch), 0.45, 0.55, (0.5, 0.5), desk=200)
+    line = scanned(tmp_path, batch, photo)
+    assert (line["outcome"], line["reason_code"]) == ("unreadable", Why.SERIAL_TO_TYPE), line["reason"]
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+
+
+def test_the_marks_of_a_small_sheet_on_a_large_photo_are_looked_for_at_its_size(batch: Batch) -> None:
+    """Issue 19 (steep photos of tuning seeds 11 and 404: refused as "no code"): a sheet a seventh of a large photo
+    across, on a surface whose edge against it shows no outline, prints its marks smaller than the frame's search
+    expects of any sheet. They are looked for at a small sheet's size as well."""
+    sheet = cv2.resize(batch.pages()[0], None, fx=0.35, fy=0.35, interpolation=cv2.INTER_AREA)
+    photo = np.full((4000, 4000), 245, np.uint8)
+    photo[1500 : 1500 + sheet.shape[0], 1700 : 1700 + sheet.shape[1]] = np.minimum(sheet, 245)
+    search = locate.MarkSearch(photo)
+    expected = [np.array(mark.center) * PX * 0.35 + (1700, 1500) for mark in batch.layout.registration]
+
+    def found(candidates: list[Mark]) -> int:
+        return sum(any(np.hypot(*(c.centre - at)) < 5 for c in candidates) for at in expected)
+
+    assert found(search.frame) < 3 and search.photo.window is None
+    assert found(search.small) == 4
+    model = ballot_model(batch.template)
+    assert any(marks_fit(photo, model, None, candidates) is not None for candidates in search.sets())
 
 
 def test_a_sheet_photographed_too_far_off_to_read_its_rows_is_left_to_a_clerk_saying_photograph_it_closer(

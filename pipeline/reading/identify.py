@@ -43,6 +43,12 @@ BINARIZERS = (zxingcpp.Binarizer.LocalAverage, zxingcpp.Binarizer.FixedThreshold
 PREPARED = ("enlarged", "enlarged, sharpened", "median", "median, enlarged", "blur, enlarged", "opening")
 SPECK = np.ones((2, 2), np.uint8)
 BLANK_DARK_LEVEL = 110  # grey level below which a pixel counts as real ink on a blank-page test
+# … or this many grey levels below the paper round it (PAPER_WINDOW_PX of the image halved): the print of a sheet
+# photographed from afar on a surface as light as itself, soft and small, is nowhere as dark as BLANK_DARK_LEVEL
+# (a ballot on a white table came out a blank page, never counted nor shown to a clerk). Print showing through a
+# blank back is 3–14 % dark, 35 levels at most.
+BLANK_CONTRAST = 60
+PAPER_WINDOW_PX = 15
 
 #: Every template printed with a store: (id, short hash) → (content hash, template).
 Catalog = Mapping[tuple[str, str], tuple[str, Template]]
@@ -113,9 +119,14 @@ def identify_page(
 
 
 def is_blank(image: Gray, max_ink: float) -> bool:
-    """Less than ``max_ink`` of the page (sampled every 4th pixel) is dark ink: a blank page."""
+    """Less than ``max_ink`` of the page (sampled every 4th pixel) is dark ink, nor does as much stand out from the
+    paper round it by BLANK_CONTRAST (looked at only where the first says blank): a blank page."""
     small = image[::4, ::4]
-    return float(np.count_nonzero(small < BLANK_DARK_LEVEL)) / small.size < max_ink
+    if float(np.count_nonzero(small < BLANK_DARK_LEVEL)) / small.size >= max_ink:
+        return False
+    half = np.asarray(cv2.resize(image, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA), dtype=np.int16)
+    paper = cv2.dilate(half, np.ones((PAPER_WINDOW_PX, PAPER_WINDOW_PX), np.uint8))
+    return float(np.count_nonzero(paper - half > BLANK_CONTRAST)) / half.size < max_ink
 
 
 def find_qr(image: Gray) -> QrCode | None:

@@ -50,6 +50,11 @@ from pipeline.reading.refine import border_model, find_border
 
 #: A sheet fills at least this share of the photo's shorter side (a photo from afar), at most all of its longer.
 SHEET_SHARE = 0.35
+# Where neither the frame's size bounds nor a sheet's outline finds its marks (a sheet photographed from afar on a
+# surface as light as itself, or on a grained one whose streaks hide its edges: no outline to size it by), they are
+# looked for at the size a sheet this many px per mm prints them at (within MARK_SIZE_BAND either way: 1.2–7.5), the
+# scale of the smallest sheets the reader reads (``alignment.min_px_per_mm``) and a little more.
+SMALL_SHEET_PX_PER_MM = 3.0
 SEARCH_SIDE_PX = 1400  # marks are looked for on the image reduced to this many pixels across its shorter side
 CANDIDATES = 12  # the likeliest squares found (the four marks, the code's three finders, a stray one or two)
 # A mark's bounding rectangle is at most this much longer than wide: a sheet tilted 35° seen at the edge of a phone's
@@ -258,13 +263,21 @@ class MarkSearch:
         """Those of the part of the photo a sheet lies in (:func:`_sheet_marks`)."""
         return _sheet_marks(self.photo.window)
 
+    @cached_property
+    def small(self) -> list[Mark]:
+        """The frame's at the size a small sheet prints them (SMALL_SHEET_PX_PER_MM)."""
+        return mark_candidates(self.image, SMALL_SHEET_PX_PER_MM)
+
     def sets(self) -> Iterator[list[Mark]]:
         """The frame's, then, where the photo shows a sheet in a part of it (and the caller found no fit through the
         frame's), the sheet's part's alone: the frame's may be the surface's grain or a stain instead of the sheet's
-        far marks, which the frame's size bounds leave out."""
+        far marks, which the frame's size bounds leave out; then, where no outline sized the sheet, the frame's at a
+        small sheet's size (each set only where the caller found no fit through the sets before)."""
         yield self.frame
         if self.sheet:
             yield self.sheet
+        elif self.photo.window is None:
+            yield self.small
 
 
 def _sheet_marks(window: SheetWindow | None) -> list[Mark]:
