@@ -243,7 +243,8 @@ def _outlined(
 
 def _weight(matched: int, extra: int, labels_found: int, expected: int, labels: int) -> float:
     """A fit's weight: the share of the form's places matched, less FOREIGN_WEIGHT times the share of alike
-    places it leaves unexplained round it, plus LABEL_WEIGHT times the share of its labels found printed."""
+    places it leaves unexplained round it, plus LABEL_WEIGHT times the share of its labels found printed (the
+    caller adds OUTLINE_WEIGHT times the share of its places' outlines found printed, :func:`_outlined`)."""
     places = (matched - FOREIGN_WEIGHT * extra) / max(expected, 1)
     return places + (LABEL_WEIGHT * labels_found / labels if labels else 0.0)
 
