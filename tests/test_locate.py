@@ -57,16 +57,20 @@ def smudged(image: np.ndarray, batch: Batch, *, serial: bool = False) -> np.ndar
     return image
 
 
-def scanned(tmp_path: Path, batch: Batch, image: np.ndarray) -> dict:  # type: ignore[type-arg]
-    db = batch.fresh_db(tmp_path)
-    folder = tmp_path / "scans"
+def scan_into(db: Path, folder: Path, image: np.ndarray) -> list[dict]:  # type: ignore[type-arg]
+    """``image`` saved as a JPEG in ``folder`` and scanned into the store at ``db``: every page's export line."""
     folder.mkdir()
     save_jpeg(image, folder / "page.jpg", quality=90)
     store = open_store(db)
     scan([folder], store, SESSION, load_settings(), jobs=1)
-    [line] = store.export_pages(SESSION, "en")
+    lines = [dict(line) for line in store.export_pages(SESSION, "en")]
     store.close()
-    return dict(line)
+    return lines
+
+
+def scanned(tmp_path: Path, batch: Batch, image: np.ndarray) -> dict:  # type: ignore[type-arg]
+    [line] = scan_into(batch.fresh_db(tmp_path), tmp_path / "scans", image)
+    return line
 
 
 def test_a_sheet_whose_code_is_smeared_is_found_by_its_marks_and_counted_under_its_printed_serial(
@@ -98,16 +102,12 @@ def test_a_sheet_whose_code_and_serial_are_smeared_is_read_and_counted_once_a_cl
     (nothing shows which issued sheet it is, or that it was not counted already), but its rows are read and kept:
     the clerk checks them against the paper and types the serial; it is then counted once, under that serial."""
     db = batch.fresh_db(tmp_path)
-    folder = tmp_path / "scans"
-    folder.mkdir()
-    save_jpeg(smudged(ticked(batch, 2), batch, serial=True), folder / "page.jpg", quality=90)
-    store = open_store(db)
-    scan([folder], store, SESSION, load_settings(), jobs=1)
-    [line] = store.export_pages(SESSION, "en")
+    [line] = scan_into(db, tmp_path / "scans", smudged(ticked(batch, 2), batch, serial=True))
     assert (line["outcome"], line["reason_code"]) == ("unreadable", Why.SERIAL_TO_TYPE), line["reason"]
     assert line["serial"] is None and "type the serial" in line["reason"]
     read = {unit: row["reading"] for unit, row in line["rows"].items() if unit in TICKED}
     assert read == TICKED
+    store = open_store(db)
     assert store.effective_ballots(SESSION) == []  # not counted before the clerk gives its serial
     [page] = store.review_pages(SESSION, rejected=True)
     machine = {unit: (reading, choice) for unit, reading, choice, _ in page.machine_rows}
@@ -125,14 +125,8 @@ def test_a_sheet_whose_code_and_serial_are_smeared_is_read_and_counted_once_a_cl
     assert counted == TICKED and len(ballot.rows) == len(batch.layout.rows) - 1  # each row once (the category apart)
     store.close()
     # The same sheet scanned again, its code clean this time, is a duplicate of the sheet the clerk counted.
-    again = tmp_path / "again"
-    again.mkdir()
-    save_jpeg(ticked(batch, 2), again / "page.jpg", quality=90)
-    store = open_store(db)
-    scan([again], store, SESSION, load_settings(), jobs=1)
-    outcomes = [(line["outcome"], line["serial"]) for line in store.export_pages(SESSION, "en")]
-    store.close()
-    assert outcomes == [("unreadable", None), ("duplicate", batch.serials[2])]
+    lines = scan_into(db, tmp_path / "again", ticked(batch, 2))
+    assert [(line["outcome"], line["serial"]) for line in lines] == [("unreadable", None), ("duplicate", serial)]
 
 
 def test_the_marks_are_among_the_candidates_and_no_sheet_is_fitted_without_them(batch: Batch) -> None:

@@ -11,6 +11,7 @@ import re
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,21 +67,29 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-@pytest.fixture
-def served(tmp_path: Path, review_batch: ReviewBatch) -> Iterator[Served]:
-    db = review_batch.fresh_db(tmp_path)
-    store = open_store(db)
+@contextmanager
+def serving(store: Store) -> Iterator[str]:
+    """The real review server over ``store``, in a thread on a free port: its address with the token."""
     token = new_token()
     server = start_server(create_app(store, SESSION, token, "王五"), None, 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    url = review_url(server, token)
     try:
-        yield Served(url, url.split("/?token=")[0], db)
+        yield review_url(server, token)
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture
+def served(tmp_path: Path, review_batch: ReviewBatch) -> Iterator[Served]:
+    db = review_batch.fresh_db(tmp_path)
+    store = open_store(db)
+    try:
+        with serving(store) as url:
+            yield Served(url, url.split("/?token=")[0], db)
+    finally:
         store.close()
 
 
@@ -459,38 +468,32 @@ def test_a_sheet_read_but_for_its_serial_is_checked_and_counted_from_the_machine
     [rejected] = store.review_pages(SESSION, rejected=True)
     doubted = [unit for unit, reading, _, _ in rejected.machine_rows if reading == "pending"]
     assert doubted == ["体育中心"], rejected.machine_rows
-    token = new_token()
-    server = start_server(create_app(store, SESSION, token, "王五"), None, 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
     try:
-        page.goto(review_url(server, token))
-        page.click("button[data-tab=rejected]")
-        card = page.locator(".page-card", has_text="smeared.jpg")
-        expect(card).to_contain_text("读出了各行")
-        expect(card.locator(".hand-count")).to_contain_text("核对读数并计入")
-        card.locator(".hand-count").click()
-        expect(page.locator("#hand-heading")).to_contain_text("核对机器读数")
-        rows = page.locator("#hand-rows tr")
-        expect(rows).to_have_count(11)
-        for unit, option in TICKED.items():  # each clear row comes checked as the machine read it
-            expect(rows.filter(has_text=unit).get_by_label(option, exact=True)).to_be_checked()
-        expect(rows.filter(has_text="文物管理所").get_by_label("弃权", exact=True)).to_be_checked()
-        doubt = rows.filter(has_text="体育中心")
-        expect(doubt.locator(".doubt")).to_contain_text("机器存疑")
-        expect(doubt.locator("input:checked")).to_have_count(0)
-        page.click("#hand-submit")  # the doubted row is not chosen yet
-        expect(page.locator("#hand-message")).to_have_text("请为每一行选择一项（或弃权、无效）。")
-        doubt.get_by_label("满意", exact=True).check()
-        page.fill("#hand-serial", batch.serials[0])
-        shot(page, tmp_path, "12-serial-to-type.png")
-        page.click("#hand-submit")
-        expect(page.locator("#hand-dialog")).to_be_hidden()
-        expect(card.locator(".state")).to_contain_text("已人工录入计入")
+        with serving(store) as url:
+            page.goto(url)
+            page.click("button[data-tab=rejected]")
+            card = page.locator(".page-card", has_text="smeared.jpg")
+            expect(card).to_contain_text("读出了各行")
+            expect(card.locator(".hand-count")).to_contain_text("核对读数并计入")
+            card.locator(".hand-count").click()
+            expect(page.locator("#hand-heading")).to_contain_text("核对机器读数")
+            rows = page.locator("#hand-rows tr")
+            expect(rows).to_have_count(11)
+            for unit, option in TICKED.items():  # each clear row comes checked as the machine read it
+                expect(rows.filter(has_text=unit).get_by_label(option, exact=True)).to_be_checked()
+            expect(rows.filter(has_text="文物管理所").get_by_label("弃权", exact=True)).to_be_checked()
+            doubt = rows.filter(has_text="体育中心")
+            expect(doubt.locator(".doubt")).to_contain_text("机器存疑")
+            expect(doubt.locator("input:checked")).to_have_count(0)
+            page.click("#hand-submit")  # the doubted row is not chosen yet
+            expect(page.locator("#hand-message")).to_have_text("请为每一行选择一项（或弃权、无效）。")
+            doubt.get_by_label("满意", exact=True).check()
+            page.fill("#hand-serial", batch.serials[0])
+            shot(page, tmp_path, "12-serial-to-type.png")
+            page.click("#hand-submit")
+            expect(page.locator("#hand-dialog")).to_be_hidden()
+            expect(card.locator(".state")).to_contain_text("已人工录入计入")
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
         store.close()
     store = checking(db)
     [ballot] = store.effective_ballots(SESSION)

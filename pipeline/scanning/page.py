@@ -1,7 +1,8 @@
 """One page of a batch, read whichever way it can be: as one of our ballots, else as an existing office form.
 
-A page without our QR code (blank or not) is tried against the existing forms configured for the session, if
-any: the forms' branch (:mod:`pipeline.forms.read`) then decides the page, blank included.
+A page without our QR code that is not blank is tried against the existing forms configured for the session, if
+any: the forms' branch (:mod:`pipeline.forms.read`) then decides the page. A blank page is blank to the forms too
+(the same test, :func:`~pipeline.reading.identify.is_blank`): it is not looked at twice.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pipeline.reading.read import read_sheet
 from pipeline.reading.settings import ReadingSettings
 
 #: A page refused for these reasons may be an existing office form.
-NOT_OUR_BALLOT = frozenset({Why.BLANK, Why.NO_CODE})
+NOT_OUR_BALLOT = frozenset({Why.NO_CODE})
 #: … and so may a page whose only code is not a ballot's: many survey forms print their own QR code or
 #: barcode. If no configured form is found on it either, what its code was is the better reason to keep.
 FOREIGN_CODE = frozenset({Why.CODE_NOT_OURS, Why.CODE_DAMAGED, Why.CODE_VERSION})
