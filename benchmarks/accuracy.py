@@ -11,7 +11,10 @@ It prints ballots, fills and captures them with the simulator (a profile, and op
 - *Ambiguous rows read* are rows the simulator made doubtful (faint pencil, erasures, corrections, strays)
   that the machine decided without a clerk (right or wrong; wrong ones are also misreads).
 - *Pages refused* are readable pages stored as anything but read, counted by reason code. Pages with a box
-  or the code outside the image must be refused: ``cut`` counts them as refused / read (read is a failure).
+  outside the image must be refused: ``cut`` counts them as refused / read (read is a failure). A page whose code
+  is cut off (``code-cut``) may be counted under the serial printed under it, where enough of that shows.
+- A page counted under a serial not its own is *misidentified* (a failure, as a misread: the sheet it was taken
+  for may be scanned too, and one of them is then refused as a duplicate).
 - A refused page whose rows were read all the same (``serial_to_type``: no serial legible, the clerk types it
   and checks the rows, which fill the clerk's form) has its rows scored on a line of their own, ``serial``.
 - *Lost* rows are marks a 1-bit device wiped out itself (nothing left to read): 弃权 and review are both right
@@ -44,8 +47,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
-from benchmarks.common import SESSION, Printed, SimulatedBatch, export_lines, print_ballots, simulated_batch
-from pipeline.common.reasons import Why
+from benchmarks.common import (
+    FOR_THE_CLERK,
+    SESSION,
+    Printed,
+    SimulatedBatch,
+    export_lines,
+    print_ballots,
+    simulated_batch,
+)
 from pipeline.reading.settings import load_settings
 from pipeline.scanning.batch import scan
 from pipeline.simulation.conditions import CONDITIONS, ConditionError, check_conditions
@@ -62,6 +72,7 @@ PROFILES = ("office", "fax", "phone", "bad")
 ALL_CONDITIONS: dict[str, tuple[str, ...]] = {
     "steep-photo": ("phone",),
     "marks-cut": ("office", "phone"),
+    "code-cut": ("office", "phone"),
     "box-cut": ("office", "fax"),
     "fax-standard": ("fax",),
     "fax-fine": ("fax",),
@@ -95,6 +106,9 @@ class Result:
     clear_reasons: Counter[str] = field(default_factory=Counter)
     misreads: list[str] = field(default_factory=list)
     cut_read: list[str] = field(default_factory=list)
+    misidentified: list[str] = field(default_factory=list)  # pages counted under another sheet's serial
+    # pages whose code is cut off, by whether the serial under it is in the image and whether they were read
+    code_cut: Counter[str] = field(default_factory=Counter)
     flagged: list[str] = field(default_factory=list)  # clear rows sent to a clerk: file:page unit reason
     seconds: float = 0.0
     typed: Result | None = None  # rows of refused pages read but for their serial
@@ -114,12 +128,17 @@ def evaluate(batch: SimulatedBatch, job: Job, jobs: int) -> Result:
             if read:
                 result.cut_read.append(f"{sheet.file}:{sheet.page} {sheet.capture.get('boxes_outside')}")
             continue
+        if not sheet.capture.get("qr_inside", True):
+            serial = "serial in" if sheet.capture.get("serial_inside") else "serial cut"
+            result.code_cut[f"{serial} {'read' if read else 'refused'}"] += 1
         if line is None or not read:
             result.refused[f"{line['outcome']}:{line['reason_code']}" if line else "missing"] += 1
-            if line is not None and line["reason_code"] == Why.SERIAL_TO_TYPE and result.typed is not None:
+            if line is not None and line["reason_code"] in FOR_THE_CLERK and result.typed is not None:
                 result.typed.pages += 1
                 _rows(result.typed, sheet, line)
             continue
+        if line["serial"] != sheet.serial:
+            result.misidentified.append(f"{sheet.file}:{sheet.page} {sheet.serial} counted as {line['serial']}")
         _rows(result, sheet, line)
     return result
 
@@ -220,6 +239,10 @@ def report(result: Result, label: str = "") -> None:
         print(f"{'':31s}CUT PAGE READ {page}")
     for misread in result.misreads:
         print(f"{'':31s}MISREAD {misread}")
+    for page in result.misidentified:
+        print(f"{'':31s}MISIDENTIFIED {page}")
+    if result.code_cut:
+        print(f"{'':31s}code cut off: " + ", ".join(f"{what} {n}" for what, n in sorted(result.code_cut.items())))
     if result.typed is not None and result.typed.pages:
         report(result.typed, "  serial")
 
@@ -273,9 +296,11 @@ def main() -> None:
                 totals.update(result.counts)
                 totals["typed_misread"] += result.typed.counts["misread"] if result.typed else 0
                 totals["cut_read"] += result.cut["read"]
+                totals["misidentified"] += len(result.misidentified)
     print(
         f"silent misreads in total: {totals['misread']} (and {totals['typed_misread']} on pages read but for "
-        f"their serial); pages with a box outside read: {totals['cut_read']}; "
+        f"their serial); pages counted under another serial: {totals['misidentified']}; pages with a box outside "
+        f"read: {totals['cut_read']}; "
         f"{time.perf_counter() - started:.0f} s"
     )
 

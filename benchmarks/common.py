@@ -11,12 +11,16 @@ from pathlib import Path
 
 from pipeline.ballot.layout import Layout, compute_layout
 from pipeline.ballot.template import load_template
+from pipeline.common.reasons import Why
 from pipeline.printing.render import render_ballots
 from pipeline.simulation.simulate import Profile, SheetTruth, simulate_batch
 from pipeline.store.database import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "templates" / "shuangping.yaml"
+#: Refused pages whose rows were read all the same, for the clerk who types the serial the paper shows (its code and
+#: printed serial illegible, or the serial read from the print matching none issued): scored on a line of their own.
+FOR_THE_CLERK = frozenset({Why.SERIAL_TO_TYPE, Why.SERIAL_TEXT_UNKNOWN})
 SESSION = "2026H1"
 
 

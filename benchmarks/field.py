@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.common import FOR_THE_CLERK
 from pipeline.ballot.template import CATEGORY_ROW
-from pipeline.common.reasons import Why
 from pipeline.reading.settings import load_settings
 from pipeline.scanning.batch import scan
 from pipeline.store.database import open_store
@@ -79,7 +79,7 @@ def evaluate(folder: Path, db: Path, kind: str) -> Result:
         line = lines.get(truth["file"])
         if line is None or line["outcome"] != "read":
             result.refused[line["reason_code"] if line else "missing"] += 1
-            if line is not None and line["reason_code"] == Why.SERIAL_TO_TYPE and result.typed is not None:
+            if line is not None and line["reason_code"] in FOR_THE_CLERK and result.typed is not None:
                 result.typed.pages += 1
                 score_rows(result.typed, truth, line)
             continue

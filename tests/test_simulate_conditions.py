@@ -145,6 +145,20 @@ def test_marks_cut_leaves_one_or_two_marks_outside_and_every_box_inside(
             assert np.all(corners >= 0) and np.all(corners < np.array(image.shape[::-1]))
 
 
+@pytest.mark.parametrize("profile", ["office", "phone"])
+def test_code_cut_puts_the_code_partly_outside_and_every_box_inside(
+    profile: str, ballots: Path, layout: Layout, tmp_path: Path
+) -> None:
+    for sheet, image in captured(ballots, layout, tmp_path, profile, 6, "code-cut"):
+        assert sheet.capture["qr_inside"] is False and sheet.capture["boxes_outside"] == []
+        assert sheet.capture["must_refuse"] is False  # every vote shows: counted where the serial does too
+        corners = page_to_image(sheet.degradation, np.array(layout.qr.corners))
+        assert not all(inside(image, corner[None]) for corner in corners)
+        for box in layout.boxes:
+            corners = page_to_image(sheet.degradation, np.array(box.rect.corners))
+            assert np.all(corners >= 0) and np.all(corners < np.array(image.shape[::-1]))
+
+
 @pytest.mark.parametrize("profile", ["office", "fax", "phone"])
 def test_box_cut_puts_a_box_outside_the_image_and_the_page_must_be_refused(
     profile: str, ballots: Path, layout: Layout, tmp_path: Path

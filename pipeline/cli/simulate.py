@@ -14,6 +14,7 @@ from pipeline.cli.common import fail, invalid, read_template, say
 CONDITION_NAMES = (
     "steep-photo",
     "marks-cut",
+    "code-cut",
     "box-cut",
     "fax-standard",
     "fax-fine",
@@ -65,8 +66,9 @@ CONDITION_NAMES = (
     "conditions",
     multiple=True,
     type=click.Choice(CONDITION_NAMES),
-    help="What the world adds on top of the profile (repeatable): steep-photo (phone), marks-cut, box-cut, "
-    "fax-standard, fax-fine (fax), folded, long-tick, streak (office, fax), show-through, erasure.",
+    help="What the world adds on top of the profile (repeatable): steep-photo (phone), marks-cut, "
+    "code-cut (office, phone), box-cut, fax-standard, fax-fine (fax), folded, long-tick, streak (office, fax), "
+    "show-through, erasure.",
 )
 def simulate_command(
     ballots_pdf: Path,

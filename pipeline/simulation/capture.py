@@ -41,7 +41,7 @@ from pipeline.simulation.effects import (
 )
 from pipeline.simulation.geometry import Points, fax_scan_rows, page_to_image, rects_state
 
-Framing = Literal["whole", "marks_cut", "box_cut"]
+Framing = Literal["whole", "marks_cut", "code_cut", "box_cut"]
 
 FRAMING_TRIES = 4000
 # Scanners placed or fed badly.
@@ -96,8 +96,13 @@ def framing_holds(
 ) -> bool:
     """Whether a capture mapping page mm into a frame of ``size`` (x, y, same units) frames as asked:
     ``marks_cut`` 1–2 registration marks wholly outside, the rest, the code and every box well inside;
+    ``code_cut`` the code partly or wholly outside, every box well inside (the marks as they fall);
     ``box_cut`` a box at least :data:`BOX_CUT_MM` outside, the code inside; ``whole`` everything inside."""
     marks = [rect_grown(rect, MARK_MARGIN_MM) for rect in layout.registration]
+    if framing == "code_cut":
+        rects = [layout.qr, *(rect_grown(box.rect, CONTENT_MARGIN_MM) for box in layout.boxes)]
+        states = rects_state(to_frame, rects, size)
+        return not bool(states[0, 0]) and bool(states[1:, 0].all())
     if framing == "box_cut":
         rects = [rect_grown(layout.qr, MARK_MARGIN_MM), *(rect_grown(box.rect, -BOX_CUT_MM) for box in layout.boxes)]
     else:
@@ -139,10 +144,12 @@ def scanner_placement(
 ) -> Placement:
     """A placement that frames the sheet (fed upside down or not) as ``framing`` asks (drawn until it does)."""
     angle_limit, shift_limit = (FAX_SHIFT_ANGLE_DEG, FAX_SHIFT_MM) if fax else (SHIFT_ANGLE_DEG, SHIFT_MM)
-    if framing == "box_cut":
+    if framing in ("box_cut", "code_cut"):
         shift_limit = CUT_SHIFT_MM
     for _ in range(FRAMING_TRIES):
-        shift_y = rng.uniform(-2.0, 2.0) if fax else rng.uniform(-SHIFT_MM, SHIFT_MM)
+        # A fed sheet's leading edge meets the scan's first line; only a sheet laid on the glass shifts down or up.
+        fed = fax or framing == "code_cut"
+        shift_y = rng.uniform(-2.0, 2.0) if fed else rng.uniform(-SHIFT_MM, SHIFT_MM)
         placement = Placement(
             float(rng.uniform(-angle_limit, angle_limit)),
             (float(rng.uniform(-shift_limit, shift_limit)), float(shift_y)),

@@ -39,6 +39,7 @@ from pipeline.simulation.photo import photo
 Condition = Literal[
     "steep-photo",
     "marks-cut",
+    "code-cut",
     "box-cut",
     "fax-standard",
     "fax-fine",
@@ -71,6 +72,12 @@ CONDITIONS: dict[Condition, ConditionInfo] = {
         " every box inside (to be read)",
         ("office", "fax", "phone"),
     ),
+    "code-cut": ConditionInfo(
+        "fed shifted sideways (an ADF's guide set wide), or photographed off-centre with the sheet about the frame's"
+        " size: the code (and with it the serial printed under it) partly or wholly outside the image, every box"
+        " inside",
+        ("office", "phone"),
+    ),
     "box-cut": ConditionInfo(
         "a box outside the image: sheet hanging off the glass, fax page cut short, photo too tight (to be refused)",
         ("office", "fax", "phone"),
@@ -99,7 +106,7 @@ CONDITIONS: dict[Condition, ConditionInfo] = {
 }
 EXCLUSIVE: tuple[frozenset[Condition], ...] = (
     frozenset({"fax-standard", "fax-fine"}),
-    frozenset({"marks-cut", "box-cut"}),
+    frozenset({"marks-cut", "code-cut", "box-cut"}),
 )
 
 
@@ -152,6 +159,8 @@ def paper_stage(
 def _framing(context: ConditionContext) -> Framing:
     if context.has("marks-cut"):
         return "marks_cut"
+    if context.has("code-cut"):
+        return "code_cut"
     return "box_cut" if context.has("box-cut") else "whole"
 
 

@@ -169,25 +169,27 @@ def rects_state(
 
 def in_image(applied: Mapping[str, object], layout: Layout, shape: tuple[int, ...]) -> dict[str, object]:
     """What of the printed page the image holds: registration marks (0–3, clockwise from top-left) partly or
-    wholly outside, boxes (``unit/option``) partly outside, the QR code wholly inside, and ``must_refuse``
-    (a box or the code is not wholly in the image: nothing can be counted from it)."""
+    wholly outside, boxes (``unit/option``) partly outside, the QR code wholly inside, the serial printed under
+    it wholly inside, and ``must_refuse`` (a box is not wholly in the image: its row cannot be counted). A page
+    whose code and serial are cut off shows every vote but not which sheet it is: not counted without a clerk."""
 
     def to_image(points: Points) -> Points:
         return page_to_image(applied, points)
 
     size = (float(shape[1]), float(shape[0]))
     count = len(layout.registration)
-    states = rects_state(to_image, [*layout.registration, layout.qr, *(box.rect for box in layout.boxes)], size)
+    rects = [*layout.registration, layout.qr, layout.serial_text, *(box.rect for box in layout.boxes)]
+    states = rects_state(to_image, rects, size)
     boxes = [
         f"{box.unit}/{box.option}"
-        for box, (inside, _) in zip(layout.boxes, states[count + 1 :], strict=True)
+        for box, (inside, _) in zip(layout.boxes, states[count + 2 :], strict=True)
         if not inside
     ]
-    qr_inside = bool(states[count, 0])
     return {
         "marks_outside": [index for index in range(count) if not states[index, 0]],
         "marks_wholly_outside": [index for index in range(count) if states[index, 1]],
         "boxes_outside": boxes,
-        "qr_inside": qr_inside,
-        "must_refuse": bool(boxes) or not qr_inside,
+        "qr_inside": bool(states[count, 0]),
+        "serial_inside": bool(states[count + 1, 0]),
+        "must_refuse": bool(boxes),
     }

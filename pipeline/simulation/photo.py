@@ -48,7 +48,9 @@ Background = Literal["wood", "desk", "dark_cloth", "light"]
 PHOTO_TILT_DEG: dict[str, tuple[float, float]] = {"steep": (10.0, 35.0), "mild": (0.0, 8.0)}
 PHOTO_FILL = (0.4, 0.9)  # the sheet's outline spans this share of the frame in its tighter direction
 PHOTO_PLACE_SHARE = (0.15, 0.85)  # where the sheet sits in the frame's free room, per axis
-TIGHT_FILL: dict[str, tuple[float, float]] = {"marks_cut": (0.85, 1.3), "box_cut": (0.9, 1.8)}  # overflowing
+# Photographed tight, overflowing the frame; or, the code cut off, off-centre: the sheet about the frame's size, one
+# corner or side running off it.
+TIGHT_FILL: dict[str, tuple[float, float]] = {"marks_cut": (0.85, 1.3), "code_cut": (0.8, 1.1), "box_cut": (0.9, 1.8)}
 PHOTO_LONG_SIDE: tuple[tuple[int, int], ...] = ((3000, 4032), (1920, 2560))  # as taken, sent by a chat app
 PHOTO_ORIGINAL_SHARE = 0.65
 FOCAL_PER_DIAGONAL = 26.0 / 43.27  # a phone's main camera: 26 mm equivalent on a 43.27 mm diagonal

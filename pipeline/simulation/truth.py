@@ -18,8 +18,9 @@ Truth semantics, per row (:class:`RowTruth`):
   enough to hide a mark there (a clerk may be asked).
 
 Per page, with conditions, ``capture`` says what the image holds (:func:`.geometry.in_image`): registration
-marks outside it, boxes outside it, whether the code is inside, and ``must_refuse`` (a box or the code is
-not in the image: the page cannot be counted and must be refused).
+marks outside it, boxes outside it, whether the code and the serial printed under it are inside, and
+``must_refuse`` (a box is not in the image: the page cannot be counted and must be refused). A page whose code is
+cut off is counted only under the serial its print shows, which must be its own.
 """
 
 from __future__ import annotations
