@@ -129,6 +129,102 @@ def test_a_sheet_whose_code_and_serial_are_smeared_is_read_and_counted_once_a_cl
     assert [(line["outcome"], line["serial"]) for line in lines] == [("unreadable", None), ("duplicate", serial)]
 
 
+def cut_through_the_code(image: np.ndarray, batch: Batch, share: float) -> np.ndarray:
+    """``image`` as a photo taken off-centre: leaning a little, its right side cut off ``share`` of the way across
+    the code (the two right marks with it, the serial's end too), every box still in."""
+    height, width = image.shape
+    corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    leaning = np.float32([[70, 30], [width - 40, 0], [width - 10, height - 30], [30, height - 60]])
+    matrix = cv2.getPerspectiveTransform(corners, leaning)
+    photo = cv2.warpPerspective(image, matrix, (width, height), borderValue=90)
+    code = batch.layout.qr
+    edge = cv2.perspectiveTransform(np.float32([[[(code.x + share * code.w) * PX, code.y * PX]]]), matrix)
+    return np.ascontiguousarray(photo[:, : round(float(edge[0, 0, 0]))])
+
+
+def test_a_photo_cutting_off_the_code_and_the_right_marks_is_fitted_from_the_left_two_and_its_boxes(
+    tmp_path: Path, batch: Batch
+) -> None:
+    """Issue 19 (a phone photo taken off-centre, field phone 0008: no_code): the code's right part and the two right
+    marks are outside the frame, every box in it. The two left marks give the sheet's scale and turn, and the fit
+    grows over the boxes from them (:func:`~pipeline.reading.grow.grow_from_marks`); the serial's characters
+    still in the frame pick out the issued serial, and the ballot is counted under it."""
+    line = scanned(tmp_path, batch, cut_through_the_code(ticked(batch, 1), batch, 0.75))
+    assert (line["outcome"], line["reason_code"]) == ("read", Why.SERIAL_FROM_TEXT), line["reason"]
+    assert line["serial"] == batch.serials[1]
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+
+
+def test_a_photo_cutting_off_the_code_and_its_serial_is_read_for_a_clerk_to_type_the_serial(
+    tmp_path: Path, batch: Batch
+) -> None:
+    """As above, cut through the code's left part: nothing shows which sheet it is, so it is not counted, but its
+    rows are read for the clerk (serial_to_type)."""
+    line = scanned(tmp_path, batch, cut_through_the_code(ticked(batch, 3), batch, 0.1))
+    assert (line["outcome"], line["reason_code"]) == ("unreadable", Why.SERIAL_TO_TYPE), line["reason"]
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+
+
+def test_a_steep_photo_cutting_off_the_codes_corner_is_fitted_in_perspective_through_three_marks(
+    tmp_path: Path, batch: Batch
+) -> None:
+    """A photo in steep perspective, rolled, with the top right corner (its mark and the code's top) off the frame:
+    the affine fit through the other three finds under a third of the box borders (refused no_code before); the
+    perspective the three marks' places and sizes make (:func:`~pipeline.reading.locate._through_sized`) finds the
+    sheet, and the serial under the code counts it."""
+    image = ticked(batch, 2)
+    height, width = image.shape
+    frame = (int(width * 1.3), int(height * 1.2))
+    corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    inset, turn = width * 0.08, np.radians(-8.0)  # the top edge 84 % as wide as the bottom; rolled 8°
+    rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
+    tilted = np.float32([[inset, 0], [width - inset, 0], [width, height], [0, height]])
+    placed = (tilted - tilted.mean(axis=0)) @ rotation.T + np.array(frame) / 2
+    matrix = cv2.getPerspectiveTransform(corners, placed.astype(np.float32))
+    photo = cv2.warpPerspective(image, matrix, frame, borderValue=70)
+    below = cv2.perspectiveTransform(np.float32([[[199.5 * PX, 14.5 * PX], [181.0 * PX, 27.0 * PX]]]), matrix)
+    photo = np.ascontiguousarray(photo[int(below[0, :, 1].max()) :])  # the top right mark and the code's top cut
+    line = scanned(tmp_path, batch, photo)
+    assert (line["outcome"], line["serial"]) == ("read", batch.serials[2]), line["reason"]
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+
+
+def test_a_fit_grown_from_two_marks_is_kept_only_where_no_fit_a_row_or_column_over_finds_as_many_boxes(
+    batch: Batch,
+) -> None:
+    """Rows of boxes look alike: a fit one row over still finds most box borders (BORDERS_FOUND), so a fit grown
+    from two marks is checked against its neighbours a pitch away (the table's 11 mm rows, its 20 mm columns)."""
+    page = ticked(batch, 0)
+    model = ballot_model(batch.template)
+    assert sorted(locate._pitches(model)) == [(-20.0, 0.0), (0.0, -11.0), (0.0, 11.0), (20.0, 0.0)]
+    matrix = np.array([[PX, 0.0, -0.5], [0.0, PX, -0.5], [0.0, 0.0, 1.0]])  # the page as printed
+    slipped = matrix @ locate._shifted((0.0, 11.0))  # the rows found one row down
+    share, slipped_share = (locate._borders_found(page, fit, model) for fit in (matrix, slipped))
+    assert share == 1.0 and slipped_share >= locate.BORDERS_FOUND  # both would pass as found …
+    assert not locate._slipped(page, matrix, model, share)
+    assert locate._slipped(page, slipped, model, slipped_share)  # … but only one finds more than its neighbours
+
+
+def test_a_fit_millimetres_off_at_the_code_is_refitted_to_the_borders_before_the_serial_is_read(batch: Batch) -> None:
+    """A fit through three marks is affine: on a photo in perspective, the missing corner's code and serial come out
+    millimetres off it (tuning seed 23, code-cut phone photos: Tesseract read the line of print below the serial).
+    Refitted to the box borders and marks found where it puts them, the serial's line is where it is printed."""
+    page = ticked(batch, 0)
+    model = ballot_model(batch.template)
+    true = np.array([[PX, 0.0, -0.5], [0.0, PX, -0.5], [0.0, 0.0, 1.0]])
+    # off as a perspective the fit does not have leaves it: growing with the distance from the page's bottom left
+    off = true @ np.array([[1.015, 0.01, -0.6], [-0.004, 1.02, -1.2], [0.0, 0.0, 1.0]])
+    serial = np.array(batch.layout.serial_text.corners)
+
+    def misplaced_mm(matrix: np.ndarray) -> float:
+        placed = cv2.perspectiveTransform(serial.reshape(-1, 1, 2), matrix).reshape(-1, 2)
+        truth = cv2.perspectiveTransform(serial.reshape(-1, 1, 2), true).reshape(-1, 2)
+        return float(np.linalg.norm(placed - truth, axis=1).max()) / PX
+
+    assert misplaced_mm(off) > 2.0  # the line below the serial is 4 mm down
+    assert misplaced_mm(locate._refitted(page, off, model)) < 0.3
+
+
 def test_the_marks_are_among_the_candidates_and_no_sheet_is_fitted_without_them(batch: Batch) -> None:
     page = batch.pages()[0]
     candidates = mark_candidates(page)

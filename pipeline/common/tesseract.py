@@ -66,11 +66,16 @@ def _engine(lang: str) -> Any:
     return tesserocr_module().PyTessBaseAPI(path=find_tessdata(lang) + "/", lang=lang)
 
 
-def read_line(image: Gray, lang: str = "eng", mode: int = LINE_MODE) -> str:
+def read_line(image: Gray, lang: str = "eng", mode: int = LINE_MODE, allowed: str = "") -> str:
     """The text Tesseract reads in ``image``, one line of print (grey, dark on light); ``mode``: Tesseract's page
-    segmentation, 7 (a line) or 13 (a raw line, no layout analysis at all)."""
+    segmentation, 7 (a line) or 13 (a raw line, no layout analysis at all); ``allowed``: the only characters it may
+    read (all where empty): a soft O it would read as O is read as the Q or D the line can only hold."""
     engine = _engine(lang)
     engine.SetPageSegMode(mode)
-    engine.SetImage(Image.fromarray(image))
-    engine.SetSourceResolution(300)
-    return str(engine.GetUTF8Text()).strip()
+    engine.SetVariable("tessedit_char_whitelist", allowed)
+    try:
+        engine.SetImage(Image.fromarray(image))
+        engine.SetSourceResolution(300)
+        return str(engine.GetUTF8Text()).strip()
+    finally:
+        engine.SetVariable("tessedit_char_whitelist", "")

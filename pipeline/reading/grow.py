@@ -45,6 +45,7 @@ RANSAC_MM = 1.0  # a found point further than this from the grown fit is a wrong
 MIN_MARGIN_PX = 2.0  # a landmark predicted closer than this to the image's edge is not looked for
 QR_AGREEMENT_MM = 1.5  # the grown fit must put the code's corners this close to where zxing found them
 RANSAC_POINTS = 4  # landmarks found before the fit is a robust homography through them and the code
+GIVE_UP_AFTER = 4  # a start from two marks whose nearest this many landmarks show nowhere is no sheet's
 
 
 def grow_from_code(
@@ -54,19 +55,59 @@ def grow_from_code(
     the fit to begin with instead of the code's corners alone (through two marks found across the top and the
     code, :func:`~pipeline.reading.locate.anchored_fits`: the code's corners alone, a module's accuracy on a soft
     photo, may put even the nearest boxes beyond the border search)."""
+    code_mm = qr_symbol_corners_mm(model.layout, qr.modules)
+    # A start through far marks beats a few points near the code: refitted only once RANSAC_POINTS are found.
+    refit = 0 if start is None else RANSAC_POINTS
+    grown = _grown(image, model, (code_mm, qr.corners), code_mm.mean(axis=0, keepdims=True), start, refit)
+    if isinstance(grown, AlignmentFailure):
+        return grown
+    matrix, marks_found = grown
+    return _checked(image, matrix, qr, code_mm, marks_found, model, limits)
+
+
+def grow_from_marks(image: Gray, model: BallotModel, marks: tuple[Matrix, Matrix], start: Matrix) -> Matrix | None:
+    """The page's fit grown from two of its registration marks (``marks``: their centres, page mm and image px) over
+    the printed boxes, beginning with ``start`` (a fit through the two alone): a sheet whose code and the marks on one
+    side were cut off the image (a phone photo taken tight). None where too few boxes are found, MIN_BORDERS. The
+    marks are not held to the fit: a lens's barrel bends the sheet's edges off a plane's fit to its boxes by
+    millimetres (what the caller checks is that no fit a row over finds as many boxes)."""
+    # Two points along one side fix neither the sheet's width nor its shear: refitted from the first box found.
+    grown = _grown(image, model, marks, marks[0], start, 1, give_up=GIVE_UP_AFTER)
+    return None if isinstance(grown, AlignmentFailure) else grown[0]
+
+
+def _grown(
+    image: Gray,
+    model: BallotModel,
+    anchors: tuple[Matrix, Matrix],
+    origins: Matrix,
+    start: Matrix | None,
+    refit: int,
+    give_up: int | None = None,
+) -> tuple[Matrix, int] | AlignmentFailure:
+    """The fit grown ring by ring from ``anchors`` (page mm, image px: the code's corners or two marks, always in
+    the fit) over the boxes and marks, each ring reaching RING_STEP_MM further from the nearest of ``origins`` (page
+    mm); with the number of marks found. ``start``: the fit to begin with (else the anchors' affine fit), refitted
+    after each ring once ``refit`` landmarks are found; ``give_up``: stop where none of the first this many
+    landmarks looked for was found (a start through two things that are not the sheet's marks)."""
     layout = model.layout
-    code_mm = qr_symbol_corners_mm(layout, qr.modules)
-    centre = code_mm.mean(axis=0)
+    anchors_mm, anchors_px = anchors
     outlines = border_model(model).all_outlines
     marks = [np.array(mark.center, dtype=np.float64) for mark in layout.registration]
+    centre = origins.mean(axis=0)
+
+    def distance(point: Matrix) -> float:
+        return float(np.min(np.linalg.norm(origins - point, axis=1)))
+
+    anchored = [np.min(np.linalg.norm(anchors_mm - mark, axis=1)) < 1.0 for mark in marks]  # a mark already in
     landmarks: list[tuple[float, int]] = sorted(
-        [(float(np.linalg.norm(np.array(o.centre) - centre)), index) for index, o in enumerate(outlines)]
-        + [(float(np.linalg.norm(mark - centre)), -1 - index) for index, mark in enumerate(marks)]
+        [(distance(np.array(o.centre)), index) for index, o in enumerate(outlines)]
+        + [(distance(mark), -1 - index) for index, mark in enumerate(marks) if not anchored[index]]
     )
-    matrix = _as_homography(affine(code_mm, qr.corners)) if start is None else start
+    matrix = _as_homography(affine(anchors_mm, anchors_px)) if start is None else start
     found_mm: list[Matrix] = []
     found_px: list[Matrix] = []
-    marks_found = 0
+    marks_found = looked = 0
     reach, tried = FIRST_RING_MM, 0
     height, width = image.shape
     while tried < len(landmarks):
@@ -88,16 +129,19 @@ def grow_from_code(
                 if located is None:  # broken up by a fax's noise or dither: looked for again, cleaned
                     located = find_mark(image, predicted, scale, despeckle=True, radius_mm=MARK_RADIUS_MM)
                 marks_found += located is not None
+            looked += 1
             if located is not None:
                 found_mm.append(page)
                 found_px.append(located)
-        if start is None or len(found_mm) >= RANSAC_POINTS:  # a start through far marks beats a few points near
-            matrix = _fitted(matrix, code_mm, qr.corners, found_mm, found_px, scale)
+        if give_up is not None and looked >= give_up and not found_mm:
+            break
+        if len(found_mm) >= refit:
+            matrix = _fitted(matrix, anchors_mm, anchors_px, found_mm, found_px, scale)
         reach += RING_STEP_MM
     boxes_found = len(found_px) - marks_found
     if boxes_found < MIN_BORDERS:
         return AlignmentFailure(PageReason.of(Why.BORDERS_MISSING, found=boxes_found, total=len(outlines)))
-    return _checked(image, matrix, qr, code_mm, marks_found, model, limits)
+    return matrix, marks_found
 
 
 def _fitted(

@@ -9,7 +9,8 @@ So, for a page that is not blank and showed no code:
    sheet lay and however far the photo was rolled;
 2. **template** — each template printed with the store is fitted through them and its box borders are looked
    for where that puts them (:func:`~pipeline.reading.refine.find_border`): the sheet is the template, and the
-   way up, whose borders are found;
+   way up, whose borders are found. Where no three marks fit (a photo taken off-centre cuts off the code with
+   the two marks on its side), the fit is grown over the boxes from two (:func:`_grown_from_two`);
 3. **code** — the layout says where the code was printed: brought upright at a fixed size and cleaned, it
    often decodes where the raw photo did not (:func:`code_where_printed`); a code too soft even so is read from
    its module grid, the photo's blur taken back (:func:`code_by_modules`);
@@ -37,16 +38,17 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline.ballot.layout import MARK_SIZE, Layout
-from pipeline.ballot.payload import SERIAL_LENGTH, SheetId, normalise_serial, serial_characters
+from pipeline.ballot.payload import SERIAL_ALPHABET, SERIAL_LENGTH, SheetId, normalise_serial, serial_characters
 from pipeline.ballot.template import Template
 from pipeline.common.imaging import MM_PER_INCH, Gray, Matrix
 from pipeline.common.reasons import PageReason, Why
 from pipeline.common.tesseract import OcrUnavailableError, read_line
 from pipeline.reading.align import affine, find_mark, jacobian, largest_child, qr_symbol_corners_mm
+from pipeline.reading.grow import grow_from_marks
 from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region, modules_of
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outline import PhotoSheet, SheetWindow, outline_px_per_mm
-from pipeline.reading.refine import border_model, find_border
+from pipeline.reading.refine import MIN_BORDERS, RANSAC_MM, border_model, find_border
 
 #: A sheet fills at least this share of the photo's shorter side (a photo from afar), at most all of its longer.
 SHEET_SHARE = 0.35
@@ -78,6 +80,15 @@ ANCHORED_STARTS = 3  # fits through two marks and the code a fit is grown from, 
 MISSING_MARK_MM = 35.0  # a mark no quarter showed is looked for this far round where the other three put it …
 SIZED_MARK_MM = 10.0  # … and first this far round where their sizes too put it (:func:`_through_sized`)
 BORDERS_FOUND = 0.6  # a template is the sheet's where this share of its box borders is found
+REFIT_MARK_MM = 4.0  # a mark is looked for this near where the fit to be refitted puts it
+PITCH_MARGIN = 2  # a fit grown from two marks finds this many box borders more than one a row or column over
+# Two marks fix the sheet along the line through them, not away from it: a tilt or a lens stretches the sheet a few
+# per cent that way and shears it, which 100 mm off the line puts the nearest boxes past the border search (3 mm).
+# Starts are drawn stretched and sheared by steps of 3 % and 0.03 (under 1.5 mm each at 100 mm), nearest first.
+PAIR_VARIANTS = sorted(
+    ((1.0 + stretch, shear) for stretch in (0.0, -0.03, 0.03, -0.06, 0.06) for shear in (0.0, -0.03, 0.03)),
+    key=lambda variant: abs(variant[0] - 1.0) + abs(variant[1]),
+)
 CODE_PX_PER_MM = 12.0  # the code is brought upright at this resolution (~7 px a module)
 # A code's module grid is looked for this far (modules) off the fit's place and this much larger or smaller, in coarse
 # steps, then in fine ones about the best.
@@ -123,9 +134,13 @@ def locate_by_marks(
         if best is not None:
             break
     if best is None:
+        best = _grown_from_two(image, marks or MarkSearch(image), templates)
+    if best is None:
         return None
     _, matrix, template_hash, template = best
-    layout = ballot_model(template).layout
+    model = ballot_model(template)
+    layout = model.layout
+    matrix = _refitted(image, matrix, model)
     code = code_where_printed(image, matrix, layout, _symbol_sizes(template, session))
     if code is not None:
         sheet = code.sheet
@@ -143,6 +158,39 @@ def locate_by_marks(
     if code_scale < code_legible_px_per_mm([(template_hash, template)], session):
         return found, PageReason.of(Why.CODE_TOO_SMALL, template=template.id, dpi=round(code_scale * MM_PER_INCH))
     return found, PageReason.of(Why.SERIAL_UNREADABLE, template=template.id)
+
+
+def _refitted(image: Gray, matrix: Matrix, model: BallotModel) -> Matrix:
+    """``matrix`` refitted in perspective to the box borders and the marks found where it puts them (robustly, as
+    :func:`~pipeline.reading.refine.refine_alignment` refits every page): the code and the serial are looked for
+    where this puts them. A fit through three marks is affine (the fourth cut off, or too far from where they put
+    it), and a steep photo's perspective puts its missing corner's code and serial millimetres off it, where
+    Tesseract reads the line of print below the serial (tuning seed 23, code-cut phone photos: 5–8 mm off). The
+    same ``matrix`` where too few borders are found, or fit one plane (MIN_BORDERS)."""
+    page, seen = [], []
+    for outline in border_model(model).outlines:
+        found = find_border(image, matrix, outline)
+        if found is not None:
+            page.append(np.array(outline.centre, dtype=np.float64))
+            seen.append(found)
+    if len(page) < MIN_BORDERS:
+        return matrix
+    height, width = image.shape
+    for mark in model.layout.registration:
+        centre = np.array(mark.center, dtype=np.float64)
+        predicted = _to_image(matrix, [centre])[0]
+        scale = _scale_at(matrix, predicted)
+        if 0 <= predicted[0] < width and 0 <= predicted[1] < height:
+            found = find_mark(image, predicted, scale, radius_mm=REFIT_MARK_MM)
+            if found is not None:
+                page.append(centre)
+                seen.append(found)
+    scale = _scale_at(matrix, np.mean(seen, axis=0))
+    src, dst = np.array(page).reshape(-1, 1, 2), np.array(seen).reshape(-1, 1, 2)
+    fitted, inliers = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_MM * scale)
+    if fitted is None or int(inliers.sum()) < MIN_BORDERS:
+        return matrix
+    return np.asarray(fitted, dtype=np.float64)
 
 
 def _code_px_per_mm(matrix: Matrix, layout: Layout) -> float:
@@ -227,6 +275,93 @@ def _best_fit(
         if best is not None and best[0] >= BORDERS_FOUND:
             return best
     return None
+
+
+def _grown_from_two(
+    image: Gray, marks: MarkSearch, templates: list[tuple[str, Template]]
+) -> tuple[float, Matrix, str, Template] | None:
+    """Where no three marks fit a sheet: the fit grown over the boxes from two marks
+    (:func:`~pipeline.reading.grow.grow_from_marks`), of the first set of candidates and template where one fits,
+    with the share of the template's box borders found under it (at least BORDERS_FOUND). A photo taken tight
+    may cut off the code with the two marks on its side: the two left show the sheet's scale and turn, its boxes
+    the rest."""
+    for candidates in marks.sets():
+        for template_hash, template in templates:
+            model = ballot_model(template)
+            for start, anchors in _pair_starts(candidates, model.layout):
+                grown = grow_from_marks(image, model, anchors, start)
+                if grown is None or (share := _borders_found(image, grown, model)) < BORDERS_FOUND:
+                    continue
+                if not _slipped(image, grown, model, share):
+                    return share, grown, template_hash, template
+    return None
+
+
+def _slipped(image: Gray, matrix: Matrix, model: BallotModel, share: float) -> bool:
+    """Whether a fit under which ``share`` of the box borders are found may be a row or a column off: rows of boxes
+    look alike, and a fit grown from two marks a row's height off finds all but a row of them one row over. The
+    sheet's fit finds PITCH_MARGIN borders more than any fit a row or a column over from it."""
+    outlines = len(border_model(model).outlines)
+    over = (_borders_found(image, matrix @ _shifted(step), model) for step in _pitches(model))
+    return any(found > share - PITCH_MARGIN / outlines for found in over)
+
+
+def _pitches(model: BallotModel) -> list[tuple[float, float]]:
+    """The steps (page mm) from a box to its nearest neighbour in its row and in its column, both ways: the
+    pitches a fit of evenly spaced boxes may slip by."""
+    centres = np.array([outline.centre for outline in border_model(model).outlines], dtype=np.float64)
+    offsets = centres[None, :, :] - centres[:, None, :]
+    pitches = []
+    for axis in (0, 1):
+        inline = (np.abs(offsets[..., 1 - axis]) < 1.0) & (offsets[..., axis] > 0.5)
+        if inline.any():
+            step = float(offsets[..., axis][inline].min())
+            pitch = np.roll(np.array([step, 0.0]), axis)
+            pitches += [(float(pitch[0]), float(pitch[1])), (-float(pitch[0]), -float(pitch[1]))]
+    return pitches
+
+
+def _shifted(step: tuple[float, float]) -> Matrix:
+    """Page mm → page mm, moved by ``step``."""
+    return np.array([[1.0, 0.0, step[0]], [0.0, 1.0, step[1]], [0.0, 0.0, 1.0]])
+
+
+def _pair_starts(candidates: list[Mark], layout: Layout) -> Iterator[tuple[Matrix, tuple[Matrix, Matrix]]]:
+    """Page mm → image px through two of the ``candidates`` as two of the sheet's marks, with those marks' centres
+    (page mm, image px): a turn, a scale and a shift (two points fix no more), where that scale gives each mark
+    its size (:func:`_sized_alike`), for any two marks the photo kept and the sheet any way up."""
+    marks_mm = np.array([mark.center for mark in layout.registration], dtype=np.float64)
+    for pair in itertools.combinations(candidates, 2):
+        if max(pair[0].side, pair[1].side) > MARK_SIZES_AGREE * min(pair[0].side, pair[1].side):
+            continue
+        seen = np.array([mark.centre for mark in pair], dtype=np.float64)
+        for indices in itertools.permutations(range(4), 2):
+            page = marks_mm[list(indices)]
+            matrix = _similarity(page, seen)
+            if _sized_alike(matrix, list(zip(indices, pair, strict=True))):
+                for stretch, shear in PAIR_VARIANTS:
+                    yield matrix @ _across(page, stretch, shear), (page, seen)
+
+
+def _across(page: Matrix, stretch: float, shear: float) -> Matrix:
+    """Page mm → page mm: the sheet stretched by ``stretch`` away from the line through the two marks at ``page``
+    and sheared along it by ``shear`` (mm along per mm away); the marks stay where they are."""
+    along = (page[1] - page[0]) / np.linalg.norm(page[1] - page[0])
+    away = np.array([-along[1], along[0]])
+    basis = np.column_stack([along, away])  # page offsets → (along, away)
+    linear = basis @ np.array([[1.0, shear], [0.0, stretch]]) @ basis.T
+    matrix = np.eye(3)
+    matrix[:2, :2] = linear
+    matrix[:2, 2] = page[0] - linear @ page[0]
+    return matrix
+
+
+def _similarity(src: Matrix, dst: Matrix) -> Matrix:
+    """The turn, scale and shift taking the two points ``src`` onto ``dst`` (as complex numbers, z → a·z + b)."""
+    ends_src, ends_dst = src[:, 0] + 1j * src[:, 1], dst[:, 0] + 1j * dst[:, 1]
+    a = (ends_dst[1] - ends_dst[0]) / (ends_src[1] - ends_src[0])
+    b = ends_dst[0] - a * ends_src[0]
+    return np.array([[a.real, -a.imag, b.real], [a.imag, a.real, b.imag], [0.0, 0.0, 1.0]])
 
 
 def serial_guess(readings: Sequence[str]) -> str | None:
@@ -378,7 +513,8 @@ def _fits(
     the fit gives each mark the size it has. Through three (an affine map: a steep photo's perspective puts
     the fourth mark centimetres off it), the fourth is looked for where their places and sizes put it, then widely
     where the affine fit puts it (:func:`_completed`), with :func:`~pipeline.reading.align.find_mark`'s test, and
-    used where found. The code's four corners
+    used where found; where it is not (cut off the image), the perspective the three's places and sizes make
+    (:func:`_through_sized`) is yielded too, before the affine fit. The code's four corners
     (``anchors``: page mm, image px), printed beside the sheet's top right mark, also make a perspective fit with
     the three marks (the fourth cut off the image; what is found near where it would be may be a finder of the
     code)."""
@@ -406,6 +542,10 @@ def _fits(
                 present = _completed(image, present, marks_mm)
                 completed = _through(present, marks_mm)
                 matrix = completed if len(present) == 4 and _sized_alike(completed, present) else matrix
+                # The fourth cut off the image: in perspective through the three's places and sizes as well.
+                sized = _through_sized(present, marks_mm) if len(present) == 3 else None
+                if sized is not None and _sized_alike(sized, present):
+                    yield sized
             yield matrix
 
 
@@ -634,16 +774,17 @@ def _fixed_patterns(modules: int) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np
 
 def serial_where_printed(image: Gray, matrix: Matrix, layout: Layout) -> list[str]:
     """What Tesseract reads on the serial's line where ``matrix`` puts it, each distinct reading once: the line as
-    it is, median-filtered and enlarged, each read as a line and as a raw line (one 7-point line of a poor
-    photo reads differently each way; the store matches every reading against the serials issued). None
-    without Tesseract."""
+    it is, median-filtered and enlarged, each read as a line and as a raw line, with any character and with the
+    serial's alone (one 7-point line of a poor photo reads differently each way: tuning seed 23's code-cut phone
+    photos read CQ95-BSQJ-5A as CO9S-BSO3.5A, and as CQ9S-BS0-5A with its characters alone; the store matches
+    every reading against the serials issued). None without Tesseract."""
     place = layout.serial_text
     upright, _ = _upright(image, matrix, place.x, place.y - 0.5, place.w, place.h + 1.0, SERIAL_PX_PER_MM)
     readings: list[str] = []
     try:
         for region in (upright, np.asarray(cv2.medianBlur(upright, 3), dtype=np.uint8), _enlarged(upright)):
-            for mode in SERIAL_MODES:
-                text = read_line(region, mode=mode)
+            for mode, allowed in itertools.product(SERIAL_MODES, ("", SERIAL_ALPHABET + "-")):
+                text = read_line(region, mode=mode, allowed=allowed)
                 if text and text not in readings:
                     readings.append(text)
     except OcrUnavailableError:  # an installation without Tesseract: the page is left to a clerk, as before
