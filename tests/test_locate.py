@@ -456,10 +456,40 @@ def test_a_serial_misread_by_a_character_or_two_is_taken_for_the_issued_one_that
     outcome, reason, stored_serial = stored(db, [f"@@ {misread[:4]}-{misread[4:]}"], misread)
     assert (outcome, stored_serial) == ("read", serial)
     assert reason is not None and reason.detail["issued"] == format_serial(serial)
-    # Read far from every serial issued: never taken for one; the clerk is told what was read.
-    outcome, reason, _ = stored(db, ["@@ ZZZZ-ZZZZ-ZZ"], "ZZZZZZZZZZ")
-    assert outcome == "unknown_serial"
+    # Read far from every serial issued: never taken for one; the clerk is told what was read, and types the serial
+    # the paper shows (none is kept: the guess is no issued serial, and would be the one it had to be counted under).
+    outcome, reason, stored_serial = stored(db, ["@@ ZZZZ-ZZZZ-ZZ"], "ZZZZZZZZZZ")
+    assert (outcome, stored_serial) == ("unreadable", None)
     assert reason is not None and reason.code == Why.SERIAL_TEXT_UNKNOWN
+
+
+def test_a_sheet_whose_printed_serial_reads_as_none_issued_is_read_for_the_clerk_to_type_the_serial(
+    tmp_path: Path, batch: Batch
+) -> None:
+    """The code smeared and the serial under it read as no serial issued (here, another serial printed over it):
+    the page is not counted under any serial; its rows are read and kept, no serial is kept (the clerk's typed one
+    is checked when it is counted: a guess kept would have been the serial it had to be counted under, refused as
+    never issued, and the page could not be counted at all)."""
+    image = smudged(ticked(batch, 1), batch)
+    place = batch.layout.serial_text
+    top, bottom = round(place.y * PX), round((place.y + place.h) * PX)
+    image[top:bottom, round(place.x * PX) : round((place.x + place.w) * PX)] = 255
+    cv2.putText(image, "ZXZX-ZXZX-ZX", (round((place.x + 4) * PX), bottom - 6), cv2.FONT_HERSHEY_SIMPLEX, 0.75, 0, 2)
+    db = batch.fresh_db(tmp_path)
+    [line] = scan_into(db, tmp_path / "scans", image)
+    assert (line["outcome"], line["reason_code"], line["serial"]) == ("unreadable", Why.SERIAL_TEXT_UNKNOWN, None)
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+    store = open_store(db)
+    [page] = store.review_pages(SESSION, rejected=True)
+    rows = [
+        HandRow(place.unit, "choice", TICKED[place.unit]) if place.unit in TICKED else HandRow(place.unit, "blank")
+        for place in batch.layout.rows
+    ]
+    digest = batch.template.content_hash()
+    store.decide_page(SESSION, page.page_id, "count", "张三", 0, template_hash=digest, rows=rows, serial=batch.serials[1])
+    [ballot] = store.effective_ballots(SESSION)
+    assert ballot.serial == batch.serials[1]
+    store.close()
 
 
 def test_a_sheet_showing_only_a_stickers_code_is_found_by_its_marks(tmp_path: Path, batch: Batch) -> None:

@@ -172,9 +172,11 @@ PAGE_TEXT: dict[Why, tuple[str, str]] = {
         "{readings}{taken}",
     ),
     Why.SERIAL_TEXT_UNKNOWN: (
-        "二维码无法识别，印刷的票号读作 {readings}，与 {session} 发出的票号都对不上；请核对纸质票上的票号后手工计入",
+        "二维码无法识别，印刷的票号读作 {readings}，与 {session} 发出的票号都对不上；请核对纸质票上的票号，"
+        "输入后计入（读出了各行的，对照纸质票核对读数）",
         "the code could not be read and the serial read from the print ({readings}) matches no serial issued for "
-        "{session}; check the serial on the paper ballot and count it by hand",
+        "{session}; check the serial on the paper ballot and type it to count the ballot (where its rows were read, "
+        "check them against the paper)",
     ),
     Why.SERIAL_UNREADABLE: (
         "按定位标记找到了测评票，但二维码和票号都看不清；请按纸质票手工计入（票号印在二维码下方）",

@@ -376,8 +376,10 @@ SERIAL_MARGIN = 3
 def _issued_like(db: sqlite3.Connection, page: PageRecord) -> PageRecord:
     """``page`` under the issued serial its serial, read from the print, stands for: the same serial, or the one
     within SERIAL_MISREAD characters of a stretch of some reading of the line (:func:`_distance_within`), none
-    other within SERIAL_MARGIN more. A page no issued serial is that near is an unknown serial, saying what was
-    read (the serial checks would call it never issued, a foreign ballot, where it was misread)."""
+    other within SERIAL_MARGIN more. A page no issued serial is that near is a sheet whose serial could not be read
+    (``unreadable``, saying what was read: the serial checks would call a misread serial never issued, a foreign
+    ballot), kept with its rows and without a serial, as a sheet whose serial shows nothing: the clerk checks the
+    rows and types the serial printed on the paper, which is checked as any serial (issued, not counted yet)."""
     if page.reason is None or page.serial is None:
         return page
     issued = [str(row[0]) for row in db.execute("SELECT serial FROM serials WHERE session = ?", (page.session,))]
@@ -395,7 +397,7 @@ def _issued_like(db: sqlite3.Connection, page: PageRecord) -> PageRecord:
     unknown = PageReason.of(
         Why.SERIAL_TEXT_UNKNOWN, readings=page.reason.detail.get("readings", []), session=page.session
     )
-    return replace(page, outcome="unknown_serial", reason=unknown)
+    return replace(page, outcome="unreadable", reason=unknown, serial=None)
 
 
 def _distance_within(serial: str, text: str) -> int:
