@@ -210,6 +210,8 @@ def test_a_fit_millimetres_off_at_the_code_is_refitted_to_the_borders_before_the
     millimetres off it (tuning seed 23, code-cut phone photos: Tesseract read the line of print below the serial).
     Refitted to the box borders and marks found where it puts them, the serial's line is where it is printed."""
     page = ticked(batch, 0)
+    mark = batch.layout.registration[1]  # the top right mark off the image (painted over)
+    page[: round((mark.y + mark.h + 1) * PX), round((mark.x - 1) * PX) :] = 255
     model = ballot_model(batch.template)
     true = np.array([[PX, 0.0, -0.5], [0.0, PX, -0.5], [0.0, 0.0, 1.0]])
     # off as a perspective the fit does not have leaves it: growing with the distance from the page's bottom left
@@ -223,6 +225,9 @@ def test_a_fit_millimetres_off_at_the_code_is_refitted_to_the_borders_before_the
 
     assert misplaced_mm(off) > 2.0  # the line below the serial is 4 mm down
     assert misplaced_mm(locate._refitted(page, off, model)) < 0.3
+    # Four marks found: the perspective through them is kept (a lens bends a plane fitted to the boxes off them).
+    whole = ticked(batch, 0)
+    assert misplaced_mm(locate._refitted(whole, off, model)) < 0.3
 
 
 def test_the_marks_are_among_the_candidates_and_no_sheet_is_fitted_without_them(batch: Batch) -> None:

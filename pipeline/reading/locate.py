@@ -161,30 +161,36 @@ def locate_by_marks(
 
 
 def _refitted(image: Gray, matrix: Matrix, model: BallotModel) -> Matrix:
-    """``matrix`` refitted in perspective to the box borders and the marks found where it puts them (robustly, as
-    :func:`~pipeline.reading.refine.refine_alignment` refits every page): the code and the serial are looked for
-    where this puts them. A fit through three marks is affine (the fourth cut off, or too far from where they put
-    it), and a steep photo's perspective puts its missing corner's code and serial millimetres off it, where
-    Tesseract reads the line of print below the serial (tuning seed 23, code-cut phone photos: 5–8 mm off). The
-    same ``matrix`` where too few borders are found, or fit one plane (MIN_BORDERS)."""
-    page, seen = [], []
+    """``matrix`` as the code and the serial are looked for through: where the four marks are found near where it
+    puts them, the perspective through them (the code lies by one of them); else refitted in perspective to the box
+    borders and the marks found (robustly, as :func:`~pipeline.reading.refine.refine_alignment` refits every page).
+    A fit through three marks is affine (the fourth cut off, or too far from where they put it), and a steep photo's
+    perspective puts its missing corner's code and serial millimetres off it, where Tesseract reads the line of
+    print below the serial (tuning seed 23, code-cut phone photos: 5–8 mm off); the boxes fix the plane there. Not
+    where four marks are found: a lens's barrel bends the corners off a plane fitted mostly to the boxes between
+    them (field bad 0003: the serial, read through the marks, was no longer read). The same ``matrix`` where too few
+    borders are found or fit one plane (MIN_BORDERS)."""
+    height, width = image.shape
+    marks_mm, marks_px = [], []
+    for mark in model.layout.registration:
+        centre = np.array(mark.center, dtype=np.float64)
+        predicted = _to_image(matrix, [centre])[0]
+        if 0 <= predicted[0] < width and 0 <= predicted[1] < height:
+            found = find_mark(image, predicted, _scale_at(matrix, predicted), radius_mm=REFIT_MARK_MM)
+            if found is not None:
+                marks_mm.append(centre)
+                marks_px.append(found)
+    if len(marks_mm) == len(model.layout.registration):
+        through = cv2.getPerspectiveTransform(np.array(marks_mm, np.float32), np.array(marks_px, np.float32))
+        return np.asarray(through, dtype=np.float64)
+    page, seen = list(marks_mm), list(marks_px)
     for outline in border_model(model).outlines:
         found = find_border(image, matrix, outline)
         if found is not None:
             page.append(np.array(outline.centre, dtype=np.float64))
             seen.append(found)
-    if len(page) < MIN_BORDERS:
+    if len(page) - len(marks_mm) < MIN_BORDERS:
         return matrix
-    height, width = image.shape
-    for mark in model.layout.registration:
-        centre = np.array(mark.center, dtype=np.float64)
-        predicted = _to_image(matrix, [centre])[0]
-        scale = _scale_at(matrix, predicted)
-        if 0 <= predicted[0] < width and 0 <= predicted[1] < height:
-            found = find_mark(image, predicted, scale, radius_mm=REFIT_MARK_MM)
-            if found is not None:
-                page.append(centre)
-                seen.append(found)
     scale = _scale_at(matrix, np.mean(seen, axis=0))
     src, dst = np.array(page).reshape(-1, 1, 2), np.array(seen).reshape(-1, 1, 2)
     fitted, inliers = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_MM * scale)
