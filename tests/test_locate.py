@@ -240,10 +240,13 @@ def test_a_fit_millimetres_off_at_the_code_is_refitted_to_the_borders_before_the
         return float(np.linalg.norm(placed - truth, axis=1).max()) / PX
 
     assert misplaced_mm(off) > 2.0  # the line below the serial is 4 mm down
-    assert misplaced_mm(locate._refitted(page, off, model)) < 0.3
-    # Four marks found: the perspective through them is kept (a lens bends a plane fitted to the boxes off them).
-    whole = ticked(batch, 0)
-    assert misplaced_mm(locate._refitted(whole, off, model)) < 0.3
+    [refitted] = locate._refitted(page, off, model)  # three marks: refitted to the boxes
+    assert misplaced_mm(refitted) < 0.3
+    # Four marks found: the perspective through them first (a lens bends a plane fitted to the boxes off them), then
+    # the boxes' refit (a fax's feed bends the page between the marks); the serial is read through both.
+    near = true @ np.array([[1.001, 0.0, 0.0], [0.0, 1.001, -0.3], [0.0, 0.0, 1.0]])  # a fit through four marks
+    through, boxes = locate._refitted(ticked(batch, 0), near, model)
+    assert misplaced_mm(through) < 0.2 and misplaced_mm(boxes) < 0.2
 
 
 def test_the_marks_are_among_the_candidates_and_no_sheet_is_fitted_without_them(batch: Batch) -> None:

@@ -80,7 +80,7 @@ ANCHORED_STARTS = 3  # fits through two marks and the code a fit is grown from, 
 MISSING_MARK_MM = 35.0  # a mark no quarter showed is looked for this far round where the other three put it …
 SIZED_MARK_MM = 10.0  # … and first this far round where their sizes too put it (:func:`_through_sized`)
 BORDERS_FOUND = 0.6  # a template is the sheet's where this share of its box borders is found
-REFIT_MARK_MM = 4.0  # a mark is looked for this near where the fit to be refitted puts it
+REFIT_MARK_MM = 4.0  # a mark is looked for this near where the fit puts it (its middle within ~0.5 mm: a fit through it)
 PITCH_MARGIN = 2  # a fit grown from two marks finds this many box borders more than one a row or column over
 # Two marks fix the sheet along the line through them, not away from it: a tilt or a lens stretches the sheet a few
 # per cent that way and shears it, which 100 mm off the line puts the nearest boxes past the border search (3 mm).
@@ -140,13 +140,15 @@ def locate_by_marks(
     _, matrix, template_hash, template = best
     model = ballot_model(template)
     layout = model.layout
-    matrix = _refitted(image, matrix, model)
-    code = code_where_printed(image, matrix, layout, _symbol_sizes(template, session))
-    if code is not None:
-        sheet = code.sheet
-        if isinstance(sheet, SheetId) and (sheet.template_id, sheet.short_hash) == (template.id, template.short_hash()):
-            return Identified(code, sheet, template_hash, template), None
-    readings = serial_where_printed(image, matrix, layout) if session is not None else []
+    fits = _refitted(image, matrix, model)
+    for fit in fits:
+        code = code_where_printed(image, fit, layout, _symbol_sizes(template, session))
+        if code is not None and isinstance(code.sheet, SheetId) and _printed_from(code.sheet, template):
+            return Identified(code, code.sheet, template_hash, template), None
+    matrix = fits[0]
+    readings: list[str] = []
+    for fit in fits if session is not None else []:
+        readings += [text for text in serial_where_printed(image, fit, layout) if text not in readings]
     guess = serial_guess(readings)
     sheet = SheetId(template.id, template.short_hash(), session or "", guess or "")
     modules = 25  # any size: the corners are put where the marks say, so the stages after agree with them
@@ -160,16 +162,23 @@ def locate_by_marks(
     return found, PageReason.of(Why.SERIAL_UNREADABLE, template=template.id)
 
 
-def _refitted(image: Gray, matrix: Matrix, model: BallotModel) -> Matrix:
-    """``matrix`` as the code and the serial are looked for through: where the four marks are found near where it
-    puts them, the perspective through them (the code lies by one of them); else refitted in perspective to the box
-    borders and the marks found (robustly, as :func:`~pipeline.reading.refine.refine_alignment` refits every page).
-    A fit through three marks is affine (the fourth cut off, or too far from where they put it), and a steep photo's
-    perspective puts its missing corner's code and serial millimetres off it, where Tesseract reads the line of
-    print below the serial (tuning seed 23, code-cut phone photos: 5–8 mm off); the boxes fix the plane there. Not
-    where four marks are found: a lens's barrel bends the corners off a plane fitted mostly to the boxes between
-    them (field bad 0003: the serial, read through the marks, was no longer read). The same ``matrix`` where too few
-    borders are found or fit one plane (MIN_BORDERS)."""
+def _printed_from(sheet: SheetId, template: Template) -> bool:
+    """Whether a code's ``sheet`` was printed from ``template``."""
+    return (sheet.template_id, sheet.short_hash) == (template.id, template.short_hash())
+
+
+def _refitted(image: Gray, matrix: Matrix, model: BallotModel) -> list[Matrix]:
+    """The fits the code and the serial are looked for through, from ``matrix``: the perspective through the four
+    marks, where all four are found near where it puts them (the code lies by one of them), and the fit refitted in
+    perspective to the box borders and the marks found (robustly, as :func:`~pipeline.reading.refine.
+    refine_alignment` refits every page), where enough borders fit one plane (MIN_BORDERS); ``matrix`` where
+    neither is had. A fit through three marks is affine (the fourth cut off, or too far from where they put it),
+    and a steep photo's perspective puts its missing corner's code and serial millimetres off it, where Tesseract
+    reads the line of print below the serial (tuning seed 23, code-cut phone photos: 5–8 mm off): the boxes fix
+    the plane there. Each of the two is the better one somewhere: a lens's barrel bends the corners off a plane
+    fitted mostly to the boxes (field bad 0003's serial is read through its four marks only), a fax's feed speed
+    varies down the page where the four corners do not see it (tuning seed 23, two standard faxes' serials are
+    read through the boxes' refit only)."""
     height, width = image.shape
     marks_mm, marks_px = [], []
     for mark in model.layout.registration:
@@ -180,23 +189,23 @@ def _refitted(image: Gray, matrix: Matrix, model: BallotModel) -> Matrix:
             if found is not None:
                 marks_mm.append(centre)
                 marks_px.append(found)
+    fits = []
     if len(marks_mm) == len(model.layout.registration):
         through = cv2.getPerspectiveTransform(np.array(marks_mm, np.float32), np.array(marks_px, np.float32))
-        return np.asarray(through, dtype=np.float64)
+        fits.append(np.asarray(through, dtype=np.float64))
     page, seen = list(marks_mm), list(marks_px)
     for outline in border_model(model).outlines:
         found = find_border(image, matrix, outline)
         if found is not None:
             page.append(np.array(outline.centre, dtype=np.float64))
             seen.append(found)
-    if len(page) - len(marks_mm) < MIN_BORDERS:
-        return matrix
-    scale = _scale_at(matrix, np.mean(seen, axis=0))
-    src, dst = np.array(page).reshape(-1, 1, 2), np.array(seen).reshape(-1, 1, 2)
-    fitted, inliers = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_MM * scale)
-    if fitted is None or int(inliers.sum()) < MIN_BORDERS:
-        return matrix
-    return np.asarray(fitted, dtype=np.float64)
+    if len(page) - len(marks_mm) >= MIN_BORDERS:
+        scale = _scale_at(matrix, np.mean(seen, axis=0))
+        src, dst = np.array(page).reshape(-1, 1, 2), np.array(seen).reshape(-1, 1, 2)
+        fitted, inliers = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_MM * scale)
+        if fitted is not None and int(inliers.sum()) >= MIN_BORDERS:
+            fits.append(np.asarray(fitted, dtype=np.float64))
+    return fits or [matrix]
 
 
 def _code_px_per_mm(matrix: Matrix, layout: Layout) -> float:
