@@ -80,8 +80,10 @@ ANCHORED_STARTS = 3  # fits through two marks and the code a fit is grown from, 
 MISSING_MARK_MM = 35.0  # a mark no quarter showed is looked for this far round where the other three put it …
 SIZED_MARK_MM = 10.0  # … and first this far round where their sizes too put it (:func:`_through_sized`)
 BORDERS_FOUND = 0.6  # a template is the sheet's where this share of its box borders is found
-REFIT_MARK_MM = 4.0  # a mark is looked for this near where the fit puts it (its middle within ~0.5 mm: a fit through it)
-PITCH_MARGIN = 2  # a fit grown from two marks finds this many box borders more than one a row or column over
+REFIT_MARK_MM = (
+    4.0  # a mark is looked for this near where the fit puts it (its middle within ~0.5 mm: a fit through it)
+)
+PITCH_MARGIN = 2  # a fit from the marks finds this many box borders more than one a row or a column over
 # Two marks fix the sheet along the line through them, not away from it: a tilt or a lens stretches the sheet a few
 # per cent that way and shears it, which 100 mm off the line puts the nearest boxes past the border search (3 mm).
 # Starts are drawn stretched and sheared by steps of 3 % and 0.03 (under 1.5 mm each at 100 mm), nearest first.
@@ -125,8 +127,9 @@ def locate_by_marks(
     shows. ``marks``: the image's :class:`MarkSearch`, where the caller keeps one. None when no template's marks
     and borders are found."""
     templates = list(templates)
+    search = marks or MarkSearch(image)
     best: tuple[float, Matrix, str, Template] | None = None
-    for candidates in (marks or MarkSearch(image)).sets():
+    for candidates in search.sets():
         for template_hash, template in templates:
             fitted = _best_fit(image, candidates, ballot_model(template))
             if fitted is not None and (best is None or fitted[0] > best[0]):
@@ -134,7 +137,7 @@ def locate_by_marks(
         if best is not None:
             break
     if best is None:
-        best = _grown_from_two(image, marks or MarkSearch(image), templates)
+        best = _grown_from_two(image, search, templates)
     if best is None:
         return None
     _, matrix, template_hash, template = best
