@@ -510,9 +510,10 @@ def test_a_sheet_whose_printed_serial_reads_as_none_issued_is_read_for_the_clerk
         for place in batch.layout.rows
     ]
     digest = batch.template.content_hash()
-    store.decide_page(SESSION, page.page_id, "count", "张三", 0, template_hash=digest, rows=rows, serial=batch.serials[1])
+    serial = batch.serials[1]
+    store.decide_page(SESSION, page.page_id, "count", "张三", 0, template_hash=digest, rows=rows, serial=serial)
     [ballot] = store.effective_ballots(SESSION)
-    assert ballot.serial == batch.serials[1]
+    assert ballot.serial == serial
     store.close()
 
 

@@ -80,9 +80,7 @@ ANCHORED_STARTS = 3  # fits through two marks and the code a fit is grown from, 
 MISSING_MARK_MM = 35.0  # a mark no quarter showed is looked for this far round where the other three put it …
 SIZED_MARK_MM = 10.0  # … and first this far round where their sizes too put it (:func:`_through_sized`)
 BORDERS_FOUND = 0.6  # a template is the sheet's where this share of its box borders is found
-REFIT_MARK_MM = (
-    4.0  # a mark is looked for this near where the fit puts it (its middle within ~0.5 mm: a fit through it)
-)
+REFIT_MARK_MM = 4.0  # a mark is looked for this near where the fit puts it (within ~0.5 mm: a fit through it)
 PITCH_MARGIN = 2  # a fit from the marks finds this many box borders more than one a row or a column over
 # Two marks fix the sheet along the line through them, not away from it: a tilt or a lens stretches the sheet a few
 # per cent that way and shears it, which 100 mm off the line puts the nearest boxes past the border search (3 mm).
