@@ -16,6 +16,7 @@ from pipeline.ballot.layout import MARK_SIZE
 from pipeline.ballot.payload import SheetId, format_serial
 from pipeline.ballot.template import Template
 from pipeline.common.reasons import PageReason, Why
+from pipeline.counting.ballots import BallotResult
 from pipeline.reading import align, locate
 from pipeline.reading.align import Alignment, AlignmentFailure, aligned_by, qr_symbol_corners_mm
 from pipeline.reading.grow import grow_from_code
@@ -24,7 +25,7 @@ from pipeline.reading.locate import Mark, _fits, anchored_fits, mark_candidates,
 from pipeline.reading.model import ballot_model
 from pipeline.reading.settings import load_settings
 from pipeline.scanning.batch import scan
-from pipeline.store.database import open_store
+from pipeline.store.database import Store, open_store
 from pipeline.store.reading import PageRecord, _distance_within
 from pipeline.store.records import HandRow
 from tests.helpers import PX, Batch, box, print_batch, save_jpeg, tick
@@ -95,6 +96,19 @@ def test_a_photo_at_an_angle_whose_code_is_smeared_is_read_too(tmp_path: Path, b
     assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
 
 
+def counted_by_the_clerk(store: Store, batch: Batch, page_id: int, serial: str) -> BallotResult:
+    """A rejected page counted on the review page as a clerk would: the TICKED rows (the others 弃权) under ``serial``
+    typed from the paper; the one ballot the session then counts."""
+    rows = [
+        HandRow(place.unit, "choice", TICKED[place.unit]) if place.unit in TICKED else HandRow(place.unit, "blank")
+        for place in batch.layout.rows
+    ]
+    digest = batch.template.content_hash()
+    store.decide_page(SESSION, page_id, "count", "张三", 0, template_hash=digest, rows=rows, serial=serial)
+    [ballot] = store.effective_ballots(SESSION)
+    return ballot
+
+
 def test_a_sheet_whose_code_and_serial_are_smeared_is_read_and_counted_once_a_clerk_types_its_serial(
     tmp_path: Path, batch: Batch
 ) -> None:
@@ -112,15 +126,9 @@ def test_a_sheet_whose_code_and_serial_are_smeared_is_read_and_counted_once_a_cl
     [page] = store.review_pages(SESSION, rejected=True)
     machine = {unit: (reading, choice) for unit, reading, choice, _ in page.machine_rows}
     assert {unit: machine[unit] for unit in TICKED} == {unit: ("choice", option) for unit, option in TICKED.items()}
-    rows = [
-        HandRow(place.unit, "choice", TICKED[place.unit]) if place.unit in TICKED else HandRow(place.unit, "blank")
-        for place in batch.layout.rows
-    ]
-    digest = batch.template.content_hash()
     serial = batch.serials[2]
-    store.decide_page(SESSION, page.page_id, "count", "张三", 0, template_hash=digest, rows=rows, serial=serial)
-    [ballot] = store.effective_ballots(SESSION)
-    assert ballot.serial == batch.serials[2]
+    ballot = counted_by_the_clerk(store, batch, page.page_id, serial)
+    assert ballot.serial == serial
     counted = {row.unit: row.choice for row in ballot.rows if row.choice}
     assert counted == TICKED and len(ballot.rows) == len(batch.layout.rows) - 1  # each row once (the category apart)
     store.close()
@@ -505,15 +513,7 @@ def test_a_sheet_whose_printed_serial_reads_as_none_issued_is_read_for_the_clerk
     assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
     store = open_store(db)
     [page] = store.review_pages(SESSION, rejected=True)
-    rows = [
-        HandRow(place.unit, "choice", TICKED[place.unit]) if place.unit in TICKED else HandRow(place.unit, "blank")
-        for place in batch.layout.rows
-    ]
-    digest = batch.template.content_hash()
-    serial = batch.serials[1]
-    store.decide_page(SESSION, page.page_id, "count", "张三", 0, template_hash=digest, rows=rows, serial=serial)
-    [ballot] = store.effective_ballots(SESSION)
-    assert ballot.serial == serial
+    assert counted_by_the_clerk(store, batch, page.page_id, batch.serials[1]).serial == batch.serials[1]
     store.close()
 
 
