@@ -23,6 +23,7 @@ from pipeline.reading.grow import grow_from_code
 from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region, find_small_qr, identify_page
 from pipeline.reading.locate import Mark, _fits, anchored_fits, mark_candidates, marks_fit, serial_guess
 from pipeline.reading.model import ballot_model
+from pipeline.reading.refine import border_model
 from pipeline.reading.settings import load_settings
 from pipeline.scanning.batch import scan
 from pipeline.store.database import Store, open_store
@@ -204,7 +205,7 @@ def test_a_fit_grown_from_two_marks_is_kept_only_where_no_fit_a_row_or_column_ov
     from two marks is checked against its neighbours a pitch away (the table's 11 mm rows, its 20 mm columns)."""
     page = ticked(batch, 0)
     model = ballot_model(batch.template)
-    assert sorted(locate._pitches(model)) == [(-20.0, 0.0), (0.0, -11.0), (0.0, 11.0), (20.0, 0.0)]
+    assert sorted(border_model(model).pitches) == [(-20.0, 0.0), (0.0, -11.0), (0.0, 11.0), (20.0, 0.0)]
     matrix = np.array([[PX, 0.0, -0.5], [0.0, PX, -0.5], [0.0, 0.0, 1.0]])  # the page as printed
     slipped = matrix @ locate._shifted((0.0, 11.0))  # the rows found one row down
     share, slipped_share = (locate._borders_found(page, fit, model) for fit in (matrix, slipped))

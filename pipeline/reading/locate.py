@@ -48,7 +48,7 @@ from pipeline.reading.grow import grow_from_marks
 from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region, modules_of
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outline import PhotoSheet, SheetWindow, outline_px_per_mm
-from pipeline.reading.refine import MIN_BORDERS, RANSAC_MM, border_model, find_border
+from pipeline.reading.refine import MIN_BORDERS, RANSAC_MM, border_model, borders_found
 
 #: A sheet fills at least this share of the photo's shorter side (a photo from afar), at most all of its longer.
 SHEET_SHARE = 0.35
@@ -195,11 +195,9 @@ def _refitted(image: Gray, matrix: Matrix, model: BallotModel) -> list[Matrix]:
         through = cv2.getPerspectiveTransform(np.array(marks_mm, np.float32), np.array(marks_px, np.float32))
         fits.append(np.asarray(through, dtype=np.float64))
     page, seen = list(marks_mm), list(marks_px)
-    for outline in border_model(model).outlines:
-        found = find_border(image, matrix, outline)
-        if found is not None:
-            page.append(np.array(outline.centre, dtype=np.float64))
-            seen.append(found)
+    for outline, found in borders_found(image, matrix, border_model(model).outlines):
+        page.append(np.array(outline.centre, dtype=np.float64))
+        seen.append(found)
     if len(page) - len(marks_mm) >= MIN_BORDERS:
         scale = _scale_at(matrix, np.mean(seen, axis=0))
         src, dst = np.array(page).reshape(-1, 1, 2), np.array(seen).reshape(-1, 1, 2)
@@ -322,24 +320,9 @@ def _slipped(image: Gray, matrix: Matrix, model: BallotModel, share: float) -> b
     """Whether a fit under which ``share`` of the box borders are found may be a row or a column off: rows of boxes
     look alike, and a fit a row's height off finds all but a row of them one row over. The sheet's fit finds
     PITCH_MARGIN borders more than any fit a row or a column over from it."""
-    outlines = len(border_model(model).outlines)
-    over = (_borders_found(image, matrix @ _shifted(step), model) for step in _pitches(model))
-    return any(found > share - PITCH_MARGIN / outlines for found in over)
-
-
-def _pitches(model: BallotModel) -> list[tuple[float, float]]:
-    """The steps (page mm) from a box to its nearest neighbour in its row and in its column, both ways: the
-    pitches a fit of evenly spaced boxes may slip by."""
-    centres = np.array([outline.centre for outline in border_model(model).outlines], dtype=np.float64)
-    offsets = centres[None, :, :] - centres[:, None, :]
-    pitches = []
-    for axis in (0, 1):
-        inline = (np.abs(offsets[..., 1 - axis]) < 1.0) & (offsets[..., axis] > 0.5)
-        if inline.any():
-            step = float(offsets[..., axis][inline].min())
-            pitch = np.roll(np.array([step, 0.0]), axis)
-            pitches += [(float(pitch[0]), float(pitch[1])), (-float(pitch[0]), -float(pitch[1]))]
-    return pitches
+    borders = border_model(model)
+    over = (_borders_found(image, matrix @ _shifted(step), model) for step in borders.pitches)
+    return any(found > share - PITCH_MARGIN / len(borders.outlines) for found in over)
 
 
 def _shifted(step: tuple[float, float]) -> Matrix:
@@ -690,8 +673,7 @@ def _borders_found(image: Gray, matrix: Matrix, model: BallotModel) -> float:
     """The share of the template's box borders (:func:`~pipeline.reading.refine.border_model`) found where
     ``matrix`` puts them."""
     outlines = border_model(model).outlines
-    found = sum(find_border(image, matrix, outline) is not None for outline in outlines)
-    return found / len(outlines) if outlines else 0.0
+    return len(borders_found(image, matrix, outlines)) / len(outlines) if outlines else 0.0
 
 
 def code_where_printed(image: Gray, matrix: Matrix, layout: Layout, modules: Sequence[int] = ()) -> QrCode | None:

@@ -18,6 +18,7 @@ border was not found, that of the row's median), and the scorer looks for the bo
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -101,6 +102,21 @@ class BorderModel:
         ]
         return [self._outline(box) for box in chosen]
 
+    @cached_property
+    def pitches(self) -> list[tuple[float, float]]:
+        """The steps (page mm) from a box to its nearest neighbour in its row and in its column, both ways: the
+        pitches a fit of evenly spaced boxes may slip by."""
+        centres = np.array([outline.centre for outline in self.outlines], dtype=np.float64)
+        offsets = centres[None, :, :] - centres[:, None, :]
+        pitches = []
+        for axis in (0, 1):
+            inline = (np.abs(offsets[..., 1 - axis]) < 1.0) & (offsets[..., axis] > 0.5)
+            if inline.any():
+                step = float(offsets[..., axis][inline].min())
+                pitch = (step, 0.0) if axis == 0 else (0.0, step)
+                pitches += [pitch, (-pitch[0], -pitch[1])]
+        return pitches
+
     def _outline(self, box: Checkbox) -> _Outline:
         rect = box.rect
         # Rendered pixel i covers [i, i + 1) / PX_PER_MM mm, so its centre is at (i + 0.5) / PX_PER_MM.
@@ -118,18 +134,23 @@ def border_model(model: BallotModel) -> BorderModel:
     return model.derived("refine.borders", lambda: BorderModel(model.layout, model.blank, BLANK_PX_PER_MM))
 
 
+def borders_found(
+    image: Gray, matrix: npt.NDArray[np.float64], outlines: Sequence[_Outline]
+) -> list[tuple[_Outline, npt.NDArray[np.float64]]]:
+    """Each of ``outlines`` whose border is found near where ``matrix`` puts it, with where (image px)."""
+    return [(outline, found) for outline in outlines if (found := find_border(image, matrix, outline)) is not None]
+
+
 def refine_alignment(
     image: Gray, alignment: Alignment, model: BallotModel, limits: AlignmentLimits
 ) -> Alignment | AlignmentFailure:
     """A transform fitted to the registration marks and the checkbox borders found near them."""
     borders = border_model(model)
     found_boxes, page_points, image_points = [], [], []
-    for outline in borders.outlines:
-        found = find_border(image, alignment.matrix, outline)
-        if found is not None:
-            found_boxes.append(outline.box)
-            page_points.append(outline.centre)
-            image_points.append(found)
+    for outline, found in borders_found(image, alignment.matrix, borders.outlines):
+        found_boxes.append(outline.box)
+        page_points.append(outline.centre)
+        image_points.append(found)
     if len(page_points) < MIN_BORDERS:
         return AlignmentFailure(PageReason.of(Why.BORDERS_MISSING, found=len(page_points), total=len(borders.outlines)))
     marks_mm = np.array([mark.center for mark in borders.layout.registration], dtype=np.float64)
