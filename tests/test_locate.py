@@ -464,6 +464,9 @@ def test_the_distance_of_a_serial_within_what_was_read() -> None:
     assert _distance_within("K7QXM2PD5Z", "K7QXM2D5Z") == 1  # one dropped
     assert _distance_within("K7QXM2PD5Z", "K7QXN2PD5Z") == 1  # one misread
     assert _distance_within("K7QXM2PD5Z", "ABCDEFGH") >= 8
+    # Lookalikes misread cost half a character: four of them, two; four other misreads, four.
+    assert _distance_within("VP3D2QBDQQ", "VP302080QQ") == 2.0
+    assert _distance_within("VP3D2QBDQQ", "VP3E2HBCQW") == 4.0
 
 
 def stored(db: Path, readings: list[str], guess: str) -> tuple[str, PageReason | None, str | None]:
@@ -489,6 +492,13 @@ def test_a_serial_misread_by_a_character_or_two_is_taken_for_the_issued_one_that
     outcome, reason, stored_serial = stored(db, [f"@@ {misread[:4]}-{misread[4:]}"], misread)
     assert (outcome, stored_serial) == ("read", serial)
     assert reason is not None and reason.detail["issued"] == format_serial(serial)
+    # Four lookalikes misread (0/D/Q, 8/B, 5/S, 2/Z, 1/7/T, 6/G) are as near as two other misreads.
+    lookalike = {"0": "D", "D": "0", "Q": "0", "8": "B", "B": "8", "5": "S", "S": "5", "2": "Z", "Z": "2", "7": "1"}
+    serial = next(serial for serial in batch.serials if sum(char in lookalike for char in serial) >= 4)
+    places = [index for index, char in enumerate(serial) if char in lookalike][:4]
+    misread = "".join(lookalike[char] if index in places else char for index, char in enumerate(serial))
+    outcome, reason, stored_serial = stored(db, [f"@@ {format_serial(misread)}"], misread)
+    assert (outcome, stored_serial) == ("read", serial)
     # Read far from every serial issued: never taken for one; the clerk is told what was read, and types the serial
     # the paper shows (none is kept: the guess is no issued serial, and would be the one it had to be counted under).
     outcome, reason, stored_serial = stored(db, ["@@ ZZZZ-ZZZZ-ZZ"], "ZZZZZZZZZZ")
