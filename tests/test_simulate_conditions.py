@@ -201,6 +201,22 @@ def test_standard_fax_states_its_resolution_and_squashes_rows(ballots: Path, lay
     assert set(stated) <= {(204.0, 98.0), (200.0, 100.0), None}
 
 
+def test_a_fax_sheet_walks_sideways_and_the_geometry_follows_it(ballots: Path, layout: Layout, tmp_path: Path) -> None:
+    """Drawn through askew, the sheet drifts and snakes across the line: each box's printed left side lies where
+    the geometry, walk and all, puts it, and the walk moved some of them by a millimetre or more."""
+    sheets = simulate_batch(ballots, layout, tmp_path, profile="fax", seed=2, conditions=["fax-standard"])
+    moved = []
+    for sheet in sheets:
+        image = pages_of(tmp_path, sheet)
+        still = {**sheet.degradation, "fax_rows": {**sheet.degradation["fax_rows"], "walk": None}}  # type: ignore[dict-item]
+        sides = np.array([[box.rect.x, box.rect.y + box.rect.h / 2] for box in layout.boxes])
+        walked, unwalked = page_to_image(sheet.degradation, sides), page_to_image(still, sides)
+        moved.append(float(np.abs(walked[:, 0] - unwalked[:, 0]).max()) / 8.0)
+        on_border = [bool((image[round(y), round(x) - 1 : round(x) + 2] < 128).any()) for x, y in walked]
+        assert np.mean(on_border) >= 0.95, sheet.file
+    assert max(moved) >= 1.0
+
+
 def test_fine_fax_states_204_by_196(ballots: Path, layout: Layout, tmp_path: Path) -> None:
     sheets = simulate_batch(ballots, layout, tmp_path, profile="fax", seed=8, conditions=["fax-fine"])
     for sheet in sheets:

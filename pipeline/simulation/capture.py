@@ -11,7 +11,9 @@ What the world does, as described to us:
   two corner marks fall outside the image while the code and every box stay in — or, separately, a box
   falls outside (:func:`scanner_placement`, :func:`framing_holds`);
 - a fax: 8 pels/mm across a 1728-pel line, 3.85 (standard) or 7.7 (fine) lines/mm down the page, the feed's
-  speed varying slowly, scan lines lost or repeated in transmission (a band of them at once in a noise burst),
+  speed varying slowly, the sheet walking sideways as the rollers draw it in (one gripping harder than the
+  other, a sheet fed a little askew against its guide: it drifts and snakes across the line by a few millimetres
+  from top to bottom), scan lines lost or repeated in transmission (a band of them at once in a noise burst),
   the sender's header line across the top, and the file stating 204 × 98, 200 × 100 or 204 × 196 dpi, or nothing
   (:func:`fax_settings`, :func:`scanned`, :func:`fax_lines`);
 - dirt on a scanner's glass drawing a line down the whole page (:func:`long_streaks`).
@@ -39,7 +41,7 @@ from pipeline.simulation.effects import (
     record_geometry,
     scale_matrix,
 )
-from pipeline.simulation.geometry import Points, fax_scan_rows, page_to_image, rects_state
+from pipeline.simulation.geometry import Points, fax_scan_rows, fax_walk, page_to_image, rects_state
 
 Framing = Literal["whole", "marks_cut", "code_cut", "box_cut"]
 
@@ -61,6 +63,10 @@ FAX_STATED_DPI: dict[str, tuple[tuple[tuple[float, float] | None, ...], tuple[fl
 FAX_FEED = (0.97, 1.03)  # the feed's overall speed error (nominal rows per scan row)
 FAX_WOBBLE_SHARE_PER_ROW = 0.02  # the feed's local speed varies by up to this much
 FAX_WOBBLE_PERIOD_MM = (30.0, 160.0)
+# The sheet walks sideways as it is drawn through: a steady drift (the sheet fed askew, turning as it goes) and a
+# slow snaking (the rollers' grip changing hands), the drift up to this far across the line over the page's length,
+# the snaking up to this far either way.
+FAX_DRIFT_MM, FAX_SNAKE_MM, FAX_SNAKE_PERIOD_MM = 2.0, 2.0, (120.0, 400.0)
 FAX_LINE_EVENTS, FAX_LINE_ROWS = (1, 4), {"standard": 3, "fine": 6}
 # A burst of noise on the telephone line (a click, a crackle; no error correction) garbles the coded data until the
 # next end-of-line code the receiver finds again: every scan line in between is dropped, a band 0.5–3 mm of the page
@@ -206,7 +212,7 @@ def scanned(
         rows = math.ceil(height / float(cast(float, fax_rows["feed"])))
         fax_rows["scan_rows"] = rows
         nominal = fax_scan_rows(fax_rows, rows).astype(np.float32)
-        xs = np.arange(width, dtype=np.float32)[None, :]
+        xs = np.arange(width, dtype=np.float32)[None, :] - fax_walk(fax_rows, nominal).astype(np.float32)[:, None]
         map_x = inverse[0, 0] * xs + inverse[0, 1] * nominal[:, None] + inverse[0, 2]
         map_y = inverse[1, 0] * xs + inverse[1, 1] * nominal[:, None] + inverse[1, 2]
         out = cv2.remap(
@@ -239,9 +245,19 @@ def fax_settings(rng: np.random.Generator, resolution: Literal["standard", "fine
         wobble.append(
             [round(share * period / (2 * math.pi), 4), round(period, 2), round(rng.uniform(0, 2 * math.pi), 4)]
         )
+    snake_period = rng.uniform(*FAX_SNAKE_PERIOD_MM) * lines_per_mm
+    walk = {
+        "drift": round(rng.uniform(-FAX_DRIFT_MM, FAX_DRIFT_MM) * FAX_PELS_PER_MM / (PAGE_MM[1] * lines_per_mm), 6),
+        "snake": [
+            round(rng.uniform(0.0, FAX_SNAKE_MM) * FAX_PELS_PER_MM, 3),
+            round(snake_period, 2),
+            round(rng.uniform(0, 2 * math.pi), 4),
+        ],
+    }
     return {
         "resolution": resolution,
         "dpi": (FAX_PELS_PER_MM * MM_PER_INCH, lines_per_mm * MM_PER_INCH),
+        "walk": walk,
         "stated_dpi": pick(rng, stated_options, shares),
         "feed": round(rng.uniform(*FAX_FEED), 5),
         "wobble": wobble,

@@ -7,7 +7,7 @@ image pixel centres using only what :func:`~pipeline.simulation.degrade.degrade`
 2. ``page_mm_to_image`` — the capture's homography (scanner placement, fax resolution, phone perspective);
 3. ``lens`` — a phone lens's barrel distortion about the frame centre (:func:`lens_distort`);
 4. ``fax_rows`` — a fax's feed wobble, lost and repeated scan lines and its header line, which move rows
-   (:func:`fax_source_rows`).
+   (:func:`fax_source_rows`), and the sheet's sideways walk, which moves each row across (:func:`fax_walk`).
 
 The renderers use the same functions (or their inverses), so the truth and the pixels cannot disagree.
 :func:`in_image` says which registration marks, boxes and QR corners fall outside the image.
@@ -97,6 +97,19 @@ def fax_scan_rows(fax_rows: Mapping[str, object], count: int) -> npt.NDArray[np.
     return nominal
 
 
+def fax_walk(fax_rows: Mapping[str, object], nominal: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
+    """How far right (output pixels) the sheet had walked when its nominal row ``nominal`` passed the sensor: a
+    steady drift (``drift``, pixels per row) and a slow snaking (``snake``: amplitude in pixels, period in rows,
+    phase), nothing at the top. Faxes recorded without a walk did not walk."""
+    walk = cast(Mapping[str, object] | None, fax_rows.get("walk"))
+    rows = np.asarray(nominal, dtype=np.float64)
+    if walk is None:
+        return np.zeros_like(rows)
+    amplitude, period, phase = cast(Sequence[float], walk["snake"])
+    snake = amplitude * (np.sin(2 * np.pi * rows / period + phase) - math.sin(phase))
+    return np.asarray(float(cast(float, walk["drift"])) * rows + snake, dtype=np.float64)
+
+
 def fax_source_rows(fax_rows: Mapping[str, object]) -> npt.NDArray[np.float64]:
     """For every row of the final fax image, the nominal row it shows (NaN: the header line's own rows)."""
     scan = np.arange(int(cast(int, fax_rows["scan_rows"])), dtype=np.float64)
@@ -146,6 +159,7 @@ def page_to_image(applied: Mapping[str, object], points_mm: Points) -> Points:
         image = lens_distort(lens, image)
     fax_rows = applied.get("fax_rows")
     if isinstance(fax_rows, Mapping):
+        image[:, 0] += fax_walk(fax_rows, image[:, 1])
         image[:, 1] = fax_rows_forward(fax_rows, image[:, 1])
     return image
 
