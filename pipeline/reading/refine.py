@@ -17,6 +17,7 @@ border was not found, that of the row's median), and the scorer looks for the bo
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -55,9 +56,15 @@ PIECEWISE_FOUND = 0.6
 COHERENT_MM = 1.0
 NEIGHBOURS = 4
 SAME_LINE_MM = 2.0  # boxes whose centres lie this close in y share a row (in x: a column)
-# … and none further than this off the fit to them all (a fold of up to 3 mm is read; the border search reaches
-# SEARCH_MM around where the marks put each box).
-PIECEWISE_MM = 3.0
+# … and none further off the fit to them all than half the nearest pitch less this (:attr:`BorderModel.reach`). A
+# box's border is looked for SEARCH_MM around the fit; one not found there, or found at the search's edge, is looked
+# for again around where the borders found near it say it is (a fax's sheet drawn through askew walks sideways,
+# and its rows lie up to a few millimetres off any plane: field fax 0003, 3.2 mm). Each search is then centred
+# within COHERENT_MM of its box, so it cannot reach a neighbour a pitch away; what bounds a page's bending is that
+# a block of boxes moved together by half a pitch could as well be its neighbours.
+PITCH_MARGIN_MM = 0.5
+MISMATCHED_SHARE = 0.1  # of the boxes, at most, whose borders found jump from their neighbours' (see _piecewise)
+EDGE_MM = 0.5  # a border found this close to the search's edge may lie beyond it
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,12 @@ class BorderModel:
                 pitch = (step, 0.0) if axis == 0 else (0.0, step)
                 pitches += [pitch, (-pitch[0], -pitch[1])]
         return pitches
+
+    @cached_property
+    def reach(self) -> float:
+        """How far off the fit to all its borders a box of a page read piecewise may lie (mm): under half the
+        nearest pitch, so that no block of boxes is read where its neighbours are printed."""
+        return min(float(np.hypot(*pitch)) for pitch in self.pitches) / 2 - PITCH_MARGIN_MM
 
     def _outline(self, box: Checkbox) -> _Outline:
         rect = box.rect
@@ -188,43 +201,101 @@ def _piecewise(
     refused: PageReason,
 ) -> Alignment | AlignmentFailure:
     """A page that lies on no one plane — folded and unfolded, its halves at different angles; a fax whose
-    scan lines dropped out — read piecewise: every box's border is looked for near where a least-squares fit
-    to all the borders found puts it, and each box is scored where its own border is (or, not found, where its
+    scan lines dropped out or whose sheet walked sideways — read piecewise: every box's border is looked for near
+    where a least-squares fit to all the borders found puts it (again where its neighbours' say, when not found
+    there or found at the search's edge), and each box is scored where its own border is (or, not found, where its
     nearest neighbours say). Refused (``refused`` says why) when too few borders are found, when they do not
     vary smoothly across the page (a border matched in the wrong place, a torn sheet, another sheet), or when any
-    box lies further than PIECEWISE_MM off the fit."""
+    box lies further than :attr:`BorderModel.reach` off the fit."""
     fitted, _ = cv2.findHomography(src.reshape(-1, 1, 2), dst.reshape(-1, 1, 2), 0)
     if fitted is None:
         return AlignmentFailure(refused)
     matrix = np.asarray(fitted, dtype=np.float64)
-    inverse = np.linalg.inv(matrix)
-    centres, offsets = [], []
-    for outline in borders.all_outlines:
-        found = find_border(image, matrix, outline)
-        if found is not None:
-            seen = cv2.perspectiveTransform(found.reshape(1, 1, 2), inverse).reshape(2)
-            centres.append(outline.centre)
-            offsets.append(seen - np.array(outline.centre))
-    boxes = len(borders.all_outlines)
-    if len(offsets) < PIECEWISE_FOUND * boxes:
+    outlines = borders.all_outlines
+    found = _coherent(outlines, _offsets_found(image, matrix, outlines, {}))
+    if found is None:
         return AlignmentFailure(refused)
-    at, moved = np.array(centres, dtype=np.float64), np.array(offsets, dtype=np.float64)
-    deviation = np.linalg.norm(moved - _neighbours_offset(at, moved, at, exclude_self=True), axis=1)
-    # A fold bends the page smoothly: a border that jumps from its neighbours was matched in the wrong place, or
-    # the page is torn or two sheets: no box of such a page is trusted.
-    if float(deviation.max()) > COHERENT_MM:
-        return AlignmentFailure(refused)
+    everywhere = np.array([outline.centre for outline in outlines], dtype=np.float64)
+    # Borders beyond the search around the fit, or at its edge: looked for again where their neighbours say.
+    guesses = _neighbours_offset(*_arrays(outlines, found), everywhere, exclude_self=False)
+    again = {
+        outline.box: (float(guess[0]), float(guess[1]))
+        for outline, guess in zip(outlines, guesses, strict=True)
+        if outline.box not in found or float(np.hypot(*found[outline.box])) > SEARCH_MM - EDGE_MM
+    }
+    if again:
+        looked_again = [outline for outline in outlines if outline.box in again]
+        found = _coherent(outlines, found | _offsets_found(image, matrix, looked_again, again))
+        if found is None:
+            return AlignmentFailure(refused)
+    at, moved = _arrays(outlines, found)
     furthest = float(np.max(np.linalg.norm(moved, axis=1)))
-    if furthest > PIECEWISE_MM:
+    if furthest > borders.reach:
         return AlignmentFailure(PageReason.of(Why.CURLED, mm=round(furthest, 1)))
-    everywhere = np.array([outline.centre for outline in borders.all_outlines], dtype=np.float64)
     local = _neighbours_offset(at, moved, everywhere, exclude_self=False)
     box_offsets = {
         outline.box: (round(float(dx), 3), round(float(dy), 3))
         for outline, (dx, dy) in zip(borders.all_outlines, local, strict=True)
     }
-    residual = percentile(deviation, 90.0)
+    residual = percentile(_deviation(at, moved), 90.0)
     return replace(alignment, matrix=matrix, residual_mm=residual, box_offsets_mm=box_offsets)
+
+
+def _offsets_found(
+    image: Gray,
+    matrix: npt.NDArray[np.float64],
+    outlines: Sequence[_Outline],
+    around: dict[tuple[str, str], tuple[float, float]],
+) -> dict[tuple[str, str], npt.NDArray[np.float64]]:
+    """Per box of ``outlines`` whose border is found within SEARCH_MM of where ``matrix`` puts it moved by
+    ``around`` (page mm; by nothing where it names no box): how far off where ``matrix`` alone puts it (page mm)."""
+    inverse = np.linalg.inv(matrix)
+    offsets = {}
+    for outline in outlines:
+        dx, dy = around.get(outline.box, (0.0, 0.0))
+        moved = matrix @ np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
+        found = find_border(image, moved, outline)
+        if found is not None:
+            seen = cv2.perspectiveTransform(found.reshape(1, 1, 2), inverse).reshape(2)
+            offsets[outline.box] = np.asarray(seen - np.array(outline.centre), dtype=np.float64)
+    return offsets
+
+
+def _coherent(
+    outlines: Sequence[_Outline], found: dict[tuple[str, str], npt.NDArray[np.float64]]
+) -> dict[tuple[str, str], npt.NDArray[np.float64]] | None:
+    """``found`` (box offsets, page mm) less the few borders that jump from their neighbours'; None when more
+    than a MISMATCHED_SHARE of ``outlines`` do, or under PIECEWISE_FOUND of them are left.
+
+    A fold bends the page smoothly: a border that jumps from its neighbours was matched in the wrong place (a box
+    whose border lost scan lines, a tick over it: field fax 0003's last row, found 2.4 mm below where the rows above
+    say) and is taken for one not found, the worst first; more than a few such, the page is torn or two sheets, or
+    bent past following: no box of it is trusted."""
+    kept = dict(found)
+    for _ in range(math.floor(MISMATCHED_SHARE * len(outlines)) + 1):
+        if len(kept) < PIECEWISE_FOUND * len(outlines):
+            return None
+        at, moved = _arrays(outlines, kept)
+        deviation = _deviation(at, moved)
+        if float(deviation.max()) <= COHERENT_MM:
+            return kept
+        worst = [outline.box for outline in outlines if outline.box in kept][int(np.argmax(deviation))]
+        del kept[worst]
+    return None
+
+
+def _deviation(at: npt.NDArray[np.float64], moved: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """How far each found box's offset lies from what the others around it say (mm)."""
+    return np.asarray(np.linalg.norm(moved - _neighbours_offset(at, moved, at, exclude_self=True), axis=1), np.float64)
+
+
+def _arrays(
+    outlines: Sequence[_Outline], offsets: dict[tuple[str, str], npt.NDArray[np.float64]]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The centres (page mm) of the boxes of ``outlines`` found, and their offsets, in ``outlines``' order."""
+    kept = [outline for outline in outlines if outline.box in offsets]
+    centres = np.array([outline.centre for outline in kept], dtype=np.float64).reshape(-1, 2)
+    return centres, np.array([offsets[outline.box] for outline in kept], dtype=np.float64).reshape(-1, 2)
 
 
 def _neighbours_offset(
