@@ -9,6 +9,7 @@ import pytest
 from pipeline.ballot.template import Template
 from pipeline.common.imaging import Gray
 from pipeline.reading.debug import COLOURS, draw_overlay
+from pipeline.reading.refine import _local_offsets
 from pipeline.reading.settings import load_settings
 from tests.helpers import PX, Batch, box, lifted, print_batch, read_image, tick
 
@@ -115,3 +116,22 @@ def test_a_border_found_out_of_line_with_its_neighbours_costs_its_row_not_the_pa
         for unit, row in readings.items()
         if unit not in ("局机关", "文化馆", "文艺演出中心")
     )
+
+
+def test_a_row_whose_borders_were_not_found_lies_where_the_rows_around_it_say(batch: Batch) -> None:
+    """Lost scan lines moved every row below them up 1.6 mm; the last row's boxes, squeezed, matched no border: it
+    is scored where the row above it is (the scorer looks 1 mm around that), not on the fit, 1.6 mm off."""
+    rows = batch.layout.rows
+    moved = len(rows) // 2
+    found = {
+        (box.unit, box.option): np.array([0.0, -1.6 if index >= moved else 0.0])
+        for index, row in enumerate(rows[:-1])
+        for box in row.boxes
+    }
+    offsets = _local_offsets(batch.layout, found)
+    assert all(offsets[(box.unit, box.option)] == (0.0, -1.6) for box in rows[-1].boxes)
+    assert not any(key[0] == rows[0].unit for key in offsets)  # rows found on the fit stay there
+    # A row not found between a row found on the fit and one moved lies in between.
+    found = {key: offset for key, offset in found.items() if key[0] != rows[moved].unit}
+    first = rows[moved].boxes[0]
+    assert -1.6 < _local_offsets(batch.layout, found)[(first.unit, first.option)][1] < 0.0

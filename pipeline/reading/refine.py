@@ -351,18 +351,36 @@ def _local_offsets(
     layout: Layout, found: dict[tuple[str, str], npt.NDArray[np.float64]]
 ) -> dict[tuple[str, str], tuple[float, float]]:
     """Per box of every row found more than LOCAL_FIX_MM off the fit at one of its boxes: its border's offset
-    (dx, dy mm), or the row's median where its border was not found."""
+    (dx, dy mm), or the row's median where its border was not found. A row none of whose borders was found lies
+    where the rows found above and below it say (interpolated; the nearest one's at the table's edge), where that
+    is more than LOCAL_FIX_MM off: a fax's feed moves every row below lost scan lines alike, and squeezed by them
+    the row's own boxes may match no border (field fax 0009: the last row 1.5 mm up, beyond the scorer's search,
+    its three boxes to a clerk)."""
     offsets: dict[tuple[str, str], tuple[float, float]] = {}
+    rows_found: list[tuple[float, tuple[float, float]]] = []  # (the row's y, its median offset), page mm
     for row in layout.rows:
         keys = [(box.unit, box.option) for box in row.boxes]
         seen = [found[key] for key in keys if key in found]
-        if not seen or max(float(np.hypot(*offset)) for offset in seen) <= LOCAL_FIX_MM:
+        if not seen:
             continue
         # statistics, not np.median: its first call imports numpy.ma (15 ms in every worker process).
         median = (statistics.median(float(x) for x, _ in seen), statistics.median(float(y) for _, y in seen))
+        rows_found.append((row.boxes[0].rect.center[1], median))
+        if max(float(np.hypot(*offset)) for offset in seen) <= LOCAL_FIX_MM:
+            continue
         for key in keys:
             dx, dy = found.get(key, median)
             offsets[key] = (round(float(dx), 3), round(float(dy), 3))
+    if not rows_found:
+        return offsets
+    ys = np.array([y for y, _ in rows_found], dtype=np.float64)
+    moved = np.array([offset for _, offset in rows_found], dtype=np.float64)
+    for row in layout.rows:
+        if any((box.unit, box.option) in found for box in row.boxes):
+            continue
+        dx, dy = _between(ys, moved, row.boxes[0].rect.center[1])
+        if float(np.hypot(dx, dy)) > LOCAL_FIX_MM:
+            offsets |= {(box.unit, box.option): (round(float(dx), 3), round(float(dy), 3)) for box in row.boxes}
     return offsets
 
 
