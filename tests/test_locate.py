@@ -25,6 +25,7 @@ from pipeline.reading.locate import Mark, _fits, anchored_fits, mark_candidates,
 from pipeline.reading.model import ballot_model
 from pipeline.reading.refine import border_model
 from pipeline.reading.settings import load_settings
+from pipeline.reading.table import tables_mm
 from pipeline.scanning.batch import scan
 from pipeline.store.database import Store, open_store
 from pipeline.store.reading import PageRecord, _distance_within
@@ -88,13 +89,23 @@ def test_a_sheet_whose_code_is_smeared_is_found_by_its_marks_and_counted_under_i
 
 def test_a_photo_at_an_angle_whose_code_is_smeared_is_read_too(tmp_path: Path, batch: Batch) -> None:
     image = smudged(ticked(batch, 1), batch)
-    height, width = image.shape
-    corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
-    leaning = np.float32([[60, 40], [width - 160, 0], [width - 40, height - 20], [20, height - 90]])
-    photo = cv2.warpPerspective(image, cv2.getPerspectiveTransform(corners, leaning), (width, height), borderValue=90)
+    photo = leaning(image, [(60, 40), (160, 0), (40, 20), (20, 90)])
     line = scanned(tmp_path, batch, photo)
     assert (line["outcome"], line["serial"]) == ("read", batch.serials[1]), line["reason"]
     assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+
+
+def leaning(image: np.ndarray, insets: list[tuple[int, int]]) -> np.ndarray:
+    """``image`` as a photo at an angle on a grey desk: its corners (clockwise from top-left) moved in by ``insets``
+    (px, from the frame's side and its top or bottom)."""
+    height, width = image.shape
+    corners = np.float32([[0, 0], [width, 0], [width, height], [0, height]])
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = insets
+    moved = np.float32([[x0, y0], [width - x1, y1], [width - x2, height - y2], [x3, height - y3]])
+    return np.asarray(
+        cv2.warpPerspective(image, cv2.getPerspectiveTransform(corners, moved), (width, height), borderValue=90),
+        dtype=np.uint8,
+    )
 
 
 def counted_by_the_clerk(store: Store, batch: Batch, page_id: int, serial: str) -> BallotResult:
@@ -291,6 +302,29 @@ def test_a_mark_seen_at_60_degrees_is_a_mark() -> None:
         )
     [mark] = mark_candidates(page)
     assert np.allclose(mark.centre, (200 + 3.5 * module_w, 300 + 3.5 * module_h), atol=1.5)
+
+
+def test_a_photo_keeping_one_mark_and_no_code_is_fitted_from_its_tables_outline(tmp_path: Path, batch: Batch) -> None:
+    """Issue 19 (a phone photo taken tight and off-centre, tuning seed 23 code-cut phone 036 and 037: no_code): the
+    code unreadable, three marks out of the frame (painted out here), every box and the serial in it. The table's
+    outer rule gives the sheet's plane (:mod:`~pipeline.reading.table`), the serial is read where it puts it."""
+    image = smudged(ticked(batch, 2), batch)
+    for mark in batch.layout.registration[:3]:
+        rows = slice(round((mark.y - 1) * PX), round((mark.y + mark.h + 1) * PX))
+        image[rows, round((mark.x - 1) * PX) : round((mark.x + mark.w + 1) * PX)] = 255
+    photo = leaning(image, [(50, 60), (120, 10), (30, 40), (10, 100)])
+    line = scanned(tmp_path, batch, photo)
+    assert (line["outcome"], line["serial"]) == ("read", batch.serials[2]), line["reason"]
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+
+
+def test_the_table_of_a_layout_is_the_rectangle_of_its_rules(batch: Batch) -> None:
+    [table] = tables_mm(batch.layout)
+    left, top, right, bottom = table[0][0], table[0][1], table[2][0], table[2][1]
+    boxes = [place for row in batch.layout.rows if row.comment is not None for place in row.boxes]
+    assert boxes and all(left < place.rect.x and place.rect.x + place.rect.w < right for place in boxes)
+    assert all(top < place.rect.y and place.rect.y + place.rect.h < bottom for place in boxes)
+    assert (right - left) > 150 and (bottom - top) > 100
 
 
 def photographed(image: np.ndarray, roll_deg: float, far_edge: float) -> np.ndarray:

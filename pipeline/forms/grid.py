@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from pipeline.common.grouping import connected_groups
 from pipeline.forms.places import InkMap, OutlineProbe, Place
 
 ROW_SHARE = 0.45  # of a place's size: how far (vertically) a neighbour's centre may be and still share its line
@@ -93,23 +94,13 @@ def alike(a: Place, b: Place) -> bool:
 
 def _lines(places: Sequence[Place]) -> list[list[Place]]:
     """Places on one line (alike, each near a neighbour's height), left to right."""
-    parent = list(range(len(places)))
 
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
+    def joined(i: int, j: int) -> bool:
+        a, b = places[i], places[j]
+        return alike(a, b) and abs(a.centre[1] - b.centre[1]) <= ROW_SHARE * min(a.size, b.size)
 
-    for i, a in enumerate(places):
-        for j in range(i + 1, len(places)):
-            b = places[j]
-            if alike(a, b) and abs(a.centre[1] - b.centre[1]) <= ROW_SHARE * min(a.size, b.size):
-                parent[find(j)] = find(i)
-    groups: dict[int, list[Place]] = {}
-    for index, place in enumerate(places):
-        groups.setdefault(find(index), []).append(place)
-    return [sorted(group, key=lambda place: place.centre[0]) for group in groups.values()]
+    groups = [[places[index] for index in group] for group in connected_groups(len(places), joined)]
+    return [sorted(group, key=lambda place: place.centre[0]) for group in groups]
 
 
 def _merged(lines: list[list[Place]]) -> list[list[Place]]:

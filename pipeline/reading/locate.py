@@ -10,7 +10,8 @@ So, for a page that is not blank and showed no code:
 2. **template** — each template printed with the store is fitted through them and its box borders are looked
    for where that puts them (:func:`~pipeline.reading.refine.find_border`): the sheet is the template, and the
    way up, whose borders are found. Where no three marks fit (a photo taken off-centre cuts off the code with
-   the two marks on its side), the fit is grown over the boxes from two (:func:`_grown_from_two`);
+   the two marks on its side), the fit is grown over the boxes from two (:func:`_grown_from_two`); where no two
+   do, it is taken from the outline of the printed table (:mod:`~pipeline.reading.table`);
 3. **code** — the layout says where the code was printed: brought upright at a fixed size and cleaned, it
    often decodes where the raw photo did not (:func:`code_where_printed`); a code too soft even so is read from
    its module grid, the photo's blur taken back (:func:`code_by_modules`);
@@ -49,6 +50,7 @@ from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_reg
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outline import PhotoSheet, SheetWindow, outline_px_per_mm
 from pipeline.reading.refine import MIN_BORDERS, RANSAC_MM, border_model, borders_found
+from pipeline.reading.table import table_fits
 
 #: A sheet fills at least this share of the photo's shorter side (a photo from afar), at most all of its longer.
 SHEET_SHARE = 0.35
@@ -136,6 +138,8 @@ def locate_by_marks(
             break
     if best is None:
         best = _grown_from_two(image, search, templates)
+    if best is None:
+        best = _from_the_table(image, templates)
     if best is None:
         return None
     _, matrix, template_hash, template = best
@@ -314,6 +318,22 @@ def _grown_from_two(
                 if not _slipped(image, grown, model, share):
                     return share, grown, template_hash, template
     return None
+
+
+def _from_the_table(image: Gray, templates: list[tuple[str, Template]]) -> tuple[float, Matrix, str, Template] | None:
+    """Where no two marks fit a sheet (a photo taken tight and off-centre keeps one mark or none): the fit putting
+    a template's printed table on the outline of the table in the image (:func:`~pipeline.reading.table.table_fits`)
+    under which the largest share of its box borders is found, at least BORDERS_FOUND and not a row over."""
+    best: tuple[float, Matrix, str, Template] | None = None
+    for template_hash, template in templates:
+        model = ballot_model(template)
+        for matrix in table_fits(image, model.layout):
+            share = _borders_found(image, matrix, model)
+            if share >= BORDERS_FOUND and (best is None or share > best[0]):
+                best = (share, matrix, template_hash, template)
+    if best is None or _slipped(image, best[1], ballot_model(best[3]), best[0]):
+        return None
+    return best
 
 
 def _slipped(image: Gray, matrix: Matrix, model: BallotModel, share: float) -> bool:

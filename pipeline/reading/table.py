@@ -1,0 +1,112 @@
+"""Table: a sheet found by the outline of its printed table, where too few of its registration marks show.
+
+A phone photo taken tight and off-centre may cut off the code and three of the four corner marks while every box
+is in the picture (the serial printed under the code often is too). The table of units is the largest thing
+printed: its outer rule, a closed quadrilateral in any perspective, is found as the outline of the largest
+connected mass of dark print (the grid of rules and everything touching it). Its four corners against the
+template's table corners fix the page in perspective, each way the sheet may lie; the caller keeps the fit under
+which the box borders are found (and no fit a row over finds as many).
+
+The table's outline comes from the layout's own rules (:func:`tables_mm`); a template without ruled tables has none,
+and its sheets are found by their marks alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import cv2
+import numpy as np
+
+from pipeline.ballot.layout import Layout, Line
+from pipeline.common.grouping import connected_groups
+from pipeline.common.imaging import Gray, Matrix
+
+SEARCH_SIDE_PX = 1000  # the outline is looked for on the image reduced to this many pixels across its shorter side
+THRESHOLD_BLOCK_SHARE = 0.02  # the threshold's neighbourhood, as a share of that side (a few millimetres of paper)
+THRESHOLD_CONTRAST = 8  # grey levels print lies below its neighbourhood's mean
+TABLE_SHARE = 0.08  # a table's outline covers at least this share of the photo (a sheet filling a third of it)
+OUTLINES = 6  # the largest outlines tried, at most (a photo's sheet edge rings the table: its two sides come first)
+TOUCHING_MM = 0.5  # rules whose ends lie this near another rule are one table's
+
+
+def tables_mm(layout: Layout) -> list[Matrix]:
+    """The corners (page mm, clockwise from top-left) of each ruled table of ``layout``: the bounding rectangle of
+    each set of rules that meet, of four rules or more."""
+    lines = list(layout.lines)
+    tables = []
+    for group in connected_groups(len(lines), lambda first, second: _meet(lines[first], lines[second])):
+        members = [lines[index] for index in group]
+        if len(members) < 4:
+            continue
+        xs = [x for line in members for x in (line.x1, line.x2)]
+        ys = [y for line in members for y in (line.y1, line.y2)]
+        left, top, right, bottom = min(xs), min(ys), max(xs), max(ys)
+        tables.append(np.array([[left, top], [right, top], [right, bottom], [left, bottom]], dtype=np.float64))
+    return tables
+
+
+def _meet(one: Line, other: Line) -> bool:
+    """Whether two rules (each level or upright) cross or touch, within TOUCHING_MM."""
+    boxes = [
+        (min(line.x1, line.x2), min(line.y1, line.y2), max(line.x1, line.x2), max(line.y1, line.y2))
+        for line in (one, other)
+    ]
+    (left, top, right, bottom), (left2, top2, right2, bottom2) = boxes
+    return (
+        left <= right2 + TOUCHING_MM
+        and left2 <= right + TOUCHING_MM
+        and top <= bottom2 + TOUCHING_MM
+        and top2 <= bottom + TOUCHING_MM
+    )
+
+
+def table_outlines(image: Gray) -> list[Matrix]:
+    """Quadrilaterals (image px, clockwise from the one nearest the top-left) that may be a printed table's outer
+    rule: the corners of the convex hull of each of the largest outlines of dark print (a mass's or a hole's in
+    it), at least TABLE_SHARE of the image, as the polygon it simplifies to (where that has four corners) and as
+    its extreme points along the two diagonals (where a tick or a word over the rule bends the hull)."""
+    factor = min(1.0, SEARCH_SIDE_PX / min(image.shape))
+    small = image if factor == 1.0 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    block = max(3, int(THRESHOLD_BLOCK_SHARE * min(small.shape)) | 1)
+    dark = cv2.adaptiveThreshold(
+        np.asarray(small, np.uint8), 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, THRESHOLD_CONTRAST
+    )
+    # Every outline, not only the outermost: the shade along a photographed sheet's edge rings everything on it.
+    contours, _ = cv2.findContours(dark, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
+    hulls = sorted((cv2.convexHull(contour) for contour in contours), key=cv2.contourArea, reverse=True)
+    outlines: list[Matrix] = []
+    for hull in hulls[:OUTLINES]:
+        if cv2.contourArea(hull) < TABLE_SHARE * small.size:
+            break
+        points = hull.reshape(-1, 2).astype(np.float64)
+        simplified = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True).reshape(-1, 2)
+        if len(simplified) == 4:
+            outlines.append(_clockwise(simplified.astype(np.float64)) / factor)
+        sums, differences = points.sum(axis=1), points[:, 0] - points[:, 1]
+        extremes = points[[np.argmin(sums), np.argmax(differences), np.argmax(sums), np.argmin(differences)]]
+        outlines.append(_clockwise(extremes) / factor)
+    return outlines
+
+
+def _clockwise(corners: Matrix) -> Matrix:
+    """``corners`` in turn clockwise (in image coordinates, y down) from the one nearest the top-left."""
+    middle = corners.mean(axis=0)
+    ordered = corners[np.argsort(np.arctan2(corners[:, 1] - middle[1], corners[:, 0] - middle[0]))]
+    first = int(np.argmin(ordered.sum(axis=1)))
+    return np.asarray(np.roll(ordered, -first, axis=0), dtype=np.float64)
+
+
+def table_fits(image: Gray, layout: Layout) -> Iterator[Matrix]:
+    """Page mm → image px transforms putting one of ``layout``'s tables on one of the outlines found, each of the
+    four ways the sheet may lie (the caller checks each against the box borders)."""
+    tables = tables_mm(layout)
+    if not tables:
+        return
+    for outline in table_outlines(image):
+        for table in tables:
+            for turn in range(4):
+                corners = np.roll(outline, turn, axis=0)
+                yield np.asarray(
+                    cv2.getPerspectiveTransform(table.astype(np.float32), corners.astype(np.float32)), np.float64
+                )
