@@ -26,7 +26,7 @@ SEARCH_SIDE_PX = 1000  # the outline is looked for on the image reduced to this 
 THRESHOLD_BLOCK_SHARE = 0.02  # the threshold's neighbourhood, as a share of that side (a few millimetres of paper)
 THRESHOLD_CONTRAST = 8  # grey levels print lies below its neighbourhood's mean
 TABLE_SHARE = 0.08  # a table's outline covers at least this share of the photo (a sheet filling a third of it)
-OUTLINES = 6  # the largest outlines tried, at most (a photo's sheet edge rings the table: its two sides come first)
+OUTLINES = 4  # the largest masses of print whose outlines are tried, at most
 TOUCHING_MM = 0.5  # rules whose ends lie this near another rule are one table's
 
 
@@ -63,8 +63,8 @@ def _meet(one: Line, other: Line) -> bool:
 
 def table_outlines(image: Gray) -> list[Matrix]:
     """Quadrilaterals (image px, clockwise from the one nearest the top-left) that may be a printed table's outer
-    rule: the corners of the convex hull of each of the largest outlines of dark print (a mass's or a hole's in
-    it), at least TABLE_SHARE of the image, as the polygon it simplifies to (where that has four corners) and as
+    rule: the corners of the convex hull of each of the largest masses of dark print, at least TABLE_SHARE of the
+    image, as the polygon it simplifies to (where that has four corners) and as
     its extreme points along the two diagonals (where a tick or a word over the rule bends the hull)."""
     factor = min(1.0, SEARCH_SIDE_PX / min(image.shape))
     small = image if factor == 1.0 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
@@ -72,9 +72,19 @@ def table_outlines(image: Gray) -> list[Matrix]:
     dark = cv2.adaptiveThreshold(
         np.asarray(small, np.uint8), 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV, block, THRESHOLD_CONTRAST
     )
-    # Every outline, not only the outermost: the shade along a photographed sheet's edge rings everything on it.
-    contours, _ = cv2.findContours(dark, cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE)
-    hulls = sorted((cv2.convexHull(contour) for contour in contours), key=cv2.contourArea, reverse=True)
+    # Each connected mass of print on its own (the shade along a photographed sheet's edge rings the table, which an
+    # outermost contour would hide): its outer contour, only for masses whose bounding box is large enough.
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    spans = stats[1:, cv2.CC_STAT_WIDTH] * stats[1:, cv2.CC_STAT_HEIGHT]
+    hulls = []
+    for label in np.argsort(-spans)[:OUTLINES] + 1:
+        if spans[label - 1] < TABLE_SHARE * small.size:
+            break
+        left, top, width, height = (int(value) for value in stats[label, :4])
+        mask = np.asarray(labels[top : top + height, left : left + width] == label, dtype=np.uint8)
+        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        hulls.append(cv2.convexHull(np.vstack(contours) + np.array([left, top], dtype=np.int32)))
+    hulls.sort(key=cv2.contourArea, reverse=True)
     outlines: list[Matrix] = []
     for hull in hulls[:OUTLINES]:
         if cv2.contourArea(hull) < TABLE_SHARE * small.size:
