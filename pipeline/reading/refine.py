@@ -58,10 +58,10 @@ NEIGHBOURS = 4
 SAME_LINE_MM = 2.0  # boxes whose centres lie this close in y share a row (in x: a column)
 # … and none further off the fit to them all than half the nearest pitch less this (:attr:`BorderModel.reach`). A
 # box's border is looked for SEARCH_MM around the fit; one not found there, or found at the search's edge, is looked
-# for again around where the borders found near it say it is (a fax's sheet drawn through askew walks sideways,
-# and its rows lie up to a few millimetres off any plane: field fax 0003, 3.2 mm). Each search is then centred
-# within COHERENT_MM of its box, so it cannot reach a neighbour a pitch away; what bounds a page's bending is that
-# a block of boxes moved together by half a pitch could as well be its neighbours.
+# for again around where the borders found near it say it is (a fax whose lines were lost or repeated, or whose
+# sheet walked sideways, has rows millimetres off any plane: field fax 0003, 3.2 mm). A search centred where its
+# neighbours are cannot reach a box a pitch away; what bounds a page's bending is that a block of boxes moved
+# together by half a pitch could as well be its neighbours.
 PITCH_MARGIN_MM = 0.5
 MISMATCHED_SHARE = 0.1  # of the boxes, at most, whose borders found jump from their neighbours' (see _piecewise)
 EDGE_MM = 0.5  # a border found this close to the search's edge may lie beyond it
@@ -267,10 +267,13 @@ def _coherent(
     """``found`` (box offsets, page mm) less the few borders that jump from their neighbours'; None when more
     than a MISMATCHED_SHARE of ``outlines`` do, or under PIECEWISE_FOUND of them are left.
 
-    A fold bends the page smoothly: a border that jumps from its neighbours was matched in the wrong place (a box
-    whose border lost scan lines, a tick over it: field fax 0003's last row, found 2.4 mm below where the rows above
-    say) and is taken for one not found, the worst first; more than a few such, the page is torn or two sheets, or
-    bent past following: no box of it is trusted."""
+    A fold bends the page smoothly: a border that jumps from its neighbours' was matched in the wrong place (a tick
+    over it, a square like it), or its row moved on its own and the row's other borders match nowhere (field fax
+    0003: lines repeated above its last row put one border there 2.4 mm below where the rows above say, its other
+    two squeezed past matching). Either way where its row lies is not known well enough to read it from that one
+    border: it is taken for one not found, the worst first (the row is then scored where its neighbours say; the
+    scorer looks for the borders there and asks where it finds none). More than a few such, the page is torn or two
+    sheets, or bent past following: no box of it is trusted."""
     kept = dict(found)
     for _ in range(math.floor(MISMATCHED_SHARE * len(outlines)) + 1):
         if len(kept) < PIECEWISE_FOUND * len(outlines):
