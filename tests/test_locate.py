@@ -23,7 +23,7 @@ from pipeline.reading.grow import grow_from_code
 from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region, find_small_qr, identify_page
 from pipeline.reading.locate import Mark, _fits, anchored_fits, mark_candidates, marks_fit, serial_guess
 from pipeline.reading.model import ballot_model
-from pipeline.reading.refine import border_model
+from pipeline.reading.refine import border_model, shift_mm
 from pipeline.reading.settings import load_settings
 from pipeline.reading.table import tables_mm
 from pipeline.scanning.batch import scan
@@ -218,7 +218,7 @@ def test_a_fit_grown_from_two_marks_is_kept_only_where_no_fit_a_row_or_column_ov
     model = ballot_model(batch.template)
     assert sorted(border_model(model).pitches) == [(-20.0, 0.0), (0.0, -11.0), (0.0, 11.0), (20.0, 0.0)]
     matrix = np.array([[PX, 0.0, -0.5], [0.0, PX, -0.5], [0.0, 0.0, 1.0]])  # the page as printed
-    slipped = matrix @ locate._shifted((0.0, 11.0))  # the rows found one row down
+    slipped = matrix @ shift_mm((0.0, 11.0))  # the rows found one row down
     share, slipped_share = (locate._borders_found(page, fit, model) for fit in (matrix, slipped))
     assert share == 1.0 and slipped_share >= locate.BORDERS_FOUND  # both would pass as found …
     assert not locate._slipped(page, matrix, model, share)

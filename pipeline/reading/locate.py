@@ -49,7 +49,7 @@ from pipeline.reading.grow import grow_from_marks
 from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region, modules_of
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outline import PhotoSheet, SheetWindow, outline_px_per_mm
-from pipeline.reading.refine import MIN_BORDERS, RANSAC_MM, border_model, borders_found
+from pipeline.reading.refine import MIN_BORDERS, RANSAC_MM, border_model, borders_found, shift_mm
 from pipeline.reading.table import table_fits
 
 #: A sheet fills at least this share of the photo's shorter side (a photo from afar), at most all of its longer.
@@ -327,7 +327,7 @@ def _from_the_table(image: Gray, templates: list[tuple[str, Template]]) -> tuple
     best: tuple[float, Matrix, str, Template] | None = None
     for template_hash, template in templates:
         model = ballot_model(template)
-        for matrix in table_fits(image, model.layout):
+        for matrix in table_fits(image, model):
             share = _borders_found(image, matrix, model)
             if share >= BORDERS_FOUND and (best is None or share > best[0]):
                 best = (share, matrix, template_hash, template)
@@ -341,13 +341,8 @@ def _slipped(image: Gray, matrix: Matrix, model: BallotModel, share: float) -> b
     look alike, and a fit a row's height off finds all but a row of them one row over. The sheet's fit finds
     PITCH_MARGIN borders more than any fit a row or a column over from it."""
     borders = border_model(model)
-    over = (_borders_found(image, matrix @ _shifted(step), model) for step in borders.pitches)
+    over = (_borders_found(image, matrix @ shift_mm(step), model) for step in borders.pitches)
     return any(found > share - PITCH_MARGIN / len(borders.outlines) for found in over)
-
-
-def _shifted(step: tuple[float, float]) -> Matrix:
-    """Page mm → page mm, moved by ``step``."""
-    return np.array([[1.0, 0.0, step[0]], [0.0, 1.0, step[1]], [0.0, 0.0, 1.0]])
 
 
 def _pair_starts(candidates: list[Mark], layout: Layout) -> Iterator[tuple[Matrix, tuple[Matrix, Matrix]]]:

@@ -252,13 +252,17 @@ def _offsets_found(
     inverse = np.linalg.inv(matrix)
     offsets = {}
     for outline in outlines:
-        dx, dy = around.get(outline.box, (0.0, 0.0))
-        moved = matrix @ np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
+        moved = matrix @ shift_mm(around.get(outline.box, (0.0, 0.0)))
         found = find_border(image, moved, outline)
         if found is not None:
             seen = cv2.perspectiveTransform(found.reshape(1, 1, 2), inverse).reshape(2)
             offsets[outline.box] = np.asarray(seen - np.array(outline.centre), dtype=np.float64)
     return offsets
+
+
+def shift_mm(step: tuple[float, float]) -> npt.NDArray[np.float64]:
+    """Page mm → page mm, moved by ``step``."""
+    return np.array([[1.0, 0.0, step[0]], [0.0, 1.0, step[1]], [0.0, 0.0, 1.0]])
 
 
 def _coherent(

@@ -21,6 +21,7 @@ import numpy as np
 from pipeline.ballot.layout import Layout, Line
 from pipeline.common.grouping import connected_groups
 from pipeline.common.imaging import Gray, Matrix
+from pipeline.reading.model import BallotModel
 
 SEARCH_SIDE_PX = 1000  # the outline is looked for on the image reduced to this many pixels across its shorter side
 THRESHOLD_BLOCK_SHARE = 0.02  # the threshold's neighbourhood, as a share of that side (a few millimetres of paper)
@@ -86,7 +87,7 @@ def table_outlines(image: Gray) -> list[Matrix]:
         hulls.append(cv2.convexHull(np.vstack(contours) + np.array([left, top], dtype=np.int32)))
     hulls.sort(key=cv2.contourArea, reverse=True)
     outlines: list[Matrix] = []
-    for hull in hulls[:OUTLINES]:
+    for hull in hulls:
         if cv2.contourArea(hull) < TABLE_SHARE * small.size:
             break
         points = hull.reshape(-1, 2).astype(np.float64)
@@ -107,10 +108,10 @@ def _clockwise(corners: Matrix) -> Matrix:
     return np.asarray(np.roll(ordered, -first, axis=0), dtype=np.float64)
 
 
-def table_fits(image: Gray, layout: Layout) -> Iterator[Matrix]:
-    """Page mm → image px transforms putting one of ``layout``'s tables on one of the outlines found, each of the
-    four ways the sheet may lie (the caller checks each against the box borders)."""
-    tables = tables_mm(layout)
+def table_fits(image: Gray, model: BallotModel) -> Iterator[Matrix]:
+    """Page mm → image px transforms putting one of ``model``'s tables (:func:`tables_mm`, once per template) on one
+    of the outlines found, each of the four ways the sheet may lie (the caller checks each against the borders)."""
+    tables = model.derived("table.tables", lambda: tables_mm(model.layout))
     if not tables:
         return
     for outline in table_outlines(image):
