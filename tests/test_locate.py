@@ -318,6 +318,25 @@ def test_a_photo_keeping_one_mark_and_no_code_is_fitted_from_its_tables_outline(
     assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
 
 
+def test_a_steep_photo_whose_code_is_read_but_no_mark_is_in_it_is_fitted_from_its_tables_outline(
+    tmp_path: Path, batch: Batch
+) -> None:
+    """Issue 19 (a steep photo taken tight, tuning seed 23 steep-photo+code-cut phone 004, 012, 015: marks_missing):
+    the code read, on the far side of the photo, the marks out of the frame (painted out here). Grown from the code's
+    corners the fit finds 1 box of 34 (a small code's corners, extrapolated across a steep photo); the table's outer
+    rule fits the sheet, and the code's corners agree with it."""
+    image = ticked(batch, 3)
+    for mark in batch.layout.registration:
+        rows = slice(round((mark.y - 1) * PX), round((mark.y + mark.h + 1) * PX))
+        image[rows, round((mark.x - 1) * PX) : round((mark.x + mark.w + 1) * PX)] = 255
+    photo = leaning(image, [(0, 0), (300, 250), (300, 250), (0, 0)])
+    line = scanned(tmp_path, batch, photo)
+    assert (line["outcome"], line["serial"], line["reason_code"]) == ("read", batch.serials[3], ""), line["reason"]
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+    others = [place.unit for place in batch.layout.rows if place.unit not in TICKED]
+    assert all(line["rows"][unit]["reading"] == "blank" for unit in others)
+
+
 def test_the_table_of_a_layout_is_the_rectangle_of_its_rules(batch: Batch) -> None:
     [table] = tables_mm(batch.layout)
     left, top, right, bottom = table[0][0], table[0][1], table[2][0], table[2][1]

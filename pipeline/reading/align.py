@@ -99,13 +99,16 @@ def align_page(image: Gray, layout: Layout, qr: QrCode, limits: AlignmentLimits)
 
 
 def aligned_by(
-    image: Gray, matrix: Matrix, qr: QrCode, layout: Layout, limits: AlignmentLimits
+    image: Gray, matrix: Matrix, qr: QrCode, layout: Layout, limits: AlignmentLimits, marks: int = 4
 ) -> Alignment | AlignmentFailure:
-    """The page read through ``matrix`` (page mm → image px, from the registration marks found anywhere in the photo
-    and confirmed by the box borders found where it puts them), checked as a fit through the marks is: against the
-    code's corners, resolution, every box in the image; not against skew or stretch, which a steep photo's
-    perspective brings (35° of tilt squeezes the sheet by a fifth one way) and the borders found have vouched for."""
-    return _checked(image, matrix, qr, qr_symbol_corners_mm(layout, qr.modules), 4, layout, limits, perspective=True)
+    """The page read through ``matrix`` (page mm → image px, from the registration marks found anywhere in the photo,
+    ``marks`` of them, or from the printed table's outline, and confirmed by the box borders found where it puts
+    them), checked as a fit through the marks is: against the code's corners, resolution, every box in the image; not
+    against skew or stretch, which a steep photo's perspective brings (35° of tilt squeezes the sheet by a fifth one
+    way) and the borders found have vouched for."""
+    return _checked(
+        image, matrix, qr, qr_symbol_corners_mm(layout, qr.modules), marks, layout, limits, perspective=True
+    )
 
 
 def _checked(

@@ -326,12 +326,23 @@ def _from_the_table(image: Gray, templates: list[tuple[str, Template]]) -> tuple
     under which the largest share of its box borders is found, at least BORDERS_FOUND and not a row over."""
     best: tuple[float, Matrix, str, Template] | None = None
     for template_hash, template in templates:
-        model = ballot_model(template)
-        for matrix in table_fits(image, model):
-            share = _borders_found(image, matrix, model)
-            if share >= BORDERS_FOUND and (best is None or share > best[0]):
-                best = (share, matrix, template_hash, template)
-    if best is None or _slipped(image, best[1], ballot_model(best[3]), best[0]):
+        fitted = table_fit(image, ballot_model(template))
+        if fitted is not None and (best is None or fitted[0] > best[0]):
+            best = (*fitted, template_hash, template)
+    return best
+
+
+def table_fit(image: Gray, model: BallotModel) -> tuple[float, Matrix] | None:
+    """Of the fits putting ``model``'s printed table on the outline of the table in the image
+    (:func:`~pipeline.reading.table.table_fits`), the one under which the largest share of its box borders is found,
+    with that share: at least BORDERS_FOUND, and no fit a row or a column over finding as many (:func:`_slipped`).
+    None where no fit does."""
+    best: tuple[float, Matrix] | None = None
+    for matrix in table_fits(image, model):
+        share = _borders_found(image, matrix, model)
+        if share >= BORDERS_FOUND and (best is None or share > best[0]):
+            best = (share, matrix)
+    if best is None or _slipped(image, best[1], model, best[0]):
         return None
     return best
 

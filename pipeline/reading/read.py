@@ -31,6 +31,7 @@ from pipeline.reading.locate import (
     locate_by_marks,
     marks_fit,
     sheet_px_per_mm,
+    table_fit,
 )
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outcome import SheetRead, SheetRejected, SheetResult
@@ -154,6 +155,14 @@ def _without_the_marks(
             grown = grow_from_code(image, found.qr, model, settings.alignment, start)
             if isinstance(grown, Alignment):
                 return grown
+    # A steep photo taken tight: the marks on one side and part of the code cut off by the frame, the two left too
+    # far from a plane's fit through them for the boxes to be found: the printed table's outline, checked against the
+    # code's corners as a fit through marks is.
+    fitted = table_fit(image, model)
+    if fitted is not None:
+        by_table = aligned_by(image, fitted[1], found.qr, model.layout, settings.alignment, marks=0)
+        if isinstance(by_table, Alignment):
+            return by_table
     return failure
 
 
