@@ -318,26 +318,6 @@ def test_a_photo_keeping_one_mark_and_no_code_is_fitted_from_its_tables_outline(
     assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
 
 
-def test_a_fold_running_on_from_the_table_does_not_hide_its_outline(tmp_path: Path, batch: Batch) -> None:
-    """Tuning seed 23, steep-photo+code-cut phone 005 (no_code): the crease of a sheet folded in half, dark on the
-    photo, runs from the table's top rule towards the sheet's edge; joined to the table's print, it drew the outline
-    out to a fifth corner, and on a photo held rolled (here 20°) the outline's corners farthest along the diagonals
-    were no longer the table's. The table is four of the outline's corners."""
-    image = smudged(ticked(batch, 2), batch)
-    for mark in batch.layout.registration[:3]:
-        rows = slice(round((mark.y - 1) * PX), round((mark.y + mark.h + 1) * PX))
-        image[rows, round((mark.x - 1) * PX) : round((mark.x + mark.w + 1) * PX)] = 255
-    [table] = tables_mm(batch.layout)
-    middle = round(batch.layout.page_w / 2 * PX)
-    image[round(15 * PX) : round(table[0][1] * PX) + 2, middle - 1 : middle + 2] = 70
-    desk = cv2.copyMakeBorder(image, 300, 300, 300, 300, cv2.BORDER_CONSTANT, value=90)
-    turn = cv2.getRotationMatrix2D((desk.shape[1] / 2, desk.shape[0] / 2), 20.0, 1.0)
-    photo = np.asarray(cv2.warpAffine(desk, turn, (desk.shape[1], desk.shape[0]), borderValue=90), dtype=np.uint8)
-    line = scanned(tmp_path, batch, photo)
-    assert (line["outcome"], line["serial"]) == ("read", batch.serials[2]), line["reason"]
-    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
-
-
 def test_a_steep_photo_whose_code_is_read_but_no_mark_is_in_it_is_fitted_from_its_tables_outline(
     tmp_path: Path, batch: Batch
 ) -> None:

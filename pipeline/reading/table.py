@@ -13,7 +13,6 @@ and its sheets are found by their marks alone.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 
 import cv2
@@ -29,7 +28,6 @@ THRESHOLD_BLOCK_SHARE = 0.02  # the threshold's neighbourhood, as a share of tha
 THRESHOLD_CONTRAST = 8  # grey levels print lies below its neighbourhood's mean
 TABLE_SHARE = 0.08  # a table's outline covers at least this share of the photo (a sheet filling a third of it)
 OUTLINES = 4  # the largest masses of print whose outlines are tried, at most
-MOST_CORNERS = 6  # a mass's outline simplified to more corners than this is no table with a line or two joined to it
 TOUCHING_MM = 0.5  # rules whose ends lie this near another rule are one table's
 
 
@@ -67,9 +65,8 @@ def _meet(one: Line, other: Line) -> bool:
 def table_outlines(image: Gray) -> list[Matrix]:
     """Quadrilaterals (image px, clockwise from the one nearest the top-left) that may be a printed table's outer
     rule: the corners of the convex hull of each of the largest masses of dark print, at least TABLE_SHARE of the
-    image, as the polygon it simplifies to (where that has four corners; any four of them where it has up to
-    MOST_CORNERS: a fold's crease running on from the table drags the hull out to corners of its own) and as its
-    extreme points along the two diagonals (where a tick or a word over the rule bends the hull)."""
+    image, as the polygon it simplifies to (where that has four corners) and as
+    its extreme points along the two diagonals (where a tick or a word over the rule bends the hull)."""
     factor = min(1.0, SEARCH_SIDE_PX / min(image.shape))
     small = image if factor == 1.0 else cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
     block = max(3, int(THRESHOLD_BLOCK_SHARE * min(small.shape)) | 1)
@@ -95,11 +92,8 @@ def table_outlines(image: Gray) -> list[Matrix]:
             break
         points = hull.reshape(-1, 2).astype(np.float64)
         simplified = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True).reshape(-1, 2)
-        if 4 <= len(simplified) <= MOST_CORNERS:
-            # A line joined to the table (a fold's crease, a long stroke) drags the hull out to a corner or two of its
-            # own: the table is four of the corners.
-            for four in itertools.combinations(simplified.astype(np.float64), 4):
-                outlines.append(_clockwise(np.array(four)) / factor)
+        if len(simplified) == 4:
+            outlines.append(_clockwise(simplified.astype(np.float64)) / factor)
         sums, differences = points.sum(axis=1), points[:, 0] - points[:, 1]
         extremes = points[[np.argmin(sums), np.argmax(differences), np.argmax(sums), np.argmin(differences)]]
         outlines.append(_clockwise(extremes) / factor)
