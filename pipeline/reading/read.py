@@ -155,8 +155,8 @@ def _without_the_marks(
             grown = grow_from_code(image, found.qr, model, settings.alignment, start)
             if isinstance(grown, Alignment):
                 return grown
-    # A steep photo taken tight: the marks on one side and part of the code cut off by the frame, the two left too
-    # far from a plane's fit through them for the boxes to be found: the printed table's outline, checked against the
+    # A steep photo taken tight: the marks out of the frame, and the code, small on the photo's far side, too rough a
+    # start to grow a fit over the boxes from (1 box of 34 found): the printed table's outline, checked against the
     # code's corners as a fit through marks is.
     fitted = table_fit(image, model)
     if fitted is not None:
