@@ -260,12 +260,12 @@ def test_a_fit_millimetres_off_at_the_code_is_refitted_to_the_borders_before_the
         return float(np.linalg.norm(placed - truth, axis=1).max()) / PX
 
     assert misplaced_mm(off) > 2.0  # the line below the serial is 4 mm down
-    [refitted] = locate._refitted(page, off, model)  # three marks: refitted to the boxes
+    [refitted] = locate.refitted(page, off, model)  # three marks: refitted to the boxes
     assert misplaced_mm(refitted) < 0.3
     # Four marks found: the perspective through them first (a lens bends a plane fitted to the boxes off them), then
     # the boxes' refit (a fax's feed bends the page between the marks); the serial is read through both.
     near = true @ np.array([[1.001, 0.0, 0.0], [0.0, 1.001, -0.3], [0.0, 0.0, 1.0]])  # a fit through four marks
-    through, boxes = locate._refitted(ticked(batch, 0), near, model)
+    through, boxes = locate.refitted(ticked(batch, 0), near, model)
     assert misplaced_mm(through) < 0.2 and misplaced_mm(boxes) < 0.2
 
 
@@ -332,6 +332,21 @@ def test_a_steep_photo_whose_code_is_read_but_no_mark_is_in_it_is_fitted_from_it
     photo = leaning(image, [(0, 0), (300, 250), (300, 250), (0, 0)])
     line = scanned(tmp_path, batch, photo)
     assert (line["outcome"], line["serial"], line["reason_code"]) == ("read", batch.serials[3], ""), line["reason"]
+    assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
+    others = [place.unit for place in batch.layout.rows if place.unit not in TICKED]
+    assert all(line["rows"][unit]["reading"] == "blank" for unit in others)
+
+
+def test_a_photo_that_cut_the_table_is_fitted_from_what_the_frame_left_of_it(tmp_path: Path, batch: Batch) -> None:
+    """Issue 19 (a steep photo taken tight, tuning seeds 23 and 41, steep-photo+code-cut phone: no_code,
+    marks_missing): the frame cut the sheet through the table's comment column, the code and the right marks with
+    it; every box is in the picture. The table's outline there is the frame's: its top and bottom rules, running
+    out of the picture, are taken longer until the boxes are found. Neither code nor serial is left: its rows are
+    read for the clerk (before: `no_code`, nothing read)."""
+    photo = leaning(ticked(batch, 1), [(0, 0), (300, 250), (300, 250), (0, 0)])
+    photo = np.ascontiguousarray(photo[:, : round(150 * PX)])
+    line = scanned(tmp_path, batch, photo)
+    assert (line["outcome"], line["reason_code"]) == ("unreadable", Why.SERIAL_TO_TYPE), line["reason"]
     assert {unit: line["rows"][unit]["reading"] for unit in TICKED} == TICKED
     others = [place.unit for place in batch.layout.rows if place.unit not in TICKED]
     assert all(line["rows"][unit]["reading"] == "blank" for unit in others)

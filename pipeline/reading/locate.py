@@ -50,7 +50,7 @@ from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_reg
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outline import PhotoSheet, SheetWindow, outline_px_per_mm
 from pipeline.reading.refine import MIN_BORDERS, RANSAC_MM, border_model, borders_found, shift_mm
-from pipeline.reading.table import table_fits
+from pipeline.reading.table import cut_outlines, extended, fits_to, table_fits
 
 #: A sheet fills at least this share of the photo's shorter side (a photo from afar), at most all of its longer.
 SHEET_SHARE = 0.35
@@ -82,6 +82,12 @@ ANCHORED_STARTS = 3  # fits through two marks and the code a fit is grown from, 
 MISSING_MARK_MM = 35.0  # a mark no quarter showed is looked for this far round where the other three put it …
 SIZED_MARK_MM = 10.0  # … and first this far round where their sizes too put it (:func:`_through_sized`)
 BORDERS_FOUND = 0.6  # a template is the sheet's where this share of its box borders is found
+# A table the frame cut is looked for with its cut rules this many times as long as they show (up to 1.6: a column as
+# wide as the comment column off the picture), alike; from the best of those found at least CUT_SEED_SHARE of the
+# box borders, each on its own CUT_STEPS either way.
+CUT_STRETCHES = np.arange(1.0, 1.61, 0.04)
+CUT_SEED_SHARE = 0.3
+CUT_STEPS = np.arange(-0.12, 0.121, 0.04)
 REFIT_MARK_MM = 4.0  # a mark is looked for this near where the fit puts it (within ~0.5 mm: a fit through it)
 PITCH_MARGIN = 2  # a fit from the marks finds this many box borders more than one a row or a column over
 # Two marks fix the sheet along the line through them, not away from it: a tilt or a lens stretches the sheet a few
@@ -145,7 +151,7 @@ def locate_by_marks(
     _, matrix, template_hash, template = best
     model = ballot_model(template)
     layout = model.layout
-    fits = _refitted(image, matrix, model)
+    fits = refitted(image, matrix, model)
     for fit in fits:
         code = code_where_printed(image, fit, layout, _symbol_sizes(template, session))
         if code is not None and isinstance(code.sheet, SheetId) and _printed_from(code.sheet, template):
@@ -172,7 +178,7 @@ def _printed_from(sheet: SheetId, template: Template) -> bool:
     return (sheet.template_id, sheet.short_hash) == (template.id, template.short_hash())
 
 
-def _refitted(image: Gray, matrix: Matrix, model: BallotModel) -> list[Matrix]:
+def refitted(image: Gray, matrix: Matrix, model: BallotModel) -> list[Matrix]:
     """The fits the code and the serial are looked for through, from ``matrix``: the perspective through the four
     marks, where all four are found near where it puts them (the code lies by one of them), and the fit refitted in
     perspective to the box borders and the marks found (robustly, as :func:`~pipeline.reading.refine.
@@ -342,8 +348,33 @@ def table_fit(image: Gray, model: BallotModel) -> tuple[float, Matrix] | None:
         share = _borders_found(image, matrix, model)
         if share >= BORDERS_FOUND and (best is None or share > best[0]):
             best = (share, matrix)
+    if best is None:
+        best = _cut_table_fit(image, model)
     if best is None or _slipped(image, best[1], model, best[0]):
         return None
+    return best
+
+
+def _cut_table_fit(image: Gray, model: BallotModel) -> tuple[float, Matrix] | None:
+    """Where no whole table's outline fits: a table the frame cut (a photo taken tight, a column of it off the
+    picture; :func:`~pipeline.reading.table.cut_outlines`), its two rules running out of the picture taken as long
+    as CUT_STRETCHES say, alike first, then each on its own near the best (the frame crosses them at different
+    places where the sheet is turned in it). The fit finding the most box borders, at least BORDERS_FOUND."""
+    best: tuple[float, Matrix] | None = None
+    for outline, side in cut_outlines(image):
+        tried = [
+            (_borders_found(image, matrix, model), which, stretch)
+            for stretch in CUT_STRETCHES
+            for which, matrix in enumerate(fits_to(extended(outline, side, (stretch, stretch)), model))
+        ]
+        share, which, stretch = max(tried, key=lambda item: item[0], default=(0.0, 0, 1.0))
+        if share < CUT_SEED_SHARE:
+            continue
+        for first, second in itertools.product(stretch + CUT_STEPS, repeat=2):
+            matrix = list(fits_to(extended(outline, side, (first, second)), model))[which]
+            share = _borders_found(image, matrix, model)
+            if share >= BORDERS_FOUND and (best is None or share > best[0]):
+                best = (share, matrix)
     return best
 
 

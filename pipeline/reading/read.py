@@ -30,6 +30,7 @@ from pipeline.reading.locate import (
     code_legible_px_per_mm,
     locate_by_marks,
     marks_fit,
+    refitted,
     sheet_px_per_mm,
     table_fit,
 )
@@ -156,11 +157,12 @@ def _without_the_marks(
             if isinstance(grown, Alignment):
                 return grown
     # A steep photo taken tight: the marks out of the frame, and the code, small on the photo's far side, too rough a
-    # start to grow a fit over the boxes from (1 box of 34 found): the printed table's outline, checked against the
-    # code's corners as a fit through marks is.
+    # start to grow a fit over the boxes from (1 box of 34 found): the printed table's outline (where the frame cut it,
+    # its far side taken from the rules running out of the picture, millimetres off at the code beside it), refitted
+    # to the box borders found, checked against the code's corners as a fit through marks is.
     fitted = table_fit(image, model)
-    if fitted is not None:
-        by_table = aligned_by(image, fitted[1], found.qr, model.layout, settings.alignment, marks=0)
+    for matrix in refitted(image, fitted[1], model) if fitted is not None else []:
+        by_table = aligned_by(image, matrix, found.qr, model.layout, settings.alignment, marks=0)
         if isinstance(by_table, Alignment):
             return by_table
     return failure

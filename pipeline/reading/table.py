@@ -29,6 +29,7 @@ THRESHOLD_CONTRAST = 8  # grey levels print lies below its neighbourhood's mean
 TABLE_SHARE = 0.08  # a table's outline covers at least this share of the photo (a sheet filling a third of it)
 OUTLINES = 4  # the largest masses of print whose outlines are tried, at most
 TOUCHING_MM = 0.5  # rules whose ends lie this near another rule are one table's
+FRAME_SHARE = 0.01  # an outline's corner this near the image's edge (share of its shorter side): the frame cut it
 
 
 def tables_mm(layout: Layout) -> list[Matrix]:
@@ -111,13 +112,43 @@ def _clockwise(corners: Matrix) -> Matrix:
 def table_fits(image: Gray, model: BallotModel) -> Iterator[Matrix]:
     """Page mm → image px transforms putting one of ``model``'s tables (:func:`tables_mm`, once per template) on one
     of the outlines found, each of the four ways the sheet may lie (the caller checks each against the borders)."""
-    tables = model.derived("table.tables", lambda: tables_mm(model.layout))
-    if not tables:
+    if not model.derived("table.tables", lambda: tables_mm(model.layout)):
         return
     for outline in table_outlines(image):
-        for table in tables:
-            for turn in range(4):
-                corners = np.roll(outline, turn, axis=0)
-                yield np.asarray(
-                    cv2.getPerspectiveTransform(table.astype(np.float32), corners.astype(np.float32)), np.float64
-                )
+        yield from fits_to(outline, model)
+
+
+def cut_outlines(image: Gray) -> list[tuple[Matrix, int]]:
+    """The outlines (:func:`table_outlines`) one side of which lies along the image's edge, each with that side's
+    index (corners ``side`` and ``side + 1``): a table the frame cut, whose outline there is the frame's, not its
+    rule. The two corners there lie on the table's rules running out of the picture (:func:`extended`)."""
+    height, width = image.shape
+    near = FRAME_SHARE * min(height, width)
+    cut = []
+    for outline in table_outlines(image):
+        for side in range(4):
+            ends = outline[[side, (side + 1) % 4]]
+            for axis, far in ((0, width - 1), (1, height - 1)):
+                if np.all(ends[:, axis] <= near) or np.all(ends[:, axis] >= far - near):
+                    cut.append((outline, side))
+    return cut
+
+
+def extended(outline: Matrix, side: int, stretches: tuple[float, float]) -> Matrix:
+    """``outline`` with the two corners of its cut ``side`` moved out along the rules they end: each from the
+    table's corner at that rule's other end, ``stretches`` times as far (the table's rule that long in the image)."""
+    moved = outline.copy()
+    ends = ((side, (side - 1) % 4, stretches[0]), ((side + 1) % 4, (side + 2) % 4, stretches[1]))
+    for corner, other, stretch in ends:
+        moved[corner] = outline[other] + stretch * (outline[corner] - outline[other])
+    return moved
+
+
+def fits_to(outline: Matrix, model: BallotModel) -> Iterator[Matrix]:
+    """Page mm → image px transforms putting each of ``model``'s tables on ``outline``, each way the sheet may lie."""
+    for table in model.derived("table.tables", lambda: tables_mm(model.layout)):
+        for turn in range(4):
+            corners = np.roll(outline, turn, axis=0)
+            yield np.asarray(
+                cv2.getPerspectiveTransform(table.astype(np.float32), corners.astype(np.float32)), np.float64
+            )
