@@ -24,7 +24,7 @@ It prints ballots, fills and captures them with the simulator (a profile, and op
 Seeds. Seeds 1–999 are for tuning (every seed the README quotes from before issue 19, 7 to 505, is one):
 look at their failures, change the reader, run them again. Seeds from 1000 up are held out: run them only
 to report, never to decide what to change; a change made because a held-out seed failed makes that seed a tuning
-seed (1000-1005, 1007-1009, 1011-1013 and 1016 are, :data:`SPENT`), and the next report takes a new one (``--held-out``
+seed (1000-1005, 1007-1009, 1011-1014 and 1016 are, :data:`SPENT`), and the next report takes a new one (``--held-out``
 takes the report's, :data:`NEXT_HELD_OUT`). The README quotes both.
 
     .venv/bin/python -m benchmarks.accuracy [--ballots 60] [--profiles office,fax,phone,bad] [--seed 7]
@@ -64,9 +64,11 @@ from pipeline.store.database import open_store
 
 HELD_OUT_FROM = 1000
 #: Held-out seeds that showed a silent misread and were fixed on: tuning seeds since (README, "Seeds").
-SPENT = (*range(HELD_OUT_FROM, 1006), 1007, 1008, 1009, *range(1011, 1014), 1016)
+# 1014, the report of stops 31-35, decided against a change in stop 35 (the change reverted, its pages not looked at).
+SPENT = (*range(HELD_OUT_FROM, 1006), 1007, 1008, 1009, *range(1011, 1015), 1016)
 TUNING_SEEDS = [*range(1, HELD_OUT_FROM), *SPENT]
-NEXT_HELD_OUT = 1014  # the README's report: a seed never run before (1006 and 1010: reported, no change made on them)
+# The next report: a seed never run before (1006, 1010, 1015 and 1017: reported, no change made on them).
+NEXT_HELD_OUT = 1018
 PROFILES = ("office", "fax", "phone", "bad")
 # Every condition with the devices it is about (a subset of what it composes with, to stay within ~10 min).
 ALL_CONDITIONS: dict[str, tuple[str, ...]] = {
