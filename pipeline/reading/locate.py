@@ -50,7 +50,7 @@ from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_reg
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outline import PhotoSheet, SheetWindow, outline_px_per_mm
 from pipeline.reading.refine import MIN_BORDERS, RANSAC_MM, border_model, borders_found, shift_mm
-from pipeline.reading.table import cut_outlines, extended, fits_to, table_fits
+from pipeline.reading.table import cut_outlines, extended, fits_to, table_fits, table_outlines, tables_mm
 
 #: A sheet fills at least this share of the photo's shorter side (a photo from afar), at most all of its longer.
 SHEET_SHARE = 0.35
@@ -343,25 +343,29 @@ def table_fit(image: Gray, model: BallotModel) -> tuple[float, Matrix] | None:
     (:func:`~pipeline.reading.table.table_fits`), the one under which the largest share of its box borders is found,
     with that share: at least BORDERS_FOUND, and no fit a row or a column over finding as many (:func:`_slipped`).
     None where no fit does."""
+    if not model.derived("table.tables", lambda: tables_mm(model.layout)):
+        return None
+    outlines = table_outlines(image)
     best: tuple[float, Matrix] | None = None
-    for matrix in table_fits(image, model):
+    for matrix in table_fits(outlines, model):
         share = _borders_found(image, matrix, model)
         if share >= BORDERS_FOUND and (best is None or share > best[0]):
             best = (share, matrix)
     if best is None:
-        best = _cut_table_fit(image, model)
+        best = _cut_table_fit(image, cut_outlines(outlines, image.shape), model)
     if best is None or _slipped(image, best[1], model, best[0]):
         return None
     return best
 
 
-def _cut_table_fit(image: Gray, model: BallotModel) -> tuple[float, Matrix] | None:
+def _cut_table_fit(image: Gray, cut: list[tuple[Matrix, int]], model: BallotModel) -> tuple[float, Matrix] | None:
     """Where no whole table's outline fits: a table the frame cut (a photo taken tight, a column of it off the
-    picture; :func:`~pipeline.reading.table.cut_outlines`), its two rules running out of the picture taken as long
-    as CUT_STRETCHES say, alike first, then each on its own near the best (the frame crosses them at different
-    places where the sheet is turned in it). The fit finding the most box borders, at least BORDERS_FOUND."""
+    picture: ``cut``, :func:`~pipeline.reading.table.cut_outlines`), its two rules running out of the picture taken
+    as long as CUT_STRETCHES say, alike first, then each on its own near the best (the frame crosses them at
+    different places where the sheet is turned in it). The fit finding the most box borders, at least
+    BORDERS_FOUND."""
     best: tuple[float, Matrix] | None = None
-    for outline, side in cut_outlines(image):
+    for outline, side in cut:
         tried = [
             (_borders_found(image, matrix, model), which, stretch)
             for stretch in CUT_STRETCHES

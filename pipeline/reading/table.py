@@ -109,29 +109,31 @@ def _clockwise(corners: Matrix) -> Matrix:
     return np.asarray(np.roll(ordered, -first, axis=0), dtype=np.float64)
 
 
-def table_fits(image: Gray, model: BallotModel) -> Iterator[Matrix]:
+def table_fits(outlines: list[Matrix], model: BallotModel) -> Iterator[Matrix]:
     """Page mm → image px transforms putting one of ``model``'s tables (:func:`tables_mm`, once per template) on one
-    of the outlines found, each of the four ways the sheet may lie (the caller checks each against the borders)."""
-    if not model.derived("table.tables", lambda: tables_mm(model.layout)):
-        return
-    for outline in table_outlines(image):
+    of the ``outlines`` (:func:`table_outlines`), each of the four ways the sheet may lie (the caller checks each
+    against the borders)."""
+    for outline in outlines:
         yield from fits_to(outline, model)
 
 
-def cut_outlines(image: Gray) -> list[tuple[Matrix, int]]:
-    """The outlines (:func:`table_outlines`) one side of which lies along the image's edge, each with that side's
-    index (corners ``side`` and ``side + 1``): a table the frame cut, whose outline there is the frame's, not its
-    rule. The two corners there lie on the table's rules running out of the picture (:func:`extended`)."""
-    height, width = image.shape
+def cut_outlines(outlines: list[Matrix], shape: tuple[int, ...]) -> list[tuple[Matrix, int]]:
+    """The ``outlines`` (:func:`table_outlines` of an image of ``shape``) one side of which lies along the image's
+    edge, each with that side's index (corners ``side`` and ``side + 1``): a table the frame cut, whose outline there
+    is the frame's, not its rule. The two corners there lie on the table's rules running out of the picture
+    (:func:`extended`)."""
+    height, width = shape[:2]
     near = FRAME_SHARE * min(height, width)
-    cut = []
-    for outline in table_outlines(image):
-        for side in range(4):
-            ends = outline[[side, (side + 1) % 4]]
-            for axis, far in ((0, width - 1), (1, height - 1)):
-                if np.all(ends[:, axis] <= near) or np.all(ends[:, axis] >= far - near):
-                    cut.append((outline, side))
-    return cut
+
+    def on_the_edge(ends: Matrix) -> bool:
+        return any(
+            bool(np.all(ends[:, axis] <= near) or np.all(ends[:, axis] >= far - near))
+            for axis, far in ((0, width - 1), (1, height - 1))
+        )
+
+    return [
+        (outline, side) for outline in outlines for side in range(4) if on_the_edge(outline[[side, (side + 1) % 4]])
+    ]
 
 
 def extended(outline: Matrix, side: int, stretches: tuple[float, float]) -> Matrix:
