@@ -50,7 +50,7 @@ from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_reg
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outline import PhotoSheet, SheetWindow, outline_px_per_mm
 from pipeline.reading.refine import MIN_BORDERS, RANSAC_MM, border_model, borders_found, shift_mm
-from pipeline.reading.table import cut_outlines, extended, fits_to, table_fits, table_outlines, tables_mm
+from pipeline.reading.table import cut_outlines, extended, fit_to, fits_to, model_tables, table_outlines
 
 #: A sheet fills at least this share of the photo's shorter side (a photo from afar), at most all of its longer.
 SHEET_SHARE = 0.35
@@ -328,7 +328,7 @@ def _grown_from_two(
 
 def _from_the_table(image: Gray, templates: list[tuple[str, Template]]) -> tuple[float, Matrix, str, Template] | None:
     """Where no two marks fit a sheet (a photo taken tight and off-centre keeps one mark or none): the fit putting
-    a template's printed table on the outline of the table in the image (:func:`~pipeline.reading.table.table_fits`)
+    a template's printed table on the outline of the table in the image (:func:`~pipeline.reading.table.fits_to`)
     under which the largest share of its box borders is found, at least BORDERS_FOUND and not a row over."""
     best: tuple[float, Matrix, str, Template] | None = None
     for template_hash, template in templates:
@@ -340,14 +340,14 @@ def _from_the_table(image: Gray, templates: list[tuple[str, Template]]) -> tuple
 
 def table_fit(image: Gray, model: BallotModel) -> tuple[float, Matrix] | None:
     """Of the fits putting ``model``'s printed table on the outline of the table in the image
-    (:func:`~pipeline.reading.table.table_fits`), the one under which the largest share of its box borders is found,
+    (:func:`~pipeline.reading.table.fits_to`), the one under which the largest share of its box borders is found,
     with that share: at least BORDERS_FOUND, and no fit a row or a column over finding as many (:func:`_slipped`).
     None where no fit does."""
-    if not model.derived("table.tables", lambda: tables_mm(model.layout)):
+    if not model_tables(model):
         return None
     outlines = table_outlines(image)
     best: tuple[float, Matrix] | None = None
-    for matrix in table_fits(outlines, model):
+    for matrix in (matrix for outline in outlines for matrix in fits_to(outline, model)):
         share = _borders_found(image, matrix, model)
         if share >= BORDERS_FOUND and (best is None or share > best[0]):
             best = (share, matrix)
@@ -366,20 +366,32 @@ def _cut_table_fit(image: Gray, cut: list[tuple[Matrix, int]], model: BallotMode
     BORDERS_FOUND."""
     best: tuple[float, Matrix] | None = None
     for outline, side in cut:
-        tried = [
-            (_borders_found(image, matrix, model), which, stretch)
+        seeds = [
+            (
+                _borders_found(image, _cut_fit(table, outline, side, turn, (stretch, stretch)), model),
+                table,
+                turn,
+                stretch,
+            )
             for stretch in CUT_STRETCHES
-            for which, matrix in enumerate(fits_to(extended(outline, side, (stretch, stretch)), model))
+            for table in model_tables(model)
+            for turn in range(4)
         ]
-        share, which, stretch = max(tried, key=lambda item: item[0], default=(0.0, 0, 1.0))
+        share, table, turn, stretch = max(seeds, key=lambda seed: seed[0])
         if share < CUT_SEED_SHARE:
             continue
         for first, second in itertools.product(stretch + CUT_STEPS, repeat=2):
-            matrix = list(fits_to(extended(outline, side, (first, second)), model))[which]
+            matrix = _cut_fit(table, outline, side, turn, (float(first), float(second)))
             share = _borders_found(image, matrix, model)
             if share >= BORDERS_FOUND and (best is None or share > best[0]):
                 best = (share, matrix)
     return best
+
+
+def _cut_fit(table: Matrix, outline: Matrix, side: int, turn: int, stretches: tuple[float, float]) -> Matrix:
+    """``table`` (page mm) put on the cut ``outline`` turned by ``turn``, its ``side`` on the frame's edge moved out
+    by ``stretches`` (:func:`~pipeline.reading.table.extended`)."""
+    return fit_to(table, np.roll(extended(outline, side, stretches), turn, axis=0))
 
 
 def _slipped(image: Gray, matrix: Matrix, model: BallotModel, share: float) -> bool:

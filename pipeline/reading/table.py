@@ -109,14 +109,6 @@ def _clockwise(corners: Matrix) -> Matrix:
     return np.asarray(np.roll(ordered, -first, axis=0), dtype=np.float64)
 
 
-def table_fits(outlines: list[Matrix], model: BallotModel) -> Iterator[Matrix]:
-    """Page mm → image px transforms putting one of ``model``'s tables (:func:`tables_mm`, once per template) on one
-    of the ``outlines`` (:func:`table_outlines`), each of the four ways the sheet may lie (the caller checks each
-    against the borders)."""
-    for outline in outlines:
-        yield from fits_to(outline, model)
-
-
 def cut_outlines(outlines: list[Matrix], shape: tuple[int, ...]) -> list[tuple[Matrix, int]]:
     """The ``outlines`` (:func:`table_outlines` of an image of ``shape``) one side of which lies along the image's
     edge, each with that side's index (corners ``side`` and ``side + 1``): a table the frame cut, whose outline there
@@ -146,11 +138,19 @@ def extended(outline: Matrix, side: int, stretches: tuple[float, float]) -> Matr
     return moved
 
 
+def model_tables(model: BallotModel) -> list[Matrix]:
+    """``model``'s tables (:func:`tables_mm`), found once per template."""
+    return model.derived("table.tables", lambda: tables_mm(model.layout))
+
+
+def fit_to(table: Matrix, corners: Matrix) -> Matrix:
+    """Page mm → image px putting ``table``'s corners (page mm) on ``corners`` (image px), in turn."""
+    return np.asarray(cv2.getPerspectiveTransform(table.astype(np.float32), corners.astype(np.float32)), np.float64)
+
+
 def fits_to(outline: Matrix, model: BallotModel) -> Iterator[Matrix]:
-    """Page mm → image px transforms putting each of ``model``'s tables on ``outline``, each way the sheet may lie."""
-    for table in model.derived("table.tables", lambda: tables_mm(model.layout)):
+    """Page mm → image px transforms putting each of ``model``'s tables on ``outline``, each of the four ways the
+    sheet may lie (the caller checks each against the borders)."""
+    for table in model_tables(model):
         for turn in range(4):
-            corners = np.roll(outline, turn, axis=0)
-            yield np.asarray(
-                cv2.getPerspectiveTransform(table.astype(np.float32), corners.astype(np.float32)), np.float64
-            )
+            yield fit_to(table, np.roll(outline, turn, axis=0))
