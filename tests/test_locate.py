@@ -655,6 +655,17 @@ def test_three_marks_and_the_code_fit_the_page_whichever_corner_is_cut_off(batch
     assert min(worst) < 0.5, (missing, sorted(worst)[:3])  # px: the true fit is among them
 
 
+def test_one_mark_found_twice_on_one_spot_makes_no_fit_and_no_internal_error(batch: Batch) -> None:
+    """A code-cut office scan (tuning seed 23) had one corner's mark among the candidates twice, on one spot at two
+    sizes, in a row with another: three marks taken together laid the page on a line, and sizing that fit inverted a
+    singular matrix, so the page was stored as an internal error. A fit without an inverse fits no sheet."""
+    spot = np.array([2346.5, 227.5])
+    marks = [Mark(spot, 49.0), Mark(spot.copy(), 35.0), Mark(np.array([2345.6, 381.4]), 35.1)]
+    blank = np.full((3508, 2480), 255, np.uint8)
+    fits = list(_fits(blank, marks, batch.layout, 3))
+    assert all(abs(np.linalg.det(fit)) > 1e-6 for fit in fits)
+
+
 def test_two_marks_and_the_code_fit_the_sheet_when_the_other_two_are_cut_off(batch: Batch) -> None:
     """Issue 19 (marks-cut phone photos with the two bottom marks off the frame, refused as marks missing where the
     code's corners alone, extrapolated over a lens's barrel distortion, put even the nearest boxes beyond the

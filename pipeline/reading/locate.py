@@ -726,17 +726,23 @@ def _through_sized(present: list[tuple[int, Mark]], marks_mm: Matrix) -> Matrix 
 
 
 def _sized_alike(matrix: Matrix, present: list[tuple[int, Mark]]) -> bool:
-    """The fit's scale at each mark is the mark's own size over 7 mm, within a quarter."""
+    """The fit's scale at each mark is the mark's own size over 7 mm, within a quarter. A fit that lays the page
+    on a line (one mark found twice on one spot, or candidates in a row) has no scale and fits no sheet."""
     for _, mark in present:
         scale = _scale_at(matrix, mark.centre)
-        if not 0.75 <= mark.side / (MARK_SIZE * scale) <= 1.33:
+        if not scale or not 0.75 <= mark.side / (MARK_SIZE * scale) <= 1.33:
             return False
     return True
 
 
 def _scale_at(matrix: Matrix, pixel: npt.NDArray[np.float64]) -> float:
-    """Image px per page mm near ``pixel`` (the square root of the transform's local area scale)."""
-    x, y = _to_image(np.asarray(np.linalg.inv(matrix), dtype=np.float64), pixel.reshape(1, 2))[0]
+    """Image px per page mm near ``pixel`` (the square root of the transform's local area scale); 0 where the
+    transform has no inverse (it lays the page on a line or a point)."""
+    try:
+        inverse = np.asarray(np.linalg.inv(matrix), dtype=np.float64)
+    except np.linalg.LinAlgError:
+        return 0.0
+    x, y = _to_image(inverse, pixel.reshape(1, 2))[0]
     steps = _to_image(matrix, [(x, y), (x + 1.0, y), (x, y + 1.0)])
     across, down = steps[1] - steps[0], steps[2] - steps[0]
     return float(np.sqrt(abs(across[0] * down[1] - across[1] * down[0])))
