@@ -11,6 +11,7 @@ from pipeline.reading.classify import (
     LINE_EXCESS,
     LINE_HIDES,
     STROKE_CORE_MM2,
+    STRUCK_REACH_MM,
     THIN_MM,
     Page,
     RowReading,
@@ -33,8 +34,21 @@ OPTIONS = ("满意", "基本满意", "不满意")
 def row(
     *fills: float, outside: tuple[float, ...] = (0.0, 0.0, 0.0), shift: float = 0.0, match: float = 0.9
 ) -> list[BoxScore]:
+    # With no ink around it, a box's ink runs nowhere past it (``outside_reach`` 0); with some, how far is unknown.
     return [
-        BoxScore("文化馆", option, index, fill, outside[index], fill, 0.8 if fill else 0.0, 0.0, shift, match)
+        BoxScore(
+            "文化馆",
+            option,
+            index,
+            fill,
+            outside[index],
+            fill,
+            0.8 if fill else 0.0,
+            0.0,
+            shift,
+            match,
+            outside_reach=0.0 if outside[index] == 0 else 99.0,
+        )
         for index, (option, fill) in enumerate(zip(OPTIONS, fills, strict=True))
     ]
 
@@ -311,6 +325,26 @@ def test_a_mark_struck_over_with_loops_on_a_sheet_of_ticks_is_asked_about() -> N
     assert sheet(replace(loops, outside=0.05), tick)["loops"].choice == "满意"
     fill = replace(row(0.95, 0, 0)[0], outside=0.03)
     assert sheet(loops, fill)["loops"].choice == "满意"
+
+
+def test_a_heavy_mark_running_on_past_its_box_on_a_sheet_of_ticks_is_asked_about() -> None:
+    """Tuning seed 31, erasure fax: a tick struck out with a coil slanted out of the box's corner (fill 0.69, middle
+    0.87, 0.057 of its ring inked, 2.1 mm past the border), on a sheet of ticks, was read 满意 where the voter meant
+    弃权: just under every share the other rules ask at. How far its ink runs past the box (STRUCK_REACH_MM) is the
+    coil's; a box filled in keeps its strokes within it. On a sheet whose voter fills boxes in, their hand judges."""
+
+    def sheet(mark: BoxScore, usual: BoxScore) -> RowReading:
+        rows = [replace(score, unit="coil") for score in [mark, *row(0, 0, 0)[1:]]]
+        for index in range(4):
+            rows += [replace(score, unit=f"r{index}") for score in [usual, *row(0, 0, 0)[1:]]]
+        return next(result for result in classify_page(rows, SETTINGS) if result.unit == "coil")
+
+    tick = replace(row(0.25, 0, 0)[0], outside=0.025, centre=0.35, outside_reach=3.0)
+    coil = replace(row(0.69, 0, 0)[0], outside=0.057, centre=0.87, darkness=0.85, outside_reach=2.125)
+    assert (sheet(coil, tick).reading, sheet(coil, tick).reason) == ("pending", RowWhy.SCRIBBLED)
+    assert sheet(replace(coil, outside_reach=STRUCK_REACH_MM - 0.125), tick).choice == "满意"  # filled within it
+    fill = replace(row(0.9, 0, 0)[0], outside=0.03, centre=1.0, outside_reach=2.0)
+    assert sheet(coil, fill).choice == "满意"
 
 
 def test_an_overvote_of_two_light_marks_may_be_an_erasure() -> None:
