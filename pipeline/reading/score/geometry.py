@@ -34,6 +34,10 @@ from pipeline.reading.score.result import (
 OUTLINE_PAD_MM = 0.5  # paper either side of the printed border in the template it is searched with
 TEMPLATE_DILATE_MM = 0.5  # printed ink is masked this much wider than drawn (blur, residual misfit)
 BACKGROUND_MM = 7.0  # paper white is looked for this far around each pixel: wider than a filled box
+# … and this far where the box itself looks like paper darker than the paper around it: a box blackened in a hurry,
+# its ink spilling past the border all round (BOX_SIZE + 2 × SPILL_MM, and a millimetre more), is wider than
+# BACKGROUND_MM, and a closing takes for paper any ink its window fits in (:func:`~.patch.paper_level`).
+BROAD_BACKGROUND_MM = 11.0
 BLUR_MM = (0.0, 0.15, 0.3, 0.45, 0.6, 0.8)  # how soft the scan may be: σ of the printed lines' blur
 HALO_BAND_MM = 1.2  # the blur is measured on the scan this far around the printed lines
 HALO_SAMPLE_STEP = 2  # every other pixel there is plenty to tell the blurs apart (~2400 of them)
@@ -43,6 +47,19 @@ NEAR_LINE_MM = 0.125  # ``encircled`` sees ink from one patch pixel beside a pri
 EDGE_MM = 0.6  # ``edge`` looks this far either side of the border's solid core (beyond NEAR_LINE_MM of the line)
 RULE_DRAWN = 0.4  # a row of the blank this dark across the patch beside the box is one of the table's rules …
 RULE_SEARCH_MM = 2.0  # … which may show this far off its place next to a box (folds, a feed that slipped)
+
+
+@dataclass(frozen=True)
+class PaperWindow:
+    """Where a box's paper level is looked for: a coarse patch at PAPER_PX_PER_MM reaching half a window (and a little
+    more) beyond the box's patch, so that no window is cut short by its edge, and the closing's window."""
+
+    origin: tuple[float, float]  # mm of the paper patch's top-left pixel centre
+    size: int  # paper patch side in px at PAPER_PX_PER_MM
+    kernel: npt.NDArray[np.uint8]
+
+    def moved(self, dx: float, dy: float) -> PaperWindow:
+        return replace(self, origin=(self.origin[0] + dx, self.origin[1] + dy))
 
 
 @dataclass(frozen=True)
@@ -65,9 +82,8 @@ class Geometry:
     plain_sample: npt.NDArray[np.intp]  # flat indices of every NOISE_SAMPLE_STEP-th pixel of interior and ring
     box_px: tuple[int, int, int, int]  # the box's left, top, right, bottom edges in patch pixels
     sides: Floats  # where the printed border's left, top, right and bottom lines lie (:func:`border_sides`)
-    paper_origin: tuple[float, float]  # mm of the paper patch's top-left pixel centre
-    paper_size: int  # paper patch side in px at PAPER_PX_PER_MM
-    background_kernel: npt.NDArray[np.uint8]
+    paper: PaperWindow  # the paper level's patch and window (BACKGROUND_MM) …
+    broad: PaperWindow  # … and where the box looks like darker paper, BROAD_BACKGROUND_MM's
     background_blur: int
     halos: Floats  # per BLUR_MM: the printed ink as a scan that soft shows it, in darkness units
     halo_band: npt.NDArray[np.intp]  # flat indices of every HALO_SAMPLE_STEP-th pixel around the printed lines
@@ -159,14 +175,6 @@ def _box_geometry(blank: Gray, rect: Rect) -> Geometry:
     pad, search = round(OUTLINE_PAD_MM * PATCH_PX_PER_MM), round(SEARCH_MM * PATCH_PX_PER_MM)
     top, bottom = int(rows.min()) - pad, int(rows.max()) + pad + 1
     left, right = int(columns.min()) - pad, int(columns.max()) + pad + 1
-    # The paper patch reaches half a background window beyond the patch, so that the closing's window is
-    # never cut short by the patch's edge (where it would take a shadow's gradient for ink).
-    # Half a window and a little more, so that the patch's pixel centres fall where cv2.resize puts them when
-    # the paper level is enlarged to the patch (see :func:`~.patch.enlarged`).
-    reach = BACKGROUND_MM / 2 + (1.0 + PAPER_ENLARGED_AT) / PAPER_PX_PER_MM
-    paper_origin = (origin[0] - reach, origin[1] - reach)
-    paper_size = round((size / PATCH_PX_PER_MM + 2 * reach) * PAPER_PX_PER_MM)
-    background = round(BACKGROUND_MM * PAPER_PX_PER_MM) | 1
     halos, halo_band = _halos(printed, outline > 0.5, inside(-(RING_GAP_MM + RING_MM)))
     box_px = (
         round((rect.x - xs[0, 0]) * PATCH_PX_PER_MM),
@@ -192,9 +200,8 @@ def _box_geometry(blank: Gray, rect: Rect) -> Geometry:
         np.flatnonzero(interior | ring)[::NOISE_SAMPLE_STEP],
         box_px,
         border_sides(printed, box_px),
-        paper_origin,
-        paper_size,
-        np.asarray(cv2.getStructuringElement(cv2.MORPH_RECT, (background, background)), dtype=np.uint8),
+        _paper_window(origin, size, BACKGROUND_MM),
+        _paper_window(origin, size, BROAD_BACKGROUND_MM),
         round(2.0 * PAPER_PX_PER_MM),
         halos,
         halo_pixels,
@@ -206,6 +213,20 @@ def _box_geometry(blank: Gray, rect: Rect) -> Geometry:
         *_rules(printed, box_px),
         _past(size, box_px),
         np.flatnonzero(~inside(-(RING_GAP_MM + RING_MM)) & ~printed_mask)[::NOISE_SAMPLE_STEP],
+    )
+
+
+def _paper_window(origin: tuple[float, float], size: int, window_mm: float) -> PaperWindow:
+    """The paper patch of a box's patch (``origin``, ``size``) for a closing over ``window_mm``. It reaches half a
+    window beyond the box's patch, so that the closing's window is never cut short by the patch's edge (where it
+    would take a shadow's gradient for ink), and a little more, so that the box's patch's pixel centres fall where
+    cv2.resize puts them when the paper level is enlarged to it (:func:`~.patch.enlarged`)."""
+    reach = window_mm / 2 + (1.0 + PAPER_ENLARGED_AT) / PAPER_PX_PER_MM
+    window = round(window_mm * PAPER_PX_PER_MM) | 1
+    return PaperWindow(
+        (origin[0] - reach, origin[1] - reach),
+        round((size / PATCH_PX_PER_MM + 2 * reach) * PAPER_PX_PER_MM),
+        np.asarray(cv2.getStructuringElement(cv2.MORPH_RECT, (window, window)), dtype=np.uint8),
     )
 
 

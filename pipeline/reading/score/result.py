@@ -58,14 +58,15 @@ from pipeline.ballot.layout import BOX_LINE_WIDTH
 from pipeline.reading.model import BLANK_PX_PER_MM
 
 #: Stored with every page read: raised whenever a score of some box could change for the same image.
-SCORER_VERSION = 20  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
+SCORER_VERSION = 21  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
 # fits; 8: lines; 9: lines looked for 1 mm beside their course, never hiding a mark-wide band, and bent;
 # 10: outside_from_below, joined_below; 11: … only from strokes running on across the rule into the row below; lines
 # along the table's rules, off their place, taken for print; 12: border_hidden (grey scans only);
 # 13: faint_stroke, line_over; 14: outside_darkness; 15: bilevel; 16: core, line_excess; half-step line flanks;
 # 17: border_hidden on bilevel scans, from BILEVEL_HIDDEN; 18: outside_reach, ink_span; paper noise under 0.5;
 # 19: faint_stroke from a stroke in a grainy photo's grain, in rows with no ink; 20: … from pieces of a stroke the
-# printed lines cut apart, in boxes with no ink on quiet paper
+# printed lines cut apart, in boxes with no ink on quiet paper; 21: the paper over BROAD_BACKGROUND_MM too, where the
+# box looks like darker paper than around it
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 RING_MM = 2.0  # width of the "just around the box" ring

@@ -267,7 +267,7 @@ def _found(image: Gray, matrices: Sequence[npt.NDArray[np.float64]], boxes: Geom
         geometry = boxes[(box.unit, box.option)]
         patch = sample_patch(image, matrix, geometry)
         response = border_response(patch, geometry)
-        patches.append((box, geometry, paper_level(image, matrix, geometry) - patch))
+        patches.append((box, geometry, paper_level(image, matrix, geometry, patch) - patch))
         responses.append(response)
     peaks = [np.unravel_index(int(np.argmax(r)), r.shape) for r in responses]
     row_y = int(statistics.median(int(p[0]) for p in peaks))
@@ -660,7 +660,8 @@ def _moved(geometry: Geometry, offset: tuple[float, float] | None) -> Geometry:
     return replace(
         geometry,
         origin=(geometry.origin[0] + dx, geometry.origin[1] + dy),
-        paper_origin=(geometry.paper_origin[0] + dx, geometry.paper_origin[1] + dy),
+        paper=geometry.paper.moved(dx, dy),
+        broad=geometry.broad.moved(dx, dy),
     )
 
 
