@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from fpdf import FPDF
 from PIL import Image
 
 from pipeline.ballot.template import Template
@@ -76,6 +77,25 @@ def test_a_fax_is_read_at_the_resolution_its_file_states(
         height, width = page.image.shape
         assert height / width == pytest.approx(297 / 210, abs=0.02)  # square pixels again
         assert_read_right(read(batch, page))
+
+
+def test_a_fax_delivered_as_a_pdf_is_read_at_the_resolution_its_page_draws_it(tmp_path: Path, batch: Batch) -> None:
+    """A fax server delivers a standard fax as a PDF page with the fax's image (204 × 98 dpi) drawn over the whole
+    page: only the page's drawing of it says its pixels are twice as tall as wide. Read with square pixels again (the
+    page was taken at its width's resolution, squashed to half its height)."""
+    fax = as_fax(ticked(batch), 204.0, 98.0)
+    image = tmp_path / "fax.png"
+    Image.fromarray(fax).convert("1").save(image)
+    width_mm, height_mm = fax.shape[1] / 204.0 * 25.4, fax.shape[0] / 98.0 * 25.4
+    document = FPDF(unit="mm", format=(width_mm, height_mm))
+    document.add_page()
+    document.image(str(image), x=0, y=0, w=width_mm, h=height_mm)
+    document.output(str(tmp_path / "fax.pdf"))
+    [page] = list(iter_pages(tmp_path / "fax.pdf"))
+    assert isinstance(page, ScanPage) and page.dpi == pytest.approx(204.0, abs=0.5)
+    height, width = page.image.shape
+    assert height / width == pytest.approx(297 / 210, abs=0.02)
+    assert_read_right(read(batch, page))
 
 
 def test_a_standard_fax_that_states_no_resolution_is_known_by_its_shape(tmp_path: Path, batch: Batch) -> None:

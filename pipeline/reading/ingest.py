@@ -305,8 +305,12 @@ def _read_pdf_page(path: Path, page_no: int) -> ScanPage | UnreadablePageImage:
                 turns = page.get_rotation() // 90 % 4
                 if turns:  # the page is shown turned (/Rotate, clockwise): so is the scan on it
                     pixels, jpeg = np.ascontiguousarray(np.rot90(pixels, -turns)), None
-                dpi = pixels.shape[1] / (width_pt / 72.0) if width_pt else None
-                return ScanPage(source, page_no, pixels, dpi, jpeg)
+                drawn = _drawn_resolution(images[0], turns)
+                if drawn is None:  # drawn turned or sheared: its width over the page's, its pixels taken as square
+                    dpi = pixels.shape[1] / (width_pt / 72.0) if width_pt else None
+                    return ScanPage(source, page_no, pixels, dpi, jpeg)
+                square, dpi = square_pixels(pixels, drawn)
+                return ScanPage(source, page_no, square, dpi, jpeg if square is pixels else None)
         bitmap = page.render(scale=VECTOR_RENDER_DPI / 72.0, grayscale=True)
         pixels = np.array(bitmap.to_numpy(), dtype=np.uint8).reshape(bitmap.height, -1)[:, : bitmap.width]
         return ScanPage(source, page_no, pixels.copy(), VECTOR_RENDER_DPI)
@@ -314,6 +318,22 @@ def _read_pdf_page(path: Path, page_no: int) -> ScanPage | UnreadablePageImage:
         return UnreadablePageImage(source, page_no, PageReason.of(Why.PDF_PAGE_DAMAGED, page=page_no, error=str(error)))
     finally:
         document.close()
+
+
+def _drawn_resolution(image_object: object, turns: int) -> Resolution:
+    """The (x, y) dpi a page's image is shown at (its pixels over the rectangle the page draws it in, as the page is
+    shown: ``turns`` quarter turns), or None where the page draws it turned or sheared, or the PDF says nothing
+    usable. A fax server's PDF draws a standard fax (204 × 98 dpi) over the whole page: its pixels twice as tall as
+    they are wide, which only the page's drawing of it says."""
+    try:
+        a, b, c, d, _, _ = image_object.get_matrix().get()  # type: ignore[attr-defined]
+        width_px, height_px = image_object.get_px_size()  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - pdfium raises several types for odd images; the width alone still serves
+        return None
+    if b or c or not a or not d or not width_px or not height_px:
+        return None
+    x, y = width_px / (abs(a) / 72.0), height_px / (abs(d) / 72.0)
+    return _resolution((y, x) if turns % 2 else (x, y))
 
 
 def _embedded_image(image_object: object) -> tuple[Gray, bytes | None] | None:
