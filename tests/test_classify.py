@@ -331,7 +331,8 @@ def test_a_heavy_mark_running_on_past_its_box_on_a_sheet_of_ticks_is_asked_about
     """Tuning seed 31, erasure fax: a tick struck out with a coil slanted out of the box's corner (fill 0.69, middle
     0.87, 0.057 of its ring inked, 2.1 mm past the border), on a sheet of ticks, was read 满意 where the voter meant
     弃权: just under every share the other rules ask at. How far its ink runs past the box (STRUCK_REACH_MM) is the
-    coil's; a box filled in keeps its strokes within it. On a sheet whose voter fills boxes in, their hand judges."""
+    coil's, covering far more than the voter's ticks (STRUCK_HEAVIER); a box filled in keeps its strokes within it. On
+    a sheet whose voter fills boxes in, or marks every row alike with a thick pen, their hand judges."""
 
     def sheet(mark: BoxScore, usual: BoxScore) -> RowReading:
         rows = [replace(score, unit="coil") for score in [mark, *row(0, 0, 0)[1:]]]
@@ -345,6 +346,9 @@ def test_a_heavy_mark_running_on_past_its_box_on_a_sheet_of_ticks_is_asked_about
     assert sheet(replace(coil, outside_reach=STRUCK_REACH_MM - 0.125), tick).choice == "满意"  # filled within it
     fill = replace(row(0.9, 0, 0)[0], outside=0.03, centre=1.0, outside_reach=2.0)
     assert sheet(coil, fill).choice == "满意"
+    # A thick pen's crosses on a soft photo, all alike, run as far past their boxes (tuning seed 41, phone): read.
+    cross = replace(row(0.57, 0, 0)[0], outside=0.02, centre=0.85, outside_reach=1.75)
+    assert sheet(replace(cross, fill=0.61), cross).choice == "满意"
 
 
 def test_an_overvote_of_two_light_marks_may_be_an_erasure() -> None:

@@ -502,7 +502,7 @@ def classify_row(
         # marks them heavily) and spills past them filled this one; on a sheet marked otherwise, or where this one
         # spills further than the voter's other heavy marks do, it is a mark struck out with loops, the row
         # perhaps meant 弃权.
-        if is_heavy(marked[0], settings) and spills_past(marked[0], heavy_elsewhere, settings):
+        if is_heavy(marked[0], settings) and spills_past(marked[0], heavy_elsewhere, marks_elsewhere, settings):
             return pending(RowWhy.SCRIBBLED)
         if struck_over(marked[0], marks_elsewhere, settings):
             return pending(RowWhy.SCRIBBLED)
@@ -621,21 +621,31 @@ def struck_over(score: BoxScore, marks_elsewhere: Sequence[BoxScore], settings: 
 #: On a sheet whose voter does not fill boxes in, a heavy mark (not blackened whole) whose ink runs this far past its
 #: box or farther runs on past it as the coil of a mark struck out does (1.7–4.3 mm past the box's sides; as little
 #: as 0.06 of the ring around the box: a coil slanted out of one corner), where a box filled in keeps its strokes
-#: within the box or turns them just past its border.
+#: within the box or turns them just past its border …
 STRUCK_REACH_MM = 1.5
+#: … where it covers this many times what the voter's other marks do, as a median (loops over a tick cover two to
+#: three times the tick's fill): a thick pen's crosses, all alike, run as far past their boxes on a soft photo
+#: (tuning seed 41, phone: fill 0.55–0.68 on one sheet, 1.4–1.9 mm past the box).
+STRUCK_HEAVIER = 2.0
 
 
-def spills_past(score: BoxScore, heavy_elsewhere: Sequence[BoxScore], settings: ReadingSettings) -> bool:
+def spills_past(
+    score: BoxScore, heavy_elsewhere: Sequence[BoxScore], marks_elsewhere: Sequence[BoxScore], settings: ReadingSettings
+) -> bool:
     """Whether a heavy mark's ink runs on past its box (beside it, ``marks.outside``, or straight past its sides,
     ``marks.crossing``) further than the voter's way: with HAND_MARKS or more heavy marks on the sheet's other rows,
     beyond their median by ``marks.outside`` beside the box (not beyond their most: a voter may strike out two
-    rows), or crossing where they do not; with fewer, also where it reaches STRUCK_REACH_MM past the box (tuning
-    seed 31, erasure fax: a tick struck out with a coil, 0.057 of its ring inked, 2.1 mm past the box, was read
-    满意 on a sheet of ticks)."""
+    rows), or crossing where they do not; with fewer, also where it reaches STRUCK_REACH_MM past the box covering
+    STRUCK_HEAVIER times what the voter's other marks do (or they are too few to tell; tuning seed 31, erasure fax: a
+    tick struck out with a coil, 0.057 of its ring inked, 2.1 mm past the box, fill 0.69 against their 0.24, was
+    read 满意 on a sheet of ticks)."""
     marks = settings.marks
     crosses = score.crossing >= marks.crossing
     if len(heavy_elsewhere) < HAND_MARKS:
-        return crosses or score.outside >= marks.outside or score.outside_reach >= STRUCK_REACH_MM
+        heavier = len(marks_elsewhere) < HAND_MARKS or score.fill >= STRUCK_HEAVIER * statistics.median(
+            other.fill for other in marks_elsewhere
+        )
+        return crosses or score.outside >= marks.outside or (score.outside_reach >= STRUCK_REACH_MM and heavier)
     usual_outside = statistics.median(other.outside for other in heavy_elsewhere)
     usual_crossing = statistics.median(other.crossing for other in heavy_elsewhere)
     return score.outside >= usual_outside + marks.outside or (crosses and usual_crossing < marks.crossing)
