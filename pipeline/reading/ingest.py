@@ -34,6 +34,7 @@ FAX_WIDTH_PX = (1600, 1800)  # what a fax line measures, cropped or padded a lit
 
 Resolution = tuple[float, float] | None
 VECTOR_RENDER_DPI = 200.0
+DRAWN_SQUARE = 1e-3  # an image drawn with this little turn or shear (of its size) is drawn upright
 
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 
@@ -330,7 +331,7 @@ def _drawn_resolution(image_object: object, turns: int) -> Resolution:
         width_px, height_px = image_object.get_px_size()  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - pdfium raises several types for odd images; the width alone still serves
         return None
-    if b or c or not a or not d or not width_px or not height_px:
+    if abs(b) + abs(c) > DRAWN_SQUARE * (abs(a) + abs(d)) or not a or not d or not width_px or not height_px:
         return None
     x, y = width_px / (abs(a) / 72.0), height_px / (abs(d) / 72.0)
     return _resolution((y, x) if turns % 2 else (x, y))
