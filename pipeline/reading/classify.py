@@ -23,7 +23,7 @@ from typing import Literal
 from pipeline.common.reasons import BoxSeen, RowWhy
 from pipeline.reading.score import INK_LEVEL, PATCH_PX_PER_MM, BoxScore
 from pipeline.reading.score.ink import HYSTERESIS
-from pipeline.reading.score.result import FAINT_STROKE_MM, SEARCH_MM, SPILL_MM
+from pipeline.reading.score.result import FAINT_STROKE_MM, SEARCH_MM, SPILL_MM, UNMEASURED_MM
 from pipeline.reading.settings import ReadingSettings
 
 BoxClass = Literal["marked", "circled", "marginal", "unmarked"]
@@ -645,7 +645,8 @@ def spills_past(
         heavier = len(marks_elsewhere) < HAND_MARKS or score.fill >= STRUCK_HEAVIER * statistics.median(
             other.fill for other in marks_elsewhere
         )
-        return crosses or score.outside >= marks.outside or (score.outside_reach >= STRUCK_REACH_MM and heavier)
+        runs_on = STRUCK_REACH_MM <= score.outside_reach < UNMEASURED_MM  # not measured on an office form's boxes
+        return crosses or score.outside >= marks.outside or (runs_on and heavier)
     usual_outside = statistics.median(other.outside for other in heavy_elsewhere)
     usual_crossing = statistics.median(other.crossing for other in heavy_elsewhere)
     return score.outside >= usual_outside + marks.outside or (crosses and usual_crossing < marks.crossing)

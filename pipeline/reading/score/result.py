@@ -69,6 +69,7 @@ SCORER_VERSION = 21  # 2: outside_below; 3: back print; 4: rows at own size; 5: 
 # box looks like darker paper than around it
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
+UNMEASURED_MM = 99.0  # a length a scorer did not measure (scores stored before it, an office form's boxes)
 RING_MM = 2.0  # width of the "just around the box" ring
 #: A box blackened in a hurry spills ink this far past its border at most: ink this near is its own mark's where it runs
 #: on out (``outside_reach``), and a box covered whole whose ink stays this near is blackened, not struck out.
@@ -120,5 +121,5 @@ class BoxScore:
     bilevel: bool = False
     core: float = 0.0
     line_excess: float = 0.0
-    outside_reach: float = 99.0  # unknown: farther than any patch reaches
-    ink_span: float = 99.0  # unknown: as wide as any mark
+    outside_reach: float = UNMEASURED_MM  # unknown: farther than any patch reaches
+    ink_span: float = UNMEASURED_MM  # unknown: as wide as any mark
