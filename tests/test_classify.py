@@ -24,7 +24,7 @@ from pipeline.reading.classify import (
     page_of,
 )
 from pipeline.reading.score import INK_LEVEL, BoxScore
-from pipeline.reading.score.result import FAINT_STROKE_MM, SEARCH_MM, SPILL_MM
+from pipeline.reading.score.result import FAINT_STROKE_MM, SEARCH_MM, SPILL_MM, UNMEASURED_MM
 from pipeline.reading.settings import ReadingSettings
 
 SETTINGS = ReadingSettings()
@@ -47,7 +47,7 @@ def row(
             0.0,
             shift,
             match,
-            outside_reach=0.0 if outside[index] == 0 else 99.0,
+            outside_reach=0.0 if outside[index] == 0 else UNMEASURED_MM,
         )
         for index, (option, fill) in enumerate(zip(OPTIONS, fills, strict=True))
     ]
@@ -349,6 +349,8 @@ def test_a_heavy_mark_running_on_past_its_box_on_a_sheet_of_ticks_is_asked_about
     # A thick pen's crosses on a soft photo, all alike, run as far past their boxes (tuning seed 41, phone): read.
     cross = replace(row(0.57, 0, 0)[0], outside=0.02, centre=0.85, outside_reach=1.75)
     assert sheet(replace(cross, fill=0.61), cross).choice == "满意"
+    # Where the reach was not measured (an office form's boxes), the other rules alone judge.
+    assert sheet(replace(coil, outside_reach=UNMEASURED_MM), tick).choice == "满意"
 
 
 def test_an_overvote_of_two_light_marks_may_be_an_erasure() -> None:

@@ -190,9 +190,8 @@ def test_the_paper_level_is_enlarged_onto_the_patch_pixel_centres(model: BallotM
         expected = cv2.warpAffine(
             paper, to_coarse, (geometry.size, geometry.size), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         )
-        assert (
-            float(np.abs(enlarged(paper, geometry, geometry.paper) - expected).max()) < 0.05
-        )  # of grey levels 150–250
+        error = np.abs(enlarged(paper, geometry, geometry.paper) - expected)
+        assert float(error.max()) < 0.05  # of grey levels 150–250
 
 
 def back_text(box: Geometry, darkness: float, *, rows: tuple[int, ...] = (0,)) -> np.ndarray:
