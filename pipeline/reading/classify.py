@@ -642,14 +642,19 @@ def spills_past(
     marks = settings.marks
     crosses = score.crossing >= marks.crossing
     if len(heavy_elsewhere) < HAND_MARKS:
-        heavier = len(marks_elsewhere) < HAND_MARKS or score.fill >= STRUCK_HEAVIER * statistics.median(
-            other.fill for other in marks_elsewhere
-        )
         runs_on = STRUCK_REACH_MM <= score.outside_reach < UNMEASURED_MM  # not measured on an office form's boxes
-        return crosses or score.outside >= marks.outside or (runs_on and heavier)
+        return crosses or score.outside >= marks.outside or (runs_on and _heavier_than_the_hand(score, marks_elsewhere))
     usual_outside = statistics.median(other.outside for other in heavy_elsewhere)
     usual_crossing = statistics.median(other.crossing for other in heavy_elsewhere)
     return score.outside >= usual_outside + marks.outside or (crosses and usual_crossing < marks.crossing)
+
+
+def _heavier_than_the_hand(score: BoxScore, marks_elsewhere: Sequence[BoxScore]) -> bool:
+    """Whether the mark covers STRUCK_HEAVIER times what the voter's other marks do (their median), or they are too
+    few (under HAND_MARKS) to tell."""
+    if len(marks_elsewhere) < HAND_MARKS:
+        return True
+    return score.fill >= STRUCK_HEAVIER * statistics.median(other.fill for other in marks_elsewhere)
 
 
 def halos(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> list[float]:

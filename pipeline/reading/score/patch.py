@@ -84,8 +84,10 @@ def paper_level(image: Gray, matrix: npt.NDArray[np.float64], geometry: Geometry
     level = _paper(image, matrix, geometry, geometry.paper)
     if not geometry.frame_sample.size:
         return level
-    contrast = max(upper_median(np.take(level - patch, geometry.border_pixels)), MIN_CONTRAST)
     darker = upper_median(np.take(level, geometry.frame_sample)) - upper_median(level[geometry.interior])
+    if darker < HYSTERESIS * INK_LEVEL * MIN_CONTRAST:  # nearly every box: no contrast makes it darker enough
+        return level
+    contrast = max(upper_median(np.take(level - patch, geometry.border_pixels)), MIN_CONTRAST)
     if darker < HYSTERESIS * INK_LEVEL * contrast:
         return level
     return np.maximum(level, _paper(image, matrix, geometry, geometry.broad))
