@@ -172,6 +172,22 @@ def test_a_row_with_ink_along_every_border_is_misaligned() -> None:
     assert classify_page(quiet + found, SETTINGS)[-1].reading == "overvote"
 
 
+def test_marks_no_wider_than_a_printed_line_are_no_overvote() -> None:
+    """A fax that lost a band of scan lines through a row squashed it: each box's printed side lies inside the box, a
+    thin straight line in every box, alike in darkness and size (tuning seed 67, fine fax: a tick beside two such
+    lines read as an overvote). Two marks are voided only where each spans more than a line one way or the other."""
+    lines = [replace(score, ink_span=1.0) for score in row(0.32, 0.18, 0.21)]
+    assert (classify_row("文化馆", lines, SETTINGS).reading, classify_row("文化馆", lines, SETTINGS).reason) == (
+        "pending",
+        RowWhy.ALIGNMENT,
+    )
+    bodies = [replace(score, ink_span=3.0 if score.fill else 0.0) for score in row(0.32, 0.18, 0.21)]
+    assert classify_row("文化馆", bodies, SETTINGS).reading == "overvote"
+    # One mark alone spanning as little is read as before (a ring's arc dipping into its box, a flat tick).
+    alone = [replace(score, ink_span=1.0 if score.fill else 0.0) for score in row(0.32, 0.0, 0.0)]
+    assert classify_row("文化馆", alone, SETTINGS).choice == "满意"
+
+
 def test_a_ring_all_along_one_border_is_read_only_where_the_row_and_the_page_are_clean() -> None:
     """A ring drawn tight round a box shows as a pen line along its border in every direction
     (``edge_around``). On a clean page, with the row's other boxes clean along their borders, that box is

@@ -118,6 +118,26 @@ def test_a_border_found_out_of_line_with_its_neighbours_costs_its_row_not_the_pa
     )
 
 
+@pytest.mark.parametrize("lost_mm", [1.5, 2.0, 2.5])
+def test_a_row_squashed_by_lost_scan_lines_is_neither_voided_nor_read_as_another_choice(
+    batch: Batch, lost_mm: float
+) -> None:
+    """A 1-bit fax lost a band of scan lines through the middle of a row's boxes: each box's printed side lies
+    inside it, a thin line in every box, alike in darkness (tuning seed 67, fine fax: a tick beside two such lines
+    read as an overvote; an empty row so squashed read as one too). The row goes to a clerk, or reads the voter's
+    tick; never an overvote, never another box."""
+    unit = "文化馆"
+    ticked = box(batch.layout, unit, "满意")
+    for marked in (True, False):
+        page = batch.pages()[0].copy()
+        if marked:
+            tick(page, ticked)
+        page = lines_dropped(page, ticked.rect.y + ticked.rect.h / 2, lost_mm)
+        page = np.where(page < 160, 0, 255).astype(np.uint8)
+        reading = next(row for row in read_image(batch, page).readings if row.unit == unit)
+        assert reading.reading == "pending" or (marked and reading.choice == ticked.option), (marked, reading)
+
+
 def test_a_row_whose_borders_were_not_found_lies_where_the_rows_around_it_say(batch: Batch) -> None:
     """Lost scan lines moved every row below them up 1.6 mm; the last row's boxes, squeezed, matched no border: it
     is scored where the row above it is (the scorer looks 1 mm around that), not on the fit, 1.6 mm off."""

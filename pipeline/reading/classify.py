@@ -39,6 +39,10 @@ MISFIT_MATCH = 0.1  # a row's borders found this much worse than the page's as a
 # one straight stroke level with a side, no tick, cross, fill or ring (the flattest tick of tuning seed 7's batches
 # spans 0.875 mm; a standard fax's border seen a scan line off its mask 0.5, held-out 1011).
 THIN_MM = 0.7
+# A printed line 0.3 mm wide seen where no mask expects it (a box's side inside the box) spans up to 1.125 mm across
+# on a dithered fine fax (tuning seed 67), 0.75 on a 1-bit 200-dpi scan; a tick's, a cross's or a fill's body more.
+# Two or more marks, one of them no wider than this one way, may be a row's printed sides moved into its boxes.
+LINE_MM = 1.5
 # A page line this dark (share of the printed black) hides a mark at the ink level on its course: over a line of
 # darkness d such a mark adds INK_LEVEL × (1 − d), which the scorer keeps as the mark's only above HYSTERESIS ×
 # INK_LEVEL (score.row._the_lines).
@@ -473,6 +477,12 @@ def classify_row(
         # tape laid over the box, or what an eraser left along its border.
         if any(score.centre == 0 for score in marked):
             return pending(RowWhy.CORRECTION)
+        # A fax that lost a band of scan lines through a row squashed its boxes: each box's printed side lies inside
+        # it, one thin straight line in every box, alike in darkness and size, as an overvote's marks are (tuning seed
+        # 67, fine fax: a tick read as an overvote; a 弃权 row so squashed reads as one too). Two marks are voided only
+        # where each has a body wider than a line.
+        if any(score.ink_span < LINE_MM for score in marked):
+            return pending(RowWhy.ALIGNMENT)
         if fills[0] < marks.overvote_balance * fills[-1]:
             return pending(RowWhy.UNEQUAL)
         return RowReading(unit, "overvote", None, None)
