@@ -175,12 +175,9 @@ def test_a_row_with_ink_along_every_border_is_misaligned() -> None:
 def test_marks_no_wider_than_a_printed_line_are_no_overvote() -> None:
     """A fax that lost a band of scan lines through a row squashed it: each box's printed side lies inside the box, a
     thin straight line in every box, alike in darkness and size (tuning seed 67, fine fax: a tick beside two such
-    lines read as an overvote). Two marks are voided only where each spans more than a line one way or the other."""
-    lines = [replace(score, ink_span=1.0) for score in row(0.32, 0.18, 0.21)]
-    assert (classify_row("文化馆", lines, SETTINGS).reading, classify_row("文化馆", lines, SETTINGS).reason) == (
-        "pending",
-        RowWhy.ALIGNMENT,
-    )
+    lines read as an overvote). Two marks are voided only where each spans more than a line both ways (``ink_span``)."""
+    lines = classify_row("文化馆", [replace(score, ink_span=1.0) for score in row(0.32, 0.18, 0.21)], SETTINGS)
+    assert (lines.reading, lines.reason) == ("pending", RowWhy.ALIGNMENT)
     bodies = [replace(score, ink_span=3.0 if score.fill else 0.0) for score in row(0.32, 0.18, 0.21)]
     assert classify_row("文化馆", bodies, SETTINGS).reading == "overvote"
     # One mark alone spanning as little is read as before (a ring's arc dipping into its box, a flat tick).

@@ -480,7 +480,7 @@ def classify_row(
         # A fax that lost a band of scan lines through a row squashed its boxes: each box's printed side lies inside
         # it, one thin straight line in every box, alike in darkness and size, as an overvote's marks are (tuning seed
         # 67, fine fax: a tick read as an overvote; a 弃权 row so squashed reads as one too). Two marks are voided only
-        # where each has a body wider than a line.
+        # where each spans more than a line both ways (``ink_span``, the narrower of its height and width).
         if any(score.ink_span < LINE_MM for score in marked):
             return pending(RowWhy.ALIGNMENT)
         if fills[0] < marks.overvote_balance * fills[-1]:
