@@ -355,7 +355,8 @@ def test_a_heavy_mark_running_on_past_its_box_on_a_sheet_of_ticks_is_asked_about
 
     tick = replace(row(0.25, 0, 0)[0], outside=0.025, centre=0.35, outside_reach=3.0)
     coil = replace(row(0.69, 0, 0)[0], outside=0.057, centre=0.87, darkness=0.85, outside_reach=2.125)
-    assert (sheet(coil, tick).reading, sheet(coil, tick).reason) == ("pending", RowWhy.SCRIBBLED)
+    struck = sheet(coil, tick)
+    assert (struck.reading, struck.reason) == ("pending", RowWhy.SCRIBBLED)
     assert sheet(replace(coil, outside_reach=STRUCK_REACH_MM - 0.125), tick).choice == "满意"  # filled within it
     fill = replace(row(0.9, 0, 0)[0], outside=0.03, centre=1.0, outside_reach=2.0)
     assert sheet(coil, fill).choice == "满意"

@@ -60,8 +60,9 @@ def test_the_paper_level_follows_a_light_gradient(model: BallotModel, box: Geome
     _, columns = page(model)
     centre, _ = box_centre(box)
     image = scan(190 + (columns - centre) / MM * 4)  # 4 grey levels a millimetre: 150–230 across the paper patch
-    level = paper_level(image, AT_PATCH_RESOLUTION, box, sample_patch(image, AT_PATCH_RESOLUTION, box))
-    assert float(np.abs(level - sample_patch(image, AT_PATCH_RESOLUTION, box)).max()) < 1.5
+    patch = sample_patch(image, AT_PATCH_RESOLUTION, box)
+    level = paper_level(image, AT_PATCH_RESOLUTION, box, patch)
+    assert float(np.abs(level - patch).max()) < 1.5
 
 
 def test_the_paper_level_follows_a_shadows_edge(model: BallotModel, box: Geometry) -> None:
@@ -69,9 +70,10 @@ def test_the_paper_level_follows_a_shadows_edge(model: BallotModel, box: Geometr
     image, columns = page(model)
     centre, _ = box_centre(box)
     image = scan(np.where(columns < centre, image, 140.0))
-    level = paper_level(image, AT_PATCH_RESOLUTION, box, sample_patch(image, AT_PATCH_RESOLUTION, box))
+    patch = sample_patch(image, AT_PATCH_RESOLUTION, box)
+    level = paper_level(image, AT_PATCH_RESOLUTION, box, patch)
     clear = np.abs(patch_corner(box)[0] + np.arange(box.size) - centre) >= 1.5 * MM
-    error = np.abs(level - sample_patch(image, AT_PATCH_RESOLUTION, box))[:, clear]
+    error = np.abs(level - patch)[:, clear]
     assert float(error.max()) < 2.0
 
 
