@@ -11,11 +11,14 @@ What the world does, as described to us:
   two corner marks fall outside the image while the code and every box stay in — or, separately, a box
   falls outside (:func:`scanner_placement`, :func:`framing_holds`);
 - a fax: 8 pels/mm across a 1728-pel line, 3.85 (standard) or 7.7 (fine) lines/mm down the page, the feed's
-  speed varying slowly, the sheet walking sideways as the rollers draw it in (one gripping harder than the
-  other, a sheet fed a little askew against its guide: it drifts and snakes across the line by a few millimetres
-  from top to bottom), scan lines lost or repeated in transmission (a band of them at once in a noise burst),
-  the sender's header line across the top, and the file stating 204 × 98, 200 × 100 or 204 × 196 dpi, or nothing
-  (:func:`fax_settings`, :func:`scanned`, :func:`fax_lines`);
+  speed varying slowly, and on many machines slipping: a worn or dusty roller lets the sheet lag behind the line
+  rate over a stretch of it (that band of the page comes out taller) and then grip and catch up (shorter), a
+  crease or a thick sheet dragging does the same — bands of 15–80 mm, up to a tenth off; the sheet walking
+  sideways as the rollers draw it in (one gripping harder than the other, a sheet fed a little askew against its
+  guide: it drifts and snakes across the line by a few millimetres from top to bottom), scan lines lost or
+  repeated in transmission (a band of them at once in a noise burst), the sender's header line across the top,
+  and the file stating 204 × 98, 200 × 100 or 204 × 196 dpi, or nothing (:func:`fax_settings`, :func:`scanned`,
+  :func:`fax_lines`);
 - dirt on a scanner's glass drawing a line down the whole page (:func:`long_streaks`).
 """
 
@@ -63,6 +66,10 @@ FAX_STATED_DPI: dict[str, tuple[tuple[tuple[float, float] | None, ...], tuple[fl
 FAX_FEED = (0.97, 1.03)  # the feed's overall speed error (nominal rows per scan row)
 FAX_WOBBLE_SHARE_PER_ROW = 0.02  # the feed's local speed varies by up to this much
 FAX_WOBBLE_PERIOD_MM = (30.0, 160.0)
+# A slipping feed (see the module's description): on this share of faxes, 1–3 bands of the sheet pass the sensor
+# this much faster or slower than the line rate (either way), each this long, its speed changing over the ramp.
+FAX_SLIP_SHARE, FAX_SLIPS, FAX_SLIP_SPEED = 0.5, (1, 3), (0.03, 0.10)
+FAX_SLIP_MM, FAX_SLIP_RAMP_MM = (15.0, 80.0), (2.0, 8.0)
 # The sheet walks sideways as it is drawn through: a steady drift (the sheet fed askew, turning as it goes) and a
 # slow snaking (the rollers' grip changing hands), the drift up to this far across the line over the page's length,
 # the snaking up to this far either way.
@@ -209,9 +216,11 @@ def scanned(
         )
         rows = height
     else:
-        rows = math.ceil(height / float(cast(float, fax_rows["feed"])))
+        # The fax scans until the sheet's end has passed the sensor, however the feed ran.
+        reach = fax_scan_rows(fax_rows, math.ceil(height / float(cast(float, fax_rows["feed"])) * 1.3))
+        rows = int(np.searchsorted(reach, height - 1)) + 1
         fax_rows["scan_rows"] = rows
-        nominal = fax_scan_rows(fax_rows, rows).astype(np.float32)
+        nominal = reach[:rows].astype(np.float32)
         xs = np.arange(width, dtype=np.float32)[None, :] - fax_walk(fax_rows, nominal).astype(np.float32)[:, None]
         map_x = inverse[0, 0] * xs + inverse[0, 1] * nominal[:, None] + inverse[0, 2]
         map_y = inverse[1, 0] * xs + inverse[1, 1] * nominal[:, None] + inverse[1, 2]
@@ -235,7 +244,7 @@ def scanned(
 
 
 def fax_settings(rng: np.random.Generator, resolution: Literal["standard", "fine"]) -> dict[str, object]:
-    """A fax's resolution, the dpi its file states (or None) and its feed's speed error and wobble."""
+    """A fax's resolution, the dpi its file states (or None) and its feed's speed error, wobble and slips."""
     stated_options, shares = FAX_STATED_DPI[resolution]
     lines_per_mm = FAX_LINES_PER_MM[resolution]
     wobble = []
@@ -245,6 +254,16 @@ def fax_settings(rng: np.random.Generator, resolution: Literal["standard", "fine
         wobble.append(
             [round(share * period / (2 * math.pi), 4), round(period, 2), round(rng.uniform(0, 2 * math.pi), 4)]
         )
+    slips: list[list[float]] = []
+    if rng.random() < FAX_SLIP_SHARE:
+        for _ in range(int(rng.integers(FAX_SLIPS[0], FAX_SLIPS[1] + 1))):
+            length = rng.uniform(*FAX_SLIP_MM) * lines_per_mm
+            start = rng.uniform(0.0, PAGE_MM[1] * lines_per_mm - length)
+            if any(start < other + span and other < start + length for other, span, _, _ in slips):
+                continue  # one band of the sheet slips one way at a time
+            speed = float(rng.choice((-1.0, 1.0))) * rng.uniform(*FAX_SLIP_SPEED)
+            ramp = rng.uniform(*FAX_SLIP_RAMP_MM) * lines_per_mm
+            slips.append([round(start, 1), round(length, 1), round(speed, 4), round(ramp, 1)])
     snake_period = rng.uniform(*FAX_SNAKE_PERIOD_MM) * lines_per_mm
     walk = {
         "drift": round(rng.uniform(-FAX_DRIFT_MM, FAX_DRIFT_MM) * FAX_PELS_PER_MM / (PAGE_MM[1] * lines_per_mm), 6),
@@ -261,6 +280,7 @@ def fax_settings(rng: np.random.Generator, resolution: Literal["standard", "fine
         "stated_dpi": pick(rng, stated_options, shares),
         "feed": round(rng.uniform(*FAX_FEED), 5),
         "wobble": wobble,
+        "slips": slips,
         "mode": pick(rng, FAX_MODES, FAX_MODE_SHARES),
         "compression": pick(rng, ("group3", "group4")),
     }

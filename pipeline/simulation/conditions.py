@@ -83,9 +83,10 @@ CONDITIONS: dict[Condition, ConditionInfo] = {
         ("office", "fax", "phone"),
     ),
     "fax-standard": ConditionInfo(
-        "standard fax: 8 pels/mm × 3.85 lines/mm, file says 204×98, 200×100 or nothing; feed wobble, the sheet"
-        " walking sideways (drift and snaking, up to ~2 mm either way), lost and repeated lines (on some pages a"
-        " noise burst drops 0.5–3 mm at once), header line, 1-bit or dithered",
+        "standard fax: 8 pels/mm × 3.85 lines/mm, file says 204×98, 200×100 or nothing; feed wobble, on half"
+        " the pages the feed slipping (bands of 15–80 mm up to 10 % taller or shorter), the sheet walking sideways"
+        " (drift and snaking, up to ~2 mm either way), lost and repeated lines (on some pages a noise burst drops"
+        " 0.5–3 mm at once), header line, 1-bit or dithered",
         ("fax",),
     ),
     "fax-fine": ConditionInfo(
@@ -238,13 +239,14 @@ def _fax(
         placement = Placement(float(rng.uniform(-1.5, 1.5)), (float(rng.uniform(-3.0, 3.0)), 0.0))
     stated = settings.get("stated_dpi")
     applied["file_dpi"] = list(cast(tuple[float, float], stated)) if stated is not None else None
-    applied["fax"] = {key: value for key, value in settings.items() if key not in ("wobble", "feed", "walk")}
+    applied["fax"] = {key: value for key, value in settings.items() if key not in ("wobble", "slips", "feed", "walk")}
     fax_dpi = cast(tuple[float, float], settings["dpi"])
     fax_rows: dict[str, object] = {
         "resolution": resolution or "plain",
         "dpi": list(fax_dpi),
         "feed": settings["feed"],
         "wobble": settings["wobble"],
+        "slips": settings.get("slips", []),
         "walk": settings.get("walk"),
         "lines": [],
         "header_rows": 0,

@@ -89,12 +89,18 @@ def lens_undistort(lens: Mapping[str, object], points_px: Points) -> Points:
 
 def fax_scan_rows(fax_rows: Mapping[str, object], count: int) -> npt.NDArray[np.float64]:
     """The nominal row (of an evenly fed page) that each of ``count`` scan rows shows: the feed's overall
-    speed error (``feed``) plus slow sinusoidal wobbles (``wobble``: amplitude in rows, period in rows, phase)."""
+    speed error (``feed``), slow sinusoidal wobbles (``wobble``: amplitude in rows, period in rows, phase) and
+    slips (``slips``, where recorded: from scan row, for rows, the sheet this share faster, over a ramp of rows at
+    each end)."""
     rows = np.arange(count, dtype=np.float64)
-    nominal = rows * float(cast(float, fax_rows["feed"]))
+    rate = np.ones(count, dtype=np.float64)
+    for start, length, share, ramp in cast(Sequence[Sequence[float]], fax_rows.get("slips", ())):
+        into = np.clip(np.minimum(rows - start, start + length - rows) / ramp, 0.0, 1.0)
+        rate += share * (0.5 - 0.5 * np.cos(np.pi * into))
+    nominal = (np.cumsum(rate) - rate[0]) * float(cast(float, fax_rows["feed"])) if count else rows
     for amplitude, period, phase in cast(Sequence[Sequence[float]], fax_rows["wobble"]):
         nominal += amplitude * (np.sin(2 * np.pi * rows / period + phase) - math.sin(phase))
-    return nominal
+    return np.asarray(nominal, dtype=np.float64)
 
 
 def fax_walk(fax_rows: Mapping[str, object], nominal: npt.NDArray[np.floating]) -> npt.NDArray[np.float64]:
