@@ -28,6 +28,10 @@ from pipeline.common.reasons import PageReason, Why
 from pipeline.reading.identify import QrCode
 from pipeline.reading.settings import AlignmentLimits
 
+# A fed sheet (a fax, a scanner's feeder) whose rollers slipped is drawn taller or shorter over a band of it than
+# the page's fit has it, by up to ~12 %: a box that matches nowhere as printed is looked for at each of these heights
+# (each matches within ±3 %).
+FEED_STRETCHES = (0.94, 1.06, 0.88, 1.12)
 SEARCH_RADIUS_MM = 28.0  # phone photos can put a far corner this far from where the QR code predicts it
 MIN_MARK_AREA, MAX_MARK_AREA = 0.40, 2.2  # allowed area of a mark relative to the expected 7 × 7 mm
 # A fax's pepper noise or dither can break a mark's rings so that their nesting is lost: a mark not found is

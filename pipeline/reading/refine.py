@@ -31,7 +31,7 @@ import numpy.typing as npt
 from pipeline.ballot.layout import Checkbox, Layout
 from pipeline.common.imaging import Gray, percentile
 from pipeline.common.reasons import PageReason, Why
-from pipeline.reading.align import Alignment, AlignmentFailure
+from pipeline.reading.align import FEED_STRETCHES, Alignment, AlignmentFailure
 from pipeline.reading.model import BLANK_PX_PER_MM, BallotModel
 from pipeline.reading.settings import AlignmentLimits
 
@@ -148,10 +148,15 @@ def border_model(model: BallotModel) -> BorderModel:
 
 
 def borders_found(
-    image: Gray, matrix: npt.NDArray[np.float64], outlines: Sequence[_Outline]
+    image: Gray, matrix: npt.NDArray[np.float64], outlines: Sequence[_Outline], *, stretched: bool = False
 ) -> list[tuple[_Outline, npt.NDArray[np.float64]]]:
-    """Each of ``outlines`` whose border is found near where ``matrix`` puts it, with where (image px)."""
-    return [(outline, found) for outline in outlines if (found := find_border(image, matrix, outline)) is not None]
+    """Each of ``outlines`` whose border is found near where ``matrix`` puts it, with where (image px);
+    ``stretched``: see :func:`find_border`."""
+    return [
+        (outline, found)
+        for outline in outlines
+        if (found := find_border(image, matrix, outline, stretched=stretched)) is not None
+    ]
 
 
 def refine_alignment(
@@ -160,7 +165,7 @@ def refine_alignment(
     """A transform fitted to the registration marks and the checkbox borders found near them."""
     borders = border_model(model)
     found_boxes, page_points, image_points = [], [], []
-    for outline, found in borders_found(image, alignment.matrix, borders.outlines):
+    for outline, found in borders_found(image, alignment.matrix, borders.outlines, stretched=True):
         found_boxes.append(outline.box)
         page_points.append(outline.centre)
         image_points.append(found)
@@ -187,6 +192,7 @@ def refine_alignment(
     # Where the fit puts each border found, and so how far off it each box is, in page mm.
     seen = cv2.perspectiveTransform(np.array(image_points).reshape(-1, 1, 2), np.linalg.inv(fitted)).reshape(-1, 2)
     offsets = dict(zip(found_boxes, seen - np.array(page_points), strict=True))
+    offsets |= _rows_found_again(image, fitted, borders, offsets)
     return replace(
         alignment, matrix=fitted, residual_mm=residual, box_offsets_mm=_local_offsets(borders.layout, offsets)
     )
@@ -253,7 +259,7 @@ def _offsets_found(
     offsets = {}
     for outline in outlines:
         moved = matrix @ shift_mm(around.get(outline.box, (0.0, 0.0)))
-        found = find_border(image, moved, outline)
+        found = find_border(image, moved, outline, stretched=True)
         if found is not None:
             seen = cv2.perspectiveTransform(found.reshape(1, 1, 2), inverse).reshape(2)
             offsets[outline.box] = np.asarray(seen - np.array(outline.centre), dtype=np.float64)
@@ -354,6 +360,49 @@ def _between(ys: npt.NDArray[np.float64], offsets: npt.NDArray[np.float64], y: f
     return np.asarray(offsets[int(np.argmin(np.abs(ys - y)))], dtype=np.float64)
 
 
+def _rows_found_again(
+    image: Gray,
+    matrix: npt.NDArray[np.float64],
+    borders: BorderModel,
+    found: dict[tuple[str, str], npt.NDArray[np.float64]],
+) -> dict[tuple[str, str], npt.NDArray[np.float64]]:
+    """Offsets (page mm, off ``matrix``) of the borders of rows none of whose borders was found near the fit, looked
+    for again where the rows found above and below them say (interpolated, as :func:`_local_offsets` places such a
+    row), twice: a fax's feed that slipped between the marks and the table moves a band of rows further than the
+    search reaches (tuning seed 127, fine fax page 8: four rows 1.3–2.6 mm past the fit, none found there, placed
+    between the rows around them 1.3–1.7 mm short of where they are and asked `alignment`). A row is taken only
+    where its borders found agree (within COHERENT_MM); else it stays where its neighbours say."""
+    layout = borders.layout
+    again: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
+    for _ in range(2):
+        known = found | again
+        rows_found = [
+            (row.boxes[0].rect.center[1], _median(np.array([known[key] for key in keys])))
+            for row in layout.rows
+            if (keys := [(box.unit, box.option) for box in row.boxes if (box.unit, box.option) in known])
+        ]
+        missed = [row for row in layout.rows if not any((box.unit, box.option) in known for box in row.boxes)]
+        if not rows_found or not missed:
+            break
+        ys = np.array([y for y, _ in rows_found], dtype=np.float64)
+        moved = np.array([offset for _, offset in rows_found], dtype=np.float64)
+        guesses: dict[tuple[str, str], tuple[float, float]] = {}
+        for row in missed:
+            dx, dy = _between(ys, moved, row.boxes[0].rect.center[1])
+            guesses |= {(box.unit, box.option): (float(dx), float(dy)) for box in row.boxes}
+        outlines = [outline for outline in borders.all_outlines if outline.box in guesses]
+        seen = _offsets_found(image, matrix, outlines, guesses)
+        taken: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
+        for row in missed:
+            mine = [seen[key] for box in row.boxes if (key := (box.unit, box.option)) in seen]
+            if mine and max(float(np.hypot(*(offset - _median(np.array(mine))))) for offset in mine) <= COHERENT_MM:
+                taken |= {key: seen[key] for box in row.boxes if (key := (box.unit, box.option)) in seen}
+        if not taken:
+            break
+        again |= taken
+    return again
+
+
 def _local_offsets(
     layout: Layout, found: dict[tuple[str, str], npt.NDArray[np.float64]]
 ) -> dict[tuple[str, str], tuple[float, float]]:
@@ -391,8 +440,29 @@ def _local_offsets(
     return offsets
 
 
-def find_border(image: Gray, matrix: npt.NDArray[np.float64], outline: _Outline) -> npt.NDArray[np.float64] | None:
-    """Image position (px) of the box centre whose border best matches, or None when no border is clear."""
+def find_border(
+    image: Gray, matrix: npt.NDArray[np.float64], outline: _Outline, *, stretched: bool = False
+) -> npt.NDArray[np.float64] | None:
+    """Image position (px) of the box centre whose border best matches, or None when no border is clear.
+    ``stretched``: where none matches as drawn, the box is looked for drawn taller or shorter too (by each of
+    :data:`~pipeline.reading.align.FEED_STRETCHES`): a feed that slipped draws a band of rows up to a tenth taller
+    or shorter than the page's fit has them, and their borders match no template of the printed size (field faxes
+    0003 and 0009: 0.38–0.57 as drawn, 0.79–0.96 a tenth taller or shorter)."""
+    found = _best_border(image, matrix, outline)
+    if found[0] >= MIN_PEAK or not stretched:
+        return found[1] if found[0] >= MIN_PEAK else None
+    for stretch in FEED_STRETCHES:
+        y = outline.centre[1]
+        about_centre = np.array([[1.0, 0.0, 0.0], [0.0, stretch, y * (1.0 - stretch)], [0.0, 0.0, 1.0]])
+        found = max(found, _best_border(image, matrix @ about_centre, outline), key=lambda peak: peak[0])
+    return found[1] if found[0] >= MIN_PEAK else None
+
+
+def _best_border(
+    image: Gray, matrix: npt.NDArray[np.float64], outline: _Outline
+) -> tuple[float, npt.NDArray[np.float64]]:
+    """How well the best match of ``outline``'s border near where ``matrix`` puts it matches, and the image
+    position (px) of its box centre."""
     scale = 1.0 / PX_PER_MM
     to_mm = np.array([[scale, 0.0, outline.origin[0]], [0.0, scale, outline.origin[1]], [0.0, 0.0, 1.0]])
     patch = cv2.warpPerspective(
@@ -406,13 +476,11 @@ def find_border(image: Gray, matrix: npt.NDArray[np.float64], outline: _Outline)
     # with its grey levels, whatever the paper's level.
     response = -np.asarray(cv2.matchTemplate(patch, outline.template, cv2.TM_CCOEFF_NORMED), dtype=np.float32)
     _, peak, _, (px, py) = cv2.minMaxLoc(response)
-    if peak < MIN_PEAK:
-        return None
     dx, dy = _subpixel(response, px, py), _subpixel(response.T, py, px)
     search = (response.shape[0] - 1) / 2
     shift = np.array([(px + dx - search) / PX_PER_MM, (py + dy - search) / PX_PER_MM])
     centre = np.array(outline.centre) + shift
-    return np.asarray(cv2.perspectiveTransform(centre.reshape(1, 1, 2), matrix).reshape(2), dtype=np.float64)
+    return float(peak), np.asarray(cv2.perspectiveTransform(centre.reshape(1, 1, 2), matrix).reshape(2), np.float64)
 
 
 def _subpixel(response: npt.NDArray[Any], x: int, y: int) -> float:

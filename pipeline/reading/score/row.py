@@ -29,7 +29,7 @@ import numpy.typing as npt
 
 from pipeline.ballot.layout import Checkbox, RowPlace
 from pipeline.common.imaging import Floats, Gray, upper_median
-from pipeline.reading.align import Alignment
+from pipeline.reading.align import FEED_STRETCHES, Alignment
 from pipeline.reading.lines import FIRM, HIDES_MM, PageLine
 from pipeline.reading.model import BallotModel
 from pipeline.reading.score.geometry import (
@@ -82,7 +82,7 @@ from pipeline.reading.score.shapes import crossing, edge_scores, encircled_score
 
 LOCAL_MM = 0.5  # each box's border may lie this far from its row's (a curled photo bends rows)
 SCALE_STEP = 0.02  # a row's boxes drawn this much larger or smaller than the fit has them are sampled at their size
-SCALE_MAX = 0.12  # … up to this much; more is no feed or lens, but a side taken for another line
+SCALE_MAX = 0.16  # … up to this much (a slipping feed: ~12 %, FEED_STRETCHES); more is a side taken for another line
 # A line across the page is looked for this far beyond its measured width: its blur, and its course known to about a
 # millimetre (a fold's halves shift, a lens bends it); there only what is no darker than the line's own profile is its.
 LINE_MARGIN_MM = 1.0
@@ -189,11 +189,15 @@ def _scored_row(
     scale = _row_scale(found)
     if scale is not None:  # the row's boxes drawn larger or smaller than the fit has them: sampled at their size
         placed = [boxes[(box.unit, box.option)] for box in row.boxes]
-        resized = _found(image, [matrix @ _scaled(geometry, scale) for geometry in placed], boxes, row)
         # … where their printed borders match the template better so: a side measured wrong (a fax's repeated
-        # scan lines doubling a border's line) would otherwise leave the border beside its mask, a "ring".
-        if statistics.median(resized[2]) > statistics.median(found[2]):
-            found = resized
+        # scan lines doubling a border's line) would otherwise leave the border beside its mask, a "ring". A row
+        # drawn a tenth taller (a fax's feed slipping) matches the template best with its top or bottom side, its
+        # other side beyond where a side is looked for, and measures wrong (field fax 0003's last row, 12 % taller,
+        # measured 9 % shorter): it is sampled at each height a feed may draw it too, the best match kept.
+        for size in (scale, *((scale[0], stretch) for stretch in FEED_STRETCHES)):
+            resized = _found(image, [matrix @ _scaled(geometry, size) for geometry in placed], boxes, row)
+            if statistics.median(resized[2]) > statistics.median(found[2]):
+                found = resized
     patches, shifts, matches = found
     measured = []
     for (box, geometry, difference), (dx, dy) in zip(patches, shifts, strict=True):
@@ -289,7 +293,7 @@ def _row_scale(found: Found) -> tuple[float, float] | None:
     """How much larger (or smaller) the row's boxes are drawn across and down than the page's fit has them,
     where that is SCALE_STEP or more (and under SCALE_MAX): the median over the row's boxes of the spacing of
     their border's sides (:func:`~.geometry.border_sides`) against the template's. A fax's feed stretches or
-    squeezes a band of rows (measured up to 7 % on field faxes), a lens a corner; a mark over one box's side
+    squeezes a band of rows (a slipping feed up to ~12 %: field fax 0003), a lens a corner; a mark over one box's side
     cannot move the median. None where the fit's scale holds."""
     patches, shifts, _ = found
     across, down = [], []
