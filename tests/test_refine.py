@@ -138,6 +138,51 @@ def test_a_row_squashed_by_lost_scan_lines_is_neither_voided_nor_read_as_another
         assert reading.reading == "pending" or (marked and reading.choice == ticked.option), (marked, reading)
 
 
+def fed_slipping(image: Gray, from_mm: float, to_mm: float, taller: float) -> Gray:
+    """A page whose feed slipped: the band ``from_mm``–``to_mm`` of the sheet drawn ``taller`` times as tall (the
+    sheet lagging behind the line rate; under 1: catching up), all below it moved by the difference."""
+    top, bottom = from_mm * PX, to_mm * PX
+    ys = np.arange(image.shape[0], dtype=np.float32)
+    source = np.where(ys < top, ys, np.where(ys < top + (bottom - top) * taller, top + (ys - top) / taller, 0.0))
+    source = np.where(ys >= top + (bottom - top) * taller, ys - (bottom - top) * (taller - 1.0), source)
+    map_y = np.repeat(source[:, None], image.shape[1], axis=1).astype(np.float32)
+    map_x = np.repeat(np.arange(image.shape[1], dtype=np.float32)[None, :], image.shape[0], axis=0)
+    return np.asarray(cv2.remap(image, map_x, map_y, cv2.INTER_LINEAR, borderValue=255), dtype=np.uint8)
+
+
+@pytest.mark.parametrize(
+    ("band", "taller", "bilevel"),
+    [("last", 1.12, True), ("last", 0.88, False), ("last", 0.88, True), ("first", 0.88, True), ("middle", 0.88, True)],
+)
+def test_rows_a_slipping_feed_drew_taller_or_shorter_are_read(
+    batch: Batch, band: str, taller: float, bilevel: bool
+) -> None:
+    """A fax's feed slipped over 40 mm of the sheet (25 mm from above the table's first row): the rows there drawn
+    a tenth taller or shorter than the page's fit has them, the rows below moved 3–5 mm (field faxes 0003 and 0009:
+    the last rows 10–12 % taller or 6–8 % shorter, their borders matching no template of the printed size, both to
+    a clerk for `alignment`; tuning seed 127, fine fax page 8, a band above the table: four rows placed 1.3–1.7 mm
+    short of where they were). Each row is read, the ticks where they are, none asked (each case asked one to three
+    rows before)."""
+    rows = [row for row in batch.layout.rows if row.boxes[0].unit != ROW]
+    start = {
+        "last": rows[-3].boxes[0].rect.y,
+        "first": rows[0].boxes[0].rect.y - 8.0,
+        "middle": rows[3].boxes[0].rect.y,
+    }
+    ticked = {rows[-1].boxes[0].unit: "满意", rows[-2].boxes[0].unit: "不满意", rows[1].boxes[0].unit: "基本满意"}
+    page = batch.pages()[0].copy()
+    for unit, option in ticked.items():
+        tick(page, box(batch.layout, unit, option))
+    page = fed_slipping(page, start[band], start[band] + (25.0 if band == "first" else 40.0), taller)
+    if bilevel:
+        page = np.where(page < 160, 0, 255).astype(np.uint8)
+    readings = {row.unit: (row.reading, row.choice, row.reason) for row in read_image(batch, page).readings}
+    assert {unit: readings[unit] for unit in ticked} == {
+        unit: ("choice", option, None) for unit, option in ticked.items()
+    }
+    assert all(readings[row.boxes[0].unit] == ("blank", None, None) for row in rows if row.boxes[0].unit not in ticked)
+
+
 def test_a_row_whose_borders_were_not_found_lies_where_the_rows_around_it_say(batch: Batch) -> None:
     """Lost scan lines moved every row below them up 1.6 mm; the last row's boxes, squeezed, matched no border: it
     is scored where the row above it is (the scorer looks 1 mm around that), not on the fit, 1.6 mm off."""

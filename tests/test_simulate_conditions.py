@@ -3,6 +3,7 @@ truth and the geometry (pipeline.simulation.geometry) it returns."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -17,11 +18,13 @@ from pipeline.ballot.layout import Layout, Rect, compute_layout
 from pipeline.ballot.template import Template
 from pipeline.cli.simulate import CONDITION_NAMES, simulate_command
 from pipeline.printing.render import render_pdf_bytes
+from pipeline.simulation.capture import fax_settings
 from pipeline.simulation.conditions import CONDITIONS
 from pipeline.simulation.corrections import TAPE_VISIBLE_SHARE, draw_long_tick
 from pipeline.simulation.degrade import Device
 from pipeline.simulation.geometry import (
     fax_rows_forward,
+    fax_scan_rows,
     fax_source_rows,
     fold_points,
     lens_distort,
@@ -538,6 +541,26 @@ def test_geometry_inverses_and_fax_rows() -> None:
     burst = {**fax_rows, "lines": [*fax_rows["lines"], {"at": 70, "rows": 10, "kind": "burst"}]}  # type: ignore[list-item]
     dropped = fax_source_rows(burst)
     assert len(dropped) == len(source) - 10 and list(dropped[5 + 69 : 5 + 71]) == [68, 79]
+
+
+def test_a_slipping_feed_draws_a_band_of_the_sheet_taller_or_shorter() -> None:
+    """A band of the sheet passing the sensor a tenth faster shows each scan row a tenth more of the page (drawn
+    shorter); before and after it the feed's rate; the page below it comes out that much higher, and the truth's
+    geometry follows it both ways."""
+    fax_rows = {"scan_rows": 600, "feed": 1.0, "wobble": [], "slips": [[100.0, 200.0, 0.1, 20.0]], "lines": []}
+    nominal = fax_scan_rows(fax_rows, 600)
+    rate = np.diff(nominal)
+    assert np.allclose(rate[:99], 1.0) and np.allclose(rate[121:279], 1.1) and np.allclose(rate[301:], 1.0)
+    assert nominal[400] - 400 == pytest.approx(0.1 * 180, abs=0.5)  # ahead by the band's slip, ramps halved
+    back = fax_rows_forward({**fax_rows, "header_rows": 0, "header_mode": "none"}, nominal[[50, 200, 500]])
+    assert list(np.round(back)) == [50, 200, 500]
+    drawn = [fax_settings(np.random.default_rng(seed), "fine")["slips"] for seed in range(400)]
+    slipping = [slips for slips in drawn if slips]
+    assert 0.4 < len(slipping) / len(drawn) < 0.6
+    for slips in slipping:
+        assert all(0.03 <= abs(speed) <= 0.10 and 15 * 7.7 <= length <= 80 * 7.7 for _, length, speed, _ in slips)
+        bands = sorted((start, start + length) for start, length, _, _ in slips)
+        assert all(end <= start for (_, end), (start, _) in itertools.pairwise(bands))  # one band slips at a time
 
 
 def test_cli_passes_conditions(ballots: Path, tmp_path: Path) -> None:
