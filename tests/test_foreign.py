@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.ballot.template import load_template
 from pipeline.common.reasons import Why
-from pipeline.reading.check import LINES_PX_PER_MM, expected_rules_of, foreign_rules, rules
+from pipeline.reading.check import LINES_PX_PER_MM, expected_rules_of, following_rows, foreign_rules, rules
 from pipeline.reading.ingest import Gray
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.score import PATCH_PX_PER_MM
@@ -96,4 +96,28 @@ def test_the_scan_reduced_for_rules_keeps_them(tmp_path: Path, dpi: float) -> No
     found, before = rules(upright(first), LINES_PX_PER_MM), rules(fine, REVIEW_PX_PER_MM)
     assert np.all(found.sum(axis=(1, 2)) >= 0.98 * before.sum(axis=(1, 2)))
     reason = foreign_rules(upright(see_through(first, second, 12, 40, px)), LINES_PX_PER_MM, expected)
+    assert reason is not None and reason.code == Why.FOREIGN_RULES
+
+
+def test_the_sheets_own_rules_are_followed_where_its_rows_were_found_off_the_fit(
+    printed: tuple[Gray, Gray, BallotModel],
+) -> None:
+    """A fax whose feed slipped: the table's lower rows lie 4 mm below where the page's fit puts them, and were found
+    there (their box offsets). Their rules, 4 mm off the template's, looked like another sheet's table (tuning seed
+    137, fine and standard fax page 13: refused `foreign_rules`); followed to where the rows were found, they are
+    the sheet's own. Another sheet's table is still found on such a page."""
+    first, second, model = printed
+    rows = [row for row in model.layout.rows if len(row.boxes) == 3]
+    cut, down = round((rows[4].boxes[0].rect.y - 2.0) * PX_PER_MM), round(4.0 * PX_PER_MM)
+    moved = first.copy()
+    moved[cut + down :] = first[cut : first.shape[0] - down]
+    moved[cut : cut + down] = 255
+    offsets = {(box.unit, box.option): (0.0, 4.0) for row in rows[4:] for box in row.boxes}
+    expected = expected_rules_of(model)
+    refused = foreign_rules(moved, PX_PER_MM, expected)
+    assert refused is not None and refused.code == Why.FOREIGN_RULES  # on the fit alone
+    assert foreign_rules(following_rows(moved, PX_PER_MM, offsets, model.layout), PX_PER_MM, expected) is None
+    assert following_rows(moved, PX_PER_MM, {}, model.layout) is moved
+    another = following_rows(see_through(moved, second, 12, 40, PX_PER_MM), PX_PER_MM, offsets, model.layout)
+    reason = foreign_rules(another, PX_PER_MM, expected)
     assert reason is not None and reason.code == Why.FOREIGN_RULES

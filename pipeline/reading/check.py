@@ -13,12 +13,15 @@ template reduced to it.
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from pipeline.ballot.layout import Layout
 from pipeline.common.imaging import Gray, Matrix
 from pipeline.common.reasons import PageReason, Why
 from pipeline.reading.align import Alignment
@@ -55,7 +58,8 @@ def check_page(image: Gray, alignment: Alignment, model: BallotModel) -> Checked
     upright = coarse_upright(
         image, alignment.matrix, layout.page_w, layout.page_h, LINES_PX_PER_MM, alignment.px_per_mm
     )
-    foreign = foreign_rules(upright, LINES_PX_PER_MM, expected_rules_of(model))
+    followed = following_rows(upright, LINES_PX_PER_MM, alignment.box_offsets_mm, model.layout)
+    foreign = foreign_rules(followed, LINES_PX_PER_MM, expected_rules_of(model))
     if foreign is not None:
         return Checked(foreign, ())
     bands = [row.band for row in layout.rows]
@@ -66,6 +70,42 @@ def check_page(image: Gray, alignment: Alignment, model: BallotModel) -> Checked
         max(band.y + band.h for band in bands),
     )
     return Checked(None, page_lines(upright, LINES_PX_PER_MM, printed_of(model, LINES_PX_PER_MM), table))
+
+
+def following_rows(
+    upright: Gray, px_per_mm: float, offsets: Mapping[tuple[str, str], tuple[float, float]], layout: Layout
+) -> Gray:
+    """``upright`` (the page through the fit at ``px_per_mm``) with each band of it moved to where its rows were
+    found off the fit (``offsets``, (unit, option) → (dx, dy) mm, as
+    :attr:`~pipeline.reading.align.Alignment.box_offsets_mm`: a fax whose feed slipped or lost lines, a sheet folded
+    and opened), the offset interpolated down the page between the rows' (each its boxes'
+    median) and to nothing at the registration marks, which the fit goes through. The sheet's own rules then lie
+    where its template prints them, however far off the fit a band of it lies (tuning seed 137, fine fax page 13:
+    three slips moved the table's lower rows 2–4 mm off any plane, its rules taken for another sheet's, and the
+    page refused as `foreign_rules`). ``upright`` itself where no row is off the fit."""
+    if not offsets:
+        return upright
+    marks = [mark.center[1] for mark in layout.registration]
+    ys, moved = [min(marks)], [(0.0, 0.0)]
+    for row in layout.rows:
+        seen = [offsets[key] for box in row.boxes if (key := (box.unit, box.option)) in offsets]
+        ys.append(row.boxes[0].rect.center[1])
+        moved.append(
+            (statistics.median(x for x, _ in seen), statistics.median(y for _, y in seen)) if seen else (0.0, 0.0)
+        )
+    ys.append(max(marks))
+    moved.append((0.0, 0.0))
+    order = np.argsort(ys, kind="stable")
+    at = np.array(ys, dtype=np.float64)[order]
+    shifts = np.array(moved, dtype=np.float64)[order]
+    height, width = upright.shape
+    rows_mm = (np.arange(height, dtype=np.float64) + 0.5) / px_per_mm
+    dx = np.interp(rows_mm, at, shifts[:, 0]) * px_per_mm
+    dy = np.interp(rows_mm, at, shifts[:, 1]) * px_per_mm
+    map_x = (np.arange(width, dtype=np.float32)[None, :] + dx.astype(np.float32)[:, None]).astype(np.float32)
+    map_y = np.repeat((np.arange(height) + dy).astype(np.float32)[:, None], width, axis=1)
+    followed = cv2.remap(upright, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return np.asarray(followed, dtype=np.uint8)
 
 
 def expected_rules_of(model: BallotModel) -> Mask:

@@ -451,8 +451,8 @@ def find_border(
     found = _best_border(image, matrix, outline)
     if found[0] >= MIN_PEAK or not stretched:
         return found[1] if found[0] >= MIN_PEAK else None
+    y = outline.centre[1]
     for stretch in FEED_STRETCHES:
-        y = outline.centre[1]
         about_centre = np.array([[1.0, 0.0, 0.0], [0.0, stretch, y * (1.0 - stretch)], [0.0, 0.0, 1.0]])
         found = max(found, _best_border(image, matrix @ about_centre, outline), key=lambda peak: peak[0])
     return found[1] if found[0] >= MIN_PEAK else None
