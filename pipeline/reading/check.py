@@ -76,10 +76,10 @@ def following_rows(
     upright: Gray, px_per_mm: float, offsets: Mapping[tuple[str, str], tuple[float, float]], layout: Layout
 ) -> Gray:
     """``upright`` (the page through the fit at ``px_per_mm``) with each band of it moved to where its rows were
-    found off the fit (``offsets``, (unit, option) → (dx, dy) mm, as
-    :attr:`~pipeline.reading.align.Alignment.box_offsets_mm`: a fax whose feed slipped or lost lines, a sheet folded
-    and opened), the offset interpolated down the page between the rows' (each its boxes'
-    median) and to nothing at the registration marks, which the fit goes through. The sheet's own rules then lie
+    found off the fit (``offsets``, (unit, option) → (dx, dy) mm, an :class:`~pipeline.reading.align.Alignment`'s
+    ``box_offsets_mm``: a fax whose feed slipped or lost lines, a sheet folded and opened), the offset interpolated
+    down the page between the rows' (each its boxes' median) and to nothing at the registration marks, which the fit
+    goes through. The sheet's own rules then lie
     where its template prints them, however far off the fit a band of it lies (tuning seed 137, fine fax page 13:
     three slips moved the table's lower rows 2–4 mm off any plane, its rules taken for another sheet's, and the
     page refused as `foreign_rules`). ``upright`` itself where no row is off the fit."""
