@@ -119,6 +119,15 @@ def shifted(image: Gray, dx_mm: float, dy_mm: float, px: float = PX) -> Gray:
     return moved
 
 
+def moved_below(image: Gray, at_mm: float, dy_mm: float, px: float = PX) -> Gray:
+    """``image`` with everything below ``at_mm`` moved down by ``dy_mm`` (negative: up, as where a fax lost that many
+    scan lines), white paper where it left."""
+    top = round(at_mm * px)
+    out = image.copy()
+    out[top:] = shifted(image[top:], 0.0, dy_mm, px)
+    return out
+
+
 def lifted(image: Gray, centre_mm: tuple[float, float], dy_mm: float, px: float = PX) -> Gray:
     """``image`` with the paper around ``centre_mm`` moved down by ``dy_mm``, fading out over 15–30 mm from it
     (a sheet curling up at one end of a row), the rest of the page where it was."""

@@ -14,7 +14,7 @@ from pipeline.reading.check import LINES_PX_PER_MM, expected_rules_of, following
 from pipeline.reading.ingest import Gray
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.score import PATCH_PX_PER_MM
-from tests.helpers import print_batch, see_through
+from tests.helpers import moved_below, print_batch, see_through
 
 PX_PER_MM = PATCH_PX_PER_MM  # the printed page is compared at the scorer's resolution here
 
@@ -108,10 +108,7 @@ def test_the_sheets_own_rules_are_followed_where_its_rows_were_found_off_the_fit
     the sheet's own. Another sheet's table is still found on such a page."""
     first, second, model = printed
     rows = [row for row in model.layout.rows if len(row.boxes) == 3]
-    cut, down = round((rows[4].boxes[0].rect.y - 2.0) * PX_PER_MM), round(4.0 * PX_PER_MM)
-    moved = first.copy()
-    moved[cut + down :] = first[cut : first.shape[0] - down]
-    moved[cut : cut + down] = 255
+    moved = moved_below(first, rows[4].boxes[0].rect.y - 2.0, 4.0, PX_PER_MM)
     offsets = {(box.unit, box.option): (0.0, 4.0) for row in rows[4:] for box in row.boxes}
     expected = expected_rules_of(model)
     refused = foreign_rules(moved, PX_PER_MM, expected)

@@ -12,7 +12,7 @@ from pipeline.reading.debug import COLOURS, draw_overlay
 from pipeline.reading.model import ballot_model
 from pipeline.reading.refine import _local_offsets, _rows_found_again, border_model
 from pipeline.reading.settings import load_settings
-from tests.helpers import PX, Batch, box, lifted, print_batch, read_image, tick
+from tests.helpers import PX, Batch, box, lifted, moved_below, print_batch, read_image, tick
 
 ROW = "测评人类别"
 
@@ -82,15 +82,6 @@ def test_strokes_beside_a_box_do_not_move_it(batch: Batch) -> None:
         assert reading.reading == "pending" or (reading.reading, reading.choice) == ("choice", ticked.option)
 
 
-def lines_dropped(image: Gray, at_mm: float, mm: float) -> Gray:
-    """A fax page ``mm`` of whose scan lines were lost at ``at_mm``: all below moved up, white paper at the end."""
-    top, gone = round(at_mm * PX), round(mm * PX)
-    out = np.full_like(image, 255)
-    out[:top] = image[:top]
-    out[top : image.shape[0] - gone] = image[top + gone :]
-    return out
-
-
 def test_a_border_found_out_of_line_with_its_neighbours_costs_its_row_not_the_page(batch: Batch) -> None:
     """A fax lost 2 mm of lines across the table: the page lies on no one plane and is read piecewise. One box's
     border is gone (lost lines, a smudge) and a square like it is drawn 2.4 mm lower: a border found there jumps
@@ -99,7 +90,7 @@ def test_a_border_found_out_of_line_with_its_neighbours_costs_its_row_not_the_pa
     page = batch.pages()[0].copy()
     for unit in ("局机关", "文化馆", "文艺演出中心"):
         tick(page, box(batch.layout, unit, "满意"))
-    page = lines_dropped(page, 150.0, 2.0)
+    page = moved_below(page, 150.0, -2.0)
     lost = box(batch.layout, "局机关", "不满意")
     x, y, side = (round(value * PX) for value in (lost.rect.x, lost.rect.y, lost.rect.w))
     margin, down = round(0.6 * PX), round(2.4 * PX)
@@ -133,7 +124,7 @@ def test_a_row_squashed_by_lost_scan_lines_is_neither_voided_nor_read_as_another
         page = batch.pages()[0].copy()
         if marked:
             tick(page, ticked)
-        page = lines_dropped(page, ticked.rect.y + ticked.rect.h / 2, lost_mm)
+        page = moved_below(page, ticked.rect.y + ticked.rect.h / 2, -lost_mm)
         page = np.where(page < 160, 0, 255).astype(np.uint8)
         reading = next(row for row in read_image(batch, page).readings if row.unit == unit)
         assert reading.reading == "pending" or (marked and reading.choice == ticked.option), (marked, reading)
@@ -211,10 +202,7 @@ def test_rows_past_the_search_are_looked_for_where_the_rows_found_say(batch: Bat
     page = batch.pages()[0]
     matrix = read_image(batch, page).alignment.matrix
     rows = [row for row in batch.layout.rows if len(row.boxes) == 3]
-    cut, down = round((rows[0].boxes[0].rect.y - 4.0) * PX), round(4.0 * PX)
-    moved = np.full_like(page, 255)
-    moved[:cut] = page[:cut]
-    moved[cut + down :] = page[cut : page.shape[0] - down]
+    moved = moved_below(page, rows[0].boxes[0].rect.y - 4.0, 4.0)
     lower = {(box.unit, box.option): np.array([0.0, 4.0]) for row in rows[6:] for box in row.boxes}
     above = {(box.unit, box.option): np.array([0.0, 0.0]) for box in batch.layout.rows[0].boxes}  # 测评人类别
     again = _rows_found_again(moved, matrix, border_model(ballot_model(template)), lower | above)

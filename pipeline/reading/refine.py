@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -367,40 +367,53 @@ def _rows_found_again(
     found: dict[tuple[str, str], npt.NDArray[np.float64]],
 ) -> dict[tuple[str, str], npt.NDArray[np.float64]]:
     """Offsets (page mm, off ``matrix``) of the borders of rows none of whose borders was found near the fit, looked
-    for again where the rows found above and below them say (interpolated, as :func:`_local_offsets` places such a
-    row), twice: a fax's feed that slipped between the marks and the table moves a band of rows further than the
-    search reaches (tuning seed 127, fine fax page 8: four rows 1.3–2.6 mm past the fit, none found there, placed
-    between the rows around them 1.3–1.7 mm short of where they are and asked `alignment`). A row is taken only
-    where its borders found agree (within COHERENT_MM); else it stays where its neighbours say."""
-    layout = borders.layout
+    for again where the rows found above and below them say (:func:`_rows_between`), twice: a fax's feed that slipped
+    between the marks and the table moves a band of rows further than the search reaches (tuning seed 127, fine fax
+    page 8: four rows 1.3–2.6 mm past the fit, none found there, placed between the rows around them 1.3–1.7 mm short
+    of where they are and asked `alignment`). A row is taken only where its borders found agree (within
+    COHERENT_MM); else it stays where its neighbours say."""
     again: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
     for _ in range(2):
-        known = found | again
-        rows_found = [
-            (row.boxes[0].rect.center[1], _median(np.array([known[key] for key in keys])))
-            for row in layout.rows
-            if (keys := [(box.unit, box.option) for box in row.boxes if (box.unit, box.option) in known])
-        ]
-        missed = [row for row in layout.rows if not any((box.unit, box.option) in known for box in row.boxes)]
-        if not rows_found or not missed:
+        guesses = _rows_between(borders.layout, found | again)
+        if not guesses:
             break
-        ys = np.array([y for y, _ in rows_found], dtype=np.float64)
-        moved = np.array([offset for _, offset in rows_found], dtype=np.float64)
-        guesses: dict[tuple[str, str], tuple[float, float]] = {}
-        for row in missed:
-            dx, dy = _between(ys, moved, row.boxes[0].rect.center[1])
-            guesses |= {(box.unit, box.option): (float(dx), float(dy)) for box in row.boxes}
         outlines = [outline for outline in borders.all_outlines if outline.box in guesses]
         seen = _offsets_found(image, matrix, outlines, guesses)
         taken: dict[tuple[str, str], npt.NDArray[np.float64]] = {}
-        for row in missed:
-            mine = [seen[key] for box in row.boxes if (key := (box.unit, box.option)) in seen]
-            if mine and max(float(np.hypot(*(offset - _median(np.array(mine))))) for offset in mine) <= COHERENT_MM:
-                taken |= {key: seen[key] for box in row.boxes if (key := (box.unit, box.option)) in seen}
+        for row in borders.layout.rows:
+            mine = {key: seen[key] for box in row.boxes if (key := (box.unit, box.option)) in seen}
+            median = _median(np.array(list(mine.values()))) if mine else None
+            if median is not None and all(float(np.hypot(*(o - median))) <= COHERENT_MM for o in mine.values()):
+                taken |= mine
         if not taken:
             break
         again |= taken
     return again
+
+
+def _rows_between(
+    layout: Layout, found: Mapping[tuple[str, str], npt.NDArray[np.float64]]
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """Per box of every row none of whose borders is in ``found``: where the rows found above and below it say (dx,
+    dy mm off the fit: their median offsets interpolated down the page; the nearest one's at the table's edge).
+    Empty where every row, or none, was found."""
+    rows_found: list[tuple[float, npt.NDArray[np.float64]]] = []  # (the row's y, its median offset), page mm
+    missed = []
+    for row in layout.rows:
+        seen = [found[key] for box in row.boxes if (key := (box.unit, box.option)) in found]
+        if seen:
+            rows_found.append((row.boxes[0].rect.center[1], _median(np.array(seen, dtype=np.float64))))
+        else:
+            missed.append(row)
+    if not rows_found or not missed:
+        return {}
+    ys = np.array([y for y, _ in rows_found], dtype=np.float64)
+    moved = np.array([offset for _, offset in rows_found], dtype=np.float64)
+    between: dict[tuple[str, str], tuple[float, float]] = {}
+    for row in missed:
+        dx, dy = _between(ys, moved, row.boxes[0].rect.center[1])
+        between |= {(box.unit, box.option): (float(dx), float(dy)) for box in row.boxes}
+    return between
 
 
 def _local_offsets(
@@ -408,35 +421,22 @@ def _local_offsets(
 ) -> dict[tuple[str, str], tuple[float, float]]:
     """Per box of every row found more than LOCAL_FIX_MM off the fit at one of its boxes: its border's offset
     (dx, dy mm), or the row's median where its border was not found. A row none of whose borders was found lies
-    where the rows found above and below it say (interpolated; the nearest one's at the table's edge), where that
-    is more than LOCAL_FIX_MM off: a fax's feed moves every row below lost scan lines alike, and squeezed by them
-    the row's own boxes may match no border (field fax 0009: the last row 1.5 mm up, beyond the scorer's search,
-    its three boxes to a clerk)."""
+    where the rows found above and below it say (:func:`_rows_between`), where that is more than LOCAL_FIX_MM off: a
+    fax's feed moves every row below lost scan lines alike, and squeezed by them the row's own boxes may match no
+    border (field fax 0009: the last row 1.5 mm up, beyond the scorer's search, its three boxes to a clerk)."""
     offsets: dict[tuple[str, str], tuple[float, float]] = {}
-    rows_found: list[tuple[float, tuple[float, float]]] = []  # (the row's y, its median offset), page mm
     for row in layout.rows:
         keys = [(box.unit, box.option) for box in row.boxes]
         seen = [found[key] for key in keys if key in found]
-        if not seen:
+        if not seen or max(float(np.hypot(*offset)) for offset in seen) <= LOCAL_FIX_MM:
             continue
-        # statistics, not np.median: its first call imports numpy.ma (15 ms in every worker process).
-        median = (statistics.median(float(x) for x, _ in seen), statistics.median(float(y) for _, y in seen))
-        rows_found.append((row.boxes[0].rect.center[1], median))
-        if max(float(np.hypot(*offset)) for offset in seen) <= LOCAL_FIX_MM:
-            continue
+        median = _median(np.array(seen, dtype=np.float64))
         for key in keys:
             dx, dy = found.get(key, median)
             offsets[key] = (round(float(dx), 3), round(float(dy), 3))
-    if not rows_found:
-        return offsets
-    ys = np.array([y for y, _ in rows_found], dtype=np.float64)
-    moved = np.array([offset for _, offset in rows_found], dtype=np.float64)
-    for row in layout.rows:
-        if any((box.unit, box.option) in found for box in row.boxes):
-            continue
-        dx, dy = _between(ys, moved, row.boxes[0].rect.center[1])
+    for key, (dx, dy) in _rows_between(layout, found).items():
         if float(np.hypot(dx, dy)) > LOCAL_FIX_MM:
-            offsets |= {(box.unit, box.option): (round(float(dx), 3), round(float(dy), 3)) for box in row.boxes}
+            offsets[key] = (round(dx, 3), round(dy, 3))
     return offsets
 
 
