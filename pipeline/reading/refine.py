@@ -397,16 +397,14 @@ def _rows_between(
     """Per box of every row none of whose borders is in ``found``: where the rows found above and below it say (dx,
     dy mm off the fit: their median offsets interpolated down the page; the nearest one's at the table's edge).
     Empty where every row, or none, was found."""
-    rows_found: list[tuple[float, npt.NDArray[np.float64]]] = []  # (the row's y, its median offset), page mm
-    missed = []
-    for row in layout.rows:
-        seen = [found[key] for box in row.boxes if (key := (box.unit, box.option)) in found]
-        if seen:
-            rows_found.append((row.boxes[0].rect.center[1], _median(np.array(seen, dtype=np.float64))))
-        else:
-            missed.append(row)
-    if not rows_found or not missed:
+    missed = [row for row in layout.rows if not any((box.unit, box.option) in found for box in row.boxes)]
+    if not missed or len(missed) == len(layout.rows):  # the usual page: every row found, nothing more to do
         return {}
+    rows_found = [
+        (row.boxes[0].rect.center[1], _median(np.array(seen, dtype=np.float64)))
+        for row in layout.rows
+        if (seen := [found[key] for box in row.boxes if (key := (box.unit, box.option)) in found])
+    ]  # (the row's y, its median offset), page mm
     ys = np.array([y for y, _ in rows_found], dtype=np.float64)
     moved = np.array([offset for _, offset in rows_found], dtype=np.float64)
     between: dict[tuple[str, str], tuple[float, float]] = {}
