@@ -27,7 +27,7 @@ to report, never to decide what to change; a change made because a held-out seed
 seed (1000-1005, 1007-1009, 1011-1014 and 1016 are, :data:`SPENT`), and the next report takes a new one (``--held-out``
 takes the report's, :data:`NEXT_HELD_OUT`). The README quotes both.
 
-    .venv/bin/python -m benchmarks.accuracy [--ballots 60] [--profiles office,fax,phone,bad] [--seed 7]
+    .venv/bin/python -m benchmarks.accuracy [--ballots 60] [--profiles office,fax,phone,bad] [--seed 7] [--format heic]
     .venv/bin/python -m benchmarks.accuracy --conditions folded,long-tick+streak [--profiles office] --ballots 40
     .venv/bin/python -m benchmarks.accuracy --all-conditions --held-out --ballots 40
 
@@ -180,13 +180,14 @@ def _rows(result: Result, sheet: SheetTruth, line: dict) -> None:  # type: ignor
             )
 
 
-def _simulate(args: tuple[Job, Path, int, int, str, Printed]) -> SimulatedBatch:
-    job, folder, ballots, seed, difficulty, printed = args
+def _simulate(args: tuple[Job, Path, int, int, str, Printed, str | None]) -> SimulatedBatch:
+    job, folder, ballots, seed, difficulty, printed, file_format = args
     return simulated_batch(
         folder,
         cast(Profile, job.profile),  # one of PROFILES: plan() takes no other
         ballots,
         seed,
+        file_format=file_format,
         difficulty=difficulty,
         conditions=job.conditions,
         printed=printed,
@@ -262,6 +263,13 @@ def main() -> None:
     parser.add_argument("--held-out", action="store_true", help=f"use the held-out seed of the report, {NEXT_HELD_OUT}")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--keep", type=Path, default=None, help="work in this folder and keep it (to look at pages)")
+    parser.add_argument(
+        "--format",
+        dest="file_format",
+        default=None,
+        choices=["jpeg", "png", "heic", "tiff", "pdf"],
+        help="the files the devices write (default: each profile's own, as `ballot simulate`)",
+    )
     args = parser.parse_args()
     seed = NEXT_HELD_OUT if args.held_out else args.seed
     kind = "tuning" if seed in TUNING_SEEDS else "held out: report, never tune" if seed >= HELD_OUT_FROM else "other"
@@ -288,7 +296,7 @@ def main() -> None:
         folder = args.keep or Path(scratch)
         printed = print_ballots(folder / "printed", args.ballots, seed)
         work = [
-            (job, folder / f"{index:02d}", args.ballots, seed, args.difficulty, printed)
+            (job, folder / f"{index:02d}", args.ballots, seed, args.difficulty, printed, args.file_format)
             for index, job in enumerate(batches)
         ]
         with ProcessPoolExecutor(max_workers=args.jobs) as pool:

@@ -40,6 +40,9 @@ def test_sniff_by_content_not_name() -> None:
     assert sniff(b"\xff\xd8\xff\xe0") == "jpeg"
     assert sniff(b"II*\x00") == "tiff" and sniff(b"MM\x00*") == "tiff"
     assert sniff(b"\x89PNG\r\n\x1a\n") == "png"
+    assert sniff(b"\x00\x00\x00\x1cftypheic\x00\x00") == "heif"  # an iPhone's photo
+    assert sniff(b"\x00\x00\x00\x20ftypavif\x00\x00") == "heif"
+    assert sniff(b"\x00\x00\x00\x20ftypisom\x00\x00") is None  # a video in the same container
     assert sniff(b"hello world") is None
 
 
@@ -99,6 +102,30 @@ def test_a_phone_photos_exif_orientation_is_applied(tmp_path: Path) -> None:
     [page] = pages_of(path)
     assert isinstance(page, ScanPage) and page.image.shape == (HEIGHT, WIDTH)
     assert page.image[150, 100] < 60 and page.image[300, 100] > 200 and page.jpeg == path.read_bytes()
+
+
+def test_a_heic_photo_is_read_as_the_phone_showed_it(tmp_path: Path) -> None:
+    """HEIC, in colour, a portrait page stored sideways with its turn in the file (given EXIF orientation 6 as bytes,
+    pillow-heif writes it as HEIF's own rotation, as an iPhone writes both): read upright, its pixels those of the page
+    within the coding's loss, kept as no JPEG; its name says nothing (the content decides)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    path = tmp_path / "photo.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(np.rot90(gradient())).convert("RGB").save(path, format="HEIF", quality=90, exif=exif.tobytes())
+    [page] = pages_of(path)
+    assert isinstance(page, ScanPage) and page.image.shape == (HEIGHT, WIDTH) and page.jpeg is None
+    assert float(np.abs(page.image.astype(int) - gradient()).mean()) < 3.0
+
+
+def test_an_avif_photo_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "photo.avif"
+    Image.fromarray(gradient()).convert("RGB").save(path, format="AVIF", quality=90)
+    [page] = pages_of(path)
+    assert isinstance(page, ScanPage) and page.image.shape == (HEIGHT, WIDTH)
+    assert float(np.abs(page.image.astype(int) - gradient()).mean()) < 3.0
 
 
 def test_a_jpeg_file_is_kept_as_its_bytes_other_images_are_not(tmp_path: Path) -> None:

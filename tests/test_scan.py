@@ -151,6 +151,38 @@ def test_photos_lacking_their_end_marker_or_tagged_wrongly_are_read(tmp_path: Pa
         assert sum(reading == "pending" for reading in readings.values()) <= 1, name
 
 
+def test_an_iphones_heic_photos_are_read_and_a_damaged_one_is_refused_with_its_reason(
+    tmp_path: Path, batch: Batch
+) -> None:
+    """An iPhone saves its photos as HEIC unless told otherwise (Settings → Camera → Formats), in colour, a portrait
+    page stored sideways with its turn in the file: each is read with its rows, as its JPEG would be. A file cut in
+    half on its way (a transfer broken off) is refused with the decoder's words, the batch carried on."""
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
+    db = batch.fresh_db(tmp_path)
+    folder = tmp_path / "scans"
+    folder.mkdir()
+    truth = {index: choices_for(20 + index) for index in (0, 1)}
+    pages = {index: filled(batch, index, truth[index]) for index in truth}
+    Image.fromarray(pages[0]).convert("RGB").save(folder / "IMG_0001.HEIC", quality=80)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned 90° clockwise: stored turned the other way
+    Image.fromarray(np.rot90(pages[1])).convert("RGB").save(folder / "IMG_0002.HEIC", quality=80, exif=exif.tobytes())
+    whole = (folder / "IMG_0001.HEIC").read_bytes()
+    (folder / "IMG_0003.HEIC").write_bytes(whole[: len(whole) // 2])
+    result = CliRunner().invoke(main, ["scan", str(folder), "--session", "2026H1", "--db", str(db), "--jobs", "1"])
+    assert result.exit_code == 2, result.output  # the broken file needs attention
+    lines = {Path(line["source"]).name: line for line in export(db)}
+    assert lines["IMG_0003.HEIC"]["outcome"] == "unreadable"
+    assert lines["IMG_0003.HEIC"]["reason_code"] == Why.PAGE_UNDECODABLE
+    for name, index in (("IMG_0001.HEIC", 0), ("IMG_0002.HEIC", 1)):
+        line = lines[name]
+        assert line["outcome"] == "read" and line["serial"] == batch.serials[index], (name, line["reason"])
+        assert {unit: row["reading"] for unit, row in line["rows"].items() if unit in truth[index]} == truth[index]
+
+
 def test_other_session_and_foreign_serial(tmp_path: Path, batch: Batch, template: Template) -> None:
     other = (
         print_batch(tmp_path / "other", template, 1, session="2025H2") if (tmp_path / "other").mkdir() is None else None

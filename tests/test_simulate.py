@@ -19,7 +19,8 @@ from pipeline.ballot.payload import SERIAL_ALPHABET
 from pipeline.ballot.template import CATEGORY_ROW, Template
 from pipeline.cli.simulate import simulate_command
 from pipeline.printing.render import render_pdf_bytes
-from pipeline.simulation.degrade import Device, degrade, device_for
+from pipeline.reading.ingest import ScanPage, iter_pages
+from pipeline.simulation.degrade import Device, ScanWriter, degrade, device_for
 from pipeline.simulation.marks import HASTY_FILL_SHARE, HASTY_OVERRUN_MM
 from pipeline.simulation.pen import CLEAR_OF_PRINT_MM, Canvas
 from pipeline.simulation.simulate import (
@@ -369,6 +370,21 @@ def test_legibility_is_judged_clear_of_printed_lines() -> None:
     distance = np.minimum(np.abs(cores[:, 0] - 118), np.abs(cores[:, 0] - 121))
     assert len(cores) > 0 and distance.min() >= round(CLEAR_OF_PRINT_MM * scale)
     assert {int(x) for x in cores[:, 1]} <= set(range(110, 131))  # only the crossing stroke, away from the line
+
+
+def test_a_phone_writes_heic_as_an_iphone_does_and_the_reader_takes_it_as_the_same_picture(tmp_path: Path) -> None:
+    """``--format heic``: one file a page, in colour, no resolution stated; it decodes (as ``ballot scan`` decodes it)
+    to the page's pixels within the coding's loss."""
+    rng = np.random.default_rng(3)
+    page = np.asarray(np.clip(rng.normal(200, 6, (400, 300)), 0, 255), dtype=np.uint8)
+    page[100:220, 60:180] = 40
+    writer = ScanWriter(tmp_path, "phone", "heic")
+    name, number = writer.add(page, {"file_dpi": None, "jpeg_quality": 85})
+    writer.close()
+    assert (name, number) == ("phone-001.heic", 1)
+    [decoded] = iter_pages(tmp_path / name)
+    assert isinstance(decoded, ScanPage) and decoded.image.shape == page.shape and decoded.dpi is None
+    assert float(np.abs(decoded.image.astype(int) - page).mean()) < 6.0
 
 
 def test_device_settings_hold_for_a_batch() -> None:

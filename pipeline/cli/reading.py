@@ -71,7 +71,7 @@ def scan_command(
     form_files: tuple[Path, ...],
     settings_file: Path | None,
 ) -> None:
-    """Read every page of PATHS (files or folders: PDF, TIFF, JPEG, PNG) into the store.
+    """Read every page of PATHS (files or folders: PDF, TIFF, JPEG, PNG, HEIC) into the store.
 
     Our own ballots are recognised by their QR code. Copies of an existing office form have none: name the
     form with --form (once per session; later scans of the session remember it). Such copies carry no

@@ -50,7 +50,7 @@ CONDITION_NAMES = (
 @click.option(
     "--format",
     "file_format",
-    type=click.Choice(["jpeg", "png", "tiff", "pdf"]),
+    type=click.Choice(["jpeg", "png", "heic", "tiff", "pdf"]),
     default=None,
     help="Output files (default: pdf for office, tiff for fax, jpeg for phone and bad).",
 )

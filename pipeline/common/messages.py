@@ -26,8 +26,8 @@ PAGE_TEXT: dict[Why, tuple[str, str]] = {
     Why.FILE_UNOPENABLE: ("文件打不开：{error}", "cannot open the file: {error}"),
     Why.FILE_EMPTY: ("文件是空的（0 字节）", "the file is empty (0 bytes)"),
     Why.NOT_A_SCAN: (
-        "不是扫描件：既不是 PDF 也不是图片（JPEG、PNG、TIFF）",
-        "not a scan: the file is neither a PDF nor an image (JPEG, PNG, TIFF)",
+        "不是扫描件：既不是 PDF 也不是图片（JPEG、PNG、TIFF、HEIC）",
+        "not a scan: the file is neither a PDF nor an image (JPEG, PNG, TIFF, HEIC)",
     ),
     Why.IMAGE_TOO_LARGE: (
         "图像像素数超过任何一页扫描件（{width}×{height}），未读取",

@@ -1,7 +1,8 @@
 """Ingest: turn input files into grayscale page images, one at a time.
 
 Accepts PDF (scanned pages: the embedded image is taken as it is; vector pages are rendered), TIFF
-(multi-page, including 1-bit CCITT G4), JPEG, PNG and phone photos (EXIF orientation applied). The file
+(multi-page, including 1-bit CCITT G4), JPEG, PNG and phone photos (EXIF orientation applied), also as HEIC (an
+iPhone's photos unless set to "most compatible") or AVIF (:data:`HEIF_BRANDS`). The file
 type is taken from its first bytes, never from its name. Nothing here raises for bad input: a file that
 cannot be opened becomes an :class:`UnreadableFile`, a page that cannot be decoded an
 :class:`UnreadablePageImage`, each with a reason a clerk understands. Images whose header claims more than
@@ -16,6 +17,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import cv2
@@ -31,6 +33,11 @@ MIN_STATED_DPI = 30  # a smaller stated resolution is a placeholder, not a measu
 SQUARE_ENOUGH = 0.01  # x and y resolutions this close are square pixels (a fine fax, 204 × 196, is not)
 FAX_DPI = 204.0  # a fax's horizontal resolution (1728 pixels across 215 mm)
 FAX_WIDTH_PX = (1600, 1800)  # what a fax line measures, cropped or padded a little
+
+#: The major brands (bytes 8–12 of an ISO base media file, after its ``ftyp`` box's size and type) of a still picture
+#: in HEIF: HEIC (HEVC-coded: iPhones save photos so by default, many Android phones as an option), other HEIF
+#: codings, AVIF. Image sequences (bursts, animations) are not among them.
+HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"mif1", b"mif2", b"avif"})
 
 Resolution = tuple[float, float] | None
 VECTOR_RENDER_DPI = 200.0
@@ -69,7 +76,7 @@ class UnreadableFile:
 class FileInfo:
     """What is known of a file before its pages are read."""
 
-    kind: str  # 'pdf' | 'tiff' | 'jpeg' | 'png' | 'image'
+    kind: str  # 'pdf' | 'tiff' | 'jpeg' | 'png' | 'heif' | 'image'
     page_count: int
 
 
@@ -85,7 +92,19 @@ def sniff(head: bytes) -> str | None:
         return "png"
     if head[:6] in (b"GIF87a", b"GIF89a") or head.startswith(b"BM") or head[:4] == b"RIFF":
         return "image"
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return "heif"
     return None
+
+
+@cache
+def _heif_opener() -> None:
+    """Pillow opens HEIF files once pillow-heif has registered itself (once per process: 50 ms, so only where a
+    file is one). The picture comes upright as the phone showed it (its rotation applied, its EXIF orientation then
+    reset, so nothing turns it twice)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
 
 
 def file_sha256(path: Path) -> str:
@@ -117,6 +136,8 @@ def inspect_file(path: Path) -> FileInfo | UnreadableFile:
         return UnreadableFile(source, PageReason.of(Why.NOT_A_SCAN))
     if kind == "pdf":
         return _inspect_pdf(path)
+    if kind == "heif":
+        _heif_opener()
     try:
         with warnings.catch_warnings(), Image.open(path) as image:
             # A damaged TIFF makes Pillow warn before it fails; the failure below is what the clerk sees.
@@ -124,7 +145,8 @@ def inspect_file(path: Path) -> FileInfo | UnreadableFile:
             width, height = image.size
             if width * height > MAX_PIXELS:
                 return UnreadableFile(source, PageReason.of(Why.IMAGE_TOO_LARGE, width=width, height=height))
-            frames = getattr(image, "n_frames", 1)
+            # A HEIF file may hold pictures besides the one it shows (an edit's original, a burst): that one is read.
+            frames = 1 if kind == "heif" else getattr(image, "n_frames", 1)
     except Image.DecompressionBombError:
         return UnreadableFile(source, PageReason.of(Why.IMAGE_TOO_LARGE, width="?", height="?"))
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
@@ -167,7 +189,9 @@ def read_page(path: Path, info: FileInfo, page_no: int) -> ScanPage | Unreadable
             return _read_pdf_page(path, page_no)
         if info.kind in ("jpeg", "png"):
             return _read_single_image(path, page_no, info.kind)
-        return _read_pillow_frame(path, page_no)
+        if info.kind == "heif":
+            _heif_opener()
+        return _read_pillow_frame(path, page_no, seek=info.kind != "heif")
     except MemoryError:
         return UnreadablePageImage(source, page_no, PageReason.of(Why.PAGE_TOO_LARGE))
 
@@ -253,13 +277,16 @@ def _bilevel(image: Gray) -> bool:
     return bool(np.count_nonzero((sample > 8) & (sample < 247)) < 0.01 * sample.size)
 
 
-def _read_pillow_frame(path: Path, page_no: int) -> ScanPage | UnreadablePageImage:
+def _read_pillow_frame(path: Path, page_no: int, *, seek: bool = True) -> ScanPage | UnreadablePageImage:
+    """Page ``page_no`` of a file Pillow decodes; ``seek``: to that frame (not in a HEIF file, whose page is the
+    picture it opens with, its primary one, whatever its place among the file's pictures)."""
     source = str(path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             with Image.open(path) as image:
-                image.seek(page_no - 1)
+                if seek:
+                    image.seek(page_no - 1)
                 dpi = image.info.get("dpi")
                 frame = ImageOps.exif_transpose(image) if page_no == 1 else image
                 gray = _to_gray(frame)

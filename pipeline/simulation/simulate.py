@@ -377,7 +377,7 @@ def simulate_batch(
 ) -> list[SheetTruth]:
     """Fill, degrade and write the first ``pages`` sheets of ``pdf_path`` (all by default) in shuffled order.
 
-    jpeg/png: one file per sheet; tiff/pdf: one multi-page file. ``file_format`` defaults to what the
+    jpeg/png/heic: one file per sheet; tiff/pdf: one multi-page file. ``file_format`` defaults to what the
     device usually writes (:data:`DEFAULT_FORMAT`). ``device`` overrides the batch's device settings.
     ``conditions`` (:data:`~.conditions.CONDITIONS`) add what the world does on top of the profile.
     Raises :class:`SimulationError` for input that is not printed ballots of ``layout``, or conditions that
