@@ -85,6 +85,9 @@ ALL_CONDITIONS: dict[str, tuple[str, ...]] = {
     "streak": ("office", "fax"),
     "show-through": ("office", "phone"),
     "erasure": ("office", "phone", "fax"),
+    "scanner-app": ("phone",),
+    # A steep photo flattened by an app: its corners found from a sheet seen at up to 35°.
+    "scanner-app+steep-photo": ("phone",),
 }
 
 

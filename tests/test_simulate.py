@@ -341,6 +341,24 @@ def test_rows_a_fax_wiped_out_are_marked_illegible(layout: Layout) -> None:
     assert [row.legible for row in checked] == [True, False]
 
 
+def test_rows_a_scanner_apps_whitening_lifted_to_white_are_marked_illegible(layout: Layout) -> None:
+    """On a page an app whitened, a pencil line left 12 grey levels under the paper is there (a careful person sees
+    it); one lifted to 4 levels under it is gone."""
+    rows = (RowTruth("a", "满意", (("满意", "tick"),), False), RowTruth("b", "满意", (("满意", "tick"),), False))
+    scan = np.full((210, 210), 255, np.uint8)
+    scan[20:23, 20:60] = 243
+    scan[120:123, 20:60] = 251
+    pixels = [np.array([[y, x] for y in range(20, 23) for x in range(22, 58)])]
+    pixels.append(pixels[0] + (100, 0))
+    identity = [[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1]]
+    applied = {
+        "page_mm_to_image": [[1.0, 0, -0.5], [0, 1.0, -0.5], [0, 0, 1]],
+        "app": {"mode": "enhance", "matrix": identity},
+    }
+    checked = _with_legibility(rows, pixels, scan, applied, 1.0)  # type: ignore[arg-type]
+    assert [row.legible for row in checked] == [True, False]
+
+
 def test_a_stroke_left_as_scattered_pixels_is_wiped_out_a_dithered_one_is_not(layout: Layout) -> None:
     """A faint stroke a fax's threshold wiped leaves a black pixel here and there, as the paper's pepper does: no
     trail a person reads (accuracy seed 7, fax page 53: a pencil tick left as 6 black pixels in its box, counted

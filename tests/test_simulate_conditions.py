@@ -34,6 +34,7 @@ from pipeline.simulation.geometry import (
 )
 from pipeline.simulation.paper import show_through, text_document
 from pipeline.simulation.pen import Pen
+from pipeline.simulation.scanapp import _enhanced
 from pipeline.simulation.simulate import RENDER_DPI, SheetTruth, SimulationError, load_truth, simulate_batch
 from pipeline.simulation.writer import ScanWriter
 from tests.conftest import TEMPLATE_FILE
@@ -483,6 +484,51 @@ def test_steep_photos_tilt_and_fill_as_described(ballots: Path, layout: Layout, 
         if applied["tilt_deg"] > 25:  # type: ignore[operator]
             # Perspective: opposite sides of the sheet no longer look equally long.
             assert max(sides[0] / sides[2], sides[2] / sides[0], sides[1] / sides[3], sides[3] / sides[1]) > 1.08
+
+
+def test_a_scanner_app_flattens_the_photo_onto_an_a4_page_where_it_found_the_corners(
+    ballots: Path, layout: Layout, tmp_path: Path
+) -> None:
+    """The app's page is A4 at its resolution; the sheet's corners lie where the app found them (each as far off as the
+    truth says, within the lens's and the paper's curl), the printed marks where the geometry puts them."""
+    sheets = simulate_batch(ballots, layout, tmp_path, profile="phone", seed=3, pages=3, conditions=["scanner-app"])
+    for sheet in sheets:
+        applied = sheet.degradation
+        app = applied["app"]
+        image = pages_of(tmp_path, sheet)
+        px_per_mm = float(app["dpi"]) / 25.4  # type: ignore[index, arg-type]
+        assert abs(image.shape[0] - 297 * px_per_mm) <= 1 and abs(image.shape[1] - 210 * px_per_mm) <= 1
+        assert app["mode"] in ("enhance", "black_and_white", "grey")  # type: ignore[index]
+        corners = page_to_image(applied, np.array([[0.0, 0.0], [210.0, 0.0], [210.0, 297.0], [0.0, 297.0]]))
+        frame = np.array([[0.0, 0.0], [image.shape[1], 0.0], [image.shape[1], image.shape[0]], [0.0, image.shape[0]]])
+        off_mm = np.linalg.norm(np.array(app["corner_error_mm"]), axis=1)  # type: ignore[index]
+        seen = np.min(np.linalg.norm(corners[:, None] - frame[None], axis=2), axis=1) / px_per_mm
+        assert np.all(np.abs(np.sort(seen) - np.sort(off_mm)) < 1.5)
+        for mark in layout.registration:
+            assert dark_at(image, page_to_image(applied, centre_mm(mark))[0])
+
+
+def test_a_scanner_app_whitens_the_paper_or_thresholds_it() -> None:
+    """Enhanced: the light across the photo divided out (the paper one white, a pen stroke still dark); black and
+    white: two levels, a stroke drawn 40 levels under the paper kept, one 5 levels under gone."""
+    height, width = 600, 400
+    light = np.linspace(150, 220, width, dtype=np.float32)[None, :].repeat(height, axis=0)  # a shadow to the left
+    photo = light.copy()
+    photo[100:104, 50:350] -= 110  # a pen stroke
+    photo[300:304, 50:350] -= 40  # pencil
+    photo[500:504, 50:350] -= 5  # next to nothing
+    photo = np.clip(photo, 0, 255).astype(np.uint8)
+    px_per_mm = 200 / 25.4
+    record: dict[str, object] = {}
+    enhanced = _enhanced(photo, np.random.default_rng(0), record, px_per_mm, "enhance")
+    paper = enhanced[[50, 200, 400]][:, 20:380]
+    assert paper.min() >= 240 and enhanced[101:103, 60:340].max() < 120
+    record = {}
+    for seed in range(5):
+        bw = _enhanced(photo, np.random.default_rng(seed), record, px_per_mm, "black_and_white")
+        assert set(np.unique(bw)) <= {0, 255}
+        assert (bw[101:103, 60:340] == 0).mean() > 0.9 and (bw[301:303, 60:340] == 0).mean() > 0.9
+        assert (bw[501:503, 60:340] == 0).mean() < 0.1
 
 
 def test_a_tilted_photo_is_sharp_where_the_camera_focused_and_soft_farther_off() -> None:

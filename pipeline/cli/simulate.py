@@ -23,6 +23,7 @@ CONDITION_NAMES = (
     "streak",
     "show-through",
     "erasure",
+    "scanner-app",
 )
 
 
@@ -68,7 +69,7 @@ CONDITION_NAMES = (
     type=click.Choice(CONDITION_NAMES),
     help="What the world adds on top of the profile (repeatable): steep-photo (phone), marks-cut, "
     "code-cut (office, phone), box-cut, fax-standard, fax-fine (fax), folded, long-tick, streak (office, fax), "
-    "show-through, erasure.",
+    "show-through, erasure, scanner-app (phone).",
 )
 def simulate_command(
     ballots_pdf: Path,

@@ -35,6 +35,7 @@ from pipeline.simulation.capture import (
 from pipeline.simulation.effects import PAGE_MM, Binarise, Gray, Profile
 from pipeline.simulation.paper import BackKind, fold_page, show_through
 from pipeline.simulation.photo import photo
+from pipeline.simulation.scanapp import scanner_app
 
 Condition = Literal[
     "steep-photo",
@@ -48,6 +49,7 @@ Condition = Literal[
     "streak",
     "show-through",
     "erasure",
+    "scanner-app",
 ]
 ALL_PROFILES: tuple[Profile, ...] = ("office", "fax", "phone", "bad")
 CONDITION_STREAM = 2_000_029  # seeds every condition's generator apart from the page's own
@@ -104,6 +106,12 @@ CONDITIONS: dict[Condition, ConditionInfo] = {
         "40 % of rows changed: pencil or erasable gel rubbed out (residue up to a tick's darkness), correction"
         " tape (beside a new mark, or alone), a mark scribbled over, or two firm marks",
         ALL_PROFILES,
+    ),
+    "scanner-app": ConditionInfo(
+        "photographed with a scanner app (扫描全能王, 微信 / WPS 文件扫描, iOS 扫描文稿): the sheet's corners found"
+        " 0.3–1.5 mm off (on some photos one 3–8 mm off), flattened to A4 at 150–300 dpi, the paper whitened and the"
+        " contrast raised, or black and white by a local threshold, or grey; often sharpened",
+        ("phone",),
     ),
 }
 EXCLUSIVE: tuple[frozenset[Condition], ...] = (
@@ -270,6 +278,13 @@ def sensor_stage(image: Gray, context: ConditionContext, applied: dict[str, obje
     """Dirt on a scanner's glass: long streaks (scanners and faxes only; a phone has no glass)."""
     if context.has("streak") and base != "phone":
         return long_streaks(image, context.rng, applied, context.layout)
+    return image
+
+
+def app_stage(image: Gray, context: ConditionContext, applied: dict[str, object], base: Profile) -> Gray:
+    """A phone's photo taken through a scanner app: found, flattened and enhanced before the app saves it."""
+    if context.has("scanner-app") and base == "phone":
+        return scanner_app(image, context.rng, applied)
     return image
 
 

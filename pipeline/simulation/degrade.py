@@ -26,6 +26,7 @@ import numpy as np
 from pipeline.common.imaging import MM_PER_INCH
 from pipeline.simulation.conditions import (
     ConditionContext,
+    app_stage,
     capture_stage,
     fax_mode,
     fax_stage,
@@ -168,6 +169,8 @@ def degrade(
         return out, applied
     if base == "phone" and rng.random() < PHONE_SHARPEN_SHARE:
         out = sharpen_page(out, rng, applied)
+    if context is not None:
+        out = app_stage(out, context, applied, base)
     low, high = PHONE_JPEG if base == "phone" or bad else OFFICE_JPEG
     quality = device.jpeg_quality or int(rng.integers(low, high + 1))
     applied["jpeg_quality"] = quality

@@ -7,7 +7,9 @@ image pixel centres using only what :func:`~pipeline.simulation.degrade.degrade`
 2. ``page_mm_to_image`` — the capture's homography (scanner placement, fax resolution, phone perspective);
 3. ``lens`` — a phone lens's barrel distortion about the frame centre (:func:`lens_distort`);
 4. ``fax_rows`` — a fax's feed wobble, lost and repeated scan lines and its header line, which move rows
-   (:func:`fax_source_rows`), and the sheet's sideways walk, which moves each row across (:func:`fax_walk`).
+   (:func:`fax_source_rows`), and the sheet's sideways walk, which moves each row across (:func:`fax_walk`);
+5. ``app`` — a phone scanner app's flattening of the photo onto an upright page (a homography,
+   :mod:`pipeline.simulation.scanapp`).
 
 The renderers use the same functions (or their inverses), so the truth and the pixels cannot disagree.
 :func:`in_image` says which registration marks, boxes and QR corners fall outside the image.
@@ -167,6 +169,10 @@ def page_to_image(applied: Mapping[str, object], points_mm: Points) -> Points:
     if isinstance(fax_rows, Mapping):
         image[:, 0] += fax_walk(fax_rows, image[:, 1])
         image[:, 1] = fax_rows_forward(fax_rows, image[:, 1])
+    app = applied.get("app")
+    if isinstance(app, Mapping):  # a scanner app flattened the photo (:mod:`pipeline.simulation.scanapp`)
+        flat = np.column_stack([image, np.ones(len(image))]) @ np.array(app["matrix"], dtype=np.float64).T
+        image = flat[:, :2] / flat[:, 2:3]
     return image
 
 

@@ -43,6 +43,7 @@ from pipeline.simulation.corrections import (
     residue_pen,
 )
 from pipeline.simulation.degrade import Device, FileFormat, Profile, ScanWriter, degrade, device_for, pick
+from pipeline.simulation.effects import PAGE_MM
 from pipeline.simulation.geometry import in_image, page_to_image
 from pipeline.simulation.marks import (
     TICK_SIZE_SHARES,
@@ -57,6 +58,7 @@ from pipeline.simulation.marks import (
 )
 from pipeline.simulation.paper import BackKind, pick_back, text_document
 from pipeline.simulation.pen import Pen, Pixels, random_pen
+from pipeline.simulation.scanapp import app_thresholded, app_whitened
 from pipeline.simulation.truth import TRUTH_FILE, AnyMarkKind, RowTruth, SheetTruth, load_truth
 
 __all__ = [
@@ -96,6 +98,11 @@ LEGIBLE_SHARE = 0.5  # share of a mark's stroke cores still black after binarisa
 # — as the paper's own pepper does — which a person no more reads as a stroke than the machine can.
 TRAIL_SHARE = 1 / 3
 LEGIBILITY_SAMPLES = 400
+# On a page a scanner app whitened, a mark is there where its cores lie this many grey levels under the paper beside
+# them (the brightest pixel within PAPER_NEAR_MM): a pencil stroke the contrast stretch lifted to within a few levels
+# of white is gone, as on a fax; one left 10–15 levels under it is a pale line a careful person still sees.
+VISIBLE_LEVELS = 8
+PAPER_NEAR_MM = 1.0
 
 # Row scenarios and their shares, per difficulty. "clean" is one deliberate mark of the sheet's usual kind.
 SCENARIOS: tuple[Scenario, ...] = ("clean", "blank", "overvote", "faint", "erased", "correction", "stray")
@@ -418,7 +425,7 @@ def simulate_batch(
             applied = {"seed": [seed, source], "difficulty": difficulty, **applied}
             file, page_no = writer.add(scanned, applied)
             upside_down = bool(applied["upside_down"])
-            if applied.get("binarised"):
+            if applied.get("binarised") or app_whitened(applied):
                 rows = _with_legibility(rows, intent_pixels, scanned, applied, px_per_mm)
             capture: dict[str, object] = {}
             if asked:
@@ -461,13 +468,19 @@ def _obscured(rows: tuple[RowTruth, ...], applied: dict[str, object]) -> tuple[R
 
 
 def _with_legibility(
-    rows: tuple[RowTruth, ...], intent_pixels: list[Pixels], binary: Gray, applied: dict[str, object], px_per_mm: float
+    rows: tuple[RowTruth, ...], intent_pixels: list[Pixels], image: Gray, applied: dict[str, object], px_per_mm: float
 ) -> tuple[RowTruth, ...]:
-    """Mark rows whose intended marks a 1-bit device wiped out: under half their stroke cores left a trail of black
-    (TRAIL_SHARE of the pixels around where each lands)."""
-    black = (binary < 128).astype(np.float32)
-    black_near = cv2.blur(black, (3, 3), borderType=cv2.BORDER_CONSTANT) >= TRAIL_SHARE - 1e-6
-    height, width = binary.shape
+    """Mark rows whose intended marks the device wiped out: under half their stroke cores left a trail of ink
+    (TRAIL_SHARE of the pixels around where each lands): black on a 1-bit page (or one a scanner app thresholded),
+    VISIBLE_LEVELS under the paper beside it on a page an app whitened."""
+    if app_whitened(applied) and not app_thresholded(applied):
+        near = 2 * round(PAPER_NEAR_MM * image.shape[1] / PAGE_MM[0]) + 1
+        paper = cv2.dilate(image, np.ones((near, near), np.uint8))
+        inked = paper.astype(np.int16) - image.astype(np.int16) >= VISIBLE_LEVELS
+    else:
+        inked = image < 128
+    black_near = cv2.blur(inked.astype(np.float32), (3, 3), borderType=cv2.BORDER_CONSTANT) >= TRAIL_SHARE - 1e-6
+    height, width = image.shape
     result = []
     for row, pixels in zip(rows, intent_pixels, strict=True):
         if len(pixels) == 0:

@@ -9,10 +9,11 @@ Truth semantics, per row (:class:`RowTruth`):
   Other rows must be read as ``intent``: a careful person reading the paper would not hesitate (a long-legged
   tick turning inside its box, print showing through from the back, a crease's shadow, tape hiding a mark).
 - ``legible`` is False when the device itself wiped out the marks carrying the intent (a pencil or thin
-  ballpoint tick under a fax's binarisation threshold): measured on 1-bit pages by mapping the marks' stroke
-  cores (those clear of printed ink, whose black would say nothing) through the recorded geometry
-  (:func:`.geometry.page_to_image`); under half left any black. Nothing is left to read, so blank or review
-  are both acceptable there.
+  ballpoint tick under a fax's binarisation threshold, or lifted to white by a scanner app's filter): measured on
+  1-bit pages (and pages an app thresholded or whitened) by mapping the marks' stroke cores (those clear of printed
+  ink, whose black would say nothing) through the recorded geometry (:func:`.geometry.page_to_image`); under half
+  left any black (on a whitened page: any grey a few levels under the paper beside it). Nothing is left to read, so
+  blank or review are both acceptable there.
 - ``drawn`` details what the voters' conditions drew (where a tick turns and how far its leg runs, what an
   erasure left, where tape lies); ``obscured`` says a scanner streak crosses one of the row's boxes darkly
   enough to hide a mark there (a clerk may be asked).
