@@ -118,3 +118,24 @@ def test_the_sheets_own_rules_are_followed_where_its_rows_were_found_off_the_fit
     another = following_rows(see_through(moved, second, 12, 40, PX_PER_MM), PX_PER_MM, offsets, model.layout)
     reason = foreign_rules(another, PX_PER_MM, expected)
     assert reason is not None and reason.code == Why.FOREIGN_RULES
+
+
+def test_the_sheets_own_rules_bent_off_their_place_at_the_tables_end_are_its_own(
+    printed: tuple[Gray, Gray, BallotModel],
+) -> None:
+    """A photo of a curled sheet, or one a scanner app flattened from corners found a little off: the table's far
+    end (its 意见建议 column) lies 3–3.6 mm above where the page's fit puts it, its rules bending there (simulated
+    scanner-app photos, tuning seed 131: two pages refused `foreign_rules`). Each such piece runs on from a rule lying
+    on its place: the sheet's own. Another sheet's table on such a page is still found."""
+    first, second, model = printed
+    height, width = first.shape
+    xs = np.arange(width, dtype=np.float32) / PX_PER_MM
+    lift = 3.6 * np.clip((xs - 40.0) / 150.0, 0.0, None) ** 2 * PX_PER_MM  # page px: a curl, 3.6 mm at the far end
+    map_x, map_y = np.meshgrid(np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32))
+    bent = np.asarray(cv2.remap(first, map_x, map_y + lift[None, :], cv2.INTER_LINEAR, borderValue=255), np.uint8)
+    bent = np.asarray(cv2.GaussianBlur(bent, (0, 0), 1.0), np.uint8)  # as soft as a photo
+    expected = expected_rules_of(model)
+    assert rules(bent, PX_PER_MM)[0].sum() > 0.9 * rules(first, PX_PER_MM)[0].sum()  # the rules are still lines
+    assert foreign_rules(bent, PX_PER_MM, expected) is None
+    reason = foreign_rules(see_through(bent, second, 12, 40, PX_PER_MM), PX_PER_MM, expected)
+    assert reason is not None and reason.code == Why.FOREIGN_RULES
