@@ -397,6 +397,55 @@ def test_a_light_tick_over_the_boxs_border_is_doubted_not_read_blank(model: Ball
             assert all(score.faint_stroke == 0 for score in score_page(blank, AS_DRAWN, model))
 
 
+@pytest.mark.parametrize("under", [10, 14])
+def test_a_pencil_tick_a_scanner_app_lifted_near_white_is_doubted_not_read_blank(
+    model: BallotModel, under: int
+) -> None:
+    """A scanner app's "enhance" filter whitens the paper flat and lifts a light pencil tick to 10–15 grey levels
+    under white (simulated scanner-app photos, tuning seed 131: one at 14 read 弃权): paler than FAINT_LEVEL (18
+    levels), yet on paper with no noise at all a line a careful person sees. Its row is asked (``faint_stroke``), not
+    read 弃权; one lifted to 4 levels under white is gone for the eye too, and the blank, moved a pixel or two and
+    softened, leaves no such stroke in any box."""
+
+    def pencil(grey: int) -> Gray:
+        page = model.blank.copy()
+        rect = checkbox(model, TICKED).rect
+        x, y, size = round(rect.x * MM), round(rect.y * MM), round(rect.w * MM)
+        point = (x + size // 3, y + size - MM)
+        cv2.line(page, (x + MM, y + size // 2), point, grey, 2, cv2.LINE_AA)
+        cv2.line(page, point, (x + size + 2 * MM, y - 2 * MM), grey, 2, cv2.LINE_AA)
+        return page
+
+    paper = int(np.median(model.blank))
+    scores = score_page(pencil(paper - under), AS_DRAWN, model)
+    tick = next(score for score in scores if (score.unit, score.option) == TICKED)
+    assert tick.fill == 0.0 and tick.faint_stroke >= FAINT_STROKE_MM
+    row = next(reading for reading in classify_page(scores, ReadingSettings()) if reading.unit == TICKED[0])
+    assert (row.reading, row.reason) == ("pending", RowWhy.FAINT)
+    assert all(score.faint_stroke == 0 for score in score_page(pencil(paper - 4), AS_DRAWN, model))
+    for dx, dy in ((1, 0), (0, 1), (2, 2)):
+        moved = np.roll(np.roll(model.blank, dy, axis=0), dx, axis=1)
+        for blank in (moved, np.asarray(cv2.GaussianBlur(moved, (0, 0), 1.2), dtype=np.uint8)):
+            assert all(score.faint_stroke == 0 for score in score_page(blank, AS_DRAWN, model))
+
+
+def test_a_box_the_alignment_put_far_from_its_row_is_looked_for_where_its_row_is(model: BallotModel) -> None:
+    """Tuning seed 131, damaged scans: a scanner streak beside the 不满意 column's boxes and the table's rule made the
+    alignment find those borders 1.5–1.9 mm right of their rows (``box_offsets_mm``); sampled there, past the scorer's
+    search back, each box's own left border lay inside it as a mark, and a row ticked 满意 was read an overvote. Such
+    a row is sampled where the row is too, and the place whose borders match better kept: the tick is read."""
+    page = ticked(model)  # a tick in TICKED: 局机关 / 基本满意
+    wrong = {(TICKED[0], "不满意"): (1.7, 0.0), (TICKED[0], "满意"): (-0.05, 0.0), TICKED: (-0.08, 0.0)}
+    scores = score_page(page, replace(AS_DRAWN, box_offsets_mm=wrong), model)
+    row = {score.option: score for score in scores if score.unit == TICKED[0]}
+    assert row["不满意"].fill == 0.0 and row["不满意"].border_match > 0.8
+    reading = next(reading for reading in classify_page(scores, ReadingSettings()) if reading.unit == TICKED[0])
+    assert (reading.reading, reading.choice) == ("choice", TICKED[1])
+    # A row whose boxes agree keeps its own places (a curled photo: every box of it a little off, alike).
+    alike = {(TICKED[0], option): (0.6, 0.0) for option in ("满意", "基本满意", "不满意")}
+    assert all(score.fill == 0.0 for score in score_page(model.blank, replace(AS_DRAWN, box_offsets_mm=alike), model))
+
+
 def test_a_page_line_taken_for_print_is_noted_in_the_boxes_it_runs_through(model: BallotModel) -> None:
     """A scanner streak half a millimetre wide is taken for print (too narrow to hide a whole mark), but a faint
     tick beside it may be left too little to count on a grey scan: each box it runs through keeps its darkness

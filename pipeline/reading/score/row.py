@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from pipeline.ballot.layout import Checkbox, RowPlace
+from pipeline.ballot.layout import Checkbox, Layout, RowPlace
 from pipeline.common.imaging import Floats, Gray, upper_median
 from pipeline.reading.align import FEED_STRETCHES, Alignment
 from pipeline.reading.lines import FIRM, HIDES_MM, PageLine
@@ -92,6 +92,13 @@ FOOT_MM = 0.5  # a stroke reaching this near the outer edge of the ring below a 
 RULE_CROSSING_MM = 1.5
 RULE_ALONG = 0.8  # a line along a rule shows over this share of the patch's width beside the box
 SOFT_STROKE_SHARE = 0.5  # a faint stroke this much of which is soft grey (:func:`~.patch.soft_pixels`) is none
+# Paper whitened flat (a scanner app's "enhance" filter, a scanner's background removal: the paper clipped to white, its
+# noise gone) lifts a light pencil stroke to within 10–15 grey levels of white, under FAINT_LEVEL: on paper whose noise
+# stays under PALE_QUIET a stroke FAINT_STROKE_MM long down to PALE_LEVEL is a pale line a careful person still sees (a
+# clerk is asked rather than the row read 弃权; simulated scanner-app photos, tuning seed 131: a pencil tick 14 levels
+# under the paper read 弃权).
+PALE_LEVEL = 0.035
+PALE_QUIET = PALE_LEVEL / 2
 PROFILE_STEP_MM = 0.125  # a line's darkness across it is measured in steps this wide (one patch pixel) …
 PROFILE_PIXELS = 8  # … each from at least this many pixels of its course beside the box …
 PROFILE_QUANTILE = 0.9  # … as dark as this share of them (a streak wobbles and is uneven, dust lies on it)
@@ -107,9 +114,20 @@ def score_page(image: Gray, alignment: Alignment, model: BallotModel, lines: Seq
     hide a mark there."""
     dotted = is_bilevel(image)
     placed = _placed(geometry_of(model), alignment.box_offsets_mm)
+    apart = _apart_from_their_rows(alignment.box_offsets_mm, model.layout)
+    at_rows = _placed(geometry_of(model), {**alignment.box_offsets_mm, **apart}) if apart else None
     discounted = tuple(line for line in lines if not line.could_hide_a_mark())
     rows = [
-        _scored_row(image, alignment.matrix, placed, row, dotted=dotted, lines=discounted) for row in model.layout.rows
+        _scored_row(
+            image,
+            alignment.matrix,
+            placed,
+            row,
+            dotted=dotted,
+            lines=discounted,
+            at_row=at_rows if any((box.unit, box.option) in apart for box in row.boxes) else None,
+        )
+        for row in model.layout.rows
     ]
     for upper, lower in itertools.pairwise(rows):
         if [score.option for score, _ in upper] != [score.option for score, _ in lower]:
@@ -183,9 +201,16 @@ def _scored_row(
     *,
     dotted: bool,
     lines: Sequence[PageLine],
+    at_row: Geometries | None = None,
 ) -> list[tuple[BoxScore, Reach]]:
-    """:func:`score_row`, each box's score with where its ink meets the rules above and below it."""
+    """:func:`score_row`, each box's score with where its ink meets the rules above and below it. ``at_row``: the
+    page's boxes with those found far from their row placed where it is (:func:`_apart_from_their_rows`), for a row
+    holding one: the row is sampled so too, and the places whose borders match better kept."""
     found = _found(image, [matrix] * len(row.boxes), boxes, row)
+    if at_row is not None:
+        together = _found(image, [matrix] * len(row.boxes), at_row, row)
+        if sum(together[2]) > sum(found[2]):
+            found, boxes = together, at_row
     scale = _row_scale(found)
     if scale is not None:  # the row's boxes drawn larger or smaller than the fit has them: sampled at their size
         placed = [boxes[(box.unit, box.option)] for box in row.boxes]
@@ -218,15 +243,15 @@ def _scored_row(
         measured.append((box, geometry, darkness, contrast, excess))
     # One softness per row, like the shift: a mark across one box's border cannot pull it.
     soft = int(statistics.median(softness(darkness, geometry) for _, geometry, darkness, _, _ in measured))
-    scores, grains = [], []  # grains: each box's darkness where a stroke may hide in the grain (or None)
+    scores, papers = [], []  # papers: each box's paper where a light stroke may hide in it (or None)
     for position, ((box, geometry, darkness, contrast, excess), shift, match) in enumerate(
         zip(measured, shifts, matches, strict=True)
     ):
         new = np.clip(darkness - geometry.halos[soft], 0.0, 1.0)
         # The back's print is told from the front's ink by its softness, so only on a scan sharper than it.
         back = None if dotted or BLUR_MM[soft] > SHOW_THROUGH_SCAN_MM else back_print
-        score, reach, grainy = _score_box(box, position, geometry, (new, contrast), shift, match, dotted, back)
-        grains.append(grainy)
+        score, reach, paper = _score_box(box, position, geometry, (new, contrast), shift, match, dotted, back)
+        papers.append(paper)
         # On a bilevel scan a printed line's pixels are black or lost to the binarisation, a side or two at a
         # time: a standard fax loses 0.3–0.4 of two opposite sides of an empty box by itself (20 boxes of 40
         # pages), so less than BILEVEL_HIDDEN lost there tells nothing of tape laid over it; tape hides more
@@ -242,20 +267,51 @@ def _scored_row(
         return scores
     # A row with no ink in any box reads 弃权: on a grainy photo a light pencil stroke may hide in the grain there
     # (held-out seeds 1012 and 1013, show-through and folded phone photos: grey-214 ticks in boxes of noise level
-    # 0.16 and 0.13, read 弃权).
+    # 0.16 and 0.13, read 弃权); on paper whitened flat it may lie paler than FAINT_LEVEL (PALE_LEVEL).
     # Looked for in such rows only, where doubting 弃权 is all it can do (5 ms a box).
     return [
-        (replace(score, faint_stroke=max(score.faint_stroke, _grain_stroke(grainy, geometry))), reach)
-        for (score, reach), grainy, (_, geometry, _, _, _) in zip(scores, grains, measured, strict=True)
+        (replace(score, faint_stroke=max(score.faint_stroke, _hidden_stroke(paper, geometry))), reach)
+        for (score, reach), paper, (_, geometry, _, _, _) in zip(scores, papers, measured, strict=True)
     ]
 
 
-def _grain_stroke(darkness: Floats | None, geometry: Geometry) -> float:
-    """``faint_stroke`` for a box on grainy paper: STROKE_MM where a straight stroke that long stands
-    STROKE_SIGMAS out of the grain inside it (:func:`~.grain.stroke_in_grain`), else 0."""
-    if darkness is None:
+@dataclass(frozen=True)
+class Hidden:
+    """A box with no ink whose paper may hide a light stroke: its darkness, and whether the paper is grainy (noise
+    over FAINT_LEVEL) or whitened flat (under PALE_QUIET), as judged on it before anything was taken away from it
+    (the sheet's back showing through)."""
+
+    darkness: Floats
+    grainy: bool
+
+
+def _hidden_stroke(hidden: Hidden | None, geometry: Geometry) -> float:
+    """``faint_stroke`` for a box of a row with no ink: on grainy paper STROKE_MM where a straight stroke that long
+    stands STROKE_SIGMAS out of the grain inside it (:func:`~.grain.stroke_in_grain`); on paper whitened flat the
+    longest stroke down to PALE_LEVEL running into it (:func:`_long_strokes`); else 0."""
+    if hidden is None:
         return 0.0
-    return STROKE_MM if stroke_in_grain(darkness, geometry) >= STROKE_SIGMAS else 0.0
+    if hidden.grainy:
+        return STROKE_MM if stroke_in_grain(hidden.darkness, geometry) >= STROKE_SIGMAS else 0.0
+    regions, extents, long = _long_strokes(hidden.darkness, PALE_LEVEL, geometry)
+    long &= np.bincount(regions[geometry.interior], minlength=long.size) > 0
+    return float(extents[long].max()) / PATCH_PX_PER_MM if long.any() else 0.0
+
+
+def _long_strokes(
+    darkness: Floats, level: float, geometry: Geometry
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
+    """Regions of ink down to ``level`` (no share of them need reach it), their extents, and which are strokes at
+    least FAINT_STROKE_MM long and sharp: a pencil line, however pale, is sharp; a band of soft grey (under
+    SOFT_STROKE_SHARE of it, :func:`~.patch.soft_pixels`) is the back's print or a stain."""
+    regions, extents = ink_regions(darkness, level, geometry.printed_mask, 0.0, dotted=False)
+    long = extents >= FAINT_STROKE_MM * PATCH_PX_PER_MM
+    long[0] = False  # label 0 is the paper
+    if long.any():
+        area = np.maximum(np.bincount(regions.ravel(), minlength=long.size), 1)
+        soft = np.bincount(regions[soft_pixels(darkness, geometry)], minlength=long.size)
+        long &= soft < SOFT_STROKE_SHARE * area
+    return regions, extents, long
 
 
 Found = tuple[
@@ -330,10 +386,11 @@ def _score_box(
     match: float,
     dotted: bool,
     back: Callable[[Floats, float, Geometry], Floats | None] | None,
-) -> tuple[BoxScore, Reach, Floats | None]:
+) -> tuple[BoxScore, Reach, Hidden | None]:
     """The box's scores, where its ink meets the rules above and below it, and, where no ink was found on paper
-    too grainy for the faint stroke search (noise over FAINT_LEVEL, not bilevel), the darkness judged: where a
-    light stroke may hide in the grain (:func:`_scored_row` looks there in rows with no ink)."""
+    too grainy for the faint stroke search (noise over FAINT_LEVEL, not bilevel) or whitened flat (noise under
+    PALE_QUIET, no back showing through), the darkness judged: where a light stroke may hide in the grain, or lie
+    paler than FAINT_LEVEL (:func:`_scored_row` looks there in rows with no ink)."""
     darkness, contrast = measured
     noise = noise_level(darkness, geometry)
     level = max(INK_LEVEL, noise)
@@ -348,13 +405,7 @@ def _score_box(
     if not ink.any() and not dotted and noise <= FAINT_LEVEL and through is None:
         # Nothing at the ink level: a long stroke a little fainter (light pencil the scan turned into a pale line)
         # is still a mark a clerk would see (not where the sheet's back shows through: what it leaves is as faint).
-        regions, extents = ink_regions(darkness, FAINT_LEVEL, geometry.printed_mask, 0.0, dotted=False)
-        long = extents >= FAINT_STROKE_MM * PATCH_PX_PER_MM
-        long[0] = False  # label 0 is the paper
-        if long.any():  # a pencil line, however pale, is sharp: a band of soft grey is the back's print or a stain
-            area = np.maximum(np.bincount(regions.ravel(), minlength=long.size), 1)
-            soft = np.bincount(regions[soft_pixels(darkness, geometry)], minlength=long.size)
-            long &= soft < SOFT_STROKE_SHARE * area
+        regions, extents, long = _long_strokes(darkness, FAINT_LEVEL, geometry)
         if quiet:  # well clear of the noise: ink
             regions = np.where(long[regions], regions, 0) if long.any() else np.zeros_like(regions)
         else:  # clear of the noise's level, not well clear: too faint to count, enough to doubt 弃权 where it
@@ -389,7 +440,11 @@ def _score_box(
         ink_span=0.0,
     )
     if not ink.any():  # most boxes of a ballot: nothing more to measure
-        return empty, Reach(), darkness if not dotted and noise > FAINT_LEVEL else None
+        if dotted:
+            return empty, Reach(), None
+        if noise > FAINT_LEVEL:
+            return empty, Reach(), Hidden(darkness, grainy=True)
+        return empty, Reach(), Hidden(darkness, grainy=False) if noise <= PALE_QUIET and through is None else None
 
     def share(region: npt.NDArray[np.bool_], total: int) -> float:
         return float(np.count_nonzero(ink & region)) / total if total else 0.0
@@ -646,6 +701,25 @@ def is_bilevel(image: Gray) -> bool:
     """A fax or 1-bit scan: (nearly) every pixel pure black or pure white."""
     sample = image[::7, ::7]
     return bool(np.count_nonzero((sample > 8) & (sample < 247)) < BILEVEL_GREY_SHARE * sample.size)
+
+
+def _apart_from_their_rows(
+    offsets: Mapping[tuple[str, str], tuple[float, float]], layout: Layout
+) -> dict[tuple[str, str], tuple[float, float]]:
+    """Per box lying further than SEARCH_MM from its row's median offset (where the alignment found each box's
+    border, :attr:`Alignment.box_offsets_mm`; rows of three boxes or more): the row's median offset. A border matched
+    in the wrong place (a scanner streak beside a box and the table's rule, down a column of rows: tuning seed 131,
+    damaged scans, three boxes put 1.5–1.9 mm right of their rows, their own left border read as a mark, a tick read
+    as an overvote) puts its box further off than the scorer's search reaches back."""
+    apart: dict[tuple[str, str], tuple[float, float]] = {}
+    for row in layout.rows:
+        keys = [(box.unit, box.option) for box in row.boxes]
+        moved = np.array([offsets.get(key, (0.0, 0.0)) for key in keys], dtype=np.float64)
+        median = np.array([statistics.median(moved[:, 0]), statistics.median(moved[:, 1])])
+        far = np.linalg.norm(moved - median, axis=1) > SEARCH_MM
+        if len(keys) > 2:
+            apart |= {key: (float(median[0]), float(median[1])) for key, off in zip(keys, far, strict=True) if off}
+    return apart
 
 
 def _placed(geometry: Geometries, offsets: Mapping[tuple[str, str], tuple[float, float]]) -> Geometries:
