@@ -60,6 +60,7 @@ from pipeline.reading.settings import load_settings
 from pipeline.scanning.batch import scan
 from pipeline.simulation.conditions import CONDITIONS, ConditionError, check_conditions
 from pipeline.simulation.simulate import Profile, SheetTruth
+from pipeline.simulation.writer import EXTENSION
 from pipeline.store.database import open_store
 
 HELD_OUT_FROM = 1000
@@ -270,7 +271,7 @@ def main() -> None:
         "--format",
         dest="file_format",
         default=None,
-        choices=["jpeg", "png", "heic", "tiff", "pdf"],
+        choices=list(EXTENSION),
         help="the files the devices write (default: each profile's own, as `ballot simulate`)",
     )
     args = parser.parse_args()
