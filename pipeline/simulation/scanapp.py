@@ -28,6 +28,7 @@ from pipeline.simulation.geometry import page_to_image
 AppMode = Literal["enhance", "black_and_white", "grey"]
 APP_MODES: tuple[AppMode, ...] = ("enhance", "black_and_white", "grey")
 APP_MODE_SHARES = (0.55, 0.2, 0.25)
+WIPING_FILTERS = ("enhance", "black_and_white")  # the filters that may wipe a light mark out (the truth's legibility)
 APP_DPI = (150.0, 300.0)  # the app's page: a "standard" 1240 × 1754 to an "HD" 2480 × 3508
 APP_STATES_72_SHARE = 0.5  # … the file says 72 dpi (else the app's own resolution)
 CORNER_SIGMA_MM = (0.3, 1.5)  # each corner found this far off its true place (σ, per photo) …
@@ -84,16 +85,10 @@ def scanner_app(photo: Gray, rng: np.random.Generator, applied: dict[str, object
     return page
 
 
-def app_thresholded(applied: dict[str, object]) -> bool:
-    """Whether a scanner app made the page black and white (light marks may be gone, as on a fax)."""
+def app_filter(applied: dict[str, object]) -> str | None:
+    """The filter a scanner app put the page through (one of APP_MODES), or None where no app took it."""
     app = applied.get("app")
-    return isinstance(app, dict) and app.get("mode") == "black_and_white"
-
-
-def app_whitened(applied: dict[str, object]) -> bool:
-    """Whether a scanner app's filter may have wiped light marks out: thresholded, or whitened and stretched."""
-    app = applied.get("app")
-    return isinstance(app, dict) and app.get("mode") in ("black_and_white", "enhance")
+    return str(app["mode"]) if isinstance(app, dict) else None
 
 
 def _corners_found(rng: np.random.Generator) -> tuple[np.ndarray, list[list[float]]]:

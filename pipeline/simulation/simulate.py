@@ -58,7 +58,7 @@ from pipeline.simulation.marks import (
 )
 from pipeline.simulation.paper import BackKind, pick_back, text_document
 from pipeline.simulation.pen import Pen, Pixels, random_pen
-from pipeline.simulation.scanapp import app_thresholded, app_whitened
+from pipeline.simulation.scanapp import WIPING_FILTERS, app_filter
 from pipeline.simulation.truth import TRUTH_FILE, AnyMarkKind, RowTruth, SheetTruth, load_truth
 
 __all__ = [
@@ -425,7 +425,7 @@ def simulate_batch(
             applied = {"seed": [seed, source], "difficulty": difficulty, **applied}
             file, page_no = writer.add(scanned, applied)
             upside_down = bool(applied["upside_down"])
-            if applied.get("binarised") or app_whitened(applied):
+            if applied.get("binarised") or app_filter(applied) in WIPING_FILTERS:
                 rows = _with_legibility(rows, intent_pixels, scanned, applied, px_per_mm)
             capture: dict[str, object] = {}
             if asked:
@@ -473,7 +473,7 @@ def _with_legibility(
     """Mark rows whose intended marks the device wiped out: under half their stroke cores left a trail of ink
     (TRAIL_SHARE of the pixels around where each lands): black on a 1-bit page (or one a scanner app thresholded),
     VISIBLE_LEVELS under the paper beside it on a page an app whitened."""
-    if app_whitened(applied) and not app_thresholded(applied):
+    if app_filter(applied) == "enhance":
         near = 2 * round(PAPER_NEAR_MM * image.shape[1] / PAGE_MM[0]) + 1
         paper = cv2.dilate(image, np.ones((near, near), np.uint8))
         inked = paper.astype(np.int16) - image.astype(np.int16) >= VISIBLE_LEVELS

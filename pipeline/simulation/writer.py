@@ -32,6 +32,10 @@ class ScanWriter:
         self.tiff: TiffImagePlugin.AppendingTiffWriter | None = None
         if file_format in ("tiff", "pdf"):
             self.multi.unlink(missing_ok=True)
+        if file_format == "heic":
+            import pillow_heif
+
+            pillow_heif.register_heif_opener()
 
     def add(self, pixels: Gray, applied: dict[str, object]) -> tuple[str, int]:
         """Write one page; returns (file name, 1-based page in that file)."""
@@ -47,9 +51,6 @@ class ScanWriter:
             if self.format == "jpeg":
                 image.convert("L").save(self.out_dir / name, quality=quality or 90, **dpi_kw)
             elif self.format == "heic":
-                import pillow_heif
-
-                pillow_heif.register_heif_opener()
                 # A phone codes its photos in hardware, built for speed: x265's fastest preset (3× faster than its
                 # default on a photo's grain, the file as large within a tenth).
                 preset = {"preset": "ultrafast"}

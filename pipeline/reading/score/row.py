@@ -712,6 +712,8 @@ def _apart_from_their_rows(
     damaged scans, three boxes put 1.5–1.9 mm right of their rows, their own left border read as a mark, a tick read
     as an overvote) puts its box further off than the scorer's search reaches back."""
     apart: dict[tuple[str, str], tuple[float, float]] = {}
+    if not offsets:  # the usual page: every box where the page's fit puts it
+        return apart
     for row in layout.rows:
         keys = [(box.unit, box.option) for box in row.boxes]
         moved = np.array([offsets.get(key, (0.0, 0.0)) for key in keys], dtype=np.float64)
