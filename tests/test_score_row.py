@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from pipeline.ballot.layout import Checkbox
@@ -267,6 +268,59 @@ FAX_ROW_MATRIX = [
     [0.08103477603111503, 7.636774627748524, -1184.7991686176517],
     [2.5847184924143735e-05, -2.409230534456579e-05, 1.0],
 ]
+
+
+def bayer(size: int) -> npt.NDArray[np.float64]:
+    """An ordered-dither threshold matrix ``size`` × ``size`` (a power of two), its values 0 … size² − 1."""
+    matrix = np.zeros((1, 1))
+    while matrix.shape[0] < size:
+        matrix = np.block([[4 * matrix, 4 * matrix + 2], [4 * matrix + 3, 4 * matrix + 1]])
+    return matrix
+
+
+def halftone_fax(page: Gray, paper: float, seed: int) -> Gray:
+    """``page`` (drawn at the patch's resolution) as a standard fax in halftone (photo) mode sends it: 3.85 scan lines
+    a millimetre, the paper greyish (white at ``paper``), the sensor's noise, then an 8 × 8 ordered dither between
+    grey 80 and 205, so paper a little darker than its lightest cut comes out dotted all over."""
+    lines = cv2.resize(page, (page.shape[1], round(page.shape[0] * STANDARD_LINES / MM)), interpolation=cv2.INTER_AREA)
+    grey = lines.astype(np.float64) * paper / 255 + np.random.default_rng(seed).normal(0.0, 12.0, lines.shape)
+    cut = 80 + (bayer(8) + 0.5) / 64 * (205 - 80)
+    tiles = np.tile(cut, (lines.shape[0] // 8 + 1, lines.shape[1] // 8 + 1))[: lines.shape[0], : lines.shape[1]]
+    return np.where(grey < tiles, 0, 255).astype(np.uint8)
+
+
+STANDARD_LINES = 3.85  # a standard fax's scan lines a millimetre (8 pels a millimetre across, as the patch)
+#: :data:`AS_DRAWN` for :func:`halftone_fax`'s pages.
+AS_FAXED = replace(AS_DRAWN, matrix=np.array([[PATCH_PX_PER_MM, 0.0, -0.5], [0.0, STANDARD_LINES, -0.5], [0, 0, 1.0]]))
+
+
+@pytest.mark.parametrize("seed", [2, 3])
+def test_a_halftone_faxs_dots_beside_a_tick_are_the_papers_specks_not_a_second_mark(
+    model: BallotModel, seed: int
+) -> None:
+    """A fax in halftone mode dots greyish paper all over (tuning seed 131, standard faxes: on such a page 9 of 11
+    rows asked, the dots in the boxes beside each tick linked into "strokes"; stop 39's reader asks 6–9 of these 10
+    rows). Most of the paper stays white, so its median and deviation see no noise: the page's specks set its ink
+    level instead. Every ticked row is read, the one ticked in a light ink the dither broke into dots too."""
+    page = model.blank.copy()
+    rows = [row for row in model.layout.rows if len(row.boxes) == 3]
+    for at, row in enumerate(rows):
+        rect = row.boxes[at % 3].rect
+        x, y, size = round(rect.x * MM), round(rect.y * MM), round(rect.w * MM)
+        point = (x + size // 3, y + size - MM)
+        ink = 150 if at == 0 else 40  # the first row's tick in a light ink: dotted, not solid
+        cv2.line(page, (x + MM, y + size // 2), point, ink, 3)
+        cv2.line(page, point, (x + size - MM, y + MM), ink, 3)
+    fax = halftone_fax(page, 214.0, seed)
+    assert is_bilevel(fax)
+    scores = score_page(fax, AS_FAXED, model)
+    readings = {reading.unit: reading for reading in classify_page(scores, ReadingSettings())}
+    for at, row in enumerate(rows):
+        assert (readings[row.unit].reading, readings[row.unit].choice) == ("choice", row.boxes[at % 3].option), at
+    assert min(score.ink_level for score in scores) > INK_LEVEL  # the specks raised the level on every box
+    # The same page on white paper: no specks, the level where it was.
+    clean = score_page(halftone_fax(page, 250.0, seed), AS_FAXED, model)
+    assert max(score.ink_level for score in clean) == INK_LEVEL
 
 
 def taped(page: Gray, model: BallotModel, key: tuple[str, str], *, width_mm: float, length_mm: float) -> Gray:

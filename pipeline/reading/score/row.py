@@ -99,6 +99,15 @@ SOFT_STROKE_SHARE = 0.5  # a faint stroke this much of which is soft grey (:func
 # under the paper read 弃权).
 PALE_LEVEL = 0.035
 PALE_QUIET = PALE_LEVEL / 2
+# On a bilevel scan the paper's noise is black specks: the dots a fax's dither makes of greyish paper, a line's
+# pepper. Where they blacken under half the paper, its median and deviation (:func:`~.patch.noise_level`) stay at
+# zero and the page passes for quiet: dots a pixel or two across, linked as a broken stroke's are (LINK_KERNEL), make
+# "strokes" in the empty boxes beside every tick (tuning seed 131, standard faxes: 9 of a dithered page's 11 rows
+# asked). Their level is measured as a share instead: each box's plain paper at SPECK_QUANTILE (how far a noise
+# NOISE_SIGMAS deviations out reaches in a normal one), the page's at SPECK_BOXES of the way up its boxes, so that
+# marks, darkening their own boxes' paper, do not raise it.
+SPECK_QUANTILE = 0.99
+SPECK_BOXES = 0.25
 PROFILE_STEP_MM = 0.125  # a line's darkness across it is measured in steps this wide (one patch pixel) …
 PROFILE_PIXELS = 8  # … each from at least this many pixels of its course beside the box …
 PROFILE_QUANTILE = 0.9  # … as dark as this share of them (a streak wobbles and is uneven, dust lies on it)
@@ -117,8 +126,8 @@ def score_page(image: Gray, alignment: Alignment, model: BallotModel, lines: Seq
     apart = _apart_from_their_rows(alignment.box_offsets_mm, model.layout)
     at_rows = _placed(geometry_of(model), {**alignment.box_offsets_mm, **apart}) if apart else None
     discounted = tuple(line for line in lines if not line.could_hide_a_mark())
-    rows = [
-        _scored_row(
+    measured = [
+        _measured_row(
             image,
             alignment.matrix,
             placed,
@@ -129,6 +138,8 @@ def score_page(image: Gray, alignment: Alignment, model: BallotModel, lines: Seq
         )
         for row in model.layout.rows
     ]
+    specks = speck_level(measured) if dotted else 0.0
+    rows = [_scored_row(row, dotted=dotted, lines=discounted, specks=specks) for row in measured]
     for upper, lower in itertools.pairwise(rows):
         if [score.option for score, _ in upper] != [score.option for score, _ in lower]:
             continue  # another table's rows (or the 测评人类别 row): not one above the other
@@ -190,10 +201,51 @@ def score_row(
     """Scores of every box of ``row``; each border is looked for near the row's median shift. ``dotted``:
     the scan is bilevel (see :func:`is_bilevel`); ``lines``: lines across the page taken for print. Strokes
     coming up from the row below are judged without that row (:func:`score_page` checks them across the rule)."""
-    return [score for score, _ in _scored_row(image, matrix, boxes, row, dotted=dotted, lines=lines)]
+    measured = _measured_row(image, matrix, boxes, row, dotted=dotted, lines=lines)
+    return [score for score, _ in _scored_row(measured, dotted=dotted, lines=lines)]
 
 
-def _scored_row(
+@dataclass(frozen=True)
+class MeasuredRow:
+    """A row's boxes as sampled (:class:`Measured`) and how soft the scan is there (σ of its blur, mm)."""
+
+    boxes: Sequence[Measured]
+    blur_mm: float
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A box of a row as sampled, before its ink is judged: the box, its geometry (lines across the page and rules
+    off their place taken for print), its darkness as sampled and with the printed lines' halos taken away (``new``),
+    the contrast of its border, how much darker a line's course is inside it, and the shift and match of its
+    border."""
+
+    box: Checkbox
+    geometry: Geometry
+    darkness: Floats
+    new: Floats
+    contrast: float
+    excess: float
+    shift: tuple[int, int]
+    match: float
+
+
+def speck_level(rows: Sequence[MeasuredRow]) -> float:
+    """How dark a bilevel page's specks make its plain paper: :func:`~.patch.noise_level` measures noise by the
+    paper's median and deviation, which black specks leave at zero while they blacken under half of it (a dithered
+    fax of greyish paper: dots all over the page, linked into "strokes" beside the voter's tick). Each box's paper is
+    taken at SPECK_QUANTILE, and the page's level is SPECK_BOXES of the way up its boxes (the emptier boxes: a mark
+    darkens its own box's paper)."""
+    levels = [
+        float(np.quantile(np.take(box.new, box.geometry.plain_sample), SPECK_QUANTILE))
+        for row in rows
+        for box in row.boxes
+        if box.geometry.plain_sample.size
+    ]
+    return float(np.quantile(levels, SPECK_BOXES)) if levels else 0.0
+
+
+def _measured_row(
     image: Gray,
     matrix: npt.NDArray[np.float64],
     boxes: Geometries,
@@ -202,8 +254,8 @@ def _scored_row(
     dotted: bool,
     lines: Sequence[PageLine],
     at_row: Geometries | None = None,
-) -> list[tuple[BoxScore, Reach]]:
-    """:func:`score_row`, each box's score with where its ink meets the rules above and below it. ``at_row``: the
+) -> MeasuredRow:
+    """Each box of ``row`` sampled where its printed border is found near the row's median shift. ``at_row``: the
     page's boxes with those found far from their row placed where it is (:func:`_apart_from_their_rows`), for a row
     holding one: the row is sampled so too, and the places whose borders match better kept."""
     found = _found(image, [matrix] * len(row.boxes), boxes, row)
@@ -225,7 +277,7 @@ def _scored_row(
                 found = resized
     patches, shifts, matches = found
     measured = []
-    for (box, geometry, difference), (dx, dy) in zip(patches, shifts, strict=True):
+    for (box, geometry, difference), (dx, dy), match in zip(patches, shifts, matches, strict=True):
         # Move the scan's difference from its paper back by the shift found (wrapped edge pixels lie outside
         # every mask), so the template's masks, computed once, apply as they are.
         darkness, contrast = darkness_of(shifted(difference, (-dx, -dy)), geometry)
@@ -240,17 +292,32 @@ def _scored_row(
             geometry = replace(
                 geometry, printed_mask=geometry.printed_mask | moved, near_line=geometry.near_line | moved
             )
-        measured.append((box, geometry, darkness, contrast, excess))
+        measured.append(Measured(box, geometry, darkness, darkness, contrast, excess, (dx, dy), match))
     # One softness per row, like the shift: a mark across one box's border cannot pull it.
-    soft = int(statistics.median(softness(darkness, geometry) for _, geometry, darkness, _, _ in measured))
+    soft = int(statistics.median(softness(box.darkness, box.geometry) for box in measured))
+    return MeasuredRow(
+        [replace(box, new=np.clip(box.darkness - box.geometry.halos[soft], 0.0, 1.0)) for box in measured],
+        BLUR_MM[soft],
+    )
+
+
+def _scored_row(
+    measured: MeasuredRow,
+    *,
+    dotted: bool,
+    lines: Sequence[PageLine],
+    specks: float = 0.0,
+) -> list[tuple[BoxScore, Reach]]:
+    """Each measured box's score (:func:`_measured_row`, with how soft the row's scan is) and where its ink meets the
+    rules above and below it. ``specks``: how dark a bilevel page's specks make its paper (:func:`speck_level`)."""
     scores, papers = [], []  # papers: each box's paper where a light stroke may hide in it (or None)
-    for position, ((box, geometry, darkness, contrast, excess), shift, match) in enumerate(
-        zip(measured, shifts, matches, strict=True)
-    ):
-        new = np.clip(darkness - geometry.halos[soft], 0.0, 1.0)
+    for position, box in enumerate(measured.boxes):
+        darkness, geometry = box.darkness, box.geometry
         # The back's print is told from the front's ink by its softness, so only on a scan sharper than it.
-        back = None if dotted or BLUR_MM[soft] > SHOW_THROUGH_SCAN_MM else back_print
-        score, reach, paper = _score_box(box, position, geometry, (new, contrast), shift, match, dotted, back)
+        back = None if dotted or measured.blur_mm > SHOW_THROUGH_SCAN_MM else back_print
+        score, reach, paper = _score_box(
+            box.box, position, geometry, (box.new, box.contrast), box.shift, box.match, dotted, back, specks
+        )
         papers.append(paper)
         # On a bilevel scan a printed line's pixels are black or lost to the binarisation, a side or two at a
         # time: a standard fax loses 0.3–0.4 of two opposite sides of an empty box by itself (20 boxes of 40
@@ -261,7 +328,7 @@ def _scored_row(
         hidden = border_hidden(darkness, geometry)
         hidden = 0.0 if dotted and hidden < BILEVEL_HIDDEN else hidden
         over = 0.0 if dotted else _line_over(geometry, lines)
-        scored = replace(score, border_hidden=round(hidden, 4), line_over=round(over, 4), line_excess=excess)
+        scored = replace(score, border_hidden=round(hidden, 4), line_over=round(over, 4), line_excess=box.excess)
         scores.append((scored, reach))
     if any(score.fill for score, _ in scores):
         return scores
@@ -271,7 +338,9 @@ def _scored_row(
     # Looked for in such rows only, where doubting 弃权 is all it can do (5 ms a box).
     return [
         (replace(score, faint_stroke=max(score.faint_stroke, _hidden_stroke(paper, geometry))), reach)
-        for (score, reach), paper, (_, geometry, _, _, _) in zip(scores, papers, measured, strict=True)
+        for (score, reach), paper, geometry in zip(
+            scores, papers, (box.geometry for box in measured.boxes), strict=True
+        )
     ]
 
 
@@ -386,13 +455,15 @@ def _score_box(
     match: float,
     dotted: bool,
     back: Callable[[Floats, float, Geometry], Floats | None] | None,
+    specks: float = 0.0,
 ) -> tuple[BoxScore, Reach, Hidden | None]:
     """The box's scores, where its ink meets the rules above and below it, and, where no ink was found on paper
     too grainy for the faint stroke search (noise over FAINT_LEVEL, not bilevel) or whitened flat (noise under
     PALE_QUIET, no back showing through), the darkness judged: where a light stroke may hide in the grain, or lie
-    paler than FAINT_LEVEL (:func:`_scored_row` looks there in rows with no ink)."""
+    paler than FAINT_LEVEL (:func:`_scored_row` looks there in rows with no ink). ``specks``: the bilevel page's
+    speck level (:func:`speck_level`), a floor under the box's own noise level."""
     darkness, contrast = measured
-    noise = noise_level(darkness, geometry)
+    noise = max(noise_level(darkness, geometry), specks)
     level = max(INK_LEVEL, noise)
     through = back(darkness, level, geometry) if back is not None else None
     if through is not None:  # the sheet's back seen through the paper: nobody's mark
