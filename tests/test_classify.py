@@ -13,6 +13,7 @@ from pipeline.reading.classify import (
     STROKE_CORE_MM2,
     STRUCK_REACH_MM,
     THIN_MM,
+    Hand,
     Page,
     RowReading,
     blackened,
@@ -406,15 +407,15 @@ def test_on_a_fax_blank_means_the_voters_ink_came_through() -> None:
     threshold may have wiped this row's mark: the clerk checks the paper. Not on a grey scan."""
     empty = [replace(score, bilevel=True) for score in row(0.0, 0.0, 0.0)]
 
-    def read(scores: list[BoxScore], hand: float | None) -> tuple[str, str | None]:
+    def read(scores: list[BoxScore], hand: Hand | None) -> tuple[str, str | None]:
         result = classify_row("文化馆", scores, SETTINGS, page_of(scores), hand=hand)
         return result.reading, result.reason
 
-    assert read(empty, 0.7) == ("blank", None)
-    assert read(empty, 0.3) == ("pending", RowWhy.DROPPED)
+    assert read(empty, Hand(0.7, solid=True)) == ("blank", None)
+    assert read(empty, Hand(0.3, solid=False)) == ("pending", RowWhy.DROPPED)
     assert read(empty, None) == ("pending", RowWhy.DROPPED)
     grey = [replace(score, bilevel=False) for score in empty]
-    assert read(grey, 0.3) == ("blank", None)
+    assert read(grey, Hand(0.3, solid=False)) == ("blank", None)
     assert read(grey, None) == ("blank", None)
     # A sheet whose marks came through broken: its empty rows asked, its clear marks read.
     sheet = [
@@ -428,6 +429,17 @@ def test_on_a_fax_blank_means_the_voters_ink_came_through() -> None:
     assert readings["图书馆"] == ("choice", None)
     solid = [replace(score, darkness=0.7) if score.fill else score for score in sheet]
     assert {result.unit: result.reading for result in classify_page(solid, SETTINGS)}["文化馆"] == "blank"
+    # A standard fax draws a pen's strokes a scan line or two thin: as dark after the blur as a broken line, but
+    # most of their ink is one firm piece (tuning seed 131's standard faxes: 0.55–0.85 where the pen was well
+    # darker than the threshold, 0.15–0.39 where it was near it).
+    thin = [replace(score, core_share=0.75) if score.fill else score for score in sheet]
+    assert {result.unit: result.reading for result in classify_page(thin, SETTINGS)}["文化馆"] == "blank"
+    dotted = [replace(score, core_share=0.35) if score.fill else score for score in sheet]
+    assert {result.unit: result.reason for result in classify_page(dotted, SETTINGS)}["文化馆"] == RowWhy.DROPPED
+    # Three solid marks in one row tell nothing of the voter's hand (tuning seed 131, fine fax: a sheet whose every
+    # tick the threshold wiped out, one row inked across by repeated scan lines).
+    one_row = [*empty, *(replace(score, unit="图书馆", bilevel=True, core_share=0.8) for score in row(0.3, 0.3, 0.3))]
+    assert {result.unit: result.reason for result in classify_page(one_row, SETTINGS)}["文化馆"] == RowWhy.DROPPED
 
 
 def test_ink_around_the_marked_box_is_a_tick_leaving_it() -> None:
@@ -560,10 +572,15 @@ def test_on_a_fax_a_speck_beside_a_solid_mark_is_the_scans_noise() -> None:
     grey = [replace(score, bilevel=False) for score in (tick, speck, empty)]
     assert read(*grey) == ("pending", "marginal")
     assert read(replace(tick, darkness=0.3), speck, empty) == ("pending", "marginal")  # a light ink, dithered
+    # … unless most of its ink is one firm piece: a thin stroke kept solid (a standard fax's pen)
+    assert read(replace(tick, darkness=0.3, core_share=0.75), speck, empty) == ("choice", None)
+    assert read(replace(tick, darkness=0.3, core_share=0.35), speck, empty) == ("pending", "marginal")
     assert read(replace(tick, fill=0.7), speck, empty) == ("pending", "marginal")  # scribbled over: a correction?
     assert read(tick, replace(speck, fill=0.06), empty) == ("pending", "marginal")  # more than a speck
     assert read(tick, replace(speck, scattered=0.01), empty) == ("pending", "marginal")  # pieces: a broken stroke
     assert read(tick, replace(speck, darkness=0.6), empty) == ("pending", "marginal")  # a solid stroke's tip
+    # a stroke's end: the rest of it runs on past the border (an overvote's second tick drawn over the box's corner)
+    assert read(tick, replace(speck, outside=0.03, outside_reach=1.75), empty)[0] == "pending"
 
 
 def circled(option: int, *, centre: float = 0.0, fill: float = 0.04, outside: float = 0.15) -> BoxScore:

@@ -3,6 +3,7 @@ own scan (drawn at the patch's resolution, so the page transform is a plain scal
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from pipeline.ballot.layout import Checkbox
 from pipeline.common.imaging import Gray
 from pipeline.common.reasons import RowWhy
 from pipeline.reading.align import Alignment
-from pipeline.reading.classify import classify_page
+from pipeline.reading.classify import SOLID, SOLID_SHARE, classify_page
 from pipeline.reading.lines import PageLine
 from pipeline.reading.model import BallotModel
 from pipeline.reading.score import INK_LEVEL, BoxScore, box_patch, geometry_of, score_page
@@ -321,6 +322,46 @@ def test_a_halftone_faxs_dots_beside_a_tick_are_the_papers_specks_not_a_second_m
     # The same page on white paper: no specks, the level where it was.
     clean = score_page(halftone_fax(page, 250.0, seed), AS_FAXED, model)
     assert max(score.ink_level for score in clean) == INK_LEVEL
+
+
+def standard_fax(page: Gray, threshold: float, seed: int) -> Gray:
+    """``page`` (drawn at the patch's resolution) as a standard fax thresholds it: 3.85 scan lines a millimetre, the
+    sensor's noise, black under ``threshold``."""
+    lines = cv2.resize(page, (page.shape[1], round(page.shape[0] * STANDARD_LINES / MM)), interpolation=cv2.INTER_AREA)
+    grey = lines.astype(np.float64) + np.random.default_rng(seed).normal(0.0, 12.0, lines.shape)
+    return np.where(grey < threshold, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_thin_stroke_a_faxs_threshold_kept_is_one_firm_piece_a_light_ones_dots_are_not(
+    model: BallotModel, seed: int
+) -> None:
+    """A standard fax draws a fine pen's tick (0.25 mm) a scan line or two thin: after the scorer's blur it is no
+    darker than a line broken into dots (under SOLID), but its ink is one piece as dark as a firm stroke
+    (``core_share``); an ink a little lighter than the threshold comes through as dots, many small pieces. Empty rows
+    on a sheet ticked in the first are 弃权; on a sheet ticked in the second the threshold may have wiped a mark out of
+    them: asked."""
+    rows = [row for row in model.layout.rows if len(row.boxes) == 3]
+
+    def sheet(ink: int) -> list[BoxScore]:
+        page = model.blank.copy()
+        for at, row in enumerate(rows[:-2]):  # the last two rows left empty
+            rect = row.boxes[at % 3].rect
+            x, y, size = round(rect.x * MM), round(rect.y * MM), round(rect.w * MM)
+            point = (x + size // 3, y + size - MM)
+            cv2.line(page, (x + MM, y + size // 2), point, ink, 2)
+            cv2.line(page, point, (x + size - MM, y + MM), ink, 2)
+        return score_page(standard_fax(page, 140.0, seed), AS_FAXED, model)
+
+    solid, dotted = sheet(110), sheet(150)
+    ticks = {(row.unit, row.boxes[at % 3].option) for at, row in enumerate(rows[:-2])}
+    for score in solid:
+        if (score.unit, score.option) in ticks:
+            assert score.darkness < SOLID and score.core_share >= SOLID_SHARE, score
+    assert statistics.median(s.core_share for s in dotted if (s.unit, s.option) in ticks and s.fill) < SOLID_SHARE
+    for scores, reason in ((solid, None), (dotted, RowWhy.DROPPED)):
+        readings = {reading.unit: reading for reading in classify_page(scores, ReadingSettings())}
+        assert [readings[row.unit].reason for row in rows[-2:]] == [reason, reason]
 
 
 def taped(page: Gray, model: BallotModel, key: tuple[str, str], *, width_mm: float, length_mm: float) -> Gray:

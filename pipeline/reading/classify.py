@@ -58,6 +58,12 @@ ROW_SHIFT_MM = math.hypot(1, 1) / PATCH_PX_PER_MM
 # after the scorer's blur; a 2-pixel line 0.30, a line broken into dots (dither, a light ink half lost) 0.34 or less,
 # a speck of a pixel or two 0.16–0.28 (score.patch.darkness_of's blur on such lines).
 SOLID = 0.5
+# Thinner strokes kept solid (a pen on a standard fax: 3.85 scan lines a millimetre) measure as dark as a broken line
+# (0.25–0.45), but most of their ink is one piece as dark as a firm stroke (``core_share``); a light ink the threshold
+# broke into dots is many pieces. Page medians of the marks, tuning seed 131 (fax-standard, fax-fine, plain fax and
+# bad, 118 bilevel pages): pens at least 3 noise deviations darker than the threshold 0.55–0.85, pens near it (grey
+# 140–157 against thresholds of 133–167) 0.15–0.39.
+SOLID_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,14 @@ class RowReading:
     def label(self) -> str:
         """The export's "reading": the option, or blank / overvote / pending."""
         return self.choice if self.reading == "choice" and self.choice else self.reading
+
+
+@dataclass(frozen=True)
+class Hand:
+    """How a voter's marks on one sheet came out as a rule (:func:`voters_hand`)."""
+
+    darkness: float  # their median darkness
+    solid: bool  # most came through a bilevel scan solid (:func:`came_through_solid`)
 
 
 @dataclass(frozen=True)
@@ -274,15 +288,24 @@ def is_taped(score: BoxScore, settings: ReadingSettings) -> bool:
 
 
 def is_speck(score: BoxScore) -> bool:
-    """One small piece of ink, under TRACE_FILL of the box and not solid (SOLID): on a bilevel scan, the scan's
-    own noise (a stray pixel or two, blurred) or all a binarisation left of a light ink."""
-    return score.scattered == 0 and score.fill < TRACE_FILL and score.darkness < SOLID
+    """One small piece of ink, under TRACE_FILL of the box, not solid (SOLID) and lying wholly in it: on a bilevel
+    scan, the scan's own noise (a stray pixel or two, blurred) or all a binarisation left of a light ink. A piece that
+    runs on past the border (``outside_reach``) is the end of a stroke whose body lies on the border or beyond it
+    (tuning seed 131, erasure on a 1-bit fax: the second tick of an overvote drawn over the box's corner, 0.045 of
+    the box inside it, taken for a speck beside the first: read 满意)."""
+    return score.scattered == 0 and score.fill < TRACE_FILL and score.darkness < SOLID and score.outside_reach == 0
 
 
 def is_solid(score: BoxScore, settings: ReadingSettings) -> bool:
-    """On a bilevel scan, a mark drawn in an ink the binarisation kept solid (SOLID), not covering its box (a box
-    scribbled over may be a correction, the voter's choice elsewhere)."""
-    return score.darkness >= SOLID and not is_heavy(score, settings)
+    """On a bilevel scan, a mark drawn in an ink the binarisation kept solid (:func:`came_through_solid`), not
+    covering its box (a box scribbled over may be a correction, the voter's choice elsewhere)."""
+    return came_through_solid(score) and not is_heavy(score, settings)
+
+
+def came_through_solid(score: BoxScore) -> bool:
+    """On a bilevel scan, a mark whose ink the binarisation kept solid: as dark as a solid stroke 3 patch pixels
+    wide (SOLID), or, thinner, mostly one piece as dark as a firm stroke (SOLID_SHARE)."""
+    return score.darkness >= SOLID or score.core_share >= SOLID_SHARE
 
 
 def row_vouches(others: Sequence[BoxScore], page: Page, at_least: float = 0.0) -> bool:
@@ -329,7 +352,7 @@ def classify_row(
     *,
     from_below: frozenset[int] = frozenset(),
     reached: frozenset[int] = frozenset(),
-    hand: float | None = None,
+    hand: Hand | None = None,
     halo: float = 0.0,
     heavy_elsewhere: Sequence[BoxScore] = (),
     marks_elsewhere: Sequence[BoxScore] = (),
@@ -337,7 +360,7 @@ def classify_row(
     """One row's reading. ``page``: what is known of its page (:func:`page_of`); ``from_below``: positions of
     boxes whose ink around them is the leg of a tick in the box below (:func:`legs_from_below`); ``reached``:
     boxes whose mark may be such a leg ending in them (:func:`legs_reaching_in`); ``hand``: how
-    dark the voter's marks on this sheet are as a rule (:func:`voters_hand`), None when too few to tell;
+    the voter's marks on this sheet came out as a rule (:func:`voters_hand`), None when too few to tell;
     ``halo``: what the printed borders leave along themselves in this part of the page (:func:`halos`);
     ``heavy_elsewhere``: the page's other rows' marks covering most of their box (:func:`heavy_marks`);
     ``marks_elsewhere``: the page's other rows' marked boxes (:func:`struck_over`)."""
@@ -496,7 +519,7 @@ def classify_row(
         # A mark far fainter than the voter's others on the same sheet: a pen running dry, a very light
         # pencil, a rubbed-out mark's residue. The voter's own hand is the measure, so a light hand's marks,
         # all alike, are read.
-        if hand is not None and marked[0].darkness < marks.faint_share * hand:
+        if hand is not None and marked[0].darkness < marks.faint_share * hand.darkness:
             return pending(RowWhy.FAINT)
         # A mass of ink around the one mark, more than any tick's leg leaves: scribbled over, crossed out? Not where
         # the mark is a ring round the box that dips into it, its middle empty (field phone 0003: a circle read as
@@ -538,10 +561,10 @@ def classify_row(
     if any(score.ink_level >= marks.firm and score.position not in withdrawn for score in scores):
         return pending(RowWhy.NOISY)
     # On a black-and-white scan a light mark may have been wiped out by the threshold, leaving nothing: where the
-    # voter's marks on the sheet came through broken (their median darkness under SOLID) or too few to tell, so may
-    # have one here (tuning seed 7 faxes: on such sheets over half the rows read 弃权 held a vote in a light ink; on
-    # sheets marked solid, none).
-    if page.bilevel and (hand is None or hand < SOLID):
+    # voter's marks on the sheet came through broken (:func:`came_through_solid`: most of them not) or too few to
+    # tell, so may have one here (tuning seed 7 faxes: on such sheets over half the rows read 弃权 held a vote in a
+    # light ink; on sheets marked solid, none).
+    if page.bilevel and (hand is None or not hand.solid):
         return pending(RowWhy.DROPPED)
     return RowReading(unit, "blank", None, None)
 
@@ -682,20 +705,26 @@ def halos(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> list
     return result
 
 
-#: The voter's hand is told from this many marked boxes of one sheet or more.
+#: The voter's hand is told from the marked boxes of this many rows of one sheet or more.
 HAND_MARKS = 3
 
 
-def voters_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings, page: Page) -> float | None:
-    """How dark the voter's marks on one sheet are as a rule: the median darkness of its marked boxes (one
-    voter, one pen: most of them alike), or None with fewer than HAND_MARKS of them."""
-    darkness = [
-        score.darkness
+def voters_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings, page: Page) -> Hand | None:
+    """How the voter's marks on one sheet came out as a rule: the median darkness of its marked boxes (one voter, one
+    pen: most of them alike), and whether most came through solid (:func:`came_through_solid`); None where they lie in
+    fewer than HAND_MARKS rows. Marks in one row alone tell little of a hand (tuning seed 131, fine fax:
+    a sheet whose every tick the threshold wiped out, one row's boxes inked by the fax's repeated scan lines, solid,
+    taken for the voter's three solid marks: its nine empty rows would have been read 弃权 unasked)."""
+    marked = [
+        score
         for group in rows
         for score, kind in zip(group, row_classes(group, settings, page), strict=True)
         if kind == "marked"
     ]
-    return statistics.median(darkness) if len(darkness) >= HAND_MARKS else None
+    if len({score.unit for score in marked}) < HAND_MARKS:
+        return None
+    solid = sum(came_through_solid(score) for score in marked)
+    return Hand(statistics.median(score.darkness for score in marked), solid=2 * solid > len(marked))
 
 
 def legs_from_below(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> dict[str, frozenset[int]]:

@@ -20,7 +20,7 @@ from pipeline.common.reasons import RowWhy, Why
 from pipeline.store.core import StoreError
 from pipeline.store.pages import PageReviewStore
 
-SCHEMA_VERSION = 21
+SCHEMA_VERSION = 22
 DEFAULT_DB = Path("output/ballots.db")
 #: The machine readings table as version 10 made it (a migration rebuilds it so).
 ROW_READINGS = """CREATE TABLE row_readings (
@@ -160,6 +160,9 @@ MIGRATIONS = {
     # A rejected page may hold machine readings (a sheet read but for its serial): only the views change (a
     # counted page's hand rows are counted once), and they are made again after every step.
     21: "SELECT 1;",
+    # Scores stored before did not say how much of a mark's ink was one firm piece: none, so no mark of theirs is taken
+    # to have come through a bilevel scan solid but by its darkness, as they were classified.
+    22: "ALTER TABLE box_scores ADD COLUMN core_share REAL NOT NULL DEFAULT 0;",
 }
 
 

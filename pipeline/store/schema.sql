@@ -149,6 +149,7 @@ CREATE TABLE box_scores (
     line_excess   REAL NOT NULL DEFAULT 0,    -- 0-1, how much darker a page line's course is inside the box than beside
     outside_reach REAL NOT NULL DEFAULT 99,   -- mm, how far the box's own ink runs out past its border (99: unknown)
     ink_span      REAL NOT NULL DEFAULT 99,   -- mm, the narrower of the height and width of the ink inside the box
+    core_share    REAL NOT NULL DEFAULT 0,    -- 0-1, share of the ink inside the box in its largest firm piece
     PRIMARY KEY (page_id, unit, option)
 ) STRICT;
 

@@ -41,7 +41,9 @@ the page, taken for print, whose course runs through the box, on a grey scan: wh
 through broken into dots, or as one), ``core`` (the area in mm² of the largest connected piece of the box's ink
 inside it as dark as a firm stroke, :data:`~pipeline.reading.lines.FIRM`, and its ``ink_level``: a pen stroke keeps
 its own dark line where grain at the hysteresis level, joined to it, pulls the ink's median ``darkness`` under the
-level; grain reaches that darkness in specks, a stain's soft grey not at all),
+level; grain reaches that darkness in specks, a stain's soft grey not at all), ``core_share`` (that piece's share of
+the box's ink inside it: a stroke the binarisation of a bilevel scan kept solid is one dark piece however thin it is
+drawn, a light ink broken into dots many small ones),
 ``line_excess`` (on a grey scan, how much darker the course of a line across the page taken for print is inside
 the box than beside it, over a stroke's width: a faint stroke drawn along the line, among its pixels),
 ``outside_reach`` (how far in mm the box's own ink, the ink regions lying in it or within ``SPILL_MM`` of its
@@ -67,7 +69,8 @@ SCORER_VERSION = 23  # 2: outside_below; 3: back print; 4: rows at own size; 5: 
 # 19: faint_stroke from a stroke in a grainy photo's grain, in rows with no ink; 20: … from pieces of a stroke the
 # printed lines cut apart, in boxes with no ink on quiet paper; 21: the paper over BROAD_BACKGROUND_MM too, where the
 # box looks like darker paper than around it; 22: faint_stroke from a stroke down to PALE_LEVEL on paper whitened flat,
-# in rows with no ink; 23: a bilevel page's specks (score.row.speck_level) a floor under every box's ink level
+# in rows with no ink; 23: a bilevel page's specks (score.row.speck_level) a floor under every box's ink level;
+# core_share
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 UNMEASURED_MM = 99.0  # a length a scorer did not measure (scores stored before it, an office form's boxes)
@@ -124,3 +127,4 @@ class BoxScore:
     line_excess: float = 0.0
     outside_reach: float = UNMEASURED_MM  # unknown: farther than any patch reaches
     ink_span: float = UNMEASURED_MM  # unknown: as wide as any mark
+    core_share: float = 0.0  # unknown: no mark taken for solid but by its darkness

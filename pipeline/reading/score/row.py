@@ -548,6 +548,7 @@ def _score_box(
         ),
         encircled=round(encircled, 4),
         core=round(core / PATCH_PX_PER_MM**2, 3),
+        core_share=round(core / inked, 4) if inked else 0.0,
         outside_reach=round(_runs_out(regions, geometry), 3),
         ink_span=round(_span(inside), 3),
     )
