@@ -103,9 +103,9 @@ PALE_QUIET = PALE_LEVEL / 2
 # pepper. Where they blacken under half the paper, its median and deviation (:func:`~.patch.noise_level`) stay at
 # zero and the page passes for quiet: dots a pixel or two across, linked as a broken stroke's are (LINK_KERNEL), make
 # "strokes" in the empty boxes beside every tick (tuning seed 131, standard faxes: 9 of a dithered page's 11 rows
-# asked). Their level is measured as a share instead: each box's plain paper at SPECK_QUANTILE (how far a noise
-# NOISE_SIGMAS deviations out reaches in a normal one), the page's at SPECK_BOXES of the way up its boxes, so that
-# marks, darkening their own boxes' paper, do not raise it.
+# asked). Their level is measured by how dark the darkest of the paper gets instead: each box's plain paper at
+# SPECK_QUANTILE (the darkest 1 % of it), the page's at SPECK_BOXES of the way up its boxes, so that marks, darkening
+# their own boxes' paper, do not raise it.
 SPECK_QUANTILE = 0.99
 SPECK_BOXES = 0.25
 PROFILE_STEP_MM = 0.125  # a line's darkness across it is measured in steps this wide (one patch pixel) …
@@ -337,10 +337,8 @@ def _scored_row(
     # 0.16 and 0.13, read 弃权); on paper whitened flat it may lie paler than FAINT_LEVEL (PALE_LEVEL).
     # Looked for in such rows only, where doubting 弃权 is all it can do (5 ms a box).
     return [
-        (replace(score, faint_stroke=max(score.faint_stroke, _hidden_stroke(paper, geometry))), reach)
-        for (score, reach), paper, geometry in zip(
-            scores, papers, (box.geometry for box in measured.boxes), strict=True
-        )
+        (replace(score, faint_stroke=max(score.faint_stroke, _hidden_stroke(paper, box.geometry))), reach)
+        for (score, reach), paper, box in zip(scores, papers, measured.boxes, strict=True)
     ]
 
 
