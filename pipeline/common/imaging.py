@@ -6,6 +6,7 @@ The medians and percentiles here avoid ``np.median`` and ``np.percentile``, whos
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -41,3 +42,13 @@ def percentile(values: npt.NDArray[Any], q: float) -> float:
     below = int(position)
     above = min(below + 1, ordered.size - 1)
     return float(ordered[below] + (ordered[above] - ordered[below]) * (position - below))
+
+
+@cache
+def register_heif() -> None:
+    """Pillow opens and writes HEIF files once pillow-heif has registered itself (once per process: 50 ms, so only
+    where a file is one). A picture opened comes upright as the phone showed it (its rotation applied, its EXIF
+    orientation then reset, so nothing turns it twice)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()

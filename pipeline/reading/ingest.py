@@ -17,14 +17,13 @@ import re
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from pipeline.common.imaging import Gray
+from pipeline.common.imaging import Gray, register_heif
 from pipeline.common.reasons import PageReason, Why
 from pipeline.reading.whole import whole_image
 
@@ -97,16 +96,6 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-@cache
-def _heif_opener() -> None:
-    """Pillow opens HEIF files once pillow-heif has registered itself (once per process: 50 ms, so only where a
-    file is one). The picture comes upright as the phone showed it (its rotation applied, its EXIF orientation then
-    reset, so nothing turns it twice)."""
-    import pillow_heif
-
-    pillow_heif.register_heif_opener()
-
-
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -137,7 +126,7 @@ def inspect_file(path: Path) -> FileInfo | UnreadableFile:
     if kind == "pdf":
         return _inspect_pdf(path)
     if kind == "heif":
-        _heif_opener()
+        register_heif()
     try:
         with warnings.catch_warnings(), Image.open(path) as image:
             # A damaged TIFF makes Pillow warn before it fails; the failure below is what the clerk sees.
@@ -190,7 +179,7 @@ def read_page(path: Path, info: FileInfo, page_no: int) -> ScanPage | Unreadable
         if info.kind in ("jpeg", "png"):
             return _read_single_image(path, page_no, info.kind)
         if info.kind == "heif":
-            _heif_opener()
+            register_heif()
         return _read_pillow_frame(path, page_no, seek=info.kind != "heif")
     except MemoryError:
         return UnreadablePageImage(source, page_no, PageReason.of(Why.PAGE_TOO_LARGE))

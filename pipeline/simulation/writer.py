@@ -8,6 +8,7 @@ from typing import Any, Literal, cast
 
 from PIL import Image, TiffImagePlugin
 
+from pipeline.common.imaging import register_heif
 from pipeline.simulation.effects import Gray
 
 FileFormat = Literal["jpeg", "png", "heic", "tiff", "pdf"]
@@ -33,9 +34,7 @@ class ScanWriter:
         if file_format in ("tiff", "pdf"):
             self.multi.unlink(missing_ok=True)
         if file_format == "heic":
-            import pillow_heif
-
-            pillow_heif.register_heif_opener()
+            register_heif()
 
     def add(self, pixels: Gray, applied: dict[str, object]) -> tuple[str, int]:
         """Write one page; returns (file name, 1-based page in that file)."""
