@@ -59,7 +59,7 @@ def print_batch(folder: Path, template: Template, copies: int, session: str = "2
 def read_image(batch: Batch, image: Gray, session: str = "2026H1") -> SheetRead:
     """``image`` read as one scanned page of ``batch`` (its store's templates; nothing is stored)."""
     store = open_store(batch.db)
-    catalog = store.template_catalog()
+    catalog = store.catalog()
     store.close()
     result = read_sheet(ScanPage("page.png", 1, image, DPI), session, catalog, load_settings(), DebugWriter(None))
     assert isinstance(result, SheetRead), result

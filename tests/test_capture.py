@@ -41,7 +41,7 @@ def ticked(batch: Batch, index: int = 0) -> np.ndarray:
 
 def read(batch: Batch, page: ScanPage) -> SheetResult:
     store = open_store(batch.db)
-    catalog = store.template_catalog()
+    catalog = store.catalog()
     store.close()
     return read_sheet(page, "2026H1", catalog, load_settings(), DebugWriter(None))
 

@@ -35,7 +35,7 @@ def test_crops_carry_the_scores_a_scan_reads_also_where_a_curl_moved_a_row(batch
     read = read_image(batch, page)
     store = open_store(batch.db)
     settings = load_settings()
-    crops = collect_crops([tmp_path], store.template_catalog(), settings)
+    crops = collect_crops([tmp_path], store.catalog(), settings)
     store.close()
 
     assert sorted(crop.fill for crop in crops) == sorted(score.fill for score in read.scores)
@@ -49,7 +49,7 @@ def test_the_sheet_puts_the_thresholds_between_crops_sorted_by_fill(batch: Batch
     fill(page, box(batch.layout, "文化馆", "基本满意"))
     cv2.imwrite(str(tmp_path / "page.png"), page)
     store = open_store(batch.db)
-    crops = collect_crops([tmp_path], store.template_catalog(), load_settings())
+    crops = collect_crops([tmp_path], store.catalog(), load_settings())
     store.close()
     sheet = draw_contact_sheet(crops, load_settings())
 

@@ -541,7 +541,7 @@ class TwoSheets:
         self.second_truth = filled_sheet(self.second, self.batch.layout, seed=2)
         self.first_serial, self.second_serial = self.batch.serials
         store = open_store(self.batch.db)
-        self.catalog = store.template_catalog()
+        self.catalog = store.catalog()
         store.close()
 
     def read(self, image: np.ndarray) -> object:
@@ -707,8 +707,9 @@ def printed_page(store: object, folder: Path, template: object, session: str) ->
 
 
 def test_pages_of_our_other_templates_are_read_by_their_own_template_and_session(tmp_path: Path) -> None:
-    """Which template a page is read with comes from its QR code (id + hash as printed), never from the session:
-    an edited version, a second template of the round, one printed for another round, one printed elsewhere."""
+    """Which template a page is read with comes from its QR code (the serial it names, and the register of the store
+    that issued it; a B1 code's id + hash as printed), never from the session: an edited version, a second template
+    of the round, one printed for another round, one printed elsewhere."""
     import cv2
 
     from pipeline.ballot.layout import compute_layout
@@ -763,10 +764,13 @@ def test_pages_of_our_other_templates_are_read_by_their_own_template_and_session
         {},
     )
     assert next_round["reason"] == f"这是 2026H2 的测评票，不是 {SESSION} 的"
-    assert (elsewhere["outcome"], elsewhere["rows"]) == ("wrong_template", {})
-    short = templates["elsewhere"].short_hash()
-    assert elsewhere["reason"] == f"模板 waibu（{short}）从未用本数据库印制过"
-    assert status_counts(db)[0] == {"read": 3, "wrong_session": 1, "wrong_template": 1}
+    assert (elsewhere["outcome"], elsewhere["serial"], elsewhere["rows"]) == (
+        "unknown_serial",
+        serials["elsewhere"],
+        {},
+    )
+    assert elsewhere["reason"] == f"票号 {serials['elsewhere']} 从未在 {SESSION} 发出（外来的票？）"
+    assert status_counts(db)[0] == {"read": 3, "wrong_session": 1, "unknown_serial": 1}
 
     # Three templates in one round are not added up silently: the tally refuses, saying why.
     tally = CliRunner().invoke(main, ["tally", "--session", SESSION, "--db", str(db)])

@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.ballot.payload import SERIAL_ALPHABET, SheetId, parse_payload
+from pipeline.ballot.payload import SERIAL_ALPHABET, SheetId, b1_payload, parse_payload
 from pipeline.common.messages import page_reason
 from pipeline.common.reasons import PageReason
 from pipeline.reading.ingest import ScanPage, UnreadableFile, UnreadablePageImage, inspect_file, iter_pages
@@ -20,7 +20,7 @@ payload_like = st.one_of(
     st.text(max_size=80),
     st.builds(
         lambda parts: ":".join(parts),
-        st.lists(st.text(alphabet="B1:0123456789ABCDEFHJKZ-", max_size=12), min_size=1, max_size=7),
+        st.lists(st.text(alphabet="B12:0123456789ABCDEFHJKZ-", max_size=12), min_size=1, max_size=7),
     ),
 )
 
@@ -46,7 +46,9 @@ ids = st.builds(
 @BOUNDED
 @given(ids)
 def test_sheet_id_round_trip(sheet: SheetId) -> None:
-    assert parse_payload(sheet.encode()) == sheet
+    """What we print names the serial alone (B2); a code printed before (B1) says everything, and is still read."""
+    assert parse_payload(sheet.encode()) == SheetId("", "", "", sheet.serial)
+    assert parse_payload(b1_payload(sheet)) == sheet
 
 
 HEADERS = [

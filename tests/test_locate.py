@@ -18,7 +18,7 @@ from pipeline.ballot.template import Template
 from pipeline.common.reasons import PageReason, Why
 from pipeline.counting.ballots import BallotResult
 from pipeline.reading import align, locate
-from pipeline.reading.align import Alignment, AlignmentFailure, aligned_by, qr_symbol_corners_mm
+from pipeline.reading.align import Alignment, AlignmentFailure, aligned_by, finder_corners, qr_symbol_corners_mm
 from pipeline.reading.grow import grow_from_code
 from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region, find_small_qr, identify_page
 from pipeline.reading.locate import Mark, _fits, anchored_fits, mark_candidates, marks_fit, serial_guess
@@ -675,20 +675,21 @@ def test_two_marks_and_the_code_fit_the_sheet_when_the_other_two_are_cut_off(bat
     page = ticked(batch, 2)
     page = np.ascontiguousarray(page[: round((batch.layout.registration[2].y - 3) * PX)])  # bottom marks cut off
     store = open_store(batch.db)
-    found = identify_page(page, SESSION, store.template_catalog(), 0.002)
+    found = identify_page(page, SESSION, store.catalog(), 0.002)
     store.close()
     assert isinstance(found, Identified)
     model = ballot_model(found.template)
-    starts = anchored_fits(model, found.qr, mark_candidates(page))
+    code = finder_corners(page, found.qr)  # as the reader's fits take it (pipeline.reading.read.locate)
+    starts = anchored_fits(model, code, mark_candidates(page))
     assert starts, "two marks and the code fit the sheet"
     boxes = np.array([box.rect.center for box in batch.layout.boxes])
     placed = cv2.perspectiveTransform(boxes.reshape(-1, 1, 2), starts[0]).reshape(-1, 2)
     off_mm = np.linalg.norm(placed - (boxes * PX - 0.5), axis=1) / PX
     near = boxes[:, 1] < 80.0  # the rows a fit is grown from first
     assert off_mm[near].max() < 0.5 and off_mm.max() < 1.5, off_mm.round(2)
-    middle, turn = found.qr.corners.mean(axis=0), np.radians(2.5)
+    middle, turn = code.corners.mean(axis=0), np.radians(2.5)
     rotation = np.array([[np.cos(turn), -np.sin(turn)], [np.sin(turn), np.cos(turn)]])
-    misread = replace(found.qr, corners=(found.qr.corners - middle) @ rotation.T + middle)
+    misread = replace(code, corners=(code.corners - middle) @ rotation.T + middle)
     grown = grow_from_code(page, misread, model, load_settings().alignment, starts[0])
     assert isinstance(grown, Alignment), grown
     assert grown.marks_found == 2

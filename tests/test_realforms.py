@@ -16,6 +16,7 @@ from click.testing import CliRunner
 
 from benchmarks.realforms import fixtures, load_page, measure, propose, real_forms_folder
 from pipeline.cli import main
+from pipeline.reading.identify import Catalog
 
 FOLDER = real_forms_folder()
 pytestmark = pytest.mark.skipif(FOLDER is None, reason="shared/real-forms not found beside the checkout")
@@ -118,7 +119,7 @@ def test_a_form_printing_its_own_qr_code_is_read_and_told_apart_by_it(tmp_path: 
         update={"id": "twin", "title": "另一张表", "external": form.external.model_copy(update={"codes": []})}
     )
     page = load_page(FOLDER / "formscanner/Q00001.jpg", 1)
-    read = read_page(page, "2026H1", {}, [twin, form], load_settings(), DebugWriter(None))
+    read = read_page(page, "2026H1", Catalog({}, {}), [twin, form], load_settings(), DebugWriter(None))
     assert isinstance(read, SheetRead), read
     assert read.sheet.template_id == form.id
     assert read.identified_by is not None and read.identified_by.code == "form_by_code"

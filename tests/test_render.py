@@ -111,8 +111,9 @@ def test_every_page_qr_decodes(printed: tuple[Path, list[str]], template: Templa
     for page, serial in enumerate(serials):
         results = zxingcpp.read_barcodes(rasterize(pdf_path, page, dpi))
         assert len(results) == 1
-        sheet = parse_payload(results[0].text)
-        assert sheet == SheetId(template.id, template.short_hash(), "2026H1", serial)
+        # The code names the serial alone (B2): a version 1 symbol, whose 21 modules fill the 22 mm place.
+        assert parse_payload(results[0].text) == SheetId("", "", "", serial)
+        assert results[0].extra["Version"] == "1"
 
 
 def test_pdf_text_is_extractable_and_font_embedded(printed: tuple[Path, list[str]], template: Template) -> None:

@@ -14,10 +14,12 @@ from pipeline.ballot.payload import SheetId
 from pipeline.ballot.template import Template
 from pipeline.cli import main
 from pipeline.common.reasons import PageReason, Why
+from pipeline.printing.render import render_ballots
+from pipeline.reading.ingest import pdf_bytes_pages
 from pipeline.reading.settings import ReadingSettings
 from pipeline.scanning.batch import ScanSummary, prepare, scan
 from pipeline.store.database import open_store
-from tests.helpers import PX, Batch, box, circle, fill, print_batch, read_image, save_jpeg, tick
+from tests.helpers import DPI, PX, Batch, box, circle, fill, print_batch, read_image, save_jpeg, tick
 
 UNITS = [
     "局机关",
@@ -184,17 +186,14 @@ def test_an_iphones_heic_photos_are_read_and_a_damaged_one_is_refused_with_its_r
 
 
 def test_other_session_and_foreign_serial(tmp_path: Path, batch: Batch, template: Template) -> None:
-    other = (
-        print_batch(tmp_path / "other", template, 1, session="2025H2") if (tmp_path / "other").mkdir() is None else None
-    )
-    assert other is not None
     db = batch.fresh_db(tmp_path)
     store = open_store(db)
-    store.issue_serials("2025H2", template, 1, "x.pdf")
+    earlier = store.issue_serials("2025H2", template, 1, "x.pdf")  # the last round's, printed with the same store
     store.close()
+    render_ballots(template, "2025H2", earlier, tmp_path / "earlier.pdf")
     folder = tmp_path / "scans"
     folder.mkdir()
-    save_jpeg(other.pages()[0], folder / "other-session.jpg")
+    save_jpeg(pdf_bytes_pages((tmp_path / "earlier.pdf").read_bytes(), DPI)[0], folder / "other-session.jpg")
     # Another seed than the batch's: a serial this store never issued.
     foreign = print_batch(
         tmp_path / "foreign" if (tmp_path / "foreign").mkdir() is None else tmp_path, template, 1, seed=1
@@ -363,7 +362,7 @@ def test_killed_run_resumes_without_loss_or_double_count(tmp_path: Path, batch: 
     settings = ReadingSettings()
     settings_hash = store.register_settings(settings)
     classification = store.classification_for("2026H1", settings_hash)
-    _init_worker("2026H1", store.template_catalog(), [], settings, None)
+    _init_worker("2026H1", store.catalog(), [], settings, None)
     store.save_page(page_record(*_read_task(tasks[0]), ("2026H1", settings_hash, classification)))
     summary = scan([folder], store, "2026H1", settings)
     assert sum(summary.outcomes.values()) == 2, "only the two missing pages are read again"
@@ -608,14 +607,14 @@ def line_noise(page: np.ndarray, share: float) -> np.ndarray:
 def test_a_code_broken_into_specks_on_a_noisy_fax_is_read_despeckled(
     batch: Batch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A 150-dpi fax with heavy line noise: 12 % of its pixels flipped breaks the code's finder patterns
-    into specks, and neither zxing nor the enlarged passes find it. Cleaned of specks, the code reads, and so
-    does the sheet."""
+    """A 150-dpi fax with heavy line noise: 20 % of its pixels flipped breaks the code's finder patterns
+    into specks, and neither zxing nor the enlarged passes find it (a B1 code's, of smaller modules, already at
+    12 %). Cleaned of specks, the code reads, and so does the sheet."""
     from pipeline.reading import identify
 
     page = batch.pages(150)[0]
     tick(page, box(batch.layout, "局机关", "满意"), px=150 / 25.4)
-    noisy = line_noise(page, 0.12)
+    noisy = line_noise(page, 0.2)
     assert identify.find_qr(noisy) is None
     read = read_image(batch, noisy)
     assert read.sheet.serial == batch.serials[0]
@@ -676,27 +675,31 @@ def test_a_clear_sticker_code_does_not_hide_a_small_soft_ballot_code(batch: Batc
     from pipeline.reading.identify import find_qr
     from tests.helpers import qr_image
 
-    page = batch.pages(140)[0]
+    page = batch.pages(110)[0]
     sticker = qr_image(STICKER, module_px=5)
     page[40 : 40 + sticker.shape[0], 40 : 40 + sticker.shape[1]] = sticker
     photo = from_afar(page)
     found = find_qr(photo)
-    # The ballot's code is too soft to read as it is (for this serial; 2 of 40 serials read as they are).
+    # The ballot's code is too soft to read as it is (for this serial; 1 of 40 serials reads as it is).
     assert found is not None and found.text == STICKER
     assert read_image(batch, photo).sheet.serial == batch.serials[0]
 
 
 def test_a_small_soft_code_of_a_photo_taken_from_afar_is_read_enlarged(batch: Batch) -> None:
-    """A phone photo from a distance: ~140 dpi, soft, noisy, JPEG 50. zxing does not find the code as it is
-    (6 % of such photos in one batch were rejected for "no QR code"); enlarged, it does, and the page is
-    read like any other. Whether the soft code reads as it is depends on its modules, so on the serial: 38 of
-    40 do not; the batch's serials are drawn from a fixed seed, so this page is one of those every run."""
+    """A phone photo from a distance: ~110 dpi, soft, noisy, JPEG 50. zxing does not find the code as it is
+    (6 % of such photos in one batch were rejected for "no QR code", with B1 codes at 140 dpi); enlarged, it does,
+    and the page is read like any other. Whether the soft code reads as it is depends on its modules, so on the
+    serial: 39 of 40 do not; the batch's serials are drawn from a fixed seed, so this page is one of those every
+    run."""
     from pipeline.reading.identify import find_qr
 
-    page = batch.pages(140)[0]
-    tick(page, box(batch.layout, "局机关", "满意"), px=140 / 25.4)
+    page = batch.pages(110)[0]
+    tick(page, box(batch.layout, "局机关", "满意"), px=110 / 25.4)
     photo = from_afar(page)
     assert find_qr(photo) is None
     read = read_image(batch, photo)
     assert read.sheet.serial == batch.serials[0]
-    assert {row.unit: row.choice for row in read.readings}["局机关"] == "满意"
+    # So soft a page at 4.3 px a mm sends its rows to a clerk (the tick `scribbled`, the empty rows' grain
+    # `marginal`); none is counted wrong.
+    truth = {row.unit: "满意" if row.unit == "局机关" else "blank" for row in read.readings}
+    assert all(row.reading == "pending" or row.label == truth[row.unit] for row in read.readings)

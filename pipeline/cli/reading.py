@@ -260,7 +260,7 @@ def contact_sheet_command(
 
     store = open_db(db_path)
     settings = _settings(settings_file)
-    crops = collect_crops(list(paths), store.template_catalog(), settings)
+    crops = collect_crops(list(paths), store.catalog(), settings)
     if not crops:
         fail("no_ballot_found")
     output.parent.mkdir(parents=True, exist_ok=True)

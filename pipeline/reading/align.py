@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -38,6 +38,14 @@ MIN_MARK_AREA, MAX_MARK_AREA = 0.40, 2.2  # allowed area of a mark relative to t
 # looked for again in its window median-filtered this wide. On 18 bad scans (three batches of 200) refused
 # for marks not found, 8 then showed all four and 2 more three (with a 3 px filter only 5 and 1).
 DESPECKLE_PX = 5
+# A version 1 code (21 modules: what we print since stop 41) has no alignment pattern, so zxing puts its corners from
+# its three finders' spacing alone: on a clean 200-dpi page up to 2.2 px (a third of a module) off, its fourth corner
+# furthest. Each finder is looked for this many modules about where those corners put its centre …
+FINDER_SEARCH_MODULES = 6.0
+# … and the corners its three centres put (within 0.8 px there) are taken where they lie within this many modules of
+# the decoder's: a nested square further off is something else.
+FINDER_AGREE_MODULES = 1.5
+FIRST_VERSION_MODULES = 21
 
 
 @dataclass(frozen=True)
@@ -70,6 +78,29 @@ def qr_symbol_corners_mm(layout: Layout, modules: int) -> Matrix:
     module = qr.w / (modules + 8)
     x0, y0, size = qr.x + 4 * module, qr.y + 4 * module, modules * module
     return np.array([[x0, y0], [x0 + size, y0], [x0 + size, y0 + size], [x0, y0 + size]], dtype=np.float64)
+
+
+def finder_corners(image: Gray, qr: QrCode) -> QrCode:
+    """``qr`` with a version 1 symbol's corners put through its three finder patterns' centres (:func:`find_mark`,
+    each the nested squares nearest where the decoder's corners put it; the fourth corner across from them, the
+    symbol being small enough to be flat); any other symbol, or one whose finders are not all found close to where
+    its corners put them, as decoded (a larger symbol's fourth corner comes from its alignment pattern)."""
+    size = qr.modules
+    if size != FIRST_VERSION_MODULES:
+        return qr
+    symbol = np.array([[0, 0], [size, 0], [size, size], [0, size]], dtype=np.float64)
+    decoded = cv2.getPerspectiveTransform(symbol.astype(np.float32), qr.corners.astype(np.float32))
+    centres = np.array([[3.5, 3.5], [size - 3.5, 3.5], [3.5, size - 3.5]], dtype=np.float64)
+    predicted = np.asarray(cv2.perspectiveTransform(centres.reshape(-1, 1, 2), decoded), dtype=np.float64)
+    module_px = float(np.linalg.norm(qr.corners[1] - qr.corners[0])) / size
+    found = [find_mark(image, point, module_px, radius_mm=FINDER_SEARCH_MODULES) for point in predicted.reshape(-1, 2)]
+    if module_px <= 0 or any(centre is None for centre in found):
+        return qr
+    through = cv2.getAffineTransform(centres.astype(np.float32), np.array(found, dtype=np.float32))
+    corners = np.asarray(cv2.transform(symbol.reshape(-1, 1, 2), through), dtype=np.float64).reshape(-1, 2)
+    if float(np.max(np.linalg.norm(corners - qr.corners, axis=1))) > FINDER_AGREE_MODULES * module_px:
+        return qr
+    return replace(qr, corners=corners)
 
 
 def align_page(image: Gray, layout: Layout, qr: QrCode, limits: AlignmentLimits) -> Alignment | AlignmentFailure:

@@ -1,9 +1,10 @@
 """Identify: find and decode the page's QR code (zxing-cpp).
 
-The QR code says which template, session and sheet serial a page is, and its four corners, found in
-whatever orientation the page was fed, give the first, coarse page → image transform. The corners of the
-page are searched first (a 22 mm code decodes in about a millisecond there); the whole page only if that
-fails. A phone photo taken from afar leaves a small, soft code (~3.5 px a module at ~150 dpi) that zxing
+The QR code says which sheet a page is (its serial, whose template and session the store's register of issued
+serials says; a code printed before stop 41 says them itself: :mod:`pipeline.ballot.payload`), and its four corners,
+found in whatever orientation the page was fed, give the first, coarse page → image transform. The corners of the
+page are searched first (a 22 mm code decodes in about a millisecond there); the whole page only if that fails. A
+phone photo taken from afar leaves a small, soft code (at ~150 dpi ~4.5 px a module, a B1 code's ~3.5) that zxing
 reads only enlarged: :func:`find_small_qr` tries that, for pages that are not blank. A code that is not a
 ballot's (a sticker, another form's code, a damaged code decoded as something else) never ends the search:
 it is what the page is said to carry only when no ballot's code is found anywhere.
@@ -50,8 +51,28 @@ BLANK_DARK_LEVEL = 110  # grey level below which a pixel counts as real ink on a
 BLANK_CONTRAST = 60
 PAPER_WINDOW_PX = 15
 
-#: Every template printed with a store: (id, short hash) → (content hash, template).
-Catalog = Mapping[tuple[str, str], tuple[str, Template]]
+
+@dataclass(frozen=True)
+class Catalog:
+    """What a store printed, for pages to be told by: every template, (id, short hash) → (content hash, template),
+    and every serial issued, serial → {session: template's content hash} (a serial is issued once per store since
+    stop 41; one issued in two sessions before is told by the session being read)."""
+
+    templates: Mapping[tuple[str, str], tuple[str, Template]]
+    serials: Mapping[str, Mapping[str, str]]
+
+    def issued(self, serial: str, session: str | None) -> SheetId | None:
+        """The sheet the register has issued ``serial`` to, of ``session`` where it was issued there (None: any),
+        else of the session it was; None where it never was (or its template is not in the store)."""
+        issued = self.serials.get(serial, {})
+        sheet_session = session if session in issued else next(iter(issued), None)
+        if sheet_session is None:
+            return None
+        template_hash = issued[sheet_session]
+        for (template_id, short_hash), (digest, _) in self.templates.items():
+            if digest == template_hash:
+                return SheetId(template_id, short_hash, sheet_session, serial)
+        return None
 
 
 @dataclass(frozen=True)
@@ -78,7 +99,8 @@ class Identified:
 
 @dataclass(frozen=True)
 class Unidentified:
-    """A page that is not a ballot of this session: blank, unreadable, wrong_template or wrong_session."""
+    """A page that is not a ballot of this session: blank, unreadable, wrong_template, wrong_session or
+    unknown_serial (a code naming its serial alone, never issued with this store)."""
 
     outcome: str
     reason: PageReason
@@ -90,7 +112,7 @@ def identify_page(
     image: Gray, session: str | None, catalog: Catalog, blank_page_ink: float, photo: PhotoSheet | None = None
 ) -> Identified | Unidentified:
     """Which ballot ``image`` is: its QR code (looked for hard only on a page that is not blank), checked
-    against the templates printed with the store (``catalog``) and the session being read (None: any). ``photo``:
+    against the templates and serials of the store (``catalog``) and the session being read (None: any). ``photo``:
     the photo's sheet (:class:`~pipeline.reading.outline.PhotoSheet`) where the caller looks at it again."""
     qr = find_qr(image)
     blank = qr is None and is_blank(image, blank_page_ink)
@@ -107,7 +129,13 @@ def identify_page(
     sheet = qr.sheet
     if not isinstance(sheet, SheetId):
         return Unidentified("wrong_template", sheet)
-    known = catalog.get((sheet.template_id, sheet.short_hash))
+    if sheet.serial_only:
+        issued = catalog.issued(sheet.serial, session)
+        if issued is None:
+            reason = PageReason.of(Why.UNKNOWN_SERIAL, serial=sheet.serial, session=session or "")
+            return Unidentified("unknown_serial", reason, sheet)  # its serial kept: the clerk looks for the sheet
+        sheet = issued
+    known = catalog.templates.get((sheet.template_id, sheet.short_hash))
     if known is None:
         reason = PageReason.of(Why.TEMPLATE_UNKNOWN, template=sheet.template_id, short_hash=sheet.short_hash)
         return Unidentified("wrong_template", reason, sheet)

@@ -39,14 +39,21 @@ import numpy as np
 import numpy.typing as npt
 
 from pipeline.ballot.layout import MARK_SIZE, Layout
-from pipeline.ballot.payload import SERIAL_ALPHABET, SERIAL_LENGTH, SheetId, normalise_serial, serial_characters
+from pipeline.ballot.payload import (
+    SERIAL_ALPHABET,
+    SERIAL_LENGTH,
+    SheetId,
+    b1_payload,
+    normalise_serial,
+    serial_characters,
+)
 from pipeline.ballot.template import Template
 from pipeline.common.imaging import MM_PER_INCH, Gray, Matrix
 from pipeline.common.reasons import PageReason, Why
 from pipeline.common.tesseract import OcrUnavailableError, read_line
 from pipeline.reading.align import affine, find_mark, jacobian, largest_child, qr_symbol_corners_mm
 from pipeline.reading.grow import grow_from_marks
-from pipeline.reading.identify import BINARIZERS, Identified, QrCode, decode_region, modules_of
+from pipeline.reading.identify import BINARIZERS, Catalog, Identified, QrCode, decode_region, modules_of
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.outline import PhotoSheet, SheetWindow, outline_px_per_mm
 from pipeline.reading.refine import MIN_BORDERS, RANSAC_MM, border_model, borders_found, shift_mm
@@ -122,9 +129,9 @@ class Mark:
 
 
 def locate_by_marks(
-    image: Gray, session: str | None, templates: Iterable[tuple[str, Template]], marks: MarkSearch | None = None
+    image: Gray, session: str | None, catalog: Catalog, marks: MarkSearch | None = None
 ) -> tuple[Identified, PageReason | None] | None:
-    """The page as one of ``templates`` (content hash, template), found by its marks, and how its serial was
+    """The page as one of the ``catalog``'s templates, found by its marks, and how its serial was
     had: None when the code was decoded; :data:`~pipeline.common.reasons.Why.SERIAL_FROM_TEXT` with what was read
     on the serial's line when it came from the print; :data:`~pipeline.common.reasons.Why.SERIAL_UNREADABLE` when
     neither its code nor (``session`` known) its serial can be read (:data:`~pipeline.common.reasons.Why.
@@ -132,7 +139,7 @@ def locate_by_marks(
     without a serial (empty): its rows may still be read, for a clerk to count it under the serial the paper
     shows. ``marks``: the image's :class:`MarkSearch`, where the caller keeps one. None when no template's marks
     and borders are found."""
-    templates = list(templates)
+    templates = list(catalog.templates.values())
     search = marks or MarkSearch(image)
     best: tuple[float, Matrix, str, Template] | None = None
     for candidates in search.sets():
@@ -154,8 +161,11 @@ def locate_by_marks(
     fits = refitted(image, matrix, model)
     for fit in fits:
         code = code_where_printed(image, fit, layout, _symbol_sizes(template, session))
-        if code is not None and isinstance(code.sheet, SheetId) and _printed_from(code.sheet, template):
-            return Identified(code, code.sheet, template_hash, template), None
+        sheet = code.sheet if code is not None else None
+        if isinstance(sheet, SheetId) and sheet.serial_only:
+            sheet = catalog.issued(sheet.serial, session)
+        if code is not None and isinstance(sheet, SheetId) and _printed_from(sheet, template):
+            return Identified(code, sheet, template_hash, template), None
     matrix = fits[0]
     readings: list[str] = []
     for fit in fits if session is not None else []:
@@ -236,11 +246,12 @@ def sheet_px_per_mm(outline: npt.NDArray[np.float64] | None) -> float | None:
 
 
 def code_legible_px_per_mm(templates: Iterable[tuple[str, Template]], session: str | None) -> float:
-    """The fewest px per mm at which the code of one of ``templates`` shows each module over CODE_MODULE_PX (with its
-    quiet zone, 4 modules a side): a sheet photographed smaller shows no code anyone could read."""
+    """The fewest px per mm at which the code our printer gives one of ``templates`` shows each module over
+    CODE_MODULE_PX (with its quiet zone, 4 modules a side): a sheet photographed smaller shows no code anyone could
+    read (a B1 code, printed before stop 41, of smaller modules, may be illegible at a larger scale too)."""
     return min(
         (
-            CODE_MODULE_PX * (max(_symbol_sizes(template, session)) + 8) / ballot_model(template).layout.qr.w
+            CODE_MODULE_PX * (_symbol_sizes(template, session)[0] + 8) / ballot_model(template).layout.qr.w
             for _, template in templates
         ),
         default=0.0,
@@ -248,12 +259,12 @@ def code_legible_px_per_mm(templates: Iterable[tuple[str, Template]], session: s
 
 
 def _symbol_sizes(template: Template, session: str | None) -> tuple[int, ...]:
-    """The symbol sizes (modules) the sheet's code may have: the one our printer gives a payload of ``template``
-    and ``session`` (every serial is as long), or the sizes payloads of that template run to."""
+    """The symbol sizes (modules) the sheet's code may have, the one our printer gives first (every serial is as
+    long), then a B1 code's as printed before stop 41 for ``template`` and ``session``, or the sizes those run to."""
+    printed = modules_of(SheetId(template.id, template.short_hash(), session or "", "0" * SERIAL_LENGTH).encode())
     if session is None:
-        return (25, 29, 33)
-    payload = SheetId(template.id, template.short_hash(), session, "0" * SERIAL_LENGTH).encode()
-    return (modules_of(payload),)
+        return (printed, 25, 29, 33)
+    return (printed, modules_of(b1_payload(SheetId(template.id, template.short_hash(), session, "0" * SERIAL_LENGTH))))
 
 
 def marks_fit(

@@ -51,7 +51,7 @@ class SheetRead:
 
 @dataclass(frozen=True)
 class SheetRejected:
-    """A page that is not counted: outcome is blank, unreadable, wrong_template or wrong_session."""
+    """A page that is not counted: outcome is blank, unreadable, wrong_template, wrong_session or unknown_serial."""
 
     outcome: str
     reason: PageReason

@@ -12,10 +12,12 @@ code may be an existing office form: :mod:`pipeline.scanning` tries :mod:`pipeli
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from pipeline.ballot.template import Template
 from pipeline.common.imaging import MM_PER_INCH, Gray
 from pipeline.common.reasons import PageReason, Why
-from pipeline.reading.align import Alignment, AlignmentFailure, align_page, aligned_by
+from pipeline.reading.align import Alignment, AlignmentFailure, align_page, aligned_by, finder_corners
 from pipeline.reading.check import LINES_PX_PER_MM, check_page, expected_rules_of
 from pipeline.reading.classify import classify_page
 from pipeline.reading.debug import DebugWriter, draw_overlay
@@ -61,18 +63,18 @@ def read_sheet(
     page: ScanPage, session: str, catalog: Catalog, settings: ReadingSettings, debug: DebugWriter
 ) -> SheetResult:
     """Identify, align, refine, check, score, classify and keep one page. ``catalog``: every template printed
-    with the store, (id, short hash) → (hash, template)."""
+    with the store and every serial issued."""
     image = page.image
     fingerprint = image_fingerprint(image)
     marks = MarkSearch(image)  # looked for once, where a fallback needs them (the photo's sheet, for its code too)
     found = identify_page(image, session, catalog, settings.blank_page_ink, marks.photo)
     by_marks: PageReason | None = None  # how the serial was had, where the code was not read
     if isinstance(found, Unidentified) and found.reason.code in BY_MARKS_INSTEAD:
-        located = locate_by_marks(image, session, catalog.values(), marks)
+        located = locate_by_marks(image, session, catalog, marks)
         if located is not None:
             found, by_marks = located
         elif (scale := sheet_px_per_mm(marks.photo.outline)) is not None and scale < max(
-            settings.alignment.min_px_per_mm, code_legible_px_per_mm(catalog.values(), session)
+            settings.alignment.min_px_per_mm, code_legible_px_per_mm(catalog.templates.values(), session)
         ):
             # A sheet on a desk, photographed from so far that its code's modules and its marks' rings close up.
             found = Unidentified("unreadable", PageReason.of(Why.SHEET_TOO_SMALL, dpi=round(scale * MM_PER_INCH)))
@@ -111,6 +113,7 @@ def locate(
     """The transform a sheet is read with: the registration marks' fit, refined on the printed borders. ``marks``:
     the image's :class:`~pipeline.reading.locate.MarkSearch`, where the caller keeps one."""
     marks = marks or MarkSearch(image)
+    found = replace(found, qr=finder_corners(image, found.qr))
     alignment = align_page(image, model.layout, found.qr, settings.alignment)
     if isinstance(alignment, AlignmentFailure):
         if alignment.reason.code not in GROWN_INSTEAD:

@@ -27,6 +27,7 @@ import cv2
 from pipeline.ballot.template import Template
 from pipeline.common.reasons import PageReason, Why
 from pipeline.reading.debug import DebugWriter
+from pipeline.reading.identify import Catalog
 from pipeline.reading.ingest import (
     FileInfo,
     UnreadableFile,
@@ -134,7 +135,7 @@ _worker: dict[str, object] = {}
 
 def _init_worker(
     session: str,
-    catalog: dict[tuple[str, str], tuple[str, Template]],
+    catalog: Catalog,
     forms: list[Template],
     settings: ReadingSettings,
     debug: Path | None,
@@ -191,7 +192,7 @@ def scan(
         models = background.submit(lambda: [prepared_model(template) for template in printed])
         tasks = prepare(paths, store, session, summary)
         models.result()
-    catalog = store.template_catalog()
+    catalog = store.catalog()
     init_args = (session, catalog, store.session_forms(session), settings, debug_dir)
     stamp = (session, settings_hash, classification)
     if jobs > 1 and len(tasks) > 1:

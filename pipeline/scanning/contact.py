@@ -36,7 +36,7 @@ class Crop:
 
 def collect_crops(paths: Iterable[Path], catalog: Catalog, settings: ReadingSettings) -> list[Crop]:
     """Every box crop of every ballot of ours under ``paths`` (``catalog``: the templates printed with the
-    store), whatever its session."""
+    store and the serials issued), whatever its session."""
     crops: list[Crop] = []
     for item in collect_files(paths):
         if not isinstance(item, Path):

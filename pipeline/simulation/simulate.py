@@ -517,7 +517,11 @@ def _sheet_id(page: Gray, layout: Layout, px_per_mm: float, pdf_path: Path, inde
     found = zxingcpp.read_barcodes(np.ascontiguousarray(page[y0:y1, x0:x1]))
     sheets = [parse_payload(code.text) for code in found]
     for sheet in sheets:
-        ours = isinstance(sheet, SheetId) and sheet.template_id == layout.template_id
-        if ours and isinstance(sheet, SheetId) and layout.template_hash.startswith(sheet.short_hash):
+        if not isinstance(sheet, SheetId):
+            continue
+        # A B2 code names the serial alone; the page is one of the template's PDF all the same.
+        if sheet.serial_only or (
+            sheet.template_id == layout.template_id and layout.template_hash.startswith(sheet.short_hash)
+        ):
             return sheet
     raise SimulationError(f"page {index + 1} of {pdf_path} is not a ballot of template {layout.template_id}")

@@ -11,6 +11,7 @@ import secrets
 from pipeline import __version__
 from pipeline.ballot.payload import new_serial
 from pipeline.ballot.template import Template
+from pipeline.reading.identify import Catalog
 from pipeline.store.core import now
 from pipeline.store.templates import TemplateStore
 
@@ -21,7 +22,7 @@ class PrintingStore(TemplateStore):
     def issue_serials(
         self, session: str, template: Template, copies: int, output_path: str, *, draw: random.Random | None = None
     ) -> list[str]:
-        """Record a print batch and return ``copies`` new serials, unique within the session, in random order.
+        """Record a print batch and return ``copies`` new serials, unique in the store, in random order.
         ``draw``: where the serials and their order come from instead of :mod:`secrets`, for a batch that must
         come out the same every time (benchmarks); never for ballots that are handed out."""
         digest = self.add_template(template)
@@ -37,9 +38,8 @@ class PrintingStore(TemplateStore):
                 candidate = new_serial(draw)
                 if candidate in serials:
                     continue
-                taken = db.execute(
-                    "SELECT 1 FROM serials WHERE session = ? AND serial = ?", (session, candidate)
-                ).fetchone()
+                # Unique in the whole store, not only the session: a code names its serial alone (B2).
+                taken = db.execute("SELECT 1 FROM serials WHERE serial = ?", (candidate,)).fetchone()
                 if taken is None:
                     serials.add(candidate)
             db.executemany(
@@ -50,6 +50,15 @@ class PrintingStore(TemplateStore):
         ordered = sorted(serials)
         _shuffle(ordered, draw)
         return ordered
+
+    def catalog(self) -> Catalog:
+        """What pages are told by: every template printed with this store and every serial issued."""
+        serials: dict[str, dict[str, str]] = {}
+        for serial, session, template_hash in self.db.execute(
+            "SELECT s.serial, s.session, b.template_hash FROM serials s JOIN print_batches b ON b.id = s.batch_id"
+        ):
+            serials.setdefault(serial, {})[session] = template_hash
+        return Catalog(self.templates_printed(), serials)
 
     def serial_issued(self, session: str, serial: str) -> bool:
         row = self.db.execute("SELECT 1 FROM serials WHERE session = ? AND serial = ?", (session, serial))

@@ -107,7 +107,7 @@ class TemplateStore(StoreCore):
     def session_exists(self, session: str) -> bool:
         return self.db.execute("SELECT 1 FROM sessions WHERE name = ?", (session,)).fetchone() is not None
 
-    def template_catalog(self) -> dict[tuple[str, str], tuple[str, Template]]:
+    def templates_printed(self) -> dict[tuple[str, str], tuple[str, Template]]:
         """Every template ever printed with this store: (id, short hash) → (hash, template)."""
         catalog = {}
         for digest, template_id, short, definition in self.db.execute(
