@@ -10,7 +10,14 @@ import pytest
 
 from pipeline.ballot.template import load_template
 from pipeline.common.reasons import Why
-from pipeline.reading.check import LINES_PX_PER_MM, expected_rules_of, following_rows, foreign_rules, rules
+from pipeline.reading.check import (
+    LINES_PX_PER_MM,
+    expected_rules_of,
+    following_rows,
+    foreign_rules,
+    picture_edges,
+    rules,
+)
 from pipeline.reading.ingest import Gray
 from pipeline.reading.model import BallotModel, ballot_model
 from pipeline.reading.score import PATCH_PX_PER_MM
@@ -139,3 +146,30 @@ def test_the_sheets_own_rules_bent_off_their_place_at_the_tables_end_are_its_own
     assert foreign_rules(bent, PX_PER_MM, expected) is None
     reason = foreign_rules(see_through(bent, second, 12, 40, PX_PER_MM), PX_PER_MM, expected)
     assert reason is not None and reason.code == Why.FOREIGN_RULES
+
+
+def test_the_pictures_own_edge_is_no_table(printed: tuple[Gray, Gray, BallotModel]) -> None:
+    """A photo taken tight ends inside the sheet: beyond it the upright page is filled white, and the picture's edge
+    against it, its paper darker in a phone's light, shows as pieces of rule along it (tuning seed 131, phone
+    code-cut page 23: pieces at three places along a slanted edge, the page refused as `foreign_rules`). Within
+    PICTURE_EDGE_MM of the picture's edge they are the picture's; another sheet's table inside it is still found."""
+    first, second, model = printed
+    turn = np.arctan(1 / 14)  # the picture's bottom edge runs up the sheet from 250 mm at its left to 235 at its right
+    scale = 200 / 25.4
+    cos, sin = np.cos(turn) * scale, np.sin(turn) * scale
+    height = 2400
+    matrix = np.array([[cos, -sin, 200.0], [sin, cos, height - 250.0 * cos], [0.0, 0.0, 1.0]])  # page mm → px
+    page = first.copy()
+    for left, right in ((10.0, 35.0), (79.0, 89.0), (108.0, 200.0)):  # the edge seen as a rule where it is
+        xs = np.array([left, right, right, left])
+        ys = 250.0 - xs / 14 - np.array([1.7, 1.7, 0.2, 0.2])
+        band = np.stack([xs, ys], axis=1) * PX_PER_MM
+        cv2.fillPoly(page, [np.round(band).astype(np.int32)], 110)
+    for x in range(page.shape[1]):  # beyond the picture, white
+        page[round((250.0 - x / PX_PER_MM / 14) * PX_PER_MM) :, x] = 255
+    expected = expected_rules_of(model)
+    assert foreign_rules(page, PX_PER_MM, expected) is not None  # what the check saw before it knew the edge
+    beyond = picture_edges((height, 2000), matrix, expected.shape[1:], LINES_PX_PER_MM) > 0
+    assert foreign_rules(page, PX_PER_MM, expected | beyond[None]) is None
+    other = see_through(page, second, 25, 0, PX_PER_MM)
+    assert foreign_rules(other, PX_PER_MM, expected | beyond[None]) is not None

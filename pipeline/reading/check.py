@@ -40,6 +40,11 @@ MIN_FOREIGN_RULES = 3  # rules at this many places in one direction are a table 
 TEXT_MARGIN_MM = 1.0  # the template's printed text, widened by this, is no place for another sheet's rules
 BENT_SHARE = 1 / 3  # a rule running off its place for at most this share of its length on it is bent, not another
 PRINTED_LEVEL = 200  # grey levels of the rendered blank below which the template prints ink
+# Where the picture ends inside the sheet (a photo taken tight, a feed shifted), the page beyond is filled white,
+# and the picture's edge against it, darker paper in a phone's light, shows as a rule: one that lies this near it is
+# the picture's edge, not another sheet's (tuning seed 131, phone code-cut and marks-cut pages refused as
+# `foreign_rules`, every piece of "rule" within 2 mm of the picture's edge).
+PICTURE_EDGE_MM = 2.0
 
 Mask = npt.NDArray[np.bool_]
 
@@ -61,6 +66,10 @@ def check_page(image: Gray, alignment: Alignment, model: BallotModel) -> Checked
     )
     followed = following_rows(upright, LINES_PX_PER_MM, alignment.box_offsets_mm, model.layout)
     foreign = foreign_rules(followed, LINES_PX_PER_MM, expected_rules_of(model))
+    if foreign is not None:  # looked at again with the picture's own edges taken for the sheet's (rare: no cost)
+        edges = picture_edges(image.shape, alignment.matrix, followed.shape, LINES_PX_PER_MM)
+        beyond = following_rows(edges, LINES_PX_PER_MM, alignment.box_offsets_mm, model.layout) > 0
+        foreign = foreign_rules(followed, LINES_PX_PER_MM, expected_rules_of(model) | beyond[None])
     if foreign is not None:
         return Checked(foreign, ())
     bands = [row.band for row in layout.rows]
@@ -107,6 +116,20 @@ def following_rows(
     map_y = np.repeat((np.arange(height) + dy).astype(np.float32)[:, None], width, axis=1)
     followed = cv2.remap(upright, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return np.asarray(followed, dtype=np.uint8)
+
+
+def picture_edges(shape: tuple[int, ...], matrix: Matrix, upright_shape: tuple[int, ...], px_per_mm: float) -> Gray:
+    """Where the upright page (``upright_shape`` at ``px_per_mm``, through ``matrix``, page mm → image px) lies
+    beyond the picture (``shape``) or within PICTURE_EDGE_MM of its edge: 255 there, 0 elsewhere."""
+    height, width = upright_shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width]
+    page_mm = np.stack([(xs + 0.5) / px_per_mm, (ys + 0.5) / px_per_mm], axis=-1).reshape(-1, 1, 2)
+    at = np.asarray(cv2.perspectiveTransform(page_mm.astype(np.float64), matrix), dtype=np.float64)
+    at = at.reshape(height, width, 2)
+    inside = (at[..., 0] >= 0) & (at[..., 0] < shape[1]) & (at[..., 1] >= 0) & (at[..., 1] < shape[0])
+    reach = 2 * round(PICTURE_EDGE_MM * px_per_mm) + 1
+    kept = cv2.erode(inside.astype(np.uint8), np.ones((reach, reach), np.uint8), borderValue=1)
+    return np.where(kept > 0, 0, 255).astype(np.uint8)
 
 
 def expected_rules_of(model: BallotModel) -> Mask:
