@@ -34,9 +34,8 @@ def read_page(
     settings: ReadingSettings,
     debug: DebugWriter,
 ) -> SheetResult:
-    """``page`` read as one of our ballots (``catalog``: every template printed with the store and
-    every serial issued) or, when it has
-    no ballot's code (none, or another form's), as one of the session's existing ``forms``."""
+    """``page`` read as one of our ballots (``catalog``: every template printed with the store and every serial
+    issued) or, when it has no ballot's code (none, or another form's), as one of the session's existing ``forms``."""
     result = read_sheet(page, session, catalog, settings, debug)
     if not forms or not isinstance(result, SheetRejected):
         return result

@@ -33,14 +33,12 @@ class PrintingStore(TemplateStore):
                 "program_version) VALUES (?, ?, ?, ?, ?, ?)",
                 (session, digest, copies, output_path, now(), __version__),
             ).lastrowid
+            # Unique in the whole store, not only the session: a code names its serial alone (B2).
+            taken = {row[0] for row in db.execute("SELECT serial FROM serials")}
             serials: set[str] = set()
             while len(serials) < copies:
                 candidate = new_serial(draw)
-                if candidate in serials:
-                    continue
-                # Unique in the whole store, not only the session: a code names its serial alone (B2).
-                taken = db.execute("SELECT 1 FROM serials WHERE serial = ?", (candidate,)).fetchone()
-                if taken is None:
+                if candidate not in serials and candidate not in taken:
                     serials.add(candidate)
             db.executemany(
                 "INSERT INTO serials (session, serial, batch_id) VALUES (?, ?, ?)",
