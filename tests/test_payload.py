@@ -91,11 +91,10 @@ def _with_b1_code(batch: Batch, image: np.ndarray, session: str) -> np.ndarray:
     B1 code (29 modules with a 4-module quiet zone each side), drawn eight times as fine and brought down to the
     page's resolution."""
     sheet = SheetId(batch.template.id, batch.template.short_hash(), session, batch.serials[0])
-    px = PX
     matrix = np.array(segno.make(b1_payload(sheet), error="m", micro=False).matrix, dtype=np.uint8)
     place = batch.layout.qr
-    x0, y0 = round(place.x * px), round(place.y * px)
-    x1, y1 = round((place.x + place.w) * px), round((place.y + place.h) * px)
+    x0, y0 = round(place.x * PX), round(place.y * PX)
+    x1, y1 = round((place.x + place.w) * PX), round((place.y + place.h) * PX)
     fine = 8 * (x1 - x0)
     code = cv2.resize(
         255 - 255 * matrix, (fine * len(matrix) // (len(matrix) + 8),) * 2, interpolation=cv2.INTER_NEAREST
