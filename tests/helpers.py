@@ -91,6 +91,14 @@ def circle(image: Gray, target: Checkbox, *, px: float = PX) -> None:
     cv2.ellipse(image, (int(cx), int(cy)), axes, 0, 0, 360, 30, max(1, int(0.5 * px)), lineType=cv2.LINE_AA)
 
 
+def from_afar(page: Gray) -> Gray:
+    """``page`` (rendered at a far photo's resolution, 110–140 dpi) as a phone takes it from a distance: soft, noisy,
+    JPEG 50."""
+    soft = cv2.GaussianBlur(page, (0, 0), 1.4) + np.random.default_rng(1).normal(0, 6, page.shape)
+    _, encoded = cv2.imencode(".jpg", np.clip(soft, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 50])
+    return np.asarray(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE), dtype=np.uint8)
+
+
 def save_jpeg(image: Gray, path: Path, quality: int = 85) -> Path:
     cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     return path

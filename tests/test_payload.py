@@ -21,7 +21,7 @@ from pipeline.reading.outcome import SheetRejected
 from pipeline.reading.read import read_sheet
 from pipeline.reading.settings import load_settings
 from pipeline.store.database import Store, open_store
-from tests.helpers import DPI, PX, Batch, box, print_batch, read_image, tick
+from tests.helpers import DPI, PX, Batch, box, from_afar, print_batch, read_image, tick
 
 
 def test_a_serial_is_issued_once_in_the_whole_store_and_the_register_says_its_session(
@@ -39,10 +39,8 @@ def test_a_serial_is_issued_once_in_the_whole_store_and_the_register_says_its_se
 
 
 def test_a_serial_issued_in_two_sessions_before_is_told_by_the_session_being_read(template: Template) -> None:
-    digest = "f" * 64
-    catalog = Catalog(
-        {(template.id, "ffffffff"): (digest, template)}, {"AAAAAAAAAA": {"2026H1": digest, "2026H2": digest}}
-    )
+    key = (template.id, "ffffffff")
+    catalog = Catalog({key: ("f" * 64, template)}, {"AAAAAAAAAA": {"2026H1": key, "2026H2": key}})
     found = catalog.issued("AAAAAAAAAA", "2026H2")
     assert found is not None and found.session == "2026H2"
     found = catalog.issued("AAAAAAAAAA", None)
@@ -55,18 +53,17 @@ def test_a_printed_code_is_a_larger_symbol_than_before(tmp_path: Path, template:
     page = batch.pages(300)[0]
     found = zxingcpp.read_barcodes(page)
     assert [code.text for code in found] == [f"B2:{batch.serials[0]}"]
-    legacy = segno.make(b1_payload(SheetId(template.id, template.short_hash(), "2026H1", batch.serials[0])), error="m")
     extra = found[0].extra
     assert isinstance(extra, dict) and extra["Version"] == "1"
-    assert int(legacy.version) >= 3
+    top = found[0].position
+    width_mm = np.hypot(top.top_right.x - top.top_left.x, top.top_right.y - top.top_left.y) / (300 / 25.4)
+    assert abs(width_mm / 21 - batch.layout.qr.w / 29) < 0.02  # 0.76 mm a module, with a 4-module quiet zone
 
 
 def test_a_code_photographed_from_afar_reads_as_it_is(tmp_path: Path, template: Template) -> None:
-    """A phone photo from a distance (~140 dpi, soft, noisy, JPEG 50: tests/test_scan.py's ``from_afar``): 38 of 40
+    """A phone photo from a distance (~140 dpi, soft, noisy, JPEG 50: :func:`tests.helpers.from_afar`): 38 of 40
     B1 codes of a batch printed from seed 0 did not read as they were (only enlarged, or not at all); a B2 code's
     modules are 4.2 px there, not 3.3, and every one reads."""
-    from tests.test_scan import from_afar
-
     batch = print_batch(tmp_path, template, 10)
     assert all(find_qr(from_afar(page)) is not None for page in batch.pages(140))
 

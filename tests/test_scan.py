@@ -19,7 +19,7 @@ from pipeline.reading.ingest import pdf_bytes_pages
 from pipeline.reading.settings import ReadingSettings
 from pipeline.scanning.batch import ScanSummary, prepare, scan
 from pipeline.store.database import open_store
-from tests.helpers import DPI, PX, Batch, box, circle, fill, print_batch, read_image, save_jpeg, tick
+from tests.helpers import DPI, PX, Batch, box, circle, fill, from_afar, print_batch, read_image, save_jpeg, tick
 
 UNITS = [
     "局机关",
@@ -642,13 +642,6 @@ def test_registration_marks_broken_up_by_fax_noise_are_found_cleaned(batch: Batc
 
 
 STICKER = "https://example.org/survey?id=0123456789"  # another program's code stuck or printed on the sheet
-
-
-def from_afar(page: np.ndarray) -> np.ndarray:
-    """``page`` (rendered at ~140 dpi) as a phone photographs it from a distance: soft, noisy, JPEG 50."""
-    soft = cv2.GaussianBlur(page, (0, 0), 1.4) + np.random.default_rng(1).normal(0, 6, page.shape)
-    _, encoded = cv2.imencode(".jpg", np.clip(soft, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 50])
-    return np.asarray(cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE), dtype=np.uint8)
 
 
 def test_a_sticker_code_in_a_corner_searched_first_does_not_hide_the_ballots_code(batch: Batch) -> None:

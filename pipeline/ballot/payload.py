@@ -26,7 +26,7 @@ FORMAT_TAG = "B2"  # what `ballot print` prints
 SERIAL_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
 SERIAL_LENGTH = 10
 
-_SERIAL_ONLY = re.compile(r"^B2:(?P<serial>[" + SERIAL_ALPHABET + r"]{10})$")
+_SERIAL_ONLY = re.compile(rf"^{FORMAT_TAG}:(?P<serial>[{SERIAL_ALPHABET}]{{{SERIAL_LENGTH}}})$")
 _PAYLOAD = re.compile(
     r"^B(?P<version>\d+):(?P<template>[A-Z0-9][A-Z0-9-]{0,31}):(?P<hash>[0-9A-F]{8}):"
     r"(?P<session>[0-9A-Z][0-9A-Z-]{0,23}):(?P<serial>[" + SERIAL_ALPHABET + r"]{10})$"

@@ -86,15 +86,15 @@ def finder_corners(image: Gray, qr: QrCode) -> QrCode:
     symbol being small enough to be flat); any other symbol, or one whose finders are not all found close to where
     its corners put them, as decoded (a larger symbol's fourth corner comes from its alignment pattern)."""
     size = qr.modules
-    if size != FIRST_VERSION_MODULES:
+    module_px = float(np.linalg.norm(qr.corners[1] - qr.corners[0])) / size
+    if size != FIRST_VERSION_MODULES or module_px <= 0:
         return qr
     symbol = np.array([[0, 0], [size, 0], [size, size], [0, size]], dtype=np.float64)
     decoded = cv2.getPerspectiveTransform(symbol.astype(np.float32), qr.corners.astype(np.float32))
     centres = np.array([[3.5, 3.5], [size - 3.5, 3.5], [3.5, size - 3.5]], dtype=np.float64)
     predicted = np.asarray(cv2.perspectiveTransform(centres.reshape(-1, 1, 2), decoded), dtype=np.float64)
-    module_px = float(np.linalg.norm(qr.corners[1] - qr.corners[0])) / size
     found = [find_mark(image, point, module_px, radius_mm=FINDER_SEARCH_MODULES) for point in predicted.reshape(-1, 2)]
-    if module_px <= 0 or any(centre is None for centre in found):
+    if any(centre is None for centre in found):
         return qr
     through = cv2.getAffineTransform(centres.astype(np.float32), np.array(found, dtype=np.float32))
     corners = np.asarray(cv2.transform(symbol.reshape(-1, 1, 2), through), dtype=np.float64).reshape(-1, 2)

@@ -55,24 +55,21 @@ PAPER_WINDOW_PX = 15
 @dataclass(frozen=True)
 class Catalog:
     """What a store printed, for pages to be told by: every template, (id, short hash) → (content hash, template),
-    and every serial issued, serial → {session: template's content hash} (a serial is issued once per store since
-    stop 41; one issued in two sessions before is told by the session being read)."""
+    and every serial issued, serial → {session: the (id, short hash) of the template it was printed from} (a serial
+    is issued once per store since stop 41; one issued in two sessions before is told by the session being read)."""
 
     templates: Mapping[tuple[str, str], tuple[str, Template]]
-    serials: Mapping[str, Mapping[str, str]]
+    serials: Mapping[str, Mapping[str, tuple[str, str]]]
 
     def issued(self, serial: str, session: str | None) -> SheetId | None:
         """The sheet the register has issued ``serial`` to, of ``session`` where it was issued there (None: any),
-        else of the session it was; None where it never was (or its template is not in the store)."""
+        else of the session it was; None where it never was."""
         issued = self.serials.get(serial, {})
         sheet_session = session if session in issued else next(iter(issued), None)
         if sheet_session is None:
             return None
-        template_hash = issued[sheet_session]
-        for (template_id, short_hash), (digest, _) in self.templates.items():
-            if digest == template_hash:
-                return SheetId(template_id, short_hash, sheet_session, serial)
-        return None
+        template_id, short_hash = issued[sheet_session]
+        return SheetId(template_id, short_hash, sheet_session, serial)
 
 
 @dataclass(frozen=True)

@@ -261,10 +261,9 @@ def code_legible_px_per_mm(templates: Iterable[tuple[str, Template]], session: s
 def _symbol_sizes(template: Template, session: str | None) -> tuple[int, ...]:
     """The symbol sizes (modules) the sheet's code may have, the one our printer gives first (every serial is as
     long), then a B1 code's as printed before stop 41 for ``template`` and ``session``, or the sizes those run to."""
-    printed = modules_of(SheetId(template.id, template.short_hash(), session or "", "0" * SERIAL_LENGTH).encode())
-    if session is None:
-        return (printed, 25, 29, 33)
-    return (printed, modules_of(b1_payload(SheetId(template.id, template.short_hash(), session, "0" * SERIAL_LENGTH))))
+    sheet = SheetId(template.id, template.short_hash(), session or "", "0" * SERIAL_LENGTH)
+    printed = modules_of(sheet.encode())
+    return (printed, 25, 29, 33) if session is None else (printed, modules_of(b1_payload(sheet)))
 
 
 def marks_fit(

@@ -51,11 +51,12 @@ class PrintingStore(TemplateStore):
 
     def catalog(self) -> Catalog:
         """What pages are told by: every template printed with this store and every serial issued."""
-        serials: dict[str, dict[str, str]] = {}
-        for serial, session, template_hash in self.db.execute(
-            "SELECT s.serial, s.session, b.template_hash FROM serials s JOIN print_batches b ON b.id = s.batch_id"
+        serials: dict[str, dict[str, tuple[str, str]]] = {}
+        for serial, session, template_id, short_hash in self.db.execute(
+            "SELECT s.serial, s.session, t.template_id, t.short_hash FROM serials s "
+            "JOIN print_batches b ON b.id = s.batch_id JOIN templates t ON t.hash = b.template_hash"
         ):
-            serials.setdefault(serial, {})[session] = template_hash
+            serials.setdefault(serial, {})[session] = (template_id, short_hash)
         return Catalog(self.templates_printed(), serials)
 
     def serial_issued(self, session: str, serial: str) -> bool:
