@@ -617,3 +617,26 @@ def test_cli_passes_conditions(ballots: Path, tmp_path: Path) -> None:
     assert load_truth(out)[0].capture["conditions"] == ["folded", "long-tick"]
     result = CliRunner().invoke(simulate_command, [*arguments, "--condition", "fax-fine"])
     assert result.exit_code == 1 and "fax" in result.output
+
+
+def test_a_photo_in_dim_light_is_darker_and_grainier_with_the_same_voters(
+    ballots: Path, layout: Layout, tmp_path: Path
+) -> None:
+    """The same sheet photographed as a phone does in dim light: the paper darker by the recorded exposure, the noise
+    (the image less its 5-pixel median) larger, the voters the same."""
+    plain = simulate_batch(ballots, layout, tmp_path / "plain", profile="phone", seed=6, pages=1)
+    dim = simulate_batch(ballots, layout, tmp_path / "dim", profile="phone", seed=6, pages=1, conditions=["dim-light"])
+    assert [sheet.rows for sheet in dim] == [sheet.rows for sheet in plain]
+    record = dim[0].degradation["dim_light"]
+    assert isinstance(record, dict) and 0.6 <= record["exposure"] <= 0.85 and 6.0 <= record["noise_sigma"] <= 12.0
+
+    def paper_and_noise(image: Gray) -> tuple[float, float]:
+        middle = image[image.shape[0] * 2 // 3 : image.shape[0] * 3 // 4, image.shape[1] // 3 : image.shape[1] // 2]
+        grain = middle.astype(np.float32) - cv2.medianBlur(middle, 5).astype(np.float32)
+        return float(np.percentile(middle, 90)), float(grain.std())
+
+    (bright, quiet), (dark, grainy) = (
+        paper_and_noise(pages_of(folder, sheets[0]))
+        for folder, sheets in ((tmp_path / "plain", plain), (tmp_path / "dim", dim))
+    )
+    assert dark < 0.9 * bright and grainy > 1.5 * quiet

@@ -24,6 +24,7 @@ CONDITION_NAMES = (
     "show-through",
     "erasure",
     "scanner-app",
+    "dim-light",
 )
 
 
@@ -69,7 +70,7 @@ CONDITION_NAMES = (
     type=click.Choice(CONDITION_NAMES),
     help="What the world adds on top of the profile (repeatable): steep-photo (phone), marks-cut, "
     "code-cut (office, phone), box-cut, fax-standard, fax-fine (fax), folded, long-tick, streak (office, fax), "
-    "show-through, erasure, scanner-app (phone).",
+    "show-through, erasure, scanner-app, dim-light (phone).",
 )
 def simulate_command(
     ballots_pdf: Path,

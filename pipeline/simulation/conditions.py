@@ -32,7 +32,7 @@ from pipeline.simulation.capture import (
     scanned,
     scanner_placement,
 )
-from pipeline.simulation.effects import PAGE_MM, Binarise, Gray, Profile
+from pipeline.simulation.effects import PAGE_MM, Binarise, Gray, Profile, dim_light
 from pipeline.simulation.paper import BackKind, fold_page, show_through
 from pipeline.simulation.photo import photo
 from pipeline.simulation.scanapp import scanner_app
@@ -50,6 +50,7 @@ Condition = Literal[
     "show-through",
     "erasure",
     "scanner-app",
+    "dim-light",
 ]
 ALL_PROFILES: tuple[Profile, ...] = ("office", "fax", "phone", "bad")
 CONDITION_STREAM = 2_000_029  # seeds every condition's generator apart from the page's own
@@ -111,6 +112,11 @@ CONDITIONS: dict[Condition, ConditionInfo] = {
         "photographed with a scanner app (扫描全能王, 微信 / WPS 文件扫描, iOS 扫描文稿): the sheet's corners found"
         " 0.3–1.5 mm off (on some photos one 3–8 mm off), flattened to A4 at 150–300 dpi, the paper whitened and the"
         " contrast raised, or black and white by a local threshold, or grey; often sharpened",
+        ("phone",),
+    ),
+    "dim-light": ConditionInfo(
+        "phone photo in dim light (a corridor, an evening office, no flash): the page darker (60–85 % of its"
+        " brightness), the sensor's noise at high gain 6–12 grey levels with a coarse grain, a slower shutter's shake",
         ("phone",),
     ),
 }
@@ -275,9 +281,12 @@ def _fax(
 
 
 def sensor_stage(image: Gray, context: ConditionContext, applied: dict[str, object], base: Profile) -> Gray:
-    """Dirt on a scanner's glass: long streaks (scanners and faxes only; a phone has no glass)."""
+    """Dirt on a scanner's glass: long streaks (scanners and faxes only; a phone has no glass); a phone's sensor in
+    dim light."""
     if context.has("streak") and base != "phone":
         return long_streaks(image, context.rng, applied, context.layout)
+    if context.has("dim-light") and base == "phone":
+        return dim_light(image, context.rng, applied)
     return image
 
 

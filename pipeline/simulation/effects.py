@@ -164,6 +164,33 @@ def motion_blur(image: Floats, length: float, angle_deg: float) -> Floats:
     return cast(Floats, cv2.filter2D(image, -1, kernel / kernel.sum()))
 
 
+# A phone photo in dim light (a corridor, an evening office, no flash): the camera raises its gain, so the sensor's
+# noise grows to DIM_NOISE grey levels, its grain widened by demosaicing and the phone's noise reduction
+# (DIM_GRAIN_PX, σ of the blur that correlates it); the auto exposure leaves the page darker (DIM_EXPOSURE of its
+# brightness, the contrast between paper and ink with it) and the slower shutter catches more of the hand's shake
+# (DIM_SHAKE_PX).
+DIM_EXPOSURE = (0.6, 0.85)
+DIM_NOISE = (6.0, 12.0)
+DIM_GRAIN_PX = (0.5, 1.2)
+DIM_SHAKE_PX = (0.5, 2.5)
+
+
+def dim_light(image: Gray, rng: np.random.Generator, applied: dict[str, object]) -> Gray:
+    """``image`` as a phone takes it in dim light (see DIM_EXPOSURE): darker, shaken, under coarse-grained noise."""
+    exposure, sigma = rng.uniform(*DIM_EXPOSURE), rng.uniform(*DIM_NOISE)
+    grain, shake = rng.uniform(*DIM_GRAIN_PX), rng.uniform(*DIM_SHAKE_PX)
+    dark = motion_blur(image.astype(np.float32) * np.float32(exposure), shake, rng.uniform(0.0, 180.0))
+    grainy = np.asarray(cv2.GaussianBlur(rng.standard_normal(image.shape, dtype=np.float32), (0, 0), grain), np.float32)
+    noise = grainy * np.float32(sigma / max(float(grainy.std()), 1e-6))
+    applied["dim_light"] = {
+        "exposure": round(exposure, 3),
+        "noise_sigma": round(sigma, 2),
+        "grain_px": round(grain, 2),
+        "shake_px": round(shake, 2),
+    }
+    return np.asarray(np.clip(dark + noise + 0.5, 0, 255), dtype=np.uint8)
+
+
 def add_noise(image: Gray, rng: np.random.Generator, sigma: float) -> Gray:
     noisy = image.astype(np.float32) + rng.standard_normal(image.shape, dtype=np.float32) * sigma
     return np.clip(noisy + 0.5, 0, 255).astype(np.uint8)
