@@ -10,6 +10,8 @@ from pipeline.common.reasons import BoxSeen, RowWhy
 from pipeline.reading.classify import (
     LINE_EXCESS,
     LINE_HIDES,
+    NOISY_CORE_MM2,
+    NOISY_FIRM,
     STROKE_CORE_MM2,
     STRUCK_REACH_MM,
     THIN_MM,
@@ -111,6 +113,43 @@ def test_on_noisy_paper_a_mark_must_be_larger_in_proportion() -> None:
     assert classify_box(specks, SETTINGS) == "marginal"
     assert classify_box(replace(specks, ink_level=marks.noisy_paper), SETTINGS) == "marked"
     assert classify_box(replace(specks, fill=0.15), SETTINGS) == "marked"  # a dot that size is a mark
+
+
+def test_on_noisy_paper_a_pens_solid_stroke_is_a_mark() -> None:
+    """Dim-light phone photos (tuning seed 131): a tick covering 0.21 of its box, its ink 0.66 dark under a level of
+    0.48 set by the grain, its own line 3.2 mm² above that level, was only marginal (fill under 0.08 × 0.48 / 0.15).
+    Grain clears the level in specks; dust on such paper stays under 0.8 mm², pencil under a pen's darkness."""
+    marks = SETTINGS.marks
+    tick = replace(row(0.21, 0, 0)[0], darkness=0.66, ink_level=0.48, core=3.2)
+    assert classify_box(tick, SETTINGS) == "marked"
+    assert classify_box(replace(tick, core=NOISY_CORE_MM2 - 0.1), SETTINGS) == "marginal"  # specks, dust
+    assert classify_box(replace(tick, darkness=NOISY_FIRM * marks.firm - 0.01), SETTINGS) == "marginal"  # pencil
+    assert classify_box(replace(tick, fill=marks.definite - 0.01), SETTINGS) == "marginal"  # too small for a mark
+    assert classify_box(replace(tick, border_hidden=marks.taped), SETTINGS) == "marginal"  # seen through tape
+
+
+def test_a_mark_is_read_only_where_a_like_mark_would_have_shown_in_the_other_boxes() -> None:
+    """Tuning seed 131, dim-light and erasure phone photos: a box scribbled out (0.84 dark) counted as the row's one
+    mark while the tick beside it was lost under a level of 1.05 (the grain darker than the printed border): read as
+    the vote. Where another box's level reaches the counted mark's darkness, the row is asked."""
+    scores = row(0.0, 0.4, 0.0)
+    scores[1] = replace(scores[1], darkness=0.84, ink_level=0.3)
+    assert classify_row("文化馆", scores, SETTINGS).reading == "choice"
+    scores[0] = replace(scores[0], ink_level=1.05)
+    assert classify_row("文化馆", scores, SETTINGS) == RowReading("文化馆", "pending", None, RowWhy.NOISY)
+
+
+def test_beside_a_clear_mark_a_pens_body_under_a_noisy_level_is_no_noise() -> None:
+    """Tuning seed 131, dim-light and erasure phone photos: beside a box scribbled out, a tick (fill 0.16, 0.56 dark
+    under a level of 0.63 set by the grain) was dropped as the noise's tail and the scribble read as the vote. Ink
+    that dark covering a mark's share of its box is asked about; a grey as faint as grain's is still dropped."""
+    scores = row(0.96, 0.16, 0.0)
+    scores[0] = replace(scores[0], darkness=0.84, ink_level=0.5)
+    scores[1] = replace(scores[1], darkness=0.56, ink_level=0.63, core=0.47)
+    assert classify_box(scores[1], SETTINGS) == "marginal"
+    assert classify_row("文化馆", scores, SETTINGS).reading == "pending"
+    scores[1] = replace(scores[1], darkness=0.3)
+    assert classify_row("文化馆", scores, SETTINGS) == RowReading("文化馆", "choice", "满意", None)
 
 
 def test_ink_along_a_border_is_judged_against_the_row_and_the_page() -> None:

@@ -262,7 +262,7 @@ ROW_TEXT: dict[RowWhy, tuple[str, str]] = {
     RowWhy.UNEQUAL: ("多选，但标记大小悬殊（可能是污点）", "two marks of very different size (a speck?)"),
     RowWhy.CIRCLE: ("画圈的方框之外另有标记", "a box is circled and the row has another mark"),
     RowWhy.EDGE: ("方框边线上有笔迹（紧贴方框画的圈？）", "ink along a box's border (a ring drawn tight round it?)"),
-    RowWhy.NOISY: ("图像噪点多，淡铅笔痕迹可能看不出，请核对原票", "too noisy to show light pencil: check the paper"),
+    RowWhy.NOISY: ("图像噪点多，较淡的标记可能看不出，请核对原票", "too noisy to show a light mark: check the paper"),
     RowWhy.DROPPED: (
         "黑白扫描（传真）可能丢掉了浅色笔迹（本票其他记号断断续续，或太少看不出），请核对原票",
         "a black-and-white scan may have dropped a light mark (the sheet's others came through broken, or are too "

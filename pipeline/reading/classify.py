@@ -34,6 +34,16 @@ TRACE_FILL = 0.05
 #: A pen or pencil stroke's own dark line, at the least: 0.3 mm wide and FAINT_STROKE_MM (3 mm) long, in mm². Grain
 #: reaches a firm stroke's darkness in specks; a stroke drawn in the box does along its line (``core``).
 STROKE_CORE_MM2 = 0.3 * FAINT_STROKE_MM
+# On paper whose noise sets the ink level above ``marks.noisy_paper`` (a phone photo in dim light at high gain, a
+# damaged scan), the ink's median stays near that level and only the middle of a stroke clears it, so a mark is asked
+# to cover more of its box (``noisy_paper``) and to be darker than the level. Yet grain clears the level in specks,
+# never in a solid piece: a mark whose own dark line above the level (``core``) is NOISY_CORE_MM2 or more (a 0.5 mm
+# stroke 3 mm long) in a body covering ``marks.definite``, its ink as dark as a pen's (NOISY_FIRM × ``marks.firm``:
+# darker than any pencil), is a mark on such paper too. Tuning seeds 127 and 131 (bad profile, dim-light phone
+# photos): grain, dust and streaks on such paper leave at most 0.8 mm² that dark; ticks 1.5–4.3 mm², with a few
+# under; the pencil there 0.15–0.34 dark.
+NOISY_CORE_MM2 = 1.5
+NOISY_FIRM = 2.0
 MISFIT_MATCH = 0.1  # a row's borders found this much worse than the page's as a rule may lie off their masks
 # A pen stroke is 0.3–0.7 mm wide: a mark whose ink inside its box spans no more than that one way (``ink_span``) is
 # one straight stroke level with a side, no tick, cross, fill or ring (the flattest tick of tuning seed 7's batches
@@ -108,6 +118,10 @@ def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
     definite = marks.definite * max(1.0, score.ink_level / marks.noisy_paper)
     if largest_mark >= definite and score.darkness >= firm:
         return "marked"
+    # … with its border whole: what shows of a mark under correction tape is as dark on such paper (tuning seed 131,
+    # dim-light and erasure phone photos: a mark taped over, 0.50 dark, read as the vote).
+    if score.core >= NOISY_CORE_MM2 and score.border_hidden < marks.taped / 2 and pen_on_noisy_paper(score, settings):
+        return "marked"
     if is_circled(score, settings):
         return "circled"
     if score.fill >= marks.marginal:
@@ -144,6 +158,17 @@ def box_seen(score: BoxScore, settings: ReadingSettings) -> BoxSeen:
     if score.edge >= marks.edge:
         return BoxSeen.BORDER
     return BoxSeen.EMPTY
+
+
+def pen_on_noisy_paper(score: BoxScore, settings: ReadingSettings) -> bool:
+    """On paper whose noise set the ink level above ``marks.noisy_paper``, a single mark covering ``marks.definite``
+    whose ink is as dark as a pen's (NOISY_FIRM × ``marks.firm``): no grain, and no pencil however firm."""
+    marks = settings.marks
+    return (
+        score.ink_level > marks.noisy_paper
+        and score.fill - score.scattered >= marks.definite
+        and score.darkness >= NOISY_FIRM * marks.firm
+    )
 
 
 def is_circled(score: BoxScore, settings: ReadingSettings) -> bool:
@@ -394,12 +419,20 @@ def classify_row(
         # came through solid, one speck (:func:`is_speck`) is the scan's noise: the voter's pen would have come
         # through solid there too. Not beside a mark in a light ink, broken into dots (a second mark in it may come
         # through as one speck), nor beside a box scribbled over (tuning seeds 7, 23, 43 on faxes: a scribbled-out
-        # box read clear, the vote ticked in a light ink beside it one speck).
+        # box read clear, the vote ticked in a light ink beside it one speck). Nor, on paper so noisy that a pen's
+        # strokes keep under the level set by it (:func:`pen_on_noisy_paper`), a body as large as a mark in a pen's
+        # darkness: a tick of 0.56 under a level of 0.63 beside a box scribbled out was dropped as the noise's tail
+        # (tuning seed 131, dim-light and erasure phone photos: a correction read as the vote).
         marginal = [
             score
             for score in marginal
             if not (score.darkness < marks.trace and score.fill < TRACE_FILL)
-            and (score.darkness >= score.ink_level or score.darkness >= as_dark or score.core >= STROKE_CORE_MM2)
+            and (
+                score.darkness >= score.ink_level
+                or score.darkness >= as_dark
+                or score.core >= STROKE_CORE_MM2
+                or pen_on_noisy_paper(score, settings)
+            )
             and not (clear_mark and page.bilevel and is_speck(score) and is_solid(marked[0], settings))
         ]
     beside = [
@@ -516,6 +549,11 @@ def classify_row(
     if along:
         return pending(RowWhy.EDGE)
     if len(marked) == 1:
+        # On paper so noisy that another box's ink level reaches the darkness of the one mark counted, a second mark
+        # as dark would not have shown there (tuning seed 131, dim-light and erasure phone photos: a tick lost under
+        # a level of 1.05 beside a box scribbled out, read as the vote).
+        if any(score.ink_level >= marked[0].darkness for score in scores if score is not marked[0]):
+            return pending(RowWhy.NOISY)
         # A mark far fainter than the voter's others on the same sheet: a pen running dry, a very light
         # pencil, a rubbed-out mark's residue. The voter's own hand is the measure, so a light hand's marks,
         # all alike, are read.

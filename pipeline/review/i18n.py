@@ -124,8 +124,8 @@ STRINGS: dict[str, tuple[str, str]] = {
         "A black-and-white scan (a fax) drops light ink: check the paper ballot.",
     ),
     "paper_noisy": (
-        "图像噪点多，淡铅笔痕迹可能看不出：请核对纸质测评票。",
-        "The scan is too grainy to show light pencil: check the paper ballot.",
+        "图像噪点多，较淡的标记可能看不出：请核对纸质测评票。",
+        "The scan is too grainy to show a light mark: check the paper ballot.",
     ),
     "closeup": ("原扫描分辨率，已增强对比", "scan's own resolution, contrast stretched"),
     "not_counted": ("确认不计入", "Not counted"),
