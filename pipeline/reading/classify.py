@@ -120,7 +120,7 @@ def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
         return "marked"
     # … with its border whole: what shows of a mark under correction tape is as dark on such paper (tuning seed 131,
     # dim-light and erasure phone photos: a mark taped over, 0.50 dark, read as the vote).
-    if score.core >= NOISY_CORE_MM2 and score.border_hidden < marks.taped / 2 and pen_on_noisy_paper(score, settings):
+    if score.core >= NOISY_CORE_MM2 and border_whole(score, settings) and pen_on_noisy_paper(score, settings):
         return "marked"
     if is_circled(score, settings):
         return "circled"
@@ -158,6 +158,11 @@ def box_seen(score: BoxScore, settings: ReadingSettings) -> BoxSeen:
     if score.edge >= marks.edge:
         return BoxSeen.BORDER
     return BoxSeen.EMPTY
+
+
+def border_whole(score: BoxScore, settings: ReadingSettings) -> bool:
+    """Whether the box's printed border shows whole: paper over under half of ``marks.taped`` of two opposite sides."""
+    return score.border_hidden < settings.marks.taped / 2
 
 
 def pen_on_noisy_paper(score: BoxScore, settings: ReadingSettings) -> bool:
@@ -398,7 +403,7 @@ def classify_row(
     circled = [score for score, kind in zip(scores, classes, strict=True) if kind == "circled"]
     clear_mark = len(marked) == 1 and marked[0].fill >= 2 * marks.definite and not circled
     # Tape is laid over one box, where a fax's burst of lost scan lines or a row off its fit hides every border.
-    whole = any(score.border_hidden < marks.taped / 2 for score in scores)
+    whole = any(border_whole(score, settings) for score in scores)
     taped = {score.position for score in scores if is_taped(score, settings) and whole}
     # How dark ink beside the row's one clear mark (or ring) must be to be as dark as it, one pen's (firm_alike):
     # ink that dark is never the noise's tail, whatever the level the noise set in its box.
@@ -549,10 +554,7 @@ def classify_row(
     if along:
         return pending(RowWhy.EDGE)
     if len(marked) == 1:
-        # On paper so noisy that another box's ink level reaches the darkness of the one mark counted, a second mark
-        # as dark would not have shown there (tuning seed 131, dim-light and erasure phone photos: a tick lost under
-        # a level of 1.05 beside a box scribbled out, read as the vote).
-        if any(score.ink_level >= marked[0].darkness for score in scores if score is not marked[0]):
+        if lost_in_noise(marked[0].darkness, [score for score in scores if score is not marked[0]]):
             return pending(RowWhy.NOISY)
         # A mark far fainter than the voter's others on the same sheet: a pen running dry, a very light
         # pencil, a rubbed-out mark's residue. The voter's own hand is the measure, so a light hand's marks,
@@ -596,7 +598,7 @@ def classify_row(
         return pending(RowWhy.LINE)
     # It also means a light pencil mark would have shown. Where the paper's noise raised a box's ink level to
     # `firm` (a dark or grainy photo), HB pencil, as dark as `firm` and no darker, is lost in it.
-    if any(score.ink_level >= marks.firm and score.position not in withdrawn for score in scores):
+    if lost_in_noise(marks.firm, [score for score in scores if score.position not in withdrawn]):
         return pending(RowWhy.NOISY)
     # On a black-and-white scan a light mark may have been wiped out by the threshold, leaving nothing: where the
     # voter's marks on the sheet came through broken (:func:`came_through_solid`: most of them not) or too few to
@@ -605,6 +607,14 @@ def classify_row(
     if page.bilevel and (hand is None or not hand.solid):
         return pending(RowWhy.DROPPED)
     return RowReading(unit, "blank", None, None)
+
+
+def lost_in_noise(darkness: float, others: Sequence[BoxScore]) -> bool:
+    """Whether a mark as dark as ``darkness`` would be lost in the paper's noise of one of the ``others``: its ink
+    level (the noise's) reaches it. A row read 弃权 asks it of HB pencil (``firm``); a row read as its one marked box
+    of that mark, since a second as dark would not have shown there (tuning seed 131, dim-light and erasure phone
+    photos: a tick lost under a level of 1.05 beside a box scribbled out, read as the vote)."""
+    return any(score.ink_level >= darkness for score in others)
 
 
 def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list[RowReading]:
