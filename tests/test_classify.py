@@ -650,6 +650,17 @@ def test_a_circled_box_is_the_rows_choice_when_it_is_the_only_mark() -> None:
     assert (result.reading, result.choice, result.reason) == ("choice", "基本满意", None)
 
 
+def test_a_circled_box_is_read_only_where_a_line_as_dark_would_have_shown_in_the_other_boxes() -> None:
+    """As a tick (:func:`test_a_mark_is_read_only_where_a_like_mark_would_have_shown_in_the_other_boxes`): a ring's
+    pen line (0.7 dark in its box, 0.5 round it) beside a box whose grain reaches that darkness, where a tick would
+    be lost."""
+    scores = row(0.0, 0.0, 0.0)
+    scores[1] = replace(circled(1), outside_darkness=0.5, ink_level=0.3)
+    assert classify_row("文化馆", scores, SETTINGS).choice == "基本满意"
+    scores[2] = replace(scores[2], ink_level=0.7)
+    assert classify_row("文化馆", scores, SETTINGS) == RowReading("文化馆", "pending", None, RowWhy.NOISY)
+
+
 @pytest.mark.parametrize(
     "other",
     [

@@ -522,7 +522,13 @@ def classify_row(
     if circled:
         if len(circled) > 1 or marked or marginal or beside or along:
             return pending(RowWhy.CIRCLE)
-        return RowReading(unit, "choice", circled[0].option, None)
+        # A ring's pen line lies round the box (``outside_darkness``) and, drawn wide, into it; a ring drawn tight
+        # along the border has no darkness of its own measured (``edge``) and is read only on a clean page.
+        (round_box,) = circled
+        inked = max(round_box.outside_darkness, round_box.darkness)
+        if inked and lost_in_noise(inked, [score for score in scores if score is not round_box]):
+            return pending(RowWhy.NOISY)
+        return RowReading(unit, "choice", round_box.option, None)
     if len(marked) >= 2:
         if any(score.fill >= marks.cancelled for score in marked) and not filled_alike(marked, settings):
             return pending(RowWhy.CORRECTION)
@@ -611,9 +617,10 @@ def classify_row(
 
 def lost_in_noise(darkness: float, others: Sequence[BoxScore]) -> bool:
     """Whether a mark as dark as ``darkness`` would be lost in the paper's noise of one of the ``others``: its ink
-    level (the noise's) reaches it. A row read 弃权 asks it of HB pencil (``firm``); a row read as its one marked box
-    of that mark, since a second as dark would not have shown there (tuning seed 131, dim-light and erasure phone
-    photos: a tick lost under a level of 1.05 beside a box scribbled out, read as the vote)."""
+    level (the noise's) reaches it. A row read 弃权 asks it of HB pencil (``firm``); a row read as its one mark (a
+    tick, a ring round a box) of that mark, since a second as dark would not have shown there (tuning seed 131,
+    dim-light and erasure phone photos: a tick lost under a level of 1.05 beside a box scribbled out, read as the
+    vote)."""
     return any(score.ink_level >= darkness for score in others)
 
 
