@@ -852,6 +852,23 @@ def test_an_overvote_needs_two_marks_alike_in_darkness() -> None:
         assert result.reason == (RowWhy.CORRECTION if expected == "pending" else None)
 
 
+def test_a_mark_along_a_line_in_another_box_doubts_the_rows_one_mark() -> None:
+    """Tuning seed 141 (streak faxes): a dot drawn on a scanner streak is among the streak's own black pixels, only
+    the streak's widening in the box shows it (``line_excess``). Beside a tick in another box it is the second mark
+    of an overvote: the row goes to a clerk, not read as the tick. A line alone through the other box does not."""
+    tick, crossed, empty = row(0.3, 0.0, 0.0)
+    alone = classify_row("文化馆", [tick, replace(crossed, line_excess=LINE_EXCESS / 3), empty], SETTINGS)
+    assert (alone.reading, alone.choice) == ("choice", "满意")
+    on_line = classify_row("文化馆", [tick, replace(crossed, line_excess=LINE_EXCESS), empty], SETTINGS)
+    assert (on_line.reading, on_line.reason) == ("pending", RowWhy.LINE)
+    # On grainy paper (field sample bad 0004: levels 0.17–0.25) a line that much darker is the grain's.
+    grainy = replace(crossed, line_excess=LINE_EXCESS * 1.2, ink_level=0.25)
+    assert classify_row("文化馆", [tick, grainy, empty], SETTINGS).reading == "choice"
+    assert (
+        classify_row("文化馆", [tick, replace(grainy, line_excess=0.6 * 0.25), empty], SETTINGS).reason == RowWhy.LINE
+    )
+
+
 def test_a_ticks_long_leg_into_the_box_above_is_not_a_mark_beside_it() -> None:
     """Issue 19: a Chinese √ written with its right leg running up out of its box, into the ring of the box above
     it in the previous row, is a vote for the box holding its turning point. The ink in the upper box's ring comes

@@ -58,7 +58,8 @@ LINE_MM = 1.5
 # INK_LEVEL (score.row._the_lines).
 LINE_HIDES = 1.0 - HYSTERESIS
 # A line's course inside a box this much darker than beside it, over a stroke's width (``line_excess``), has a stroke
-# drawn along it, among the line's own pixels: the step by which the scorer tells a mark's pixels from the line's.
+# drawn along it, among the line's own pixels: the step by which the scorer tells a mark's pixels from the line's. On
+# a bilevel scan ``line_excess`` is how much wider the line is there (a dot on a fax's streak), any widening counts.
 LINE_EXCESS = HYSTERESIS * INK_LEVEL
 MIDDLE_REACHED = 0.25  # a mark covering this share of its box's middle is ink there, not a border found off its place
 # A box's border found this much farther off the fit than its row's others': shifts are whole patch pixels, so one
@@ -562,6 +563,13 @@ def classify_row(
     if len(marked) == 1:
         if lost_in_noise(marked[0].darkness, [score for score in scores if score is not marked[0]]):
             return pending(RowWhy.NOISY)
+        # A second mark may lie along a line across the page in another box, among the line's own pixels (a dot on
+        # a fax's streak): the row's one mark would be half an overvote. Where the box's paper is grainy, its line
+        # darker by less than the step that tells ink from that grain (HYSTERESIS × its ink level) holds no mark
+        # that would have shown (field sample bad 0004, a grainy phone photo: a line 0.07 darker in boxes whose
+        # level is 0.17–0.25 beside a tick).
+        if any(line_marked(score) for score in scores if score is not marked[0]):
+            return pending(RowWhy.LINE)
         # A mark far fainter than the voter's others on the same sheet: a pen running dry, a very light
         # pencil, a rubbed-out mark's residue. The voter's own hand is the measure, so a light hand's marks,
         # all alike, are read.
@@ -613,6 +621,12 @@ def classify_row(
     if page.bilevel and (hand is None or not hand.solid):
         return pending(RowWhy.DROPPED)
     return RowReading(unit, "blank", None, None)
+
+
+def line_marked(score: BoxScore) -> bool:
+    """Whether a line across the page is wider (on a bilevel scan) or darker inside the box than beside it by as much
+    as a mark on it would make it: LINE_EXCESS, and on grainy paper the step that tells ink from its grain."""
+    return score.line_excess >= max(LINE_EXCESS, HYSTERESIS * score.ink_level)
 
 
 def lost_in_noise(darkness: float, others: Sequence[BoxScore]) -> bool:
