@@ -12,6 +12,7 @@ from pipeline.reading.classify import (
     LINE_HIDES,
     NOISY_CORE_MM2,
     NOISY_FIRM,
+    SOLID_SHARE,
     STROKE_CORE_MM2,
     STRUCK_REACH_MM,
     THIN_MM,
@@ -849,6 +850,24 @@ def test_an_overvote_needs_two_marks_alike_in_darkness() -> None:
         fainter = replace(second, darkness=first.darkness * ratio)
         result = classify_row("文化馆", [first, fainter, empty], SETTINGS)
         assert result.reading == expected, ratio
+        assert result.reason == (RowWhy.CORRECTION if expected == "pending" else None)
+
+
+def test_an_overvote_needs_both_marks_mostly_one_firm_piece() -> None:
+    """Issue 19: a row is voided without a clerk only when both marks are complete, firm marks. Tuning seed 141 (a
+    scanner app's steep photo): strokes scribbled over a tick, as dark as 0.72 of the voter's tick beside it but
+    broken, a fifth of their ink in their largest firm piece (``core_share``), were read 无效 with the tick. A mark
+    mostly one firm piece (SOLID_SHARE or more) counts toward an overvote; one broken up does not; one never measured
+    (0) is judged as before."""
+    first, second, empty = (replace(score, darkness=0.5, core_share=0.76) for score in row(0.31, 0.42, 0.0))
+    for share, expected in (
+        (SOLID_SHARE, "overvote"),
+        (SOLID_SHARE - 0.01, "pending"),
+        (0.2, "pending"),
+        (0.0, "overvote"),
+    ):
+        result = classify_row("文化馆", [first, replace(second, core_share=share), empty], SETTINGS)
+        assert result.reading == expected, share
         assert result.reason == (RowWhy.CORRECTION if expected == "pending" else None)
 
 
