@@ -45,7 +45,8 @@ level; grain reaches that darkness in specks, a stain's soft grey not at all), `
 the box's ink inside it: a stroke the binarisation of a bilevel scan kept solid is one dark piece however thin it is
 drawn, a light ink broken into dots many small ones),
 ``line_excess`` (on a grey scan, how much darker the course of a line across the page taken for print is inside
-the box than beside it, over a stroke's width: a faint stroke drawn along the line, among its pixels),
+the box than beside it, over a stroke's width: a faint stroke drawn along the line, among its pixels; on a bilevel
+scan, whose lines and marks are both black, how much wider it is there, as a share of a stroke's width: a dot on it),
 ``outside_reach`` (how far in mm the box's own ink, the ink regions lying in it or within ``SPILL_MM`` of its
 border, runs out past the border: a box blackened in a hurry spills a little all round, loops striking a mark out
 run on well past it), and ``ink_span`` (the narrower of the height and width in mm that the ink inside the box spans:
@@ -60,7 +61,7 @@ from pipeline.ballot.layout import BOX_LINE_WIDTH
 from pipeline.reading.model import BLANK_PX_PER_MM
 
 #: Stored with every page read: raised whenever a score of some box could change for the same image.
-SCORER_VERSION = 23  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
+SCORER_VERSION = 24  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
 # fits; 8: lines; 9: lines looked for 1 mm beside their course, never hiding a mark-wide band, and bent;
 # 10: outside_from_below, joined_below; 11: … only from strokes running on across the rule into the row below; lines
 # along the table's rules, off their place, taken for print; 12: border_hidden (grey scans only);
@@ -70,7 +71,7 @@ SCORER_VERSION = 23  # 2: outside_below; 3: back print; 4: rows at own size; 5: 
 # printed lines cut apart, in boxes with no ink on quiet paper; 21: the paper over BROAD_BACKGROUND_MM too, where the
 # box looks like darker paper than around it; 22: faint_stroke from a stroke down to PALE_LEVEL on paper whitened flat,
 # in rows with no ink; 23: a bilevel page's specks (score.row.speck_level) a floor under every box's ink level;
-# core_share
+# core_share; 24: line_excess on bilevel scans (how much wider a line is in the box: score.row._widened)
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 UNMEASURED_MM = 99.0  # a length a scorer did not measure (scores stored before it, an office form's boxes)
