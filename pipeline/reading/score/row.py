@@ -675,7 +675,7 @@ def _widened(darkness: Floats, steps: npt.NDArray[np.int32], geometry: Geometry,
     it, where it is so over a dot's length: the steps by which it is wider, less the one its own edge wavers by, as a
     share of a stroke's width (STROKE_STEPS); 0 where it is nowhere so. A fax's dark streak is black and so is a dot
     drawn on it: darkness tells them apart nowhere, and a dot a little wider than the streak shows only as a bulge
-    on it a step or two either side (held-out streak faxes, tuning seed 141: two dots on a streak 0.5 mm wide read
+    on it a step or two either side (streak faxes, tuning seed 141: two dots on a streak 0.5 mm wide read
     弃权). Width is what the streak keeps along its course however its edge steps by whole pixels on a turned page
     (a step to one side is one less on the other); beside the box, at its widest, it is a step wider than its middle
     as a rule."""
