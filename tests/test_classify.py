@@ -751,6 +751,28 @@ def test_ink_under_its_boxs_noise_level_beside_a_clear_mark_is_no_second_mark() 
     assert classify_row("文化馆", [cross, twin, scores[2]], SETTINGS).reason == RowWhy.MARGINAL
 
 
+def test_beside_a_box_scribbled_over_a_tick_as_dark_as_the_voters_marks_is_no_noise() -> None:
+    """Tuning seed 151 (a dim, grainy photo): a box scribbled over (fill 0.87, 0.46 dark: overlapping strokes measure
+    darker than one) beside a tick in the same pen a hair under its box's level (0.32 against 0.335), the voter's
+    marks on the sheet 0.34 as a rule: the tick was dropped as the noise's tail, being under 0.7 of the scribble's
+    darkness, and the scribble read as the vote. Beside a mark covering most of its box the voter's marks as a rule
+    are the pen's measure where lighter: the tick is kept and the row asked. With no hand to judge by, or beside a
+    tick, as before."""
+    ticks = [
+        replace(score, unit=f"单位{n}", darkness=0.34 if score.fill else 0.0, ink_level=0.3)
+        for n in range(3)
+        for score in row(0.35, 0.0, 0.0)
+    ]
+    scribbled, empty, tick = row(0.87, 0.0, 0.18)
+    scribbled = replace(scribbled, darkness=0.46, ink_level=0.46, centre=0.9)
+    tick = replace(tick, darkness=0.32, ink_level=0.335, centre=0.4)
+    readings = classify_page([*ticks, scribbled, replace(empty, ink_level=0.3), tick], SETTINGS)
+    assert [r.reading for r in readings[:3]] == ["choice"] * 3
+    assert (readings[3].reading, readings[3].reason) == ("pending", RowWhy.MARGINAL)
+    alone = classify_row("文化馆", [scribbled, replace(empty, ink_level=0.3), tick], SETTINGS)  # no hand known
+    assert (alone.reading, alone.choice) == ("choice", "满意")
+
+
 def test_ink_under_its_boxs_noise_level_holding_a_strokes_dark_line_is_asked() -> None:
     """Tuning seed 61 (marks-cut phone, a grainy photo): a tick drawn low in its box along its border, grain at the
     hysteresis level joined to it, the ink's median darkness 0.104 under its box's level 0.143, beside the row's
