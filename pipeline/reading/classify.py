@@ -575,14 +575,15 @@ def classify_row(
     if along:
         return pending(RowWhy.EDGE)
     if len(marked) == 1:
-        if lost_in_noise(marked[0].darkness, [score for score in scores if score is not marked[0]]):
+        others = [score for score in scores if score is not marked[0]]
+        if lost_in_noise(marked[0].darkness, others):
             return pending(RowWhy.NOISY)
         # A second mark may lie along a line across the page in another box, among the line's own pixels (a dot on
         # a fax's streak): the row's one mark would be half an overvote. Where the box's paper is grainy, its line
         # darker by less than the step that tells ink from that grain (HYSTERESIS × its ink level) holds no mark
         # that would have shown (field sample bad 0004, a grainy phone photo: a line 0.07 darker in boxes whose
         # level is 0.17–0.25 beside a tick).
-        if any(line_marked(score) for score in scores if score is not marked[0]):
+        if any(line_marked(score) for score in others):
             return pending(RowWhy.LINE)
         # A mark far fainter than the voter's others on the same sheet: a pen running dry, a very light
         # pencil, a rubbed-out mark's residue. The voter's own hand is the measure, so a light hand's marks,
