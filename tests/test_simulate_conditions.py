@@ -22,7 +22,9 @@ from pipeline.simulation.capture import fax_settings
 from pipeline.simulation.conditions import CONDITIONS
 from pipeline.simulation.corrections import TAPE_VISIBLE_SHARE, draw_long_tick
 from pipeline.simulation.degrade import Device
+from pipeline.simulation.effects import curl_paper
 from pipeline.simulation.geometry import (
+    curl_forward,
     fax_rows_forward,
     fax_scan_rows,
     fax_source_rows,
@@ -587,6 +589,47 @@ def test_geometry_inverses_and_fax_rows() -> None:
     burst = {**fax_rows, "lines": [*fax_rows["lines"], {"at": 70, "rows": 10, "kind": "burst"}]}  # type: ignore[list-item]
     dropped = fax_source_rows(burst)
     assert len(dropped) == len(source) - 10 and list(dropped[5 + 69 : 5 + 71]) == [68, 79]
+
+
+def test_a_curled_photo_moves_each_point_where_the_geometry_says() -> None:
+    """The paper's curl (a photo's sheet not quite flat on the desk) is part of the geometry: a dot drawn on the flat
+    photo lies, once curled, where :func:`curl_forward` puts it, not where it was (the truth's marks and boxes were up
+    to the curl's amplitude off before: a faint tick on a box's border judged as left on the page)."""
+    photo = np.full((600, 500), 255.0, np.float32)
+    dots = np.array([[120.0, 90.0], [400.0, 300.0], [250.0, 520.0]])
+    for x, y in dots:
+        cv2.circle(photo, (int(x), int(y)), 3, 0.0, -1)
+    bent, _, curl = curl_paper(photo, np.ones_like(photo), np.random.default_rng(5), 9.0)
+    moved = curl_forward(curl, dots)
+    assert np.abs(moved - dots).max() > 3.0  # the curl moved them visibly
+    for x, y in moved:
+        left, top = int(x) - 8, int(y) - 8
+        window = 255.0 - bent[top : top + 17, left : left + 17]
+        rows, columns = np.indices(window.shape)
+        centre = np.array([(columns * window).sum(), (rows * window).sum()]) / window.sum() + (left, top)
+        assert np.hypot(*(centre - (x, y))) < 0.5
+
+
+def test_a_phone_photos_boxes_lie_where_the_geometry_puts_them(ballots: Path, layout: Layout, tmp_path: Path) -> None:
+    """On a plain phone photo (perspective and curl) each box's printed border lies within a pixel and a half of
+    where :func:`page_to_image` puts it: measured across each side at its middle, the darkest line found."""
+    sheets = simulate_batch(ballots, layout, tmp_path, profile="phone", seed=11, pages=3, file_format="png")
+    curls = [float(sheet.degradation["curl"]["amplitude_px"]) for sheet in sheets]  # type: ignore[index, arg-type]
+    assert max(curls) > 3.0  # at least one sheet curled by more than the tolerance
+    for sheet in sheets:
+        image = pages_of(tmp_path, sheet).astype(np.float64)
+        misses = []
+        for box in layout.boxes:
+            left, top, right, bottom = box.rect.x, box.rect.y, box.rect.x + box.rect.w, box.rect.y + box.rect.h
+            middle_x, middle_y = (left + right) / 2, (top + bottom) / 2
+            for side, inward in (((left, middle_y), (1, 0)), ((right, middle_y), (-1, 0)), ((middle_x, top), (0, 1))):
+                at, step = page_to_image(sheet.degradation, np.array([side, np.add(side, np.multiply(inward, 0.1))]))
+                direction = (step - at) / np.hypot(*(step - at))
+                offsets = np.arange(-8, 9)
+                samples = at + offsets[:, None] * direction
+                values = image[np.rint(samples[:, 1]).astype(int), np.rint(samples[:, 0]).astype(int)]
+                misses.append(abs(int(offsets[int(np.argmin(values))])))
+        assert np.median(misses) <= 1 and np.percentile(misses, 95) <= 2, (sheet.file, sorted(misses)[-10:])
 
 
 def test_a_slipping_feed_draws_a_band_of_the_sheet_taller_or_shorter() -> None:

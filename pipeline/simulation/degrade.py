@@ -279,7 +279,7 @@ def _phone(
     cover = np.full(small.shape, 1.0, np.float32)
     sheet = np.asarray(cv2.warpPerspective(cover, homography, frame, flags=cv2.INTER_LINEAR), np.float32)
     curl_mm = rng.uniform(0.0, BAD_PHONE_CURL_MM if bad else PHONE_CURL_MM)
-    photo, sheet = curl_paper(photo, sheet, rng, curl_mm * dpi / MM_PER_INCH)
+    photo, sheet, applied["curl"] = curl_paper(photo, sheet, rng, curl_mm * dpi / MM_PER_INCH)
     desk = desk_surface(rng, applied, (frame[1], frame[0]))
     drop = soft_blur(sheet, 0.01 * max(frame)) * rng.uniform(0.2, 0.45)
     lit = (photo + desk * (1 - drop) * (1 - sheet)) * light_field(rng, applied, (frame[1], frame[0]))

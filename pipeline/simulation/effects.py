@@ -16,6 +16,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from pipeline.common.imaging import MM_PER_INCH
+from pipeline.simulation.geometry import curl_shift
 
 T = TypeVar("T")
 Gray = npt.NDArray[np.uint8]
@@ -83,18 +84,26 @@ def record_geometry(applied: dict[str, object], transform: Matrix, source_dpi: f
     applied["page_mm_to_image"] = [[round(float(v), 6) for v in row] for row in matrix / matrix[2, 2]]
 
 
-def curl_paper(photo: Floats, sheet: Floats, rng: np.random.Generator, amplitude_px: float) -> tuple[Floats, Floats]:
-    """Paper lying on a desk is not flat: a smooth displacement of up to ``amplitude_px``."""
+def curl_paper(
+    photo: Floats, sheet: Floats, rng: np.random.Generator, amplitude_px: float
+) -> tuple[Floats, Floats, dict[str, object]]:
+    """Paper lying on a desk is not flat: a smooth displacement of up to ``amplitude_px``; also the field, as
+    :func:`~pipeline.simulation.geometry.curl_forward` follows it (``applied["curl"]``)."""
     height, width = photo.shape
     wave_x, wave_y = rng.uniform(0.5, 1.5, 2) * (width, height)
     phase = rng.uniform(0, 2 * np.pi, 2)
-    xs, ys = np.arange(width, dtype=np.float32), np.arange(height, dtype=np.float32)
-    shift_x = (amplitude_px * np.sin(2 * np.pi * ys / wave_y + phase[0])).astype(np.float32)
-    shift_y = (amplitude_px * np.sin(2 * np.pi * xs / wave_x + phase[1])).astype(np.float32)
-    map_x = xs[None, :] + shift_x[:, None]
-    map_y = ys[:, None] + shift_y[None, :]
+    curl: dict[str, object] = {
+        "amplitude_px": float(amplitude_px),
+        "wave_px": [float(wave_x), float(wave_y)],
+        "phase": [float(phase[0]), float(phase[1])],
+    }
+    xs, ys = np.arange(width, dtype=np.float64), np.arange(height, dtype=np.float64)
+    shift_x = curl_shift(curl, np.column_stack([np.zeros(height), ys]))[:, 0].astype(np.float32)
+    shift_y = curl_shift(curl, np.column_stack([xs, np.zeros(width)]))[:, 1].astype(np.float32)
+    map_x = xs.astype(np.float32)[None, :] + shift_x[:, None]
+    map_y = ys.astype(np.float32)[:, None] + shift_y[None, :]
     bent = np.asarray(cv2.remap(photo, map_x, map_y, cv2.INTER_LINEAR), np.float32)
-    return bent, np.asarray(cv2.remap(sheet, map_x, map_y, cv2.INTER_LINEAR), np.float32)
+    return bent, np.asarray(cv2.remap(sheet, map_x, map_y, cv2.INTER_LINEAR), np.float32), curl
 
 
 def soft_blur(image: Floats, sigma: float) -> Floats:

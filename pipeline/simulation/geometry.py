@@ -5,6 +5,7 @@ image pixel centres using only what :func:`~pipeline.simulation.degrade.degrade`
 
 1. ``fold`` — an unfolded sheet's parts foreshortened towards each crease (:func:`fold_points`), still in mm;
 2. ``page_mm_to_image`` — the capture's homography (scanner placement, fax resolution, phone perspective);
+   then ``curl`` — a phone photo's paper lying not quite flat on the desk (:func:`curl_forward`);
 3. ``lens`` — a phone lens's barrel distortion about the frame centre (:func:`lens_distort`);
 4. ``fax_rows`` — a fax's feed wobble, lost and repeated scan lines and its header line, which move rows
    (:func:`fax_source_rows`), and the sheet's sideways walk, which moves each row across (:func:`fax_walk`);
@@ -67,6 +68,27 @@ def crease_frame(crease: Mapping[str, object]) -> tuple[Points, float, tuple[flo
         normal, centre = np.array([math.cos(angle), math.sin(angle)]), np.array([at, 148.5])
     factors = (float(shifts[0]) / float(extents[0]), float(shifts[1]) / float(extents[1]))
     return normal, float(centre @ normal), factors
+
+
+def curl_shift(curl: Mapping[str, object], points_px: Points) -> Points:
+    """The paper curl's displacement field at ``points_px`` (x, y) of the curled photo: the photo pixel each shows is
+    this far from it (:func:`~pipeline.simulation.effects.curl_paper`: across by a sine down the photo, down by a
+    sine across it)."""
+    amplitude = float(cast(float, curl["amplitude_px"]))
+    wave_x, wave_y = (float(value) for value in cast(Sequence[float], curl["wave_px"]))
+    phase_x, phase_y = (float(value) for value in cast(Sequence[float], curl["phase"]))
+    across = amplitude * np.sin(2 * np.pi * points_px[:, 1] / wave_y + phase_x)
+    down = amplitude * np.sin(2 * np.pi * points_px[:, 0] / wave_x + phase_y)
+    return np.column_stack([across, down])
+
+
+def curl_forward(curl: Mapping[str, object], points_px: Points) -> Points:
+    """Where photo pixels land once the paper's curl moved them: the point q whose shifted place q + shift(q) is the
+    photo's point (fixed-point iteration; the field's slope is a few hundredths)."""
+    guess = points_px.copy()
+    for _ in range(8):
+        guess = points_px - curl_shift(curl, guess)
+    return guess
 
 
 def lens_distort(lens: Mapping[str, object], points_px: Points) -> Points:
@@ -162,6 +184,9 @@ def page_to_image(applied: Mapping[str, object], points_mm: Points) -> Points:
     matrix = np.array(applied["page_mm_to_image"], dtype=np.float64)
     mapped = np.column_stack([points, np.ones(len(points))]) @ matrix.T
     image = mapped[:, :2] / mapped[:, 2:3]
+    curl = applied.get("curl")
+    if isinstance(curl, Mapping):
+        image = curl_forward(curl, image)
     lens = applied.get("lens")
     if isinstance(lens, Mapping):
         image = lens_distort(lens, image)
