@@ -236,3 +236,45 @@ def test_a_png_lacking_its_iend_chunk_is_read_and_one_cut_short_is_refused(tmp_p
     assert isinstance(read, ScanPage) and np.array_equal(read.image, photo_like())
     [cut] = pages_of(tmp_path / "third.png")
     assert isinstance(cut, UnreadablePageImage) and cut.reason.code == Why.IMAGE_TRUNCATED
+
+
+def ruled_page(rng: np.random.Generator) -> np.ndarray:
+    """A page of ruled boxes with a few ticks, black on pure white (as a scanner app's black-and-white mode or a
+    fax leaves it), with the black specks such a threshold keeps from a grainy photo."""
+    page = np.full((800, 600), 255, dtype=np.uint8)
+    for top in range(60, 760, 70):
+        cv2.rectangle(page, (40, top), (560, top + 70), 0, 2)
+        for left in (300, 380, 460):
+            cv2.rectangle(page, (left, top + 20), (left + 30, top + 50), 0, 3)
+    cv2.polylines(page, [np.array([[305, 100], [315, 112], [335, 78]], np.int32)], False, 0, 3)
+    page[rng.random(page.shape) < 0.01] = 0
+    return page
+
+
+def test_a_black_and_white_page_saved_as_jpeg_is_read_as_its_two_levels(tmp_path: Path) -> None:
+    """A thresholded page saved as JPEG (a scanner app's black-and-white mode) comes back with grey ringing and
+    specks between black and white; it is read as the two levels it was (each pixel as it was, but where the
+    JPEG moved one across the middle), its file's bytes kept as the scan a clerk is shown."""
+    page = ruled_page(np.random.default_rng(3))
+    path = tmp_path / "app.jpg"
+    cv2.imwrite(str(path), page, [cv2.IMWRITE_JPEG_QUALITY, 60])
+    decoded = cv2.imread(str(path), cv2.IMREAD_GRAYSCALE)
+    assert np.count_nonzero((decoded > 8) & (decoded < 247)) > 0.01 * decoded.size  # not bilevel as it decodes
+    [read] = pages_of(path)
+    assert isinstance(read, ScanPage) and set(np.unique(read.image)) == {0, 255}
+    assert np.count_nonzero(read.image != page) < 0.002 * page.size
+    assert read.jpeg == path.read_bytes()
+
+
+@pytest.mark.parametrize("paper", [235, 255])
+def test_a_grey_scan_is_read_as_it_is(tmp_path: Path, paper: int) -> None:
+    """The same page scanned grey (strokes soft-edged), its paper grey or whitened flat (a scanner app's "enhance"
+    mode), is no black-and-white page: its middle greys stay."""
+    rng = np.random.default_rng(4)
+    soft = cv2.GaussianBlur(ruled_page(rng).astype(np.float32), (0, 0), 1.0)
+    grey = np.clip(soft * ((paper - 20) / 255) + 20 + rng.normal(0, 2, soft.shape), 0, 255).astype(np.uint8)
+    path = tmp_path / "scan.jpg"
+    cv2.imwrite(str(path), grey, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    [read] = pages_of(path)
+    assert isinstance(read, ScanPage)
+    assert np.array_equal(read.image, cv2.imread(str(path), cv2.IMREAD_GRAYSCALE))
