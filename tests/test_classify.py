@@ -25,6 +25,7 @@ from pipeline.reading.classify import (
     classify_page,
     classify_row,
     heavy_marks,
+    one_layer,
     page_of,
 )
 from pipeline.reading.score import INK_LEVEL, BoxScore
@@ -756,8 +757,10 @@ def test_beside_a_box_scribbled_over_a_tick_as_dark_as_the_voters_marks_is_no_no
     darker than one) beside a tick in the same pen a hair under its box's level (0.32 against 0.335), the voter's
     marks on the sheet 0.34 as a rule: the tick was dropped as the noise's tail, being under 0.7 of the scribble's
     darkness, and the scribble read as the vote. Beside a mark covering most of its box the voter's marks as a rule
-    are the pen's measure where lighter: the tick is kept and the row asked. With no hand to judge by, or beside a
-    tick, as before."""
+    are the pen's measure where lighter: the tick is kept and the row asked. With no hand to judge by (tuning seed 163,
+    a dim photo with two marked rows: a tick of 0.323 beside a scribble of 0.475), one layer of the two the scribble's
+    strokes overlap in is (:func:`one_layer`): the tick is asked too, grain under a third of the scribble's darkness
+    is not."""
     ticks = [
         replace(score, unit=f"单位{n}", darkness=0.34 if score.fill else 0.0, ink_level=0.3)
         for n in range(3)
@@ -770,6 +773,10 @@ def test_beside_a_box_scribbled_over_a_tick_as_dark_as_the_voters_marks_is_no_no
     assert [r.reading for r in readings[:3]] == ["choice"] * 3
     assert (readings[3].reading, readings[3].reason) == ("pending", RowWhy.MARGINAL)
     alone = classify_row("文化馆", [scribbled, replace(empty, ink_level=0.3), tick], SETTINGS)  # no hand known
+    assert (alone.reading, alone.reason) == ("pending", RowWhy.MARGINAL)
+    assert one_layer(0.475) == pytest.approx(1 - 0.525**0.5) and 0.7 * one_layer(0.475) < 0.323 < 0.7 * 0.475
+    grain = replace(tick, darkness=0.15)  # under 0.7 × one layer of 0.46 (0.186): the noise's tail, as before
+    alone = classify_row("文化馆", [scribbled, replace(empty, ink_level=0.3), grain], SETTINGS)
     assert (alone.reading, alone.choice) == ("choice", "满意")
 
 

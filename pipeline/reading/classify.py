@@ -410,10 +410,13 @@ def classify_row(
     # ink that dark is never the noise's tail, whatever the level the noise set in its box. A mark covering most of its
     # box measures darker than a tick of the same pen (its strokes overlap): there the voter's marks as a rule are the
     # pen's measure where lighter (tuning seed 151, a dim photo: a tick of 0.32, the voter's marks 0.34, beside a box
-    # scribbled over at 0.46, dropped as the noise's tail and the scribble read as the vote).
+    # scribbled over at 0.46, dropped as the noise's tail and the scribble read as the vote); where the sheet shows too
+    # few marks to know the hand, one stroke of the pen is as light as one layer of the two its strokes overlap in
+    # (:func:`one_layer`; tuning seed 163, a dim photo with two marked rows: a tick of 0.323 beside a box scribbled
+    # over at 0.475, dropped under 0.7 × 0.475).
     own = marked[0].darkness if clear_mark else circled[0].outside_darkness if circled else 0.0
-    if clear_mark and hand is not None and is_heavy(marked[0], settings):
-        own = min(own, hand.darkness)
+    if clear_mark and is_heavy(marked[0], settings):
+        own = min(own, hand.darkness) if hand is not None else one_layer(own)
     as_dark = marks.firm_alike * own
     if clear_mark or (len(circled) == 1 and not marked):
         # Beside one clear mark (a firm tick, or a ring round a box), a trace too faint and small for any pen
@@ -683,6 +686,14 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
 def is_heavy(score: BoxScore, settings: ReadingSettings) -> bool:
     """A mark covering most of its box (``marks.covering``): filled in, scribbled over, a thick pen's cross."""
     return score.fill >= settings.marks.covering
+
+
+def one_layer(darkness: float) -> float:
+    """How dark one layer of ink is where two laid over each other measure ``darkness``: ink takes away a share of the
+    light that reaches it, so two layers let through the square of what one does (1 − d₂ = (1 − d₁)²). A box
+    scribbled over is one or two layers deep over most of it, its strokes crossing here and there: one stroke of its
+    pen is no lighter than this."""
+    return 1.0 - math.sqrt(max(0.0, 1.0 - darkness))
 
 
 #: A box covered this whole by its mark is blackened (涂黑) where the ink around it stays within SPILL_MM of its
