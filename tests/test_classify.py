@@ -1111,3 +1111,31 @@ def test_ink_around_a_box_under_its_noise_level_beside_a_clear_mark_is_no_second
     pencil = replace(tick, darkness=0.2)
     beside = replace(back, outside_darkness=0.15, ink_level=0.16)
     assert classify_row("文化馆", [pencil, beside, row(0.0, 0.0, 0.0)[2]], SETTINGS).reason == RowWhy.OUTSIDE
+
+
+def test_on_a_fax_that_lost_the_voters_pen_a_mark_running_past_its_box_is_asked() -> None:
+    """Tuning seed 163, a dithered fax (erasure): the voter's ticks came through as a few specks (marginal, fill
+    0.02–0.05, on every other row), and the one mark that came through whole was a light mark struck out with loops,
+    fill 0.26, running 1.6 mm past its box where the loops' specks lie: read 不满意, the row meant 弃权. Where the
+    sheet shows the voter's pen lost, such a mark, covering twice what theirs do and running past its box, is asked;
+    not where it stays in its box, where fewer than three rows show the pen lost, nor on a grey scan."""
+
+    def lost(unit: str, fill: float) -> list[BoxScore]:
+        return [replace(score, unit=unit, bilevel=True, darkness=0.12) for score in row(fill, 0.0, 0.0)]
+
+    faint = [*lost("图书馆", 0.045), *lost("博物馆", 0.04), *lost("体育中心", 0.05)]
+    struck = [
+        replace(score, unit="文化馆", bilevel=True, darkness=0.23, core_share=0.6, outside_reach=1.6 * bool(score.fill))
+        for score in row(0.0, 0.0, 0.264)
+    ]
+
+    def read(scores: list[BoxScore]) -> tuple[str, str | None, str]:
+        result = next(r for r in classify_page(scores, SETTINGS) if r.unit == "文化馆")
+        return result.reading, result.choice, result.reason
+
+    assert read([*faint, *struck]) == ("pending", None, RowWhy.SCRIBBLED)
+    inside = [replace(score, outside_reach=0.5) for score in struck]
+    assert read([*faint, *inside]) == ("choice", "不满意", None)
+    assert read([*faint[:6], *struck]) == ("choice", "不满意", None)  # two rows lost only
+    grey = [replace(score, bilevel=False) for score in [*faint, *struck]]
+    assert read(grey)[:2] == ("choice", "不满意")

@@ -387,6 +387,7 @@ def classify_row(
     halo: float = 0.0,
     heavy_elsewhere: Sequence[BoxScore] = (),
     marks_elsewhere: Sequence[BoxScore] = (),
+    faint_elsewhere: Sequence[BoxScore] = (),
 ) -> RowReading:
     """One row's reading. ``page``: what is known of its page (:func:`page_of`); ``from_below``: positions of
     boxes whose ink around them is the leg of a tick in the box below (:func:`legs_from_below`); ``reached``:
@@ -394,7 +395,8 @@ def classify_row(
     the voter's marks on this sheet came out as a rule (:func:`voters_hand`), None when too few to tell;
     ``halo``: what the printed borders leave along themselves in this part of the page (:func:`halos`);
     ``heavy_elsewhere``: the page's other rows' marks covering most of their box (:func:`heavy_marks`);
-    ``marks_elsewhere``: the page's other rows' marked boxes (:func:`struck_over`)."""
+    ``marks_elsewhere``: the page's other rows' marked boxes (:func:`struck_over`); ``faint_elsewhere``: the marginal
+    boxes of the page's other rows that hold no mark (:func:`laid_over_a_lost_hand`)."""
     marks = settings.marks
     limits = settings.alignment
     residue = page.residue
@@ -611,6 +613,8 @@ def classify_row(
             return pending(RowWhy.SCRIBBLED)
         if struck_over(marked[0], marks_elsewhere, settings):
             return pending(RowWhy.SCRIBBLED)
+        if page.bilevel and laid_over_a_lost_hand(marked[0], faint_elsewhere):
+            return pending(RowWhy.SCRIBBLED)
         return RowReading(unit, "choice", marked[0].option, None)
     # 弃权 is a definite reading too: it means no ink at all, so even a little ink beside a box (a small
     # tick that missed a small printed □) sends the row to a clerk.
@@ -664,8 +668,21 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
     reaching = legs_reaching_in(list(rows.values()), settings)
     hand = voters_hand(rows.values(), settings, page)
     around = halos(list(rows.values()), settings)
-    marked = [score for group in rows.values() for score in group if classify_box(score, settings) == "marked"]
+    classes = {unit: [classify_box(score, settings) for score in group] for unit, group in rows.items()}
+    marked = [
+        score
+        for unit, group in rows.items()
+        for score, kind in zip(group, classes[unit], strict=True)
+        if kind == "marked"
+    ]
     heavy = heavy_marks(marked, settings)
+    faint = [
+        score
+        for unit, group in rows.items()
+        if "marked" not in classes[unit]
+        for score, kind in zip(group, classes[unit], strict=True)
+        if kind == "marginal"
+    ]
     return [
         classify_row(
             unit,
@@ -678,6 +695,7 @@ def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list
             halo=halo,
             heavy_elsewhere=[score for score in heavy if score.unit != unit],
             marks_elsewhere=[score for score in marked if score.unit != unit],
+            faint_elsewhere=[score for score in faint if score.unit != unit],
         )
         for (unit, group), halo in zip(rows.items(), around, strict=True)
     ]
@@ -775,6 +793,19 @@ def spills_past(
     usual_outside = statistics.median(other.outside for other in heavy_elsewhere)
     usual_crossing = statistics.median(other.crossing for other in heavy_elsewhere)
     return score.outside >= usual_outside + marks.outside or (crosses and usual_crossing < marks.crossing)
+
+
+def laid_over_a_lost_hand(score: BoxScore, faint_elsewhere: Sequence[BoxScore]) -> bool:
+    """On a bilevel page whose voter's pen came through the binarisation as a few specks (HAND_MARKS or more other
+    rows holding only marginal ink, ``faint_elsewhere``): a row's one mark running on STRUCK_REACH_MM or more past its
+    box and covering STRUCK_HEAVIER times what those do (their median) is ink laid over ink, as loops striking a mark
+    out are, whose coils the binarisation left as specks beside the box — not the voter's way on that sheet, which
+    no mark of theirs shows (tuning seed 163, a dithered fax, erasure: a light mark struck out with loops read
+    不满意, fill 0.26 and 1.6 mm past its box against the lost ticks' 0.045; the row meant 弃权)."""
+    if len({other.unit for other in faint_elsewhere}) < HAND_MARKS:
+        return False
+    runs_on = STRUCK_REACH_MM <= score.outside_reach < UNMEASURED_MM
+    return runs_on and score.fill >= STRUCK_HEAVIER * statistics.median(other.fill for other in faint_elsewhere)
 
 
 def _heavier_than_the_hand(score: BoxScore, marks_elsewhere: Sequence[BoxScore]) -> bool:
