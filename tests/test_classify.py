@@ -1139,3 +1139,16 @@ def test_on_a_fax_that_lost_the_voters_pen_a_mark_running_past_its_box_is_asked(
     assert read([*faint[:6], *struck]) == ("choice", "不满意", None)  # two rows lost only
     grey = [replace(score, bilevel=False) for score in [*faint, *struck]]
     assert read(grey)[:2] == ("choice", "不满意")
+
+
+def test_a_pale_stroke_shorter_than_an_inks_least_yet_cut_by_the_border_doubts_abstention() -> None:
+    """Tuning seed 167, a scanner app's whitened photo: a light pencil tick lifted towards white left a pale piece
+    2.9 mm long across its box's border (``faint_stroke`` as the printed lines cut it), under FAINT_STROKE_MM: the
+    row read 弃权. 弃权 claims no ink: 2.5 mm of a pale stroke (twice what empty rows show at the 99th percentile)
+    asks a clerk; a shorter piece does not."""
+    empty = row(0.0, 0.0, 0.0)
+    cut = [replace(empty[0], faint_stroke=2.9), *empty[1:]]
+    result = classify_row("文化馆", cut, SETTINGS)
+    assert (result.reading, result.reason) == ("pending", RowWhy.FAINT)
+    short = [replace(empty[0], faint_stroke=2.4), *empty[1:]]
+    assert classify_row("文化馆", short, SETTINGS).reading == "blank"

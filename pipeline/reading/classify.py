@@ -31,6 +31,13 @@ Reading = Literal["choice", "blank", "overvote", "pending"]
 
 #: A trace (see ``marks.trace``) covers under this share of its box; more ink than that is asked about.
 TRACE_FILL = 0.05
+#: 弃权 claims no ink at all: a pale stroke this long running into a box doubts it. Under FAINT_STROKE_MM (the length a
+#: faint stroke must have to count as ink) where the printed lines cut a stroke (``faint_stroke`` from
+#: :func:`~pipeline.reading.score.ink.stroke_across_print`, which measures any length): on rows left empty 1.2 mm at
+#: the 99th percentile (tuning seeds 11 and 23, office scans), and a light pencil tick whitened by a scanner app to a
+#: 2.9 mm piece across its box's border read 弃权 (tuning seed 167). Over seeds 141–167, every condition (135 batches),
+#: this doubts one more clear row than FAINT_STROKE_MM did.
+ABSTENTION_STROKE_MM = 2.5
 #: A pen or pencil stroke's own dark line, at the least: 0.3 mm wide and FAINT_STROKE_MM (3 mm) long, in mm². Grain
 #: reaches a firm stroke's darkness in specks; a stroke drawn in the box does along its line (``core``).
 STROKE_CORE_MM2 = 0.3 * FAINT_STROKE_MM
@@ -625,7 +632,7 @@ def classify_row(
     # a stroke at the ink level darkens it by less than the hysteresis step; a scanner streak, and what a faint
     # tick left beside it too little to count; tuning seed 7, streak and show-through office scans: two faint
     # pencil votes read 弃权). The edges of tape laid inside a box are such strokes too: a mark taken back.
-    if any(score.faint_stroke >= FAINT_STROKE_MM and score.position not in withdrawn for score in scores):
+    if any(score.faint_stroke >= ABSTENTION_STROKE_MM and score.position not in withdrawn for score in scores):
         return pending(RowWhy.FAINT)
     # Nor a line whose course is darker inside a box than beside it (LINE_EXCESS): a faint pencil tick drawn along a
     # fold's shadow, lost among its pixels (tuning seed 61, folded phone photo: a vote read 弃权; on the same
