@@ -215,7 +215,8 @@ def two_levels(page: ScanPage) -> ScanPage:
         or middle >= TWO_LEVEL_INK_MIDDLE * (middle + dark)
     ):
         return page
-    return replace(page, image=np.where(image < 128, 0, 255).astype(np.uint8))
+    _, two = cv2.threshold(image, 127, 255, cv2.THRESH_BINARY)  # at the middle: what is darker is black
+    return replace(page, image=np.asarray(two, dtype=np.uint8))
 
 
 def iter_pages(path: Path) -> Iterator[ScanPage | UnreadablePageImage | UnreadableFile]:
