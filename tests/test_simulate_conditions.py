@@ -611,8 +611,9 @@ def test_a_curled_photo_moves_each_point_where_the_geometry_says() -> None:
 
 
 def test_a_phone_photos_boxes_lie_where_the_geometry_puts_them(ballots: Path, layout: Layout, tmp_path: Path) -> None:
-    """On a plain phone photo (perspective and curl) each box's printed border lies within a pixel and a half of
-    where :func:`page_to_image` puts it: measured across each side at its middle, the darkest line found."""
+    """On a plain phone photo (perspective and curl) each box's printed border lies where :func:`page_to_image` puts
+    it, to a pixel as a rule and two at the most for 95 % of sides: measured across each side at its middle, the
+    darkest line found (the median was 2 px off, the curl left out)."""
     sheets = simulate_batch(ballots, layout, tmp_path, profile="phone", seed=11, pages=3, file_format="png")
     curls = [float(sheet.degradation["curl"]["amplitude_px"]) for sheet in sheets]  # type: ignore[index, arg-type]
     assert max(curls) > 3.0  # at least one sheet curled by more than the tolerance
