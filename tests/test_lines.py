@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
@@ -111,48 +110,3 @@ def test_two_streaks_a_few_millimetres_apart_are_two_lines_each_on_its_own_cours
     assert np.abs(down[0].offset_mm(first[rows], ys[rows])).max() < 0.5
     lower = rows & (ys > 110.0)
     assert np.abs(down[1].offset_mm(second[lower], ys[lower])).max() < 0.5
-
-
-def test_a_faint_crease_hidden_under_a_columns_print_is_found_where_both_margins_show_it() -> None:
-    """A quarter-folded sheet's crease runs down near the page's middle, along the left sides of the middle column's
-    boxes (x 104–110 mm): through the rows its course is printed border, widened (less than HIDDEN_COURSE of it free),
-    so only the margins can show it. Too faint for a run of ink (7 grey levels), seen from margin to margin it is a
-    line (tuning seeds 151 and 157, folded phone photos: such creases were left as ink, the row asked as a line
-    through a box); seen in one margin only it is not: nothing says it crosses the table."""
-    ys = rows_mm()
-    height, width = round(297 * PX_PER_MM), round(210 * PX_PER_MM)
-    printed = np.zeros((height, width), bool)
-    rows = (ys > TABLE[1]) & (ys < TABLE[3])
-    printed[rows, round(103.0 * PX_PER_MM) : round(106.0 * PX_PER_MM)] = True  # the boxes' sides and their margin
-    printed[rows & (np.arange(height) % 33 < 4), :] = True  # and the rules between rows
-    for shown in ((ys > 0), (ys > TABLE[3])):  # from margin to margin; in the bottom margin only
-        paper = np.full((height, width), 200.0)
-        x = 104.6 * PX_PER_MM - 0.5
-        low = int(np.floor(x))
-        paper[shown, low] -= 7.0 * (1 - (x - low))
-        paper[shown, low + 1] -= 7.0 * (x - low)
-        grain = np.random.default_rng(8).normal(0.0, 2.0, paper.shape)
-        page = np.clip(paper + grain, 0, 255).astype(np.uint8)
-        found = [line for line in page_lines(page, PX_PER_MM, printed, TABLE) if line.vertical]
-        if shown[0]:
-            assert len(found) == 1, found
-            assert abs(np.polyval(found[0].course, 120.0) - 104.6) < 0.4
-        else:
-            assert found == [], found
-
-
-def test_specks_beside_a_rows_rule_make_no_hidden_line_across_the_page() -> None:
-    """Across the page a course hidden under print runs along a row's rule, between the boxes, and the margins beside
-    the table are 5 mm: on a scanner app's black-and-white page peppered with specks (tuning seed 157: 12 % of the
-    paper) a ridge shows in both by chance at many rules. No line is taken from that."""
-    ys = rows_mm()
-    height, width = round(297 * PX_PER_MM), round(210 * PX_PER_MM)
-    printed = np.zeros((height, width), bool)
-    rule = (ys > TABLE[1]) & (ys < TABLE[3]) & (((ys - TABLE[1]) % 11.0) < 1.4)
-    printed[rule, round(TABLE[0] * PX_PER_MM) - 3 : round(TABLE[2] * PX_PER_MM) + 3] = True
-    for seed in (0, 1):
-        rng = np.random.default_rng(seed)
-        specks = (rng.random((height, width)) < 0.12).astype(np.float32)
-        specks = cv2.dilate(specks, np.ones((2, 1), np.uint8)) * rng.uniform(6, 30, (height, width))
-        page = np.clip(255 - specks, 0, 255).astype(np.uint8)
-        assert page_lines(page, PX_PER_MM, printed, TABLE) == ()

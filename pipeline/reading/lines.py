@@ -164,9 +164,8 @@ def _faint(
 ) -> list[tuple[tuple[np.ndarray, np.ndarray], np.ndarray]]:
     """Lines across the page too faint to pass LINE_CONTRAST (a crease photographed in soft light), found as
     straight courses along which the paper is darker by RIDGE than RIDGE_SIDE_PX either side: over SUPPORT of
-    their free course through the rows and of at least MARGIN_SEEN_MM of a margin past them — or, for a course down
-    the page through the table that its print hides (less than HIDDEN_COURSE of it free), of both margins. Each
-    line's pixels (ys, xs, within a pixel of its course) and its course (across = polyval(fitted, along), pixels)."""
+    their free course through the rows and of at least MARGIN_SEEN_MM of a margin past them. Each line's pixels
+    (ys, xs, within a pixel of its course) and its course (across = polyval(fitted, along), pixels)."""
     across_axis, along_axis = (1, 0) if vertical else (0, 1)
     edge = round(EDGE_MM * px_per_mm)  # the paper's own edge
     height, width = (dark.shape[1], dark.shape[0]) if vertical else dark.shape  # across, along
@@ -187,16 +186,6 @@ def _faint(
     centres = np.array([(a + b) / 2 for a, b in pieces]) - width / 2
     through = slice(2, 2 + FAINT_PIECES)  # pieces 0-1: the near margin and the gap; then the rows; then gap, margin
     drift_px = round(FAINT_DRIFT_MM * px_per_mm)
-    # A quarter-folded sheet's crease down the page lies near its middle, through the middle column's boxes (x 104–110
-    # mm on the shipped ballot: a crease at 104.6 runs along their left sides), most of its course through the rows
-    # under their print widened by PRINT_MARGIN_MM (tuning seeds 151 and 157, folded phone photos: the boxes it
-    # crossed took its shadow for a line through a vote). Seen in both margins above and below the table (tens of
-    # millimetres each), such a course is one line. Not across the page: a course hidden there runs along a row's
-    # rule, between the boxes, and the margins beside the table are 5 mm wide — grain on a dim photo or a scanner
-    # app's black-and-white page shows a ridge there by chance (tuning seed 157: 270 such "lines" on 80 pages).
-    first, last = (table[0], table[2]) if vertical else (table[1], table[3])
-    places = np.arange(height)
-    within = (places >= first * px_per_mm) & (places <= last * px_per_mm) & vertical
     candidates = []
     # Every other drift: a pixel's tolerance either side (``near``) covers the one between.
     for drift in range(-drift_px, drift_px + 1, 2):
@@ -209,15 +198,12 @@ def _faint(
             moved_free[lo:hi, piece] = free_count[lo + offset : hi + offset, piece]
         course_free = moved_free[:, through].sum(axis=1)
         support = moved_seen[:, through].sum(axis=1) / np.maximum(course_free, 1)
-        margin_seen = [
-            (moved_free[:, piece] >= enough_margin) & (moved_seen[:, piece] >= SUPPORT * moved_free[:, piece])
-            for piece in margins
-        ]
-        in_margin = margin_seen[0] | margin_seen[1]
-        hidden = (course_free < HIDDEN_COURSE * (high - low)) & within
-        good = ((support >= SUPPORT) & (course_free >= HIDDEN_COURSE * (high - low)) & in_margin) | (
-            hidden & margin_seen[0] & margin_seen[1]
-        )
+        in_margin = np.zeros(height, dtype=bool)
+        for piece in margins:
+            in_margin |= (moved_free[:, piece] >= enough_margin) & (
+                moved_seen[:, piece] >= SUPPORT * moved_free[:, piece]
+            )
+        good = (support >= SUPPORT) & (course_free >= HIDDEN_COURSE * (high - low)) & in_margin
         candidates += [(float(support[at]), int(at), drift) for at in np.flatnonzero(good)]
     lines: list[tuple[tuple[np.ndarray, np.ndarray], np.ndarray]] = []
     taken: list[float] = []
