@@ -795,8 +795,11 @@ def spills_past(
     marks = settings.marks
     crosses = score.crossing >= marks.crossing
     if len(heavy_elsewhere) < HAND_MARKS:
-        runs_on = STRUCK_REACH_MM <= score.outside_reach < UNMEASURED_MM  # not measured on an office form's boxes
-        return crosses or score.outside >= marks.outside or (runs_on and _heavier_than_the_hand(score, marks_elsewhere))
+        return (
+            crosses
+            or score.outside >= marks.outside
+            or (_runs_on_past(score) and _heavier_than_the_hand(score, marks_elsewhere))
+        )
     usual_outside = statistics.median(other.outside for other in heavy_elsewhere)
     usual_crossing = statistics.median(other.crossing for other in heavy_elsewhere)
     return score.outside >= usual_outside + marks.outside or (crosses and usual_crossing < marks.crossing)
@@ -811,8 +814,13 @@ def laid_over_a_lost_hand(score: BoxScore, faint_elsewhere: Sequence[BoxScore]) 
     不满意, fill 0.26 and 1.6 mm past its box against the lost ticks' 0.045; the row meant 弃权)."""
     if len({other.unit for other in faint_elsewhere}) < HAND_MARKS:
         return False
-    runs_on = STRUCK_REACH_MM <= score.outside_reach < UNMEASURED_MM
-    return runs_on and score.fill >= STRUCK_HEAVIER * statistics.median(other.fill for other in faint_elsewhere)
+    return _runs_on_past(score) and _heavier_than_the_hand(score, faint_elsewhere)
+
+
+def _runs_on_past(score: BoxScore) -> bool:
+    """Whether a mark's ink runs STRUCK_REACH_MM or more past its box, as a struck-out mark's coils do (not measured on
+    an office form's boxes: UNMEASURED_MM)."""
+    return STRUCK_REACH_MM <= score.outside_reach < UNMEASURED_MM
 
 
 def _heavier_than_the_hand(score: BoxScore, marks_elsewhere: Sequence[BoxScore]) -> bool:
