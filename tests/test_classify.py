@@ -8,11 +8,13 @@ import pytest
 
 from pipeline.common.reasons import BoxSeen, RowWhy
 from pipeline.reading.classify import (
+    HASTY_SPILL_MM,
     LINE_EXCESS,
     LINE_HIDES,
     NOISY_CORE_MM2,
     NOISY_FIRM,
     SOLID_SHARE,
+    SPILL_SLACK_MM,
     STROKE_CORE_MM2,
     STRUCK_REACH_MM,
     THIN_MM,
@@ -324,6 +326,30 @@ def test_a_box_blackened_whole_spilling_a_little_all_round_is_a_vote_where_loops
     assert classify_row("文化馆", [rubbed, *others], SETTINGS).reason == RowWhy.SCRIBBLED
     # Beside another mark it is still a correction or an overvote, never this row's vote by itself.
     assert classify_row("文化馆", [spilled, *row(0, 0, 0.3)[1:]], SETTINGS).reading == "pending"
+
+
+def test_a_box_blackened_in_a_hurry_spills_as_far_as_the_voters_other_fills_do() -> None:
+    """A hurried back-and-forth turned a little reaches past the box's corners: 2.0–3.4 mm (tuning seed 173, steep
+    phone photos: four such fills of one voter asked as scribbled on one sheet). On a sheet whose voter fills boxes
+    in and whose other fills spill as far (less SPILL_SLACK_MM), a box blackened whole up to HASTY_SPILL_MM past its
+    border is a vote; on a sheet of neat fills or of ticks, or further than HASTY_SPILL_MM, it is asked as before
+    (loops striking a mark out reach 2.9–3.4 mm past a box they cover)."""
+    others = row(0, 0, 0)[1:]
+    far = replace(row(1.0, 0, 0)[0], outside=0.45, crossing=0.6, outside_reach=HASTY_SPILL_MM - 0.3)
+
+    def fills(reach: float) -> list[BoxScore]:
+        return [replace(far, unit=f"row{index}", outside_reach=reach if index else 0.0) for index in range(4)]
+
+    def read(score: BoxScore, heavy: list[BoxScore]) -> RowReading:
+        return classify_row("文化馆", [score, *others], SETTINGS, heavy_elsewhere=heavy)
+
+    assert blackened(far, SETTINGS, fills(far.outside_reach - SPILL_SLACK_MM))
+    assert read(far, fills(far.outside_reach - SPILL_SLACK_MM)).choice == "满意"
+    assert read(far, fills(far.outside_reach - SPILL_SLACK_MM - 0.25)).reason == RowWhy.SCRIBBLED
+    assert read(far, fills(0.0)).reason == RowWhy.SCRIBBLED  # neat fills
+    assert read(far, []).reason == RowWhy.SCRIBBLED  # ticks
+    beyond = replace(far, outside_reach=HASTY_SPILL_MM + 0.25)
+    assert read(beyond, fills(beyond.outside_reach)).reason == RowWhy.SCRIBBLED
 
 
 def test_ink_level_with_a_side_no_wider_than_a_stroke_is_asked_about() -> None:

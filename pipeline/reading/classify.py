@@ -606,9 +606,9 @@ def classify_row(
         # the mark is a ring round the box that dips into it, its middle empty (field phone 0003: a circle read as
         # a mark, fill 0.10, its ring 0.27): strokes crossing a mark out run over it, through the box's middle.
         # Nor where it is a box blackened whole (涂黑, a vote), its ink spilling only a little past the border all
-        # round as a hurried hand's does.
+        # round as a hurried hand's does (further on a sheet whose voter's other fills spill so too).
         ring = marked[0].encircled >= marks.encircled and marked[0].centre < marks.marginal
-        if blackened(marked[0], settings):
+        if blackened(marked[0], settings, heavy_elsewhere):
             return RowReading(unit, "choice", marked[0].option, None)
         if marked[0].outside * (1.0 - marked[0].outside_from_below) >= marks.scribbled and not ring:
             return pending(RowWhy.SCRIBBLED)
@@ -725,18 +725,32 @@ def one_layer(darkness: float) -> float:
 #: border: loops or a scribble striking a mark out leave paper in the box, or run on past it (the coils of a
 #: mark struck out reach 1.7–4.3 mm past the box's sides).
 BLACKENED_FILL = 0.97
+#: A hurried back-and-forth overruns a side by a little or by more (up to ~1.5 mm); turned by up to ~10°, its
+#: corners lie farther out (another ~0.6 mm past the box's sides, which the reach measures from), and a fill's
+#: broad pen and a photo's blur widen it by ~0.5 mm more: ink up to ~2.6 mm past the border (tuning seed 173, every
+#: condition: 166 of 639 boxes blackened whole reached 2.0–3.5 mm past their border, most asked as scribbled over).
+#: Trusted only where the voter's own hand shows it, up to HASTY_SPILL_MM: on a sheet whose voter fills boxes in,
+#: one of whose other fills spills as far (less SPILL_SLACK_MM, and at least SPILL_MM / 2). A mark struck out with
+#: loops on a sheet of ticks or of neat fills is not that voter's way; and loops covering a box whole run on past it
+#: further than a fill does (3.1–3.4 mm, all 7 such coils of tuning seeds 173, 181, 191 and 193, erasure).
+HASTY_SPILL_MM = 2.75
+SPILL_SLACK_MM = 0.5
 
 
-def blackened(score: BoxScore, settings: ReadingSettings) -> bool:
+def blackened(score: BoxScore, settings: ReadingSettings, heavy_elsewhere: Sequence[BoxScore] = ()) -> bool:
     """A box blackened whole, a vote: its interior covered (BLACKENED_FILL) in ink as dark as a pen's
     (``marks.overvote_darkness``: a box blackened in pencil and rubbed out leaves residue as large), its ink
-    spilling past the border no further than a hurried hand's (SPILL_MM), however much of the ring around it that
-    spill darkens."""
-    return (
-        score.fill >= BLACKENED_FILL
-        and score.darkness >= settings.marks.overvote_darkness
-        and score.outside_reach <= SPILL_MM
-    )
+    spilling past the border no further than a hurried hand's, however much of the ring around it that spill
+    darkens: SPILL_MM, or up to HASTY_SPILL_MM where HAND_MARKS or more of the voter's heavy marks on other rows
+    (``heavy_elsewhere``) show such a hand, one of them spilling as far less SPILL_SLACK_MM."""
+    if not (score.fill >= BLACKENED_FILL and score.darkness >= settings.marks.overvote_darkness):
+        return False
+    if score.outside_reach <= SPILL_MM:
+        return True
+    if score.outside_reach > HASTY_SPILL_MM or len(heavy_elsewhere) < HAND_MARKS:
+        return False
+    spilled = max(SPILL_MM / 2, score.outside_reach - SPILL_SLACK_MM)
+    return any(spilled <= other.outside_reach < UNMEASURED_MM for other in heavy_elsewhere)
 
 
 def heavy_marks(marked: Sequence[BoxScore], settings: ReadingSettings) -> list[BoxScore]:
