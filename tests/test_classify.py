@@ -16,6 +16,7 @@ from pipeline.reading.classify import (
     SOLID_SHARE,
     SPILL_SLACK_MM,
     STROKE_CORE_MM2,
+    STRUCK_ACROSS,
     STRUCK_REACH_MM,
     THIN_MM,
     Hand,
@@ -27,8 +28,10 @@ from pipeline.reading.classify import (
     classify_page,
     classify_row,
     heavy_marks,
+    is_heavy,
     one_layer,
     page_of,
+    struck_across_the_fills,
 )
 from pipeline.reading.score import INK_LEVEL, BoxScore
 from pipeline.reading.score.result import FAINT_STROKE_MM, SEARCH_MM, SPILL_MM, UNMEASURED_MM
@@ -1061,8 +1064,9 @@ def test_a_mark_under_correction_tape_is_asked_even_where_its_strokes_reach_the_
     """Issue 19, held-out seed 1005 (erasure, phone): strokes showing at both ends of a strip of correction tape
     reached a sliver of the box's middle (0.05) and were as dark as 0.7 of the voter's tick in another box: read
     as an overvote, the voter's one vote lost. The tape hides the printed border on both sides it crosses, which
-    no ink does: the row goes to a clerk as a correction — and a single mark under tape too (the row may be 弃权).
-    A solid fill whose border was found a pixel off shows some of it, but covers its box: no strip of tape there."""
+    no ink does: the row goes to a clerk as a correction — and a single mark under tape too (the row may be 弃权),
+    however much of the box shows of it (tuning seed 179: a cross seen through tape, fill 0.66, read as the vote).
+    A solid fill keeps its border dark (at most 0.14 hidden where it was found a pixel off): read."""
     taped = SETTINGS.marks.taped
     tick, _, strokes = row(0.36, 0.0, 0.2)
     under = replace(strokes, centre=0.05, darkness=0.56, border_hidden=taped)
@@ -1073,8 +1077,11 @@ def test_a_mark_under_correction_tape_is_asked_even_where_its_strokes_reach_the_
     alone = classify_row("文化馆", [*row(0.0, 0.0, 0.0)[:2], under], SETTINGS)
     assert (alone.reading, alone.reason) == ("pending", RowWhy.CORRECTION)
     filled = row(0.0, 0.0, 0.95)
-    filled[2] = replace(filled[2], border_hidden=0.4)
+    filled[2] = replace(filled[2], border_hidden=0.14)
     assert classify_row("文化馆", filled, SETTINGS).choice == OPTIONS[2]
+    seen_through = row(0.0, 0.0, 0.66)
+    seen_through[2] = replace(seen_through[2], darkness=0.27, border_hidden=0.63)
+    assert classify_row("文化馆", seen_through, SETTINGS).reason == RowWhy.CORRECTION
 
 
 def test_what_shows_of_a_mark_under_tape_beside_a_clear_mark_is_the_mark_taken_back() -> None:
@@ -1178,3 +1185,26 @@ def test_a_pale_stroke_shorter_than_an_inks_least_yet_cut_by_the_border_doubts_a
     assert (result.reading, result.reason) == ("pending", RowWhy.FAINT)
     short = [replace(empty[0], faint_stroke=2.4), *empty[1:]]
     assert classify_row("文化馆", short, SETTINGS).reading == "blank"
+
+
+def test_a_coil_across_a_box_on_a_sheet_of_neat_fills_is_asked() -> None:
+    """Tuning seed 179, a fax (erasure): a voter who fills boxes in struck a tick out with a coil drawn across the box
+    and past both its sides; it came through as 0.35 of its box, 3.4 mm past it, and read 基本满意 (the row meant
+    弃权). On a sheet of fills kept within their boxes, a mark that is no fill, running STRUCK_REACH_MM past its box
+    and across it (STRUCK_ACROSS), is asked; not a tick whose leg leaves by one side, not on a sheet of fills that
+    spill as far, and not on a sheet of ticks (:func:`struck_over` is theirs)."""
+    fills = [replace(row(0.85, 0.0, 0.0)[0], unit=f"row{index}") for index in range(4)]
+    coil = replace(row(0.0, 0.35, 0.0)[1], crossing=0.31, outside=0.05, outside_reach=3.4)
+    others = [score for score in row(0.0, 0.0, 0.0) if score.option != coil.option]
+    assert not is_heavy(coil, SETTINGS)
+
+    def read(mark: BoxScore, heavy: list[BoxScore]) -> RowReading:
+        return classify_row("文化馆", [mark, *others], SETTINGS, heavy_elsewhere=heavy, marks_elsewhere=heavy)
+
+    assert struck_across_the_fills(coil, fills, SETTINGS)
+    assert read(coil, fills).reason == RowWhy.SCRIBBLED
+    leg = replace(coil, crossing=STRUCK_ACROSS - 0.05)  # a tick's leg: out by one side
+    assert read(leg, fills).choice == "基本满意"
+    spilling = [replace(fill, outside_reach=STRUCK_REACH_MM + 0.5) for fill in fills]
+    assert read(coil, spilling).choice == "基本满意"
+    assert not struck_across_the_fills(coil, fills[:2], SETTINGS)  # too few fills to know the hand

@@ -112,8 +112,8 @@ class MarkThresholds(_Strict):
         gt=0,
         le=1,
         description="a box whose printed border shows paper over this share of two opposite sides (score "
-        "``border_hidden``; ink over a border keeps it dark; grey scans only) and whose ink covers under "
-        "``covering`` of it has a strip of correction tape laid across it: its mark was taken back. Asked where "
+        "``border_hidden``; ink over a border keeps it dark, a mark covering the box too; grey scans only) has a "
+        "strip of correction tape laid across it: its mark was taken back. Asked where "
         "its strokes show as a mark, or show through with no other clear mark in the row; beside one clear mark, "
         "what shows of it is no second mark; tape alone, nothing in or beside the box, is 弃权.",
     )
