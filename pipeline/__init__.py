@@ -1,3 +1,3 @@
 """双评双比 ballot counting: print, scan, review, tally, report."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
