@@ -11,6 +11,7 @@ from pipeline.reading.classify import (
     HASTY_SPILL_MM,
     LINE_EXCESS,
     LINE_HIDES,
+    LINE_MM,
     NOISY_CORE_MM2,
     NOISY_FIRM,
     SOLID_SHARE,
@@ -236,9 +237,11 @@ def test_a_ring_all_along_one_border_is_read_only_where_the_row_and_the_page_are
     """A ring drawn tight round a box shows as a pen line along its border in every direction
     (``edge_around``). On a clean page, with the row's other boxes clean along their borders, that box is
     the row's mark; a soft photo or a fax shows the printed line's own grey or thickening round every box,
-    so there, and wherever the box stands out too little, the row goes to a clerk as before."""
+    so there, and wherever the box stands out too little, the row goes to a clerk as before. A hand's ring wobbles
+    off the line into the ring around the box; the printed line softer in one box than in its row (tuning seed 197,
+    a steep photo) leaves nothing there: asked."""
     marks = SETTINGS.marks
-    ring = replace(row(0, 0, 0)[1], edge=2 * marks.edge + 0.05, edge_around=1.0)
+    ring = replace(row(0, 0, 0)[1], edge=2 * marks.edge + 0.05, edge_around=1.0, outside=0.02)
 
     def with_ring(ring: BoxScore, other_edge: float = 0.0, residue: float = 0.0) -> tuple[str, str | None, str]:
         first, _, last = (replace(score, edge=other_edge) for score in row(0, 0, 0))
@@ -252,6 +255,7 @@ def test_a_ring_all_along_one_border_is_read_only_where_the_row_and_the_page_are
         None,
     )  # it crosses the corners
     assert with_ring(replace(ring, edge_around=marks.tight_ring - 0.01)) == ("pending", None, RowWhy.EDGE)
+    assert with_ring(replace(ring, outside=0.0)) == ("pending", None, RowWhy.EDGE)  # a softer line's flanks
     in_the_middle = replace(ring, centre=0.2, fill=0.05)
     assert with_ring(in_the_middle) == ("pending", None, RowWhy.MARGINAL)
     assert with_ring(replace(ring, border_match=marks.circle_border_match - 0.01)) == ("pending", None, RowWhy.EDGE)
@@ -1208,3 +1212,17 @@ def test_a_coil_across_a_box_on_a_sheet_of_neat_fills_is_asked() -> None:
     spilling = [replace(fill, outside_reach=STRUCK_REACH_MM + 0.5) for fill in fills]
     assert read(coil, spilling).choice == "基本满意"
     assert not struck_across_the_fills(coil, fills[:2], SETTINGS)  # too few fills to know the hand
+
+
+def test_on_a_fax_a_line_inside_a_box_found_worse_than_the_page_is_asked() -> None:
+    """Tuning seed 197, a fax: lost scan lines squashed a box, its printed foot seen inside it as a line 0.8 mm across
+    (wider than THIN_MM, as a printed line looks on a fax), the border matched 0.67 where the page's match 0.90: an
+    empty row read 不满意. On a bilevel page such a thin mark in a box found worse than the page's as a rule is
+    asked; not where its border is found as well as the page's, nor on a grey scan, nor a mark wider than LINE_MM."""
+    line = replace(row(0, 0, 0.11)[2], ink_span=0.8, border_match=0.67, bilevel=True)
+    others = [replace(score, border_match=0.9, bilevel=True) for score in row(0, 0, 0)[:2]]
+    fax = Page(match=0.9, bilevel=True)
+    assert classify_row("文化馆", [*others, line], SETTINGS, fax).reason == RowWhy.ALIGNMENT
+    assert classify_row("文化馆", [*others, replace(line, border_match=0.85)], SETTINGS, fax).choice == "不满意"
+    assert classify_row("文化馆", [*others, line], SETTINGS, Page(match=0.9)).choice == "不满意"
+    assert classify_row("文化馆", [*others, replace(line, ink_span=LINE_MM)], SETTINGS, fax).choice == "不满意"

@@ -211,11 +211,16 @@ def is_tight_ring(score: BoxScore, others: Sequence[BoxScore], residue: float, s
     ``encircled``, but leaves a pen line along the border all round the box. A soft photo or a fax leaves the
     line's own grey or thickening there too, all round every box: so only where the page (``residue``) and
     the row's other boxes show next to nothing along their borders (under half of ``marks.edge``) and this
-    box shows far more (twice ``marks.edge`` above them), around a border found where it is."""
+    box shows far more (twice ``marks.edge`` above them), around a border found where it is. A ring drawn by hand
+    wobbles off the line here and there, into the ring around the box (``marks.marginal`` of it or more: 620 tight
+    rings of tuning seeds 173–197 left 0.022–0.48 there); the printed line's own blur, softer in one box than in the
+    rest of its row (a steep photo's depth of field), leaves flanks along both its sides and nothing beyond them
+    (tuning seed 197, a steep photo: an empty box read as a ring, edge 0.20 all round, nothing around it)."""
     marks = settings.marks
     elsewhere = max([residue, *(other.edge for other in others)])
     return (
         score.edge_around >= marks.tight_ring
+        and score.outside >= marks.marginal
         and score.fill < marks.definite
         and score.centre < marks.marginal
         and score.border_match >= marks.circle_border_match
@@ -529,8 +534,16 @@ def classify_row(
     # Nor is ink level with one side of a box, no wider across than a pen's stroke, that does not run on past it as
     # a line does: most often the box's printed border itself lying a little off its mask (a standard fax's rows
     # move by whole scan lines, 0.26 mm: held-out 1011, an empty row read 基本满意), else a stroke drawn straight
-    # along it; a clerk looks.
-    if any(score.ink_span < THIN_MM for score in marked):
+    # along it; a clerk looks. On a bilevel scan a printed line seen inside its box looks as wide as LINE_MM: a box
+    # whose border was found worse than the page's as a rule may hold its own side, squashed into it by the fax's lost
+    # scan lines (the page a little turned, a burst takes one box's side and the next box's middle: tuning seed 197,
+    # a fax, an empty row read 不满意, a line 0.8 mm across level with the box's foot, the border matched 0.67 where
+    # the page's borders match 0.90 as a rule; 13 clear rows more asked over 80 kept batches, rings and leg tips).
+    if any(
+        score.ink_span < THIN_MM
+        or (page.bilevel and score.ink_span < LINE_MM and score.border_match < page.match - MISFIT_MATCH)
+        for score in marked
+    ):
         return pending(RowWhy.ALIGNMENT)
     # A tick's long leg from the box below may end in this box: whose mark it is, only the paper shows.
     if any(score.position in reached for score in marked):
@@ -826,7 +839,7 @@ def spills_past(
 
 #: A coil striking a mark out is drawn across the box along a line and runs on past both its sides: part of it runs
 #: straight through the box and beyond both sides (``crossing`` this much or more), where a tick's leg leaves by one
-#: side (tuning seeds 173, 179, 181, 191, 193: 9 of 11 struck marks running past their box, 65 of 3563 ticks).
+#: side (tuning seeds 173, 179, 181, 191, 193: 9 of the 11 struck marks running past their box, 65 of 3563 such ticks).
 STRUCK_ACROSS = 0.1
 
 
@@ -835,7 +848,7 @@ def struck_across_the_fills(score: BoxScore, heavy_elsewhere: Sequence[BoxScore]
     and keeps their fills within their boxes as a rule (their median reach under STRUCK_REACH_MM), a row's one mark
     that is no fill, running on STRUCK_REACH_MM or more past its box and across it (STRUCK_ACROSS): not that voter's
     way, but a coil striking a mark out, the row perhaps meant 弃权 (tuning seed 179, a fax: a struck tick came
-    through as 0.35 of its box, 3.4 mm past it, and read 基本满意; the voter's fills reach 0–1.8 mm; too light for
+    through as 0.35 of its box, 3.4 mm past it, and read 基本满意; the voter's fills reach 0–1.75 mm; too light for
     :func:`spills_past`, and :func:`struck_over` knows a hand of ticks)."""
     if len(heavy_elsewhere) < HAND_MARKS or is_heavy(score, settings):
         return False
