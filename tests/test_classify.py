@@ -33,6 +33,7 @@ from pipeline.reading.classify import (
     one_layer,
     page_of,
     struck_across_the_fills,
+    voters_hand,
 )
 from pipeline.reading.score import INK_LEVEL, BoxScore
 from pipeline.reading.score.result import FAINT_STROKE_MM, SEARCH_MM, SPILL_MM, UNMEASURED_MM
@@ -811,6 +812,35 @@ def test_beside_a_box_scribbled_over_a_tick_as_dark_as_the_voters_marks_is_no_no
     grain = replace(tick, darkness=0.15)  # under 0.7 × one layer of 0.46 (0.186): the noise's tail, as before
     alone = classify_row("文化馆", [scribbled, replace(empty, ink_level=0.3), grain], SETTINGS)
     assert (alone.reading, alone.choice) == ("choice", "满意")
+
+
+def test_beside_a_box_scribbled_over_the_voters_scribbles_are_no_measure_of_their_pen() -> None:
+    """Tuning seed 211 (a dim photo): the voter's ticks all lay under their boxes' noise levels (marginal), and the
+    sheet's marked boxes were two scribbled over and a cross, whose median (0.42) was taken for the hand: a tick of
+    0.25 beside a box scribbled over at 0.47 was dropped under 0.7 × 0.42 and the scribble read as the vote. Boxes
+    scribbled over measure darker than the pen's one stroke: the hand is the pen's measure only from marks that do
+    not cover their box (``Hand.stroke``, HAND_MARKS rows of them); with fewer, one layer of the scribble is."""
+    heavy = [
+        replace(score, unit=f"单位{n}", darkness=0.42 * bool(score.fill), ink_level=0.3, centre=0.9 * bool(score.fill))
+        for n in range(2)
+        for score in row(0.95, 0.0, 0.0)
+    ]
+    cross = [replace(score, unit="单位2", darkness=0.35 * bool(score.fill), ink_level=0.3) for score in row(0.21, 0, 0)]
+    scribbled, empty, tick = row(0.95, 0.0, 0.09)
+    scribbled = replace(scribbled, darkness=0.47, ink_level=0.49, centre=0.96)
+    tick = replace(tick, darkness=0.25, ink_level=0.26, centre=0.05)
+    scores = [*heavy, *cross, scribbled, replace(empty, ink_level=0.3), tick]
+
+    def rows_of(scores: list[BoxScore]) -> list[list[BoxScore]]:
+        return [[score for score in scores if score.unit == unit] for unit in dict.fromkeys(s.unit for s in scores)]
+
+    hand = voters_hand(rows_of(scores), SETTINGS, page_of(scores))
+    assert hand is not None and hand.darkness >= 0.42 and hand.stroke is None  # one cross: no pen measured
+    readings = classify_page(scores, SETTINGS)
+    assert (readings[-1].reading, readings[-1].reason) == ("pending", RowWhy.MARGINAL)
+    ticks = [replace(score, unit=f"单位{n}", darkness=0.36 * bool(score.fill)) for n in range(3, 6) for score in cross]
+    with_ticks = voters_hand(rows_of([*ticks, *scores]), SETTINGS, page_of([*ticks, *scores]))
+    assert with_ticks is not None and with_ticks.stroke == pytest.approx(0.36)  # the cross and three ticks
 
 
 def test_ink_under_its_boxs_noise_level_holding_a_strokes_dark_line_is_asked() -> None:

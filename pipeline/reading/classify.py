@@ -103,6 +103,7 @@ class Hand:
 
     darkness: float  # their median darkness
     solid: bool  # most came through a bilevel scan solid (:func:`came_through_solid`)
+    stroke: float | None = None  # the median darkness of those not covering most of their box, one pen stroke deep
 
 
 @dataclass(frozen=True)
@@ -430,10 +431,13 @@ def classify_row(
     # scribbled over at 0.46, dropped as the noise's tail and the scribble read as the vote); where the sheet shows too
     # few marks to know the hand, one stroke of the pen is as light as one layer of the two its strokes overlap in
     # (:func:`one_layer`; tuning seed 163, a dim photo with two marked rows: a tick of 0.323 beside a box scribbled
-    # over at 0.475, dropped under 0.7 × 0.475).
+    # over at 0.475, dropped under 0.7 × 0.475). The voter's marks are the measure only as strokes (``Hand.stroke``):
+    # their own boxes scribbled over measure as dark as this one (tuning seed 211, a dim photo: the voter's ticks all
+    # under their boxes' noise levels, marginal; two scribbled boxes and a cross made the hand 0.42, and a tick of 0.25
+    # beside a box scribbled over at 0.47 was dropped, the scribble read as the vote).
     own = marked[0].darkness if clear_mark else circled[0].outside_darkness if circled else 0.0
     if clear_mark and is_heavy(marked[0], settings):
-        own = min(own, hand.darkness) if hand is not None else one_layer(own)
+        own = min(own, hand.stroke) if hand is not None and hand.stroke is not None else one_layer(own)
     as_dark = marks.firm_alike * own
     if clear_mark or (len(circled) == 1 and not marked):
         # Beside one clear mark (a firm tick, or a ring round a box), a trace too faint and small for any pen
@@ -907,7 +911,9 @@ def voters_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings, p
     pen: most of them alike), and whether most came through solid (:func:`came_through_solid`); None where they lie in
     fewer than HAND_MARKS rows. Marks in one row alone tell little of a hand (tuning seed 131, fine fax:
     a sheet whose every tick the threshold wiped out, one row's boxes inked by the fax's repeated scan lines, solid,
-    taken for the voter's three solid marks: its nine empty rows would have been read 弃权 unasked)."""
+    taken for the voter's three solid marks: its nine empty rows would have been read 弃权 unasked). ``stroke``: the
+    median darkness of those marks that do not cover most of their box (ticks, crosses: one stroke of the pen deep),
+    where they lie in HAND_MARKS rows or more."""
     marked = [
         score
         for group in rows
@@ -917,7 +923,11 @@ def voters_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings, p
     if len({score.unit for score in marked}) < HAND_MARKS:
         return None
     solid = sum(came_through_solid(score) for score in marked)
-    return Hand(statistics.median(score.darkness for score in marked), solid=2 * solid > len(marked))
+    strokes = [score for score in marked if not is_heavy(score, settings)]
+    stroke = (
+        statistics.median(score.darkness for score in strokes) if len({s.unit for s in strokes}) >= HAND_MARKS else None
+    )
+    return Hand(statistics.median(score.darkness for score in marked), solid=2 * solid > len(marked), stroke=stroke)
 
 
 def legs_from_below(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> dict[str, frozenset[int]]:
