@@ -42,6 +42,7 @@ import argparse
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,9 +128,15 @@ def evaluate(batch: SimulatedBatch, job: Job, jobs: int) -> Result:
     """Scan the batch into its store and compare every page and row with the truth."""
     started = time.perf_counter()
     scan([batch.scans], open_store(batch.db), SESSION, load_settings(), jobs=jobs)
-    result = Result(job, pages=len(batch.truth), seconds=time.perf_counter() - started, typed=Result(job))
-    by_file = {(Path(line["source"]).name, line["page"]): line for line in export_lines(batch.db)}
-    for sheet in batch.truth:
+    return compare(batch.db, batch.truth, job, time.perf_counter() - started)
+
+
+def compare(db: Path, truth: Sequence[SheetTruth], job: Job, seconds: float = 0.0) -> Result:
+    """Every page and row the store ``db`` holds (as exported) against the truth (``benchmarks.reclassify`` calls it on
+    a kept batch classified again)."""
+    result = Result(job, pages=len(truth), seconds=seconds, typed=Result(job))
+    by_file = {(Path(line["source"]).name, line["page"]): line for line in export_lines(db)}
+    for sheet in truth:
         line = by_file.get((sheet.file, sheet.page))
         read = line is not None and line["outcome"] == "read"
         if sheet.capture.get("must_refuse"):
@@ -226,6 +233,14 @@ def plan(conditions: str | None, all_conditions: bool, profiles: str | None) -> 
     return batches
 
 
+def header() -> None:
+    """The table's head (:func:`report` prints its lines)."""
+    print(
+        f"{'condition':22s} {'profile':7s} {'pages':>5s} {'refused':>7s} {'cut r/r':>7s} {'rows':>5s} {'misread':>7s} "
+        f"{'clear flagged':>12s} {'amb read':>9s} {'obscured':>9s} {'lost f/r':>9s} {'scan':>7s}"
+    )
+
+
 def report(result: Result, label: str = "") -> None:
     """One line of the table (``label`` for the condition's name), then why pages were refused and rows flagged;
     then the same for the rows of its pages read but for their serial."""
@@ -291,10 +306,7 @@ def main() -> None:
     print(f"accuracy: {args.ballots} ballots per batch, difficulty {args.difficulty}, seed {seed} ({kind})")
     for name in dict.fromkeys(name for job in batches for name in job.conditions):
         print(f"  {name}: {CONDITIONS[name].summary}")  # type: ignore[index]
-    print(
-        f"{'condition':22s} {'profile':7s} {'pages':>5s} {'refused':>7s} {'cut r/r':>7s} {'rows':>5s} {'misread':>7s} "
-        f"{'clear flagged':>12s} {'amb read':>9s} {'obscured':>9s} {'lost f/r':>9s} {'scan':>7s}"
-    )
+    header()
     started = time.perf_counter()
     totals: Counter[str] = Counter()
     with tempfile.TemporaryDirectory() as scratch:
