@@ -1011,6 +1011,23 @@ def test_a_ticks_long_leg_into_the_box_above_is_not_a_mark_beside_it() -> None:
         assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", RowWhy.OUTSIDE)
 
 
+def test_in_a_row_of_no_mark_only_a_legs_ink_below_the_box_is_excused() -> None:
+    """Tuning seed 223, a steep photo: a light ring round an empty-looking box (no ink inside it) met, at the foot
+    of its ring, a tick's arm rising from the box below; the two were taken for one stroke across the rule (judged
+    where they meet the rings), the ring excused as that leg, and the row read 弃权. In a row with no mark a leg
+    from below is excused only where its ink lies below the box, where such a leg ends: ink all round is asked."""
+    marks = SETTINGS.marks
+    upper = [replace(box, unit="图书馆") for box in row(0.0, 0.0, 0.0)]
+    lower = [replace(box, unit="博物馆") for box in row(0.3, 0.0, 0.0)]
+    ring = replace(upper[0], outside=0.154, outside_below=0.357, outside_from_below=1.0, outside_reach=2.4)
+    tick = replace(lower[0], outside=0.026, outside_reach=1.75)
+    readings = {r.unit: r for r in classify_page([ring, *upper[1:], tick, *lower[1:]], SETTINGS)}
+    assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", RowWhy.OUTSIDE)
+    leg_end = replace(ring, outside=0.06, outside_below=marks.from_below)  # a leg ending under the box
+    readings = {r.unit: r for r in classify_page([leg_end, *upper[1:], tick, *lower[1:]], SETTINGS)}
+    assert readings["图书馆"].reading == "blank"
+
+
 def test_a_ticks_long_leg_that_ends_in_the_box_above_is_asked_about() -> None:
     """Issue 19: a leg running 8–10 mm up ends inside the box above (the accuracy benchmark's seed 1001: an empty
     row read 满意 from the leg of the row below's tick). A mark in a box whose ink around it lies below it, over a
