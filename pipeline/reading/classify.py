@@ -933,9 +933,8 @@ def voters_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings, p
         return None
     solid = sum(came_through_solid(score) for score in marked)
     strokes = [score for score in marked if not is_heavy(score, settings)]
-    stroke = (
-        statistics.median(score.darkness for score in strokes) if len({s.unit for s in strokes}) >= HAND_MARKS else None
-    )
+    known = len({score.unit for score in strokes}) >= HAND_MARKS
+    stroke = statistics.median(score.darkness for score in strokes) if known else None
     return Hand(statistics.median(score.darkness for score in marked), solid=2 * solid > len(marked), stroke=stroke)
 
 
