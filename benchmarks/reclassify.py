@@ -8,8 +8,8 @@ the settings of ``templates/``), and every row compared with the truth as the be
 (:func:`benchmarks.accuracy.compare`). A hundred batches take a minute or two, where scanning them again takes hours.
 
 The scorer's numbers are the stored ones: a change to scoring (:mod:`pipeline.reading.score`), alignment or the
-simulator needs the benchmark itself. Rows of pages refused but read for a clerk to type the serial keep the readings
-they were stored with (``rescore`` classifies the pages read).
+simulator needs the benchmark itself. Sheets read but for their serial (for a clerk to type it) are classified again
+too, as ``rescore`` does.
 
     .venv/bin/python -m benchmarks.reclassify /tmp/kept/[0-9]*
 """
