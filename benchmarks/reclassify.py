@@ -28,7 +28,7 @@ from typing import cast
 
 from benchmarks.accuracy import Job, Result, compare, header, report
 from benchmarks.common import SESSION
-from pipeline.reading.settings import load_settings
+from pipeline.reading.settings import ReadingSettings, load_settings
 from pipeline.scanning.rescore import rescore
 from pipeline.simulation.simulate import SheetTruth
 from pipeline.simulation.truth import load_truth
@@ -42,8 +42,9 @@ def job_of(truth: list[SheetTruth]) -> Job:
     return Job(tuple(conditions), str(degradation.get("profile", "?")))
 
 
-def reclassified(folder: Path) -> Result:
-    """The batch kept in ``folder`` classified again from a copy of its store, and compared with its truth."""
+def reclassified(folder: Path, settings: ReadingSettings | None = None) -> Result:
+    """The batch kept in ``folder`` classified again from a copy of its store with ``settings`` (the shipped ones
+    unless given), and compared with its truth."""
     truth = load_truth(folder / "scans")
     with tempfile.TemporaryDirectory() as scratch:
         db = Path(scratch) / "ballots.db"
@@ -52,7 +53,7 @@ def reclassified(folder: Path) -> Result:
             kept.backup(copy)
         store = open_store(db)
         started = time.perf_counter()
-        rescore(store, SESSION, load_settings())
+        rescore(store, SESSION, settings or load_settings())
         store.close()
         return compare(db, truth, job_of(truth), time.perf_counter() - started)
 
@@ -64,10 +65,11 @@ def main() -> None:
     header()
     totals: Counter[str] = Counter()
     batches = 0
+    settings = load_settings()
     for folder in args.folders:
         if not (folder / "ballots.db").is_file() or not (folder / "scans").is_dir():
             continue  # e.g. the printed ballots' folder beside the batches
-        result = reclassified(folder)
+        result = reclassified(folder, settings)
         report(result, f"{folder.name} {result.job.name}"[:22])
         totals.update(result.counts)
         batches += 1
