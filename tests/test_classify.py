@@ -843,6 +843,29 @@ def test_beside_a_box_scribbled_over_the_voters_scribbles_are_no_measure_of_thei
     assert with_ticks is not None and with_ticks.stroke == pytest.approx(0.36)  # the cross and three ticks
 
 
+def test_a_box_scribbled_over_is_read_only_where_the_voters_lightest_tick_would_have_shown_beside_it() -> None:
+    """Tuning seed 227 (a dim photo): a box scribbled over (0.87 dark) beside a tick lost whole in the grain of its
+    box (level 0.54); the voter's ticks elsewhere on the sheet 0.48 and 0.59. A second mark as dark as the scribble
+    would have shown, and the scribble read as the vote; one of the voter's ticks would not have: the row is asked.
+    Where the voter's ticks stand above the row's grain, it is read as before."""
+    ticks = [
+        replace(score, unit=f"单位{n}", darkness=dark * bool(score.fill), ink_level=0.46)
+        for n, dark in enumerate((0.48, 0.59))
+        for score in row(0.4, 0.0, 0.0)
+    ]
+    scribbled, empty, other = row(0.97, 0.0, 0.0)
+    scribbled = replace(scribbled, darkness=0.87, ink_level=0.54, centre=1.0)
+    rest = [replace(empty, ink_level=0.54), replace(other, ink_level=0.54)]
+    readings = classify_page([*ticks, scribbled, *rest], SETTINGS)
+    assert [r.reading for r in readings[:2]] == ["choice"] * 2
+    assert (readings[2].reading, readings[2].reason) == ("pending", RowWhy.NOISY)
+    quieter = [replace(score, ink_level=0.4) for score in rest]
+    readings = classify_page([*ticks, scribbled, *quieter], SETTINGS)
+    assert (readings[2].reading, readings[2].choice) == ("choice", "满意")
+    alone = classify_row("文化馆", [scribbled, *rest], SETTINGS)  # no tick elsewhere: one layer (0.64) would show
+    assert (alone.reading, alone.choice) == ("choice", "满意")
+
+
 def test_ink_under_its_boxs_noise_level_holding_a_strokes_dark_line_is_asked() -> None:
     """Tuning seed 61 (marks-cut phone, a grainy photo): a tick drawn low in its box along its border, grain at the
     hysteresis level joined to it, the ink's median darkness 0.104 under its box's level 0.143, beside the row's
