@@ -749,3 +749,32 @@ def test_how_narrow_a_boxs_ink_is_one_way_is_measured(model: BallotModel) -> Non
     score = scores_by_box(page, model)[TICKED]
     assert score.fill > 0.05
     assert 0.3 <= score.ink_span <= 0.7
+
+
+@pytest.mark.parametrize("gap_mm", [0.6, 2.0])
+def test_on_paper_whitened_flat_a_pale_ticks_dashes_are_one_stroke(model: BallotModel, gap_mm: float) -> None:
+    """Tuning seed 227 (a scanner app's steep photo): the app's whitening clipped a light pencil tick where it was
+    palest, leaving dashes 12 grey levels under the paper, none over 1.1 mm long, and the row read 弃权. On paper
+    whitened flat (no noise) dashes a little apart (0.6 mm as drawn) are linked into one stroke, as on a bilevel scan:
+    the row is asked (``faint_stroke``); dashes as far apart as their own length are not one stroke, and the row
+    reads 弃权."""
+    page = model.blank.astype(np.float32)
+    rect = checkbox(model, TICKED).rect
+    x, y, size = round(rect.x * MM), round(rect.y * MM), round(rect.w * MM)
+    start, end = np.array([x + MM, y + size - MM], float), np.array([x + size - MM, y + MM], float)
+    length = float(np.hypot(*(end - start)))
+    dash, gap = 1.0 * MM, gap_mm * MM
+    stroke = np.zeros_like(page)
+    at = 0.0
+    while at < length:
+        a = start + (end - start) * at / length
+        b = start + (end - start) * min(at + dash, length) / length
+        cv2.line(stroke, (round(a[0]), round(a[1])), (round(b[0]), round(b[1])), 1.0, 2)
+        at += dash + gap
+    page -= stroke * 12
+    scores = scores_by_box(np.asarray(np.clip(page, 0, 255), dtype=np.uint8), model)
+    assert all(score.fill == 0 for score in scores.values())
+    linked = scores[TICKED].faint_stroke >= FAINT_STROKE_MM
+    assert linked is (gap_mm < 1.0), scores[TICKED]
+    reading = next(r for r in classify_page(list(scores.values()), ReadingSettings()) if r.unit == TICKED[0])
+    assert (reading.reading, reading.reason) == (("pending", RowWhy.FAINT) if linked else ("blank", None))

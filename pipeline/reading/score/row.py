@@ -96,7 +96,10 @@ SOFT_STROKE_SHARE = 0.5  # a faint stroke this much of which is soft grey (:func
 # noise gone) lifts a light pencil stroke to within 10–15 grey levels of white, under FAINT_LEVEL: on paper whose noise
 # stays under PALE_QUIET a stroke FAINT_STROKE_MM long down to PALE_LEVEL is a pale line a careful person still sees (a
 # clerk is asked rather than the row read 弃权; simulated scanner-app photos, tuning seed 131: a pencil tick 14 levels
-# under the paper read 弃权).
+# under the paper read 弃权). The whitening clips such a stroke where it is palest, as a binarisation does: what is
+# left of it is dashes, each too short to be a stroke; they are linked as a bilevel scan's are
+# (:data:`~.ink.LINK_KERNEL`), where flat paper has no grain to link (tuning seed 227, a scanner app's steep photo: a
+# pencil tick left as dashes of 1.1 mm at most read 弃权).
 PALE_LEVEL = 0.035
 PALE_QUIET = PALE_LEVEL / 2
 # On a bilevel scan the paper's noise is black specks: the dots a fax's dither makes of greyish paper, a line's
@@ -363,23 +366,30 @@ class Hidden:
 def _hidden_stroke(hidden: Hidden | None, geometry: Geometry) -> float:
     """``faint_stroke`` for a box of a row with no ink: on grainy paper STROKE_MM where a straight stroke that long
     stands STROKE_SIGMAS out of the grain inside it (:func:`~.grain.stroke_in_grain`); on paper whitened flat the
-    longest stroke down to PALE_LEVEL running into it (:func:`_long_strokes`); else 0."""
+    longest stroke down to PALE_LEVEL running into it, its dashes linked (:func:`_long_strokes`); else 0."""
     if hidden is None:
         return 0.0
     if hidden.grainy:
         return STROKE_MM if stroke_in_grain(hidden.darkness, geometry) >= STROKE_SIGMAS else 0.0
-    regions, extents, long = _long_strokes(hidden.darkness, PALE_LEVEL, geometry)
+    # Linked, a sharp stroke may take in the soft grey beside it and be judged a band of it: each way is looked at.
+    return max(_pale_stroke(hidden.darkness, geometry, linked=linked) for linked in (False, True))
+
+
+def _pale_stroke(darkness: Floats, geometry: Geometry, *, linked: bool) -> float:
+    """The longest stroke down to PALE_LEVEL running into the box (mm), its fragments ``linked`` or not."""
+    regions, extents, long = _long_strokes(darkness, PALE_LEVEL, geometry, linked=linked)
     long &= np.bincount(regions[geometry.interior], minlength=long.size) > 0
     return float(extents[long].max()) / PATCH_PX_PER_MM if long.any() else 0.0
 
 
 def _long_strokes(
-    darkness: Floats, level: float, geometry: Geometry
+    darkness: Floats, level: float, geometry: Geometry, *, linked: bool = False
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.bool_]]:
     """Regions of ink down to ``level`` (no share of them need reach it), their extents, and which are strokes at
     least FAINT_STROKE_MM long and sharp: a pencil line, however pale, is sharp; a band of soft grey (under
-    SOFT_STROKE_SHARE of it, :func:`~.patch.soft_pixels`) is the back's print or a stain."""
-    regions, extents = ink_regions(darkness, level, geometry.printed_mask, 0.0, dotted=False)
+    SOFT_STROKE_SHARE of it, :func:`~.patch.soft_pixels`) is the back's print or a stain. ``linked``: fragments a
+    little apart are one stroke (:func:`~.ink.ink_regions` ``dotted``)."""
+    regions, extents = ink_regions(darkness, level, geometry.printed_mask, 0.0, dotted=linked)
     long = extents >= FAINT_STROKE_MM * PATCH_PX_PER_MM
     long[0] = False  # label 0 is the paper
     if long.any():
