@@ -847,7 +847,7 @@ def test_a_box_scribbled_over_is_read_only_where_the_voters_lightest_tick_would_
     """Tuning seed 227 (a dim photo): a box scribbled over (0.87 dark) beside a tick lost whole in the grain of its
     box (level 0.54); the voter's ticks elsewhere on the sheet 0.48 and 0.59. A second mark as dark as the scribble
     would have shown, and the scribble read as the vote; one of the voter's ticks would not have: the row is asked.
-    Where the voter's ticks stand above the row's grain, it is read as before."""
+    Where the voter's ticks stand above the row's grain, or the voter fills boxes in, it is read as before."""
     ticks = [
         replace(score, unit=f"单位{n}", darkness=dark * bool(score.fill), ink_level=0.46)
         for n, dark in enumerate((0.48, 0.59))
@@ -862,8 +862,12 @@ def test_a_box_scribbled_over_is_read_only_where_the_voters_lightest_tick_would_
     quieter = [replace(score, ink_level=0.4) for score in rest]
     readings = classify_page([*ticks, scribbled, *quieter], SETTINGS)
     assert (readings[2].reading, readings[2].choice) == ("choice", "满意")
-    alone = classify_row("文化馆", [scribbled, *rest], SETTINGS)  # no tick elsewhere: one layer (0.64) would show
+    alone = classify_row("文化馆", [scribbled, *rest], SETTINGS)  # no mark elsewhere: as dark as it would show
     assert (alone.reading, alone.choice) == ("choice", "满意")
+    # A voter who fills boxes in (tuning seed 239, a dim photo): their second mark would be a fill, as dark as this one.
+    fills = [replace(score, fill=0.97 * bool(score.fill), darkness=0.55 * bool(score.fill)) for score in ticks]
+    readings = classify_page([*fills, replace(scribbled, darkness=0.55), *rest], SETTINGS)
+    assert [(r.reading, r.choice) for r in readings] == [("choice", "满意")] * 3
 
 
 def test_ink_under_its_boxs_noise_level_holding_a_strokes_dark_line_is_asked() -> None:

@@ -608,9 +608,7 @@ def classify_row(
         return pending(RowWhy.EDGE)
     if len(marked) == 1:
         others = [score for score in scores if score is not marked[0]]
-        if lost_in_noise(
-            pen_stroke(marked[0], own if clear_mark else marked[0].darkness, marks_elsewhere, settings), others
-        ):
+        if lost_in_noise(pen_stroke(marked[0], marks_elsewhere, settings), others):
             return pending(RowWhy.NOISY)
         # A second mark may lie along a line across the page in another box, among the line's own pixels (a dot on
         # a fax's streak): the row's one mark would be half an overvote. Where the box's paper is grainy, its line
@@ -746,17 +744,21 @@ def is_heavy(score: BoxScore, settings: ReadingSettings) -> bool:
     return score.fill >= settings.marks.covering
 
 
-def pen_stroke(mark: BoxScore, own: float, marks_elsewhere: Sequence[BoxScore], settings: ReadingSettings) -> float:
-    """How dark a second mark of the voter's pen beside the row's one ``mark`` would be at the lightest: the mark's
-    own darkness (``own``, as the row's reading measures it); where the mark covers most of its box (filled in,
-    scribbled over: its strokes overlap and measure darker than one), nor darker than the lightest of the voter's
-    single-stroke marks elsewhere on the sheet (``marks_elsewhere`` not covering their box). Tuning seed 227, a dim
-    photo: a box scribbled over (0.87 dark) beside a tick lost whole in the grain of its box (level 0.54), the voter's
-    ticks on the sheet 0.48 and 0.59: the scribble read as the vote, as a second mark as dark as it would have shown
-    (12 clear rows more asked over 153 kept batches, all dim photos)."""
+def pen_stroke(mark: BoxScore, marks_elsewhere: Sequence[BoxScore], settings: ReadingSettings) -> float:
+    """How dark a second mark of the voter's hand beside the row's one ``mark`` would be at the lightest: as dark as
+    the mark, as a rule; but where the mark covers most of its box (filled in, scribbled over) on a sheet the voter
+    ticks (their marks elsewhere mostly single strokes, not covering their box), one of their strokes: as light as
+    the lightest of those. Tuning seed 227, a dim photo: a box scribbled over (0.87 dark) beside a tick lost whole in
+    the grain of its box (level 0.54), the voter's ticks on the sheet 0.48 and 0.59: the scribble read as the vote, as
+    a second mark as dark as it would have shown. A voter who fills boxes in would fill a second one too (one layer
+    of a fill, taken for their stroke, asked a dim sheet of fills row by row: tuning seed 239). 2 clear rows more asked
+    over 225 kept batches, both dim photos."""
     if not is_heavy(mark, settings):
-        return own
-    return min([own, *(score.darkness for score in marks_elsewhere if not is_heavy(score, settings))])
+        return mark.darkness
+    strokes = [score.darkness for score in marks_elsewhere if not is_heavy(score, settings)]
+    if 2 * len(strokes) <= len(marks_elsewhere):
+        return mark.darkness
+    return min([mark.darkness, *strokes])
 
 
 def one_layer(darkness: float) -> float:
