@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.common.reasons import BoxSeen, RowWhy
 from pipeline.reading.classify import (
+    HASTY_EDGE,
     HASTY_SPILL_MM,
     LINE_EXCESS,
     LINE_HIDES,
@@ -341,9 +342,11 @@ def test_a_box_blackened_in_a_hurry_spills_as_far_as_the_voters_other_fills_do()
     phone photos: four such fills of one voter asked as scribbled on one sheet). On a sheet whose voter fills boxes
     in and whose other fills spill as far (less SPILL_SLACK_MM), a box blackened whole up to HASTY_SPILL_MM past its
     border is a vote; on a sheet of neat fills or of ticks, or further than HASTY_SPILL_MM, it is asked as before
-    (loops striking a mark out reach 3.1–3.4 mm past a box they cover)."""
+    (loops striking a mark out reach 3.1–3.4 mm past a box they cover). Nor where its ink does not lie along the
+    border all round, as loops crossing it here and there do not (tuning seed 241, erasure office: a coil 2.75 mm
+    past its box on a sheet of fills, ``edge`` 0.48, read as the vote)."""
     others = row(0, 0, 0)[1:]
-    far = replace(row(1.0, 0, 0)[0], outside=0.45, crossing=0.6, outside_reach=HASTY_SPILL_MM - 0.3)
+    far = replace(row(1.0, 0, 0)[0], outside=0.45, crossing=0.6, outside_reach=HASTY_SPILL_MM - 0.3, edge=0.93)
 
     def fills(reach: float) -> list[BoxScore]:
         return [replace(far, unit=f"row{index}", outside_reach=reach if index else 0.0) for index in range(4)]
@@ -358,6 +361,10 @@ def test_a_box_blackened_in_a_hurry_spills_as_far_as_the_voters_other_fills_do()
     assert read(far, []).reason == RowWhy.SCRIBBLED  # ticks
     beyond = replace(far, outside_reach=HASTY_SPILL_MM + 0.25)
     assert read(beyond, fills(beyond.outside_reach)).reason == RowWhy.SCRIBBLED
+    coil = replace(far, outside=0.25, crossing=0.81, outside_reach=HASTY_SPILL_MM, edge=0.48)
+    assert not blackened(coil, SETTINGS, fills(HASTY_SPILL_MM))
+    assert read(coil, fills(HASTY_SPILL_MM)).reason == RowWhy.SCRIBBLED
+    assert read(replace(coil, edge=HASTY_EDGE), fills(HASTY_SPILL_MM)).choice == "满意"
 
 
 def test_ink_level_with_a_side_no_wider_than_a_stroke_is_asked_about() -> None:
