@@ -34,6 +34,7 @@ from pipeline.reading.classify import (
     one_layer,
     page_of,
     struck_across_the_fills,
+    struck_across_the_ticks,
     voters_hand,
 )
 from pipeline.reading.score import INK_LEVEL, BoxScore
@@ -1293,6 +1294,27 @@ def test_a_coil_across_a_box_on_a_sheet_of_neat_fills_is_asked() -> None:
     spilling = [replace(fill, outside_reach=STRUCK_REACH_MM + 0.5) for fill in fills]
     assert read(coil, spilling).choice == "基本满意"
     assert not struck_across_the_fills(coil, fills[:2], SETTINGS)  # too few fills to know the hand
+
+
+def test_loops_across_a_box_on_a_sheet_of_ticks_are_asked_however_little_short_of_covering_it() -> None:
+    """Tuning seed 269, erasure office: a tick struck out with loops, alone in its row on a sheet of ticks, came out
+    as 0.58 of its box (a hair under ``covering``: no heavy mark), its middle 0.88 covered (under MIDDLE_COVERED),
+    3.4 mm past the box and across it, and read 不满意 (the row meant 弃权). A mark covering STRUCK_HEAVIER times what
+    the voter's ticks do, running on past its box and across it, is asked; a tick like theirs with a long leg across
+    the box is not, nor the same mark where the sheet shows too few marks to know the hand."""
+    ticks = [replace(row(0.25, 0.0, 0.0)[0], unit=f"row{index}", centre=0.4) for index in range(4)]
+    loops = replace(row(0.0, 0.0, 0.58)[2], centre=0.88, crossing=0.375, outside=0.065, outside_reach=3.375)
+    others = [score for score in row(0.0, 0.0, 0.0) if score.option != loops.option]
+    assert not is_heavy(loops, SETTINGS)
+
+    def read(mark: BoxScore, elsewhere: list[BoxScore]) -> RowReading:
+        return classify_row("文化馆", [*others, mark], SETTINGS, marks_elsewhere=elsewhere)
+
+    assert struck_across_the_ticks(loops, [], ticks, SETTINGS)
+    assert read(loops, ticks).reason == RowWhy.SCRIBBLED
+    long_tick = replace(loops, fill=0.3, centre=0.45)
+    assert read(long_tick, ticks).choice == "不满意"
+    assert read(loops, ticks[:2]).choice == "不满意"  # too few marks to know the hand
 
 
 def test_on_a_fax_a_line_inside_a_box_found_worse_than_the_page_is_asked() -> None:
