@@ -31,8 +31,10 @@ from pipeline.reading.classify import (
     classify_row,
     heavy_marks,
     is_heavy,
+    looped_among_whole_fills,
     one_layer,
     page_of,
+    scribbled_among_strokes,
     struck_across_the_fills,
     struck_across_the_ticks,
     voters_hand,
@@ -1315,6 +1317,64 @@ def test_loops_across_a_box_on_a_sheet_of_ticks_are_asked_however_little_short_o
     long_tick = replace(loops, fill=0.3, centre=0.45)
     assert read(long_tick, ticks).choice == "不满意"
     assert read(loops, ticks[:2]).choice == "不满意"  # too few marks to know the hand
+
+
+def test_loops_leaving_paper_in_a_box_on_a_sheet_of_whole_fills_are_asked() -> None:
+    """Tuning seed 277, erasure (one sheet, office and phone): a voter who fills boxes in whole struck a mark out with
+    loops covering 0.80–0.84 of the box, 2.75–3.0 mm past it, its ring no more inked than their hurried fills': read
+    满意. On a sheet of whole fills a heavy mark leaving paper in its box and running SPILL_MM past it is asked; not a
+    fill as whole as theirs, nor on a sheet whose fills leave paper too."""
+    fills = [replace(row(1.0, 0.0, 0.0)[0], unit=f"row{index}", outside=0.26, outside_reach=1.9) for index in range(4)]
+    loops = replace(row(0.8, 0.0, 0.0)[0], outside=0.13, crossing=0.44, outside_reach=2.75, edge=0.31)
+    others = row(0.0, 0.0, 0.0)[1:]
+
+    def read(mark: BoxScore, heavy: list[BoxScore]) -> RowReading:
+        return classify_row("文化馆", [mark, *others], SETTINGS, heavy_elsewhere=heavy, marks_elsewhere=heavy)
+
+    assert looped_among_whole_fills(loops, fills, SETTINGS)
+    assert read(loops, fills).reason == RowWhy.SCRIBBLED
+    assert read(replace(loops, outside_reach=SPILL_MM - 0.25), fills).choice == "满意"  # within a fill's spill
+    partial = [replace(fill, fill=0.85) for fill in fills]  # a voter whose fills leave paper: theirs is like it
+    assert read(loops, partial).choice == "满意"
+
+
+def test_a_light_mark_beside_a_firm_hand_is_asked() -> None:
+    """Tuning seed 277, erasure phone: erasable gel heated clear left 0.15 of darkness in its box, alone in its row on a
+    clean page, and the light rule read it 满意 as a light hand's mark; the voter's ticks on the sheet were 0.26–0.29.
+    A light mark (under ``firm``) is read only where the voter's hand is not firmer by far (``firm_alike``)."""
+    marks = SETTINGS.marks
+    ticks = [
+        replace(score, unit=f"row{index}", darkness=0.28 * bool(score.fill), centre=0.6 * bool(score.fill))
+        for index in range(3)
+        for score in row(0.26, 0.0, 0.0)
+    ]
+    residue = replace(row(0.25, 0.0, 0.0)[0], darkness=0.15, centre=0.18, core_share=0.41)
+    assert marks.light <= residue.darkness < marks.firm
+    page = [*ticks, residue, *row(0.25, 0.0, 0.0)[1:]]
+    readings = classify_page(page, SETTINGS)
+    assert [r.reading for r in readings[:3]] == ["choice"] * 3
+    assert (readings[3].reading, readings[3].reason) == ("pending", RowWhy.FAINT)
+    light_hand = [replace(score, darkness=0.16 * bool(score.fill)) for score in ticks]  # all alike: read
+    readings = classify_page([*light_hand, residue, *row(0.25, 0.0, 0.0)[1:]], SETTINGS)
+    assert (readings[3].reading, readings[3].choice) == ("choice", "满意")
+
+
+def test_a_heavy_mark_in_pieces_on_a_sheet_of_solid_strokes_is_asked() -> None:
+    """Tuning seed 283, erasure phone: loops over a cross, kept within the box (0.62 of it, 0.89 of its middle), a
+    fifth of the mark in its largest firm piece, beside the voter's crosses, seven tenths in one piece: read 满意. A
+    heavy mark in pieces on a sheet of solid strokes is asked; a solid one is read, and on a sheet of heavy marks
+    (:func:`spills_past` is theirs) the rule does not look."""
+    crosses = [replace(row(0.47, 0.0, 0.0)[0], unit=f"row{index}", core_share=0.7) for index in range(4)]
+    loops = replace(row(0.62, 0.0, 0.0)[0], centre=0.89, darkness=0.41, core_share=0.17)
+    others = row(0.0, 0.0, 0.0)[1:]
+
+    def read(mark: BoxScore, heavy: list[BoxScore]) -> RowReading:
+        return classify_row("文化馆", [mark, *others], SETTINGS, heavy_elsewhere=heavy, marks_elsewhere=crosses)
+
+    assert scribbled_among_strokes(loops, [], crosses, SETTINGS)
+    assert read(loops, []).reason == RowWhy.SCRIBBLED
+    assert read(replace(loops, core_share=0.8), []).choice == "满意"
+    assert not scribbled_among_strokes(loops, crosses, crosses, SETTINGS)
 
 
 def test_on_a_fax_a_line_inside_a_box_found_worse_than_the_page_is_asked() -> None:
