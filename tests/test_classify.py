@@ -8,6 +8,7 @@ import pytest
 
 from pipeline.common.reasons import BoxSeen, RowWhy
 from pipeline.reading.classify import (
+    ERASED_RESIDUE,
     HASTY_EDGE,
     HASTY_SPILL_MM,
     LINE_EXCESS,
@@ -1340,8 +1341,9 @@ def test_loops_leaving_paper_in_a_box_on_a_sheet_of_whole_fills_are_asked() -> N
 
 def test_a_light_mark_beside_a_firm_hand_is_asked() -> None:
     """Tuning seed 277, erasure phone: erasable gel heated clear left 0.15 of darkness in its box, alone in its row on a
-    clean page, and the light rule read it 满意 as a light hand's mark; the voter's ticks on the sheet were 0.26–0.29.
-    A light mark (under ``firm``) is read only where the voter's hand is not firmer by far (``firm_alike``)."""
+    clean page, and the light rule read it 满意 as a light hand's mark; the voter's ticks on the sheet were 0.26–0.29
+    (seeds 307 and 311: rubbed pencil 0.15–0.16 beside ticks of 0.21). A light mark (under ``firm``) is read only
+    where the voter's hand is not firmer than it by what an eraser takes (ERASED_RESIDUE)."""
     marks = SETTINGS.marks
     ticks = [
         replace(score, unit=f"row{index}", darkness=0.28 * bool(score.fill), centre=0.6 * bool(score.fill))
@@ -1354,6 +1356,9 @@ def test_a_light_mark_beside_a_firm_hand_is_asked() -> None:
     readings = classify_page(page, SETTINGS)
     assert [r.reading for r in readings[:3]] == ["choice"] * 3
     assert (readings[3].reading, readings[3].reason) == ("pending", RowWhy.FAINT)
+    pencil = [replace(score, darkness=0.21 * bool(score.fill)) for score in ticks]
+    assert classify_page([*pencil, residue, *row(0.25, 0.0, 0.0)[1:]], SETTINGS)[3].reason == RowWhy.FAINT
+    assert ERASED_RESIDUE * 0.16 <= 0.15
     light_hand = [replace(score, darkness=0.16 * bool(score.fill)) for score in ticks]  # all alike: read
     readings = classify_page([*light_hand, residue, *row(0.25, 0.0, 0.0)[1:]], SETTINGS)
     assert (readings[3].reading, readings[3].choice) == ("choice", "满意")

@@ -82,6 +82,9 @@ SOLID = 0.5
 # bad, 118 bilevel pages): pens at least 3 noise deviations darker than the threshold 0.55–0.85, pens near it (grey
 # 140–157 against thresholds of 133–167) 0.15–0.39.
 SOLID_SHARE = 0.5
+#: An eraser leaves of a pencil mark (or heat of erasable gel) up to this share of its darkness: a light mark no darker
+#: beside a voter's firmer hand may be such residue.
+ERASED_RESIDUE = 0.85
 
 
 @dataclass(frozen=True)
@@ -620,13 +623,13 @@ def classify_row(
         # A mark far fainter than the voter's others on the same sheet: a pen running dry, a very light
         # pencil, a rubbed-out mark's residue. The voter's own hand is the measure, so a light hand's marks,
         # all alike, are read. A light mark (under ``firm``, read alone on a clean page as a light hand's:
-        # :func:`is_light_mark`) is asked where the voter's hand is firmer by far (under ``firm_alike`` of it): what an
-        # eraser or heat left of one of their marks (tuning seed 277, erasure phone: erasable gel heated clear left
-        # 0.15, the voter's ticks 0.26–0.29, read 满意; on 273 kept batches no clear row more asked; requiring only a
-        # hand at ``firm`` asked 93, light hands' ticks).
+        # :func:`is_light_mark`) is asked where the voter's hand is firmer than it by as much as an eraser takes
+        # (ERASED_RESIDUE): what an eraser or heat left of one of their marks (tuning seeds 277, 307 and 311, erasure
+        # phone: residue of 0.15–0.16 beside the voter's ticks of 0.21–0.28, read as votes; 10 clear rows more asked
+        # over 285 kept batches, light ticks of hands a little firmer; as dark as the hand itself, 180).
         if hand is not None and (
             marked[0].darkness < marks.faint_share * hand.darkness
-            or marked[0].darkness < min(marks.firm, marks.firm_alike * hand.darkness)
+            or marked[0].darkness < min(marks.firm, ERASED_RESIDUE * hand.darkness)
         ):
             return pending(RowWhy.FAINT)
         # A mass of ink around the one mark, more than any tick's leg leaves: scribbled over, crossed out? Not where
