@@ -879,6 +879,13 @@ def test_a_box_scribbled_over_is_read_only_where_the_voters_lightest_tick_would_
     fills = [replace(score, fill=0.97 * bool(score.fill), darkness=0.55 * bool(score.fill)) for score in ticks]
     readings = classify_page([*fills, replace(scribbled, darkness=0.55), *rest], SETTINGS)
     assert [(r.reading, r.choice) for r in readings] == [("choice", "满意")] * 3
+    # Tuning seed 349 (a dim photo): no mark of the voter's shows, their ticks lost in the grain of three rows
+    # (marginal, 0.41): those are the measure, and the scribble (0.50) is asked beside boxes of grain at 0.48.
+    lost = [replace(row(0.15, 0.0, 0.0)[0], unit=f"单位{n}", darkness=0.41, ink_level=0.48) for n in range(3)]
+    dim = [replace(scribbled, darkness=0.5, ink_level=0.45), *(replace(score, ink_level=0.48) for score in rest)]
+    asked = classify_row("文化馆", dim, SETTINGS, faint_elsewhere=lost)
+    assert (asked.reading, asked.reason) == ("pending", RowWhy.NOISY)
+    assert classify_row("文化馆", dim, SETTINGS, faint_elsewhere=lost[:2]).choice == "满意"  # too few to know
 
 
 def test_ink_under_its_boxs_noise_level_holding_a_strokes_dark_line_is_asked() -> None:
@@ -1380,6 +1387,11 @@ def test_a_heavy_mark_in_pieces_on_a_sheet_of_solid_strokes_is_asked() -> None:
     assert read(loops, []).reason == RowWhy.SCRIBBLED
     assert read(replace(loops, core_share=0.8), []).choice == "满意"
     assert not scribbled_among_strokes(loops, crosses, crosses, SETTINGS)
+    # Tuning seed 349, erasure phone: short of heavy (0.58) but half as much again as the voter's ticks (0.3).
+    ticks = [replace(cross, fill=0.3) for cross in crosses]
+    light_loops = replace(loops, fill=0.58, centre=0.77, darkness=0.35, core_share=0.23)
+    assert scribbled_among_strokes(light_loops, [], ticks, SETTINGS)
+    assert not scribbled_among_strokes(light_loops, [], crosses, SETTINGS)  # no heavier than their crosses
 
 
 def test_on_a_fax_a_line_inside_a_box_found_worse_than_the_page_is_asked() -> None:
