@@ -781,7 +781,7 @@ def pen_stroke(
     row; 0 clear rows more over 321 kept batches)."""
     if not is_heavy(mark, settings):
         return mark.darkness
-    if not marks_elsewhere and len({score.unit for score in faint_elsewhere}) >= HAND_MARKS:
+    if not marks_elsewhere and shows_a_hand(faint_elsewhere):
         return min(mark.darkness, statistics.median(score.darkness for score in faint_elsewhere))
     strokes = [score.darkness for score in marks_elsewhere if not is_heavy(score, settings)]
     if 2 * len(strokes) <= len(marks_elsewhere):
@@ -929,7 +929,7 @@ def laid_over_a_lost_hand(score: BoxScore, faint_elsewhere: Sequence[BoxScore]) 
     out are, whose coils the binarisation left as specks beside the box — not the voter's way on that sheet, which
     no mark of theirs shows (tuning seed 163, a dithered fax, erasure: a light mark struck out with loops read
     不满意, fill 0.26 and 1.6 mm past its box against the lost ticks' 0.045; the row meant 弃权)."""
-    if len({other.unit for other in faint_elsewhere}) < HAND_MARKS:
+    if not shows_a_hand(faint_elsewhere):
         return False
     return _runs_on_past(score) and _heavier_than_the_hand(score, faint_elsewhere)
 
@@ -979,8 +979,7 @@ def scribbled_among_strokes(
         return False
     if score.fill >= BLACKENED_FILL or not 0 < score.core_share < SOLID_SHARE:
         return False
-    usual = statistics.median(other.fill for other in marks_elsewhere)
-    if not (is_heavy(score, settings) or score.fill >= SCRIBBLE_HEAVIER * usual):
+    if not (is_heavy(score, settings) or _heavier_than_the_hand(score, marks_elsewhere, SCRIBBLE_HEAVIER)):
         return False
     return statistics.median(other.core_share for other in marks_elsewhere) >= SOLID_SHARE
 
@@ -991,12 +990,17 @@ def _runs_on_past(score: BoxScore) -> bool:
     return STRUCK_REACH_MM <= score.outside_reach < UNMEASURED_MM
 
 
-def _heavier_than_the_hand(score: BoxScore, marks_elsewhere: Sequence[BoxScore]) -> bool:
-    """Whether the mark covers STRUCK_HEAVIER times what the voter's other marks do (their median), or they are too
-    few (under HAND_MARKS) to tell."""
+def _heavier_than_the_hand(score: BoxScore, marks_elsewhere: Sequence[BoxScore], times: float = STRUCK_HEAVIER) -> bool:
+    """Whether the mark covers ``times`` what the voter's other marks do (their median), or they are too few (under
+    HAND_MARKS) to tell."""
     if len(marks_elsewhere) < HAND_MARKS:
         return True
-    return score.fill >= STRUCK_HEAVIER * statistics.median(other.fill for other in marks_elsewhere)
+    return score.fill >= times * statistics.median(other.fill for other in marks_elsewhere)
+
+
+def shows_a_hand(marks: Iterable[BoxScore]) -> bool:
+    """Whether ``marks`` lie in HAND_MARKS rows or more: enough to tell how a voter marks as a rule."""
+    return len({score.unit for score in marks}) >= HAND_MARKS
 
 
 def halos(rows: Sequence[Sequence[BoxScore]], settings: ReadingSettings) -> list[float]:
@@ -1032,12 +1036,11 @@ def voters_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings, p
         for score, kind in zip(group, row_classes(group, settings, page), strict=True)
         if kind == "marked"
     ]
-    if len({score.unit for score in marked}) < HAND_MARKS:
+    if not shows_a_hand(marked):
         return None
     solid = sum(came_through_solid(score) for score in marked)
     strokes = [score for score in marked if not is_heavy(score, settings)]
-    known = len({score.unit for score in strokes}) >= HAND_MARKS
-    stroke = statistics.median(score.darkness for score in strokes) if known else None
+    stroke = statistics.median(score.darkness for score in strokes) if shows_a_hand(strokes) else None
     return Hand(statistics.median(score.darkness for score in marked), solid=2 * solid > len(marked), stroke=stroke)
 
 
