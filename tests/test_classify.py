@@ -1247,7 +1247,8 @@ def test_on_a_fax_that_lost_the_voters_pen_a_mark_running_past_its_box_is_asked(
     0.02–0.05, on every other row), and the one mark that came through whole was a light mark struck out with loops,
     fill 0.26, running 1.6 mm past its box where the loops' specks lie: read 不满意, the row meant 弃权. Where the
     sheet shows the voter's pen lost, such a mark, covering twice what theirs do and running past its box, is asked;
-    not where it stays in its box, where fewer than three rows show the pen lost, nor on a grey scan."""
+    not where it stays in its box, where fewer than three rows show the pen lost, where three rows show it whole, nor on
+    a grey scan."""
 
     def lost(unit: str, fill: float) -> list[BoxScore]:
         return [replace(score, unit=unit, bilevel=True, darkness=0.12) for score in row(fill, 0.0, 0.0)]
@@ -1268,6 +1269,16 @@ def test_on_a_fax_that_lost_the_voters_pen_a_mark_running_past_its_box_is_asked(
     assert read([*faint[:6], *struck]) == ("choice", "不满意", None)  # two rows lost only
     grey = [replace(score, bilevel=False) for score in [*faint, *struck]]
     assert read(grey)[:2] == ("choice", "不满意")
+    # Nor where the voter's pen came through in three rows or more: the specks elsewhere are the scan's (tuning seeds
+    # 173 and 229, a scanner app's speckled black-and-white photo: every tick with a long leg asked).
+    ticks = [
+        replace(score, unit=unit, bilevel=True, darkness=0.78, core_share=0.9, outside_reach=3.4 * bool(score.fill))
+        for unit in ("局机关", "文物管理所", "文艺演出中心")
+        for score in row(0.3, 0.0, 0.0)
+    ]
+    firm = [replace(score, darkness=0.78, core_share=0.9) for score in struck]
+    assert read([*faint, *ticks, *firm]) == ("choice", "不满意", None)
+    assert read([*faint, *ticks[:6], *firm]) == ("pending", None, RowWhy.SCRIBBLED)  # two rows show it only
 
 
 def test_a_pale_stroke_shorter_than_an_inks_least_yet_cut_by_the_border_doubts_abstention() -> None:

@@ -660,7 +660,7 @@ def classify_row(
             return pending(RowWhy.SCRIBBLED)
         if scribbled_among_strokes(marked[0], heavy_elsewhere, marks_elsewhere, settings):
             return pending(RowWhy.SCRIBBLED)
-        if page.bilevel and laid_over_a_lost_hand(marked[0], faint_elsewhere):
+        if page.bilevel and laid_over_a_lost_hand(marked[0], faint_elsewhere, marks_elsewhere):
             return pending(RowWhy.SCRIBBLED)
         return RowReading(unit, "choice", marked[0].option, None)
     # 弃权 is a definite reading too: it means no ink at all, so even a little ink beside a box (a small
@@ -922,14 +922,19 @@ def struck_across_the_fills(score: BoxScore, heavy_elsewhere: Sequence[BoxScore]
     return statistics.median(other.outside_reach for other in heavy_elsewhere) < STRUCK_REACH_MM
 
 
-def laid_over_a_lost_hand(score: BoxScore, faint_elsewhere: Sequence[BoxScore]) -> bool:
+def laid_over_a_lost_hand(
+    score: BoxScore, faint_elsewhere: Sequence[BoxScore], marks_elsewhere: Sequence[BoxScore]
+) -> bool:
     """On a bilevel page whose voter's pen came through the binarisation as a few specks (HAND_MARKS or more other
     rows holding only marginal ink, ``faint_elsewhere``): a row's one mark running on STRUCK_REACH_MM or more past its
     box and covering STRUCK_HEAVIER times what those do (their median) is ink laid over ink, as loops striking a mark
     out are, whose coils the binarisation left as specks beside the box — not the voter's way on that sheet, which
     no mark of theirs shows (tuning seed 163, a dithered fax, erasure: a light mark struck out with loops read
-    不满意, fill 0.26 and 1.6 mm past its box against the lost ticks' 0.045; the row meant 弃权)."""
-    if not shows_a_hand(faint_elsewhere):
+    不满意, fill 0.26 and 1.6 mm past its box against the lost ticks' 0.045; the row meant 弃权).
+    Not where the voter's marks do show, in HAND_MARKS rows or more (``marks_elsewhere``): their pen came through, and
+    the specks elsewhere are the scan's (a scanner app's black-and-white photo of grainy paper, speckled all over:
+    every firm tick with a Chinese long leg asked on three pages of tuning seeds 173 and 229, 22 clear rows)."""
+    if not shows_a_hand(faint_elsewhere) or shows_a_hand(marks_elsewhere):
         return False
     return _runs_on_past(score) and _heavier_than_the_hand(score, faint_elsewhere)
 
