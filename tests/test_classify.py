@@ -1417,3 +1417,20 @@ def test_on_a_fax_a_line_inside_a_box_found_worse_than_the_page_is_asked() -> No
     assert classify_row("文化馆", [*others, replace(line, border_match=0.85)], SETTINGS, fax).choice == "不满意"
     assert classify_row("文化馆", [*others, line], SETTINGS, Page(match=0.9)).choice == "不满意"
     assert classify_row("文化馆", [*others, replace(line, ink_span=LINE_MM)], SETTINGS, fax).choice == "不满意"
+
+
+def test_ink_beside_a_box_that_is_the_noises_tail_leaves_a_row_with_no_mark_abstaining() -> None:
+    """Grain, the back's print or a fold's soft shadow in the ring of a box in a row with no mark (show-through and
+    scanner-app photos: its median darkness 0.07–0.15 under its box's level of 0.10–0.20): 弃权, as it is no second mark
+    beside the row's one clear mark either. Not where the level is the floor (quiet paper: a faint pencil tick beside
+    its box, tuning seed 181), nor where the ink is as dark as the lightest hand read (``light``)."""
+    empty = row(0.0, 0.0, 0.0)
+
+    def beside(darkness: float, level: float) -> RowWhy | str:
+        around = [replace(empty[0], outside=0.04, outside_darkness=darkness, ink_level=level), *empty[1:]]
+        reading = classify_row("文化馆", around, SETTINGS)
+        return reading.reason or reading.reading
+
+    assert beside(0.09, 0.13) == "blank"
+    assert beside(0.09, INK_LEVEL) == RowWhy.OUTSIDE
+    assert beside(SETTINGS.marks.light, 0.16) == RowWhy.OUTSIDE

@@ -668,11 +668,13 @@ def classify_row(
     # excused here only where its ink lies below the box, where such a leg ends: whether a stroke crosses the rule
     # between two rows is judged where it meets the two rings, not on the rule itself, and a ring drawn round the
     # box met a tick's arm below so (tuning seed 223, a steep photo: a light ring, a third of its ink below the box,
-    # read 弃权; 10 rows more asked over 104 kept batches, long ticks' legs passing beside a box).
+    # read 弃权; 10 rows more asked over 104 kept batches, long ticks' legs passing beside a box). Nor is ink beside a
+    # box the noise's own tail (:func:`noise_tail_around`), as it is not beside the row's one clear mark either.
     if any(
         score.outside >= marks.marginal
         and score.position not in withdrawn
         and (score.position not in from_below or score.outside_below < marks.from_below)
+        and not noise_tail_around(score, settings)
         for score in scores
     ):
         return pending(RowWhy.OUTSIDE)
@@ -699,6 +701,15 @@ def classify_row(
     if page.bilevel and (hand is None or not hand.solid):
         return pending(RowWhy.DROPPED)
     return RowReading(unit, "blank", None, None)
+
+
+def noise_tail_around(score: BoxScore, settings: ReadingSettings) -> bool:
+    """Whether the ink around a box is the tail of its paper's noise: its median darkness under the level the box's
+    noise set (over INK_LEVEL: on quiet paper a stroke under that floor is a faint stroke, tuning seed 181, a faint
+    pencil tick beside its box) and under ``light``, the lightest hand read as one (no pen's stroke is fainter).
+    Grain, the back's print and a fold's soft shadow in the ring of a box in a row with no mark (tuning seeds 173–349:
+    35 clear rows asked over 321 kept batches, most on show-through and scanner-app photos)."""
+    return score.outside_darkness < min(score.ink_level, settings.marks.light) and score.ink_level > INK_LEVEL
 
 
 def line_marked(score: BoxScore) -> bool:
