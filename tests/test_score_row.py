@@ -22,7 +22,7 @@ from pipeline.reading.model import BallotModel
 from pipeline.reading.score import INK_LEVEL, BoxScore, box_patch, geometry_of, score_page
 from pipeline.reading.score.geometry import Geometry
 from pipeline.reading.score.result import FAINT_STROKE_MM, PATCH_PX_PER_MM
-from pipeline.reading.score.row import _moved, _placed, is_bilevel, score_row
+from pipeline.reading.score.row import PROFILE_QUANTILE, _moved, _placed, _step_quantiles, is_bilevel, score_row
 from pipeline.reading.settings import ReadingSettings
 
 MM = round(PATCH_PX_PER_MM)  # page pixels in a millimetre
@@ -778,3 +778,25 @@ def test_on_paper_whitened_flat_a_pale_ticks_dashes_are_one_stroke(model: Ballot
     assert linked is (gap_mm < 1.0), scores[TICKED]
     reading = next(r for r in classify_page(list(scores.values()), ReadingSettings()) if r.unit == TICKED[0])
     assert (reading.reading, reading.reason) == (("pending", RowWhy.FAINT) if linked else ("blank", None))
+
+
+@pytest.mark.parametrize("values", ["spread", "ties", "mostly_zero"])
+def test_a_lines_profile_is_np_quantiles_value_exactly(values: str) -> None:
+    # The line's profile is computed for all steps at once; a stored score must not move by a rounding.
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        shape = (int(rng.integers(8, 60)),) * 2
+        darkness = rng.random(shape, dtype=np.float32)
+        if values == "ties":
+            darkness = np.round(darkness * 4).astype(np.float32) / 4
+        elif values == "mostly_zero":
+            darkness = np.where(rng.random(shape) < 0.7, 0.0, darkness).astype(np.float32)
+        steps = rng.integers(0, int(rng.integers(2, 40)), shape).astype(np.int32)
+        where = rng.random(shape) < rng.random()
+        counts = np.bincount(steps[where], minlength=int(steps.max()) + 1)
+        wanted = counts >= rng.integers(1, 10)
+        expected = {
+            int(step): float(np.quantile(darkness[where & (steps == step)], PROFILE_QUANTILE))
+            for step in np.flatnonzero(wanted)
+        }
+        assert _step_quantiles(darkness, steps, where, wanted) == expected

@@ -734,8 +734,8 @@ def _the_lines(
     count = int(steps.max()) + 1
     totals = np.bincount(steps[beside], minlength=count)
     profile = np.zeros(count, dtype=np.float32)
-    for step in np.flatnonzero(totals >= PROFILE_PIXELS):
-        profile[step] = float(np.quantile(darkness[beside & (steps == step)], PROFILE_QUANTILE))
+    for step, value in _step_quantiles(darkness, steps, beside, totals >= PROFILE_PIXELS).items():
+        profile[step] = value
     if (totals >= PROFILE_PIXELS).any():
         unseen = totals < PROFILE_PIXELS
         profile[unseen] = profile[~unseen].max()  # steps not seen beside the box: as dark as its darkest
@@ -776,12 +776,39 @@ def _excess(
     inside = (steps > 0) & geometry.interior & ~geometry.printed_mask
     per_step = np.zeros(near.size, dtype=np.float32)
     counts = np.bincount(steps[inside], minlength=near.size)
-    for step in np.flatnonzero((counts >= PROFILE_PIXELS) & seen):
-        per_step[step] = float(np.quantile(darkness[inside & (steps == step)], PROFILE_QUANTILE)) - near[step]
+    for step, value in _step_quantiles(darkness, steps, inside, (counts >= PROFILE_PIXELS) & seen).items():
+        per_step[step] = value - near[step]
     if near.size <= STROKE_STEPS:
         return round(float(per_step.mean()), 4)
     window = np.convolve(per_step, np.ones(STROKE_STEPS, dtype=np.float32) / STROKE_STEPS, mode="valid")
     return round(float(window.max()), 4)
+
+
+def _step_quantiles(
+    darkness: Floats, steps: npt.NDArray[np.int32], where: npt.NDArray[np.bool_], wanted: npt.NDArray[np.bool_]
+) -> dict[int, float]:
+    """For each ``wanted`` step (of :func:`_crossed`), the PROFILE_QUANTILE of the darkness where it lies ``where``:
+    np.quantile's value (its linear method, its float32 arithmetic), for all steps at once. Picked out of the whole
+    patch and np.quantile'd step by step (~25 steps a line, inside the box and beside it), this took 2.9 ms a box a
+    line crosses, 100 ms on a page a fold runs down."""
+    labels = steps[where]
+    values = darkness[where]
+    ordered = values[np.lexsort((values, labels))]  # by step, then by darkness
+    counts = np.bincount(labels, minlength=wanted.size)
+    chosen = np.flatnonzero(wanted)
+    starts = (np.cumsum(counts) - counts)[chosen]
+    size = counts[chosen]
+    # As np.quantile: the virtual index (n − 1)·q, the values either side of it, and their lerp in the values' float32,
+    # taken from the upper value where the weight is half or more.
+    virtual = (size - 1) * PROFILE_QUANTILE
+    below = np.floor(virtual).astype(np.intp)
+    weight = virtual - below
+    low = ordered[starts + below]
+    high = ordered[starts + np.minimum(below + 1, size - 1)]
+    step = high - low
+    upper = high - step * (1.0 - weight).astype(np.float32)
+    lower = low + step * weight.astype(np.float32)
+    return dict(zip(chosen.tolist(), np.where(weight >= 0.5, upper, lower).tolist(), strict=True))
 
 
 def _rules_off_their_place(darkness: Floats, geometry: Geometry) -> npt.NDArray[np.bool_] | None:
