@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -47,6 +48,9 @@ NEAR_LINE_MM = 0.125  # ``encircled`` sees ink from one patch pixel beside a pri
 EDGE_MM = 0.6  # ``edge`` looks this far either side of the border's solid core (beyond NEAR_LINE_MM of the line)
 RULE_DRAWN = 0.4  # a row of the blank this dark across the patch beside the box is one of the table's rules …
 RULE_SEARCH_MM = 2.0  # … which may show this far off its place next to a box (folds, a feed that slipped)
+SOFT_SIGMA_MM = (
+    0.5  # the back's print is told by its darkness averaged over this σ of paper (:func:`~.patch.soft_pixels`)
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,22 @@ class Geometry:
     @property
     def centre_count(self) -> int:
         return int(np.count_nonzero(self.centre))
+
+    @cached_property
+    def rule_rows_printed(self) -> npt.NDArray[np.bool_]:
+        """Which of :attr:`rule_rows` the printed ink (:attr:`printed_mask`) covers all along :attr:`beside`: computed
+        once per geometry, not for every box of every page."""
+        return np.asarray(self.printed_mask[self.rule_rows][:, self.beside].all(axis=1))
+
+    @cached_property
+    def paper_weight(self) -> tuple[Floats, Floats]:
+        """The patch's paper (1 off the printed lines, 0 on them) and how much of it lies around each pixel over
+        SOFT_SIGMA_MM (at least 1e-3), by which :func:`~.patch.soft_pixels` averages the darkness over the paper. It
+        depends on the masks alone: computed once per geometry, not for every box of every page (a geometry with other
+        masks, :func:`without`, is a new one and computes its own)."""
+        paper = (~self.printed_mask).astype(np.float32)
+        weight = np.maximum(cv2.GaussianBlur(paper, (0, 0), SOFT_SIGMA_MM * PATCH_PX_PER_MM), 1e-3)
+        return paper, np.asarray(weight, dtype=np.float32)
 
 
 Geometries = Mapping[tuple[str, str], Geometry]

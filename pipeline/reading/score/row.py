@@ -582,9 +582,13 @@ def _span(inside: npt.NDArray[np.bool_]) -> float:
 def _runs_out(regions: npt.NDArray[np.int32], geometry: Geometry) -> float:
     """How far the box's own ink runs out past its border (``outside_reach``, mm): the farthest pixel of the ink
     regions lying in the box or within SPILL_MM of its border; 0 where none leaves it."""
-    own = np.unique(regions[(geometry.past <= SPILL_MM) & (regions > 0)])
-    mine = np.isin(regions, own)
-    return max(0.0, float(geometry.past[mine].max())) if mine.any() else 0.0
+    own = regions[(geometry.past <= SPILL_MM) & (regions > 0)]
+    if not own.size:
+        return 0.0
+    # The regions' own pixels looked up by label (np.unique and np.isin took 50 µs a box with ink).
+    is_own = np.zeros(int(regions.max()) + 1, dtype=bool)
+    is_own[own] = True
+    return max(0.0, float(geometry.past[is_own[regions]].max()))
 
 
 def _reach(
@@ -834,7 +838,7 @@ def _rules_off_their_place(darkness: Floats, geometry: Geometry) -> npt.NDArray[
     along = len(geometry.beside)
     rank = min(along - 1, round((1.0 - RULE_ALONG) * along))
     alike = np.partition(near, rank, axis=1)[:, rank]
-    printed = geometry.printed_mask[rows][:, geometry.beside].all(axis=1)  # rows the template's print covers already
+    printed = geometry.rule_rows_printed  # rows the template's print covers already
     if not (alike[~printed] >= HYSTERESIS * INK_LEVEL).any():  # most boxes: the rules where the template has them
         return None
     seen = alike >= HYSTERESIS * max(INK_LEVEL, noise_level(darkness, geometry))
