@@ -271,7 +271,8 @@ def _measured_row(
         together = _found(image, [matrix] * len(row.boxes), at_row, row)
         if sum(together[2]) > sum(found[2]):
             found, boxes = together, at_row
-    scale = _row_scale(found)
+    differences = _differences(image, found)
+    scale = _row_scale(differences, found[1])
     if scale is not None:  # the row's boxes drawn larger or smaller than the fit has them: sampled at their size
         placed = [boxes[(box.unit, box.option)] for box in row.boxes]
         # … where their printed borders match the template better so: a side measured wrong (a fax's repeated
@@ -279,13 +280,16 @@ def _measured_row(
         # drawn a tenth taller (a fax's feed slipping) matches the template best with its top or bottom side, its
         # other side beyond where a side is looked for, and measures wrong (field fax 0003's last row, 12 % taller,
         # measured 9 % shorter): it is sampled at each height a feed may draw it too, the best match kept.
+        best = found
         for size in (scale, *((scale[0], stretch) for stretch in FEED_STRETCHES)):
             resized = _found(image, [matrix @ _scaled(geometry, size) for geometry in placed], boxes, row)
-            if statistics.median(resized[2]) > statistics.median(found[2]):
-                found = resized
-    patches, shifts, matches = found
+            if statistics.median(resized[2]) > statistics.median(best[2]):
+                best = resized
+        if best is not found:
+            found, differences = best, _differences(image, best)
+    _, shifts, matches = found
     measured = []
-    for (box, geometry, difference), (dx, dy), match in zip(patches, shifts, matches, strict=True):
+    for (box, geometry, difference), (dx, dy), match in zip(differences, shifts, matches, strict=True):
         # Move the scan's difference from its paper back by the shift found (wrapped edge pixels lie outside
         # every mask), so the template's masks, computed once, apply as they are.
         darkness, contrast = darkness_of(shifted(difference, (-dx, -dy)), geometry)
@@ -303,11 +307,14 @@ def _measured_row(
             geometry = replace(
                 geometry, printed_mask=geometry.printed_mask | moved, near_line=geometry.near_line | moved
             )
-        measured.append(Measured(box, geometry, darkness, darkness, contrast, excess, (dx, dy), match))
+        measured.append((box, geometry, darkness, (contrast, excess, (dx, dy), match)))
     # One softness per row, like the shift: a mark across one box's border cannot pull it.
-    soft = int(statistics.median(softness(box.darkness, box.geometry) for box in measured))
+    soft = int(statistics.median(softness(darkness, geometry) for _, geometry, darkness, _ in measured))
     return MeasuredRow(
-        [replace(box, new=np.clip(box.darkness - box.geometry.halos[soft], 0.0, 1.0)) for box in measured],
+        [
+            Measured(box, geometry, darkness, np.clip(darkness - geometry.halos[soft], 0.0, 1.0), *measures)
+            for box, geometry, darkness, measures in measured
+        ],
         BLUR_MM[soft],
     )
 
@@ -326,10 +333,6 @@ def _scored_row(
         darkness, geometry = box.darkness, box.geometry
         # The back's print is told from the front's ink by its softness, so only on a scan sharper than it.
         back = None if dotted or measured.blur_mm > SHOW_THROUGH_SCAN_MM else back_print
-        score, reach, paper = _score_box(
-            box.box, position, geometry, (box.new, box.contrast), box.shift, box.match, dotted, back, specks
-        )
-        papers.append(paper)
         # On a bilevel scan a printed line's pixels are black or lost to the binarisation, a side or two at a
         # time: a standard fax loses 0.3–0.4 of two opposite sides of an empty box by itself (20 boxes of 40
         # pages), so less than BILEVEL_HIDDEN lost there tells nothing of tape laid over it; tape hides more
@@ -339,8 +342,12 @@ def _scored_row(
         hidden = border_hidden(darkness, geometry)
         hidden = 0.0 if dotted and hidden < BILEVEL_HIDDEN else hidden
         over = 0.0 if dotted else _line_over(geometry, lines)
-        scored = replace(score, border_hidden=round(hidden, 4), line_over=round(over, 4), line_excess=box.excess)
-        scores.append((scored, reach))
+        on_print = (round(hidden, 4), round(over, 4), box.excess)
+        score, reach, paper = _score_box(
+            box.box, position, geometry, (box.new, box.contrast), box.shift, box.match, dotted, back, specks, on_print
+        )
+        papers.append(paper)
+        scores.append((score, reach))
     if any(score.fill for score, _ in scores):
         return scores
     # A row with no ink in any box reads 弃权: on a grainy photo a light pencil stroke may hide in the grain there
@@ -400,8 +407,8 @@ def _long_strokes(
 
 
 Found = tuple[
-    list[tuple[Checkbox, Geometry, Floats]], list[tuple[int, int]], list[float]
-]  # per box: (box, geometry, its paper level less the scan), its border's shift (patch px), how well it matched
+    list[tuple[Checkbox, Geometry, npt.NDArray[np.float64], Floats]], list[tuple[int, int]], list[float]
+]  # per box: (box, geometry, its matrix, its patch as sampled), its border's shift (patch px), how well it matched
 
 
 def _found(image: Gray, matrices: Sequence[npt.NDArray[np.float64]], boxes: Geometries, row: RowPlace) -> Found:
@@ -411,9 +418,8 @@ def _found(image: Gray, matrices: Sequence[npt.NDArray[np.float64]], boxes: Geom
     for box, matrix in zip(row.boxes, matrices, strict=True):
         geometry = boxes[(box.unit, box.option)]
         patch = sample_patch(image, matrix, geometry)
-        response = border_response(patch, geometry)
-        patches.append((box, geometry, paper_level(image, matrix, geometry, patch) - patch))
-        responses.append(response)
+        patches.append((box, geometry, matrix, patch))
+        responses.append(border_response(patch, geometry))
     peaks = [np.unravel_index(int(np.argmax(r)), r.shape) for r in responses]
     row_y = int(statistics.median(int(p[0]) for p in peaks))
     row_x = int(statistics.median(int(p[1]) for p in peaks))
@@ -430,15 +436,26 @@ def _found(image: Gray, matrices: Sequence[npt.NDArray[np.float64]], boxes: Geom
     return patches, shifts, matches
 
 
-def _row_scale(found: Found) -> tuple[float, float] | None:
+def _differences(image: Gray, found: Found) -> list[tuple[Checkbox, Geometry, Floats]]:
+    """Each box of ``found`` with its paper level (:func:`~.patch.paper_level`) less its patch: only for the sampling
+    a row is measured with, not for every one tried (a row sampled again at its own size or where its boxes were found,
+    :func:`_measured_row`: the paper level is half of sampling a box)."""
+    return [
+        (box, geometry, paper_level(image, matrix, geometry, patch) - patch)
+        for box, geometry, matrix, patch in found[0]
+    ]
+
+
+def _row_scale(
+    differences: Sequence[tuple[Checkbox, Geometry, Floats]], shifts: Sequence[tuple[int, int]]
+) -> tuple[float, float] | None:
     """How much larger (or smaller) the row's boxes are drawn across and down than the page's fit has them,
     where that is SCALE_STEP or more (and under SCALE_MAX): the median over the row's boxes of the spacing of
     their border's sides (:func:`~.geometry.border_sides`) against the template's. A fax's feed stretches or
     squeezes a band of rows (a slipping feed up to ~12 %: field fax 0003), a lens a corner; a mark over one box's side
     cannot move the median. None where the fit's scale holds."""
-    patches, shifts, _ = found
     across, down = [], []
-    for (_, geometry, difference), (dx, dy) in zip(patches, shifts, strict=True):
+    for (_, geometry, difference), (dx, dy) in zip(differences, shifts, strict=True):
         left, top, right, bottom = geometry.box_px
         seen = border_sides(difference, (left + dx, top + dy, right + dx, bottom + dy))
         drawn = geometry.sides
@@ -472,12 +489,14 @@ def _score_box(
     dotted: bool,
     back: Callable[[Floats, float, Geometry], Floats | None] | None,
     specks: float = 0.0,
+    on_print: tuple[float, float, float] = (0.0, 0.0, 0.0),
 ) -> tuple[BoxScore, Reach, Hidden | None]:
     """The box's scores, where its ink meets the rules above and below it, and, where no ink was found on paper
     too grainy for the faint stroke search (noise over FAINT_LEVEL, not bilevel) or whitened flat (noise under
     PALE_QUIET, no back showing through), the darkness judged: where a light stroke may hide in the grain, or lie
     paler than FAINT_LEVEL (:func:`_scored_row` looks there in rows with no ink). ``specks``: the bilevel page's
-    speck level (:func:`speck_level`), a floor under the box's own noise level."""
+    speck level (:func:`speck_level`), a floor under the box's own noise level. ``on_print``: its ``border_hidden``,
+    ``line_over`` and ``line_excess``, measured apart (:func:`_scored_row`) and passed in: the score is made once."""
     darkness, contrast = measured
     noise = max(noise_level(darkness, geometry), specks)
     level = max(INK_LEVEL, noise)
@@ -525,6 +544,9 @@ def _score_box(
         bilevel=dotted,
         outside_reach=0.0,
         ink_span=0.0,
+        border_hidden=on_print[0],
+        line_over=on_print[1],
+        line_excess=on_print[2],
     )
     if not ink.any():  # most boxes of a ballot: nothing more to measure
         if dotted:
