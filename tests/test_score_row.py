@@ -800,3 +800,48 @@ def test_a_lines_profile_is_np_quantiles_value_exactly(values: str) -> None:
             for step in np.flatnonzero(wanted)
         }
         assert _step_quantiles(darkness, steps, where, wanted) == expected
+
+
+def ticked_rows(model: BallotModel) -> tuple[Gray, list[str]]:
+    """The blank with a pen tick in each three-option row (the first option in the first row, the second in the next,
+    …), and each ticked row's option."""
+    page = model.blank.copy()
+    rows = [row for row in model.layout.rows if len(row.boxes) == 3]
+    for at, row in enumerate(rows):
+        rect = row.boxes[at % 3].rect
+        x, y, size = round(rect.x * MM), round(rect.y * MM), round(rect.w * MM)
+        point = (x + size // 3, y + size - MM)
+        cv2.line(page, (x + MM, y + size // 2), point, 40, 3)
+        cv2.line(page, point, (x + size - MM, y + MM), 40, 3)
+    return page, [row.boxes[at % 3].option for at, row in enumerate(rows)]
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_scanner_apps_specks_on_paper_whitened_flat_are_its_noise_not_marks(model: BallotModel, seed: int) -> None:
+    """A scanner app lifts the paper to pure white: what it leaves of a grainy photo's grain is dark specks on white
+    (tuning seeds 179–349, scanner-app steep photos: boxes with grain at 0.10–0.26 asked beside every tick, 8–16
+    rows of a page). The paper's median and deviation see no noise there; its specks set the page's ink level, as on
+    a bilevel page, and every ticked row is read. Stop 46's reader asks 2–3 of these rows."""
+    page, options = ticked_rows(model)
+    rng = np.random.default_rng(seed)
+    specks = cv2.dilate((rng.random(page.shape) < 0.01).astype(np.uint8), np.ones((2, 2), np.uint8)) > 0
+    speckled = np.where(specks, np.minimum(page, 155), page).astype(np.uint8)  # 1 % of pixels, 4 % with their spread
+    assert not is_bilevel(speckled)  # a grey page: its print's edges are grey
+    scores = score_page(speckled, AS_DRAWN, model)
+    assert min(score.ink_level for score in scores) > INK_LEVEL  # the specks raised the level on every box
+    readings = [reading for reading in classify_page(scores, ReadingSettings()) if reading.unit != "测评人类别"]
+    assert [(reading.reading, reading.choice) for reading in readings[: len(options)]] == [
+        ("choice", option) for option in options
+    ]
+
+
+def test_a_photos_grain_keeps_each_boxs_own_level(model: BallotModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A photo's grain, both its halves there (nothing whitened), reaches its darkest 1 % below the level its median
+    and deviation set: the specks' floor is not taken (the scores are those of a reader that never takes it)."""
+    page, _ = ticked_rows(model)
+    grain = cv2.GaussianBlur(np.random.default_rng(3).normal(0.0, 1.0, page.shape), (0, 0), 1.0)
+    photo = np.clip(page * 0.8 + 20 + grain * (9.0 / grain.std()), 0, 255).astype(np.uint8)
+    scores = score_page(photo, AS_DRAWN, model)
+    assert max(score.ink_level for score in scores) > INK_LEVEL  # grainy enough for its level to count
+    monkeypatch.setattr("pipeline.reading.score.row.WHITENED_TAIL", float("inf"))
+    assert score_page(photo, AS_DRAWN, model) == scores

@@ -61,7 +61,7 @@ from pipeline.ballot.layout import BOX_LINE_WIDTH
 from pipeline.reading.model import BLANK_PX_PER_MM
 
 #: Stored with every page read: raised whenever a score of some box could change for the same image.
-SCORER_VERSION = 25  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
+SCORER_VERSION = 26  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
 # fits; 8: lines; 9: lines looked for 1 mm beside their course, never hiding a mark-wide band, and bent;
 # 10: outside_from_below, joined_below; 11: … only from strokes running on across the rule into the row below; lines
 # along the table's rules, off their place, taken for print; 12: border_hidden (grey scans only);
@@ -72,7 +72,8 @@ SCORER_VERSION = 25  # 2: outside_below; 3: back print; 4: rows at own size; 5: 
 # box looks like darker paper than around it; 22: faint_stroke from a stroke down to PALE_LEVEL on paper whitened flat,
 # in rows with no ink; 23: a bilevel page's specks (score.row.speck_level) a floor under every box's ink level;
 # core_share; 24: line_excess on bilevel scans (how much wider a line is in the box: score.row._widened); 25: that pale
-# stroke's dashes linked
+# stroke's dashes linked; 26: a grey page's specks too, where its paper was whitened flat
+# (score.row.whitened_speck_level)
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 UNMEASURED_MM = 99.0  # a length a scorer did not measure (scores stored before it, an office form's boxes)

@@ -111,6 +111,15 @@ PALE_QUIET = PALE_LEVEL / 2
 # their own boxes' paper, do not raise it.
 SPECK_QUANTILE = 0.99
 SPECK_BOXES = 0.25
+# A grey scan of paper whitened flat (a scanner app lifts the paper to pure white and raises the contrast) has lost
+# half its noise with it: what the whitening left of the grain is dark specks on pure white, and the paper's median
+# and deviation collapse as a bilevel page's do. A grain with both its halves, as a photo's or a scanner's, reaches
+# its darkest 1 % (SPECK_QUANTILE) below the level NOISE_SIGMAS deviations set (on ~1300 grey pages of 17 captures
+# that are not a scanner app's, at most 1.1 of the page's median box level where that is over INK_LEVEL); where the
+# specks reach WHITENED_TAIL times that level, they are the page's noise, and their level is the floor under every
+# box's (tuning seeds 179–349, a scanner app's steep photos: grain at 0.10–0.26 read as marks beside the voter's, a
+# page's empty boxes asked 8–16 times, the specks 2.2–34 times the level the boxes' median and deviation set).
+WHITENED_TAIL = 2.0
 PROFILE_STEP_MM = 0.125  # a line's darkness across it is measured in steps this wide (one patch pixel) …
 PROFILE_PIXELS = 8  # … each from at least this many pixels of its course beside the box …
 PROFILE_QUANTILE = 0.9  # … as dark as this share of them (a streak wobbles and is uneven, dust lies on it)
@@ -146,7 +155,7 @@ def score_page(image: Gray, alignment: Alignment, model: BallotModel, lines: Seq
         )
         for row in model.layout.rows
     ]
-    specks = speck_level(measured) if dotted else 0.0
+    specks = speck_level(measured) if dotted else whitened_speck_level(measured)
     rows = [_scored_row(row, dotted=dotted, lines=discounted, specks=specks) for row in measured]
     for upper, lower in itertools.pairwise(rows):
         if [score.option for score, _ in upper] != [score.option for score, _ in lower]:
@@ -238,19 +247,34 @@ class Measured:
     match: float
 
 
-def speck_level(rows: Sequence[MeasuredRow]) -> float:
+def speck_level(rows: Sequence[MeasuredRow], *, sharp: bool = False) -> float:
     """How dark a bilevel page's specks make its plain paper: :func:`~.patch.noise_level` measures noise by the
     paper's median and deviation, which black specks leave at zero while they blacken under half of it (a dithered
     fax of greyish paper: dots all over the page, linked into "strokes" beside the voter's tick). Each box's paper is
     taken at SPECK_QUANTILE, and the page's level is SPECK_BOXES of the way up its boxes (the emptier boxes: a mark
-    darkens its own box's paper)."""
-    levels = [
-        float(np.quantile(np.take(box.new, box.geometry.plain_sample), SPECK_QUANTILE))
-        for row in rows
-        for box in row.boxes
-        if box.geometry.plain_sample.size
-    ]
+    darkens its own box's paper). ``sharp``: of the paper's sharp pixels only (not :func:`~.patch.soft_pixels`)."""
+    levels = []
+    for row in rows:
+        for box in row.boxes:
+            plain = box.geometry.plain_sample
+            if sharp and plain.size:
+                plain = plain[~np.take(soft_pixels(box.new, box.geometry), plain)]
+            if plain.size:
+                levels.append(float(np.quantile(np.take(box.new, plain), SPECK_QUANTILE)))
     return float(np.quantile(levels, SPECK_BOXES)) if levels else 0.0
+
+
+def whitened_speck_level(rows: Sequence[MeasuredRow]) -> float:
+    """On a grey page, the speck level (:func:`speck_level`) where its paper was whitened flat: the specks WHITENED_TAIL
+    times as dark as the median box's noise level (:func:`~.patch.noise_level`) or more, and darker than INK_LEVEL
+    (under it, the floor INK_LEVEL holds anyway); else 0. The back's print seen through clean paper is as faint and
+    leaves the paper's median as white, but it is soft (:func:`~.patch.soft_pixels`): the specks are the sharp
+    pixels'."""
+    if speck_level(rows) <= INK_LEVEL:  # nearly every page: no need to look at the noise
+        return 0.0
+    noise = statistics.median(noise_level(box.new, box.geometry) for row in rows for box in row.boxes)
+    specks = speck_level(rows, sharp=True)
+    return specks if specks > INK_LEVEL and specks >= WHITENED_TAIL * noise else 0.0
 
 
 def _measured_row(
