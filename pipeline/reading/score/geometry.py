@@ -48,9 +48,8 @@ NEAR_LINE_MM = 0.125  # ``encircled`` sees ink from one patch pixel beside a pri
 EDGE_MM = 0.6  # ``edge`` looks this far either side of the border's solid core (beyond NEAR_LINE_MM of the line)
 RULE_DRAWN = 0.4  # a row of the blank this dark across the patch beside the box is one of the table's rules …
 RULE_SEARCH_MM = 2.0  # … which may show this far off its place next to a box (folds, a feed that slipped)
-SOFT_SIGMA_MM = (
-    0.5  # the back's print is told by its darkness averaged over this σ of paper (:func:`~.patch.soft_pixels`)
-)
+# The back's print is told by its darkness averaged over this σ of paper (:func:`~.patch.soft_pixels`).
+SOFT_SIGMA_MM = 0.5
 
 
 @dataclass(frozen=True)
