@@ -19,6 +19,7 @@ from pipeline.reading.classify import (
     SOLID_SHARE,
     SPILL_SLACK_MM,
     STROKE_CORE_MM2,
+    STROKE_SHOWS,
     STRUCK_ACROSS,
     STRUCK_REACH_MM,
     THIN_MM,
@@ -41,6 +42,7 @@ from pipeline.reading.classify import (
     voters_hand,
 )
 from pipeline.reading.score import INK_LEVEL, BoxScore
+from pipeline.reading.score.grain import STROKE_SIGMAS
 from pipeline.reading.score.result import FAINT_STROKE_MM, SEARCH_MM, SPILL_MM, UNMEASURED_MM
 from pipeline.reading.settings import ReadingSettings
 
@@ -151,6 +153,24 @@ def test_a_mark_is_read_only_where_a_like_mark_would_have_shown_in_the_other_box
     assert classify_row("文化馆", scores, SETTINGS).reading == "choice"
     scores[0] = replace(scores[0], ink_level=1.05)
     assert classify_row("文化馆", scores, SETTINGS) == RowReading("文化馆", "pending", None, RowWhy.NOISY)
+
+
+def test_a_mark_is_read_where_its_pen_would_stand_out_of_the_other_boxes_grain_searched_along_strokes() -> None:
+    """Dim-light phone photos (tuning seeds 173–227): a pen tick read as the row's one mark, the other boxes' grain
+    raised their ink level to its darkness, so a second tick as dark would have been lost to the level: asked. Yet
+    along its strokes such a tick stands out of that grain, as a person sees it: where each other box was searched
+    for a straight stroke (``grain_spread``) and shows none standing STROKE_SIGMAS out, and the tick stands
+    STROKE_SHOWS times that out of their grain, the row is read. Scores stored before the search (spread 0), a box
+    showing a stroke, or a tick too weak to show, still ask."""
+    scores = row(0.0, 0.4, 0.0)
+    scores[1] = replace(scores[1], darkness=0.4, ink_level=0.3, stroke_response=0.15, grain_spread=0.01)
+    grainy = replace(scores[0], ink_level=0.45, stroke_response=0.03, grain_spread=0.01)
+    asked = RowReading("文化馆", "pending", None, RowWhy.NOISY)
+    assert classify_row("文化馆", [replace(grainy, grain_spread=0.0), scores[1], scores[2]], SETTINGS) == asked
+    assert classify_row("文化馆", [grainy, scores[1], scores[2]], SETTINGS).choice == "基本满意"
+    assert classify_row("文化馆", [replace(grainy, stroke_response=0.05), scores[1], scores[2]], SETTINGS) == asked
+    weak = replace(scores[1], stroke_response=STROKE_SHOWS * STROKE_SIGMAS * 0.01 - 0.001)
+    assert classify_row("文化馆", [grainy, weak, scores[2]], SETTINGS) == asked
 
 
 def test_beside_a_clear_mark_a_pens_body_under_a_noisy_level_is_no_noise() -> None:

@@ -21,6 +21,7 @@ from pipeline.reading.lines import PageLine
 from pipeline.reading.model import BallotModel
 from pipeline.reading.score import INK_LEVEL, BoxScore, box_patch, geometry_of, score_page
 from pipeline.reading.score.geometry import Geometry
+from pipeline.reading.score.grain import STROKE_SIGMAS
 from pipeline.reading.score.result import FAINT_STROKE_MM, PATCH_PX_PER_MM
 from pipeline.reading.score.row import PROFILE_QUANTILE, _moved, _placed, _step_quantiles, is_bilevel, score_row
 from pipeline.reading.settings import ReadingSettings
@@ -836,3 +837,60 @@ def test_a_photos_grain_keeps_each_boxs_own_level(model: BallotModel, monkeypatc
     assert max(score.ink_level for score in scores) > INK_LEVEL  # grainy enough for its level to count
     monkeypatch.setattr("pipeline.reading.score.row.WHITENED_TAIL", float("inf"))
     assert score_page(photo, AS_DRAWN, model) == scores
+
+
+def ticked_in_the_dark(model: BallotModel, seed: int, second: float = 0.0) -> tuple[Gray, dict[str, str]]:
+    """A dim, grainy phone photo (paper 140, print 60, grain σ 20 grey, JPEG quality 48) of a sheet whose every row
+    holds a pen tick 0.4 as dark as the print, and, with ``second``, the second row a second tick that dark in its
+    last box. Returns it and each row's ticked option."""
+    page = model.blank.astype(np.float32) * (80 / 255) + 60
+    ink = np.zeros_like(page)
+    ticked = {row.unit: row.boxes[at % len(row.boxes)].option for at, row in enumerate(model.layout.rows)}
+    marks = [((unit, option), 0.4) for unit, option in ticked.items()]
+    if second:
+        row = model.layout.rows[1]
+        marks.append(((row.unit, row.boxes[-1].option), second))
+    for key, darkness in marks:
+        rect = checkbox(model, key).rect
+        x, y, size = round(rect.x * MM), round(rect.y * MM), round(rect.w * MM)
+        turn = (x + size // 3, y + size - MM)
+        stroke = np.zeros_like(page)
+        cv2.line(stroke, (x + MM, y + size // 2), turn, 1.0, 3)
+        cv2.line(stroke, turn, (x + size - MM, y + MM), 1.0, 3)
+        ink = np.maximum(ink, stroke * darkness)
+    page -= cv2.GaussianBlur(ink, (0, 0), 1.0) * 80
+    page = cv2.GaussianBlur(page, (0, 0), 1.0) + np.random.default_rng(seed).normal(0.0, 20.0, page.shape)
+    _, jpeg = cv2.imencode(".jpg", np.clip(page, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 48])
+    return np.asarray(cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE), dtype=np.uint8), ticked
+
+
+def test_in_a_dim_photo_a_tick_is_read_where_a_second_would_stand_out_of_the_grain(model: BallotModel) -> None:
+    """Tuning seeds 173–227, dim-light phone photos: the grain raised the empty boxes' ink level to the voter's pen
+    ticks' darkness, so a second tick as dark would have been lost to the level, and such rows were asked. Each box of
+    a row holding ink on paper that grainy is searched along straight strokes (``stroke_response`` over
+    ``grain_spread``): the empty boxes show none, the tick stands far out, and the row is read. Where a second tick,
+    lost to the level, stands out along its strokes, the row is asked, never read as the first tick alone."""
+    settings = ReadingSettings()
+    lost = stood = 0
+    for seed in range(4):
+        page, ticked = ticked_in_the_dark(model, seed)
+        scores = score_page(page, AS_DRAWN, model)
+        rows = {unit: [score for score in scores if score.unit == unit] for unit in ticked}
+        for unit, option in ticked.items():
+            tick = next(score for score in rows[unit] if score.option == option)
+            lost += any(score.ink_level >= tick.darkness for score in rows[unit] if score is not tick)
+        assert all(score.grain_spread > 0 for score in scores)  # every row holds ink on grainy paper: searched
+        readings = classify_page(scores, settings)
+        assert not any(reading.reason == RowWhy.NOISY for reading in readings)
+        assert all(reading.choice == ticked[reading.unit] for reading in readings if reading.reading != "pending")
+        second, _ = ticked_in_the_dark(model, seed, second=0.2)
+        unit = model.layout.rows[1].unit
+        scores = score_page(second, AS_DRAWN, model)
+        reading = next(reading for reading in classify_page(scores, settings) if reading.unit == unit)
+        assert reading.reading == "pending"
+        last = next(
+            score for score in scores if (score.unit, score.option) == (unit, model.layout.rows[1].boxes[-1].option)
+        )
+        stood += last.fill == 0 and last.stroke_response >= STROKE_SIGMAS * last.grain_spread
+    assert lost >= 1  # a second tick as dark would have been lost to the level in some row: these were asked
+    assert stood >= 1  # a second tick lost to the level, seen only along its strokes

@@ -20,7 +20,7 @@ from pipeline.common.reasons import RowWhy, Why
 from pipeline.store.core import StoreError
 from pipeline.store.pages import PageReviewStore
 
-SCHEMA_VERSION = 22
+SCHEMA_VERSION = 23
 DEFAULT_DB = Path("output/ballots.db")
 #: The machine readings table as version 10 made it (a migration rebuilds it so).
 ROW_READINGS = """CREATE TABLE row_readings (
@@ -163,6 +163,9 @@ MIGRATIONS = {
     # Scores stored before did not say how much of a mark's ink was one firm piece: none, so no mark of theirs is taken
     # to have come through a bilevel scan solid but by its darkness, as they were classified.
     22: "ALTER TABLE box_scores ADD COLUMN core_share REAL NOT NULL DEFAULT 0;",
+    # Nor searched a grainy box for a stroke beside a row's mark: unmeasured, as those scores were classified.
+    23: """ALTER TABLE box_scores ADD COLUMN stroke_response REAL NOT NULL DEFAULT 0;
+    ALTER TABLE box_scores ADD COLUMN grain_spread REAL NOT NULL DEFAULT 0;""",
 }
 
 

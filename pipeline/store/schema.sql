@@ -150,6 +150,8 @@ CREATE TABLE box_scores (
     outside_reach REAL NOT NULL DEFAULT 99,   -- mm, how far the box's own ink runs out past its border (99: unknown)
     ink_span      REAL NOT NULL DEFAULT 99,   -- mm, the narrower of the height and width of the ink inside the box
     core_share    REAL NOT NULL DEFAULT 0,    -- 0-1, share of the ink inside the box in its largest firm piece
+    stroke_response REAL NOT NULL DEFAULT 0,  -- 0-1, how far the most stroke-like piece in the box stands above the grain
+    grain_spread  REAL NOT NULL DEFAULT 0,    -- 0-1, that grain's deviation under the stroke filters (0: not searched)
     PRIMARY KEY (page_id, unit, option)
 ) STRICT;
 

@@ -58,19 +58,27 @@ CORE_KERNEL = np.ones((3, 3), np.uint8)  # the interior pulled in a pixel off th
 
 def stroke_in_grain(darkness: Floats, geometry: Geometry) -> float:
     """How many deviations the most stroke-like straight piece inside the box stands above the paper of its
-    patch (the box's interior and the ring around it, printed ink aside): each pixel's strongest response over
-    DIRECTIONS straight filters, its maximum inside the box against the median and deviation (median absolute,
-    as a few marks around the box must not widen it) of the responses on that paper. Printed pixels are set to
-    the paper's median first, so a printed line is no stroke."""
+    patch (:func:`stroke_stand`: its response over the paper's deviation); 0 where nothing is measured."""
+    response, spread = stroke_stand(darkness, geometry)
+    return response / spread if spread > 0 else 0.0
+
+
+def stroke_stand(darkness: Floats, geometry: Geometry) -> tuple[float, float]:
+    """How the most stroke-like straight piece inside the box stands above the paper of its patch (the box's
+    interior and the ring around it, printed ink aside), in darkness: each pixel's strongest response over
+    DIRECTIONS straight filters, its maximum inside the box less the median of the responses on that paper; and
+    those responses' deviation (median absolute, as a few marks around the box must not widen it): the grain's
+    own, which a stroke must stand STROKE_SIGMAS above to be seen. Printed pixels are set to the paper's median
+    first, so a printed line is no stroke. (0, 0) where the box shows no paper."""
     plain = (geometry.interior | geometry.ring) & ~geometry.printed_mask
     if not plain.any():
-        return 0.0
+        return 0.0, 0.0
     paper = np.where(geometry.printed_mask, np.median(darkness[plain]), darkness).astype(np.float32)
     response = np.max([cv2.filter2D(paper, -1, kernel, borderType=cv2.BORDER_REFLECT) for kernel in KERNELS], axis=0)
     inside = cv2.erode((geometry.interior & ~geometry.printed_mask).astype(np.uint8), CORE_KERNEL) > 0
     if not inside.any():
-        return 0.0
+        return 0.0, 0.0
     seen = response[plain]
     middle = float(np.median(seen))
     spread = float(np.median(np.abs(seen - middle))) * MAD_TO_SIGMA
-    return (float(response[inside].max()) - middle) / spread if spread > 0 else 0.0
+    return float(response[inside].max()) - middle, spread

@@ -50,7 +50,11 @@ scan, whose lines and marks are both black, how much wider it is there, as a sha
 ``outside_reach`` (how far in mm the box's own ink, the ink regions lying in it or within ``SPILL_MM`` of its
 border, runs out past the border: a box blackened in a hurry spills a little all round, loops striking a mark out
 run on well past it), and ``ink_span`` (the narrower of the height and width in mm that the ink inside the box spans:
-a tick, a cross, a fill or a ring's arc spans both ways; a straight stroke level with a side does not).
+a tick, a cross, a fill or a ring's arc spans both ways; a straight stroke level with a side does not), and
+``stroke_response`` and ``grain_spread`` (in a row holding ink on paper grainy enough to lose a pen's mark, ink level
+:data:`~.row.GRAIN_LOSES` or more: how far the most stroke-like straight piece inside the box stands above its paper's
+grain as the straight filters of :func:`~.grain.stroke_stand` see it, and the deviation of that grain: a second mark
+of the voter's pen in the box would stand as far above it as their mark does above its own; 0 and 0 unmeasured).
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ from pipeline.ballot.layout import BOX_LINE_WIDTH
 from pipeline.reading.model import BLANK_PX_PER_MM
 
 #: Stored with every page read: raised whenever a score of some box could change for the same image.
-SCORER_VERSION = 26  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
+SCORER_VERSION = 27  # 2: outside_below; 3: back print; 4: rows at own size; 5: soft bands; 6: edge; 7: size if it
 # fits; 8: lines; 9: lines looked for 1 mm beside their course, never hiding a mark-wide band, and bent;
 # 10: outside_from_below, joined_below; 11: … only from strokes running on across the rule into the row below; lines
 # along the table's rules, off their place, taken for print; 12: border_hidden (grey scans only);
@@ -73,7 +77,7 @@ SCORER_VERSION = 26  # 2: outside_below; 3: back print; 4: rows at own size; 5: 
 # in rows with no ink; 23: a bilevel page's specks (score.row.speck_level) a floor under every box's ink level;
 # core_share; 24: line_excess on bilevel scans (how much wider a line is in the box: score.row._widened); 25: that pale
 # stroke's dashes linked; 26: a grey page's specks too, where its paper was whitened flat
-# (score.row.whitened_speck_level)
+# (score.row.whitened_speck_level); 27: stroke_response, grain_spread
 PATCH_PX_PER_MM = BLANK_PX_PER_MM  # ≈ 203 dpi: finer than any pen stroke we need to see, cheap to sample
 SEARCH_MM = 1.0  # the border may be found this far from where the transform puts it
 UNMEASURED_MM = 99.0  # a length a scorer did not measure (scores stored before it, an office form's boxes)
@@ -131,3 +135,5 @@ class BoxScore:
     outside_reach: float = UNMEASURED_MM  # unknown: farther than any patch reaches
     ink_span: float = UNMEASURED_MM  # unknown: as wide as any mark
     core_share: float = 0.0  # unknown: no mark taken for solid but by its darkness
+    stroke_response: float = 0.0
+    grain_spread: float = 0.0  # unmeasured: the grain not searched for a stroke

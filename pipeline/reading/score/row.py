@@ -41,7 +41,7 @@ from pipeline.reading.score.geometry import (
     geometry_of,
     without,
 )
-from pipeline.reading.score.grain import STROKE_MM, STROKE_SIGMAS, stroke_in_grain
+from pipeline.reading.score.grain import STROKE_MM, STROKE_SIGMAS, stroke_in_grain, stroke_stand
 from pipeline.reading.score.ink import (
     BORDER_BRIDGE_KERNEL,
     GRAIN_STRONG_SHARE,
@@ -102,6 +102,10 @@ SOFT_STROKE_SHARE = 0.5  # a faint stroke this much of which is soft grey (:func
 # pencil tick left as dashes of 1.1 mm at most read 弃权).
 PALE_LEVEL = 0.035
 PALE_QUIET = PALE_LEVEL / 2
+# Paper whose noise sets a box's ink level this high loses a light hand's mark in its grain (the lightest mark the
+# classifier reads as one, the settings' ``marks.light``, is as dark): in a row holding ink, each box is searched for a
+# straight stroke standing out of that grain (``stroke_response``, ``grain_spread``).
+GRAIN_LOSES = 0.15
 # On a bilevel scan the paper's noise is black specks: the dots a fax's dither makes of greyish paper, a line's
 # pepper. Where they blacken under half the paper, its median and deviation (:func:`~.patch.noise_level`) stay at
 # zero and the page passes for quiet: dots a pixel or two across, linked as a broken stroke's are (LINK_KERNEL), make
@@ -360,7 +364,7 @@ def _scored_row(
 ) -> list[tuple[BoxScore, Reach]]:
     """Each measured box's score (:func:`_measured_row`, with how soft the row's scan is) and where its ink meets the
     rules above and below it. ``specks``: how dark a bilevel page's specks make its paper (:func:`speck_level`)."""
-    scores, papers = [], []  # papers: each box's paper where a light stroke may hide in it (or None)
+    scores, papers, judged = [], [], []  # papers: each box's paper where a light stroke may hide in it (or None)
     for position, box in enumerate(measured.boxes):
         darkness, geometry = box.darkness, box.geometry
         # The back's print is told from the front's ink by its softness, so only on a scan sharper than it.
@@ -375,13 +379,24 @@ def _scored_row(
         hidden = 0.0 if dotted and hidden < BILEVEL_HIDDEN else hidden
         over = 0.0 if dotted else _line_over(geometry, lines)
         on_print = (round(hidden, 4), round(over, 4), box.excess)
-        score, reach, paper = _score_box(
+        score, reach, paper, seen = _score_box(
             box.box, position, geometry, (box.new, box.contrast), box.shift, box.match, dotted, back, specks, on_print
         )
         papers.append(paper)
+        judged.append(seen)
         scores.append((score, reach))
     if any(score.fill for score, _ in scores):
-        return scores
+        if dotted or not any(score.ink_level >= GRAIN_LOSES and not score.fill for score, _ in scores):
+            return scores
+        # Paper grainy enough to lose a mark of the voter's pen beside the row's ink: the boxes that may have lost one
+        # and those holding ink are searched for a straight stroke standing out of the grain, as a person looking
+        # long at the photo sees one (3 ms a box, in such rows only). A second mark of the voter's pen would stand
+        # out of a box's grain as far as theirs does.
+        searched = [score.fill > 0 or score.ink_level >= GRAIN_LOSES for score, _ in scores]
+        return [
+            (_with_stroke_stand(score, darkness, box.geometry) if search else score, reach)
+            for (score, reach), darkness, box, search in zip(scores, judged, measured.boxes, searched, strict=True)
+        ]
     # A row with no ink in any box reads 弃权: on a grainy photo a light pencil stroke may hide in the grain there
     # (held-out seeds 1012 and 1013, show-through and folded phone photos: grey-214 ticks in boxes of noise level
     # 0.16 and 0.13, read 弃权); on paper whitened flat it may lie paler than FAINT_LEVEL (PALE_LEVEL).
@@ -390,6 +405,12 @@ def _scored_row(
         (replace(score, faint_stroke=max(score.faint_stroke, _hidden_stroke(paper, box.geometry))), reach)
         for (score, reach), paper, box in zip(scores, papers, measured.boxes, strict=True)
     ]
+
+
+def _with_stroke_stand(score: BoxScore, darkness: Floats, geometry: Geometry) -> BoxScore:
+    """``score`` with the box's ``stroke_response`` and ``grain_spread`` (:func:`~.grain.stroke_stand`)."""
+    response, spread = stroke_stand(darkness, geometry)
+    return replace(score, stroke_response=round(response, 4), grain_spread=round(spread, 4))
 
 
 @dataclass(frozen=True)
@@ -522,11 +543,13 @@ def _score_box(
     back: Callable[[Floats, float, Geometry], Floats | None] | None,
     specks: float = 0.0,
     on_print: tuple[float, float, float] = (0.0, 0.0, 0.0),
-) -> tuple[BoxScore, Reach, Hidden | None]:
-    """The box's scores, where its ink meets the rules above and below it, and, where no ink was found on paper
-    too grainy for the faint stroke search (noise over FAINT_LEVEL, not bilevel) or whitened flat (noise under
-    PALE_QUIET, no back showing through), the darkness judged: where a light stroke may hide in the grain, or lie
-    paler than FAINT_LEVEL (:func:`_scored_row` looks there in rows with no ink). ``specks``: the bilevel page's
+) -> tuple[BoxScore, Reach, Hidden | None, Floats]:
+    """The box's scores, where its ink meets the rules above and below it, where no ink was found on paper too
+    grainy for the faint stroke search (noise over FAINT_LEVEL, not bilevel) or whitened flat (noise under
+    PALE_QUIET, no back showing through) a :class:`Hidden`: where a light stroke may hide in the grain, or lie
+    paler than FAINT_LEVEL (:func:`_scored_row` looks there in rows with no ink), and the darkness judged (the
+    sheet's back seen through the paper taken away: :func:`_scored_row` searches a grainy row's boxes for strokes in
+    it). ``specks``: the bilevel page's
     speck level (:func:`speck_level`), a floor under the box's own noise level. ``on_print``: its ``border_hidden``,
     ``line_over`` and ``line_excess``, measured apart (:func:`_scored_row`) and passed in: the score is made once."""
     darkness, contrast = measured
@@ -582,10 +605,11 @@ def _score_box(
     )
     if not ink.any():  # most boxes of a ballot: nothing more to measure
         if dotted:
-            return empty, Reach(), None
+            return empty, Reach(), None, darkness
         if noise > FAINT_LEVEL:
-            return empty, Reach(), Hidden(darkness, grainy=True)
-        return empty, Reach(), Hidden(darkness, grainy=False) if noise <= PALE_QUIET and through is None else None
+            return empty, Reach(), Hidden(darkness, grainy=True), darkness
+        hidden = Hidden(darkness, grainy=False) if noise <= PALE_QUIET and through is None else None
+        return empty, Reach(), hidden, darkness
 
     def share(region: npt.NDArray[np.bool_], total: int) -> float:
         return float(np.count_nonzero(ink & region)) / total if total else 0.0
@@ -622,7 +646,7 @@ def _score_box(
         outside_reach=round(_runs_out(regions, geometry), 3),
         ink_span=round(_span(inside), 3),
     )
-    return scored, reach, None
+    return scored, reach, None, darkness
 
 
 def _span(inside: npt.NDArray[np.bool_]) -> float:
