@@ -8,6 +8,8 @@ import pytest
 
 from pipeline.common.reasons import BoxSeen, RowWhy
 from pipeline.reading.classify import (
+    DUST_BOXES,
+    DUST_MM,
     ERASED_RESIDUE,
     HASTY_EDGE,
     HASTY_SPILL_MM,
@@ -32,6 +34,7 @@ from pipeline.reading.classify import (
     classify_page,
     classify_row,
     heavy_marks,
+    is_dust,
     is_heavy,
     looped_among_whole_fills,
     one_layer,
@@ -171,6 +174,26 @@ def test_a_mark_is_read_where_its_pen_would_stand_out_of_the_other_boxes_grain_s
     assert classify_row("文化馆", [replace(grainy, stroke_response=0.05), scores[1], scores[2]], SETTINGS) == asked
     weak = replace(scores[1], stroke_response=STROKE_SHOWS * STROKE_SIGMAS * 0.01 - 0.001)
     assert classify_row("文化馆", [grainy, weak, scores[2]], SETTINGS) == asked
+
+
+def test_beside_a_clear_mark_a_speck_of_the_dust_a_page_shows_in_its_boxes_is_no_second_mark() -> None:
+    """Tuning seed 373, bad profile (a dusty scanner's glass): sharp specks 0.3–0.5 mm across all over the page, one
+    lying in a box beside a row's one tick, were asked as marginal ink (97 of 113 such rows asked). A speck no pen's
+    dot is as small as (under DUST_MM across, no stroke's dark line in it, wholly in the box) on a page whose boxes show
+    DUST_BOXES such specks is dust. A voter's dot is larger (1.25 mm and up); a speck alone on its page, or beside no
+    clear mark, still asks."""
+    speck = replace(row(0.03, 0.0, 0.0)[0], darkness=0.25, ink_span=0.5, core=0.3)
+    assert is_dust(speck)
+    dusty_rows = [[replace(speck, unit=f"空{n}"), *row(0.0, 0.0, 0.0)[1:]] for n in range(DUST_BOXES - 1)]
+    dusty_rows = [[replace(score, unit=group[0].unit) for score in group] for group in dusty_rows]
+    ticked = [replace(row(0.0, 0.3, 0.0)[1], unit="文化馆"), replace(speck, option=OPTIONS[0])]
+    target = [ticked[1], ticked[0], row(0.0, 0.0, 0.0)[2]]
+    page = [score for group in dusty_rows for score in group] + target
+    assert classify_page(page, SETTINGS)[-1] == RowReading("文化馆", "choice", "基本满意", None)
+    assert classify_page(target, SETTINGS)[-1].reason == RowWhy.MARGINAL  # no dust elsewhere: a clerk looks
+    dot = replace(target[0], ink_span=DUST_MM + 0.25, core=1.0)  # a pen's dot
+    assert classify_page([*page[:-3], dot, *target[1:]], SETTINGS)[-1].reading == "pending"
+    assert classify_page([*page[:-3], target[0], *row(0.0, 0.0, 0.0)[1:]], SETTINGS)[-1].reason == RowWhy.MARGINAL
 
 
 def test_beside_a_clear_mark_a_pens_body_under_a_noisy_level_is_no_noise() -> None:
