@@ -91,6 +91,7 @@ ALL_CONDITIONS: dict[str, tuple[str, ...]] = {
     # A steep photo flattened by an app: its corners found from a sheet seen at up to 35°.
     "scanner-app+steep-photo": ("phone",),
     "dim-light": ("phone",),
+    "red-pen": ("office", "bad"),
 }
 
 

@@ -35,7 +35,7 @@ from pipeline.simulation.geometry import (
     unfold_points,
 )
 from pipeline.simulation.paper import show_through, text_document
-from pipeline.simulation.pen import Pen
+from pipeline.simulation.pen import RED_DROPPED, Pen
 from pipeline.simulation.scanapp import _enhanced
 from pipeline.simulation.simulate import RENDER_DPI, SheetTruth, SimulationError, load_truth, simulate_batch
 from pipeline.simulation.writer import ScanWriter
@@ -684,3 +684,28 @@ def test_a_photo_in_dim_light_is_darker_and_grainier_with_the_same_voters(
         for folder, sheets in ((tmp_path / "plain", plain), (tmp_path / "dim", dim))
     )
     assert dark < 0.9 * bright and grainy > 1.5 * quiet
+
+
+def test_a_red_pen_keeps_the_voters_plan_and_every_firm_mark_of_theirs_comes_out_light(
+    ballots: Path, layout: Layout, tmp_path: Path
+) -> None:
+    """A red pen seen through a grey conversion that keeps little of red: the same voters mark the same boxes, their
+    marks in a light grey (RED_DROPPED), 15–40 % as dark as black ink, where the plain run's pens are darker."""
+    plain = simulate_batch(ballots, layout, tmp_path / "plain", profile="office", seed=4, pages=2, device=STEADY_OFFICE)
+    red = simulate_batch(
+        ballots,
+        layout,
+        tmp_path / "red",
+        profile="office",
+        seed=4,
+        pages=2,
+        device=STEADY_OFFICE,
+        conditions=["red-pen"],
+    )
+    assert [[(row.intent, row.marks) for row in sheet.rows] for sheet in red] == [
+        [(row.intent, row.marks) for row in sheet.rows] for sheet in plain
+    ]
+    for sheet, before in zip(red, plain, strict=True):
+        inks = {row.ink for row in sheet.rows if row.ink is not None and not row.ambiguous}
+        assert len(inks) == 1 and RED_DROPPED[0] <= inks.pop() <= RED_DROPPED[1]  # one pen, as light as dropped red
+        assert max(row.ink or 0 for row in before.rows if not row.ambiguous) < RED_DROPPED[0]

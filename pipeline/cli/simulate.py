@@ -25,6 +25,7 @@ CONDITION_NAMES = (
     "erasure",
     "scanner-app",
     "dim-light",
+    "red-pen",
 )
 
 
@@ -70,7 +71,7 @@ CONDITION_NAMES = (
     type=click.Choice(CONDITION_NAMES),
     help="What the world adds on top of the profile (repeatable): steep-photo (phone), marks-cut, "
     "code-cut (office, phone), box-cut, fax-standard, fax-fine (fax), folded, long-tick, streak (office, fax), "
-    "show-through, erasure, scanner-app, dim-light (phone).",
+    "show-through, erasure, scanner-app, dim-light (phone), red-pen (office, bad).",
 )
 def simulate_command(
     ballots_pdf: Path,

@@ -51,6 +51,7 @@ Condition = Literal[
     "erasure",
     "scanner-app",
     "dim-light",
+    "red-pen",
 ]
 ALL_PROFILES: tuple[Profile, ...] = ("office", "fax", "phone", "bad")
 CONDITION_STREAM = 2_000_029  # seeds every condition's generator apart from the page's own
@@ -118,6 +119,12 @@ CONDITIONS: dict[Condition, ConditionInfo] = {
         "phone photo in dim light (a corridor, an evening office, no flash): the page darker (60–85 % of its"
         " brightness), the sensor's noise at high gain 6–12 grey levels with a coarse grain, a slower shutter's shake",
         ("phone",),
+    ),
+    "red-pen": ConditionInfo(
+        "the voter marks with a red pen (the office's 打勾 pen) and the scanner or copier makes grey from little of"
+        " red (a colour-dropout or red-channel grey, a cheap copier's lamp): every mark of theirs 15–40 % as dark"
+        " as black ink",
+        ("office", "bad"),
     ),
 }
 EXCLUSIVE: tuple[frozenset[Condition], ...] = (

@@ -44,6 +44,17 @@ class Pen:
     pencil: bool = False
 
 
+#: A red pen's ink as a grey conversion that keeps little of red leaves it (condition ``red-pen``): 15–40 % as dark as
+#: black ink on white paper (red ink's red channel is 150–220 on paper of 245: a colour-dropout scanner's grey, a
+#: copier's red-blind lamp).
+RED_DROPPED = (150, 215)
+
+
+def red_pen(pen: Pen, rng: np.random.Generator) -> Pen:
+    """``pen`` as a red one seen through a grey conversion that keeps little of red (:data:`RED_DROPPED`)."""
+    return Pen(int(rng.integers(RED_DROPPED[0], RED_DROPPED[1] + 1)), pen.width_mm, pencil=False)
+
+
 def random_pen(rng: np.random.Generator, *, pencil_allowed: bool = True) -> Pen:
     names = [name for name in PENS if pencil_allowed or name != "pencil"]
     shares = np.array([PENS[name][0] for name in names])

@@ -57,7 +57,7 @@ from pipeline.simulation.marks import (
     pen_for,
 )
 from pipeline.simulation.paper import BackKind, pick_back, text_document
-from pipeline.simulation.pen import Pen, Pixels, random_pen
+from pipeline.simulation.pen import Pen, Pixels, random_pen, red_pen
 from pipeline.simulation.scanapp import WIPING_FILTERS, app_filter
 from pipeline.simulation.truth import TRUTH_FILE, AnyMarkKind, RowTruth, SheetTruth, load_truth
 
@@ -165,6 +165,7 @@ class _Hand:
     long_tick: bool
     erasure: bool
     boxes: dict[str, Rect]
+    red_pen: bool = False
 
 
 def rasterize_pdf_page(pdf_path: Path, index: int, dpi: float) -> Gray:
@@ -205,6 +206,8 @@ def _fill(
         kind=pick(rng, CLEAN_KINDS, CLEAN_KIND_SHARES[difficulty]),
         tick_size=pick(rng, TICK_SIZES, TICK_SIZE_SHARES[difficulty]),
     )
+    if hand is not None and hand.red_pen:  # drawn from the conditions' own generator: the voter's plan is unchanged
+        voter = replace(voter, pen=red_pen(voter.pen, hand.rng))
     truths: list[RowTruth] = []
     intent_pixels: list[Pixels] = []
     for row in layout.rows:
@@ -416,7 +419,7 @@ def simulate_batch(
             hand: _Hand | None = None
             if asked:
                 conditioned = np.random.default_rng([seed, source, CONDITION_STREAM])
-                hand = _Hand(conditioned, "long-tick" in asked, "erasure" in asked, boxes)
+                hand = _Hand(conditioned, "long-tick" in asked, "erasure" in asked, boxes, "red-pen" in asked)
             rows, intent_pixels = _fill(page, layout, px_per_mm, rng, difficulty, hand)
             if hand is not None:
                 back = _back(pdf_path, layout, source, available, seed, hand.rng) if "show-through" in asked else None
