@@ -196,6 +196,32 @@ def test_beside_a_clear_mark_a_speck_of_the_dust_a_page_shows_in_its_boxes_is_no
     assert classify_page([*page[:-3], target[0], *row(0.0, 0.0, 0.0)[1:]], SETTINGS)[-1].reason == RowWhy.MARGINAL
 
 
+def test_a_light_hands_marks_alone_in_their_rows_are_read_by_the_sheets_own_measure() -> None:
+    """Tuning seed 379, red-pen office scans: a red pen through a grey conversion that keeps little of red left every
+    mark of a sheet 0.12–0.19 dark, most under ``light``, each alone in its row on a clean page: asked row by row
+    (113 of 660 clear rows). Where the sheet's lone marks (HAND_MARKS rows or more) are fainter than ``firm`` as a
+    rule, each one no fainter than an eraser leaves of them (ERASED_RESIDUE of that hand) is the voter's mark. A
+    fainter one, a hand too few to tell, or a bilevel scan still asks."""
+    marks = SETTINGS.marks
+
+    def sheet(*darkness: float, bilevel: bool = False) -> list[BoxScore]:
+        return [
+            replace(score, unit=f"单位{n}", darkness=dark if score.fill else 0.0, bilevel=bilevel)
+            for n, dark in enumerate(darkness)
+            for score in row(0.0, 0.25, 0.0)
+        ]
+
+    light = 0.13
+    assert light < marks.light  # each too faint for a light mark read alone
+    assert {(r.reading, r.choice) for r in classify_page(sheet(light, light, 0.14, 0.12), SETTINGS)} == {
+        ("choice", "基本满意")
+    }
+    faint = ERASED_RESIDUE * light - 0.01  # what an eraser leaves of such a mark
+    assert classify_page(sheet(light, light, light, faint), SETTINGS)[-1].reason == RowWhy.MARGINAL
+    assert {r.reason for r in classify_page(sheet(light, light), SETTINGS)} == {RowWhy.MARGINAL}  # too few
+    assert {r.reason for r in classify_page(sheet(light, light, light, bilevel=True), SETTINGS)} != {None}
+
+
 def test_beside_a_clear_mark_a_pens_body_under_a_noisy_level_is_no_noise() -> None:
     """Tuning seed 131, dim-light and erasure phone photos: beside a box scribbled out, a tick (fill 0.16, 0.56 dark
     under a level of 0.63 set by the grain) was dropped as the noise's tail and the scribble read as the vote. Ink

@@ -131,6 +131,7 @@ class Page:
     match: float = 1.0  # how well the page's box borders were found as a rule (median ``border_match``)
     bilevel: bool = False  # a black-and-white scan (a fax, a 1-bit scan): its noise is black specks
     dusty: int = 0  # how many of its boxes hold a speck no pen's dot is as small as (:func:`is_dust`)
+    light_hand: float = 0.0  # how dark a light hand's lone marks are as a rule (:func:`light_hand`), 0 for none
 
 
 def classify_box(score: BoxScore, settings: ReadingSettings) -> BoxClass:
@@ -285,6 +286,22 @@ def is_light_mark(score: BoxScore, others: Sequence[BoxScore], settings: Reading
     return score.fill >= marks.definite and score.darkness >= marks.light and is_alone(score, others)
 
 
+def in_a_light_hand(score: BoxScore, others: Sequence[BoxScore], page: Page, settings: ReadingSettings) -> bool:
+    """A mark of the sheet's light hand (:attr:`Page.light_hand`): as large as ``definite``, alone (:func:`is_alone`),
+    and no fainter than what an eraser leaves of such a mark (ERASED_RESIDUE of the hand) nor than a trace (``trace``:
+    no pen's stroke is fainter). Only on a clean page (:func:`is_clean_page`), as :func:`is_light_mark`, and a grey
+    one: a bilevel scan breaks a light ink into dots, or drops it (tuning seed 353, a standard fax: a box scribbled
+    over came through as light as a hand of crosses, the tick beside it lost)."""
+    marks = settings.marks
+    return (
+        not page.bilevel
+        and page.light_hand > 0
+        and score.fill >= marks.definite
+        and score.darkness >= max(marks.trace, ERASED_RESIDUE * page.light_hand)
+        and is_alone(score, others)
+    )
+
+
 def is_alone(score: BoxScore, others: Sequence[BoxScore]) -> bool:
     """One piece of ink on quiet paper (the ink level at its floor), in a row whose other boxes hold no ink,
     in them or beside them."""
@@ -408,7 +425,11 @@ def row_classes(scores: Sequence[BoxScore], settings: ReadingSettings, page: Pag
         elif (
             kind == "marginal"
             and page.clean
-            and (is_small_dot(score, others, settings) or is_light_mark(score, others, settings))
+            and (
+                is_small_dot(score, others, settings)
+                or is_light_mark(score, others, settings)
+                or in_a_light_hand(score, others, page, settings)
+            )
         ):
             classes[at] = "marked"
     return classes
@@ -770,7 +791,7 @@ def stands_out_of_the_grain(mark: BoxScore, pen: float, others: Sequence[BoxScor
 
 def classify_page(scores: Sequence[BoxScore], settings: ReadingSettings) -> list[RowReading]:
     """Group a page's box scores by row (in sheet order) and classify each row."""
-    page = page_of(scores)
+    page = page_of(scores, settings)
     rows = _rows(scores)
     legs = legs_from_below(list(rows.values()), settings)
     reaching = legs_reaching_in(list(rows.values()), settings)
@@ -1166,7 +1187,7 @@ def _legs(rows: Sequence[Sequence[BoxScore]], leg: Callable[[BoxScore, BoxScore]
 
 def page_box_classes(scores: Sequence[BoxScore], settings: ReadingSettings) -> dict[tuple[str, str], BoxClass]:
     """Every box's class, by (unit, option), as :func:`classify_page` sees them (for overlays)."""
-    page = page_of(scores)
+    page = page_of(scores, settings)
     return {
         (score.unit, score.option): kind
         for group in _rows(scores).values()
@@ -1174,17 +1195,38 @@ def page_box_classes(scores: Sequence[BoxScore], settings: ReadingSettings) -> d
     }
 
 
-def page_of(scores: Sequence[BoxScore]) -> Page:
+def page_of(scores: Sequence[BoxScore], settings: ReadingSettings | None = None) -> Page:
     """What a row's reading needs to know of its page: what the page leaves along an empty box's border as a
     rule (most boxes of a ballot are empty, so the median ``edge``: a soft photo's grey halo of the printed
-    lines, a fax's thickened lines), whether it shows no stray ink (:func:`is_clean_page`), and how many of its
-    boxes hold dust (:func:`is_dust`)."""
+    lines, a fax's thickened lines), whether it shows no stray ink (:func:`is_clean_page`), how many of its
+    boxes hold dust (:func:`is_dust`), and, with ``settings``, how dark a light hand's marks are
+    (:func:`light_hand`)."""
     if not scores:
         return Page()
     residue = statistics.median(score.edge for score in scores)
     match = statistics.median(score.border_match for score in scores)
     dust = sum(is_dust(score) for score in scores)
-    return Page(residue, is_clean_page(scores), match, all(score.bilevel for score in scores), dust)
+    hand = light_hand(_rows(scores).values(), settings) if settings is not None else 0.0
+    return Page(residue, is_clean_page(scores), match, all(score.bilevel for score in scores), dust, hand)
+
+
+def light_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings) -> float:
+    """How dark the marks of a light hand are as a rule: the median darkness of the marks alone in their rows
+    (:func:`is_alone`, each as large as ``definite``) where they lie in HAND_MARKS rows or more and that median is
+    fainter than ``firm``; else 0. A red pen through a grey conversion that keeps little of red (the simulator's
+    ``red-pen``, tuning seed 379: every mark of a sheet 0.12–0.19 dark, most of them under ``light``, asked row by
+    row) or a hard pencil: one voter's marks, alike."""
+    marks = settings.marks
+    lone = []
+    for group in rows:
+        inked = [score for score in group if score.fill > 0 or score.outside > 0]
+        others = [score for score in group if score not in inked]
+        if len(inked) == 1 and inked[0].fill >= marks.definite and is_alone(inked[0], others):
+            lone.append(inked[0])
+    if not shows_a_hand(lone):
+        return 0.0
+    hand = statistics.median(score.darkness for score in lone)
+    return hand if hand < marks.firm else 0.0
 
 
 def _rows(scores: Sequence[BoxScore]) -> dict[str, list[BoxScore]]:
