@@ -107,6 +107,13 @@ def stroke_across_print(
     return float(_extents(stats)[reaching].max()) / PATCH_PX_PER_MM if reaching.any() else 0.0
 
 
+def weak_ink_at(darkness: Floats, level: float, printed: npt.NDArray[np.bool_]) -> bool:
+    """Whether any pixel off the ``printed`` lines is as dark as ink regions reach at ``level`` (HYSTERESIS × it).
+    Where none is, neither :func:`ink_regions` nor :func:`stroke_across_print` finds anything at ``level`` or any
+    higher level."""
+    return bool(_weak(darkness, level, printed).any())
+
+
 def _weak(darkness: Floats, level: float, printed: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
     """Where ink regions may reach: darker than HYSTERESIS × ``level``, off the ``printed`` lines."""
     return np.asarray((darkness > level * HYSTERESIS) & ~printed, dtype=bool)

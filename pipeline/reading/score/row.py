@@ -53,6 +53,7 @@ from pipeline.reading.score.ink import (
     largest_mark,
     largest_piece,
     stroke_across_print,
+    weak_ink_at,
 )
 from pipeline.reading.score.patch import (
     SHOW_THROUGH_SCAN_MM,
@@ -560,10 +561,16 @@ def _score_box(
         darkness = np.clip(darkness - through, 0.0, 1.0)
     quiet = noise <= FAINT_LEVEL * QUIET_SHARE
     strong_share = MIN_STRONG_SHARE if noise > INK_LEVEL else 0.0 if quiet else GRAIN_STRONG_SHARE
-    regions, _ = ink_regions(darkness, level, geometry.printed_mask, strong_share, dotted=dotted)
+    # Most empty boxes of a clean scan: nothing off the print as dark as ink regions reach at FAINT_LEVEL (below the
+    # ink level), so no pass below can find anything (ink, a long faint stroke, a stroke the print cut): skipped.
+    blank = not weak_ink_at(darkness, FAINT_LEVEL, geometry.printed_mask)
+    if blank:
+        regions = np.zeros(darkness.shape, dtype=np.int32)
+    else:
+        regions, _ = ink_regions(darkness, level, geometry.printed_mask, strong_share, dotted=dotted)
     ink = regions > 0
     faint_stroke = 0.0
-    if not ink.any() and not dotted and noise <= FAINT_LEVEL and through is None:
+    if not blank and not ink.any() and not dotted and noise <= FAINT_LEVEL and through is None:
         # Nothing at the ink level: a long stroke a little fainter (light pencil the scan turned into a pale line)
         # is still a mark a clerk would see (not where the sheet's back shows through: what it leaves is as faint).
         regions, extents, long = _long_strokes(darkness, FAINT_LEVEL, geometry)
@@ -575,7 +582,7 @@ def _score_box(
             faint_stroke = float(extents[long].max()) / PATCH_PX_PER_MM if long.any() else 0.0
             regions = np.zeros_like(regions)
         ink = regions > 0
-    if not dotted and noise <= FAINT_LEVEL and not (ink & geometry.interior).any():
+    if not blank and not dotted and noise <= FAINT_LEVEL and not (ink & geometry.interior).any():
         cut = stroke_across_print(darkness, level, geometry.printed_mask, geometry.interior)
         faint_stroke = max(faint_stroke, cut)
     # A border fainter than MIN_CONTRAST is not trusted to have been found; a dim but well-found one is.
