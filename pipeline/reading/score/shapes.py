@@ -163,6 +163,14 @@ def crossing(ink: npt.NDArray[np.bool_], box: tuple[int, int, int, int], *, dott
     reach = round((RING_GAP_MM + RING_MM) * PATCH_PX_PER_MM)
     # Allow the line a tilt of a few pixels over the box (the page transform corrects skew, not the streak).
     wide = cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+    # A line through the box shows beyond two opposite sides: where the ink reaches neither the rows above and below
+    # it nor the columns left and right of it (most marks: a tick leaves its box on one side), nothing runs through.
+    rows, columns = np.asarray(wide.any(axis=1), dtype=bool), np.asarray(wide.any(axis=0), dtype=bool)
+    if not dotted and not (
+        (rows[top - reach : top - gap].any() and rows[bottom + gap : bottom + reach].any())
+        or (columns[left - reach : left - gap].any() and columns[right + gap : right + reach].any())
+    ):
+        return 0.0
 
     def covered(band: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:  # share of each column with ink
         return np.asarray(np.count_nonzero(band, axis=0) / band.shape[0], dtype=np.float64)
