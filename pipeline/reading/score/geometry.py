@@ -118,6 +118,17 @@ class Geometry:
         return int(np.count_nonzero(self.centre))
 
     @cached_property
+    def interior_pixels(self) -> npt.NDArray[np.intp]:
+        """Flat indices of :attr:`interior`, in order: a look at the interior alone takes these pixels, not a mask over
+        the whole patch (computed once per geometry)."""
+        return np.flatnonzero(self.interior)
+
+    @cached_property
+    def ring_pixels(self) -> npt.NDArray[np.intp]:
+        """Flat indices of :attr:`ring`, as :attr:`interior_pixels` are of the interior."""
+        return np.flatnonzero(self.ring)
+
+    @cached_property
     def rule_rows_printed(self) -> npt.NDArray[np.bool_]:
         """Which of :attr:`rule_rows` the printed ink (:attr:`printed_mask`) covers all along :attr:`beside`: computed
         once per geometry, not for every box of every page."""

@@ -84,7 +84,7 @@ def paper_level(image: Gray, matrix: npt.NDArray[np.float64], geometry: Geometry
     if not geometry.frame_sample.size:
         return level
     around = np.take(level, geometry.frame_sample)
-    inside = level[geometry.interior]
+    inside = np.take(level, geometry.interior_pixels)
     # A median lies within its sample: where the brightest paper around the box is not that much brighter than the
     # darkest in it, neither are their medians (nearly every box; sorting both samples took 17 µs a box).
     if float(around.max()) - float(inside.min()) < HYSTERESIS * INK_LEVEL * MIN_CONTRAST:
@@ -178,9 +178,9 @@ def show_through(darkness: Floats, level: float, geometry: Geometry) -> npt.NDAr
     of the ring around the box, since the back's print does not stop at the front's box. A pen or pencil line
     is sharp, even a faint one: its middle stands well above its surroundings' average and its flanks well
     below, so neither is taken for the back's print; nor is ink within the blur of a firm mark."""
-    weak = darkness > level * HYSTERESIS
-    if not np.count_nonzero(weak[geometry.ring]):
+    if not (np.take(darkness, geometry.ring_pixels) > level * HYSTERESIS).any():  # most boxes
         return None
+    weak = darkness > level * HYSTERESIS
     flat = weak & soft_pixels(darkness, geometry)
     # Broad: a pen line's flanks meet their own average somewhere too, but in a thin band along the line.
     soft = cv2.morphologyEx((flat & ~geometry.printed_mask).astype(np.uint8), cv2.MORPH_OPEN, BROAD_KERNEL) > 0
