@@ -135,6 +135,15 @@ class Geometry:
         return np.asarray(self.printed_mask[self.rule_rows][:, self.beside].all(axis=1))
 
     @cached_property
+    def rule_rows_around(self) -> npt.NDArray[np.intp]:
+        """Flat indices, per row of :attr:`rule_rows` the printed ink leaves open (not :attr:`rule_rows_printed`), of
+        that row and the rows either side of it (within the patch) along :attr:`beside`: shape (rows, 3, columns),
+        computed once per geometry."""
+        rows = self.rule_rows[~self.rule_rows_printed]
+        around = np.stack([rows, np.maximum(rows - 1, 0), np.minimum(rows + 1, self.size - 1)], axis=1)
+        return np.asarray(around[:, :, None] * self.size + self.beside[None, None, :], dtype=np.intp)
+
+    @cached_property
     def paper_weight(self) -> tuple[Floats, Floats]:
         """The patch's paper (1 off the printed lines, 0 on them) and how much of it lies around each pixel over
         SOFT_SIGMA_MM (at least 1e-3), by which :func:`~.patch.soft_pixels` averages the darkness over the paper. It
