@@ -150,14 +150,15 @@ def border_hidden(darkness: Floats, geometry: Geometry) -> float:
     return float(max(min(shares[0], shares[2]), min(shares[1], shares[3])))
 
 
-def noise_level(darkness: Floats, geometry: Geometry) -> float:
+def noise_level(darkness: Floats, geometry: Geometry, plain: Floats | None = None) -> float:
     """How dark the plain paper of this patch gets by noise alone: NOISE_SIGMAS deviations above its middle.
     The ink level is INK_LEVEL or this, whichever is higher. No paper's noise reaches PAPER_NOISE_MAX: where the
     box and the ring around it are mostly ink (a box blackened past its border all round), the sample's middle is
     ink, and the paper's noise is measured on the paper beyond the ring (a light ink's fill is lighter than
     PAPER_NOISE_MAX itself: tuning seed 23, erasure phone photo, a fill of darkness 0.32 under a level of 0.38
-    measured on what was lighter than that, dropped beside the row's other fill as the noise's tail)."""
-    plain = np.take(darkness, geometry.plain_sample)
+    measured on what was lighter than that, dropped beside the row's other fill as the noise's tail). ``plain``: the
+    darkness at :attr:`~.geometry.Geometry.plain_sample`, where it was taken already."""
+    plain = np.take(darkness, geometry.plain_sample) if plain is None else plain
     level = _noise_of(plain)
     if level < PAPER_NOISE_MAX or not geometry.frame_sample.size:
         return level

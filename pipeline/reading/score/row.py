@@ -239,13 +239,15 @@ class MeasuredRow:
 class Measured:
     """A box of a row as sampled, before its ink is judged: the box, its geometry (lines across the page and rules
     off their place taken for print), its darkness as sampled and with the printed lines' halos taken away (``new``),
-    the contrast of its border, how much darker a line's course is inside it, and the shift and match of its
-    border."""
+    ``new`` at its plain paper's sample (:attr:`~.geometry.Geometry.plain_sample`, taken once for the page's speck
+    level and the box's noise level), the contrast of its border, how much darker a line's course is inside it, and
+    the shift and match of its border."""
 
     box: Checkbox
     geometry: Geometry
     darkness: Floats
     new: Floats
+    plain: Floats
     contrast: float
     excess: float
     shift: tuple[int, int]
@@ -265,7 +267,7 @@ def speck_level(rows: Sequence[MeasuredRow], *, sharp: bool = False) -> float:
             if sharp and plain.size:
                 plain = plain[~np.take(soft_pixels(box.new, box.geometry), plain)]
             if plain.size:
-                levels.append(float(np.quantile(np.take(box.new, plain), SPECK_QUANTILE)))
+                levels.append(float(np.quantile(np.take(box.new, plain) if sharp else box.plain, SPECK_QUANTILE)))
     return float(np.quantile(levels, SPECK_BOXES)) if levels else 0.0
 
 
@@ -277,15 +279,10 @@ def whitened_speck_level(rows: Sequence[MeasuredRow]) -> float:
     pixels'."""
     # Nearly every page: its plain paper's darkest pixel under INK_LEVEL in SPECK_BOXES of its boxes bounds its speck
     # level (a box's SPECK_QUANTILE is no darker than its darkest pixel), at a tenth of the quantiles' cost.
-    darkest = [
-        float(np.take(box.new, box.geometry.plain_sample).max())
-        for row in rows
-        for box in row.boxes
-        if box.geometry.plain_sample.size
-    ]
+    darkest = [float(box.plain.max()) for row in rows for box in row.boxes if box.plain.size]
     if not darkest or float(np.quantile(darkest, SPECK_BOXES)) <= INK_LEVEL or speck_level(rows) <= INK_LEVEL:
         return 0.0
-    noise = statistics.median(noise_level(box.new, box.geometry) for row in rows for box in row.boxes)
+    noise = statistics.median(noise_level(box.new, box.geometry, box.plain) for row in rows for box in row.boxes)
     specks = speck_level(rows, sharp=True)
     return specks if specks > INK_LEVEL and specks >= WHITENED_TAIL * noise else 0.0
 
@@ -347,13 +344,11 @@ def _measured_row(
         measured.append((box, geometry, darkness, (contrast, excess, (dx, dy), match)))
     # One softness per row, like the shift: a mark across one box's border cannot pull it.
     soft = int(statistics.median(softness(darkness, geometry) for _, geometry, darkness, _ in measured))
-    return MeasuredRow(
-        [
-            Measured(box, geometry, darkness, np.clip(darkness - geometry.halos[soft], 0.0, 1.0), *measures)
-            for box, geometry, darkness, measures in measured
-        ],
-        BLUR_MM[soft],
-    )
+    sampled = []
+    for box, geometry, darkness, measures in measured:
+        new = np.clip(darkness - geometry.halos[soft], 0.0, 1.0)
+        sampled.append(Measured(box, geometry, darkness, new, np.take(new, geometry.plain_sample), *measures))
+    return MeasuredRow(sampled, BLUR_MM[soft])
 
 
 def _scored_row(
@@ -381,7 +376,16 @@ def _scored_row(
         over = 0.0 if dotted else _line_over(geometry, lines)
         on_print = (round(hidden, 4), round(over, 4), box.excess)
         score, reach, paper, seen = _score_box(
-            box.box, position, geometry, (box.new, box.contrast), box.shift, box.match, dotted, back, specks, on_print
+            box.box,
+            position,
+            geometry,
+            (box.new, box.plain, box.contrast),
+            box.shift,
+            box.match,
+            dotted,
+            back,
+            specks,
+            on_print,
         )
         papers.append(paper)
         judged.append(seen)
@@ -537,7 +541,7 @@ def _score_box(
     box: Checkbox,
     position: int,
     geometry: Geometry,
-    measured: tuple[Floats, float],
+    measured: tuple[Floats, Floats, float],
     shift: tuple[int, int],
     match: float,
     dotted: bool,
@@ -553,8 +557,8 @@ def _score_box(
     it). ``specks``: the bilevel page's
     speck level (:func:`speck_level`), a floor under the box's own noise level. ``on_print``: its ``border_hidden``,
     ``line_over`` and ``line_excess``, measured apart (:func:`_scored_row`) and passed in: the score is made once."""
-    darkness, contrast = measured
-    noise = max(noise_level(darkness, geometry), specks)
+    darkness, plain, contrast = measured
+    noise = max(noise_level(darkness, geometry, plain), specks)
     level = max(INK_LEVEL, noise)
     through = back(darkness, level, geometry) if back is not None else None
     if through is not None:  # the sheet's back seen through the paper: nobody's mark
