@@ -343,7 +343,7 @@ def _peak(profile: Floats, near: int) -> float:
     start = max(0, near - SIDE_REACH)
     at = int(np.argmax(profile))
     if 0 < at < profile.size - 1:
-        before, peak, after = (float(value) for value in profile[at - 1 : at + 2])
+        before, peak, after = profile[at - 1 : at + 2].tolist()
         curvature = before - 2 * peak + after
         return start + at + (0.5 * (before - after) / curvature if curvature < 0 else 0.0)
     return float(start + at)
