@@ -179,15 +179,20 @@ def show_through(darkness: Floats, level: float, geometry: Geometry) -> npt.NDAr
     of the ring around the box, since the back's print does not stop at the front's box. A pen or pencil line
     is sharp, even a faint one: its middle stands well above its surroundings' average and its flanks well
     below, so neither is taken for the back's print; nor is ink within the blur of a firm mark."""
-    if not (np.take(darkness, geometry.ring_pixels) > level * HYSTERESIS).any():  # most boxes
+    faint = np.count_nonzero(np.take(darkness, geometry.ring_pixels) > level * HYSTERESIS)
+    if not faint:  # most boxes
+        return None
+    # Of the ring as far as it is paper: a line across the page or a rule seen off its place, taken for print, hides
+    # part of it.
+    paper = geometry.ring & ~geometry.printed_mask
+    # What is soft and broad is faint first: where too little of the ring is faint (a stroke leaving the box, the
+    # grain's specks), too little of it is the back's.
+    if faint < SHOW_THROUGH_AROUND * np.count_nonzero(paper):
         return None
     weak = darkness > level * HYSTERESIS
     flat = weak & soft_pixels(darkness, geometry)
     # Broad: a pen line's flanks meet their own average somewhere too, but in a thin band along the line.
     soft = cv2.morphologyEx((flat & ~geometry.printed_mask).astype(np.uint8), cv2.MORPH_OPEN, BROAD_KERNEL) > 0
-    # Of the ring as far as it is paper: a line across the page or a rule seen off its place, taken for print, hides
-    # part of it.
-    paper = geometry.ring & ~geometry.printed_mask
     if np.count_nonzero(soft & geometry.ring) < SHOW_THROUGH_AROUND * np.count_nonzero(paper):
         return None
     return np.asarray(soft, dtype=bool)
