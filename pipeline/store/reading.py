@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
+from operator import attrgetter
 from typing import TypedDict
 
 from pipeline import __version__
@@ -26,6 +27,9 @@ from pipeline.store.printing import PrintingStore
 
 #: Box score columns: the fields of BoxScore, in their order (a test checks the table has exactly these).
 SCORE_COLUMNS = tuple(column.name for column in fields(BoxScore))
+#: A score's values in SCORE_COLUMNS' order, read in one C-level call (a generator of getattr calls: 0.12 against
+#: 0.04 ms a page of the main process).
+_SCORE_VALUES = attrgetter(*SCORE_COLUMNS)
 
 #: Pages of a session that count a given serial: read by the machine, or counted by a clerk under the serial
 #: the page carried or the clerk read off the sheet. Parameters: session, serial.
@@ -199,7 +203,7 @@ class ReadingStore(PrintingStore):
                 db.executemany(
                     f"INSERT INTO box_scores (page_id, {', '.join(SCORE_COLUMNS)}) "
                     f"VALUES (?{', ?' * len(SCORE_COLUMNS)})",
-                    [(page_id, *(getattr(score, column) for column in SCORE_COLUMNS)) for score in page.scores],
+                    [(page_id, *_SCORE_VALUES(score)) for score in page.scores],
                 )
                 db.executemany(
                     "INSERT INTO row_readings (classification_id, page_id, unit, reading, choice, reason) "
