@@ -290,7 +290,7 @@ def in_a_light_hand(score: BoxScore, others: Sequence[BoxScore], page: Page, set
     """A mark of the sheet's light hand (:attr:`Page.light_hand`): as large as ``definite``, alone (:func:`is_alone`),
     and no fainter than what an eraser leaves of such a mark (ERASED_RESIDUE of the hand) nor than a trace (``trace``:
     no pen's stroke is fainter). Only on a clean page (:func:`is_clean_page`), as :func:`is_light_mark`, and a grey
-    one: a bilevel scan breaks a light ink into dots, or drops it (tuning seed 353, a standard fax: a box scribbled
+    one: a bilevel scan breaks a light ink into dots, or drops it (tuning seed 353, a fine fax: a box scribbled
     over came through as light as a hand of crosses, the tick beside it lost)."""
     marks = settings.marks
     return (

@@ -51,10 +51,11 @@ scan, whose lines and marks are both black, how much wider it is there, as a sha
 border, runs out past the border: a box blackened in a hurry spills a little all round, loops striking a mark out
 run on well past it), and ``ink_span`` (the narrower of the height and width in mm that the ink inside the box spans:
 a tick, a cross, a fill or a ring's arc spans both ways; a straight stroke level with a side does not), and
-``stroke_response`` and ``grain_spread`` (in a row holding ink on paper grainy enough to lose a pen's mark, ink level
-:data:`~.row.GRAIN_LOSES` or more: how far the most stroke-like straight piece inside the box stands above its paper's
-grain as the straight filters of :func:`~.grain.stroke_stand` see it, and the deviation of that grain: a second mark
-of the voter's pen in the box would stand as far above it as their mark does above its own; 0 and 0 unmeasured).
+``stroke_response`` and ``grain_spread`` (in a row holding ink where a box's paper is grainy enough to lose a pen's
+mark, ink level :data:`~.row.GRAIN_LOSES` or more, of each such box and each box holding ink: how far the most
+stroke-like straight piece inside the box stands above its paper's grain as the straight filters of
+:func:`~.grain.stroke_stand` see it, and the deviation of that grain: a second mark of the voter's pen in the box would
+stand as far above it as their mark does above its own; 0 and 0 unmeasured).
 """
 
 from __future__ import annotations
