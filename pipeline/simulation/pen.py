@@ -45,7 +45,7 @@ class Pen:
 
 
 #: A red pen's ink as a grey conversion that keeps little of red leaves it (condition ``red-pen``): 15–40 % as dark as
-#: black ink on white paper (red ink's red channel is 150–220 on paper of 245: a colour-dropout scanner's grey, a
+#: black ink on white paper (red ink's red channel is 150–215 on paper of 245: a colour-dropout scanner's grey, a
 #: copier's red-blind lamp).
 RED_DROPPED = (150, 215)
 
