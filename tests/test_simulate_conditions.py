@@ -91,23 +91,28 @@ def test_conditions_are_named_alike_in_the_cli_and_refused_where_they_do_not_app
             simulate_batch(ballots, layout, Path("/nonexistent"), profile=profile, seed=1, conditions=conditions)  # type: ignore[arg-type]
 
 
-def test_a_plain_run_writes_the_truth_it_always_did_and_conditions_keep_the_voters(
-    ballots: Path, layout: Layout, tmp_path: Path
-) -> None:
-    plain = simulate_batch(ballots, layout, tmp_path / "plain", profile="office", seed=4, pages=2, device=STEADY_OFFICE)
-    line = json.loads((tmp_path / "plain" / "truth.jsonl").read_text(encoding="utf-8").splitlines()[0])
-    assert "capture" not in line and all("drawn" not in row and "obscured" not in row for row in line["rows"])
-    assert "conditions" not in line["degradation"]
-    folded = simulate_batch(
+def steady_office(ballots: Path, layout: Layout, folder: Path, *conditions: str) -> list[SheetTruth]:
+    """Two sheets of seed 4 through the steady office scanner, under ``conditions``."""
+    return simulate_batch(
         ballots,
         layout,
-        tmp_path / "folded",
+        folder,
         profile="office",
         seed=4,
         pages=2,
         device=STEADY_OFFICE,
-        conditions=["folded"],
+        conditions=conditions,  # type: ignore[arg-type]
     )
+
+
+def test_a_plain_run_writes_the_truth_it_always_did_and_conditions_keep_the_voters(
+    ballots: Path, layout: Layout, tmp_path: Path
+) -> None:
+    plain = steady_office(ballots, layout, tmp_path / "plain")
+    line = json.loads((tmp_path / "plain" / "truth.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    assert "capture" not in line and all("drawn" not in row and "obscured" not in row for row in line["rows"])
+    assert "conditions" not in line["degradation"]
+    folded = steady_office(ballots, layout, tmp_path / "folded", "folded")
     assert [sheet.rows for sheet in folded] == [sheet.rows for sheet in plain]  # same voters, other paper
     assert load_truth(tmp_path / "folded") == folded
 
@@ -691,17 +696,8 @@ def test_a_red_pen_keeps_the_voters_plan_and_every_firm_mark_of_theirs_comes_out
 ) -> None:
     """A red pen seen through a grey conversion that keeps little of red: the same voters mark the same boxes, their
     marks in a light grey (RED_DROPPED), 15–40 % as dark as black ink, where the plain run's pens are darker."""
-    plain = simulate_batch(ballots, layout, tmp_path / "plain", profile="office", seed=4, pages=2, device=STEADY_OFFICE)
-    red = simulate_batch(
-        ballots,
-        layout,
-        tmp_path / "red",
-        profile="office",
-        seed=4,
-        pages=2,
-        device=STEADY_OFFICE,
-        conditions=["red-pen"],
-    )
+    plain = steady_office(ballots, layout, tmp_path / "plain")
+    red = steady_office(ballots, layout, tmp_path / "red", "red-pen")
     assert [[(row.intent, row.marks) for row in sheet.rows] for sheet in red] == [
         [(row.intent, row.marks) for row in sheet.rows] for sheet in plain
     ]
