@@ -178,10 +178,10 @@ def test_a_mark_is_read_where_its_pen_would_stand_out_of_the_other_boxes_grain_s
 
 def test_beside_a_clear_mark_a_speck_of_the_dust_a_page_shows_in_its_boxes_is_no_second_mark() -> None:
     """Tuning seed 373, bad profile (a dusty scanner's glass): sharp specks 0.3–0.5 mm across all over the page, one
-    lying in a box beside a row's one tick, were asked as marginal ink (97 of 113 such rows asked). A speck no pen's
-    dot is as small as (under DUST_MM across, no stroke's dark line in it, wholly in the box) on a page whose boxes show
-    DUST_BOXES such specks is dust. A voter's dot is larger (1.25 mm and up); a speck alone on its page, or beside no
-    clear mark, still asks."""
+    lying in a box beside a row's one tick, were asked as marginal ink (96 such specks in the 113 rows asked). A speck
+    no pen's dot is as small as (under DUST_MM across, no stroke's dark line in it, wholly in the box) on a page whose
+    boxes show DUST_BOXES such specks is dust. A voter's dot is larger (1.25 mm and up); a speck alone on its page, or
+    beside no clear mark, still asks."""
     speck = replace(row(0.03, 0.0, 0.0)[0], darkness=0.25, ink_span=0.5, core=0.3)
     assert is_dust(speck)
     dusty_rows = [[replace(speck, unit=f"空{n}"), *row(0.0, 0.0, 0.0)[1:]] for n in range(DUST_BOXES - 1)]

@@ -515,7 +515,7 @@ def classify_row(
             )
             and not (clear_mark and page.bilevel and is_speck(score) and is_solid(marked[0], settings))
             # Nor, on a grey scan, a speck of the dust the page shows in its boxes (:func:`is_dust`, DUST_BOXES of them
-            # or more): tuning seed 373, bad profile, 113 clear rows of 660 asked, 97 of them a speck beside a tick.
+            # or more): tuning seed 373, bad profile, 113 clear rows of 660 asked, 96 specks beside a tick.
             and not (clear_mark and not page.bilevel and is_dust(score) and page.dusty >= DUST_BOXES)
         ]
     beside = [
