@@ -282,8 +282,12 @@ def is_light_mark(score: BoxScore, others: Sequence[BoxScore], settings: Reading
     """A mark of a light hand: as large as ``definite`` but fainter than ``firm``, down to ``marks.light``,
     alone (:func:`is_alone`). Only on a clean page (:func:`is_clean_page`): on a degraded scan erased residue
     and scribbles reach that darkness too."""
-    marks = settings.marks
-    return score.fill >= marks.definite and score.darkness >= marks.light and is_alone(score, others)
+    return alone_and_as_dark(score, others, settings, settings.marks.light)
+
+
+def alone_and_as_dark(score: BoxScore, others: Sequence[BoxScore], settings: ReadingSettings, darkness: float) -> bool:
+    """A mark as large as ``definite``, at least ``darkness`` dark, alone in its row (:func:`is_alone`)."""
+    return score.fill >= settings.marks.definite and score.darkness >= darkness and is_alone(score, others)
 
 
 def in_a_light_hand(score: BoxScore, others: Sequence[BoxScore], page: Page, settings: ReadingSettings) -> bool:
@@ -292,14 +296,8 @@ def in_a_light_hand(score: BoxScore, others: Sequence[BoxScore], page: Page, set
     no pen's stroke is fainter). Only on a clean page (:func:`is_clean_page`), as :func:`is_light_mark`, and a grey
     one: a bilevel scan breaks a light ink into dots, or drops it (tuning seed 353, a fine fax: a box scribbled
     over came through as light as a hand of crosses, the tick beside it lost)."""
-    marks = settings.marks
-    return (
-        not page.bilevel
-        and page.light_hand > 0
-        and score.fill >= marks.definite
-        and score.darkness >= max(marks.trace, ERASED_RESIDUE * page.light_hand)
-        and is_alone(score, others)
-    )
+    floor = max(settings.marks.trace, ERASED_RESIDUE * page.light_hand)
+    return not page.bilevel and page.light_hand > 0 and alone_and_as_dark(score, others, settings, floor)
 
 
 def is_alone(score: BoxScore, others: Sequence[BoxScore]) -> bool:
@@ -1196,18 +1194,17 @@ def page_box_classes(scores: Sequence[BoxScore], settings: ReadingSettings) -> d
     }
 
 
-def page_of(scores: Sequence[BoxScore], settings: ReadingSettings | None = None) -> Page:
+def page_of(scores: Sequence[BoxScore], settings: ReadingSettings) -> Page:
     """What a row's reading needs to know of its page: what the page leaves along an empty box's border as a
     rule (most boxes of a ballot are empty, so the median ``edge``: a soft photo's grey halo of the printed
     lines, a fax's thickened lines), whether it shows no stray ink (:func:`is_clean_page`), how many of its
-    boxes hold dust (:func:`is_dust`), and, with ``settings``, how dark a light hand's marks are
-    (:func:`light_hand`)."""
+    boxes hold dust (:func:`is_dust`), and how dark a light hand's marks are (:func:`light_hand`)."""
     if not scores:
         return Page()
     residue = statistics.median(score.edge for score in scores)
     match = statistics.median(score.border_match for score in scores)
     dust = sum(is_dust(score) for score in scores)
-    hand = light_hand(_rows(scores).values(), settings) if settings is not None else 0.0
+    hand = light_hand(_rows(scores).values(), settings)
     return Page(residue, is_clean_page(scores), match, all(score.bilevel for score in scores), dust, hand)
 
 
@@ -1217,17 +1214,16 @@ def light_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings) ->
     fainter than ``firm``; else 0. A red pen through a grey conversion that keeps little of red (the simulator's
     ``red-pen``, tuning seed 379: every mark of a sheet 0.12–0.19 dark, most of them under ``light``, asked row by
     row) or a hard pencil: one voter's marks, alike."""
-    marks = settings.marks
-    lone = []
-    for group in rows:
-        inked = [score for score in group if score.fill > 0 or score.outside > 0]
-        others = [score for score in group if score not in inked]
-        if len(inked) == 1 and inked[0].fill >= marks.definite and is_alone(inked[0], others):
-            lone.append(inked[0])
+    lone = [
+        score
+        for group in rows
+        for score in group
+        if alone_and_as_dark(score, [other for other in group if other is not score], settings, 0.0)
+    ]
     if not shows_a_hand(lone):
         return 0.0
     hand = statistics.median(score.darkness for score in lone)
-    return hand if hand < marks.firm else 0.0
+    return hand if hand < settings.marks.firm else 0.0
 
 
 def _rows(scores: Sequence[BoxScore]) -> dict[str, list[BoxScore]]:

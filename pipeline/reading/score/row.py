@@ -22,6 +22,7 @@ import itertools
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -375,7 +376,7 @@ def _scored_row(
         hidden = 0.0 if dotted and hidden < BILEVEL_HIDDEN else hidden
         over = 0.0 if dotted else _line_over(geometry, lines)
         on_print = (round(hidden, 4), round(over, 4), box.excess)
-        score, reach, paper, seen = _score_box(
+        score, reach, seen, paper = _score_box(
             box.box,
             position,
             geometry,
@@ -407,8 +408,8 @@ def _scored_row(
     # 0.16 and 0.13, read 弃权); on paper whitened flat it may lie paler than FAINT_LEVEL (PALE_LEVEL).
     # Looked for in such rows only, where doubting 弃权 is all it can do (5 ms a box).
     return [
-        (replace(score, faint_stroke=max(score.faint_stroke, _hidden_stroke(paper, box.geometry))), reach)
-        for (score, reach), paper, box in zip(scores, papers, measured.boxes, strict=True)
+        (replace(score, faint_stroke=max(score.faint_stroke, _hidden_stroke(paper, darkness, box.geometry))), reach)
+        for (score, reach), paper, darkness, box in zip(scores, papers, judged, measured.boxes, strict=True)
     ]
 
 
@@ -418,26 +419,22 @@ def _with_stroke_stand(score: BoxScore, darkness: Floats, geometry: Geometry) ->
     return replace(score, stroke_response=round(response, 4), grain_spread=round(spread, 4))
 
 
-@dataclass(frozen=True)
-class Hidden:
-    """A box with no ink whose paper may hide a light stroke: its darkness, and whether the paper is grainy (noise
-    over FAINT_LEVEL) or whitened flat (under PALE_QUIET), as judged on it before anything was taken away from it
-    (the sheet's back showing through)."""
-
-    darkness: Floats
-    grainy: bool
+#: A box with no ink whose paper may hide a light stroke: paper grainy (noise over FAINT_LEVEL) or whitened flat (under
+#: PALE_QUIET), as its noise was judged before anything was taken away from it (the sheet's back showing through).
+Hidden = Literal["grainy", "whitened"]
 
 
-def _hidden_stroke(hidden: Hidden | None, geometry: Geometry) -> float:
-    """``faint_stroke`` for a box of a row with no ink: on grainy paper STROKE_MM where a straight stroke that long
-    stands STROKE_SIGMAS out of the grain inside it (:func:`~.grain.stroke_in_grain`); on paper whitened flat the
-    longest stroke down to PALE_LEVEL running into it, its dashes linked (:func:`_long_strokes`); else 0."""
+def _hidden_stroke(hidden: Hidden | None, darkness: Floats, geometry: Geometry) -> float:
+    """``faint_stroke`` for a box of a row with no ink (``darkness`` as judged): on grainy paper STROKE_MM where a
+    straight stroke that long stands STROKE_SIGMAS out of the grain inside it (:func:`~.grain.stroke_in_grain`); on
+    paper whitened flat the longest stroke down to PALE_LEVEL running into it, its dashes linked
+    (:func:`_long_strokes`); else 0."""
     if hidden is None:
         return 0.0
-    if hidden.grainy:
-        return STROKE_MM if stroke_in_grain(hidden.darkness, geometry) >= STROKE_SIGMAS else 0.0
+    if hidden == "grainy":
+        return STROKE_MM if stroke_in_grain(darkness, geometry) >= STROKE_SIGMAS else 0.0
     # Linked, a sharp stroke may take in the soft grey beside it and be judged a band of it: each way is looked at.
-    return max(_pale_stroke(hidden.darkness, geometry, linked=linked) for linked in (False, True))
+    return max(_pale_stroke(darkness, geometry, linked=linked) for linked in (False, True))
 
 
 def _pale_stroke(darkness: Floats, geometry: Geometry, *, linked: bool) -> float:
@@ -548,15 +545,15 @@ def _score_box(
     back: Callable[[Floats, float, Geometry], Floats | None] | None,
     specks: float = 0.0,
     on_print: tuple[float, float, float] = (0.0, 0.0, 0.0),
-) -> tuple[BoxScore, Reach, Hidden | None, Floats]:
-    """The box's scores, where its ink meets the rules above and below it, where no ink was found on paper too
-    grainy for the faint stroke search (noise over FAINT_LEVEL, not bilevel) or whitened flat (noise under
-    PALE_QUIET, no back showing through) a :class:`Hidden`: where a light stroke may hide in the grain, or lie
-    paler than FAINT_LEVEL (:func:`_scored_row` looks there in rows with no ink), and the darkness judged (the
-    sheet's back seen through the paper taken away: :func:`_scored_row` searches a grainy row's boxes for strokes in
-    it). ``specks``: the bilevel page's
-    speck level (:func:`speck_level`), a floor under the box's own noise level. ``on_print``: its ``border_hidden``,
-    ``line_over`` and ``line_excess``, measured apart (:func:`_scored_row`) and passed in: the score is made once."""
+) -> tuple[BoxScore, Reach, Floats, Hidden | None]:
+    """The box's scores, where its ink meets the rules above and below it, the darkness judged (the sheet's back seen
+    through the paper taken away: :func:`_scored_row` searches a grainy row's boxes for strokes in it), and, where no
+    ink was found on paper too grainy for the faint stroke search (noise over FAINT_LEVEL, not bilevel) or whitened
+    flat (noise under PALE_QUIET, no back showing through), which (:data:`Hidden`): a light stroke may hide in the
+    grain, or lie paler than FAINT_LEVEL (:func:`_scored_row` looks there in rows with no ink). ``specks``: the bilevel
+    page's speck level (:func:`speck_level`), a floor under the box's own noise level. ``on_print``: its
+    ``border_hidden``, ``line_over`` and ``line_excess``, measured apart (:func:`_scored_row`) and passed in: the score
+    is made once."""
     darkness, plain, contrast = measured
     noise = max(noise_level(darkness, geometry, plain), specks)
     level = max(INK_LEVEL, noise)
@@ -616,11 +613,10 @@ def _score_box(
     )
     if not ink.any():  # most boxes of a ballot: nothing more to measure
         if dotted:
-            return empty, Reach(), None, darkness
+            return empty, Reach(), darkness, None
         if noise > FAINT_LEVEL:
-            return empty, Reach(), Hidden(darkness, grainy=True), darkness
-        hidden = Hidden(darkness, grainy=False) if noise <= PALE_QUIET and through is None else None
-        return empty, Reach(), hidden, darkness
+            return empty, Reach(), darkness, "grainy"
+        return empty, Reach(), darkness, "whitened" if noise <= PALE_QUIET and through is None else None
 
     def share(region: npt.NDArray[np.bool_], total: int) -> float:
         return float(np.count_nonzero(ink & region)) / total if total else 0.0
@@ -657,7 +653,7 @@ def _score_box(
         outside_reach=round(_runs_out(regions, geometry), 3),
         ink_span=round(_span(inside), 3),
     )
-    return scored, reach, None, darkness
+    return scored, reach, darkness, None
 
 
 def _span(inside: npt.NDArray[np.bool_]) -> float:
