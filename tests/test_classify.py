@@ -11,6 +11,7 @@ from pipeline.reading.classify import (
     DUST_BOXES,
     DUST_MM,
     ERASED_RESIDUE,
+    FAINT_CONTRAST,
     HASTY_EDGE,
     HASTY_SPILL_MM,
     LINE_EXCESS,
@@ -1449,6 +1450,33 @@ def test_a_light_mark_beside_a_firm_hand_is_asked() -> None:
     light_hand = [replace(score, darkness=0.16 * bool(score.fill)) for score in ticks]  # all alike: read
     readings = classify_page([*light_hand, residue, *row(0.25, 0.0, 0.0)[1:]], SETTINGS)
     assert (readings[3].reading, readings[3].choice) == ("choice", "满意")
+
+
+def test_a_mark_standing_little_out_of_a_grainy_paper_beside_a_firmer_hand_is_asked() -> None:
+    """Tuning seed 367, erasure phone (a dim photo): heated erasable gel left 0.188 of darkness under its box's grain
+    level of 0.146, alone in its row, beside the voter's ticks of 0.30 under levels of 0.15 — over ``firm``, and 0.63 of
+    the hand, so the darkness rules read it 不满意 (the row meant 弃权). Above the grain it stands 0.04 out of the paper
+    where the voter's ticks stand 0.15: asked. A light tick standing out half as far as theirs is read, and so is the
+    residue on a bilevel scan, whose darkness measures no grain."""
+    ticks = [
+        replace(score, unit=f"row{index}", darkness=0.30 * bool(score.fill), ink_level=0.15)
+        for index in range(3)
+        for score in row(0.35, 0.0, 0.0)
+    ]
+    empty = [replace(score, ink_level=0.146) for score in row(0.28, 0.0, 0.0)[1:]]
+    residue = replace(row(0.28, 0.0, 0.0)[0], darkness=0.188, ink_level=0.146, core_share=0.59)
+    marks = SETTINGS.marks  # the darkness rules let it pass: over firm, and over half the hand's 0.30
+    assert residue.darkness >= max(min(marks.firm, ERASED_RESIDUE * 0.30), marks.faint_share * 0.30)
+    readings = classify_page([*ticks, residue, *empty], SETTINGS)
+    assert [r.reading for r in readings[:3]] == ["choice"] * 3
+    assert (readings[3].reading, readings[3].reason) == ("pending", RowWhy.FAINT)
+    hand = voters_hand([ticks[i : i + 3] for i in range(0, 9, 3)], SETTINGS, Page())
+    assert hand is not None and hand.contrast == pytest.approx(0.15)
+    light = replace(residue, darkness=0.146 + 0.5 * 0.15)  # half as far out of the paper as the hand: a light tick
+    assert light.darkness - light.ink_level >= FAINT_CONTRAST * hand.contrast
+    assert classify_page([*ticks, light, *empty], SETTINGS)[3].choice == "满意"
+    bilevel = [replace(score, bilevel=True) for score in [*ticks, residue, *empty]]
+    assert classify_page(bilevel, SETTINGS)[3].choice == "满意"
 
 
 def test_a_heavy_mark_in_pieces_on_a_sheet_of_solid_strokes_is_asked() -> None:
