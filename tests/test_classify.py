@@ -1060,6 +1060,21 @@ def test_an_overvote_needs_two_marks_alike_in_darkness() -> None:
         assert result.reason == (RowWhy.CORRECTION if expected == "pending" else None)
 
 
+def test_an_overvote_of_marks_as_dark_as_the_voters_hand_is_voided_however_dark_the_other() -> None:
+    """Two ticks, the lighter as dark as the voter's marks elsewhere on the sheet, the other pressed harder (22 clear
+    overvotes of 382 kept batches, asked as corrections): the lighter is a complete mark of that voter, and the row
+    is voided. Without a hand to measure by, or where the lighter is fainter than the voter's marks too, asked."""
+    marks = SETTINGS.marks
+    first, second, empty = row(0.3, 0.28, 0.0)
+    hand = Hand(0.4, solid=True)
+    darker, usual = replace(first, darkness=0.7), replace(second, darkness=0.4)
+    assert usual.darkness < marks.firm_alike * darker.darkness
+    assert classify_row("文化馆", [darker, usual, empty], SETTINGS, hand=hand).reading == "overvote"
+    assert classify_row("文化馆", [darker, usual, empty], SETTINGS).reason == RowWhy.CORRECTION
+    fainter = replace(usual, darkness=marks.firm_alike * hand.darkness - 0.01)
+    assert classify_row("文化馆", [darker, fainter, empty], SETTINGS, hand=hand).reason == RowWhy.CORRECTION
+
+
 def test_an_overvote_needs_both_marks_mostly_one_firm_piece() -> None:
     """Issue 19: a row is voided without a clerk only when both marks are complete, firm marks. Tuning seed 141 (a
     scanner app's steep photo): strokes scribbled over a tick, as dark as 0.72 of the voter's tick beside it but

@@ -622,8 +622,15 @@ def classify_row(
     if len(marked) >= 2:
         if any(score.fill >= marks.cancelled for score in marked) and not filled_alike(marked, settings):
             return pending(RowWhy.CORRECTION)
+        # The fainter mark is measured against the darker one, an erasure's residue being fainter than the mark left
+        # beside it; but where the darker one is darker than the voter's marks are as a rule (a box gone over twice,
+        # pressed harder), against the voter's hand: a mark as dark as their marks always are is theirs, complete
+        # (382 kept batches: 22 clear overvotes of two ticks, the lighter as dark as the voter's ticks elsewhere, the
+        # darker up to twice as dark, were asked; now voided, and no other row read differently). Boxes filled whole
+        # are measured apart (:func:`filled_alike`): scribbling over a fill is how one is taken back.
         darkness = [score.darkness for score in marked]
-        if min(darkness) < marks.firm_alike * max(darkness):  # an erasure, a faint second mark, a correction?
+        usual = min(max(darkness), hand.darkness) if hand is not None else max(darkness)
+        if min(darkness) < marks.firm_alike * usual:  # an erasure, a faint second mark, a correction?
             return pending(RowWhy.CORRECTION)
         if min(darkness) < marks.overvote_darkness:  # pencil: one of them may be a rubbed-out mark's residue
             return pending(RowWhy.CORRECTION)
