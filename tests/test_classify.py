@@ -1075,6 +1075,29 @@ def test_an_overvote_of_marks_as_dark_as_the_voters_hand_is_voided_however_dark_
     assert classify_row("文化馆", [darker, fainter, empty], SETTINGS, hand=hand).reason == RowWhy.CORRECTION
 
 
+def test_a_clump_of_noise_fainter_than_any_hand_beside_a_tick_is_no_second_mark() -> None:
+    """A damaged grey scan's noise clumps in a box beside the voter's tick: 0.048 of the box, 0.105 dark at the median
+    under a level of 0.10, no stroke's line in it (field sample bad 0003's kind). Fainter than the lightest hand
+    (``light``), it is no second mark: the row is read. A clump holding a stroke's line, or as dark as a light hand, is
+    asked; and so is such a speck on a bilevel scan beside a mark that did not come through solid, where a light tick
+    breaks into one."""
+    tick, empty, _ = row(0.4, 0.0, 0.0)
+    tick = replace(tick, darkness=0.57, ink_level=0.1, core=7.0, core_share=0.8)
+    clump = replace(empty, fill=0.048, centre=0.0, darkness=0.105, ink_level=0.1, core=0.2, ink_span=1.25)
+    last = replace(row(0.0, 0.0, 0.0)[2], ink_level=0.1)
+
+    def read(*scores: BoxScore) -> RowReading:
+        return classify_row("文化馆", list(scores), SETTINGS, page_of(list(scores), SETTINGS))
+
+    assert classify_box(clump, SETTINGS) == "marginal"
+    assert read(tick, clump, last).choice == "满意"
+    assert read(tick, replace(clump, core=STROKE_CORE_MM2), last).reason == RowWhy.MARGINAL
+    assert read(tick, replace(clump, darkness=SETTINGS.marks.light), last).reason == RowWhy.MARGINAL
+    broken = replace(tick, darkness=0.33, core_share=0.3)  # a scribble-out in a light ink, broken by the threshold
+    bilevel = [replace(score, bilevel=True) for score in (broken, clump, last)]
+    assert read(*bilevel).reason == RowWhy.MARGINAL
+
+
 def test_an_overvote_needs_both_marks_mostly_one_firm_piece() -> None:
     """Issue 19: a row is voided without a clerk only when both marks are complete, firm marks. Tuning seed 141 (a
     scanner app's steep photo): strokes scribbled over a tick, as dark as 0.72 of the voter's tick beside it but

@@ -488,29 +488,30 @@ def classify_row(
         own = min(own, hand.stroke) if hand is not None and hand.stroke is not None else one_layer(own)
     as_dark = marks.firm_alike * own
     if clear_mark or (len(circled) == 1 and not marked):
-        # Beside one clear mark (a firm tick, or a ring round a box), a trace too faint and small for any pen
-        # or pencil (grain on a photo) is no second mark; nor is ink whose median darkness stays under the level
-        # its box's noise set, however much of the box it covers: the noise's own tail, joined to it, or what an
+        # Beside one clear mark (a firm tick, or a ring round a box), a trace too faint and small for any pen or pencil
+        # (grain on a photo, :func:`faint_grain`) is no second mark; nor is ink whose median darkness stays under the
+        # level its box's noise set, however much of the box it covers: the noise's own tail, joined to it, or what an
         # eraser or tape left of a mark taken back (field phone 0001, 0007: grain at 0.08–0.115 under levels of
         # 0.10–0.13). Under every pen and pencil line measured (HB pencil 0.17–0.20, a light hand 0.15); and fainter
-        # than the clear mark by far (as_dark): on a dark, grainy photo two crosses of one pen measured 0.387 and
-        # 0.385 against their boxes' levels of 0.387 and 0.371, one a hair under, and the row read as the other
-        # (held-out seed 1007, marks-cut phone: an overvote read 基本满意). Nor where a stroke's own dark line lies in
-        # it (``core``, STROKE_CORE_MM2): grain joined to a tick drawn low in its box, along its border, pulled the
-        # ink's median to 0.104 under a level of 0.143 (tuning seed 61, marks-cut phone: an overvote read 基本满意;
-        # the tick's line 1.4 mm² as dark as a firm stroke; grain under its level in 77 boxes of the same batches'
-        # photos at most 0.5 mm², a stain on a damaged field scan none). On a bilevel scan, beside a mark whose ink
-        # came through solid, one speck (:func:`is_speck`) is the scan's noise: the voter's pen would have come
-        # through solid there too. Not beside a mark in a light ink, broken into dots (a second mark in it may come
-        # through as one speck), nor beside a box scribbled over (tuning seeds 7, 23, 43 on faxes: a scribbled-out
-        # box read clear, the vote ticked in a light ink beside it one speck). Nor, on paper so noisy that a pen's
-        # strokes keep under the level set by it (:func:`pen_on_noisy_paper`), a body as large as a mark in a pen's
-        # darkness: a tick of 0.56 under a level of 0.63 beside a box scribbled out was dropped as the noise's tail
-        # (tuning seed 131, dim-light and erasure phone photos: a correction read as the vote).
+        # than the clear mark by far (as_dark): on a dark, grainy photo two crosses of one pen measured 0.387 and 0.385
+        # against their boxes' levels of 0.387 and 0.371, one a hair under, and the row read as the other (held-out seed
+        # 1007, marks-cut phone: an overvote read 基本满意). Nor where a stroke's own dark line lies in it (``core``,
+        # STROKE_CORE_MM2): grain joined to a tick drawn low in its box, along its border, pulled the ink's median to
+        # 0.104 under a level of 0.143 (tuning seed 61, marks-cut phone: an overvote read 基本满意; the tick's line 1.4
+        # mm² as dark as a firm stroke; grain under its level in 77 boxes of the same batches' photos at most 0.5 mm², a
+        # stain on a damaged field scan none). On a bilevel scan, beside a mark whose ink came through solid, one speck
+        # (:func:`is_speck`) is the scan's noise: the voter's pen would have come through solid there too. Not beside a
+        # mark in a light ink, broken into dots (a second mark in it may come through as one speck), nor beside a box
+        # scribbled over (tuning seeds 7, 23, 43 on faxes: a scribbled-out box read clear, the vote ticked in a light
+        # ink beside it one speck). Nor, on paper so noisy that a pen's strokes keep under the level set by it
+        # (:func:`pen_on_noisy_paper`), a body as large as a mark in a pen's darkness: a tick of 0.56 under a level of
+        # 0.63 beside a box scribbled out was dropped as the noise's tail (tuning seed 131, dim-light and erasure phone
+        # photos: a correction read as the vote).
         marginal = [
             score
             for score in marginal
             if not (score.darkness < marks.trace and score.fill < TRACE_FILL)
+            and not faint_grain(score, page, settings)
             and (
                 score.darkness >= score.ink_level
                 or score.darkness >= as_dark
@@ -781,6 +782,22 @@ def lost_in_noise(darkness: float, others: Sequence[BoxScore]) -> bool:
     dim-light and erasure phone photos: a tick lost under a level of 1.05 beside a box scribbled out, read as the
     vote)."""
     return any(score.ink_level >= darkness for score in others)
+
+
+def faint_grain(score: BoxScore, page: Page, settings: ReadingSettings) -> bool:
+    """On a grey scan, ink under TRACE_FILL of its box with no stroke's dark line in it (STROKE_CORE_MM2) whose median
+    darkness stays under ``light``, the lightest hand measured (a light hand 0.15, HB pencil 0.17–0.20): a clump of the
+    paper's grain or of a damaged scan's noise, no pen's or pencil's mark. Beside the row's one clear mark it is no
+    second one (382 kept batches: 50 clear rows no longer asked, 29 of them on a scanner app's steep photos, whose
+    contrast stretch leaves such clumps; every row read as its intent). Not on a bilevel scan: a light ink the
+    threshold broke into specks is as small there (tuning seeds 211, 233, 293, 313 and 367, faxes: seven ticks beside a
+    box scribbled out came through as a speck 0.11–0.14 dark, and the scribble would have been read as the vote)."""
+    return (
+        not page.bilevel
+        and score.fill < TRACE_FILL
+        and score.core < STROKE_CORE_MM2
+        and score.darkness < settings.marks.light
+    )
 
 
 def faint_above_the_grain(mark: BoxScore, hand: Hand, settings: ReadingSettings) -> bool:
