@@ -223,6 +223,50 @@ def test_a_light_hands_marks_alone_in_their_rows_are_read_by_the_sheets_own_meas
     assert {r.reading for r in classify_page(sheet(light, light, light, bilevel=True), SETTINGS)} == {"pending"}
 
 
+def test_a_light_hand_is_read_among_dust_but_not_beside_a_firm_hand() -> None:
+    """Tuning seed 401, red-pen bad: a sheet's ticks 0.11–0.17 dark beside specks of dust 1 mm across in other boxes
+    (a dusty page, not a clean one): asked row by row. On a page whose boxes hold DUST_BOXES specks or more, a light
+    hand's mark is read where the row's other boxes hold nothing but dust; a speck too large for dust beside it
+    still asks. Tuning seed 367, erasure: a sheet of rings 0.30–0.41 dark whose lone marks are rubbed-out gel and
+    faint pencil (0.10–0.14): no light hand there, and the gel alone in its row is asked, not read."""
+    light = 0.14
+    dust = replace(row(0.0, 0.0, 0.0)[2], fill=0.03, darkness=0.25, core=0.4, ink_span=0.9)
+    assert is_dust(dust)
+
+    def ticks(n: int, beside: BoxScore) -> list[BoxScore]:
+        return [
+            replace(score, unit=f"单位{n}", darkness=light if score.fill else score.darkness)
+            for score in [*row(0.0, 0.25, 0.0)[:2], beside]
+        ]
+
+    dusty = [score for n in range(DUST_BOXES + 1) for score in ticks(n, dust)]
+    page = page_of(dusty, SETTINGS)
+    assert not page.clean and page.dusty >= DUST_BOXES and page.light_hand == pytest.approx(light)
+    assert {(r.reading, r.choice) for r in classify_page(dusty, SETTINGS)} == {("choice", "基本满意")}
+    speck = replace(dust, fill=0.045, ink_span=1.5)  # as large as a pen's dot: not dust
+    assert not is_dust(speck)
+    assert classify_page([*dusty, *ticks(9, speck)], SETTINGS)[-1].reason == RowWhy.MARGINAL
+    assert {r.reading for r in classify_page([replace(s, bilevel=True) for s in dusty], SETTINGS)} == {"pending"}
+
+    def ring(n: int) -> list[BoxScore]:
+        return [
+            replace(score, unit=f"圈{n}", outside=0.2, outside_darkness=0.35, encircled=1.0, edge=0.3)
+            if at == 0
+            else score
+            for at, score in enumerate(row(0.0, 0.0, 0.0))
+        ]
+
+    rings = [score for n in range(4) for score in ring(n)]
+    gel = [
+        replace(score, unit=f"擦{n}", darkness=0.13 if score.fill else 0.0)
+        for n in range(3)
+        for score in row(0.0, 0.25, 0.0)
+    ]
+    assert {classify_box(score, SETTINGS) for score in rings if score.outside} == {"circled"}
+    assert page_of([*rings, *gel], SETTINGS).light_hand == 0.0
+    assert page_of(gel, SETTINGS).light_hand == pytest.approx(0.13)  # alone, the same marks would be a hand
+
+
 def test_beside_a_clear_mark_a_pens_body_under_a_noisy_level_is_no_noise() -> None:
     """Tuning seed 131, dim-light and erasure phone photos: beside a box scribbled out, a tick (fill 0.16, 0.56 dark
     under a level of 0.63 set by the grain) was dropped as the noise's tail and the scribble read as the vote. Ink

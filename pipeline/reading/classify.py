@@ -299,11 +299,35 @@ def alone_and_as_dark(score: BoxScore, others: Sequence[BoxScore], settings: Rea
 def in_a_light_hand(score: BoxScore, others: Sequence[BoxScore], page: Page, settings: ReadingSettings) -> bool:
     """A mark of the sheet's light hand (:attr:`Page.light_hand`): as large as ``definite``, alone (:func:`is_alone`),
     and no fainter than what an eraser leaves of such a mark (ERASED_RESIDUE of the hand) nor than a trace (``trace``:
-    no pen's stroke is fainter). Only on a clean page (:func:`is_clean_page`), as :func:`is_light_mark`, and a grey
-    one: a bilevel scan breaks a light ink into dots, or drops it (tuning seed 353, a fine fax: a box scribbled
-    over came through as light as a hand of crosses, the tick beside it lost)."""
+    no pen's stroke is fainter). On a clean page (:func:`is_clean_page`), as :func:`is_light_mark`, or on a dusty one
+    (DUST_BOXES or more, :attr:`Page.dusty`) where the row's other boxes hold nothing but dust
+    (:func:`alone_among_dust`): a red pen through a grey conversion on a damaged scan (tuning seed 401, red-pen bad: a
+    sheet's ticks 0.11–0.17 dark, spanning 2.6–4.5 mm, beside specks of dust 1 mm across, asked row by row; with
+    :func:`light_hand` minding a firm hand, 383 kept batches: 84 clear rows more read, 27 of them on that batch's 144
+    asks, and 5 ambiguous ones, every one as its intent). And a grey one: a bilevel scan breaks a light ink into dots,
+    or drops it (tuning seed 353, a fine fax: a box scribbled over came through as light as a hand of crosses, the tick
+    beside it lost)."""
+    if page.bilevel or page.light_hand <= 0:
+        return False
     floor = max(settings.marks.trace, ERASED_RESIDUE * page.light_hand)
-    return not page.bilevel and page.light_hand > 0 and alone_and_as_dark(score, others, settings, floor)
+    if page.clean:
+        return alone_and_as_dark(score, others, settings, floor)
+    return (
+        page.dusty >= DUST_BOXES
+        and score.fill >= settings.marks.definite
+        and score.darkness >= floor
+        and alone_among_dust(score, others, settings)
+    )
+
+
+def alone_among_dust(score: BoxScore, others: Sequence[BoxScore], settings: ReadingSettings) -> bool:
+    """One piece of ink on quiet paper, as :func:`is_alone`, in a row whose other boxes hold nothing but dust
+    (:func:`is_dust`) and no mark beside them (under ``marks.outside`` of their ring: a speck of dust there)."""
+    return (
+        score.scattered == 0
+        and score.ink_level <= INK_LEVEL
+        and all((other.fill == 0 or is_dust(other)) and other.outside < settings.marks.outside for other in others)
+    )
 
 
 def is_alone(score: BoxScore, others: Sequence[BoxScore]) -> bool:
@@ -417,7 +441,8 @@ def row_classes(scores: Sequence[BoxScore], settings: ReadingSettings, page: Pag
     """The class of each box of one row: :func:`classify_box`; a tight ring (:func:`is_tight_ring`) or a ring
     over the box's border (:func:`ringed_over_its_border`), which only the row and the page can tell, is
     circled; on a clean page (:attr:`Page.clean`, :func:`is_clean_page`),
-    a small dot (:func:`is_small_dot`) or a light mark (:func:`is_light_mark`) alone in its row is marked."""
+    a small dot (:func:`is_small_dot`) or a light mark (:func:`is_light_mark`) alone in its row is marked, and so is a
+    mark of the sheet's light hand (:func:`in_a_light_hand`) on a clean page or a dusty one."""
     classes = [classify_box(score, settings) for score in scores]
     for at, (score, kind) in enumerate(zip(scores, classes, strict=True)):
         others = [*scores[:at], *scores[at + 1 :]]
@@ -426,14 +451,9 @@ def row_classes(scores: Sequence[BoxScore], settings: ReadingSettings, page: Pag
             or ringed_over_its_border(score, others, page, settings)
         ):
             classes[at] = "circled"
-        elif (
-            kind == "marginal"
-            and page.clean
-            and (
-                is_small_dot(score, others, settings)
-                or is_light_mark(score, others, settings)
-                or in_a_light_hand(score, others, page, settings)
-            )
+        elif kind == "marginal" and (
+            (page.clean and (is_small_dot(score, others, settings) or is_light_mark(score, others, settings)))
+            or in_a_light_hand(score, others, page, settings)
         ):
             classes[at] = "marked"
     return classes
@@ -1258,20 +1278,34 @@ def page_of(scores: Sequence[BoxScore], settings: ReadingSettings) -> Page:
 
 def light_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings) -> float:
     """How dark the marks of a light hand are as a rule: the median darkness of the marks alone in their rows
-    (:func:`is_alone`, each as large as ``definite``) where they lie in HAND_MARKS rows or more and that median is
-    fainter than ``firm``; else 0. A red pen through a grey conversion that keeps little of red (the simulator's
-    ``red-pen``, tuning seed 379: every mark of a sheet 0.12–0.19 dark, most of them under ``light``, asked row by
-    row) or a hard pencil: one voter's marks, alike."""
+    (:func:`alone_among_dust`: beside nothing but dust, each as large as ``definite``) where they lie in HAND_MARKS rows
+    or more and that median is fainter than ``firm``; else 0. A red pen through a grey conversion that keeps little of
+    red (the simulator's ``red-pen``, tuning seed 379: every mark of a sheet 0.12–0.19 dark, most of them under
+    ``light``, asked row by row) or a hard pencil: one voter's marks, alike. Not where the voter's marks as a whole
+    (those lone ones, and every box marked or ringed elsewhere, a ring by its pen line's darkness) are as dark as
+    ``firm`` as a rule: the light ones are then what an eraser or heat left of marks, or a faint pencil's doubts, beside
+    a firm hand (tuning seed 367, erasure: a sheet of rings 0.30–0.41 dark, its lone marks rubbed-out gel and faint
+    pencil 0.10–0.14, taken for a light hand on a dusty page, and the gel read 满意 where the row meant 弃权)."""
+    rows = [list(group) for group in rows]
     lone = [
         score
         for group in rows
         for score in group
-        if alone_and_as_dark(score, [other for other in group if other is not score], settings, 0.0)
+        if score.fill >= settings.marks.definite
+        and alone_among_dust(score, [other for other in group if other is not score], settings)
     ]
     if not shows_a_hand(lone):
         return 0.0
     hand = statistics.median(score.darkness for score in lone)
-    return hand if hand < settings.marks.firm else 0.0
+    lone_ids = {id(score) for score in lone}
+    firm = [
+        max(score.darkness, score.outside_darkness) if kind == "circled" else score.darkness
+        for group in rows
+        for score in group
+        if id(score) not in lone_ids and (kind := classify_box(score, settings)) in ("marked", "circled")
+    ]
+    everything = statistics.median([*(score.darkness for score in lone), *firm])
+    return hand if hand < settings.marks.firm and everything < settings.marks.firm else 0.0
 
 
 def _rows(scores: Sequence[BoxScore]) -> dict[str, list[BoxScore]]:
