@@ -1142,6 +1142,22 @@ def test_a_clump_of_noise_fainter_than_any_hand_beside_a_tick_is_no_second_mark(
     assert read(*bilevel).reason == RowWhy.MARGINAL
 
 
+def test_a_pencil_overvote_is_voided_where_both_marks_are_as_dark_as_the_voters_hand() -> None:
+    """Two pencil ticks (0.20 dark, under ``overvote_darkness``) may be a tick beside a rubbed-out one's residue: asked.
+    On a sheet whose voter's marks are 0.21 as a rule, both are as dark as theirs but for what an eraser takes
+    (ERASED_RESIDUE): their complete marks, and the row is voided (354 clear overvotes of 383 kept batches). A sheet
+    whose hand is firmer (0.30) still asks."""
+    marks = SETTINGS.marks
+    first, second, empty = (replace(score, darkness=0.2 * bool(score.fill)) for score in row(0.3, 0.28, 0.0))
+    assert first.darkness < marks.overvote_darkness
+    assert classify_row("文化馆", [first, second, empty], SETTINGS).reason == RowWhy.CORRECTION
+    pencil = Hand(0.21, solid=True)
+    assert first.darkness >= ERASED_RESIDUE * pencil.darkness
+    assert classify_row("文化馆", [first, second, empty], SETTINGS, hand=pencil).reading == "overvote"
+    firmer = Hand(0.30, solid=True)
+    assert classify_row("文化馆", [first, second, empty], SETTINGS, hand=firmer).reason == RowWhy.CORRECTION
+
+
 def test_an_overvote_needs_both_marks_mostly_one_firm_piece() -> None:
     """Issue 19: a row is voided without a clerk only when both marks are complete, firm marks. Tuning seed 141 (a
     scanner app's steep photo): strokes scribbled over a tick, as dark as 0.72 of the voter's tick beside it but
