@@ -105,7 +105,8 @@ class MarkThresholds(_Strict):
         le=1,
         description="two marks are read as an overvote (无效) only when the fainter is at least this dark: pen, not "
         "HB pencil (0.17–0.20), whose rubbed-out residue can be as dark as a pencil tick; lighter, the row goes to "
-        "a clerk as a possible correction.",
+        "a clerk as a possible correction — unless both are as dark as the voter's marks on the sheet as a rule, "
+        "but for what an eraser takes (a pencil or light pen voter's complete marks).",
     )
     taped: float = Field(
         default=0.3,
