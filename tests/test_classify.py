@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import replace
 
 import pytest
@@ -221,6 +222,30 @@ def test_a_light_hands_marks_alone_in_their_rows_are_read_by_the_sheets_own_meas
     assert classify_page(sheet(light, light, light, faint), SETTINGS)[-1].reason == RowWhy.MARGINAL
     assert {r.reason for r in classify_page(sheet(light, light), SETTINGS)} == {RowWhy.MARGINAL}  # too few
     assert {r.reading for r in classify_page(sheet(light, light, light, bilevel=True), SETTINGS)} == {"pending"}
+
+
+def test_a_hand_straddling_firm_is_a_light_hand() -> None:
+    """Tuning seed 409, long-tick office: a hard pencil's ticks 0.157–0.187 dark, half of them under ``firm``, each
+    alone in its row, asked (their median a hair over ``firm``). A hand whose own marks may fall under ``firm`` (its
+    median under ``firm`` / ERASED_RESIDUE) is a light hand: its mark under ``firm`` is read. A firmer hand is none,
+    and the same mark beside it is asked."""
+    marks = SETTINGS.marks
+
+    def sheet(*darkness: float) -> list[BoxScore]:
+        return [
+            replace(score, unit=f"单位{n}", darkness=dark if score.fill else 0.0)
+            for n, dark in enumerate(darkness)
+            for score in row(0.0, 0.25, 0.0)
+        ]
+
+    pencil = sheet(0.175, 0.18, 0.185, 0.157)
+    assert pencil[-2].darkness < marks.firm <= statistics.median([0.175, 0.18, 0.185, 0.157])
+    assert page_of(pencil, SETTINGS).light_hand == pytest.approx(0.1775)
+    assert classify_page(pencil, SETTINGS)[-1].choice == "基本满意"
+    firmer = sheet(0.21, 0.22, 0.23, 0.157)
+    assert statistics.median([0.21, 0.22, 0.23, 0.157]) >= marks.firm / ERASED_RESIDUE
+    assert page_of(firmer, SETTINGS).light_hand == 0.0
+    assert classify_page(firmer, SETTINGS)[-1].reading == "pending"  # a light mark beside a firmer hand: faint
 
 
 def test_a_light_hand_is_read_among_dust_but_not_beside_a_firm_hand() -> None:

@@ -1287,11 +1287,13 @@ def page_of(scores: Sequence[BoxScore], settings: ReadingSettings) -> Page:
 def light_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings) -> float:
     """How dark the marks of a light hand are as a rule: the median darkness of the marks alone in their rows
     (:func:`alone_among_dust`: beside nothing but dust, each as large as ``definite``) where they lie in HAND_MARKS rows
-    or more and that median is fainter than ``firm``; else 0. A red pen through a grey conversion that keeps little of
-    red (the simulator's ``red-pen``, tuning seed 379: every mark of a sheet 0.12–0.19 dark, most of them under
-    ``light``, asked row by row) or a hard pencil: one voter's marks, alike. Not where the voter's marks as a whole
-    (those lone ones, and every box marked or ringed elsewhere, a ring by its pen line's darkness) are as dark as
-    ``firm`` as a rule: the light ones are then what an eraser or heat left of marks, or a faint pencil's doubts, beside
+    or more and that median is light enough for marks of that hand to fall under ``firm`` (under ``firm`` /
+    ERASED_RESIDUE); else 0. A red pen through a grey conversion that keeps little of red (the simulator's ``red-pen``,
+    tuning seed 379: every mark of a sheet 0.12–0.19 dark, most of them under ``light``, asked row by row) or a hard
+    pencil (tuning seed 409, long-tick office: a sheet's ticks 0.157–0.187, half of them under ``firm``, asked; 408 kept
+    batches: 62 clear rows more read, every one as its intent): one voter's marks, alike. Not where the voter's marks as
+    a whole (those lone ones, and every box marked or ringed elsewhere, a ring by its pen line's darkness) are as dark
+    as that as a rule: the light ones are then what an eraser or heat left of marks, or a faint pencil's doubts, beside
     a firm hand (tuning seed 367, erasure: a sheet of rings 0.30–0.41 dark, its lone marks rubbed-out gel and faint
     pencil 0.10–0.14, taken for a light hand on a dusty page, and the gel read 满意 where the row meant 弃权)."""
     rows = [list(group) for group in rows]
@@ -1313,7 +1315,8 @@ def light_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings) ->
         if id(score) not in lone_ids and (kind := classify_box(score, settings)) in ("marked", "circled")
     ]
     everything = statistics.median([*(score.darkness for score in lone), *firm])
-    return hand if hand < settings.marks.firm and everything < settings.marks.firm else 0.0
+    light = settings.marks.firm / ERASED_RESIDUE
+    return hand if hand < light and everything < light else 0.0
 
 
 def _rows(scores: Sequence[BoxScore]) -> dict[str, list[BoxScore]]:
