@@ -1170,7 +1170,7 @@ def test_a_clump_of_noise_fainter_than_any_hand_beside_a_tick_is_no_second_mark(
 def test_a_pencil_overvote_is_voided_where_both_marks_are_as_dark_as_the_voters_hand() -> None:
     """Two pencil ticks (0.20 dark, under ``overvote_darkness``) may be a tick beside a rubbed-out one's residue: asked.
     On a sheet whose voter's marks are 0.21 as a rule, both are as dark as theirs but for what an eraser takes
-    (ERASED_RESIDUE): their complete marks, and the row is voided (354 clear overvotes of 383 kept batches). A sheet
+    (ERASED_RESIDUE): their complete marks, and the row is voided (354 clear overvotes of 408 kept batches). A sheet
     whose hand is firmer (0.30) still asks."""
     marks = SETTINGS.marks
     first, second, empty = (replace(score, darkness=0.2 * bool(score.fill)) for score in row(0.3, 0.28, 0.0))

@@ -303,7 +303,7 @@ def in_a_light_hand(score: BoxScore, others: Sequence[BoxScore], page: Page, set
     (DUST_BOXES or more, :attr:`Page.dusty`) where the row's other boxes hold nothing but dust
     (:func:`alone_among_dust`): a red pen through a grey conversion on a damaged scan (tuning seed 401, red-pen bad: a
     sheet's ticks 0.11–0.17 dark, spanning 2.6–4.5 mm, beside specks of dust 1 mm across, asked row by row; with
-    :func:`light_hand` minding a firm hand, 383 kept batches: 84 clear rows more read, 27 of them on that batch's 144
+    :func:`light_hand` minding a firm hand, 408 kept batches: 84 clear rows more read, 27 of them on that batch's 144
     asks, and 5 ambiguous ones, every one as its intent). And a grey one: a bilevel scan breaks a light ink into dots,
     or drops it (tuning seed 353, a fine fax: a box scribbled over came through as light as a hand of crosses, the tick
     beside it lost)."""
@@ -656,7 +656,7 @@ def classify_row(
         # Pencil (under ``overvote_darkness``): one of them may be a rubbed-out mark's residue, as dark as a pencil tick
         # (tuning seed 23). Not where each is as dark as the voter's marks as a rule, but for what an eraser takes
         # (ERASED_RESIDUE of their hand): on such a sheet both are their complete marks, as the other rows' marks are
-        # (383 kept batches: 354 clear overvotes in pencil or a light pen asked, now voided, and no other row read
+        # (408 kept batches: 354 clear overvotes in pencil or a light pen asked, now voided, and no other row read
         # differently; with no floor at all, 47 more, and still none).
         pencil = (
             marks.overvote_darkness if hand is None else min(marks.overvote_darkness, ERASED_RESIDUE * hand.darkness)
@@ -1290,16 +1290,16 @@ def light_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings) ->
     or more and that median is light enough for marks of that hand to fall under ``firm`` (under ``firm`` /
     ERASED_RESIDUE); else 0. A red pen through a grey conversion that keeps little of red (the simulator's ``red-pen``,
     tuning seed 379: every mark of a sheet 0.12–0.19 dark, most of them under ``light``, asked row by row) or a hard
-    pencil (tuning seed 409, long-tick office: a sheet's ticks 0.157–0.187, half of them under ``firm``, asked; 408 kept
+    pencil (tuning seed 409, long-tick office: a sheet's ticks 0.157–0.187, half of them under ``firm``, asked; 434 kept
     batches: 62 clear rows more read, every one as its intent): one voter's marks, alike. Not where the voter's marks as
     a whole (those lone ones, and every box marked or ringed elsewhere, a ring by its pen line's darkness) are as dark
     as that as a rule: the light ones are then what an eraser or heat left of marks, or a faint pencil's doubts, beside
     a firm hand (tuning seed 367, erasure: a sheet of rings 0.30–0.41 dark, its lone marks rubbed-out gel and faint
     pencil 0.10–0.14, taken for a light hand on a dusty page, and the gel read 满意 where the row meant 弃权)."""
-    rows = [list(group) for group in rows]
+    groups = [list(group) for group in rows]
     lone = [
         score
-        for group in rows
+        for group in groups
         for score in group
         if score.fill >= settings.marks.definite
         and alone_among_dust(score, [other for other in group if other is not score], settings)
@@ -1308,15 +1308,15 @@ def light_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings) ->
         return 0.0
     hand = statistics.median(score.darkness for score in lone)
     lone_ids = {id(score) for score in lone}
-    firm = [
+    elsewhere = [
         max(score.darkness, score.outside_darkness) if kind == "circled" else score.darkness
-        for group in rows
+        for group in groups
         for score in group
         if id(score) not in lone_ids and (kind := classify_box(score, settings)) in ("marked", "circled")
     ]
-    everything = statistics.median([*(score.darkness for score in lone), *firm])
-    light = settings.marks.firm / ERASED_RESIDUE
-    return hand if hand < light and everything < light else 0.0
+    everything = statistics.median([*(score.darkness for score in lone), *elsewhere])
+    under = settings.marks.firm / ERASED_RESIDUE  # a hand this light has marks that may fall under firm
+    return hand if hand < under and everything < under else 0.0
 
 
 def _rows(scores: Sequence[BoxScore]) -> dict[str, list[BoxScore]]:
