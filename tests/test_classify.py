@@ -1339,13 +1339,18 @@ def test_a_mark_far_fainter_than_the_voters_others_is_asked_about() -> None:
     assert sheet(0.8, 0.3)[1].reading == "choice"  # two marks: no hand to judge by
 
 
-def test_an_overvote_needs_both_marks_to_reach_their_boxes_middle() -> None:
+def test_an_overvote_needs_both_marks_to_reach_their_boxes_middle_where_a_border_shows_something_over_it() -> None:
     """Issue 19: correction tape laid over a marked box hides the mark's middle; the strokes showing beside the
     tape measure as a mark as dark as the voter's tick in another box (accuracy seed 1003: read as an overvote,
-    the voter's one vote lost). A mark that leaves its box's middle empty is no complete mark: asked."""
-    tick, _, taped = row(0.36, 0.0, 0.185)
-    result = classify_row("文化馆", [tick, row(0.36, 0.0, 0.185)[1], replace(taped, centre=0.0)], SETTINGS)
+    the voter's one vote lost). A mark that leaves its box's middle empty where the box's printed border shows
+    something laid over it or rubbed off (``border_hidden``, here under ``taped``) is no complete mark: asked. A tick
+    drawn low, turning at the box's foot, leaves the middle empty too with its border whole (field fax 0003; 85 clear
+    overvotes of 434 kept batches): voided."""
+    tick, empty, second = row(0.36, 0.0, 0.185)
+    under_tape = replace(second, centre=0.0, border_hidden=SETTINGS.marks.taped / 2)
+    result = classify_row("文化馆", [tick, empty, under_tape], SETTINGS)
     assert (result.reading, result.reason) == ("pending", RowWhy.CORRECTION)
+    assert classify_row("文化馆", [tick, empty, replace(second, centre=0.0)], SETTINGS).reading == "overvote"
     assert classify_row("文化馆", row(0.36, 0.0, 0.185), SETTINGS).reading == "overvote"
 
 
