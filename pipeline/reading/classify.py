@@ -291,9 +291,13 @@ def is_light_mark(score: BoxScore, others: Sequence[BoxScore], settings: Reading
     return alone_and_as_dark(score, others, settings, settings.marks.light)
 
 
-def alone_and_as_dark(score: BoxScore, others: Sequence[BoxScore], settings: ReadingSettings, darkness: float) -> bool:
-    """A mark as large as ``definite``, at least ``darkness`` dark, alone in its row (:func:`is_alone`)."""
-    return score.fill >= settings.marks.definite and score.darkness >= darkness and is_alone(score, others)
+def alone_and_as_dark(
+    score: BoxScore, others: Sequence[BoxScore], settings: ReadingSettings, darkness: float, *, among_dust: bool = False
+) -> bool:
+    """A mark as large as ``definite``, at least ``darkness`` dark, alone in its row (:func:`is_alone`), or where
+    ``among_dust`` beside nothing but dust (:func:`alone_among_dust`)."""
+    alone = alone_among_dust(score, others, settings) if among_dust else is_alone(score, others)
+    return score.fill >= settings.marks.definite and score.darkness >= darkness and alone
 
 
 def in_a_light_hand(score: BoxScore, others: Sequence[BoxScore], page: Page, settings: ReadingSettings) -> bool:
@@ -312,32 +316,26 @@ def in_a_light_hand(score: BoxScore, others: Sequence[BoxScore], page: Page, set
     floor = max(settings.marks.trace, ERASED_RESIDUE * page.light_hand)
     if page.clean:
         return alone_and_as_dark(score, others, settings, floor)
-    return (
-        page.dusty >= DUST_BOXES
-        and score.fill >= settings.marks.definite
-        and score.darkness >= floor
-        and alone_among_dust(score, others, settings)
-    )
+    return page.dusty >= DUST_BOXES and alone_and_as_dark(score, others, settings, floor, among_dust=True)
 
 
 def alone_among_dust(score: BoxScore, others: Sequence[BoxScore], settings: ReadingSettings) -> bool:
     """One piece of ink on quiet paper, as :func:`is_alone`, in a row whose other boxes hold nothing but dust
     (:func:`is_dust`) and no mark beside them (under ``marks.outside`` of their ring: a speck of dust there)."""
-    return (
-        score.scattered == 0
-        and score.ink_level <= INK_LEVEL
-        and all((other.fill == 0 or is_dust(other)) and other.outside < settings.marks.outside for other in others)
+    return one_quiet_piece(score) and all(
+        (other.fill == 0 or is_dust(other)) and other.outside < settings.marks.outside for other in others
     )
 
 
 def is_alone(score: BoxScore, others: Sequence[BoxScore]) -> bool:
-    """One piece of ink on quiet paper (the ink level at its floor), in a row whose other boxes hold no ink,
-    in them or beside them."""
-    return (
-        score.scattered == 0
-        and score.ink_level <= INK_LEVEL
-        and all(other.fill == 0 and other.outside == 0 for other in others)
-    )
+    """One piece of ink on quiet paper (:func:`one_quiet_piece`), in a row whose other boxes hold no ink, in them or
+    beside them."""
+    return one_quiet_piece(score) and all(other.fill == 0 and other.outside == 0 for other in others)
+
+
+def one_quiet_piece(score: BoxScore) -> bool:
+    """One piece of ink (nothing scattered apart from it) on quiet paper (the ink level at its floor)."""
+    return score.scattered == 0 and score.ink_level <= INK_LEVEL
 
 
 def filled_alike(marked: Sequence[BoxScore], settings: ReadingSettings) -> bool:
@@ -530,8 +528,7 @@ def classify_row(
         marginal = [
             score
             for score in marginal
-            if not (score.darkness < marks.trace and score.fill < TRACE_FILL)
-            and not faint_grain(score, page, settings)
+            if not faint_grain(score, page, settings)
             and (
                 score.darkness >= score.ink_level
                 or score.darkness >= as_dark
@@ -817,19 +814,19 @@ def lost_in_noise(darkness: float, others: Sequence[BoxScore]) -> bool:
 
 
 def faint_grain(score: BoxScore, page: Page, settings: ReadingSettings) -> bool:
-    """On a grey scan, ink under TRACE_FILL of its box with no stroke's dark line in it (STROKE_CORE_MM2) whose median
-    darkness stays under ``light``, the lightest hand measured (a light hand 0.15, HB pencil 0.17–0.20): a clump of the
-    paper's grain or of a damaged scan's noise, no pen's or pencil's mark. Beside the row's one clear mark it is no
-    second one (382 kept batches: 50 clear rows no longer asked, 29 of them on a scanner app's steep photos, whose
-    contrast stretch leaves such clumps; every row read as its intent). Not on a bilevel scan: a light ink the
-    threshold broke into specks is as small there (tuning seeds 211, 233, 293, 313 and 367, faxes: seven ticks beside a
-    box scribbled out came through as a speck 0.11–0.14 dark, and the scribble would have been read as the vote)."""
-    return (
-        not page.bilevel
-        and score.fill < TRACE_FILL
-        and score.core < STROKE_CORE_MM2
-        and score.darkness < settings.marks.light
-    )
+    """A trace too faint and small for any pen or pencil: ink under TRACE_FILL of its box whose median darkness stays
+    under ``trace``; or, on a grey scan, with no stroke's dark line in it (STROKE_CORE_MM2) and under ``light``, the
+    lightest hand measured (a light hand 0.15, HB pencil 0.17–0.20): a clump of the paper's grain or of a damaged scan's
+    noise, no pen's or pencil's mark. Beside the row's one clear mark it is no second one (382 kept batches: 50 clear
+    rows no longer asked, 29 of them on a scanner app's steep photos, whose contrast stretch leaves such clumps; every
+    row read as its intent). Not ``light`` on a bilevel scan: a light ink the threshold broke into specks is as small
+    there (tuning seeds 211, 233, 293, 313 and 367, faxes: seven ticks beside a box scribbled out came through as a
+    speck 0.11–0.14 dark, and the scribble would have been read as the vote)."""
+    if score.fill >= TRACE_FILL:
+        return False
+    if score.darkness < settings.marks.trace:  # on any scan: fainter than any pen's or pencil's stroke
+        return True
+    return not page.bilevel and score.core < STROKE_CORE_MM2 and score.darkness < settings.marks.light
 
 
 def faint_above_the_grain(mark: BoxScore, hand: Hand, settings: ReadingSettings) -> bool:
@@ -1305,8 +1302,7 @@ def light_hand(rows: Iterable[Sequence[BoxScore]], settings: ReadingSettings) ->
         score
         for group in groups
         for score in group
-        if score.fill >= settings.marks.definite
-        and alone_among_dust(score, [other for other in group if other is not score], settings)
+        if alone_and_as_dark(score, [other for other in group if other is not score], settings, 0.0, among_dust=True)
     ]
     if not shows_a_hand(lone):
         return 0.0
