@@ -1316,6 +1316,34 @@ def test_a_ticks_long_leg_that_ends_in_the_box_above_is_asked_about() -> None:
     assert readings["图书馆"].reason != RowWhy.LEG
 
 
+def test_a_leg_into_the_box_above_from_a_tick_turning_on_its_border_is_asked_about() -> None:
+    """Tuning seed 419, long-tick fax: a tick whose turning point lay on its box's left side left that box too little
+    ink to count (marginal), its 10 mm leg ending inside the box above, in an empty row: read 满意. Whether the ink
+    above is a leg from below is told by the strokes crossing the rule, not by how much of the tick its own box kept.
+    A ring round the box below has no leg: the box above is read."""
+    marks = SETTINGS.marks
+    upper = [replace(box, unit="图书馆") for box in row(0.0, 0.0, 0.0)]
+    lower = [replace(box, unit="博物馆") for box in row(0.0, 0.0, 0.0)]
+    leg_inside = replace(
+        upper[0],
+        fill=0.126,
+        centre=0.22,
+        darkness=0.4,
+        outside=0.019,
+        outside_below=1.0,
+        outside_from_below=1.0,
+        joined_below=1.0,
+    )
+    turning_on_the_border = replace(lower[0], fill=(marks.marginal + marks.definite) / 2, darkness=0.63, outside=0.02)
+    assert classify_box(turning_on_the_border, SETTINGS) == "marginal"
+    readings = {r.unit: r for r in classify_page([leg_inside, *upper[1:], turning_on_the_border, *lower[1:]], SETTINGS)}
+    assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", RowWhy.LEG)
+    ring = replace(lower[0], centre=0.0, encircled=1.0, outside=0.37, outside_darkness=0.54, edge_around=0.67)
+    assert classify_box(ring, SETTINGS) == "circled"
+    readings = {r.unit: r for r in classify_page([leg_inside, *upper[1:], ring, *lower[1:]], SETTINGS)}
+    assert (readings["图书馆"].reading, readings["图书馆"].choice) == ("choice", "满意")
+
+
 def test_a_mark_far_fainter_than_the_voters_others_is_asked_about() -> None:
     """One voter, one pen: a row's one mark under ``faint_share`` of the sheet's median darkness (a pen running
     dry, very light pencil, an erased mark's residue) goes to a clerk; a light hand's marks, all alike, are
