@@ -1266,22 +1266,28 @@ def test_in_a_row_of_no_mark_only_a_legs_ink_below_the_box_is_excused() -> None:
     assert readings["图书馆"].reading == "blank"
 
 
+def leg_ending_in(box: BoxScore, *, fill: float, centre: float, outside: float) -> BoxScore:
+    """``box`` holding only the end of a tick's leg from the row below: 0.4 dark, its ink around it all below it
+    and all of it joined to the strokes crossing the rule from below."""
+    return replace(
+        box,
+        fill=fill,
+        centre=centre,
+        darkness=0.4,
+        outside=outside,
+        outside_below=1.0,
+        outside_from_below=1.0,
+        joined_below=1.0,
+    )
+
+
 def test_a_ticks_long_leg_that_ends_in_the_box_above_is_asked_about() -> None:
     """Issue 19: a leg running 8–10 mm up ends inside the box above (the accuracy benchmark's seed 1001: an empty
     row read 满意 from the leg of the row below's tick). A mark in a box whose ink around it lies below it, over a
     marked box whose ink leaves it, may be that leg: the row goes to a clerk; the row below is read."""
     upper = [replace(box, unit="图书馆") for box in row(0.0, 0.0, 0.0)]
     lower = [replace(box, unit="博物馆") for box in row(0.3, 0.0, 0.0)]
-    leg_inside = replace(
-        upper[0],
-        fill=0.17,
-        centre=0.04,
-        darkness=0.4,
-        outside=0.03,
-        outside_below=1.0,
-        outside_from_below=1.0,
-        joined_below=1.0,
-    )
+    leg_inside = leg_ending_in(upper[0], fill=0.17, centre=0.04, outside=0.03)
     leaving = replace(lower[0], outside=0.03)
     readings = {r.unit: r for r in classify_page([leg_inside, *upper[1:], leaving, *lower[1:]], SETTINGS)}
     assert (readings["图书馆"].reading, readings["图书馆"].reason) == ("pending", RowWhy.LEG)
@@ -1324,16 +1330,7 @@ def test_a_leg_into_the_box_above_from_a_tick_turning_on_its_border_is_asked_abo
     marks = SETTINGS.marks
     upper = [replace(box, unit="图书馆") for box in row(0.0, 0.0, 0.0)]
     lower = [replace(box, unit="博物馆") for box in row(0.0, 0.0, 0.0)]
-    leg_inside = replace(
-        upper[0],
-        fill=0.126,
-        centre=0.22,
-        darkness=0.4,
-        outside=0.019,
-        outside_below=1.0,
-        outside_from_below=1.0,
-        joined_below=1.0,
-    )
+    leg_inside = leg_ending_in(upper[0], fill=0.126, centre=0.22, outside=0.019)
     turning_on_the_border = replace(lower[0], fill=(marks.marginal + marks.definite) / 2, darkness=0.63, outside=0.02)
     assert classify_box(turning_on_the_border, SETTINGS) == "marginal"
     readings = {r.unit: r for r in classify_page([leg_inside, *upper[1:], turning_on_the_border, *lower[1:]], SETTINGS)}
